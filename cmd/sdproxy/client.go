@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sdproxy/sdproxy/config"
+)
+
+// clientFlags are the flags every admin-API command shares.
+type clientFlags struct {
+	getenv    func(string) string
+	adminAddr string
+	dataDir   string
+	output    string
+}
+
+func (c *clientFlags) register(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVar(&c.adminAddr, "admin-addr", "", "admin API base URL (env SDPROXY_ADMIN_ADDR, default http://127.0.0.1:8081)")
+	f.StringVar(&c.dataDir, "data-dir", "", "data directory holding admin.token when SDPROXY_ADMIN_TOKEN is unset (env SDPROXY_DATA_DIR, default ./sdproxy-data)")
+	f.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
+}
+
+// client is a small admin-API client.
+type client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func (c *clientFlags) client() (*client, error) {
+	if c.output != "table" && c.output != "json" {
+		return nil, fmt.Errorf("--output must be table or json, got %q", c.output)
+	}
+	base := firstNonEmpty(c.adminAddr, c.getenv(config.EnvAdminAddr), "http://127.0.0.1:8081")
+	token := c.getenv(config.EnvAdminToken)
+	if token == "" {
+		dir := firstNonEmpty(c.dataDir, c.getenv(config.EnvDataDir), config.Default().DataDir)
+		b, err := os.ReadFile(adminTokenPath(dir))
+		if err != nil {
+			return nil, fmt.Errorf("no admin token: set %s or run from where %s is readable (%v)", config.EnvAdminToken, adminTokenPath(dir), err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return &client{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// apiError is an error answer of the admin API.
+type apiError struct {
+	Status    int
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s (%s, HTTP %d, request %s)", e.Message, e.Code, e.Status, e.RequestID)
+}
+
+// do calls method path with body (marshalled as JSON unless nil) and
+// returns the raw answer, or an *apiError.
+func (c *client) do(method, path string, body any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the admin API at %s (is `sdproxy serve` running? see --admin-addr): %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 {
+		var e struct{ Error apiError }
+		if json.Unmarshal(out, &e) != nil || e.Error.Code == "" {
+			return nil, fmt.Errorf("admin API answered HTTP %d", resp.StatusCode)
+		}
+		e.Error.Status = resp.StatusCode
+		return nil, &e.Error
+	}
+	return out, nil
+}
+
+// getAll follows next_cursor and returns every item of a list.
+func (c *client) getAll(path string) ([]json.RawMessage, error) {
+	var all []json.RawMessage
+	cursor := ""
+	for {
+		p := path
+		if cursor != "" {
+			p += sep(p) + "cursor=" + cursor
+		}
+		b, err := c.do("GET", p, nil)
+		if err != nil {
+			return nil, err
+		}
+		var pg struct {
+			Items      []json.RawMessage `json:"items"`
+			NextCursor *string           `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(b, &pg); err != nil {
+			return nil, err
+		}
+		all = append(all, pg.Items...)
+		if pg.NextCursor == nil {
+			return all, nil
+		}
+		cursor = *pg.NextCursor
+	}
+}
+
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

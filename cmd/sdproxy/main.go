@@ -1,0 +1,53 @@
+// Command sdproxy is the Smart Data Proxy: `sdproxy serve` runs it, the
+// other commands are clients of its admin API.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes the CLI with args and returns the exit code.
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := newRootCmd(stdout, stderr, getenv)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(stderr, "sdproxy:", err)
+		return 1
+	}
+	return 0
+}
+
+func newRootCmd(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sdproxy",
+		Short: "sdproxy, the self-hosted Smart Data Proxy",
+		Long: `sdproxy authenticates callers with project-scoped API keys and encrypts or
+decrypts the JSON fields they name, on their way to an upstream service.
+
+Run the proxy with "sdproxy serve". The other commands manage a running
+proxy through its admin API (see --admin-addr).`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cl := &clientFlags{getenv: getenv}
+	root.AddCommand(
+		newServeCmd(getenv),
+		newProjectCmd(cl),
+		newKeyCmd(cl),
+	)
+	return root
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+func newProjectCmd(cl *clientFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "project", Short: "Manage projects (create, list, show, update, delete)"}
+	cl.register(cmd)
+	cmd.AddCommand(
+		projectWriteCmd(cl, "create", "Create a project", cobra.NoArgs),
+		&cobra.Command{
+			Use: "list", Short: "List projects", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error { return listProjects(cl, cmd.OutOrStdout()) },
+		},
+		&cobra.Command{
+			Use: "show PROJECT_ID", Short: "Show one project", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return callProject(cl, cmd.OutOrStdout(), "GET", "/admin/v1/projects/"+args[0], nil)
+			},
+		},
+		projectWriteCmd(cl, "update", "Change a project's settings (only the flags given)", cobra.ExactArgs(1)),
+		&cobra.Command{
+			Use: "delete PROJECT_ID", Short: "Delete a project, its keys and data keys", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := cl.client()
+				if err != nil {
+					return err
+				}
+				if _, err := c.do("DELETE", "/admin/v1/projects/"+args[0], nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "Deleted project %s.\n", args[0])
+				return nil
+			},
+		},
+	)
+	return cmd
+}
+
+// projectWriteCmd is "project create" or "project update PROJECT_ID".
+func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalArgs) *cobra.Command {
+	var (
+		name, env, upstream string
+		destinations        []string
+		rps                 float64
+		burst, maxKeys      int
+	)
+	use := verb
+	if verb == "update" {
+		use += " PROJECT_ID"
+	}
+	cmd := &cobra.Command{Use: use, Short: short, Args: args}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		f := cmd.Flags()
+		var in keystore.ProjectInput
+		if f.Changed("name") || verb == "create" {
+			in.Name = &name
+		}
+		if f.Changed("environment") {
+			in.Environment = &env
+		}
+		if f.Changed("upstream") {
+			in.Upstream = &upstream
+		}
+		if f.Changed("destination") {
+			in.Destinations = &destinations
+		}
+		if f.Changed("rps") || f.Changed("burst") {
+			if !f.Changed("rps") || !f.Changed("burst") {
+				return fmt.Errorf("--rps and --burst go together")
+			}
+			in.RateLimit = &keystore.RateLimit{RequestsPerSecond: rps, Burst: burst}
+		}
+		if f.Changed("max-active-keys") {
+			in.MaxActiveKeys = &maxKeys
+		}
+		if verb == "create" {
+			return callProject(cl, cmd.OutOrStdout(), "POST", "/admin/v1/projects", in)
+		}
+		return callProject(cl, cmd.OutOrStdout(), "PATCH", "/admin/v1/projects/"+args[0], in)
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "project name")
+	f.StringVar(&env, "environment", "development", "development, staging or production (fixed at creation)")
+	f.StringVar(&upstream, "upstream", "", "base URL requests are forwarded to (empty: answer directly)")
+	f.StringSliceVar(&destinations, "destination", nil, "allowed X-Qanapi-Destination origin (repeatable, or comma-separated)")
+	f.Float64Var(&rps, "rps", 0, "rate limit per API key: requests per second (with --burst)")
+	f.IntVar(&burst, "burst", 0, "rate limit per API key: burst size (with --rps)")
+	f.IntVar(&maxKeys, "max-active-keys", 0, "cap of active API keys (default 10)")
+	if verb == "create" {
+		cmd.MarkFlagRequired("name")
+	}
+	return cmd
+}
+
+func callProject(cl *clientFlags, w io.Writer, method, path string, body any) error {
+	c, err := cl.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(method, path, body)
+	if err != nil {
+		return err
+	}
+	if cl.output == "json" {
+		return printJSON(w, raw)
+	}
+	var p keystore.Project
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return err
+	}
+	t := newTable(w, "FIELD", "VALUE")
+	t.row("id", p.ID)
+	t.row("name", p.Name)
+	t.row("environment", p.Environment)
+	t.row("upstream", orDash(p.Upstream))
+	t.row("destinations", orDash(strings.Join(p.Destinations, ", ")))
+	t.row("rate_limit", fmt.Sprintf("%g/s, burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst))
+	t.row("max_active_keys", strconv.Itoa(p.MaxActiveKeys))
+	t.row("created_at", fmtTime(&p.CreatedAt, "-"))
+	return t.flush()
+}
+
+func listProjects(cl *clientFlags, w io.Writer) error {
+	c, err := cl.client()
+	if err != nil {
+		return err
+	}
+	items, err := c.getAll("/admin/v1/projects")
+	if err != nil {
+		return err
+	}
+	if cl.output == "json" {
+		return printJSONList(w, items)
+	}
+	t := newTable(w, "ID", "NAME", "ENVIRONMENT", "UPSTREAM", "RATE LIMIT", "CREATED")
+	for _, raw := range items {
+		var p keystore.Project
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return err
+		}
+		t.row(p.ID, p.Name, p.Environment, orDash(p.Upstream),
+			fmt.Sprintf("%g/s burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst), fmtTime(&p.CreatedAt, "-"))
+	}
+	return t.flush()
+}

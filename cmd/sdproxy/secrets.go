@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/sdproxy/sdproxy/config"
+)
+
+const (
+	masterKeyFile  = "master.key"
+	adminTokenFile = "admin.token"
+)
+
+func masterKeyPath(dataDir string) string { return filepath.Join(dataDir, masterKeyFile) }
+
+// AdminTokenPath is where serve keeps a generated admin token.
+func adminTokenPath(dataDir string) string { return filepath.Join(dataDir, adminTokenFile) }
+
+// loadMasterKey returns the master key from SDPROXY_MASTER_KEY, the
+// configured key file, or <data-dir>/master.key (generated on first use).
+func loadMasterKey(cfg config.Config, getenv func(string) string) (key []byte, generated bool, err error) {
+	if v := getenv(config.EnvMasterKey); v != "" {
+		k, err := decodeMasterKey([]byte(v))
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", config.EnvMasterKey, err)
+		}
+		return k, false, nil
+	}
+	path := cfg.MasterKeyFile
+	if v := getenv(config.EnvMasterKeyFile); v != "" {
+		path = v
+	}
+	if path != "" {
+		k, err := readMasterKey(path)
+		return k, false, err
+	}
+	path = masterKeyPath(cfg.DataDir)
+	k, err := readMasterKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return k, false, err
+	}
+	k = make([]byte, 32)
+	rand.Read(k)
+	if err := writeSecretFile(path, base64.StdEncoding.EncodeToString(k)); err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}
+
+func readMasterKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	k, err := decodeMasterKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// decodeMasterKey accepts standard or URL-safe base64, padded or not.
+func decodeMasterKey(b []byte) ([]byte, error) {
+	s := string(bytes.TrimSpace(b))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			if len(k) != 32 {
+				return nil, fmt.Errorf("malformed master key: decodes to %d bytes, want 32", len(k))
+			}
+			return k, nil
+		}
+	}
+	return nil, errors.New("malformed master key: want base64 of 32 bytes (e.g. `openssl rand -base64 32`)")
+}
+
+// loadAdminToken returns the token from SDPROXY_ADMIN_TOKEN, or from
+// <data-dir>/admin.token, generating that file on first start.
+func loadAdminToken(dataDir string, getenv func(string) string) (token, path string, err error) {
+	if v := getenv(config.EnvAdminToken); v != "" {
+		return v, "", nil
+	}
+	path = adminTokenPath(dataDir)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		t := string(bytes.TrimSpace(b))
+		if t == "" {
+			return "", "", fmt.Errorf("admin token file %s is empty", path)
+		}
+		return t, path, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", "", fmt.Errorf("admin token file: %w", err)
+	}
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	token = "sdpa_" + hex.EncodeToString(raw)
+	return token, path, writeSecretFile(path, token)
+}
+
+// writeSecretFile creates path with mode 0600; it never overwrites.
+func writeSecretFile(path, content string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.WriteString(content + "\n"); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+func newServeCmd(getenv func(string) string) *cobra.Command {
+	var configPath string
+	flags := config.Default()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the proxy (data listener and admin listener)",
+		Long: `Run the proxy. Settings come from flags, then SDPROXY_* environment
+variables, then the config file (--config or SDPROXY_CONFIG), then defaults.
+
+The master key comes from SDPROXY_MASTER_KEY (base64 of 32 bytes) or
+SDPROXY_MASTER_KEY_FILE; without either, <data-dir>/master.key is created
+for development. The admin token comes from SDPROXY_ADMIN_TOKEN or
+<data-dir>/admin.token, created on first start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, configPath, flags, getenv)
+			if err != nil {
+				return err
+			}
+			srv, err := newServer(cfg, getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return srv.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "config file, YAML or JSON (env SDPROXY_CONFIG)")
+	f.StringVar(&flags.Listen, "listen", flags.Listen, "data listener address (env SDPROXY_LISTEN)")
+	f.StringVar(&flags.AdminListen, "admin-listen", flags.AdminListen, "admin listener address (env SDPROXY_ADMIN_LISTEN)")
+	f.StringVar(&flags.DataDir, "data-dir", flags.DataDir, "data directory (env SDPROXY_DATA_DIR)")
+	f.IntVar(&flags.MaxBodyBytes, "max-body-bytes", flags.MaxBodyBytes, "largest request body on the data listener (env SDPROXY_MAX_BODY_BYTES)")
+	f.StringVar(&flags.Log.Level, "log-level", flags.Log.Level, "debug, info, warn or error (env SDPROXY_LOG_LEVEL)")
+	f.StringVar(&flags.Log.Format, "log-format", flags.Log.Format, "text or json (env SDPROXY_LOG_FORMAT)")
+	return cmd
+}
+
+// loadConfig applies default < file < env < flags and validates.
+func loadConfig(cmd *cobra.Command, configPath string, flags config.Config, getenv func(string) string) (config.Config, error) {
+	cfg := config.Default()
+	if configPath == "" {
+		configPath = getenv(config.EnvConfig)
+	}
+	if configPath != "" {
+		if err := cfg.LoadFile(configPath); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.ApplyEnv(getenv); err != nil {
+		return cfg, err
+	}
+	f := cmd.Flags()
+	overlay := map[string]func(){
+		"listen":         func() { cfg.Listen = flags.Listen },
+		"admin-listen":   func() { cfg.AdminListen = flags.AdminListen },
+		"data-dir":       func() { cfg.DataDir = flags.DataDir },
+		"max-body-bytes": func() { cfg.MaxBodyBytes = flags.MaxBodyBytes },
+		"log-level":      func() { cfg.Log.Level = flags.Log.Level },
+		"log-format":     func() { cfg.Log.Format = flags.Log.Format },
+	}
+	for name, set := range overlay {
+		if f.Changed(name) {
+			set()
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// server is a running sdproxy: the store and both listeners.
+type server struct {
+	cfg       config.Config
+	log       *slog.Logger
+	store     *keystore.Store
+	dataLn    net.Listener
+	adminLn   net.Listener
+	dataSrv   *fasthttp.Server
+	adminSrv  *fasthttp.Server
+	tokenPath string
+}
+
+// newServer does every start-up check that can fail, so that Run only
+// serves: data dir, master key, store lock, admin token, both ports.
+func newServer(cfg config.Config, getenv func(string) string, stderr io.Writer) (*server, error) {
+	log := newLogger(cfg.Log, stderr)
+	if err := ensureDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	master, generated, err := loadMasterKey(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		log.Warn("no master key configured: generated one for development; set SDPROXY_MASTER_KEY or SDPROXY_MASTER_KEY_FILE in production", "file", masterKeyPath(cfg.DataDir))
+	}
+	store, err := keystore.Open(cfg.DataDir, keystore.Options{
+		MasterKey:            master,
+		DefaultRateLimit:     keystore.RateLimit(cfg.DefaultRateLimit),
+		DefaultMaxActiveKeys: cfg.DefaultMaxActiveKeys,
+	})
+	if err != nil {
+		return nil, startupError(err)
+	}
+	s := &server{cfg: cfg, log: log, store: store}
+	if err := s.listen(getenv); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/proxy"
+)
+
+// listen binds both ports and builds the handlers. A port in use fails here,
+// before anything is served.
+func (s *server) listen(getenv func(string) string) error {
+	token, tokenPath, err := loadAdminToken(s.cfg.DataDir, getenv)
+	if err != nil {
+		return err
+	}
+	s.tokenPath = tokenPath
+	if s.dataLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return fmt.Errorf("data listener %s: %w", s.cfg.Listen, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", s.cfg.AdminListen); err != nil {
+		s.dataLn.Close()
+		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
+	}
+	admin := proxy.NewAdmin(proxy.AdminOptions{Store: s.store, Token: token, Logger: s.log})
+	data := proxy.NewData(proxy.DataOptions{Logger: s.log})
+	s.adminSrv = newHTTPServer("sdproxy-admin", admin.Handler, 1<<20, s.log)
+	s.dataSrv = newHTTPServer("sdproxy", data.Handler, s.cfg.MaxBodyBytes, s.log)
+	return nil
+}
+
+// newHTTPServer sets every limit and timeout explicitly: fasthttp's zero
+// values mean "none".
+func newHTTPServer(name string, h fasthttp.RequestHandler, maxBody int, log *slog.Logger) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               h,
+		Name:                  name,
+		NoDefaultServerHeader: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		MaxRequestBodySize:    maxBody,
+		Concurrency:           64 * 1024,
+		MaxConnsPerIP:         0,
+		ReadBufferSize:        16 << 10,
+		Logger:                fasthttpLogger{log},
+		ErrorHandler:          proxy.ServerErrorHandler,
+	}
+}
+
+// Run serves until ctx ends, then shuts down gracefully: in-flight
+// requests finish, "last used" times are flushed, the store is closed.
+func (s *server) Run(ctx context.Context) error {
+	s.log.Info("sdproxy serving",
+		"version", version, "data_listen", s.dataLn.Addr().String(), "admin_listen", s.adminLn.Addr().String(),
+		"data_dir", s.cfg.DataDir, "admin_token_file", s.tokenPath)
+	errc := make(chan error, 2)
+	go func() { errc <- s.dataSrv.Serve(s.dataLn) }()
+	go func() { errc <- s.adminSrv.Serve(s.adminLn) }()
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	defer stopFlush()
+	go s.store.RunFlusher(flushCtx, s.cfg.LastUsedFlush, func(err error) { s.log.Error("flush last used", "err", err) })
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+	case serveErr = <-errc:
+		s.log.Error("listener stopped", "err", serveErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := errors.Join(serveErr,
+		s.dataSrv.ShutdownWithContext(sctx),
+		s.adminSrv.ShutdownWithContext(sctx),
+		s.store.Close())
+	s.log.Info("stopped")
+	return err
+}
+
+// startupError turns a store error into a one-line reason.
+func startupError(err error) error {
+	switch {
+	case errors.Is(err, keystore.ErrLocked):
+		return errors.New("data directory is locked by another sdproxy process (only one may use it)")
+	case errors.Is(err, keystore.ErrWrongMasterKey):
+		return errors.New("the master key does not match this data directory: refusing to start (check SDPROXY_MASTER_KEY / SDPROXY_MASTER_KEY_FILE)")
+	}
+	return err
+}
+
+// ensureDataDir creates dir (0700) and checks that it is writable.
+func ensureDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(filepath.Clean(f.Name()))
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// fasthttpLogger routes fasthttp's own messages to slog.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,69 @@
+// Package config holds sdproxy's configuration schema, its defaults, the
+// environment overrides and validation. It reads files and the environment
+// only when asked to; library packages never see it, cmd/sdproxy turns a
+// Config into each package's Options.
+package config
+
+import "time"
+
+// Config is the whole configuration of `sdproxy serve`.
+// Precedence, highest first: command-line flag, environment variable,
+// config file, default.
+type Config struct {
+	// Listen is the data listener's address (SDPROXY_LISTEN). Default ":8080".
+	Listen string `yaml:"listen"`
+	// AdminListen is the admin listener's address (SDPROXY_ADMIN_LISTEN).
+	// Default "127.0.0.1:8081": the admin API is not exposed by default.
+	AdminListen string `yaml:"admin_listen"`
+	// DataDir holds the bbolt file sdproxy.db, and, when generated,
+	// master.key and admin.token (SDPROXY_DATA_DIR). Default "./sdproxy-data".
+	DataDir string `yaml:"data_dir"`
+	// MasterKeyFile is a file holding the base64 master key
+	// (SDPROXY_MASTER_KEY_FILE). Empty means: use SDPROXY_MASTER_KEY, else
+	// <data-dir>/master.key, generated on first start for development.
+	MasterKeyFile string `yaml:"master_key_file"`
+	// MaxBodyBytes is the largest request body accepted on the data
+	// listener. Default 10 MiB.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// LastUsedFlush is how often in-memory "last used" times are written to
+	// the store. Default 10s; at most 30s.
+	LastUsedFlush time.Duration `yaml:"last_used_flush"`
+	// DefaultRateLimit applies to projects created without a rate limit.
+	DefaultRateLimit RateLimit `yaml:"default_rate_limit"`
+	// DefaultMaxActiveKeys applies to projects created without a cap.
+	// Default 10.
+	DefaultMaxActiveKeys int `yaml:"default_max_active_keys"`
+	// ShutdownTimeout bounds a graceful stop. Default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Log configures the process log.
+	Log Log `yaml:"log"`
+}
+
+// RateLimit is a token bucket: RequestsPerSecond refill rate, Burst size.
+type RateLimit struct {
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
+}
+
+// Log configures log/slog output on stderr.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Listen:               ":8080",
+		AdminListen:          "127.0.0.1:8081",
+		DataDir:              "./sdproxy-data",
+		MaxBodyBytes:         10 << 20,
+		LastUsedFlush:        10 * time.Second,
+		DefaultRateLimit:     RateLimit{RequestsPerSecond: 100, Burst: 200},
+		DefaultMaxActiveKeys: 10,
+		ShutdownTimeout:      15 * time.Second,
+		Log:                  Log{Level: "info", Format: "text"},
+	}
+}

@@ -1,0 +1,108 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Environment variable names. They are part of the public contract.
+const (
+	EnvConfig        = "SDPROXY_CONFIG"
+	EnvListen        = "SDPROXY_LISTEN"
+	EnvAdminListen   = "SDPROXY_ADMIN_LISTEN"
+	EnvDataDir       = "SDPROXY_DATA_DIR"
+	EnvMasterKey     = "SDPROXY_MASTER_KEY"
+	EnvMasterKeyFile = "SDPROXY_MASTER_KEY_FILE"
+	EnvAdminToken    = "SDPROXY_ADMIN_TOKEN"
+	EnvAdminAddr     = "SDPROXY_ADMIN_ADDR"
+	EnvMaxBodyBytes  = "SDPROXY_MAX_BODY_BYTES"
+	EnvLogLevel      = "SDPROXY_LOG_LEVEL"
+	EnvLogFormat     = "SDPROXY_LOG_FORMAT"
+)
+
+// LoadFile overlays the YAML (or JSON) file at path onto c. Unknown keys
+// are an error, so a typo never silently falls back to a default.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// ApplyEnv overlays the SDPROXY_* variables found by getenv onto c.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	var errs []error
+	setStr := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	setStr(EnvListen, &c.Listen)
+	setStr(EnvAdminListen, &c.AdminListen)
+	setStr(EnvDataDir, &c.DataDir)
+	setStr(EnvMasterKeyFile, &c.MasterKeyFile)
+	setStr(EnvLogLevel, &c.Log.Level)
+	setStr(EnvLogFormat, &c.Log.Format)
+	if v := getenv(EnvMaxBodyBytes); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", EnvMaxBodyBytes, v))
+		}
+		c.MaxBodyBytes = n
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem of c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("config: "+format, a...)) }
+	if c.Listen == "" {
+		bad("listen must not be empty")
+	}
+	if c.AdminListen == "" {
+		bad("admin_listen must not be empty")
+	}
+	if c.DataDir == "" {
+		bad("data_dir must not be empty")
+	}
+	if c.MaxBodyBytes <= 0 {
+		bad("max_body_bytes must be positive, got %d", c.MaxBodyBytes)
+	}
+	if c.LastUsedFlush <= 0 || c.LastUsedFlush > 30*time.Second {
+		bad("last_used_flush must be in (0s, 30s], got %s", c.LastUsedFlush)
+	}
+	if c.DefaultRateLimit.RequestsPerSecond <= 0 || c.DefaultRateLimit.Burst < 1 {
+		bad("default_rate_limit needs requests_per_second > 0 and burst >= 1")
+	}
+	if c.DefaultMaxActiveKeys < 1 {
+		bad("default_max_active_keys must be at least 1, got %d", c.DefaultMaxActiveKeys)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format must be text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}

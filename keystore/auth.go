@@ -1,0 +1,174 @@
+package keystore
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"hash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Principal is an authenticated API key: what the proxy needs to decide.
+// It is shared and must not be modified.
+type Principal struct {
+	KeyID      string
+	ProjectID  string
+	CanEncrypt bool
+	CanDecrypt bool
+	// Classifications limits the key to these slugs; empty means any.
+	Classifications []string
+}
+
+// usage is the in-memory "last used" of one key, kept across cache updates.
+type usage struct {
+	last    atomic.Int64 // unix nanoseconds of the last successful use
+	flushed atomic.Int64 // the value last written to the store
+}
+
+type cachedKey struct {
+	principal Principal
+	hash      []byte
+	revoked   bool
+	expiresAt int64 // unix nanoseconds; 0 means never
+	use       *usage
+}
+
+// authCache holds every key and project in memory.
+type authCache struct {
+	mu       sync.RWMutex
+	keys     map[string]*cachedKey
+	projects map[string]*Project
+	usage    map[string]*usage
+}
+
+func (c *authCache) init() {
+	c.keys = map[string]*cachedKey{}
+	c.projects = map[string]*Project{}
+	c.usage = map[string]*usage{}
+}
+
+func (c *authCache) putKey(rec *keyRecord) {
+	e := &cachedKey{
+		principal: Principal{
+			KeyID:           rec.ID,
+			ProjectID:       rec.ProjectID,
+			Classifications: rec.Classifications,
+		},
+		hash:    rec.Hash,
+		revoked: rec.RevokedAt != nil,
+	}
+	for _, p := range rec.Permissions {
+		e.principal.CanEncrypt = e.principal.CanEncrypt || p == PermEncrypt
+		e.principal.CanDecrypt = e.principal.CanDecrypt || p == PermDecrypt
+	}
+	if rec.ExpiresAt != nil {
+		e.expiresAt = rec.ExpiresAt.UnixNano()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.usage[rec.ID]
+	if u == nil {
+		u = new(usage)
+		if rec.LastUsedAt != nil {
+			u.last.Store(rec.LastUsedAt.UnixNano())
+			u.flushed.Store(rec.LastUsedAt.UnixNano())
+		}
+		c.usage[rec.ID] = u
+	}
+	e.use = u
+	c.keys[rec.ID] = e
+}
+
+func (c *authCache) putProject(p Project) {
+	c.mu.Lock()
+	c.projects[p.ID] = &p
+	c.mu.Unlock()
+}
+
+func (c *authCache) deleteProject(id string, keyIDs []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.projects, id)
+	for _, k := range keyIDs {
+		delete(c.keys, k)
+		delete(c.usage, k)
+	}
+}
+
+func (c *authCache) key(id []byte) *cachedKey {
+	c.mu.RLock()
+	e := c.keys[string(id)]
+	c.mu.RUnlock()
+	return e
+}
+
+// hmacState is a pooled keyed hash with room for its sum.
+type hmacState struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// dummyHash is compared against when the key id is unknown, so unknown and
+// wrong keys take the same work.
+var dummyHash = make([]byte, sha256.Size)
+
+// Authenticate checks an API key for project and returns its principal.
+// Every failure (malformed, unknown, wrong secret, revoked, expired, other
+// project) is ErrUnauthorized. It does not allocate.
+func (s *Store) Authenticate(projectID, key []byte) (*Principal, error) {
+	id, ok := parseAPIKey(key)
+	if !ok {
+		return nil, ErrUnauthorized
+	}
+	e := s.cache.key(id)
+	want := dummyHash
+	if e != nil {
+		want = e.hash
+	}
+	st := s.hmacPool.Get().(*hmacState)
+	st.h.Reset()
+	st.h.Write(key)
+	match := subtle.ConstantTimeCompare(st.h.Sum(st.sum[:0]), want) == 1
+	s.hmacPool.Put(st)
+	if e == nil || !match || e.revoked || e.principal.ProjectID != string(projectID) {
+		return nil, ErrUnauthorized
+	}
+	now := s.opts.Now().UnixNano()
+	if e.expiresAt != 0 && now >= e.expiresAt {
+		return nil, ErrUnauthorized
+	}
+	if e.use.last.Load() < now {
+		e.use.last.Store(now)
+	}
+	return &e.principal, nil
+}
+
+func (s *Store) newHMACPool() {
+	s.hmacPool.New = func() any { return &hmacState{h: hmac.New(sha256.New, s.hashKey)} }
+}
+
+// withLastUsed returns k with LastUsedAt from memory when that is newer.
+func (s *Store) withLastUsed(k Key) Key {
+	s.cache.mu.RLock()
+	u := s.cache.usage[k.ID]
+	s.cache.mu.RUnlock()
+	if u == nil {
+		return k
+	}
+	if n := u.last.Load(); n != 0 && (k.LastUsedAt == nil || n > k.LastUsedAt.UnixNano()) {
+		t := time.Unix(0, n).UTC()
+		k.LastUsedAt = &t
+	}
+	return k
+}
+
+// CachedProject returns the in-memory copy of project id, which the caller
+// must not modify, or nil.
+func (s *Store) CachedProject(id []byte) *Project {
+	s.cache.mu.RLock()
+	p := s.cache.projects[string(id)]
+	s.cache.mu.RUnlock()
+	return p
+}

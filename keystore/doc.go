@@ -1,0 +1,9 @@
+// Package keystore keeps sdproxy's durable state: projects, their API keys
+// (only a keyed hash of each secret) and, wrapped by the master key, their
+// data keys. The default backend is an embedded bbolt file.
+//
+// Authentication is served from an in-memory cache of every key; a revoke
+// updates the cache before it returns, so a revoked key is refused by the
+// very next request. "Last used" times are kept in memory and written in
+// batches by Store.FlushLastUsed.
+package keystore

@@ -1,0 +1,97 @@
+package keystore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// loadCache reads every project and key into memory.
+func (s *Store) loadCache() error {
+	s.cache.init()
+	s.newHMACPool()
+	return s.db.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
+			var p Project
+			if err := json.Unmarshal(v, &p); err != nil {
+				return err
+			}
+			s.cache.putProject(p)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("keystore: load projects: %w", err)
+		}
+		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
+			rec := new(keyRecord)
+			if err := json.Unmarshal(v, rec); err != nil {
+				return fmt.Errorf("keystore: load keys: %w", err)
+			}
+			s.cache.putKey(rec)
+			return nil
+		})
+	})
+}
+
+// FlushLastUsed writes every "last used" time that changed in memory since
+// the previous flush, in one transaction.
+func (s *Store) FlushLastUsed() error {
+	type dirty struct {
+		id string
+		u  *usage
+		at int64
+	}
+	var todo []dirty
+	s.cache.mu.RLock()
+	for id, u := range s.cache.usage {
+		if at := u.last.Load(); at > u.flushed.Load() {
+			todo = append(todo, dirty{id, u, at})
+		}
+	}
+	s.cache.mu.RUnlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKeys)
+		for _, d := range todo {
+			var rec keyRecord
+			if err := getJSON(b, d.id, &rec, ErrKeyNotFound); err != nil {
+				continue // deleted since
+			}
+			t := time.Unix(0, d.at).UTC()
+			rec.LastUsedAt = &t
+			if err := putJSON(b, d.id, &rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("keystore.FlushLastUsed: %w", err)
+	}
+	for _, d := range todo {
+		d.u.flushed.Store(d.at)
+	}
+	return nil
+}
+
+// RunFlusher calls FlushLastUsed every interval until ctx ends, reporting
+// failures to onErr (which may be nil).
+func (s *Store) RunFlusher(ctx context.Context, interval time.Duration, onErr func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.FlushLastUsed(); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}

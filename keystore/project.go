@@ -1,0 +1,158 @@
+package keystore
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Environments a project may be created in. It cannot change afterwards.
+var Environments = []string{"development", "staging", "production"}
+
+// RateLimit is a token bucket per API key.
+type RateLimit struct {
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	Burst             int     `json:"burst"`
+}
+
+// Project is one tenant of the proxy, with its own keys and data keys.
+type Project struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Environment string `json:"environment"`
+	// Upstream is the base URL requests are forwarded to when no
+	// X-Qanapi-Destination is given; empty means answer directly.
+	Upstream string `json:"upstream"`
+	// Destinations are the origins (scheme://host[:port]) that
+	// X-Qanapi-Destination may name.
+	Destinations  []string  `json:"destinations"`
+	RateLimit     RateLimit `json:"rate_limit"`
+	MaxActiveKeys int       `json:"max_active_keys"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// ProjectInput creates a project or, with nil fields left alone, updates one.
+type ProjectInput struct {
+	Name          *string    `json:"name"`
+	Environment   *string    `json:"environment"`
+	Upstream      *string    `json:"upstream"`
+	Destinations  *[]string  `json:"destinations"`
+	RateLimit     *RateLimit `json:"rate_limit"`
+	MaxActiveKeys *int       `json:"max_active_keys"`
+}
+
+// CreateProject validates in and stores a new project.
+func (s *Store) CreateProject(in ProjectInput) (Project, error) {
+	now := s.now()
+	p := Project{
+		Environment:   "development",
+		Destinations:  []string{},
+		RateLimit:     s.opts.DefaultRateLimit,
+		MaxActiveKeys: s.opts.DefaultMaxActiveKeys,
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+	if in.Name == nil {
+		return Project{}, invalid("name", "is required")
+	}
+	if err := applyProjectInput(&p, in, true); err != nil {
+		return Project{}, err
+	}
+	suffix, err := randomString(s.opts.Rand, base36, 12)
+	if err != nil {
+		return Project{}, err
+	}
+	p.ID = "prj_" + suffix
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketProjects), p.ID, p)
+	})
+	if err != nil {
+		return Project{}, fmt.Errorf("keystore.CreateProject: %w", err)
+	}
+	s.cache.putProject(p)
+	return p, nil
+}
+
+// UpdateProject applies the non-nil fields of in to project id.
+func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
+	var p Project
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProjects)
+		if err := getJSON(b, id, &p, ErrProjectNotFound); err != nil {
+			return err
+		}
+		if err := applyProjectInput(&p, in, false); err != nil {
+			return err
+		}
+		p.UpdatedAt = s.now()
+		return putJSON(b, id, p)
+	})
+	if err != nil {
+		return Project{}, fmt.Errorf("keystore.UpdateProject %s: %w", id, err)
+	}
+	s.cache.putProject(p)
+	return p, nil
+}
+
+// Project returns project id.
+func (s *Store) Project(id string) (Project, error) {
+	var p Project
+	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketProjects), id, &p, ErrProjectNotFound) })
+	if err != nil {
+		return Project{}, fmt.Errorf("keystore.Project %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Projects returns every project, oldest first.
+func (s *Store) Projects() ([]Project, error) {
+	var out []Project
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
+			var p Project
+			if err := json.Unmarshal(v, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keystore.Projects: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// DeleteProject removes a project with all its keys and data keys. Its
+// keys stop authenticating before DeleteProject returns.
+func (s *Store) DeleteProject(id string) error {
+	var keyIDs []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketProjects).Get([]byte(id)) == nil {
+			return ErrProjectNotFound
+		}
+		var err error
+		if keyIDs, err = deleteProjectKeys(tx, id); err != nil {
+			return err
+		}
+		if err := deletePrefix(tx.Bucket(bucketDataKeys), id+"/"); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketProjects).Delete([]byte(id))
+	})
+	if err != nil {
+		return fmt.Errorf("keystore.DeleteProject %s: %w", id, err)
+	}
+	s.cache.deleteProject(id, keyIDs)
+	return nil
+}

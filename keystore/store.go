@@ -1,0 +1,142 @@
+package keystore
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the bbolt file inside the data directory.
+const FileName = "sdproxy.db"
+
+var (
+	bucketMeta        = []byte("meta")
+	bucketProjects    = []byte("projects")
+	bucketKeys        = []byte("keys")
+	bucketProjectKeys = []byte("project_keys")
+	bucketDataKeys    = []byte("datakeys")
+	allBuckets        = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys}
+)
+
+// Options configure Open. The zero value of every field is usable.
+type Options struct {
+	// MasterKey is the 32-byte key-encryption key. Required.
+	MasterKey []byte
+	// LockTimeout is how long Open waits for another process to release
+	// the data directory. Zero means 1s.
+	LockTimeout time.Duration
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of ids and secrets. Nil means crypto/rand.
+	Rand io.Reader
+	// DefaultRateLimit applies to projects created without one.
+	// Zero means 100 requests/s with a burst of 200.
+	DefaultRateLimit RateLimit
+	// DefaultMaxActiveKeys applies to projects created without a cap.
+	// Zero means 10.
+	DefaultMaxActiveKeys int
+}
+
+// Store is a bbolt-backed key store. It is safe for concurrent use.
+type Store struct {
+	db      *bolt.DB
+	opts    Options
+	hashKey []byte // keyed hash of API-key secrets, derived from the master key
+	kek     []byte // wraps data keys, derived from the master key
+
+	cache    authCache
+	hmacPool sync.Pool
+
+	closeOnce sync.Once
+}
+
+// Open opens (creating if needed) the store in dir. It fails with
+// ErrLocked when another process holds dir, and ErrWrongMasterKey when
+// opts.MasterKey is not the key the store was created with.
+func Open(dir string, opts Options) (*Store, error) {
+	if len(opts.MasterKey) != 32 {
+		return nil, ErrBadMasterKey
+	}
+	opts = withDefaults(opts)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("keystore.Open: %w", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("keystore.Open %s: %w", dir, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keystore.Open: %w", err)
+	}
+	s := &Store{db: db, opts: opts}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.LockTimeout == 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.DefaultRateLimit == (RateLimit{}) {
+		o.DefaultRateLimit = RateLimit{RequestsPerSecond: 100, Burst: 200}
+	}
+	if o.DefaultMaxActiveKeys == 0 {
+		o.DefaultMaxActiveKeys = 10
+	}
+	return o
+}
+
+// init creates the buckets, checks the master key and loads the key cache.
+func (s *Store) init() error {
+	s.hashKey = derive(s.opts.MasterKey, "sdproxy api-key hash v1")
+	s.kek = derive(s.opts.MasterKey, "sdproxy data-key wrap v1")
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return s.checkMasterKey(tx.Bucket(bucketMeta))
+	})
+	if err != nil {
+		return fmt.Errorf("keystore.Open: %w", err)
+	}
+	return s.loadCache()
+}
+
+// Close flushes "last used" times and closes the file. It is safe to call
+// more than once.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = errors.Join(s.FlushLastUsed(), s.db.Close())
+	})
+	return err
+}
+
+// Path is the bbolt file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Ready reports whether the store is open and usable.
+func (s *Store) Ready() error {
+	return s.db.View(func(tx *bolt.Tx) error { return nil })
+}
+
+func (s *Store) now() time.Time { return s.opts.Now().UTC() }

@@ -1,0 +1,192 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// AdminStore is what the admin API needs of the key store.
+type AdminStore interface {
+	CreateProject(in keystore.ProjectInput) (keystore.Project, error)
+	UpdateProject(id string, in keystore.ProjectInput) (keystore.Project, error)
+	Project(id string) (keystore.Project, error)
+	Projects() ([]keystore.Project, error)
+	DeleteProject(id string) error
+	CreateKey(projectID string, in keystore.KeyInput) (keystore.NewKey, error)
+	Keys(projectID string) ([]keystore.Key, error)
+	GetKey(projectID, keyID string) (keystore.Key, error)
+	RevokeKey(projectID, keyID string) (keystore.Key, error)
+	RotateKey(projectID, keyID string, grace time.Duration) (keystore.NewKey, keystore.Key, error)
+	Ready() error
+}
+
+// AdminOptions configure NewAdmin.
+type AdminOptions struct {
+	// Store is required.
+	Store AdminStore
+	// Token is the bearer token of the admin API. Required.
+	Token string
+	// Logger receives unexpected errors. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Admin serves the admin API under /admin/v1 and /healthz, /readyz.
+type Admin struct {
+	store     AdminStore
+	tokenHash [sha256.Size]byte
+	log       *slog.Logger
+	now       func() time.Time
+	ids       requestIDs
+}
+
+// NewAdmin returns the admin API handler.
+func NewAdmin(o AdminOptions) *Admin {
+	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	a.ids.prefix = newIDPrefix("adm")
+	return a
+}
+
+// newIDPrefix returns tag + 8 random hex characters + "-".
+func newIDPrefix(tag string) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return tag + "_" + hex.EncodeToString(b[:]) + "-"
+}
+
+// Handler serves one admin request.
+func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
+	setRequestID(ctx, &a.ids)
+	path := string(ctx.Path())
+	switch path {
+	case "/healthz":
+		writeJSON(ctx, 200, map[string]string{"status": "ok"})
+		return
+	case "/readyz":
+		if err := a.store.Ready(); err != nil {
+			writeJSON(ctx, 503, map[string]string{"status": "not ready"})
+			return
+		}
+		writeJSON(ctx, 200, map[string]string{"status": "ready"})
+		return
+	}
+	rest, ok := strings.CutPrefix(path, "/admin/v1/")
+	if !ok {
+		writeError(ctx, a.log, errNotFound)
+		return
+	}
+	if !a.authorized(ctx) {
+		writeError(ctx, a.log, errUnauthorized)
+		return
+	}
+	if err := a.route(ctx, strings.Split(strings.TrimSuffix(rest, "/"), "/")); err != nil {
+		writeError(ctx, a.log, err)
+	}
+}
+
+// authorized checks the bearer token in constant time.
+func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {
+	token, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
+	if !ok {
+		return false
+	}
+	got := sha256.Sum256(bytes.TrimSpace(token))
+	return subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) == 1
+}
+
+// route dispatches on the path segments after /admin/v1/.
+func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
+	m := string(ctx.Method())
+	switch {
+	case len(seg) == 1 && seg[0] == "projects":
+		return dispatch(ctx, m, map[string]func() error{
+			"GET":  func() error { return a.listProjects(ctx) },
+			"POST": func() error { return a.createProject(ctx) },
+		})
+	case len(seg) == 2 && seg[0] == "projects":
+		return dispatch(ctx, m, map[string]func() error{
+			"GET":    func() error { return a.getProject(ctx, seg[1]) },
+			"PATCH":  func() error { return a.updateProject(ctx, seg[1]) },
+			"DELETE": func() error { return a.deleteProject(ctx, seg[1]) },
+		})
+	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "keys":
+		return a.routeKeys(ctx, m, seg[1], seg[3:])
+	}
+	return errNotFound
+}
+
+func (a *Admin) routeKeys(ctx *fasthttp.RequestCtx, m, project string, seg []string) error {
+	switch len(seg) {
+	case 0:
+		return dispatch(ctx, m, map[string]func() error{
+			"GET":  func() error { return a.listKeys(ctx, project) },
+			"POST": func() error { return a.createKey(ctx, project) },
+		})
+	case 1:
+		return dispatch(ctx, m, map[string]func() error{
+			"GET": func() error { return a.getKey(ctx, project, seg[0]) },
+		})
+	case 2:
+		switch seg[1] {
+		case "revoke":
+			return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.revokeKey(ctx, project, seg[0]) }})
+		case "rotate":
+			return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.rotateKey(ctx, project, seg[0]) }})
+		}
+	}
+	return errNotFound
+}
+
+// dispatch calls the handler for method m, or answers 405 with Allow.
+func dispatch(ctx *fasthttp.RequestCtx, m string, handlers map[string]func() error) error {
+	if h, ok := handlers[m]; ok {
+		return h()
+	}
+	allow := make([]string, 0, len(handlers))
+	for k := range handlers {
+		allow = append(allow, k)
+	}
+	ctx.Response.Header.Set("Allow", strings.Join(sortStrings(allow), ", "))
+	return errMethodNotAllowed
+}
+
+// decodeBody decodes the JSON request body into v, refusing unknown fields.
+// An empty body decodes as {}.
+func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
+	body := bytes.TrimSpace(ctx.PostBody())
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return badRequest(ute.Field + ": wrong type, want " + ute.Type.String())
+		}
+		return badRequest("body is not valid JSON for this call: " + err.Error())
+	}
+	if dec.More() {
+		return badRequest("body must hold one JSON object")
+	}
+	return nil
+}

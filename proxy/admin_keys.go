@@ -1,0 +1,113 @@
+package proxy
+
+import (
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// keyView is a key as the admin API shows it. Key (the full secret) is set
+// only in the answer to create and rotate.
+type keyView struct {
+	ID              string     `json:"id"`
+	Key             string     `json:"key,omitempty"`
+	ProjectID       string     `json:"project_id"`
+	Name            string     `json:"name"`
+	Status          string     `json:"status"`
+	Permissions     []string   `json:"permissions"`
+	Classifications []string   `json:"classifications"`
+	CreatedAt       time.Time  `json:"created_at"`
+	LastUsedAt      *time.Time `json:"last_used_at"`
+	RevokedAt       *time.Time `json:"revoked_at"`
+	ExpiresAt       *time.Time `json:"expires_at"`
+	RotatedTo       string     `json:"rotated_to,omitempty"`
+}
+
+func (a *Admin) view(k keystore.Key) keyView {
+	return keyView{
+		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Status: k.Status(a.now()),
+		Permissions: k.Permissions, Classifications: k.Classifications,
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
+		ExpiresAt: k.ExpiresAt, RotatedTo: k.RotatedTo,
+	}
+}
+
+func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
+	keys, err := a.store.Keys(project)
+	if err != nil {
+		return err
+	}
+	status := string(ctx.QueryArgs().Peek("status"))
+	if status != "" {
+		kept := keys[:0]
+		for _, k := range keys {
+			if k.Status(a.now()) == status {
+				kept = append(kept, k)
+			}
+		}
+		keys = kept
+	}
+	return writePage(ctx, keys, func(k keystore.Key) sortKey { return sortKey{k.CreatedAt, k.ID} }, func(k keystore.Key) any { return a.view(k) })
+}
+
+func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
+	var in keystore.KeyInput
+	if err := decodeBody(ctx, &in); err != nil {
+		return err
+	}
+	nk, err := a.store.CreateKey(project, in)
+	if err != nil {
+		return err
+	}
+	v := a.view(nk.Key)
+	v.Key = nk.Secret
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	writeJSON(ctx, 201, v)
+	return nil
+}
+
+func (a *Admin) getKey(ctx *fasthttp.RequestCtx, project, id string) error {
+	k, err := a.store.GetKey(project, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, 200, a.view(k))
+	return nil
+}
+
+func (a *Admin) revokeKey(ctx *fasthttp.RequestCtx, project, id string) error {
+	k, err := a.store.RevokeKey(project, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, 200, a.view(k))
+	return nil
+}
+
+func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
+	var in struct {
+		GracePeriod string `json:"grace_period"`
+	}
+	if err := decodeBody(ctx, &in); err != nil {
+		return err
+	}
+	grace := 24 * time.Hour
+	if in.GracePeriod != "" {
+		d, err := time.ParseDuration(in.GracePeriod)
+		if err != nil || d < 0 {
+			return badRequest(`grace_period: want a duration such as "24h" or "0s"`)
+		}
+		grace = d
+	}
+	nk, _, err := a.store.RotateKey(project, id, grace)
+	if err != nil {
+		return err
+	}
+	v := a.view(nk.Key)
+	v.Key = nk.Secret
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	writeJSON(ctx, 201, v)
+	return nil
+}
