@@ -48,6 +48,7 @@ type Options struct {
 // Store is a bbolt-backed key store. It is safe for concurrent use.
 type Store struct {
 	db      *bolt.DB
+	path    string
 	opts    Options
 	hashKey []byte // keyed hash of API-key secrets, derived from the master key
 	kek     []byte // wraps data keys, derived from the master key
@@ -76,7 +77,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keystore.Open: %w", err)
 	}
-	s := &Store{db: db, opts: opts}
+	s := &Store{db: db, path: db.Path(), opts: opts}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -132,7 +133,7 @@ func (s *Store) Close() error {
 }
 
 // Path is the bbolt file's path.
-func (s *Store) Path() string { return s.db.Path() }
+func (s *Store) Path() string { return s.path }
 
 // Ready reports whether the store is open and usable.
 func (s *Store) Ready() error {

@@ -1,0 +1,36 @@
+# sdproxy — run `make help` for the targets.
+GO      ?= go
+BIN     ?= bin/sdproxy
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the sdproxy binary into bin/
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/sdproxy
+
+.PHONY: run
+run: ## Run sdproxy serve on its defaults (data in ./sdproxy-data)
+	$(GO) run -ldflags "-X main.version=$(VERSION)" ./cmd/sdproxy serve
+
+.PHONY: test
+test: ## Run every test with the race detector, then the allocation tests without it
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Allocs' ./...
+
+.PHONY: bench
+bench: ## Run the benchmarks (5 runs each, for benchstat)
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+
+.PHONY: fmt
+fmt: ## Format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: clean
+clean: ## Remove build output (not ./sdproxy-data)
+	rm -rf bin

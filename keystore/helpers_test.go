@@ -1,0 +1,91 @@
+package keystore
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var testMaster = bytes.Repeat([]byte{7}, 32)
+
+// clock is an injectable, settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// openTestStore opens a store under dir (a fresh t.TempDir() when empty)
+// and, on cleanup, closes it and checks the bbolt file's consistency.
+func openTestStore(t testing.TB, dir string, c *clock) *Store {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	s, err := Open(dir, Options{MasterKey: testMaster, Now: c.Now})
+	if err != nil {
+		t.Fatalf("Open(%s) = %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		checkConsistency(t, s.Path())
+	})
+	return s
+}
+
+func checkConsistency(t testing.TB, path string) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Errorf("reopen %s: %v", path, err)
+		return
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		var first error
+		for err := range tx.Check() {
+			if first == nil {
+				first = err
+			}
+		}
+		return first
+	})
+	if err != nil {
+		t.Errorf("bbolt consistency check: %v", err)
+	}
+}
+
+func mustProject(t testing.TB, s *Store, name string) Project {
+	t.Helper()
+	p, err := s.CreateProject(ProjectInput{Name: &name})
+	if err != nil {
+		t.Fatalf("CreateProject(%q) = %v", name, err)
+	}
+	return p
+}
+
+func mustKey(t testing.TB, s *Store, project string, in KeyInput) NewKey {
+	t.Helper()
+	k, err := s.CreateKey(project, in)
+	if err != nil {
+		t.Fatalf("CreateKey(%s) = %v", project, err)
+	}
+	return k
+}
