@@ -16,7 +16,8 @@ func putJSON(b *bolt.Bucket, key string, v any) error {
 	return b.Put([]byte(key), data)
 }
 
-// getJSON decodes the value under key into v, or returns notFound.
+// getJSON decodes the value under key into v, or returns notFound (nil
+// notFound leaves v as it is and returns nil).
 // json.Unmarshal copies what it keeps, so nothing refers to bbolt's memory
 // after the transaction.
 func getJSON(b *bolt.Bucket, key string, v any, notFound error) error {

@@ -154,5 +154,8 @@ func (s *Store) DeleteProject(id string) error {
 		return fmt.Errorf("keystore.DeleteProject %s: %w", id, err)
 	}
 	s.cache.deleteProject(id, keyIDs)
+	s.keyringsMu.Lock()
+	delete(s.keyrings, id)
+	s.keyringsMu.Unlock()
 	return nil
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// DefaultMaxActiveKeys applies to projects created without a cap.
 	// Zero means 10.
 	DefaultMaxActiveKeys int
+	// DataKeyRotateAfter is how many values one data-key version seals
+	// before a new version is made current. Zero means 2^30; at most 2^32.
+	DataKeyRotateAfter uint64
 }
 
 // Store is a bbolt-backed key store. It is safe for concurrent use.
@@ -55,6 +58,9 @@ type Store struct {
 
 	cache    authCache
 	hmacPool sync.Pool
+
+	keyringsMu sync.RWMutex
+	keyrings   map[string]*Keyring
 
 	closeOnce sync.Once
 }
@@ -98,6 +104,10 @@ func withDefaults(o Options) Options {
 	if o.DefaultRateLimit == (RateLimit{}) {
 		o.DefaultRateLimit = RateLimit{RequestsPerSecond: 100, Burst: 200}
 	}
+	if o.DataKeyRotateAfter == 0 {
+		o.DataKeyRotateAfter = defaultRotateAfter
+	}
+	o.DataKeyRotateAfter = min(o.DataKeyRotateAfter, 1<<32)
 	if o.DefaultMaxActiveKeys == 0 {
 		o.DefaultMaxActiveKeys = 10
 	}
@@ -117,6 +127,10 @@ func (s *Store) init() error {
 		return s.checkMasterKey(tx.Bucket(bucketMeta))
 	})
 	if err != nil {
+		return fmt.Errorf("keystore.Open: %w", err)
+	}
+	s.keyrings = map[string]*Keyring{}
+	if err := s.verifyDataKeys(); err != nil {
 		return fmt.Errorf("keystore.Open: %w", err)
 	}
 	return s.loadCache()

@@ -1,0 +1,353 @@
+package keystore
+
+import (
+	"crypto/cipher"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Data keys: each project has AES-256 data keys, numbered from 1. The
+// current version seals new values; every version at or above the
+// project's minimum decryption version opens them. Data keys are stored
+// only wrapped by the master key, and unwrapped once into memory.
+//
+// A version seals at most DataKeyRotateAfter values (default 2^30, far
+// below the 2^32 limit of random 96-bit nonces). Seals are counted in
+// memory against blocks reserved durably in the store, so a crash can only
+// over-count; when a version's allowance is spent a new version is created.
+
+// DataKeyInfo describes one data-key version; it never holds key material.
+type DataKeyInfo struct {
+	Version   uint32    `json:"version"`
+	Status    string    `json:"status"` // current, active (opens only) or disabled (below the minimum)
+	CreatedAt time.Time `json:"created_at"`
+	// Seals is how many values the version has sealed or reserved.
+	Seals uint64 `json:"seals"`
+}
+
+// dataKeyRecord is what is stored per version.
+type dataKeyRecord struct {
+	Version   uint32    `json:"version"`
+	Wrapped   []byte    `json:"wrapped"` // nonce || AES-256-GCM(master-derived KEK, key) || tag
+	CreatedAt time.Time `json:"created_at"`
+	Reserved  uint64    `json:"reserved"`
+}
+
+// dataKeyMeta is stored once per project.
+type dataKeyMeta struct {
+	Current              uint32 `json:"current"`
+	MinDecryptionVersion uint32 `json:"min_decryption_version"`
+}
+
+type dataKeyVersion struct {
+	rec      dataKeyRecord
+	aead     cipher.AEAD
+	used     atomic.Uint64
+	reserved atomic.Uint64
+}
+
+// Keyring is one project's data keys. It satisfies fieldcrypt.Keyring.
+type Keyring struct {
+	s       *Store
+	project string
+
+	mu         sync.Mutex // serialises reservations and rotations
+	current    atomic.Pointer[dataKeyVersion]
+	versions   atomic.Pointer[map[uint32]*dataKeyVersion] // copy on write
+	minDecrypt atomic.Uint32
+}
+
+const defaultRotateAfter = 1 << 30
+
+// reserveBlock is how many seals one store write reserves.
+const reserveBlock = 1 << 16
+
+func dataKeyPrefix(project string) string { return project + "/" }
+
+func dataKeyID(project string, v uint32) string {
+	return fmt.Sprintf("%s/v/%010d", project, v)
+}
+
+func dataKeyMetaID(project string) string { return project + "/meta" }
+
+// wrapAD binds a wrapped data key to its project and version.
+func wrapAD(project string, v uint32) []byte {
+	ad := append([]byte("sdproxy-datakey-v1\x00"), project...)
+	return binary.BigEndian.AppendUint32(append(ad, 0), v)
+}
+
+// Keyring returns the data keys of a project, loading them on first use.
+func (s *Store) Keyring(projectID string) (*Keyring, error) {
+	s.keyringsMu.RLock()
+	k := s.keyrings[projectID]
+	s.keyringsMu.RUnlock()
+	if k != nil {
+		return k, nil
+	}
+	s.keyringsMu.Lock()
+	defer s.keyringsMu.Unlock()
+	if k := s.keyrings[projectID]; k != nil {
+		return k, nil
+	}
+	k = &Keyring{s: s, project: projectID}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketProjects).Get([]byte(projectID)) == nil {
+			return ErrProjectNotFound
+		}
+		return k.load(tx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keystore.Keyring %s: %w", projectID, err)
+	}
+	s.keyrings[projectID] = k
+	return k, nil
+}
+
+// load unwraps every stored version of the project.
+func (k *Keyring) load(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketDataKeys)
+	var meta dataKeyMeta
+	if err := getJSON(b, dataKeyMetaID(k.project), &meta, nil); err != nil {
+		return err
+	}
+	versions := map[uint32]*dataKeyVersion{}
+	err := forEachPrefix(b, k.project+"/v/", func(suffix string) error {
+		var rec dataKeyRecord
+		if err := json.Unmarshal(b.Get([]byte(k.project+"/v/"+suffix)), &rec); err != nil {
+			return err
+		}
+		dk, err := k.s.unwrapDataKey(k.project, rec)
+		if err != nil {
+			return err
+		}
+		versions[rec.Version] = dk
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	k.versions.Store(&versions)
+	k.minDecrypt.Store(meta.MinDecryptionVersion)
+	if cur := versions[meta.Current]; cur != nil {
+		k.current.Store(cur)
+	}
+	return nil
+}
+
+func (s *Store) unwrapDataKey(project string, rec dataKeyRecord) (*dataKeyVersion, error) {
+	raw, err := open(s.kek, rec.Wrapped, wrapAD(project, rec.Version))
+	if err != nil {
+		return nil, fmt.Errorf("data key %s v%d: %w", project, rec.Version, ErrWrongMasterKey)
+	}
+	dk := &dataKeyVersion{rec: rec, aead: newGCM(raw)}
+	// Whatever was reserved before a restart counts as used.
+	dk.used.Store(rec.Reserved)
+	dk.reserved.Store(rec.Reserved)
+	return dk, nil
+}
+
+// SealKey returns the current version for sealing n more values, counting
+// them; it creates or rotates the version when its allowance is spent.
+func (k *Keyring) SealKey(n int) (uint32, cipher.AEAD, error) {
+	if n < 0 {
+		return 0, nil, invalid("n", "must not be negative")
+	}
+	for {
+		cur := k.current.Load()
+		if cur != nil {
+			u := cur.used.Load()
+			if u+uint64(n) <= cur.reserved.Load() {
+				if cur.used.CompareAndSwap(u, u+uint64(n)) {
+					return cur.rec.Version, cur.aead, nil
+				}
+				continue
+			}
+		}
+		if err := k.reserve(cur, uint64(n)); err != nil {
+			return 0, nil, fmt.Errorf("keystore.SealKey %s: %w", k.project, err)
+		}
+	}
+}
+
+// OpenKey returns the AEAD of version v, unless v is unknown or below the
+// project's minimum decryption version.
+func (k *Keyring) OpenKey(v uint32) (cipher.AEAD, error) {
+	if v < k.minDecrypt.Load() {
+		return nil, ErrNotFound
+	}
+	dk := (*k.versions.Load())[v]
+	if dk == nil {
+		return nil, ErrNotFound
+	}
+	return dk.aead, nil
+}
+
+// reserve makes room for n more seals: another block for the current
+// version, or a new version when the current one would pass its limit.
+func (k *Keyring) reserve(seen *dataKeyVersion, n uint64) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	limit := k.s.opts.DataKeyRotateAfter
+	if n > limit {
+		return invalid("n", "one request may seal at most %d values", limit)
+	}
+	cur := k.current.Load()
+	if cur != seen {
+		return nil // another caller moved on; try again
+	}
+	if cur != nil && cur.used.Load()+n <= cur.reserved.Load() {
+		return nil
+	}
+	if cur == nil || cur.used.Load()+n > limit {
+		_, err := k.rotateLocked()
+		return err
+	}
+	target := min(max(cur.reserved.Load()+reserveBlock, cur.used.Load()+n), limit)
+	err := k.s.db.Update(func(tx *bolt.Tx) error {
+		rec := cur.rec
+		rec.Reserved = target
+		return putJSON(tx.Bucket(bucketDataKeys), dataKeyID(k.project, rec.Version), rec)
+	})
+	if err != nil {
+		return err
+	}
+	cur.reserved.Store(target)
+	return nil
+}
+
+// rotateLocked creates the next version, makes it current and returns it.
+func (k *Keyring) rotateLocked() (*dataKeyVersion, error) {
+	versions := *k.versions.Load()
+	next := uint32(1)
+	for v := range versions {
+		next = max(next, v+1)
+	}
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(k.s.opts.Rand, raw); err != nil {
+		return nil, fmt.Errorf("keystore: random: %w", err)
+	}
+	wrapped, err := seal(k.s.opts.Rand, k.s.kek, raw, wrapAD(k.project, next))
+	if err != nil {
+		return nil, err
+	}
+	rec := dataKeyRecord{Version: next, Wrapped: wrapped, CreatedAt: k.s.now(), Reserved: min(reserveBlock, k.s.opts.DataKeyRotateAfter)}
+	err = k.s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDataKeys)
+		if tx.Bucket(bucketProjects).Get([]byte(k.project)) == nil {
+			return ErrProjectNotFound
+		}
+		if err := putJSON(b, dataKeyID(k.project, next), rec); err != nil {
+			return err
+		}
+		return putJSON(b, dataKeyMetaID(k.project), dataKeyMeta{Current: next, MinDecryptionVersion: k.minDecrypt.Load()})
+	})
+	if err != nil {
+		return nil, err
+	}
+	dk := &dataKeyVersion{rec: rec, aead: newGCM(raw)}
+	dk.reserved.Store(rec.Reserved)
+	grown := make(map[uint32]*dataKeyVersion, len(versions)+1)
+	for v, d := range versions {
+		grown[v] = d
+	}
+	grown[next] = dk
+	k.versions.Store(&grown)
+	k.current.Store(dk)
+	return dk, nil
+}
+
+// RotateDataKey makes a new data-key version current for the project.
+// Older versions keep decrypting.
+func (s *Store) RotateDataKey(projectID string) (DataKeyInfo, error) {
+	k, err := s.Keyring(projectID)
+	if err != nil {
+		return DataKeyInfo{}, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	dk, err := k.rotateLocked()
+	if err != nil {
+		return DataKeyInfo{}, fmt.Errorf("keystore.RotateDataKey %s: %w", projectID, err)
+	}
+	return k.info(dk), nil
+}
+
+// SetMinDecryptionVersion stops versions below v from decrypting. v may
+// not exceed the current version.
+func (s *Store) SetMinDecryptionVersion(projectID string, v uint32) ([]DataKeyInfo, error) {
+	k, err := s.Keyring(projectID)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	cur := k.current.Load()
+	if v < 1 || cur == nil || v > cur.rec.Version {
+		k.mu.Unlock()
+		return nil, invalid("min_decryption_version", "must be from 1 to the current version")
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx.Bucket(bucketDataKeys), dataKeyMetaID(projectID), dataKeyMeta{Current: cur.rec.Version, MinDecryptionVersion: v})
+	})
+	if err == nil {
+		k.minDecrypt.Store(v)
+	}
+	k.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("keystore.SetMinDecryptionVersion %s: %w", projectID, err)
+	}
+	return s.DataKeys(projectID)
+}
+
+// DataKeys lists a project's data-key versions, oldest first.
+func (s *Store) DataKeys(projectID string) ([]DataKeyInfo, error) {
+	k, err := s.Keyring(projectID)
+	if err != nil {
+		return nil, err
+	}
+	var out []DataKeyInfo
+	for _, dk := range *k.versions.Load() {
+		out = append(out, k.info(dk))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+func (k *Keyring) info(dk *dataKeyVersion) DataKeyInfo {
+	status := "active"
+	switch {
+	case dk == k.current.Load():
+		status = "current"
+	case dk.rec.Version < k.minDecrypt.Load():
+		status = "disabled"
+	}
+	return DataKeyInfo{Version: dk.rec.Version, Status: status, CreatedAt: dk.rec.CreatedAt, Seals: dk.used.Load()}
+}
+
+// verifyDataKeys unwraps every stored data key, so a master key that does
+// not match is found at start-up rather than on the first request.
+func (s *Store) verifyDataKeys() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDataKeys)
+		return b.ForEach(func(key, v []byte) error {
+			if strings.HasSuffix(string(key), "/meta") {
+				return nil
+			}
+			var rec dataKeyRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			project, _, _ := strings.Cut(string(key), "/")
+			_, err := s.unwrapDataKey(project, rec)
+			return err
+		})
+	})
+}
