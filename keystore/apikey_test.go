@@ -53,4 +53,3 @@ func TestParseAPIKeyRefusesEverySingleChange(t *testing.T) {
 		t.Errorf("parseAPIKey(key+\"0\") = ok, want refused")
 	}
 }
-

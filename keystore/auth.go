@@ -118,6 +118,16 @@ var dummyHash = make([]byte, sha256.Size)
 // Every failure (malformed, unknown, wrong secret, revoked, expired, other
 // project) is ErrUnauthorized. It does not allocate.
 func (s *Store) Authenticate(projectID, key []byte) (*Principal, error) {
+	return s.authenticate(projectID, true, key)
+}
+
+// AuthenticateKey is Authenticate for whichever project the key belongs
+// to, as the direct API needs.
+func (s *Store) AuthenticateKey(key []byte) (*Principal, error) {
+	return s.authenticate(nil, false, key)
+}
+
+func (s *Store) authenticate(projectID []byte, checkProject bool, key []byte) (*Principal, error) {
 	id, ok := parseAPIKey(key)
 	if !ok {
 		return nil, ErrUnauthorized
@@ -132,7 +142,7 @@ func (s *Store) Authenticate(projectID, key []byte) (*Principal, error) {
 	st.h.Write(key)
 	match := subtle.ConstantTimeCompare(st.h.Sum(st.sum[:0]), want) == 1
 	s.hmacPool.Put(st)
-	if e == nil || !match || e.revoked || e.principal.ProjectID != string(projectID) {
+	if e == nil || !match || e.revoked || checkProject && e.principal.ProjectID != string(projectID) {
 		return nil, ErrUnauthorized
 	}
 	now := s.opts.Now().UnixNano()

@@ -2,34 +2,101 @@ package proxy
 
 import (
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
 )
+
+// DataStore is what the data plane needs of the key store.
+type DataStore interface {
+	// Authenticate checks key for project; every failure is
+	// keystore.ErrUnauthorized.
+	Authenticate(projectID, key []byte) (*keystore.Principal, error)
+	// AuthenticateKey checks key for whatever project it belongs to.
+	AuthenticateKey(key []byte) (*keystore.Principal, error)
+	// CachedProject returns the project's current settings, or nil.
+	CachedProject(id []byte) *keystore.Project
+	// Keyring returns the project's data keys.
+	Keyring(projectID string) (*keystore.Keyring, error)
+}
 
 // DataOptions configure NewData.
 type DataOptions struct {
+	// Store is required.
+	Store DataStore
 	// Logger receives unexpected errors. Nil means slog.Default().
 	Logger *slog.Logger
+	// Now is the clock (rate limits, times). Nil means time.Now.
+	Now func() time.Time
+	// MaxBodyBytes bounds request bodies that are transformed. Zero means 10 MiB.
+	MaxBodyBytes int
+	// LimiterIdle is how long an idle, full token bucket is kept. Zero means 10 minutes.
+	LimiterIdle time.Duration
 }
 
 // Data serves the data listener: the Smart Data Proxy and the direct API.
 type Data struct {
-	log *slog.Logger
-	ids requestIDs
+	store   DataStore
+	log     *slog.Logger
+	now     func() time.Time
+	maxBody int
+	limits  *limiters
+	ids     requestIDs
+	states  sync.Pool
 }
 
 // NewData returns the data-plane handler.
 func NewData(o DataOptions) *Data {
-	d := &Data{log: o.Logger}
+	d := &Data{store: o.Store, log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.maxBody == 0 {
+		d.maxBody = 10 << 20
+	}
+	if o.LimiterIdle == 0 {
+		o.LimiterIdle = 10 * time.Minute
+	}
+	d.limits = newLimiters(o.LimiterIdle)
 	d.ids.prefix = newIDPrefix("req")
+	d.states.New = func() any { return new(reqState) }
 	return d
 }
+
+// Paths of the data listener.
+const (
+	pathProxy         = "/proxy/"
+	pathDirectEncrypt = "/api-v1/v1/encrypt"
+	pathDirectDecrypt = "/api-v1/v1/decrypt"
+)
 
 // Handler serves one data-plane request.
 func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	setRequestID(ctx, &d.ids)
-	writeError(ctx, d.log, errNotFound)
+	st := d.states.Get().(*reqState)
+	defer d.putState(st)
+	path := ctx.Path()
+	var err error
+	switch string(path) {
+	case pathDirectEncrypt:
+		err = d.serveDirect(ctx, st, modeEncrypt)
+	case pathDirectDecrypt:
+		err = d.serveDirect(ctx, st, modeDecrypt)
+	default:
+		err = errNotFound
+	}
+	if err != nil {
+		writeError(ctx, d.log, err)
+	}
+}
+
+func (d *Data) putState(st *reqState) {
+	st.reset()
+	d.states.Put(st)
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 
+	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -26,7 +27,35 @@ var (
 	errMethodNotAllowed = &apiError{405, "method_not_allowed", "method not allowed on this path"}
 	errKeyLimit         = &apiError{409, "key_limit_reached", "the project already has its maximum number of active API keys; revoke one first"}
 	errInternal         = &apiError{500, "internal_error", "internal error"}
+
+	errInvalidMode   = &apiError{400, "invalid_mode", "X-Qanapi-Mode must be encrypt or decrypt"}
+	errInvalidJSON   = &apiError{400, "invalid_json", "the body is not valid JSON"}
+	errTooDeep       = &apiError{400, "invalid_json", "the JSON body is nested more than 32 levels deep"}
+	errDuplicateKey  = &apiError{400, "invalid_json", "the JSON body has an object with a duplicate key"}
+	errInvalidFields = &apiError{400, "invalid_fields", "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
+	errInvalidClass  = &apiError{400, "invalid_classification", "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most 64 characters"}
+	errNoData        = &apiError{400, "invalid_request", `the body must be a JSON object with a "data" member`}
+	errEncoded       = &apiError{415, "unsupported_content_encoding", "compressed bodies cannot be transformed safely; send the body uncompressed (Content-Encoding: identity)"}
+	errPermission    = &apiError{403, "permission_denied", "this API key is not allowed to do that"}
+	errClassMismatch = &apiError{403, "classification_mismatch", "a token's classification does not match X-Qanapi-Classification"}
+	errNotAToken     = &apiError{422, "not_a_token", "a value to decrypt is not a token (qanapi:…:$)"}
+	errDecryptFailed = &apiError{422, "decrypt_failed", "a token could not be decrypted"}
+	errRateLimited   = &apiError{429, "rate_limited", "rate limit exceeded for this API key; retry after the time in Retry-After"}
 )
+
+// dataErrors maps the errors of fieldcrypt to what clients see.
+var dataErrors = []struct {
+	err error
+	ae  *apiError
+}{
+	{fieldcrypt.ErrInvalidJSON, errInvalidJSON},
+	{fieldcrypt.ErrTooDeep, errTooDeep},
+	{fieldcrypt.ErrDuplicateKey, errDuplicateKey},
+	{fieldcrypt.ErrInvalidFields, errInvalidFields},
+	{fieldcrypt.ErrNotAToken, errNotAToken},
+	{fieldcrypt.ErrDecryptFailed, errDecryptFailed},
+	{fieldcrypt.ErrClassificationMismatch, errClassMismatch},
+}
 
 // badRequest is a 400 invalid_request naming what is wrong.
 func badRequest(msg string) *apiError { return &apiError{400, "invalid_request", msg} }
@@ -50,6 +79,11 @@ func toAPIError(err error) (ae *apiError, expected bool) {
 		return errKeyLimit, true
 	case errors.Is(err, keystore.ErrUnauthorized):
 		return errUnauthorized, true
+	}
+	for _, m := range dataErrors {
+		if errors.Is(err, m.err) {
+			return m.ae, true
+		}
 	}
 	return errInternal, false
 }

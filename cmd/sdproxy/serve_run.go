@@ -34,7 +34,7 @@ func (s *server) listen(getenv func(string) string) error {
 		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
 	}
 	admin := proxy.NewAdmin(proxy.AdminOptions{Store: s.store, Token: token, Logger: s.log})
-	data := proxy.NewData(proxy.DataOptions{Logger: s.log})
+	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes})
 	s.adminSrv = newHTTPServer("sdproxy-admin", admin.Handler, 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, s.cfg.MaxBodyBytes, s.log)
 	return nil

@@ -1,0 +1,138 @@
+package proxy
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// reqState is the per-request scratch of the data plane, pooled. Nothing
+// in it outlives the handler.
+type reqState struct {
+	h         qHeaders
+	principal *keystore.Principal
+	project   *keystore.Project
+	mode      mode
+	class     string // classification slug, "" for none
+	params    fieldcrypt.Params
+	buf       []byte
+}
+
+func (st *reqState) reset() {
+	buf := st.buf[:0]
+	if cap(buf) > 1<<20 {
+		buf = nil // do not keep huge buffers in the pool
+	}
+	*st = reqState{buf: buf}
+}
+
+// admit runs the checks every data-plane request passes, in order: key →
+// authentication → mode and permission → classification → rate limit.
+// project is nil for the direct API, where the key names the project.
+func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m mode) error {
+	parseHeaders(&ctx.Request.Header, &st.h)
+	var err error
+	if project == nil {
+		st.principal, err = d.store.AuthenticateKey(st.h.auth)
+	} else {
+		st.principal, err = d.store.Authenticate(project, st.h.auth)
+	}
+	if err != nil {
+		return errUnauthorized
+	}
+	if st.project = d.store.CachedProject([]byte(st.principal.ProjectID)); st.project == nil {
+		return errUnauthorized // deleted between the two look-ups
+	}
+	if st.h.dup != "" {
+		return badRequest(st.h.dup + " was sent more than once")
+	}
+	if m == 0 {
+		var ok bool
+		if m, ok = parseMode(st.h.mode); !ok {
+			return errInvalidMode
+		}
+	}
+	st.mode = m
+	if err := d.checkPermission(st); err != nil {
+		return err
+	}
+	return d.rateLimit(ctx, st)
+}
+
+// checkPermission checks the key's permission for the mode and, when the
+// key is limited to some classifications, the requested one.
+func (d *Data) checkPermission(st *reqState) error {
+	p := st.principal
+	if st.mode == modeEncrypt && !p.CanEncrypt || st.mode == modeDecrypt && !p.CanDecrypt {
+		return errPermission
+	}
+	if c := bytes.TrimSpace(st.h.class); len(c) > 0 {
+		if !keystore.ValidSlug(string(c)) {
+			return errInvalidClass
+		}
+		st.class = string(c)
+	}
+	if len(p.Classifications) > 0 && st.mode == modeEncrypt && !slices.Contains(p.Classifications, st.class) {
+		return errPermission
+	}
+	return nil
+}
+
+// allowClass is Params.Allow for decryption with a key limited to some
+// classifications.
+func allowClass(p *keystore.Principal) func(string) error {
+	if len(p.Classifications) == 0 {
+		return nil
+	}
+	return func(cls string) error {
+		if !slices.Contains(p.Classifications, cls) {
+			return errPermission
+		}
+		return nil
+	}
+}
+
+// rateLimit takes a token of the key's bucket and sets the RateLimit-*
+// headers; a refused request gets 429 with Retry-After.
+func (d *Data) rateLimit(ctx *fasthttp.RequestCtx, st *reqState) error {
+	res := d.limits.allow(st.principal.KeyID, st.project.RateLimit, d.now())
+	var num [20]byte
+	h := &ctx.Response.Header
+	h.SetBytesV("RateLimit-Limit", strconv.AppendInt(num[:0], int64(res.limit), 10))
+	h.SetBytesV("RateLimit-Remaining", strconv.AppendInt(num[:0], int64(res.remaining), 10))
+	h.SetBytesV("RateLimit-Reset", strconv.AppendInt(num[:0], ceilSeconds(res.reset, 0), 10))
+	if !res.allowed {
+		h.SetBytesV("Retry-After", strconv.AppendInt(num[:0], ceilSeconds(res.retryAfter, 1), 10))
+		return errRateLimited
+	}
+	return nil
+}
+
+// checkBody refuses bodies that cannot be transformed safely.
+func (d *Data) checkBody(ctx *fasthttp.RequestCtx) error {
+	if enc := ctx.Request.Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
+		return errEncoded
+	}
+	if len(ctx.Request.Body()) > d.maxBody {
+		return errBodyTooLarge
+	}
+	return nil
+}
+
+// setParams prepares fieldcrypt for the request's project.
+func (d *Data) setParams(st *reqState) error {
+	kr, err := d.store.Keyring(st.project.ID)
+	if err != nil {
+		return err
+	}
+	st.params = fieldcrypt.Params{ProjectID: st.project.ID, Classification: st.class, Keys: kr}
+	if st.mode == modeDecrypt {
+		st.params.Allow = allowClass(st.principal)
+	}
+	return nil
+}

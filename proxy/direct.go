@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"github.com/tidwall/gjson"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+)
+
+// serveDirect is POST /api-v1/v1/encrypt and /decrypt: {"data": …,
+// "fields": […]} in, {"data": …} out. Without fields (or with a scalar
+// data) encrypt turns data into one token, and decrypt opens every token
+// in data.
+func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error {
+	if err := d.admit(ctx, st, nil, m); err != nil {
+		return err
+	}
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		return errMethodNotAllowed
+	}
+	if err := d.checkBody(ctx); err != nil {
+		return err
+	}
+	body := ctx.Request.Body()
+	if err := fieldcrypt.Validate(body); err != nil {
+		return err
+	}
+	data := gjson.GetBytes(body, "data")
+	if !gjson.GetBytes(body, "@this").IsObject() || !data.Exists() {
+		return errNoData
+	}
+	raw := body[data.Index : data.Index+len(data.Raw)]
+	fields, err := directFields(body, st.h.fields)
+	if err != nil {
+		return err
+	}
+	if err := d.setParams(st); err != nil {
+		return err
+	}
+	out := append(st.buf[:0], `{"data":`...)
+	out, err = transformData(out, raw, data.IsObject() || data.IsArray(), fields, st.mode, &st.params)
+	if err != nil {
+		return err
+	}
+	st.buf = append(out, "}\n"...)
+	ctx.SetStatusCode(200)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(st.buf)
+	return nil
+}
+
+// directFields reads "fields" from the body, or else X-Qanapi-Fields.
+func directFields(body, header []byte) (fieldcrypt.Fields, error) {
+	f := gjson.GetBytes(body, "fields")
+	if !f.Exists() {
+		if len(header) == 0 {
+			return fieldcrypt.Fields{}, nil
+		}
+		return fieldcrypt.ParseFields(string(header))
+	}
+	if !f.IsArray() {
+		return fieldcrypt.Fields{}, errInvalidFields
+	}
+	var list []string
+	for _, v := range f.Array() {
+		if v.Type != gjson.String {
+			return fieldcrypt.Fields{}, errInvalidFields
+		}
+		list = append(list, v.String())
+	}
+	return fieldcrypt.FieldsFromList(list)
+}
+
+// transformData appends the transformed data value to out.
+func transformData(out, raw []byte, composite bool, f fieldcrypt.Fields, m mode, p *fieldcrypt.Params) ([]byte, error) {
+	switch {
+	case m == modeEncrypt && (!composite || f.Len() == 0):
+		var err error
+		out, err = fieldcrypt.SealValue(append(out, '"'), raw, p)
+		return append(out, '"'), err
+	case m == modeEncrypt:
+		return fieldcrypt.Encrypt(out, raw, f, p)
+	case f.Len() == 0 || !composite:
+		return fieldcrypt.DecryptAll(out, raw, p)
+	}
+	return fieldcrypt.Decrypt(out, raw, f, p)
+}

@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// limiters holds one token bucket per API key. A bucket follows its
+// project's rate limit as it changes; a bucket that has been idle long
+// enough to be full again is dropped, so memory stays bounded.
+type limiters struct {
+	mu        sync.RWMutex
+	m         map[string]*keyLimiter
+	lastSweep atomic.Int64
+	idle      time.Duration
+}
+
+type keyLimiter struct {
+	lim      *rate.Limiter
+	mu       sync.Mutex // guards cfg changes
+	cfg      keystore.RateLimit
+	lastSeen atomic.Int64
+}
+
+// limitResult is what a request learns from its bucket.
+type limitResult struct {
+	allowed    bool
+	limit      int           // burst size
+	remaining  int           // whole tokens left
+	reset      time.Duration // until the bucket is full again
+	retryAfter time.Duration // until one token is available (when refused)
+}
+
+func newLimiters(idle time.Duration) *limiters {
+	return &limiters{m: map[string]*keyLimiter{}, idle: idle}
+}
+
+// allow takes one token of keyID's bucket at now.
+func (l *limiters) allow(keyID string, cfg keystore.RateLimit, now time.Time) limitResult {
+	kl := l.get(keyID, cfg, now)
+	kl.lastSeen.Store(now.UnixNano())
+	res := limitResult{limit: cfg.Burst}
+	res.allowed = kl.lim.AllowN(now, 1)
+	tokens := kl.lim.TokensAt(now)
+	res.remaining = max(int(math.Floor(tokens)), 0)
+	res.reset = secondsFor(float64(cfg.Burst)-tokens, cfg.RequestsPerSecond)
+	if !res.allowed {
+		res.retryAfter = secondsFor(1-tokens, cfg.RequestsPerSecond)
+	}
+	return res
+}
+
+// get returns keyID's bucket, creating it or applying a changed config.
+func (l *limiters) get(keyID string, cfg keystore.RateLimit, now time.Time) *keyLimiter {
+	l.mu.RLock()
+	kl := l.m[keyID]
+	l.mu.RUnlock()
+	if kl == nil {
+		l.sweep(now)
+		l.mu.Lock()
+		if kl = l.m[keyID]; kl == nil {
+			kl = &keyLimiter{lim: rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), cfg.Burst), cfg: cfg}
+			l.m[keyID] = kl
+		}
+		l.mu.Unlock()
+	}
+	kl.mu.Lock()
+	if kl.cfg != cfg {
+		kl.lim.SetLimitAt(now, rate.Limit(cfg.RequestsPerSecond))
+		kl.lim.SetBurstAt(now, cfg.Burst)
+		kl.cfg = cfg
+	}
+	kl.mu.Unlock()
+	return kl
+}
+
+// sweep drops buckets idle for l.idle that are full again (so dropping
+// them changes nothing), at most once per l.idle.
+func (l *limiters) sweep(now time.Time) {
+	last := l.lastSweep.Load()
+	if now.UnixNano()-last < int64(l.idle) || !l.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, kl := range l.m {
+		if now.UnixNano()-kl.lastSeen.Load() >= int64(l.idle) && kl.lim.TokensAt(now) >= float64(kl.lim.Burst()) {
+			delete(l.m, id)
+		}
+	}
+}
+
+func (l *limiters) len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.m)
+}
+
+// secondsFor is how long rps takes to refill tokens (0 when none are missing).
+func secondsFor(tokens, rps float64) time.Duration {
+	if tokens <= 0 || rps <= 0 {
+		return 0
+	}
+	return time.Duration(tokens / rps * float64(time.Second))
+}
+
+// ceilSeconds rounds d up to whole seconds, at least min.
+func ceilSeconds(d time.Duration, min int64) int64 {
+	s := int64(math.Ceil(d.Seconds()))
+	if s < min {
+		return min
+	}
+	return s
+}
