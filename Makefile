@@ -13,6 +13,10 @@ help: ## Show the targets and what they do
 build: ## Build the sdproxy binary into bin/
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/sdproxy
 
+.PHONY: demo
+demo: ## Run a throw-away sdproxy with a demo upstream, project and key; prints curl commands
+	$(GO) run -ldflags "-X main.version=$(VERSION)" ./cmd/sdproxy demo
+
 .PHONY: run
 run: ## Run sdproxy serve on its defaults (data in ./sdproxy-data)
 	$(GO) run -ldflags "-X main.version=$(VERSION)" ./cmd/sdproxy serve

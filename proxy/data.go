@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"log/slog"
 	"sync"
 	"time"
@@ -35,17 +36,20 @@ type DataOptions struct {
 	MaxBodyBytes int
 	// LimiterIdle is how long an idle, full token bucket is kept. Zero means 10 minutes.
 	LimiterIdle time.Duration
+	// Upstream limits forwarded requests.
+	Upstream UpstreamOptions
 }
 
 // Data serves the data listener: the Smart Data Proxy and the direct API.
 type Data struct {
-	store   DataStore
-	log     *slog.Logger
-	now     func() time.Time
-	maxBody int
-	limits  *limiters
-	ids     requestIDs
-	states  sync.Pool
+	store     DataStore
+	log       *slog.Logger
+	now       func() time.Time
+	maxBody   int
+	limits    *limiters
+	upstreams *upstreams
+	ids       requestIDs
+	states    sync.Pool
 }
 
 // NewData returns the data-plane handler.
@@ -64,6 +68,7 @@ func NewData(o DataOptions) *Data {
 		o.LimiterIdle = 10 * time.Minute
 	}
 	d.limits = newLimiters(o.LimiterIdle)
+	d.upstreams = newUpstreams(o.Upstream)
 	d.ids.prefix = newIDPrefix("req")
 	d.states.New = func() any { return new(reqState) }
 	return d
@@ -89,7 +94,11 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	case pathDirectDecrypt:
 		err = d.serveDirect(ctx, st, modeDecrypt)
 	default:
-		err = errNotFound
+		if rest, ok := bytes.CutPrefix(path, []byte(pathProxy)); ok {
+			err = d.serveProxy(ctx, st, rest)
+		} else {
+			err = errNotFound
+		}
 	}
 	if err != nil {
 		writeError(ctx, d.log, err)

@@ -20,15 +20,24 @@ type reqState struct {
 	mode      mode
 	class     string // classification slug, "" for none
 	params    fieldcrypt.Params
-	buf       []byte
+	// fieldCount is how many fields were named (for the event log).
+	fieldCount int
+	dest       target
+	// Buffers reused across requests.
+	buf, url, origin, scratch []byte
 }
 
 func (st *reqState) reset() {
-	buf := st.buf[:0]
-	if cap(buf) > 1<<20 {
-		buf = nil // do not keep huge buffers in the pool
+	*st = reqState{buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch)}
+}
+
+// keep empties b for reuse, dropping it when it grew large, so the pool
+// does not pin big bodies.
+func keep(b []byte) []byte {
+	if cap(b) > 1<<20 {
+		return nil
 	}
-	*st = reqState{buf: buf}
+	return b[:0]
 }
 
 // admit runs the checks every data-plane request passes, in order: key →

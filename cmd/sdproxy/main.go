@@ -46,6 +46,7 @@ proxy through its admin API (see --admin-addr).`,
 	cl := &clientFlags{getenv: getenv}
 	root.AddCommand(
 		newServeCmd(getenv),
+		newDemoCmd(),
 		newProjectCmd(cl),
 		newKeyCmd(cl),
 	)

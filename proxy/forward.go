@@ -1,0 +1,109 @@
+package proxy
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+
+	"github.com/valyala/fasthttp"
+)
+
+// hopByHop are the headers that belong to one connection and are never
+// forwarded, in either direction (RFC 9110 §7.6.1), in fasthttp's
+// normalised spelling.
+var hopByHop = [][]byte{
+	[]byte("Connection"), []byte("Proxy-Connection"), []byte("Keep-Alive"),
+	[]byte("Proxy-Authenticate"), []byte("Proxy-Authorization"), []byte("Te"),
+	[]byte("Trailer"), []byte("Transfer-Encoding"), []byte("Upgrade"),
+}
+
+// skipHeader reports whether a header must not be copied: hop-by-hop,
+// named in Connection, or one that is recomputed.
+func skipHeader(k, connection []byte) bool {
+	for _, h := range hopByHop {
+		if bytes.EqualFold(k, h) {
+			return true
+		}
+	}
+	if bytes.EqualFold(k, []byte("Content-Length")) {
+		return true
+	}
+	return len(connection) > 0 && listed(connection, k)
+}
+
+// listed reports whether the comma-separated list holds name.
+func listed(list, name []byte) bool {
+	for len(list) > 0 {
+		var item []byte
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			item, list = list[:i], list[i+1:]
+		} else {
+			item, list = list, nil
+		}
+		if bytes.EqualFold(bytes.TrimSpace(item), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildOutgoing copies the client's request into out: same method, every
+// header but X-Qanapi-*, hop-by-hop ones and Host; the given URL and
+// body; X-Forwarded-For/-Proto/-Host added.
+func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []byte, scratch []byte) []byte {
+	in := &ctx.Request.Header
+	out.Header.DisableNormalizing()
+	out.Header.SetMethodBytes(in.Method())
+	connection := in.Peek("Connection")
+	var xff []byte
+	for k, v := range in.All() {
+		switch {
+		case bytes.HasPrefix(k, qanapiPrefix), skipHeader(k, connection),
+			bytes.EqualFold(k, []byte("Host")):
+		case bytes.EqualFold(k, []byte("X-Forwarded-For")):
+			xff = v
+		default:
+			out.Header.AddBytesKV(k, v)
+		}
+	}
+	out.SetRequestURIBytes(url)
+	start := len(scratch)
+	if len(xff) > 0 {
+		scratch = append(append(scratch, xff...), ", "...)
+	}
+	scratch = appendIP(scratch, ctx.RemoteAddr())
+	out.Header.SetBytesV("X-Forwarded-For", scratch[start:])
+	if ctx.IsTLS() {
+		out.Header.Set("X-Forwarded-Proto", "https")
+	} else {
+		out.Header.Set("X-Forwarded-Proto", "http")
+	}
+	out.Header.SetBytesV("X-Forwarded-Host", in.Host())
+	out.SetBodyRaw(body)
+	return scratch
+}
+
+// appendIP appends the IP of addr without allocating.
+func appendIP(dst []byte, addr net.Addr) []byte {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
+			return ip.Unmap().AppendTo(dst)
+		}
+	}
+	return append(dst, "unknown"...)
+}
+
+// copyResponse copies the upstream's answer to the client: status,
+// headers but hop-by-hop ones, body.
+func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+	out := &ctx.Response
+	out.SetStatusCode(resp.StatusCode())
+	connection := resp.Header.Peek("Connection")
+	for k, v := range resp.Header.All() {
+		if skipHeader(k, connection) || bytes.EqualFold(k, []byte("Date")) {
+			continue
+		}
+		out.Header.AddBytesKV(k, v)
+	}
+	out.SetBody(resp.Body())
+}

@@ -1,0 +1,203 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// UpstreamOptions are the limits of forwarded requests. fasthttp's zero
+// values mean "no limit", so every one has a default here.
+type UpstreamOptions struct {
+	// DialTimeout bounds connecting. Zero means 5s.
+	DialTimeout time.Duration
+	// Timeout bounds writing the request and reading the answer. Zero
+	// means 30s.
+	Timeout time.Duration
+	// MaxConnsPerHost bounds connections to one upstream. Zero means 512.
+	MaxConnsPerHost int
+	// IdleConnTimeout closes idle keep-alive connections. Zero means 90s.
+	IdleConnTimeout time.Duration
+	// MaxResponseBytes bounds an upstream's answer. Zero means 64 MiB.
+	MaxResponseBytes int
+	// Dial replaces the TCP dialer (tests use in-memory listeners). Nil
+	// means fasthttp's dialer with DialTimeout.
+	Dial func(addr string) (net.Conn, error)
+}
+
+func (o UpstreamOptions) withDefaults() UpstreamOptions {
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.MaxConnsPerHost == 0 {
+		o.MaxConnsPerHost = 512
+	}
+	if o.IdleConnTimeout == 0 {
+		o.IdleConnTimeout = 90 * time.Second
+	}
+	if o.MaxResponseBytes == 0 {
+		o.MaxResponseBytes = 64 << 20
+	}
+	return o
+}
+
+// upstreams keeps one pooled keep-alive client per origin, and the parsed
+// form of each project upstream URL.
+type upstreams struct {
+	opts    UpstreamOptions
+	mu      sync.RWMutex
+	clients map[string]*fasthttp.HostClient
+	parsed  map[string]*target
+}
+
+func newUpstreams(o UpstreamOptions) *upstreams {
+	return &upstreams{opts: o.withDefaults(), clients: map[string]*fasthttp.HostClient{}, parsed: map[string]*target{}}
+}
+
+// upstream returns the target of a project's upstream URL (validated when
+// the project was saved), parsing it once.
+func (u *upstreams) upstream(rawURL string) (*target, bool) {
+	u.mu.RLock()
+	t := u.parsed[rawURL]
+	u.mu.RUnlock()
+	if t != nil {
+		return t, true
+	}
+	_, parsed, ok := parseTarget(nil, []byte(rawURL))
+	if !ok {
+		return nil, false
+	}
+	u.mu.Lock()
+	u.parsed[rawURL] = &parsed
+	u.mu.Unlock()
+	return &parsed, true
+}
+
+// client returns the client of t's origin, creating it on first use.
+func (u *upstreams) client(t *target) *fasthttp.HostClient {
+	u.mu.RLock()
+	c := u.clients[string(t.origin)]
+	u.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if c = u.clients[string(t.origin)]; c != nil {
+		return c
+	}
+	c = &fasthttp.HostClient{
+		Addr:                     string(t.addr),
+		IsTLS:                    t.tls,
+		Name:                     "sdproxy",
+		NoDefaultUserAgentHeader: true,
+		DisablePathNormalizing:   true,
+		ReadTimeout:              u.opts.Timeout,
+		WriteTimeout:             u.opts.Timeout,
+		MaxConns:                 u.opts.MaxConnsPerHost,
+		MaxIdleConnDuration:      u.opts.IdleConnTimeout,
+		MaxConnWaitTimeout:       u.opts.Timeout,
+		MaxResponseBodySize:      u.opts.MaxResponseBytes,
+		RetryIfErr:               retryIdempotentOnly,
+	}
+	if u.opts.Dial != nil {
+		c.Dial = u.opts.Dial
+	} else {
+		d := u.opts.DialTimeout
+		c.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
+	}
+	u.clients[string(t.origin)] = c
+	return c
+}
+
+// retryIdempotentOnly retries a failed request once on a fresh connection
+// only when its method is idempotent; a POST or PATCH is never sent twice.
+func retryIdempotentOnly(req *fasthttp.Request, attempts int, _ error) (bool, bool) {
+	m := req.Header.Method()
+	idem := bytes.Equal(m, []byte("GET")) || bytes.Equal(m, []byte("HEAD")) || bytes.Equal(m, []byte("OPTIONS")) ||
+		bytes.Equal(m, []byte("PUT")) || bytes.Equal(m, []byte("DELETE"))
+	return false, idem && attempts < 2
+}
+
+// target is where one request goes. Its slices live in the request state.
+type target struct {
+	origin []byte // scheme://host:port, for the client pool and allow-list
+	addr   []byte // host:port
+	tls    bool
+}
+
+// parseTarget appends the origin of an absolute http(s) URL to buf and
+// returns the grown buf with the target pointing into it; ok is false for
+// anything else, including URLs with credentials.
+func parseTarget(buf []byte, rawURL []byte) (_ []byte, t target, ok bool) {
+	var tls bool
+	switch {
+	case hasPrefixFold(rawURL, "http://"):
+		rawURL = rawURL[len("http://"):]
+	case hasPrefixFold(rawURL, "https://"):
+		rawURL, tls = rawURL[len("https://"):], true
+	default:
+		return buf, target{}, false
+	}
+	end := bytes.IndexAny(rawURL, "/?#")
+	if end < 0 {
+		end = len(rawURL)
+	}
+	host := rawURL[:end]
+	if len(host) == 0 || bytes.IndexByte(host, '@') >= 0 {
+		return buf, target{}, false
+	}
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	start := len(buf)
+	buf = append(buf, scheme...)
+	for _, c := range host {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	if !hasPort(host) {
+		if tls {
+			buf = append(buf, ":443"...)
+		} else {
+			buf = append(buf, ":80"...)
+		}
+	}
+	origin := buf[start:]
+	return buf, target{origin: origin, addr: origin[len(scheme):], tls: tls}, true
+}
+
+func hasPort(host []byte) bool {
+	i := bytes.LastIndexByte(host, ':')
+	return i >= 0 && i > bytes.LastIndexByte(host, ']')
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
+}
+
+var (
+	errUpstreamUnreachable = &apiError{502, "upstream_unreachable", "the upstream could not be reached or gave no valid answer"}
+	errUpstreamTimeout     = &apiError{504, "upstream_timeout", "the upstream did not answer in time"}
+	errDestination         = &apiError{403, "destination_not_allowed", "X-Qanapi-Destination is not one of the project's allowed destinations"}
+)
+
+// upstreamError maps a client error to 502 or 504.
+func upstreamError(err error) *apiError {
+	var ne net.Error
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
+		errors.As(err, &ne) && ne.Timeout() {
+		return errUpstreamTimeout
+	}
+	return errUpstreamUnreachable
+}
