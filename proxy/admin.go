@@ -29,6 +29,9 @@ type AdminStore interface {
 	GetKey(projectID, keyID string) (keystore.Key, error)
 	RevokeKey(projectID, keyID string) (keystore.Key, error)
 	RotateKey(projectID, keyID string, grace time.Duration) (keystore.NewKey, keystore.Key, error)
+	DataKeys(projectID string) ([]keystore.DataKeyInfo, error)
+	RotateDataKey(projectID string) (keystore.DataKeyInfo, error)
+	SetMinDecryptionVersion(projectID string, v uint32) ([]keystore.DataKeyInfo, error)
 	Ready() error
 }
 
@@ -130,6 +133,13 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 		})
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "keys":
 		return a.routeKeys(ctx, m, seg[1], seg[3:])
+	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "datakeys":
+		return dispatch(ctx, m, map[string]func() error{
+			"GET":   func() error { return a.listDataKeys(ctx, seg[1]) },
+			"PATCH": func() error { return a.setMinDecryption(ctx, seg[1]) },
+		})
+	case len(seg) == 4 && seg[0] == "projects" && seg[2] == "datakeys" && seg[3] == "rotate":
+		return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.rotateDataKey(ctx, seg[1]) }})
 	}
 	return errNotFound
 }

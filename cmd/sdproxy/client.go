@@ -95,14 +95,19 @@ func (c *client) do(method, path string, body any) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
-		var e struct{ Error apiError }
-		if json.Unmarshal(out, &e) != nil || e.Error.Code == "" {
-			return nil, fmt.Errorf("admin API answered HTTP %d", resp.StatusCode)
-		}
-		e.Error.Status = resp.StatusCode
-		return nil, &e.Error
+		return nil, decodeAPIError(resp.StatusCode, out)
 	}
 	return out, nil
+}
+
+// decodeAPIError turns an error answer into an *apiError.
+func decodeAPIError(status int, body []byte) error {
+	var e struct{ Error apiError }
+	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
+		return fmt.Errorf("the server answered HTTP %d", status)
+	}
+	e.Error.Status = status
+	return &e.Error
 }
 
 // getAll follows next_cursor and returns every item of a list.

@@ -47,8 +47,11 @@ proxy through its admin API (see --admin-addr).`,
 	root.AddCommand(
 		newServeCmd(getenv),
 		newDemoCmd(),
+		newCryptCmd("encrypt", getenv),
+		newCryptCmd("decrypt", getenv),
 		newProjectCmd(cl),
 		newKeyCmd(cl),
+		newDataKeyCmd(cl),
 	)
 	return root
 }

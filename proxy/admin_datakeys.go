@@ -1,0 +1,52 @@
+package proxy
+
+import (
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// writeDataKeys answers the data-key versions as one list page.
+func writeDataKeys(ctx *fasthttp.RequestCtx, list []keystore.DataKeyInfo) {
+	items := make([]any, len(list))
+	for i, d := range list {
+		items[i] = d
+	}
+	writeJSON(ctx, 200, page{Items: items})
+}
+
+func (a *Admin) listDataKeys(ctx *fasthttp.RequestCtx, project string) error {
+	list, err := a.store.DataKeys(project)
+	if err != nil {
+		return err
+	}
+	writeDataKeys(ctx, list)
+	return nil
+}
+
+func (a *Admin) rotateDataKey(ctx *fasthttp.RequestCtx, project string) error {
+	info, err := a.store.RotateDataKey(project)
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, 201, info)
+	return nil
+}
+
+func (a *Admin) setMinDecryption(ctx *fasthttp.RequestCtx, project string) error {
+	var in struct {
+		MinDecryptionVersion *uint32 `json:"min_decryption_version"`
+	}
+	if err := decodeBody(ctx, &in); err != nil {
+		return err
+	}
+	if in.MinDecryptionVersion == nil {
+		return badRequest("min_decryption_version: required")
+	}
+	list, err := a.store.SetMinDecryptionVersion(project, *in.MinDecryptionVersion)
+	if err != nil {
+		return err
+	}
+	writeDataKeys(ctx, list)
+	return nil
+}
