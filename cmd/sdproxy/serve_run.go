@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/console"
 	"github.com/sdproxy/sdproxy/keystore"
 	"github.com/sdproxy/sdproxy/proxy"
 )
@@ -35,9 +37,25 @@ func (s *server) listen(getenv func(string) string) error {
 	}
 	admin := proxy.NewAdmin(proxy.AdminOptions{Store: s.store, Token: token, Logger: s.log})
 	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes})
-	s.adminSrv = newHTTPServer("sdproxy-admin", admin.Handler, 1<<20, s.log)
+	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(admin, console.New()), 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, s.cfg.MaxBodyBytes, s.log)
 	return nil
+}
+
+// adminMux serves the web console under /ui/ and the admin API elsewhere.
+func adminMux(admin *proxy.Admin, ui *console.Console) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		p := ctx.Path()
+		if string(p) == "/" || string(p) == "/ui" {
+			ctx.Redirect(console.Prefix, fasthttp.StatusFound)
+			return
+		}
+		if bytes.HasPrefix(p, []byte(console.Prefix)) {
+			ui.Handler(ctx)
+			return
+		}
+		admin.Handler(ctx)
+	}
 }
 
 // newHTTPServer sets every limit and timeout explicitly: fasthttp's zero
