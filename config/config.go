@@ -37,6 +37,19 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
+	// Events configures the event log.
+	Events Events `yaml:"events"`
+}
+
+// Events configures the event log.
+type Events struct {
+	// MaxAge prunes older events. Default 720h (30 days).
+	MaxAge time.Duration `yaml:"max_age"`
+	// MaxCount prunes the oldest events beyond this many. Default 1,000,000.
+	MaxCount uint64 `yaml:"max_count"`
+	// Sink copies every event as a JSON line: "" (none), "stdout", or a
+	// file path (appended to). Default none.
+	Sink string `yaml:"sink"`
 }
 
 // RateLimit is a token bucket: RequestsPerSecond refill rate, Burst size.
@@ -65,5 +78,6 @@ func Default() Config {
 		DefaultMaxActiveKeys: 10,
 		ShutdownTimeout:      15 * time.Second,
 		Log:                  Log{Level: "info", Format: "text"},
+		Events:               Events{MaxAge: 30 * 24 * time.Hour, MaxCount: 1_000_000},
 	}
 }

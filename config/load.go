@@ -25,6 +25,7 @@ const (
 	EnvMaxBodyBytes  = "SDPROXY_MAX_BODY_BYTES"
 	EnvLogLevel      = "SDPROXY_LOG_LEVEL"
 	EnvLogFormat     = "SDPROXY_LOG_FORMAT"
+	EnvEventsSink    = "SDPROXY_EVENTS_SINK"
 )
 
 // LoadFile overlays the YAML (or JSON) file at path onto c. Unknown keys
@@ -56,6 +57,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	setStr(EnvMasterKeyFile, &c.MasterKeyFile)
 	setStr(EnvLogLevel, &c.Log.Level)
 	setStr(EnvLogFormat, &c.Log.Format)
+	setStr(EnvEventsSink, &c.Events.Sink)
 	if v := getenv(EnvMaxBodyBytes); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -93,6 +95,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout must be positive")
+	}
+	if c.Events.MaxAge <= 0 || c.Events.MaxCount < 1 {
+		bad("events.max_age and events.max_count must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

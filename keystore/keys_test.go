@@ -242,3 +242,32 @@ func TestDeleteProjectStopsItsKeys(t *testing.T) {
 		t.Errorf("DeleteProject twice = %v, want ErrProjectNotFound", err)
 	}
 }
+
+func TestTakeExpiredReportsEachExpiryOnce(t *testing.T) {
+	dir := t.TempDir()
+	c := newClock()
+	s, err := Open(dir, Options{MasterKey: testMaster, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustProject(t, s, "exp")
+	in1, in2 := c.Now().Add(time.Minute), c.Now().Add(time.Hour)
+	k1 := mustKey(t, s, p.ID, KeyInput{ExpiresAt: &in1})
+	mustKey(t, s, p.ID, KeyInput{ExpiresAt: &in2})
+	if got, _ := s.TakeExpired(); len(got) != 0 {
+		t.Fatalf("TakeExpired before any expiry = %d keys, want 0", len(got))
+	}
+	c.Add(2 * time.Minute)
+	if got, _ := s.TakeExpired(); len(got) != 1 || got[0].ID != k1.ID {
+		t.Fatalf("TakeExpired after 2m = %v, want [%s]", got, k1.ID)
+	}
+	if got, _ := s.TakeExpired(); len(got) != 0 {
+		t.Errorf("TakeExpired again = %d keys, want 0 (reported once)", len(got))
+	}
+	s.Close()
+	c.Add(2 * time.Hour)
+	s = openTestStore(t, dir, c)
+	if got, _ := s.TakeExpired(); len(got) != 1 {
+		t.Errorf("TakeExpired after a restart = %d keys, want the one that expired while stopped", len(got))
+	}
+}

@@ -45,6 +45,9 @@ type AdminOptions struct {
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
+	// Events records admin changes and answers event queries. Nil records
+	// nothing and lists no events.
+	Events EventLog
 }
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
@@ -54,11 +57,12 @@ type Admin struct {
 	log       *slog.Logger
 	now       func() time.Time
 	ids       requestIDs
+	events    EventLog
 }
 
 // NewAdmin returns the admin API handler.
 func NewAdmin(o AdminOptions) *Admin {
-	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now}
+	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -138,6 +142,10 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 			"GET":   func() error { return a.listDataKeys(ctx, seg[1]) },
 			"PATCH": func() error { return a.setMinDecryption(ctx, seg[1]) },
 		})
+	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "events":
+		return dispatch(ctx, m, map[string]func() error{"GET": func() error { return a.listEvents(ctx, seg[1]) }})
+	case len(seg) == 2 && seg[0] == "events" && seg[1] == "verify":
+		return dispatch(ctx, m, map[string]func() error{"GET": func() error { return a.verifyEvents(ctx) }})
 	case len(seg) == 4 && seg[0] == "projects" && seg[2] == "datakeys" && seg[3] == "rotate":
 		return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.rotateDataKey(ctx, seg[1]) }})
 	}

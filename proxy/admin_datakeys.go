@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"strconv"
+
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -29,6 +32,7 @@ func (a *Admin) rotateDataKey(ctx *fasthttp.RequestCtx, project string) error {
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeDataKeyRotated, project, "", map[string]string{"version": strconv.FormatUint(uint64(info.Version), 10)})
 	writeJSON(ctx, 201, info)
 	return nil
 }
@@ -47,6 +51,7 @@ func (a *Admin) setMinDecryption(ctx *fasthttp.RequestCtx, project string) error
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeDataKeyMinChange, project, "", map[string]string{"min_decryption_version": strconv.FormatUint(uint64(*in.MinDecryptionVersion), 10)})
 	writeDataKeys(ctx, list)
 	return nil
 }

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -61,6 +63,7 @@ func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeKeyCreated, project, nk.ID, map[string]string{"name": nk.Name, "permissions": strings.Join(nk.Permissions, ",")})
 	v := a.view(nk.Key)
 	v.Key = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -82,6 +85,7 @@ func (a *Admin) revokeKey(ctx *fasthttp.RequestCtx, project, id string) error {
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeKeyRevoked, project, k.ID, nil)
 	writeJSON(ctx, 200, a.view(k))
 	return nil
 }
@@ -101,10 +105,11 @@ func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
 		}
 		grace = d
 	}
-	nk, _, err := a.store.RotateKey(project, id, grace)
+	nk, old, err := a.store.RotateKey(project, id, grace)
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeKeyRotated, project, old.ID, map[string]string{"new_key_id": nk.ID, "grace_period": grace.String()})
 	v := a.view(nk.Key)
 	v.Key = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")

@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"strings"
+
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -23,6 +26,7 @@ func (a *Admin) createProject(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeProjectCreated, p.ID, "", map[string]string{"name": p.Name})
 	writeJSON(ctx, 201, p)
 	return nil
 }
@@ -45,6 +49,7 @@ func (a *Admin) updateProject(ctx *fasthttp.RequestCtx, id string) error {
 	if err != nil {
 		return err
 	}
+	a.record(events.TypeProjectUpdated, p.ID, "", map[string]string{"changed": changedFields(in)})
 	writeJSON(ctx, 200, p)
 	return nil
 }
@@ -53,6 +58,21 @@ func (a *Admin) deleteProject(ctx *fasthttp.RequestCtx, id string) error {
 	if err := a.store.DeleteProject(id); err != nil {
 		return err
 	}
+	a.record(events.TypeProjectDeleted, id, "", nil)
 	ctx.SetStatusCode(204)
 	return nil
+}
+
+// changedFields names the fields a PATCH sent.
+func changedFields(in keystore.ProjectInput) string {
+	var names []string
+	for name, set := range map[string]bool{
+		"name": in.Name != nil, "environment": in.Environment != nil, "upstream": in.Upstream != nil,
+		"destinations": in.Destinations != nil, "rate_limit": in.RateLimit != nil, "max_active_keys": in.MaxActiveKeys != nil,
+	} {
+		if set {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(sortStrings(names), ",")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -38,6 +39,15 @@ type DataOptions struct {
 	LimiterIdle time.Duration
 	// Upstream limits forwarded requests.
 	Upstream UpstreamOptions
+	// Events receives one record per request. Nil records nothing.
+	Events EventSink
+}
+
+// EventSink is what the data plane needs of the event log: pooled records
+// filled on the request path and handed over without blocking.
+type EventSink interface {
+	Acquire() *events.Request
+	Submit(*events.Request)
 }
 
 // Data serves the data listener: the Smart Data Proxy and the direct API.
@@ -50,11 +60,12 @@ type Data struct {
 	upstreams *upstreams
 	ids       requestIDs
 	states    sync.Pool
+	events    EventSink
 }
 
 // NewData returns the data-plane handler.
 func NewData(o DataOptions) *Data {
-	d := &Data{store: o.Store, log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes}
+	d := &Data{store: o.Store, log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, events: o.Events}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -83,9 +94,11 @@ const (
 
 // Handler serves one data-plane request.
 func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
-	setRequestID(ctx, &d.ids)
+	start := d.now()
 	st := d.states.Get().(*reqState)
 	defer d.putState(st)
+	st.reqID = d.ids.next(st.reqID[:0])
+	ctx.Response.Header.SetBytesV(HeaderRequestID, st.reqID)
 	path := ctx.Path()
 	var err error
 	switch string(path) {
@@ -103,6 +116,43 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		writeError(ctx, d.log, err)
 	}
+	d.record(ctx, st, start)
+}
+
+// record hands the request's event to the event log: names, never values.
+func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time) {
+	if d.events == nil {
+		return
+	}
+	r := d.events.Acquire()
+	r.Time = start
+	r.Latency = d.now().Sub(start)
+	r.Status = ctx.Response.StatusCode()
+	r.RateLimited = r.Status == fasthttp.StatusTooManyRequests
+	switch {
+	case st.project != nil:
+		r.ProjectID = st.project.ID
+	case st.pathProject != nil:
+		if p := d.store.CachedProject(st.pathProject); p != nil {
+			r.ProjectID = p.ID // failed attempts show in the project's log too
+		}
+	}
+	if st.principal != nil {
+		r.KeyID = st.principal.KeyID
+	}
+	if st.mode != 0 {
+		r.Mode = st.mode.String()
+	}
+	r.SetMethod(ctx.Method())
+	r.SetPath(ctx.Path())
+	r.SetFields(st.h.fields)
+	r.SetClassification(st.h.class)
+	r.SetDestination(st.h.dest)
+	r.SetGeofence(st.h.geofence)
+	r.SetRequestID(st.reqID)
+	st.scratch = appendIP(st.scratch[:0], ctx.RemoteAddr())
+	r.SetClientIP(st.scratch)
+	d.events.Submit(r)
 }
 
 func (d *Data) putState(st *reqState) {

@@ -14,21 +14,23 @@ import (
 // reqState is the per-request scratch of the data plane, pooled. Nothing
 // in it outlives the handler.
 type reqState struct {
-	h         qHeaders
-	principal *keystore.Principal
-	project   *keystore.Project
-	mode      mode
-	class     string // classification slug, "" for none
-	params    fieldcrypt.Params
+	h qHeaders
+	// pathProject is the project id of a /proxy/ path, as sent.
+	pathProject []byte
+	principal   *keystore.Principal
+	project     *keystore.Project
+	mode        mode
+	class       string // classification slug, "" for none
+	params      fieldcrypt.Params
 	// fieldCount is how many fields were named (for the event log).
 	fieldCount int
 	dest       target
 	// Buffers reused across requests.
-	buf, url, origin, scratch []byte
+	buf, url, origin, scratch, reqID []byte
 }
 
 func (st *reqState) reset() {
-	*st = reqState{buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch)}
+	*st = reqState{buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID)}
 }
 
 // keep empties b for reuse, dropping it when it grew large, so the pool
@@ -45,6 +47,7 @@ func keep(b []byte) []byte {
 // project is nil for the direct API, where the key names the project.
 func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m mode) error {
 	parseHeaders(&ctx.Request.Header, &st.h)
+	st.pathProject = project
 	var err error
 	if project == nil {
 		st.principal, err = d.store.AuthenticateKey(st.h.auth)

@@ -9,11 +9,13 @@ import (
 	"os/signal"
 	"syscall"
 	"text/template"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/demo"
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -62,9 +64,13 @@ func runDemo(cmd *cobra.Command, cfg config.Config, storeListen string) error {
 	}
 	info, err := seedDemo(srv.store, "http://"+storeLn.Addr().String())
 	if err != nil {
+		srv.events.Close()
 		srv.store.Close()
 		return err
 	}
+	keyID := info.KeyID
+	srv.events.Record(events.Event{Type: events.TypeProjectCreated, Time: time.Now().UTC(), ProjectID: info.Project, Actor: "sdproxy demo"})
+	srv.events.Record(events.Event{Type: events.TypeKeyCreated, Time: time.Now().UTC(), ProjectID: info.Project, KeyID: &keyID, Actor: "sdproxy demo"})
 	info.Proxy = "http://" + srv.dataLn.Addr().String()
 	info.Admin = "http://" + srv.adminLn.Addr().String()
 	info.Store = "http://" + storeLn.Addr().String()

@@ -52,6 +52,7 @@ proxy through its admin API (see --admin-addr).`,
 		newProjectCmd(cl),
 		newKeyCmd(cl),
 		newDataKeyCmd(cl),
+		newEventsCmd(&clientFlags{getenv: getenv}, getenv),
 	)
 	return root
 }

@@ -55,6 +55,16 @@ func loadMasterKey(cfg config.Config, getenv func(string) string) (key []byte, g
 	return k, true, nil
 }
 
+// loadMasterKeyNoCreate is loadMasterKey for tools that read a data
+// directory: it never generates a key.
+func loadMasterKeyNoCreate(cfg config.Config, getenv func(string) string) ([]byte, bool, error) {
+	if getenv(config.EnvMasterKey) == "" && getenv(config.EnvMasterKeyFile) == "" && cfg.MasterKeyFile == "" {
+		k, err := readMasterKey(masterKeyPath(cfg.DataDir))
+		return k, false, err
+	}
+	return loadMasterKey(cfg, getenv)
+}
+
 func readMasterKey(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

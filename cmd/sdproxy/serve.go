@@ -12,7 +12,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/metrics"
 )
 
 func newServeCmd(getenv func(string) string) *cobra.Command {
@@ -51,6 +53,7 @@ for development. The admin token comes from SDPROXY_ADMIN_TOKEN or
 	f.IntVar(&flags.MaxBodyBytes, "max-body-bytes", flags.MaxBodyBytes, "largest request body on the data listener (env SDPROXY_MAX_BODY_BYTES)")
 	f.StringVar(&flags.Log.Level, "log-level", flags.Log.Level, "debug, info, warn or error (env SDPROXY_LOG_LEVEL)")
 	f.StringVar(&flags.Log.Format, "log-format", flags.Log.Format, "text or json (env SDPROXY_LOG_FORMAT)")
+	f.StringVar(&flags.Events.Sink, "events-sink", "", "copy events as JSON lines to stdout or a file (env SDPROXY_EVENTS_SINK)")
 	return cmd
 }
 
@@ -76,6 +79,7 @@ func loadConfig(cmd *cobra.Command, configPath string, flags config.Config, gete
 		"max-body-bytes": func() { cfg.MaxBodyBytes = flags.MaxBodyBytes },
 		"log-level":      func() { cfg.Log.Level = flags.Log.Level },
 		"log-format":     func() { cfg.Log.Format = flags.Log.Format },
+		"events-sink":    func() { cfg.Events.Sink = flags.Events.Sink },
 	}
 	for name, set := range overlay {
 		if f.Changed(name) {
@@ -90,6 +94,9 @@ type server struct {
 	cfg       config.Config
 	log       *slog.Logger
 	store     *keystore.Store
+	events    *events.Log
+	metrics   *metrics.Metrics
+	sink      io.Closer
 	dataLn    net.Listener
 	adminLn   net.Listener
 	dataSrv   *fasthttp.Server
@@ -120,7 +127,12 @@ func newServer(cfg config.Config, getenv func(string) string, stderr io.Writer) 
 		return nil, startupError(err)
 	}
 	s := &server{cfg: cfg, log: log, store: store}
+	if err := s.openEvents(master, stderr); err != nil {
+		store.Close()
+		return nil, err
+	}
 	if err := s.listen(getenv); err != nil {
+		s.events.Close()
 		store.Close()
 		return nil, err
 	}

@@ -35,17 +35,22 @@ func (s *server) listen(getenv func(string) string) error {
 		s.dataLn.Close()
 		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
 	}
-	admin := proxy.NewAdmin(proxy.AdminOptions{Store: s.store, Token: token, Logger: s.log})
-	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes})
-	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(admin, console.New()), 1<<20, s.log)
+	admin := proxy.NewAdmin(proxy.AdminOptions{Store: s.store, Token: token, Logger: s.log, Events: s.events})
+	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes, Events: s.events})
+	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(admin, console.New(), s.metrics.Handler()), 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, s.cfg.MaxBodyBytes, s.log)
 	return nil
 }
 
-// adminMux serves the web console under /ui/ and the admin API elsewhere.
-func adminMux(admin *proxy.Admin, ui *console.Console) fasthttp.RequestHandler {
+// adminMux serves the web console under /ui/, Prometheus metrics on
+// /metrics and the admin API elsewhere.
+func adminMux(admin *proxy.Admin, ui *console.Console, metrics fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		p := ctx.Path()
+		if string(p) == "/metrics" {
+			metrics(ctx)
+			return
+		}
 		if string(p) == "/" || string(p) == "/ui" {
 			ctx.Redirect(console.Prefix, fasthttp.StatusFound)
 			return
@@ -89,6 +94,7 @@ func (s *server) Run(ctx context.Context) error {
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	defer stopFlush()
 	go s.store.RunFlusher(flushCtx, s.cfg.LastUsedFlush, func(err error) { s.log.Error("flush last used", "err", err) })
+	go s.watchExpiry(flushCtx, 30*time.Second)
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -100,8 +106,12 @@ func (s *server) Run(ctx context.Context) error {
 	defer cancel()
 	err := errors.Join(serveErr,
 		s.dataSrv.ShutdownWithContext(sctx),
-		s.adminSrv.ShutdownWithContext(sctx),
-		s.store.Close())
+		s.adminSrv.ShutdownWithContext(sctx))
+	stopFlush()
+	err = errors.Join(err, s.events.Close(), s.store.Close())
+	if s.sink != nil {
+		err = errors.Join(err, s.sink.Close())
+	}
 	s.log.Info("stopped")
 	return err
 }

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/events"
+)
+
+func newEventsCmd(cl *clientFlags, getenv func(string) string) *cobra.Command {
+	var (
+		project, key, typ, since string
+		limit                    int
+		follow                   bool
+		interval                 time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "Show a project's event log (requests and admin changes), or verify the log",
+		Long: `Show a project's events, oldest of the page first, like tail. --follow keeps
+polling for new events. "sdproxy events verify" checks the log's HMAC chain.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if project == "" {
+				return errors.New("--project is required")
+			}
+			c, err := cl.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{"limit": {strconv.Itoa(limit)}}
+			for k, v := range map[string]string{"key_id": key, "type": typ, "since": since} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			return showEvents(cmd.OutOrStdout(), c, cl.output, "/admin/v1/projects/"+project+"/events", q, follow, interval)
+		},
+	}
+	cl.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&project, "project", "", "project id (required)")
+	f.StringVar(&key, "key", "", "only events of this key id")
+	f.StringVar(&typ, "type", "", `only this type ("request", "key.revoked", or a family such as "key.")`)
+	f.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
+	f.IntVar(&limit, "limit", 50, "how many events to show first (1-1000)")
+	f.BoolVarP(&follow, "follow", "f", false, "keep showing new events")
+	f.DurationVar(&interval, "interval", time.Second, "how often --follow polls")
+	cmd.AddCommand(newEventsVerifyCmd(cl, getenv))
+	return cmd
+}
+
+// showEvents prints one page, oldest first, then with follow polls for
+// newer events until interrupted.
+func showEvents(w io.Writer, c *client, output, path string, q url.Values, follow bool, interval time.Duration) error {
+	raw, err := c.do("GET", path+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	var pg struct{ Items []events.Event }
+	if err := json.Unmarshal(raw, &pg); err != nil {
+		return err
+	}
+	if output == "json" && !follow {
+		return printJSON(w, raw)
+	}
+	newest := printEvents(w, output, pg.Items, true)
+	for follow {
+		time.Sleep(interval)
+		if newest != "" {
+			q.Set("after", newest)
+		}
+		q.Set("limit", "1000")
+		raw, err := c.do("GET", path+"?"+q.Encode(), nil)
+		if err != nil {
+			return err
+		}
+		pg.Items = nil
+		if err := json.Unmarshal(raw, &pg); err != nil {
+			return err
+		}
+		if id := printEvents(w, output, pg.Items, false); id != "" {
+			newest = id
+		}
+	}
+	return nil
+}
+
+// printEvents prints items (newest first from the API) oldest first and
+// returns the newest id.
+func printEvents(w io.Writer, output string, items []events.Event, header bool) string {
+	if output == "json" {
+		for i := len(items) - 1; i >= 0; i-- {
+			b, _ := json.Marshal(items[i])
+			fmt.Fprintln(w, string(b))
+		}
+	} else {
+		t := newTable(w)
+		if header {
+			t.row("TIME", "TYPE", "KEY", "REQUEST", "MODE", "FIELDS", "STATUS", "LATENCY")
+		}
+		for i := len(items) - 1; i >= 0; i-- {
+			e := items[i]
+			key := "-"
+			if e.KeyID != nil {
+				key = *e.KeyID
+			}
+			req, status, latency := "-", "-", "-"
+			if e.Type == events.TypeRequest {
+				req = e.Method + " " + e.Path
+				status = strconv.Itoa(e.Status)
+				latency = strconv.FormatFloat(e.LatencyMS, 'f', 2, 64) + "ms"
+			}
+			t.row(e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), e.Type, key, req, orDash(e.Mode), orDash(strings.Join(e.Fields, ",")), status, latency)
+		}
+		t.flush()
+	}
+	if len(items) == 0 {
+		return ""
+	}
+	return items[0].ID
+}
+
+func newEventsVerifyCmd(cl *clientFlags, getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check the event log's HMAC chain and name the first broken entry",
+		Long: `Check the event log's HMAC chain. On a stopped data directory it reads
+<data-dir>/events.db directly (it needs the master key: SDPROXY_MASTER_KEY,
+SDPROXY_MASTER_KEY_FILE, or <data-dir>/master.key); when sdproxy is running
+and holds the file, it asks the running server through the admin API.
+Exit status 1 when the chain is broken.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			res, err := verifyOffline(cl, getenv)
+			if errors.Is(err, events.ErrLocked) {
+				res, err = verifyOnline(cl)
+			}
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if cl.output == "json" {
+				b, _ := json.Marshal(res)
+				printJSON(w, b)
+			} else if res.OK {
+				fmt.Fprintf(w, "Event log intact: %d entries verified (evt_%d to evt_%d).\n", res.Checked, res.FirstSeq, res.LastSeq)
+			}
+			if !res.OK {
+				return fmt.Errorf("event log broken at %s: %s", res.Broken.ID, res.Broken.Reason)
+			}
+			return nil
+		},
+	}
+}
+
+// verifyOffline opens the stopped data directory's event log read-only.
+func verifyOffline(cl *clientFlags, getenv func(string) string) (events.VerifyResult, error) {
+	cfg := config.Default()
+	cfg.DataDir = firstNonEmpty(cl.dataDir, getenv(config.EnvDataDir), cfg.DataDir)
+	if _, err := os.Stat(cfg.DataDir + "/" + events.FileName); err != nil {
+		return events.VerifyResult{}, fmt.Errorf("no event log in %s: %w", cfg.DataDir, err)
+	}
+	master, _, err := loadMasterKeyNoCreate(cfg, getenv)
+	if err != nil {
+		return events.VerifyResult{}, err
+	}
+	l, err := events.Open(cfg.DataDir, events.Options{MasterKey: master, ReadOnly: true, LockTimeout: 500 * time.Millisecond})
+	if err != nil {
+		return events.VerifyResult{}, err
+	}
+	defer l.Close()
+	return l.Verify()
+}
+
+// verifyOnline asks the running server.
+func verifyOnline(cl *clientFlags) (events.VerifyResult, error) {
+	var res events.VerifyResult
+	c, err := cl.client()
+	if err != nil {
+		return res, err
+	}
+	raw, err := c.do("GET", "/admin/v1/events/verify", nil)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == 409 {
+		return res, fmt.Errorf("event log broken (see the server's answer)")
+	}
+	if err != nil {
+		return res, err
+	}
+	return res, json.Unmarshal(raw, &res)
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/metrics"
+)
+
+// openEvents opens the event log (and its sink) and the metrics fed by it.
+func (s *server) openEvents(master []byte, stderr io.Writer) error {
+	sink, closer, err := openSink(s.cfg.Events.Sink, stderr)
+	if err != nil {
+		return err
+	}
+	var m *metrics.Metrics
+	log, err := events.Open(s.cfg.DataDir, events.Options{
+		MasterKey: master,
+		MaxAge:    s.cfg.Events.MaxAge,
+		MaxCount:  s.cfg.Events.MaxCount,
+		Sink:      sink,
+		Logger:    s.log,
+		OnWrite:   func(r *events.Request) { m.ObserveRequest(r) },
+	})
+	if err != nil {
+		if closer != nil {
+			closer.Close()
+		}
+		if errors.Is(err, events.ErrLocked) {
+			return errors.New("event log is locked by another sdproxy process (only one may use a data directory)")
+		}
+		return err
+	}
+	m = metrics.New(log)
+	s.events, s.metrics, s.sink = log, m, closer
+	return nil
+}
+
+// openSink returns the writer of the JSON-lines sink: none, stdout, or a
+// file opened for appending (0600).
+func openSink(spec string, stdout io.Writer) (io.Writer, io.Closer, error) {
+	switch spec {
+	case "":
+		return nil, nil, nil
+	case "stdout":
+		return os.Stdout, nil, nil
+	}
+	f, err := os.OpenFile(spec, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("events sink: %w", err)
+	}
+	return f, f, nil
+}
+
+// watchExpiry records a key.expired event for every key that expires,
+// checking every interval until ctx ends.
+func (s *server) watchExpiry(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.reportExpired()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *server) reportExpired() {
+	keys, err := s.store.TakeExpired()
+	if err != nil {
+		s.log.Error("expiry check", "err", err)
+		return
+	}
+	for _, k := range keys {
+		id := k.ID
+		s.events.Record(events.Event{
+			Type: events.TypeKeyExpired, Time: k.ExpiresAt.UTC(), ProjectID: k.ProjectID, KeyID: &id, Actor: "sdproxy",
+		})
+	}
+}

@@ -1,0 +1,223 @@
+package events
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the event log's bbolt file inside the data directory.
+const FileName = "events.db"
+
+var (
+	bucketEvents    = []byte("events")     // seq (8 bytes BE) → entry JSON
+	bucketByProject = []byte("by_project") // project id 0x00 seq → nothing
+	bucketMeta      = []byte("meta")
+	metaHead        = []byte("head")   // the last entry: seq and mac
+	metaAnchor      = []byte("anchor") // where the chain starts after pruning
+)
+
+// Options configure Open. The zero value of each field is usable.
+type Options struct {
+	// MasterKey is the 32-byte master key; the chain's HMAC key is derived
+	// from it. Required.
+	MasterKey []byte
+	// QueueSize is how many events wait for the writer before new ones are
+	// dropped (and counted). Zero means 65536.
+	QueueSize int
+	// BatchSize is the most events written in one transaction. Zero means 512.
+	BatchSize int
+	// BatchDelay is how long the writer waits to fill a batch. Zero means 50ms.
+	BatchDelay time.Duration
+	// MaxAge and MaxCount bound retention. Zero means 30 days and 1,000,000.
+	MaxAge   time.Duration
+	MaxCount uint64
+	// PruneEvery is how often retention runs. Zero means 1 minute.
+	PruneEvery time.Duration
+	// Sink, when set, receives every written event as one JSON line.
+	Sink io.Writer
+	// Logger reports drops and write failures. Nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// LockTimeout is how long Open waits for another process. Zero means 1s.
+	LockTimeout time.Duration
+	// ReadOnly opens for Query and Verify only (sdproxy events verify).
+	ReadOnly bool
+	// OnWrite, when set, is called by the writer for every request event
+	// after it is stored (metrics hang here, off the request path).
+	OnWrite func(*Request)
+}
+
+func (o Options) withDefaults() Options {
+	if o.QueueSize == 0 {
+		o.QueueSize = 1 << 16
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 512
+	}
+	if o.BatchDelay == 0 {
+		o.BatchDelay = 50 * time.Millisecond
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 30 * 24 * time.Hour
+	}
+	if o.MaxCount == 0 {
+		o.MaxCount = 1_000_000
+	}
+	if o.PruneEvery == 0 {
+		o.PruneEvery = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = time.Second
+	}
+	return o
+}
+
+// item is one queued event: a pooled request record or an admin event.
+type item struct {
+	req *Request
+	ev  *Event
+}
+
+// Log is the event log. Submit and Record are safe for concurrent use.
+type Log struct {
+	db   *bolt.DB
+	opts Options
+	key  []byte // HMAC key of the chain
+
+	queue   chan item
+	pool    sync.Pool
+	dropped atomic.Uint64
+	written atomic.Uint64
+	lastLog atomic.Int64
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	done   chan struct{}
+	stop   chan struct{}
+}
+
+// Open opens (creating) the event log in dir and starts its writer.
+func Open(dir string, opts Options) (*Log, error) {
+	if len(opts.MasterKey) != 32 {
+		return nil, errors.New("events: master key must be 32 bytes")
+	}
+	opts = opts.withDefaults()
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("events.Open %s: %w", dir, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("events.Open: %w", err)
+	}
+	key, err := hkdf.Key(sha256.New, opts.MasterKey, nil, "sdproxy event chain v1", 32)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l := &Log{db: db, opts: opts, key: key, done: make(chan struct{}), stop: make(chan struct{})}
+	l.pool.New = func() any { return new(Request) }
+	if opts.ReadOnly {
+		l.closed = true
+		close(l.done)
+		return l, nil
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEvents, bucketByProject, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("events.Open: %w", err)
+	}
+	l.queue = make(chan item, opts.QueueSize)
+	go l.run()
+	return l, nil
+}
+
+// Acquire returns an empty request record to fill and Submit.
+func (l *Log) Acquire() *Request { return l.pool.Get().(*Request) }
+
+// Submit queues a request record without blocking. When the queue is full
+// the record is dropped, counted (Dropped) and logged at most once a
+// second. The record must not be used after Submit.
+func (l *Log) Submit(r *Request) {
+	if !l.enqueue(item{req: r}) {
+		l.release(r)
+	}
+}
+
+// Record queues an admin event, like Submit.
+func (l *Log) Record(e Event) {
+	l.enqueue(item{ev: &e})
+}
+
+func (l *Log) enqueue(it item) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if !l.closed {
+		select {
+		case l.queue <- it:
+			return true
+		default:
+		}
+	}
+	l.dropped.Add(1)
+	now := l.opts.Now().UnixNano()
+	if last := l.lastLog.Load(); now-last > int64(time.Second) && l.lastLog.CompareAndSwap(last, now) {
+		l.opts.Logger.Error("event log queue full or closed: events dropped", "dropped_total", l.dropped.Load())
+	}
+	return false
+}
+
+func (l *Log) release(r *Request) {
+	r.reset()
+	l.pool.Put(r)
+}
+
+// QueueDepth is how many events wait to be written.
+func (l *Log) QueueDepth() int { return len(l.queue) }
+
+// Dropped is how many events were dropped because the queue was full.
+func (l *Log) Dropped() uint64 { return l.dropped.Load() }
+
+// Written is how many events were written since Open.
+func (l *Log) Written() uint64 { return l.written.Load() }
+
+// Close stops accepting events, writes every queued one, and closes the
+// file. It is safe to call more than once.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	wasClosed := l.closed
+	l.closed = true
+	l.mu.Unlock()
+	if !wasClosed {
+		close(l.stop)
+		<-l.done
+	}
+	return l.db.Close()
+}
+
+// Ready reports whether the log is open.
+func (l *Log) Ready() error { return l.db.View(func(*bolt.Tx) error { return nil }) }

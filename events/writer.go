@@ -1,0 +1,178 @@
+package events
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// entry is what is stored per event: the event's exact JSON bytes and the
+// chain links. mac = HMAC(key, prev || seq as 8 bytes BE || event).
+type entry struct {
+	Seq   uint64          `json:"seq"`
+	Prev  string          `json:"prev"` // hex of the previous entry's mac
+	MAC   string          `json:"mac"`
+	Event json.RawMessage `json:"event"`
+}
+
+// head is the last written entry.
+type head struct {
+	Seq uint64 `json:"seq"`
+	MAC string `json:"mac"`
+}
+
+// run is the writer: it batches queued events into transactions until
+// Close, then drains the queue.
+func (l *Log) run() {
+	defer close(l.done)
+	batch := make([]item, 0, l.opts.BatchSize)
+	prune := time.NewTicker(l.opts.PruneEvery)
+	defer prune.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case it := <-l.queue:
+			batch = append(batch, it)
+			if len(batch) == 1 {
+				timer.Reset(l.opts.BatchDelay)
+			}
+			if len(batch) >= l.opts.BatchSize {
+				batch = l.flush(batch)
+			}
+		case <-timer.C:
+			batch = l.flush(batch)
+		case <-prune.C:
+			batch = l.flush(batch)
+			if err := l.Prune(); err != nil {
+				l.opts.Logger.Error("event log retention", "err", err)
+			}
+		case <-l.stop:
+			for {
+				select {
+				case it := <-l.queue:
+					batch = append(batch, it)
+					if len(batch) >= l.opts.BatchSize {
+						batch = l.flush(batch)
+					}
+				default:
+					l.flush(batch)
+					return
+				}
+			}
+		}
+	}
+}
+
+// flush writes batch in one transaction and returns it emptied.
+func (l *Log) flush(batch []item) []item {
+	if len(batch) == 0 {
+		return batch
+	}
+	events := make([]Event, len(batch))
+	for i, it := range batch {
+		if it.req != nil {
+			events[i] = it.req.event()
+		} else {
+			events[i] = *it.ev
+		}
+	}
+	lines, err := l.write(events)
+	if err != nil {
+		l.dropped.Add(uint64(len(batch)))
+		l.opts.Logger.Error("event log write failed: events dropped", "events", len(batch), "err", err)
+	} else {
+		l.written.Add(uint64(len(batch)))
+		l.toSink(lines)
+	}
+	for i, it := range batch {
+		if it.req != nil {
+			if err == nil && l.opts.OnWrite != nil {
+				l.opts.OnWrite(it.req)
+			}
+			l.release(it.req)
+		}
+		batch[i] = item{}
+	}
+	return batch[:0]
+}
+
+// write appends events to the chain in one transaction and returns their
+// JSON lines.
+func (l *Log) write(events []Event) ([][]byte, error) {
+	var lines [][]byte
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		lines = lines[:0]
+		meta := tx.Bucket(bucketMeta)
+		var h head
+		if v := meta.Get(metaHead); v != nil {
+			if err := json.Unmarshal(v, &h); err != nil {
+				return fmt.Errorf("head: %w", err)
+			}
+		}
+		prev, err := hex.DecodeString(h.MAC)
+		if err != nil {
+			return fmt.Errorf("head mac: %w", err)
+		}
+		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketByProject)
+		for i := range events {
+			h.Seq++
+			events[i].ID = "evt_" + strconv.FormatUint(h.Seq, 10)
+			raw, err := json.Marshal(events[i])
+			if err != nil {
+				return err
+			}
+			mac := l.mac(prev, h.Seq, raw)
+			rec, err := json.Marshal(entry{Seq: h.Seq, Prev: hex.EncodeToString(prev), MAC: hex.EncodeToString(mac), Event: raw})
+			if err != nil {
+				return err
+			}
+			if err := evb.Put(seqKey(h.Seq), rec); err != nil {
+				return err
+			}
+			if err := idx.Put(projectKey(events[i].ProjectID, h.Seq), nil); err != nil {
+				return err
+			}
+			prev = mac
+			lines = append(lines, raw)
+		}
+		h.MAC = hex.EncodeToString(prev)
+		hb, _ := json.Marshal(h)
+		return meta.Put(metaHead, hb)
+	})
+	return lines, err
+}
+
+// mac is the chain link of one entry.
+func (l *Log) mac(prev []byte, seq uint64, event []byte) []byte {
+	m := hmac.New(sha256.New, l.key)
+	m.Write(prev)
+	m.Write(seqKey(seq))
+	m.Write(event)
+	return m.Sum(nil)
+}
+
+func (l *Log) toSink(lines [][]byte) {
+	if l.opts.Sink == nil {
+		return
+	}
+	for _, line := range lines {
+		if _, err := l.opts.Sink.Write(append(line, '\n')); err != nil {
+			l.opts.Logger.Error("event sink write failed", "err", err)
+			return
+		}
+	}
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func projectKey(project string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(project), 0), seq)
+}

@@ -1,0 +1,50 @@
+package keystore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var metaExpiryCheckpoint = []byte("expiry_checkpoint")
+
+// TakeExpired returns the keys that expired since the previous call (or,
+// on the very first call, since the store was created) up to now, and
+// moves the checkpoint to now, durably, so each expiry is reported once
+// even across restarts. Revoked and rotated-away keys are included only
+// when they expired while still otherwise active.
+func (s *Store) TakeExpired() ([]Key, error) {
+	now := s.now()
+	var out []Key
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		var from time.Time
+		if v := meta.Get(metaExpiryCheckpoint); v != nil {
+			if err := from.UnmarshalText(v); err != nil {
+				return err
+			}
+		}
+		err := tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
+			var rec keyRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			e := rec.ExpiresAt
+			if e != nil && e.After(from) && !e.After(now) && (rec.RevokedAt == nil || rec.RevokedAt.After(*e)) {
+				out = append(out, rec.Key)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		b, _ := now.MarshalText()
+		return meta.Put(metaExpiryCheckpoint, b)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keystore.TakeExpired: %w", err)
+	}
+	return out, nil
+}

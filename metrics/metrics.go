@@ -1,0 +1,100 @@
+// Package metrics exposes sdproxy's Prometheus metrics (names sdproxy_*).
+// Request metrics are fed from the event log's writer, off the request
+// path, so the proxy's hot path does no metrics work.
+package metrics
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/sdproxy/sdproxy/events"
+)
+
+// Queue is what the metrics read of the event log.
+type Queue interface {
+	QueueDepth() int
+	Dropped() uint64
+	Written() uint64
+}
+
+// Metrics holds the collectors of one process.
+type Metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	fields         *prometheus.CounterVec
+	authFailures   prometheus.Counter
+	rateLimited    *prometheus.CounterVec
+	upstreamErrors *prometheus.CounterVec
+}
+
+// New registers sdproxy's metrics, plus Go runtime and process metrics,
+// on a fresh registry. q may be nil until the event log is open.
+func New(q Queue) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdproxy_requests_total", Help: "Data-plane requests by project, mode and HTTP status.",
+		}, []string{"project", "mode", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sdproxy_request_duration_seconds", Help: "Data-plane request latency, including the upstream.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"mode"}),
+		fields: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdproxy_fields_transformed_total", Help: "Field paths named in successful requests, by mode.",
+		}, []string{"mode"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sdproxy_auth_failures_total", Help: "Requests refused with 401.",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdproxy_rate_limited_total", Help: "Requests refused with 429, by project.",
+		}, []string{"project"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sdproxy_upstream_errors_total", Help: "Requests whose upstream was unreachable (502) or too slow (504).",
+		}, []string{"project", "status"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.fields, m.authFailures, m.rateLimited, m.upstreamErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if q != nil {
+		m.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sdproxy_event_queue_depth", Help: "Events waiting to be written."},
+				func() float64 { return float64(q.QueueDepth()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_dropped_total", Help: "Events dropped because the queue was full or a write failed."},
+				func() float64 { return float64(q.Dropped()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_written_total", Help: "Events written to the event log."},
+				func() float64 { return float64(q.Written()) }),
+		)
+	}
+	return m
+}
+
+// ObserveRequest counts one data-plane request (called by the event
+// log's writer).
+func (m *Metrics) ObserveRequest(r *events.Request) {
+	mode := r.Mode
+	status := strconv.Itoa(r.Status)
+	m.requests.WithLabelValues(r.ProjectID, mode, status).Inc()
+	m.latency.WithLabelValues(mode).Observe(r.Latency.Seconds())
+	switch {
+	case r.Status < 400:
+		if n := r.FieldCount(); n > 0 {
+			m.fields.WithLabelValues(mode).Add(float64(n))
+		}
+	case r.Status == 401:
+		m.authFailures.Inc()
+	case r.Status == 429:
+		m.rateLimited.WithLabelValues(r.ProjectID).Inc()
+	case r.Status == 502 || r.Status == 504:
+		m.upstreamErrors.WithLabelValues(r.ProjectID, status).Inc()
+	}
+}
+
+// Handler serves /metrics in the Prometheus text format.
+func (m *Metrics) Handler() fasthttp.RequestHandler {
+	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}

@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/events"
+)
+
+// EventLog is what the admin API needs of the event log.
+type EventLog interface {
+	Record(events.Event)
+	Query(events.Filter) ([]events.Event, string, error)
+	Verify() (events.VerifyResult, error)
+}
+
+// record adds an admin change to the event log.
+func (a *Admin) record(typ, project, keyID string, details map[string]string) {
+	if a.events == nil {
+		return
+	}
+	e := events.Event{Type: typ, Time: a.now().UTC(), ProjectID: project, Actor: "admin", Details: details}
+	if keyID != "" {
+		e.KeyID = &keyID
+	}
+	a.events.Record(e)
+}
+
+// listEvents is GET /admin/v1/projects/{id}/events.
+func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
+	if a.events == nil {
+		writeJSON(ctx, 200, page{Items: []any{}})
+		return nil
+	}
+	q := ctx.QueryArgs()
+	f := events.Filter{
+		ProjectID: project, KeyID: string(q.Peek("key_id")), Type: string(q.Peek("type")),
+		Cursor: string(q.Peek("cursor")), After: string(q.Peek("after")), Limit: defaultPageSize,
+	}
+	if s := q.Peek("limit"); len(s) > 0 {
+		n, err := strconv.Atoi(string(s))
+		if err != nil || n < 1 || n > maxPageSize {
+			return badRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
+		}
+		f.Limit = n
+	}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if s := q.Peek(name); len(s) > 0 {
+			t, err := time.Parse(time.RFC3339Nano, string(s))
+			if err != nil {
+				return badRequest(name + ": want an RFC 3339 time such as 2026-11-25T00:00:00Z")
+			}
+			*dst = t
+		}
+	}
+	list, next, err := a.events.Query(f)
+	if errors.Is(err, events.ErrBadCursor) {
+		return badRequest("cursor or after: not a value this API gave out")
+	}
+	if err != nil {
+		return err
+	}
+	out := page{Items: make([]any, len(list))}
+	for i, e := range list {
+		out.Items[i] = e
+	}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	writeJSON(ctx, 200, out)
+	return nil
+}
+
+// verifyEvents is GET /admin/v1/events/verify: 200 when the chain is
+// intact, 409 naming the first broken entry otherwise.
+func (a *Admin) verifyEvents(ctx *fasthttp.RequestCtx) error {
+	if a.events == nil {
+		return errNotFound
+	}
+	res, err := a.events.Verify()
+	if err != nil {
+		return err
+	}
+	status := 200
+	if !res.OK {
+		status = 409
+	}
+	writeJSON(ctx, status, res)
+	return nil
+}
