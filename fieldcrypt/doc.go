@@ -4,4 +4,33 @@
 //
 // It depends on no other sdproxy package: the data keys it uses come through
 // the small Keyring interface declared here.
+//
+// # Tokens
+//
+// A token's payload is AES-256-GCM(nonce, plaintext, associated data) where
+// the plaintext is the value's raw JSON text and the associated data binds the
+// format version, the project id, the classification and the key version.
+// docs/token-format.md specifies the format byte by byte, with a test vector
+// that the tests check. Nonces are 12 bytes from crypto/rand (Params.Rand in
+// tests); one call reads all the nonces it needs in a single read and uses
+// each once.
+//
+// # Rewriting
+//
+// Encrypt and Decrypt validate the document and find the named values in the
+// same single pass (Validate: RFC 8259, UTF-8, at most MaxDepth levels, no
+// duplicate keys), then write the output in one append loop. Nothing is
+// returned on error: dst comes back with its original length. Path rules
+// (see Fields):
+//   - a named value of any type is replaced whole; an array-valued one has
+//     each element replaced instead;
+//   - absent paths are skipped;
+//   - when paths overlap (a and a.b, a and *, a path listed twice), the outer
+//     value wins and is sealed once; nothing inside it is matched again.
+//
+// # Hot path
+//
+// Buffers come from a sync.Pool; with a pre-sized dst, Encrypt and Decrypt
+// do not allocate (TestEncryptAllocs pins it). No slice of the caller's
+// documents is kept after a call returns.
 package fieldcrypt

@@ -1,0 +1,35 @@
+package fieldcrypt
+
+import "errors"
+
+// Errors about the document or the field list. Encrypt and Decrypt wrap them
+// with the operation ("fieldcrypt.Encrypt: ..."); test them with errors.Is.
+var (
+	// ErrInvalidJSON means the document is not valid JSON (RFC 8259, UTF-8).
+	ErrInvalidJSON = errors.New("fieldcrypt: invalid JSON")
+	// ErrTooDeep means arrays and objects nest deeper than MaxDepth.
+	ErrTooDeep = errors.New("fieldcrypt: JSON nested too deep")
+	// ErrDuplicateKey means an object holds the same key twice (compared
+	// after unescaping), which different parsers would read differently.
+	ErrDuplicateKey = errors.New("fieldcrypt: duplicate object key")
+	// ErrInvalidFields means a field list could not be parsed.
+	ErrInvalidFields = errors.New("fieldcrypt: invalid field list")
+)
+
+// Errors about tokens.
+var (
+	// ErrNotAToken means a value that had to be a token is not a JSON string
+	// holding the syntax qanapi:<cls>:v<N>:<payload>:$.
+	ErrNotAToken = errors.New("fieldcrypt: not a token")
+	// ErrDecryptFailed means a token could not be opened: tampered, sealed for
+	// another project or classification, unknown key version, bad base64.
+	// It is always returned bare and never carries detail.
+	ErrDecryptFailed = errors.New("fieldcrypt: decrypt failed")
+	// ErrClassificationMismatch means Params.Classification was set for a
+	// decryption and a token is tagged with another classification.
+	ErrClassificationMismatch = errors.New("fieldcrypt: classification mismatch")
+)
+
+// errBadAEAD means the Keyring returned an AEAD that is not AES-GCM shaped
+// (12-byte nonce, 16-byte tag). It is a programming error of the Keyring.
+var errBadAEAD = errors.New("fieldcrypt: keyring AEAD must take 12-byte nonces and add 16-byte tags")

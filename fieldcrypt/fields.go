@@ -1,0 +1,118 @@
+package fieldcrypt
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MaxFields is the largest number of distinct paths one Fields holds.
+const MaxFields = 64
+
+// Fields is a parsed, validated list of field paths. The zero value names no
+// field. A Fields is immutable and safe to share between goroutines.
+//
+// Path syntax (header X-Qanapi-Fields or a JSON array of paths):
+//   - a dot separates nesting levels: user.email;
+//   - a segment that is exactly * matches any key of an object or any index
+//     of an array at that level: items.*.card;
+//   - a segment of decimal digits (no leading zero) also matches that index
+//     of an array: items.0.card;
+//   - a backslash makes the next character literal; only \. \* \, and \\
+//     are allowed: a\.b is the single key "a.b", \* is the key "*";
+//   - spaces and tabs around a path are trimmed; spaces inside are kept;
+//   - empty paths and empty segments are refused (ErrInvalidFields), as are
+//     more than MaxFields distinct paths or paths of more than MaxDepth
+//     segments. A path listed twice counts once.
+type Fields struct {
+	paths []path
+}
+
+// path is one parsed field path.
+type path struct {
+	name string    // canonical spelling
+	segs []segment // one per nesting level
+}
+
+// segment is one level of a path.
+type segment struct {
+	key   string // unescaped object key
+	index int    // array index named by key, or -1
+	wild  bool   // an unescaped *
+}
+
+// ParseFields parses a comma-separated list of paths, as sent in the
+// X-Qanapi-Fields header: "a, user.email ,items.*.card". A comma inside a
+// key is written \,. An empty string is refused: callers decide what a
+// missing header means.
+func ParseFields(s string) (Fields, error) {
+	var f Fields
+	for {
+		entry, rest, more := cutUnescaped(s, ',')
+		if err := f.add(entry); err != nil {
+			return Fields{}, err
+		}
+		if !more {
+			return f, nil
+		}
+		s = rest
+	}
+}
+
+// FieldsFromList parses a list of paths, as sent in the "fields" array of
+// the direct API. Each element is one path with the ParseFields syntax,
+// except that a comma needs no escape. An empty list gives the zero Fields.
+func FieldsFromList(list []string) (Fields, error) {
+	var f Fields
+	for _, entry := range list {
+		if err := f.add(entry); err != nil {
+			return Fields{}, err
+		}
+	}
+	return f, nil
+}
+
+// Len returns the number of distinct paths.
+func (f Fields) Len() int { return len(f.paths) }
+
+// Names returns the canonical spelling of each path, in the order given,
+// for the event log. The slice is the caller's.
+func (f Fields) Names() []string {
+	names := make([]string, len(f.paths))
+	for i, p := range f.paths {
+		names[i] = p.name
+	}
+	return names
+}
+
+// add parses one path and appends it unless already present.
+func (f *Fields) add(entry string) error {
+	entry = strings.Trim(entry, " \t")
+	segs, err := parsePath(entry)
+	if err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrInvalidFields, entry, err)
+	}
+	name := canonicalName(segs)
+	for _, p := range f.paths {
+		if p.name == name {
+			return nil
+		}
+	}
+	if len(f.paths) == MaxFields {
+		return fmt.Errorf("%w: more than %d paths", ErrInvalidFields, MaxFields)
+	}
+	f.paths = append(f.paths, path{name: name, segs: segs})
+	return nil
+}
+
+// cutUnescaped splits s around the first sep not escaped by a backslash.
+func cutUnescaped(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case sep:
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}

@@ -1,0 +1,100 @@
+package fieldcrypt
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestParseFields(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+	}{
+		{"one", "a", []string{"a"}},
+		{"spaces trimmed", " a , user.email ,items.*.card\t", []string{"a", "user.email", "items.*.card"}},
+		{"duplicates once", "a,a, a", []string{"a"}},
+		{"escaped dot", `a\.b,c`, []string{`a\.b`, "c"}},
+		{"escaped star", `\*.x`, []string{`\*.x`}},
+		{"escaped comma", `a\,b`, []string{`a\,b`}},
+		{"escaped backslash", `a\\b`, []string{`a\\b`}},
+		{"unicode", "ключ.名前", []string{"ключ.名前"}},
+		{"inner space kept", "first name", []string{"first name"}},
+		{"index", "items.0.card", []string{"items.0.card"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := ParseFields(tt.in)
+			if err != nil {
+				t.Fatalf("ParseFields(%q) = %v, want nil", tt.in, err)
+			}
+			if got := f.Names(); !slices.Equal(got, tt.want) {
+				t.Errorf("ParseFields(%q).Names() = %q, want %q", tt.in, got, tt.want)
+			}
+			if f.Len() != len(tt.want) {
+				t.Errorf("Len() = %d, want %d", f.Len(), len(tt.want))
+			}
+		})
+	}
+}
+
+func TestParseFieldsInvalid(t *testing.T) {
+	for _, in := range []string{"", " ", "a,", ",a", "a,,b", "a..b", ".a", "a.", `a\`, `a\x`, "a, ,b"} {
+		t.Run(in, func(t *testing.T) {
+			if _, err := ParseFields(in); !errors.Is(err, ErrInvalidFields) {
+				t.Errorf("ParseFields(%q) = %v, want ErrInvalidFields", in, err)
+			}
+		})
+	}
+}
+
+func TestParseFieldsLimits(t *testing.T) {
+	var list []string
+	for i := range MaxFields + 1 {
+		list = append(list, string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	if _, err := FieldsFromList(list[:MaxFields]); err != nil {
+		t.Errorf("FieldsFromList(%d paths) = %v, want nil", MaxFields, err)
+	}
+	if _, err := FieldsFromList(list); !errors.Is(err, ErrInvalidFields) {
+		t.Errorf("FieldsFromList(%d paths) = %v, want ErrInvalidFields", len(list), err)
+	}
+	deep := "a"
+	for range MaxDepth {
+		deep += ".a"
+	}
+	if _, err := ParseFields(deep); !errors.Is(err, ErrInvalidFields) {
+		t.Errorf("ParseFields(%d segments) = %v, want ErrInvalidFields", MaxDepth+1, err)
+	}
+}
+
+func TestFieldsFromList(t *testing.T) {
+	f, err := FieldsFromList([]string{"a,b", " c.d ", `e\.f`, "c.d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`a\,b`, "c.d", `e\.f`}
+	if got := f.Names(); !slices.Equal(got, want) {
+		t.Errorf("FieldsFromList().Names() = %q, want %q", got, want)
+	}
+	if f, err := FieldsFromList(nil); err != nil || f.Len() != 0 {
+		t.Errorf("FieldsFromList(nil) = %d fields, %v; want 0, nil", f.Len(), err)
+	}
+	if _, err := FieldsFromList([]string{"a", ""}); !errors.Is(err, ErrInvalidFields) {
+		t.Errorf(`FieldsFromList("a", "") = %v, want ErrInvalidFields`, err)
+	}
+}
+
+// TestNamesRoundTrip checks that canonical names parse back to themselves.
+func TestNamesRoundTrip(t *testing.T) {
+	f, err := FieldsFromList([]string{"a.b", `x\.y`, "*", `\*`, `p\,q`, `b\\s`, "a.*.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range f.Names() {
+		g := mustFields(t, name)
+		if got := g.Names(); len(got) != 1 || got[0] != name {
+			t.Errorf("ParseFields(%q).Names() = %q, want [%q]", name, got, name)
+		}
+	}
+}

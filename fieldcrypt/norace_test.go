@@ -1,0 +1,5 @@
+//go:build !race
+
+package fieldcrypt
+
+const raceEnabled = false

@@ -1,0 +1,85 @@
+package fieldcrypt
+
+import (
+	"crypto/cipher"
+	"fmt"
+)
+
+// openToken appends the plaintext of the bare token tok to dst and returns
+// the token's classification (valid until the scratch is reused).
+func (s *scratch) openToken(dst, tok []byte, p *Params) ([]byte, []byte, error) {
+	t, ok := splitToken(tok)
+	if !ok {
+		return dst, nil, ErrNotAToken
+	}
+	cls, err := b64.AppendDecode(s.cls[:0], t.cls)
+	if s.cls = cls; err != nil {
+		return dst, nil, ErrDecryptFailed
+	}
+	if err := s.allow(p, cls); err != nil {
+		return dst, nil, err
+	}
+	aead, err := s.openKey(p, t.version)
+	if err != nil {
+		return dst, nil, err
+	}
+	if s.payload, err = b64.AppendDecode(s.payload[:0], t.payload); err != nil {
+		return dst, nil, ErrDecryptFailed
+	}
+	s.ad = appendAD(s.ad[:0], p.ProjectID, cls, t.version)
+	n := len(dst)
+	if dst, err = open(dst, aead, s.payload, s.ad); err != nil {
+		return dst, nil, err
+	}
+	if s.check.reset(dst[n:], Fields{}, false); s.check.scan() != nil {
+		return dst[:n], nil, ErrDecryptFailed
+	}
+	return dst, cls, nil
+}
+
+// allow applies the classification rules of p to a token's classification.
+func (s *scratch) allow(p *Params, cls []byte) error {
+	if p.Classification != "" && string(cls) != p.Classification {
+		return ErrClassificationMismatch
+	}
+	if p.Allow == nil {
+		return nil
+	}
+	return p.Allow(s.clsString(p, cls))
+}
+
+// clsString returns cls as a string, allocating once per distinct value.
+func (s *scratch) clsString(p *Params, cls []byte) string {
+	switch {
+	case p.Classification != "":
+		return p.Classification
+	case !s.clsSeen || s.clsStr != string(cls):
+		s.clsStr, s.clsSeen = string(cls), true
+	}
+	return s.clsStr
+}
+
+// openKey returns the AEAD of a key version, asking the Keyring once per call.
+func (s *scratch) openKey(p *Params, version uint32) (cipher.AEAD, error) {
+	if s.aead != nil && s.ver == version {
+		return s.aead, nil
+	}
+	aead, err := p.Keys.OpenKey(version)
+	if err != nil || checkAEAD(aead) != nil {
+		return nil, ErrDecryptFailed
+	}
+	s.ver, s.aead = version, aead
+	return aead, nil
+}
+
+// decryptErr wraps err with the operation, except ErrDecryptFailed, which is
+// always bare, and errors of Params.Allow, which are returned as they are.
+func decryptErr(op string, err error) error {
+	switch err {
+	case ErrDecryptFailed:
+		return err
+	case ErrNotAToken, ErrClassificationMismatch, errBadAEAD:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return err
+}

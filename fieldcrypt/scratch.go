@@ -1,0 +1,61 @@
+package fieldcrypt
+
+import (
+	"crypto/cipher"
+	"sync"
+)
+
+// maxPooled is the largest buffer capacity a pooled scratch keeps.
+const maxPooled = 1 << 20
+
+// scratch holds the reusable buffers of one call. It is pooled so that the
+// hot path allocates nothing but the output.
+type scratch struct {
+	sc      scanner // the document
+	check   scanner // decrypted plaintexts
+	ad      []byte  // associated data
+	cls     []byte  // classification slug
+	cls64   []byte  // its base64url form
+	nonces  []byte  // nonces of this call, each used once
+	payload []byte  // nonce || ciphertext || tag
+
+	// Per-call caches, cleared before the scratch goes back to the pool.
+	ver     uint32
+	aead    cipher.AEAD
+	clsStr  string
+	clsSeen bool
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// getScratch takes a scratch from the pool.
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+// putScratch forgets the call's data and returns s to the pool, unless its
+// buffers grew too large to keep.
+func putScratch(s *scratch) {
+	s.sc.release()
+	s.check.release()
+	s.ver, s.aead, s.clsStr, s.clsSeen = 0, nil, "", false
+	for _, b := range [][]byte{s.ad, s.cls, s.cls64, s.nonces, s.payload} {
+		if cap(b) > maxPooled {
+			return
+		}
+	}
+	if cap(s.sc.spans) > maxPooled/16 || cap(s.sc.keys) > maxPooled/16 {
+		return
+	}
+	scratchPool.Put(s)
+}
+
+// release drops the scanner's references to the caller's bytes.
+func (s *scanner) release() {
+	s.doc, s.paths = nil, nil
+	clear(s.keys[:cap(s.keys)])
+}
+
+// locate validates doc and collects the spans of the values to transform.
+func (s *scratch) locate(doc []byte, f Fields, tokens bool) error {
+	s.sc.reset(doc, f, tokens)
+	return s.sc.scan()
+}
