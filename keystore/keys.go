@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -62,6 +63,11 @@ func (k *Key) countsAgainstCap(now time.Time) bool {
 type keyRecord struct {
 	Key
 	Hash []byte `json:"hash"`
+}
+
+// LogValue keeps the secret out of logs.
+func (k NewKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", k.ID), slog.String("project_id", k.ProjectID), slog.String("secret", "[REDACTED]"))
 }
 
 // KeyInput describes a key to create.
@@ -311,7 +317,7 @@ func deleteProjectKeys(tx *bolt.Tx, projectID string) ([]string, error) {
 
 func normalizePermissions(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return []string{PermEncrypt, PermDecrypt}, nil
+		return []string{PermDecrypt, PermEncrypt}, nil // sorted, like explicit lists
 	}
 	var out []string
 	for _, p := range in {

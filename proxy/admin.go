@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -112,10 +113,11 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 
 // authorized checks the bearer token in constant time.
 func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {
-	token, ok := bytes.CutPrefix(ctx.Request.Header.Peek("Authorization"), []byte("Bearer "))
-	if !ok {
+	auth := ctx.Request.Header.Peek("Authorization")
+	if len(auth) < 7 || !bytes.EqualFold(auth[:7], []byte("Bearer ")) {
 		return false
 	}
+	token := auth[7:]
 	got := sha256.Sum256(bytes.TrimSpace(token))
 	return subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) == 1
 }
@@ -199,7 +201,10 @@ func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
-			return badRequest(ute.Field + ": wrong type, want " + ute.Type.String())
+			return badRequest(ute.Field + ": wrong type, want " + jsonKind(ute.Type.Kind()))
+		}
+		if errors.As(err, &ute) {
+			return badRequest("body must be a JSON object")
 		}
 		return badRequest("body is not valid JSON for this call: " + err.Error())
 	}
@@ -207,4 +212,21 @@ func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
 		return badRequest("body must hold one JSON object")
 	}
 	return nil
+}
+
+// jsonKind names a Go kind the way a JSON user knows it.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Pointer:
+		return "a value"
+	}
+	return "a number"
 }

@@ -42,6 +42,11 @@ func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
 		return err
 	}
 	status := string(ctx.QueryArgs().Peek("status"))
+	switch status {
+	case "", keystore.StatusActive, keystore.StatusRevoked, keystore.StatusExpired:
+	default:
+		return badRequest("status: want active, revoked or expired")
+	}
 	if status != "" {
 		kept := keys[:0]
 		for _, k := range keys {
@@ -54,10 +59,27 @@ func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
 	return writePage(ctx, keys, func(k keystore.Key) sortKey { return sortKey{k.CreatedAt, k.ID} }, func(k keystore.Key) any { return a.view(k) })
 }
 
+// keyCreateBody is the JSON of a key creation; expires_at is parsed here so
+// that a bad time gets an error naming the field.
+type keyCreateBody struct {
+	Name            string   `json:"name"`
+	Permissions     []string `json:"permissions"`
+	Classifications []string `json:"classifications"`
+	ExpiresAt       *string  `json:"expires_at"`
+}
+
 func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
-	var in keystore.KeyInput
-	if err := decodeBody(ctx, &in); err != nil {
+	var body keyCreateBody
+	if err := decodeBody(ctx, &body); err != nil {
 		return err
+	}
+	in := keystore.KeyInput{Name: body.Name, Permissions: body.Permissions, Classifications: body.Classifications}
+	if body.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *body.ExpiresAt)
+		if err != nil {
+			return badRequest("expires_at: want an RFC 3339 time such as 2027-01-01T00:00:00Z")
+		}
+		in.ExpiresAt = &t
 	}
 	nk, err := a.store.CreateKey(project, in)
 	if err != nil {

@@ -12,9 +12,14 @@ var (
 	errReadTimeout  = &apiError{408, "request_timeout", "the request was not received in time"}
 )
 
+// serverErrIDs numbers the answers to requests that never reached a handler.
+var serverErrIDs = requestIDs{prefix: newIDPrefix("srv")}
+
 // ServerErrorHandler answers requests fasthttp could not read (too large,
-// malformed, too slow) with the same JSON errors as the handlers.
+// malformed, too slow) with the same JSON errors as the handlers,
+// request id included.
 func ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	setRequestID(ctx, &serverErrIDs)
 	var ae *apiError
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 const (
@@ -46,6 +47,9 @@ func loadMasterKey(cfg config.Config, getenv func(string) string) (key []byte, g
 	k, err := readMasterKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, keystore.FileName)); err == nil {
+		return nil, false, fmt.Errorf("no master key configured for the existing data directory %s: set %s or %s", cfg.DataDir, config.EnvMasterKey, config.EnvMasterKeyFile)
 	}
 	k = make([]byte, 32)
 	rand.Read(k)
