@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sdproxy/sdproxy/config"
+)
+
+// upstreamRecorder is a loopback upstream that keeps every request body.
+type upstreamRecorder struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	srv    *httptest.Server
+}
+
+func newUpstreamRecorder(t *testing.T) *upstreamRecorder {
+	u := &upstreamRecorder{}
+	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		u.mu.Lock()
+		u.bodies = append(u.bodies, append([]byte(r.Method+" "+r.URL.RequestURI()+"\n"), b...))
+		u.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		w.Write(b)
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+func (u *upstreamRecorder) all() []byte {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return bytes.Join(u.bodies, []byte("\n"))
+}
+
+// post sends a JSON body with headers (name, value pairs) and returns status and body.
+func post(t *testing.T, url, body string, headers ...string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func TestE2EDataPlane(t *testing.T) {
+	dataDir := t.TempDir()
+	env := serveEnv(t, dataDir, newMasterKey(t))
+	srv := startServe(t, env)
+	up := newUpstreamRecorder(t)
+	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir}
+	var p struct{ ID string }
+	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Shop", "--upstream", up.srv.URL, "-o", "json")), &p)
+	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
+	data := "http://" + env[config.EnvListen]
+	cl["SDPROXY_API_KEY"], cl["SDPROXY_DATA_ADDR"] = key, data
+
+	// The CLI's direct API round trip.
+	token := strings.TrimSpace(cli(t, cl, "encrypt", "--text", "card 4111-1111"))
+	if !strings.HasPrefix(token, `"qanapi:`) {
+		t.Fatalf("sdproxy encrypt --text = %s, want a token", token)
+	}
+	if got := strings.TrimSpace(cli(t, cl, "decrypt", token)); got != `"card 4111-1111"` {
+		t.Errorf("sdproxy decrypt = %s, want the plaintext back", got)
+	}
+
+	// Through the proxy to the upstream: only ciphertext arrives.
+	secret := "s3cret-address-9876"
+	status, body := post(t, data+"/proxy/"+p.ID+"/orders?x=1", `{"address":"`+secret+`","qty":2}`,
+		"X-Qanapi-Authorization", key, "X-Qanapi-Fields", "address")
+	if status != 201 || bytes.Contains(up.all(), []byte(secret)) || !bytes.Contains(up.all(), []byte("POST /orders?x=1")) {
+		t.Fatalf("proxy to upstream = %d %s; upstream saw %q; want 201 and no plaintext", status, body, up.all())
+	}
+	status, plain := post(t, data+"/proxy/"+p.ID, string(body),
+		"X-Qanapi-Authorization", key, "X-Qanapi-Mode", "DECRYPT", "X-Qanapi-Fields", "address")
+	if status != 200 || !bytes.Contains(plain, []byte(secret)) {
+		t.Errorf("decrypt through the bare proxy path = %d %s, want the address back", status, plain)
+	}
+
+	// Revoked through the CLI: the very next request is refused.
+	cli(t, cl, "key", "revoke", "--project", p.ID, key[:strings.LastIndexByte(key, '_')])
+	if status, _ := post(t, data+"/proxy/"+p.ID, `{}`, "X-Qanapi-Authorization", key); status != 401 {
+		t.Errorf("request after revoke = %d, want 401", status)
+	}
+	srv.stop(t)
+	if strings.Contains(srv.log(t), secret) || strings.Contains(srv.log(t), key) {
+		t.Errorf("the serve log holds a field value or the API key")
+	}
+}
+
+func TestE2EEventsSurviveRestart(t *testing.T) {
+	dataDir := t.TempDir()
+	master := newMasterKey(t)
+	env := serveEnv(t, dataDir, master)
+	srv := startServe(t, env)
+	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir, config.EnvMasterKey: master}
+	var p struct{ ID string }
+	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Audit", "--rps", "100000", "--burst", "100000", "-o", "json")), &p)
+	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
+	url := "http://" + env[config.EnvListen] + "/proxy/" + p.ID
+	const n, workers = 10000, 8
+	value := "field-value-never-logged"
+	var wg sync.WaitGroup
+	errs := make(chan string, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n/workers; i++ {
+				req, _ := http.NewRequest("POST", url, strings.NewReader(`{"v":"`+value+`"}`))
+				req.Header.Set("X-Qanapi-Authorization", key)
+				req.Header.Set("X-Qanapi-Fields", "v")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs <- fmt.Sprint("status ", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatalf("request failed: %s", e)
+	}
+	// Request metrics come from the event writer, a batch behind.
+	want := fmt.Sprintf(`sdproxy_requests_total{mode="encrypt",project=%q,status="200"} %d`, p.ID, n)
+	deadline := time.Now().Add(10 * time.Second)
+	for metrics := ""; !strings.Contains(metrics, want); metrics = httpGet(t, "http://"+srv.adminAddr+"/metrics") {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %q", want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.stop(t)
+
+	srv = startServe(t, env)
+	cl[config.EnvAdminAddr] = "http://" + srv.adminAddr
+	count, cursor := 0, ""
+	for {
+		path := "http://" + srv.adminAddr + "/admin/v1/projects/" + p.ID + "/events?type=request&limit=1000"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		var page struct {
+			Items []struct {
+				Fields []string `json:"fields"`
+			} `json:"items"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		json.Unmarshal(adminGet(t, path, dataDir), &page)
+		for _, it := range page.Items {
+			if len(it.Fields) != 1 || it.Fields[0] != "v" {
+				t.Fatalf("event fields = %q, want [v]", it.Fields)
+			}
+		}
+		count += len(page.Items)
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if count != n {
+		t.Errorf("request events after stop and restart = %d, want %d", count, n)
+	}
+	srv.stop(t)
+	out := cli(t, cl, "events", "verify", "--data-dir", dataDir)
+	if !strings.Contains(out, "intact") {
+		t.Errorf("sdproxy events verify = %q, want intact", out)
+	}
+	for _, f := range []string{"events.db", "sdproxy.db"} {
+		b, _ := os.ReadFile(filepath.Join(dataDir, f))
+		if bytes.Contains(b, []byte(value)) || bytes.Contains(b, []byte(key)) {
+			t.Errorf("%s holds a field value or the API key", f)
+		}
+	}
+	if strings.Contains(srv.log(t), value) || strings.Contains(srv.log(t), key) {
+		t.Errorf("the serve log holds a field value or the API key")
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func adminGet(t *testing.T, url, dataDir string) []byte {
+	t.Helper()
+	token, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s", url, resp.StatusCode, b)
+	}
+	return b
+}
+
+var (
+	demoKeyRE     = regexp.MustCompile(`export KEY=(qk_\S+)`)
+	demoProjectRE = regexp.MustCompile(`Project\s+(prj_[0-9a-z]+)`)
+	demoDirRE     = regexp.MustCompile(`--data-dir (\S+)`)
+)
+
+// TestE2EDemo runs `sdproxy demo` and the steps it prints.
+func TestE2EDemo(t *testing.T) {
+	data, admin, store := freeAddr(t), freeAddr(t), freeAddr(t)
+	cmd := exec.Command(binary(t), "demo", "--listen", data, "--admin-listen", admin, "--store-listen", store)
+	cmd.Env = environ(nil)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var text strings.Builder
+	sc := bufio.NewScanner(out)
+	for sc.Scan() && !strings.Contains(sc.Text(), "--data-dir") {
+		text.WriteString(sc.Text() + "\n")
+	}
+	text.WriteString(sc.Text())
+	go io.Copy(io.Discard, out)
+	printed := text.String()
+	km, pm, dm := demoKeyRE.FindStringSubmatch(printed), demoProjectRE.FindStringSubmatch(printed), demoDirRE.FindStringSubmatch(printed)
+	if km == nil || pm == nil || dm == nil {
+		t.Fatalf("sdproxy demo printed %q, want a key, a project and its data dir", printed)
+	}
+	key, project := km[1], pm[1]
+	post1 := `{"userId": 1, "title": "Sensitive title", "body": "Sensitive body text"}`
+	auth := []string{"X-Qanapi-Authorization", key, "X-Qanapi-Fields", "title,body"}
+	status, enc := post(t, "http://"+data+"/proxy/"+project, post1, auth...)
+	if status != 200 || bytes.Contains(enc, []byte("Sensitive")) {
+		t.Errorf("demo step 1 (encrypt only) = %d %s, want ciphertext", status, enc)
+	}
+	if status, _ := post(t, "http://"+data+"/proxy/"+project+"/posts", post1, auth...); status != 201 {
+		t.Errorf("demo step 2 (write through) = %d, want 201", status)
+	}
+	stored := httpGet(t, "http://"+store+"/posts/1")
+	if strings.Contains(stored, "Sensitive") || !strings.Contains(stored, "qanapi:") {
+		t.Errorf("demo step 3: the store holds %q, want only ciphertext", stored)
+	}
+	status, dec := post(t, "http://"+data+"/proxy/"+project, stored, append(auth, "X-Qanapi-Mode", "decrypt")...)
+	if status != 200 || !bytes.Contains(dec, []byte("Sensitive body text")) {
+		t.Errorf("demo step 4 (decrypt back) = %d %s, want the plaintext", status, dec)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("sdproxy demo after SIGTERM = %v, want exit 0", err)
+		}
+	case <-time.After(exitDeadline):
+		t.Fatalf("sdproxy demo still running %s after SIGTERM", exitDeadline)
+	}
+	if _, err := os.Stat(dm[1]); !os.IsNotExist(err) {
+		t.Errorf("demo data dir %s still exists after exit (%v), want it removed", dm[1], err)
+	}
+}
