@@ -35,7 +35,7 @@ type Options struct {
 	// QueueSize is how many events wait for the writer before new ones are
 	// dropped (and counted). Zero means 65536.
 	QueueSize int
-	// BatchSize is the most events written in one transaction. Zero means 512.
+	// BatchSize is the most events written in one transaction. Zero means 4096.
 	BatchSize int
 	// BatchDelay is how long the writer waits to fill a batch. Zero means 50ms.
 	BatchDelay time.Duration
@@ -64,7 +64,7 @@ func (o Options) withDefaults() Options {
 		o.QueueSize = 1 << 16
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = 512
+		o.BatchSize = 4096
 	}
 	if o.BatchDelay == 0 {
 		o.BatchDelay = 50 * time.Millisecond
@@ -103,6 +103,8 @@ type Log struct {
 	key  []byte // HMAC key of the chain
 
 	queue   chan item
+	evbuf   []byte // the writer's encoding buffers
+	sinkbuf []byte
 	pool    sync.Pool
 	dropped atomic.Uint64
 	written atomic.Uint64
@@ -120,7 +122,12 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, errors.New("events: master key must be 32 bytes")
 	}
 	opts = opts.withDefaults()
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly})
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{
+		Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly,
+		// The log only grows at its end and is pruned at its start: a map
+		// freelist rebuilt on open is cheaper than syncing it every batch.
+		FreelistType: bolt.FreelistMapType, NoFreelistSync: true,
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("events.Open %s: %w", dir, ErrLocked)
 	}

@@ -125,15 +125,9 @@ func (l *Log) write(events []Event) ([][]byte, error) {
 		for i := range events {
 			h.Seq++
 			events[i].ID = "evt_" + strconv.FormatUint(h.Seq, 10)
-			raw, err := json.Marshal(events[i])
-			if err != nil {
-				return err
-			}
-			mac := l.mac(prev, h.Seq, raw)
-			rec, err := json.Marshal(entry{Seq: h.Seq, Prev: hex.EncodeToString(prev), MAC: hex.EncodeToString(mac), Event: raw})
-			if err != nil {
-				return err
-			}
+			l.evbuf = appendEvent(l.evbuf[:0], &events[i])
+			mac := l.mac(prev, h.Seq, l.evbuf)
+			rec, event := encodeEntry(h.Seq, prev, mac, l.evbuf)
 			if err := evb.Put(seqKey(h.Seq), rec); err != nil {
 				return err
 			}
@@ -141,13 +135,30 @@ func (l *Log) write(events []Event) ([][]byte, error) {
 				return err
 			}
 			prev = mac
-			lines = append(lines, raw)
+			lines = append(lines, event)
 		}
 		h.MAC = hex.EncodeToString(prev)
 		hb, _ := json.Marshal(h)
 		return meta.Put(metaHead, hb)
 	})
 	return lines, err
+}
+
+// encodeEntry returns an entry's stored bytes, exactly as json.Marshal of
+// entry writes them (Verify checks that), and the event part of them. The
+// bytes are a fresh slice: bbolt keeps values until the commit.
+func encodeEntry(seq uint64, prev, mac, event []byte) (rec, ev []byte) {
+	rec = make([]byte, 0, 64+4*sha256.Size+len(event))
+	rec = append(rec, `{"seq":`...)
+	rec = strconv.AppendUint(rec, seq, 10)
+	rec = append(rec, `,"prev":"`...)
+	rec = hex.AppendEncode(rec, prev)
+	rec = append(rec, `","mac":"`...)
+	rec = hex.AppendEncode(rec, mac)
+	rec = append(rec, `","event":`...)
+	start := len(rec)
+	rec = append(rec, event...)
+	return append(rec, '}'), rec[start:len(rec):len(rec)]
 }
 
 // mac is the chain link of one entry.
@@ -159,15 +170,18 @@ func (l *Log) mac(prev []byte, seq uint64, event []byte) []byte {
 	return m.Sum(nil)
 }
 
+// toSink writes the batch's events as JSON lines in one write.
 func (l *Log) toSink(lines [][]byte) {
 	if l.opts.Sink == nil {
 		return
 	}
+	buf := l.sinkbuf[:0]
 	for _, line := range lines {
-		if _, err := l.opts.Sink.Write(append(line, '\n')); err != nil {
-			l.opts.Logger.Error("event sink write failed", "err", err)
-			return
-		}
+		buf = append(append(buf, line...), '\n')
+	}
+	l.sinkbuf = buf
+	if _, err := l.opts.Sink.Write(buf); err != nil {
+		l.opts.Logger.Error("event sink write failed", "err", err)
 	}
 }
 
