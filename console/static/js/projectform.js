@@ -1,0 +1,89 @@
+// projectform.js: the project settings fields, shared by "Create project"
+// and the Data Proxy tab. Range checks are the API's: its messages name
+// the field and are shown as they come.
+
+import { field, h, lines } from './dom.js';
+
+export const ENVIRONMENTS = ['development', 'staging', 'production'];
+
+// projectFields returns the settings controls, filled from existing when
+// editing, and read(), which returns the JSON body to send: every field
+// given when creating, only the changed ones when editing. read throws an
+// Error with a sentence when a value is not even a number.
+export function projectFields(existing) {
+  const p = existing || {};
+  const rl = p.rate_limit || {};
+  const c = {
+    name: h('input', { id: 'project-name', type: 'text', required: true, value: p.name ?? '', autocomplete: 'off' }),
+    environment: existing
+      ? h('input', { id: 'project-environment', type: 'text', readOnly: true, value: p.environment, 'aria-readonly': 'true' })
+      : h('select', { id: 'project-environment' }, ENVIRONMENTS.map((e) => h('option', { value: e }, e))),
+    upstream: h('input', {
+      id: 'project-upstream', type: 'text', inputmode: 'url', autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'http://orders.internal:9000/api', value: p.upstream ?? '',
+    }),
+    destinations: h('textarea', {
+      id: 'project-destinations', rows: 3, spellcheck: 'false', placeholder: 'https://api.partner.example',
+      value: (p.destinations || []).join('\n'),
+    }),
+    rps: h('input', { id: 'project-rps', type: 'text', inputmode: 'decimal', placeholder: '100', value: rl.requests_per_second ?? '' }),
+    burst: h('input', { id: 'project-burst', type: 'text', inputmode: 'numeric', placeholder: '200', value: rl.burst ?? '' }),
+    maxKeys: h('input', { id: 'project-max-keys', type: 'text', inputmode: 'numeric', placeholder: '10', value: p.max_active_keys ?? '' }),
+  };
+  const nodes = [
+    field('Name', c.name),
+    field('Environment', c.environment, existing ? 'Fixed when the project was created.' : 'Fixed once the project is created.'),
+    field('Upstream', c.upstream, 'Base URL requests are forwarded to. Empty: the proxy answers with the transformed JSON.'),
+    field('Allowed destinations', c.destinations, 'Origins that X-Qanapi-Destination may name, one per line.'),
+    h('fieldset', { class: 'inline-fields' },
+      h('legend', null, 'Rate limit per API key'),
+      field('Requests per second', c.rps),
+      field('Burst', c.burst)),
+    field('Max active keys', c.maxKeys, 'Active API keys allowed at once (default 10).'),
+  ];
+  return { nodes, controls: c, read: () => (existing ? changes(c, p) : creation(c)) };
+}
+
+function num(input, label) {
+  const v = input.value.trim();
+  if (v === '') return null;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(label + ': must be a number');
+  return n;
+}
+
+function rateLimit(c) {
+  const rps = num(c.rps, 'requests per second');
+  const burst = num(c.burst, 'burst');
+  if (rps === null && burst === null) return null;
+  if (rps === null || burst === null) throw new Error('rate limit: give both requests per second and burst, or neither');
+  return { requests_per_second: rps, burst };
+}
+
+function creation(c) {
+  const body = { name: c.name.value.trim(), environment: c.environment.value };
+  if (c.upstream.value.trim()) body.upstream = c.upstream.value.trim();
+  const dest = lines(c.destinations.value);
+  if (dest.length) body.destinations = dest;
+  const rl = rateLimit(c);
+  if (rl) body.rate_limit = rl;
+  const max = num(c.maxKeys, 'max active keys');
+  if (max !== null) body.max_active_keys = max;
+  return body;
+}
+
+function changes(c, p) {
+  const body = {};
+  const name = c.name.value.trim();
+  if (name !== p.name) body.name = name;
+  const upstream = c.upstream.value.trim();
+  if (upstream !== (p.upstream || '')) body.upstream = upstream;
+  const dest = lines(c.destinations.value);
+  if (dest.join('\n') !== (p.destinations || []).join('\n')) body.destinations = dest;
+  const rl = rateLimit(c);
+  const old = p.rate_limit || {};
+  if (rl && (rl.requests_per_second !== old.requests_per_second || rl.burst !== old.burst)) body.rate_limit = rl;
+  const max = num(c.maxKeys, 'max active keys');
+  if (max !== null && max !== p.max_active_keys) body.max_active_keys = max;
+  return body;
+}
