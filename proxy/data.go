@@ -61,6 +61,7 @@ type Data struct {
 	ids       requestIDs
 	states    sync.Pool
 	events    EventSink
+	fields    fieldsCache
 }
 
 // NewData returns the data-plane handler.

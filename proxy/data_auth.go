@@ -57,7 +57,8 @@ func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m m
 	if err != nil {
 		return errUnauthorized
 	}
-	if st.project = d.store.CachedProject([]byte(st.principal.ProjectID)); st.project == nil {
+	st.scratch = append(st.scratch[:0], st.principal.ProjectID...) // no []byte(string) escaping through the interface
+	if st.project = d.store.CachedProject(st.scratch); st.project == nil {
 		return errUnauthorized // deleted between the two look-ups
 	}
 	if st.h.dup != "" {

@@ -49,30 +49,34 @@ func listed(list, name []byte) bool {
 
 // buildOutgoing copies the client's request into out: same method, every
 // header but X-Qanapi-*, hop-by-hop ones and Host; the given URL and
-// body; X-Forwarded-For/-Proto/-Host added.
+// body; X-Forwarded-For/-Proto/-Host added. It returns scratch grown by
+// what it used.
 func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []byte, scratch []byte) []byte {
 	in := &ctx.Request.Header
 	out.Header.DisableNormalizing()
 	out.Header.SetMethodBytes(in.Method())
-	connection := in.Peek("Connection")
-	var xff []byte
+	// Every Connection header's list, and every X-Forwarded-For value in
+	// order: a header sent twice counts as its values joined.
+	start := len(scratch)
+	for k, v := range in.All() {
+		if bytes.EqualFold(k, []byte("Connection")) {
+			scratch = append(append(scratch, v...), ',')
+		}
+	}
+	connection := scratch[start:]
+	xff := len(scratch)
 	for k, v := range in.All() {
 		switch {
-		case bytes.HasPrefix(k, qanapiPrefix), skipHeader(k, connection),
-			bytes.EqualFold(k, []byte("Host")):
+		case isQanapi(k), skipHeader(k, connection), bytes.EqualFold(k, []byte("Host")):
 		case bytes.EqualFold(k, []byte("X-Forwarded-For")):
-			xff = v
+			scratch = append(append(scratch, v...), ", "...)
 		default:
 			out.Header.AddBytesKV(k, v)
 		}
 	}
 	out.SetRequestURIBytes(url)
-	start := len(scratch)
-	if len(xff) > 0 {
-		scratch = append(append(scratch, xff...), ", "...)
-	}
 	scratch = appendIP(scratch, ctx.RemoteAddr())
-	out.Header.SetBytesV("X-Forwarded-For", scratch[start:])
+	out.Header.SetBytesV("X-Forwarded-For", scratch[xff:])
 	if ctx.IsTLS() {
 		out.Header.Set("X-Forwarded-Proto", "https")
 	} else {
@@ -93,17 +97,45 @@ func appendIP(dst []byte, addr net.Addr) []byte {
 	return append(dst, "unknown"...)
 }
 
+// ownResponse are the response headers the proxy itself sets on every
+// forwarded answer (§3.5); an upstream's copy would make a second,
+// conflicting value, so it is dropped.
+var ownResponse = []string{HeaderRequestID, "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"}
+
 // copyResponse copies the upstream's answer to the client: status,
-// headers but hop-by-hop ones, body.
-func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+// headers but hop-by-hop ones (and those every Connection header names)
+// and those the proxy sets itself, body. It returns scratch grown by what
+// it used.
+func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, scratch []byte) []byte {
 	out := &ctx.Response
 	out.SetStatusCode(resp.StatusCode())
-	connection := resp.Header.Peek("Connection")
+	start := len(scratch)
 	for k, v := range resp.Header.All() {
-		if skipHeader(k, connection) || bytes.EqualFold(k, []byte("Date")) {
+		if bytes.EqualFold(k, []byte("Connection")) {
+			scratch = append(append(scratch, v...), ',')
+		}
+	}
+	connection := scratch[start:]
+	for k, v := range resp.Header.All() {
+		if skipHeader(k, connection) || bytes.EqualFold(k, []byte("Date")) || ownHeader(k) {
 			continue
 		}
 		out.Header.AddBytesKV(k, v)
 	}
 	out.SetBody(resp.Body())
+	if ctx.IsHead() && resp.Header.ContentLength() >= 0 {
+		// No body, but the length a GET would have, as the upstream said.
+		out.Header.SetContentLength(resp.Header.ContentLength())
+	}
+	return scratch
+}
+
+// ownHeader reports whether k is one of ownResponse, in any letter case.
+func ownHeader(k []byte) bool {
+	for _, h := range ownResponse {
+		if equalFold(k, h) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,9 +16,11 @@ const (
 	HeaderGeofence       = "X-Qanapi-Geofence"
 )
 
-// qanapiPrefix starts every header that is ours and never forwarded.
-// fasthttp normalises header names, so the comparison is exact.
-var qanapiPrefix = []byte("X-Qanapi-")
+// qanapiPrefix starts every header that is ours and never forwarded, in
+// fasthttp's normalised spelling. Names are compared in any letter case all
+// the same: a server set not to normalise them must neither forward nor
+// ignore x-qanapi-fields.
+const qanapiPrefix = "X-Qanapi-"
 
 // qHeaders holds the X-Qanapi-* request headers. The slices point into the
 // request: valid only during the handler.
@@ -28,41 +30,75 @@ type qHeaders struct {
 	dup string
 }
 
+// qanapiHeaders are the request headers parseHeaders reads, in the order
+// of qHeaders.slot.
+var qanapiHeaders = [...]string{HeaderAuthorization, HeaderMode, HeaderFields, HeaderClassification, HeaderDestination, HeaderGeofence}
+
+// slot returns the field of q for header i of qanapiHeaders.
+func (q *qHeaders) slot(i int) *[]byte {
+	return [...]*[]byte{&q.auth, &q.mode, &q.fields, &q.class, &q.dest, &q.geofence}[i]
+}
+
 // parseHeaders reads the X-Qanapi-* headers in one pass over the request
-// headers, noting any that appears twice (refused: which one would win is
-// ambiguous, and a smuggled second value must not slip through).
+// headers, noting any that appears twice in any letter case (refused:
+// which one would win is ambiguous, and a smuggled second value must not
+// slip through).
 func parseHeaders(h *fasthttp.RequestHeader, q *qHeaders) {
 	*q = qHeaders{}
 	for k, v := range h.All() {
-		if !bytes.HasPrefix(k, qanapiPrefix) {
+		if !isQanapi(k) {
 			continue
 		}
-		var slot *[]byte
-		var name string
-		switch string(k[len(qanapiPrefix):]) {
-		case "Authorization":
-			slot, name = &q.auth, HeaderAuthorization
-		case "Mode":
-			slot, name = &q.mode, HeaderMode
-		case "Fields":
-			slot, name = &q.fields, HeaderFields
-		case "Classification":
-			slot, name = &q.class, HeaderClassification
-		case "Destination":
-			slot, name = &q.dest, HeaderDestination
-		case "Geofence":
-			slot, name = &q.geofence, HeaderGeofence
-		default:
+		i := qanapiIndex(k)
+		if i < 0 {
 			continue
 		}
+		slot := q.slot(i)
 		if *slot != nil && q.dup == "" {
-			q.dup = name
+			q.dup = qanapiHeaders[i]
 		}
 		if v == nil {
 			v = []byte{}
 		}
 		*slot = v
 	}
+}
+
+// isQanapi reports whether k is one of our X-Qanapi-* headers, in any
+// letter case.
+func isQanapi(k []byte) bool {
+	return len(k) >= len(qanapiPrefix) && equalFold(k[:len(qanapiPrefix)], qanapiPrefix)
+}
+
+// qanapiIndex returns the index in qanapiHeaders of name, in any letter
+// case, or -1.
+func qanapiIndex(name []byte) int {
+	for i, h := range qanapiHeaders {
+		if equalFold(name, h) {
+			return i
+		}
+	}
+	return -1
+}
+
+// equalFold reports whether b and s are equal under ASCII case folding.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lowerASCII(b[i]) != lowerASCII(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // mode is encrypt or decrypt.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"slices"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -24,7 +25,7 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	if err != nil {
 		return err
 	}
-	url, t, err := d.resolveTarget(ctx, st, path)
+	url, t, err := d.resolveTarget(ctx, st, project, path)
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if len(bytes.TrimSpace(st.h.fields)) == 0 {
 		return body, nil
 	}
-	fields, err := fieldcrypt.ParseFields(string(st.h.fields))
+	fields, err := d.fields.parse(st.h.fields)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 // the path + the query, else nil (answer directly). The bare project path
 // /proxy/{id} (nothing after the id) never goes to the upstream: it is
 // Qanapi's transform-only call. /proxy/{id}/ reaches the upstream's root.
-func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, path []byte) ([]byte, *target, error) {
+func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, path []byte) ([]byte, *target, error) {
 	if dest := bytes.TrimSpace(st.h.dest); len(dest) > 0 {
 		var ok bool
 		st.origin, st.dest, ok = parseTarget(st.origin[:0], dest)
@@ -95,12 +96,75 @@ func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, path []byte
 	if !ok {
 		return nil, nil, errInternal
 	}
-	url := append(append(st.url[:0], st.project.Upstream...), path...)
+	url := append(st.url[:0], st.project.Upstream...)
+	url = appendPath(url, ctx.URI().PathOriginal(), project, path)
 	if q := ctx.URI().QueryString(); len(q) > 0 {
 		url = append(append(url, '?'), q...)
 	}
 	st.url = url
 	return url, t, nil
+}
+
+// appendPath appends to dst the path to forward, given the request's
+// path as sent (raw, still percent-encoded) and the part after
+// /proxy/{project} of the normalised path the handler routed on. The
+// client's own spelling is kept when it is plainly that same path, so
+// %2F stays %2F; otherwise the normalised path is escaped again. Decoded
+// bytes are never sent as they are: %3F would turn into a query, %23 into
+// a fragment, %20 would break the request line.
+func appendPath(dst, raw, project, path []byte) []byte {
+	if rest, ok := bytes.CutPrefix(raw, []byte(pathProxy)); ok {
+		if rest, ok = bytes.CutPrefix(rest, project); ok && len(rest) > 0 && rest[0] == '/' && plainPath(rest) {
+			return append(dst, rest...)
+		}
+	}
+	for _, c := range path {
+		if c == '/' || pathChar(c) {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return dst
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// plainPath reports whether a raw path means the same to any server as
+// its normalised form: only URI path characters and well-formed escapes,
+// no empty segment, and no dot (plain or escaped) starting a segment.
+func plainPath(p []byte) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '/':
+			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.' || hasPrefixFold(p[i+1:], "%2e")) {
+				return false
+			}
+		case c == '%':
+			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return false
+			}
+			i += 2
+		case !pathChar(c):
+			return false
+		}
+	}
+	return true
+}
+
+// pathChar reports whether c may appear unescaped in a path segment
+// (RFC 3986 pchar, without '%').
+func pathChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // forward sends the request upstream and copies the answer back.
@@ -112,6 +176,6 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, t *target, url, b
 	if err := d.upstreams.client(t).Do(req, resp); err != nil {
 		return upstreamError(err)
 	}
-	copyResponse(ctx, resp)
+	st.scratch = copyResponse(ctx, resp, st.scratch)
 	return nil
 }

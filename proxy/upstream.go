@@ -119,7 +119,12 @@ func (u *upstreams) client(t *target) *fasthttp.HostClient {
 
 // retryIdempotentOnly retries a failed request once on a fresh connection
 // only when its method is idempotent; a POST or PATCH is never sent twice.
-func retryIdempotentOnly(req *fasthttp.Request, attempts int, _ error) (bool, bool) {
+// A timeout is not retried either: the upstream has the request, and a
+// second wait would double UpstreamOptions.Timeout.
+func retryIdempotentOnly(req *fasthttp.Request, attempts int, err error) (bool, bool) {
+	if isTimeout(err) {
+		return false, false
+	}
 	m := req.Header.Method()
 	idem := bytes.Equal(m, []byte("GET")) || bytes.Equal(m, []byte("HEAD")) || bytes.Equal(m, []byte("OPTIONS")) ||
 		bytes.Equal(m, []byte("PUT")) || bytes.Equal(m, []byte("DELETE"))
@@ -135,8 +140,14 @@ type target struct {
 
 // parseTarget appends the origin of an absolute http(s) URL to buf and
 // returns the grown buf with the target pointing into it; ok is false for
-// anything else, including URLs with credentials.
+// anything else, including URLs with credentials and URLs with a space, a
+// control or a non-ASCII byte (which would break the request line).
 func parseTarget(buf []byte, rawURL []byte) (_ []byte, t target, ok bool) {
+	for _, c := range rawURL {
+		if c <= ' ' || c >= 0x7f {
+			return buf, target{}, false
+		}
+	}
 	var tls bool
 	switch {
 	case hasPrefixFold(rawURL, "http://"):

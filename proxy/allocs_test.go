@@ -1,0 +1,78 @@
+//go:build !race
+
+// The race detector makes sync.Pool drop items at random, so these pins
+// run without it (make test runs go test -run Allocs).
+
+package proxy
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/sdproxy/sdproxy/events"
+)
+
+// Allocation pins of the Smart Data Proxy, measured with Data.Handler on
+// a reused RequestCtx (see rtRig) forwarding to an in-memory upstream that
+// allocates nothing itself. A number above the pin is a regression; one
+// below it is logged so the pin can be tightened.
+func TestAllocsProxy(t *testing.T) {
+	cases := []struct {
+		c    rtBenchCase
+		want float64
+		why  string
+	}{
+		{rtBenchCases[0], 0, "pass-through: auth, limit, forward"},
+		{rtBenchCases[1], 0, "2 fields of 300 B encrypted and forwarded (parsed field lists are cached)"},
+		{rtBenchCases[2], 0, "2 fields encrypted, answered directly"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.c.name, func(t *testing.T) {
+			r := newRTRig(t, tc.c)
+			for range 20 { // warm the pools, the bucket and the upstream connection
+				r.check(t)
+			}
+			ok := true
+			got := testing.AllocsPerRun(1000, func() { ok = r.serve() && ok })
+			if !ok {
+				t.Fatalf("Data.Handler = %d %s, want 200", r.ctx.Response.StatusCode(), r.ctx.Response.Body())
+			}
+			if got > tc.want {
+				t.Errorf("Data.Handler(%s) allocs = %v, want %v (%s)", tc.c.name, got, tc.want, tc.why)
+			}
+			if got < tc.want {
+				t.Logf("Data.Handler(%s) allocs = %v, below the pin %v: tighten it", tc.c.name, got, tc.want)
+			}
+		})
+	}
+}
+
+// recycleSink is an EventSink that hands records straight back to its
+// pool, so the test counts what recording costs the request path alone.
+type recycleSink struct{ pool sync.Pool }
+
+func (s *recycleSink) Acquire() *events.Request {
+	if r, ok := s.pool.Get().(*events.Request); ok {
+		return r
+	}
+	return new(events.Request)
+}
+
+func (s *recycleSink) Submit(r *events.Request) { s.pool.Put(r) }
+
+func TestAllocsProxyWithEvents(t *testing.T) {
+	for _, c := range rtBenchCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRTRig(t, c)
+			sink := &recycleSink{}
+			r.data.events = sink
+			for range 20 {
+				r.check(t)
+			}
+			got := testing.AllocsPerRun(1000, func() { r.serve() })
+			if got != 0 {
+				t.Errorf("Data.Handler(%s) with an event sink allocs = %v, want 0", c.name, got)
+			}
+		})
+	}
+}

@@ -1,0 +1,1158 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// Helpers of the Smart Data Proxy tests (this file, forward_test.go,
+// bench_test.go, allocs_test.go). Every name starts with rt so they do not
+// collide with the other test files of the package.
+
+// rtClientAddr is the address the test client connects from, so
+// X-Forwarded-For has a known value.
+var rtClientAddr = &net.TCPAddr{IP: net.IPv4(203, 0, 113, 7), Port: 40000}
+
+// rtBigLimit is a rate limit no test reaches.
+var rtBigLimit = keystore.RateLimit{RequestsPerSecond: 1e6, Burst: 1 << 20}
+
+// rtOptions configure newRTEnv.
+type rtOptions struct {
+	// maxBody is DataOptions.MaxBodyBytes. Zero means 64 KiB (the server
+	// itself takes 1 MiB, so the data plane's limit is the one reached).
+	maxBody int
+	// timeout is UpstreamOptions.Timeout. Zero means 10s.
+	timeout time.Duration
+	// realClock uses time.Now instead of the settable clock (benchmarks:
+	// a frozen clock would empty every token bucket).
+	realClock bool
+}
+
+// rtEnv is the data plane on an in-memory listener, forwarding to fake
+// upstreams that are also in memory, chosen by the host:port dialled.
+type rtEnv struct {
+	t      testing.TB
+	store  *keystore.Store
+	data   *Data
+	clock  *dpClock
+	ln     *fasthttputil.InmemoryListener
+	client *fasthttp.HostClient
+	// stop is closed first on cleanup, to release blocked upstreams.
+	stop chan struct{}
+
+	mu      sync.Mutex
+	dialers map[string]func() (net.Conn, error) // by host:port
+	dials   []string                            // every address dialled
+}
+
+func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
+	t.Helper()
+	if o.maxBody == 0 {
+		o.maxBody = 64 << 10
+	}
+	if o.timeout == 0 {
+		o.timeout = 10 * time.Second
+	}
+	clock := &dpClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	now := clock.Now
+	if o.realClock {
+		now = time.Now
+	}
+	store, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{3}, 32), Now: now})
+	if err != nil {
+		t.Fatalf("keystore.Open = %v, want nil", err)
+	}
+	e := &rtEnv{t: t, store: store, clock: clock, stop: make(chan struct{}), dialers: map[string]func() (net.Conn, error){}}
+	e.data = NewData(DataOptions{
+		Store: store, Now: now, MaxBodyBytes: o.maxBody,
+		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial},
+	})
+	e.ln = fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: e.data.Handler, ErrorHandler: ServerErrorHandler, MaxRequestBodySize: 1 << 20, Logger: rtQuiet{}}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		srv.Serve(e.ln)
+	}()
+	t.Cleanup(func() {
+		close(e.stop)
+		srv.Shutdown()
+		<-served
+		if err := store.Close(); err != nil {
+			t.Errorf("Store.Close() = %v, want nil", err)
+		}
+	})
+	e.client = &fasthttp.HostClient{
+		Addr:                      "sdproxy",
+		Dial:                      func(string) (net.Conn, error) { return e.ln.DialWithLocalAddr(rtClientAddr) },
+		NoDefaultUserAgentHeader:  true,
+		DisablePathNormalizing:    true,
+		ReadTimeout:               30 * time.Second,
+		MaxIdemponentCallAttempts: 1,
+	}
+	return e
+}
+
+// rtQuiet is a fasthttp logger that drops everything (fake upstreams close
+// connections on purpose).
+type rtQuiet struct{}
+
+func (rtQuiet) Printf(string, ...any) {}
+
+// dial is UpstreamOptions.Dial: it connects to the fake upstream at addr,
+// or fails as a refused connection would.
+func (e *rtEnv) dial(addr string) (net.Conn, error) {
+	e.mu.Lock()
+	d := e.dialers[addr]
+	e.dials = append(e.dials, addr)
+	e.mu.Unlock()
+	if d == nil {
+		return nil, fmt.Errorf("dial %s: connection refused", addr)
+	}
+	return d()
+}
+
+// dialed returns every address dialled so far.
+func (e *rtEnv) dialed() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.dials...)
+}
+
+// project creates a project forwarding to upstream ("" for none) and
+// allowing dests, with a rate limit no test reaches.
+func (e *rtEnv) project(upstream string, dests ...string) keystore.Project {
+	e.t.Helper()
+	rl := rtBigLimit
+	return e.projectIn(keystore.ProjectInput{Upstream: &upstream, Destinations: &dests, RateLimit: &rl})
+}
+
+func (e *rtEnv) projectIn(in keystore.ProjectInput) keystore.Project {
+	e.t.Helper()
+	if in.Name == nil {
+		name := "rt"
+		in.Name = &name
+	}
+	p, err := e.store.CreateProject(in)
+	if err != nil {
+		e.t.Fatalf("CreateProject = %v, want nil", err)
+	}
+	return p
+}
+
+func (e *rtEnv) key(project string, in keystore.KeyInput) string {
+	e.t.Helper()
+	k, err := e.store.CreateKey(project, in)
+	if err != nil {
+		e.t.Fatalf("CreateKey(%s) = %v, want nil", project, err)
+	}
+	return k.Secret
+}
+
+// rtKeyID is the public id of a key: everything before the last underscore.
+func rtKeyID(key string) string { return key[:strings.LastIndexByte(key, '_')] }
+
+// do sends method path with headers (name, value pairs) and body.
+func (e *rtEnv) do(method, path, body string, headers ...string) response {
+	e.t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://sdproxy" + path)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	if body != "" {
+		req.SetBodyString(body)
+		if len(req.Header.ContentType()) == 0 {
+			req.Header.SetContentType("application/json")
+		}
+	}
+	if err := e.client.Do(req, resp); err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return rtCopyResponse(resp)
+}
+
+// raw writes a raw HTTP/1.1 request (lines joined with CRLF) and reads
+// one response.
+func (e *rtEnv) raw(lines ...string) response {
+	e.t.Helper()
+	c, err := e.ln.DialWithLocalAddr(rtClientAddr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, strings.Join(lines, "\r\n")); err != nil {
+		e.t.Fatal(err)
+	}
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	resp.SkipBody = strings.HasPrefix(lines[0], "HEAD ")
+	if err := resp.Read(bufio.NewReader(c)); err != nil {
+		e.t.Fatalf("reading the response to %q: %v", lines[0], err)
+	}
+	return rtCopyResponse(resp)
+}
+
+func rtCopyResponse(resp *fasthttp.Response) response {
+	out := response{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
+	for k, v := range resp.Header.All() {
+		if old, ok := out.header[string(k)]; ok {
+			out.header[string(k)] = old + "\n" + string(v)
+		} else {
+			out.header[string(k)] = string(v)
+		}
+	}
+	return out
+}
+
+// rtRequest is a request as a fake upstream read it, copied.
+type rtRequest struct {
+	method string
+	uri    string // request target as received: path and query
+	host   string
+	header http.Header // names as fasthttp normalises them
+	body   []byte
+}
+
+// rtUpstream is a fake upstream on an in-memory listener. It records every
+// request it reads, and every byte it receives, and answers with respond.
+type rtUpstream struct {
+	ln *fasthttputil.InmemoryListener
+	// respond answers the n-th request (from 1): the raw HTTP response to
+	// write, or nil to close the connection without answering.
+	respond func(n int, req *fasthttp.Request) []byte
+
+	mu    sync.Mutex
+	reqs  []rtRequest
+	wire  []byte
+	conns []net.Conn
+}
+
+// rtOK is the default answer of a fake upstream.
+func rtOK(int, *fasthttp.Request) []byte {
+	return rtAnswer(200, "application/json", `{"upstream":"ok"}`)
+}
+
+// rtAnswer is a raw HTTP/1.1 response with a Content-Length.
+func rtAnswer(status int, contentType, body string, headers ...string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n", status, http.StatusText(status), contentType, len(body))
+	for _, h := range headers {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("\r\n" + body)
+	return []byte(b.String())
+}
+
+// upstream starts a fake upstream reached by dialling addr (host:port).
+// respond nil means rtOK.
+func (e *rtEnv) upstream(addr string, respond func(n int, req *fasthttp.Request) []byte) *rtUpstream {
+	if respond == nil {
+		respond = rtOK
+	}
+	u := &rtUpstream{ln: fasthttputil.NewInmemoryListener(), respond: respond}
+	e.mu.Lock()
+	e.dialers[addr] = u.ln.Dial
+	e.mu.Unlock()
+	go u.serve()
+	e.t.Cleanup(u.close)
+	return u
+}
+
+func (u *rtUpstream) serve() {
+	for {
+		c, err := u.ln.Accept()
+		if err != nil {
+			return
+		}
+		u.mu.Lock()
+		u.conns = append(u.conns, c)
+		u.mu.Unlock()
+		go u.serveConn(c)
+	}
+}
+
+func (u *rtUpstream) serveConn(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(io.TeeReader(c, rtWire{u}))
+	for {
+		req := new(fasthttp.Request)
+		if err := req.Read(br); err != nil {
+			return
+		}
+		answer := u.respond(u.record(req), req)
+		if answer == nil {
+			return
+		}
+		if _, err := c.Write(answer); err != nil {
+			return
+		}
+	}
+}
+
+func (u *rtUpstream) close() {
+	u.ln.Close()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, c := range u.conns {
+		c.Close()
+	}
+}
+
+// rtWire appends what it is given to its upstream's wire record.
+type rtWire struct{ u *rtUpstream }
+
+func (w rtWire) Write(p []byte) (int, error) {
+	w.u.mu.Lock()
+	w.u.wire = append(w.u.wire, p...)
+	w.u.mu.Unlock()
+	return len(p), nil
+}
+
+// record copies req and returns how many requests were read so far.
+func (u *rtUpstream) record(req *fasthttp.Request) int {
+	r := rtRequest{
+		method: string(req.Header.Method()),
+		uri:    string(req.Header.RequestURI()),
+		host:   string(req.Header.Host()),
+		header: http.Header{},
+		body:   append([]byte{}, req.Body()...),
+	}
+	for k, v := range req.Header.All() {
+		r.header[string(k)] = append(r.header[string(k)], string(v))
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.reqs = append(u.reqs, r)
+	return len(u.reqs)
+}
+
+// requests returns the requests read so far.
+func (u *rtUpstream) requests() []rtRequest {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]rtRequest(nil), u.reqs...)
+}
+
+// last returns the last request read, failing the test if there is none.
+func (u *rtUpstream) last(t testing.TB) rtRequest {
+	t.Helper()
+	reqs := u.requests()
+	if len(reqs) == 0 {
+		t.Fatalf("upstream received no request, want one")
+	}
+	return reqs[len(reqs)-1]
+}
+
+// wireLen is how many bytes the upstream has received so far.
+func (u *rtUpstream) wireLen() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.wire)
+}
+
+// wireSince returns the bytes received after the first n.
+func (u *rtUpstream) wireSince(n int) []byte {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]byte(nil), u.wire[n:]...)
+}
+
+// rtErrorShape checks that r is the JSON error code with status, the code
+// in X-Qanapi-Error-Code and the request id in body and header.
+func rtErrorShape(t testing.TB, what string, r response, status int, code string) {
+	t.Helper()
+	if r.status != status || r.code() != code {
+		t.Fatalf("%s = %d %s %s, want %d %s", what, r.status, r.code(), r.body, status, code)
+	}
+	var body map[string]map[string]any
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatalf("%s body = %s, want a JSON object: %v", what, r.body, err)
+	}
+	e, ok := body["error"]
+	if len(body) != 1 || !ok || len(e) != 3 {
+		t.Fatalf("%s body = %s, want exactly {\"error\":{code,message,request_id}}", what, r.body)
+	}
+	id := r.header[HeaderRequestID]
+	if e["code"] != code || e["message"] == "" || e["request_id"] != id || id == "" {
+		t.Errorf("%s body = %s with %s %q, want code %s, a message and the request id", what, r.body, HeaderRequestID, id, code)
+	}
+	if ct := r.header["Content-Type"]; ct != "application/json" {
+		t.Errorf("%s Content-Type = %q, want application/json", what, ct)
+	}
+}
+
+// rtStatusLine is the first line of a raw request.
+func rtStatusLine(method, target string) string { return method + " " + target + " HTTP/1.1" }
+
+// rtItoa is strconv.Itoa, short.
+func rtItoa(n int) string { return strconv.Itoa(n) }
+
+// rtForeignKey is a well-formed key with a valid checksum that the store
+// has never seen: made by another store.
+func rtForeignKey(t testing.TB) string {
+	t.Helper()
+	s, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{9}, 32)})
+	if err != nil {
+		t.Fatalf("keystore.Open = %v, want nil", err)
+	}
+	defer s.Close()
+	name := "foreign"
+	p, err := s.CreateProject(keystore.ProjectInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.CreateKey(p.ID, keystore.KeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Secret
+}
+
+// rtSeal encrypts field ssn of {"ssn":value} through the bare
+// /proxy/{project} and returns the token, quoted.
+func (e *rtEnv) seal(project, key, value string, headers ...string) string {
+	e.t.Helper()
+	h := append([]string{HeaderAuthorization, key, HeaderFields, "ssn"}, headers...)
+	r := e.do("POST", "/proxy/"+project, `{"ssn":`+value+`}`, h...)
+	tok := jsonField(e.t, r.body, "ssn")
+	if r.status != 200 || !tokenRE.Match(tok) {
+		e.t.Fatalf("seal %s = %d %s, want 200 and a token", value, r.status, r.body)
+	}
+	return string(tok)
+}
+
+func TestProxyErrors(t *testing.T) {
+	e := newRTEnv(t, rtOptions{maxBody: 4 << 10, timeout: 50 * time.Millisecond})
+	up := e.upstream("up.test:80", nil)
+	slow := e.upstream("slow.test:80", func(int, *fasthttp.Request) []byte {
+		<-e.stop // blocks past the timeout; released on cleanup
+		return nil
+	})
+	p := e.project("http://up.test/api", "http://up.test", "https://dest.test")
+	other := e.project("http://up.test/other")
+	key := e.key(p.ID, keystore.KeyInput{})
+	encOnly := e.key(p.ID, keystore.KeyInput{Permissions: []string{"encrypt"}})
+	otherKey := e.key(other.ID, keystore.KeyInput{})
+	expiry := e.clock.Now().Add(time.Hour)
+	expired := e.key(p.ID, keystore.KeyInput{ExpiresAt: &expiry})
+	revoked := e.key(p.ID, keystore.KeyInput{})
+	if _, err := e.store.RevokeKey(p.ID, rtKeyID(revoked)); err != nil {
+		t.Fatal(err)
+	}
+	flipped := []byte(key)
+	swapChar(flipped, len(flipped)-10)
+	limited := e.projectIn(keystore.ProjectInput{RateLimit: &keystore.RateLimit{RequestsPerSecond: 0.25, Burst: 1}})
+	limKey := e.key(limited.ID, keystore.KeyInput{})
+	down := e.project("http://down.test")
+	downKey := e.key(down.ID, keystore.KeyInput{})
+	slowP := e.project("http://slow.test")
+	slowKey := e.key(slowP.ID, keystore.KeyInput{})
+
+	plain := e.seal(p.ID, key, `"123-45-6789"`)
+	pii := e.seal(p.ID, key, `"123-45-6789"`, HeaderClassification, "pii")
+	foreign := e.seal(other.ID, otherKey, `"123-45-6789"`)
+	tampered := []byte(plain)
+	swapChar(tampered, len(tampered)-8)
+	e.clock.Add(2 * time.Hour) // expired is now past its expiry
+
+	auth := func(k string, more ...string) []string { return append([]string{HeaderAuthorization, k}, more...) }
+	dec := func(more ...string) []string {
+		return auth(key, append([]string{HeaderMode, "decrypt", HeaderFields, "ssn"}, more...)...)
+	}
+	enc := auth(key, HeaderFields, "ssn")
+	pp := "/proxy/" + p.ID + "/things"
+	deep := strings.Repeat(`{"a":`, 40) + `"x"` + strings.Repeat("}", 40)
+	large := `{"ssn":"123-45-6789","pad":"` + strings.Repeat("x", 5<<10) + `"}`
+	cases := []struct {
+		name, method, path, body string
+		headers                  []string
+		prep                     func()
+		status                   int
+		code                     string
+	}{
+		{name: "no key", path: pp, status: 401, code: "unauthorized"},
+		{name: "malformed key", path: pp, headers: auth("garbage"), status: 401, code: "unauthorized"},
+		{name: "bad checksum", path: pp, headers: auth(string(flipped)), status: 401, code: "unauthorized"},
+		{name: "unknown key", path: pp, headers: auth(rtForeignKey(t)), status: 401, code: "unauthorized"},
+		{name: "revoked key", path: pp, headers: auth(revoked), status: 401, code: "unauthorized"},
+		{name: "expired key", path: pp, headers: auth(expired), status: 401, code: "unauthorized"},
+		{name: "other project's key", path: pp, headers: auth(otherKey), status: 401, code: "unauthorized"},
+		{name: "unknown project", path: "/proxy/prj_000000000000/things", headers: auth(key), status: 401, code: "unauthorized"},
+		{name: "empty project", path: "/proxy//things", headers: auth(key), status: 401, code: "unauthorized"},
+		{name: "decrypt with encrypt-only key", path: pp, body: `{"ssn":` + plain + `}`, headers: auth(encOnly, HeaderMode, "decrypt", HeaderFields, "ssn"), status: 403, code: "permission_denied"},
+		{name: "classification mismatch", path: pp, body: `{"ssn":` + pii + `}`, headers: dec(HeaderClassification, "phi"), status: 403, code: "classification_mismatch"},
+		{name: "destination other host", path: pp, headers: auth(key, HeaderDestination, "http://evil.test/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination other port", path: pp, headers: auth(key, HeaderDestination, "http://up.test:8080/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination other scheme", path: pp, headers: auth(key, HeaderDestination, "https://up.test/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination https on port 80", path: pp, headers: auth(key, HeaderDestination, "https://up.test:80/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination with credentials", path: pp, headers: auth(key, HeaderDestination, "http://user:pw@up.test/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination with credentials of another host", path: pp, headers: auth(key, HeaderDestination, "http://up.test@evil.test/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination relative", path: pp, headers: auth(key, HeaderDestination, "/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination other scheme name", path: pp, headers: auth(key, HeaderDestination, "ftp://up.test/x"), status: 403, code: "destination_not_allowed"},
+		{name: "destination with a space", path: pp, headers: auth(key, HeaderDestination, "http://up.test/a b"), status: 403, code: "destination_not_allowed"},
+		{name: "invalid mode", path: pp, headers: auth(key, HeaderMode, "shred"), status: 400, code: "invalid_mode"},
+		{name: "invalid classification", path: pp, headers: auth(key, HeaderClassification, "Not A Slug"), status: 400, code: "invalid_classification"},
+		{name: "invalid json", path: pp, body: `{"ssn":`, headers: enc, status: 400, code: "invalid_json"},
+		{name: "trailing garbage", path: pp, body: `{"ssn":"1"} x`, headers: enc, status: 400, code: "invalid_json"},
+		{name: "too deep", path: pp, body: deep, headers: enc, status: 400, code: "invalid_json"},
+		{name: "duplicate key", path: pp, body: `{"ssn":"1","ssn":"2"}`, headers: enc, status: 400, code: "invalid_json"},
+		{name: "invalid fields", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "a..b"), status: 400, code: "invalid_fields"},
+		{name: "empty field", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "ssn,,a"), status: 400, code: "invalid_fields"},
+		{name: "body too large", path: pp, body: large, headers: enc, status: 413, code: "body_too_large"},
+		{name: "compressed", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "ssn", "Content-Encoding", "gzip"), status: 415, code: "unsupported_content_encoding"},
+		{name: "not a token", path: pp, body: `{"ssn":"123-45-6789"}`, headers: dec(), status: 422, code: "not_a_token"},
+		{name: "tampered token", path: pp, body: `{"ssn":` + string(tampered) + `}`, headers: dec(), status: 422, code: "decrypt_failed"},
+		{name: "other project's token", path: pp, body: `{"ssn":` + foreign + `}`, headers: dec(), status: 422, code: "decrypt_failed"},
+		{
+			name: "rate limited", path: "/proxy/" + limited.ID, headers: auth(limKey),
+			prep: func() {
+				if r := e.do("GET", "/proxy/"+limited.ID, "", HeaderAuthorization, limKey); r.status != 200 {
+					t.Fatalf("first request of the bucket = %d %s, want 200", r.status, r.body)
+				}
+			},
+			status: 429, code: "rate_limited",
+		},
+		{name: "upstream unreachable", method: "POST", path: "/proxy/" + down.ID + "/x", body: `{}`, headers: auth(downKey), status: 502, code: "upstream_unreachable"},
+		{name: "upstream timeout", method: "POST", path: "/proxy/" + slowP.ID + "/x", body: `{}`, headers: auth(slowKey), status: 504, code: "upstream_timeout"},
+		{name: "upstream timeout of a GET", path: "/proxy/" + slowP.ID + "/x", headers: auth(slowKey), status: 504, code: "upstream_timeout"},
+		{name: "unknown path", path: "/nope", status: 404, code: "not_found"},
+		{name: "unknown path with a key", path: "/proxyfoo/" + p.ID, headers: auth(key), status: 404, code: "not_found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.method == "" {
+				tc.method = "GET"
+				if tc.body != "" {
+					tc.method = "POST"
+				}
+			}
+			if tc.prep != nil {
+				tc.prep()
+			}
+			before, slowBefore := up.wireLen(), len(slow.requests())
+			r := e.do(tc.method, tc.path, tc.body, tc.headers...)
+			what := tc.method + " " + tc.name
+			rtErrorShape(t, what, r, tc.status, tc.code)
+			if tc.status == 429 {
+				if n, err := strconv.Atoi(r.header["Retry-After"]); err != nil || n < 1 {
+					t.Errorf("%s Retry-After = %q, want whole seconds >= 1", what, r.header["Retry-After"])
+				}
+			}
+			if got := up.wireSince(before); len(got) > 0 {
+				t.Errorf("%s: the upstream received %q, want nothing", what, got)
+			}
+			if tc.code == "upstream_timeout" {
+				if n := len(slow.requests()) - slowBefore; n != 1 {
+					t.Errorf("%s: the slow upstream received %d requests, want 1 (a timeout is not retried)", what, n)
+				}
+			}
+			if bytes.Contains(r.body, []byte("123-45-6789")) {
+				t.Errorf("%s error body %s contains a field value", what, r.body)
+			}
+		})
+	}
+}
+
+// TestProxyUnauthorizedIdentical checks that every authentication failure
+// gives the same answer, byte for byte apart from the request id.
+func TestProxyUnauthorizedIdentical(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	other := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	otherKey := e.key(other.ID, keystore.KeyInput{})
+	expiry := e.clock.Now().Add(time.Minute)
+	expired := e.key(p.ID, keystore.KeyInput{ExpiresAt: &expiry})
+	revoked := e.key(p.ID, keystore.KeyInput{})
+	if _, err := e.store.RevokeKey(p.ID, rtKeyID(revoked)); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(time.Hour)
+	flipped := []byte(key)
+	swapChar(flipped, len(flipped)-10)
+	cases := []struct{ name, path, key string }{
+		{"missing", "/proxy/" + p.ID + "/x", ""},
+		{"malformed", "/proxy/" + p.ID + "/x", "qk_nope"},
+		{"bad checksum", "/proxy/" + p.ID + "/x", string(flipped)},
+		{"unknown", "/proxy/" + p.ID + "/x", rtForeignKey(t)},
+		{"revoked", "/proxy/" + p.ID + "/x", revoked},
+		{"expired", "/proxy/" + p.ID + "/x", expired},
+		{"other project", "/proxy/" + p.ID + "/x", otherKey},
+		{"unknown project", "/proxy/prj_000000000000/x", key},
+		{"bare unknown project", "/proxy/prj_000000000000", key},
+	}
+	var first, firstHeaders, firstName string
+	for _, tc := range cases {
+		var h []string
+		if tc.key != "" {
+			h = []string{HeaderAuthorization, tc.key}
+		}
+		r := e.do("POST", tc.path, `{"ssn":"1"}`, append(h, HeaderFields, "ssn")...)
+		rtErrorShape(t, tc.name, r, 401, "unauthorized")
+		id := r.header[HeaderRequestID]
+		body := strings.Replace(string(r.body), id, "ID", 1)
+		var names []string
+		for k := range r.header {
+			if k != "Date" {
+				names = append(names, k+"="+strings.Replace(r.header[k], id, "ID", 1))
+			}
+		}
+		slices.Sort(names)
+		headers := strings.Join(names, "\n")
+		if first == "" {
+			first, firstHeaders, firstName = body, headers, tc.name
+			continue
+		}
+		if body != first {
+			t.Errorf("401 body for %s = %q, want %q as for %s", tc.name, body, first, firstName)
+		}
+		if headers != firstHeaders {
+			t.Errorf("401 headers for %s = %q, want %q as for %s", tc.name, headers, firstHeaders, firstName)
+		}
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+}
+
+func TestProxyDuplicateHeaders(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test", "http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	cases := []struct {
+		name    string
+		headers []string
+		want    string // the header named in the message
+	}{
+		{"fields twice", []string{"X-Qanapi-Fields: ssn", "X-Qanapi-Fields: name"}, HeaderFields},
+		{"fields empty then set", []string{"X-Qanapi-Fields:", "X-Qanapi-Fields: ssn"}, HeaderFields},
+		{"mode in two cases", []string{"X-Qanapi-Mode: encrypt", "x-qanapi-mode: decrypt"}, HeaderMode},
+		{"mode upper case twice", []string{"X-QANAPI-MODE: encrypt", "X-QANAPI-MODE: encrypt"}, HeaderMode},
+		{"key twice", []string{"x-qanapi-authorization: " + key}, HeaderAuthorization},
+		{"classification twice", []string{"X-Qanapi-Classification: pii", "X-Qanapi-Classification: phi"}, HeaderClassification},
+		{"destination twice", []string{"X-Qanapi-Destination: http://up.test/a", "X-QaNaPi-DeStInAtIoN: http://up.test/b"}, HeaderDestination},
+		{"geofence twice", []string{"X-Qanapi-Geofence: eu", "X-Qanapi-Geofence: us"}, HeaderGeofence},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lines := []string{rtStatusLine("POST", "/proxy/"+p.ID+"/x"), "Host: sdproxy", HeaderAuthorization + ": " + key, "Content-Type: application/json"}
+			lines = append(lines, tc.headers...)
+			lines = append(lines, "Content-Length: 13", "", `{"ssn":"123"}`)
+			before := up.wireLen()
+			r := e.raw(lines...)
+			rtErrorShape(t, tc.name, r, 400, "invalid_request")
+			if !bytes.Contains(r.body, []byte(tc.want)) {
+				t.Errorf("%s body = %s, want it to name %s", tc.name, r.body, tc.want)
+			}
+			if n := up.wireLen() - before; n != 0 {
+				t.Errorf("%s: the upstream received %d bytes, want none", tc.name, n)
+			}
+		})
+	}
+}
+
+func TestProxyMethodPathQuery(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	respond := func(_ int, req *fasthttp.Request) []byte {
+		if req.Header.IsHead() {
+			return []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n")
+		}
+		return rtOK(0, req)
+	}
+	up := e.upstream("up.test:80", respond)
+	root := e.upstream("root.test:80", respond)
+	api := e.project("http://up.test/api")
+	bare := e.project("http://root.test")
+	apiKey := e.key(api.ID, keystore.KeyInput{})
+	bareKey := e.key(bare.ID, keystore.KeyInput{})
+	for _, method := range []string{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE", "POST"} {
+		t.Run(method, func(t *testing.T) {
+			body := ""
+			if method == "PUT" || method == "PATCH" || method == "POST" {
+				body = `{"name":"Ann","n":1}`
+			}
+			r := e.do(method, "/proxy/"+api.ID+"/a/b?x=1&y=2", body, HeaderAuthorization, apiKey)
+			got := up.last(t)
+			if r.status != 200 || got.method != method || got.uri != "/api/a/b?x=1&y=2" || string(got.body) != body {
+				t.Errorf("%s /proxy/{p}/a/b?x=1&y=2 = %d, upstream got %s %s %q, want 200 and %s /api/a/b?x=1&y=2 %q",
+					method, r.status, got.method, got.uri, got.body, method, body)
+			}
+			if method != "HEAD" && string(r.body) != `{"upstream":"ok"}` {
+				t.Errorf("%s answer body = %s, want the upstream's", method, r.body)
+			}
+			if method == "HEAD" && (len(r.body) != 0 || r.header["Content-Length"] != "17" || r.header["Connection"] == "close") {
+				t.Errorf("HEAD answer = %q %q, want no body, the upstream's Content-Length 17 and a kept connection", r.header, r.body)
+			}
+		})
+	}
+	cases := []struct {
+		name, path, key string
+		up              *rtUpstream
+		want            string // request target at the upstream
+	}{
+		{"base path", "/proxy/" + api.ID + "/a/b?x=1&y=2", apiKey, up, "/api/a/b?x=1&y=2"},
+		{"no base path", "/proxy/" + bare.ID + "/a/b?x=1&y=2", bareKey, root, "/a/b?x=1&y=2"},
+		{"root with base path", "/proxy/" + api.ID + "/", apiKey, up, "/api/"},
+		{"root", "/proxy/" + bare.ID + "/", bareKey, root, "/"},
+		{"root with query", "/proxy/" + bare.ID + "/?q=a%20b", bareKey, root, "/?q=a%20b"},
+		{"trailing slash kept", "/proxy/" + api.ID + "/a/", apiKey, up, "/api/a/"},
+		{"escaped space", "/proxy/" + api.ID + "/files/a%20b", apiKey, up, "/api/files/a%20b"},
+		{"escaped question mark stays in the path", "/proxy/" + api.ID + "/q%3Fadmin=1", apiKey, up, "/api/q%3Fadmin=1"},
+		{"escaped hash stays in the path", "/proxy/" + api.ID + "/a%23b?x=1", apiKey, up, "/api/a%23b?x=1"},
+		{"escaped slash kept", "/proxy/" + api.ID + "/repos/a%2Fb", apiKey, up, "/api/repos/a%2Fb"},
+		{"escaped CRLF stays escaped", "/proxy/" + api.ID + "/x%0D%0AX-Injected:%20yes", apiKey, up, "/api/x%0D%0AX-Injected:%20yes"},
+		{"dot segments resolved", "/proxy/" + api.ID + "/a/./b/../c", apiKey, up, "/api/a/c"},
+		{"empty segments removed", "/proxy/" + api.ID + "//a//b", apiKey, up, "/api/a/b"},
+		{"dot file", "/proxy/" + api.ID + "/.well-known/x%20y", apiKey, up, "/api/.well-known/x%20y"},
+		{"encoded project id", "/proxy/" + strings.Replace(api.ID, "p", "%70", 1) + "/a%2Fb", apiKey, up, "/api/a/b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", tc.path, "", HeaderAuthorization, tc.key)
+			got := tc.up.last(t)
+			if r.status != 200 || got.uri != tc.want {
+				t.Errorf("GET %s = %d %s, upstream got %s, want 200 and %s", tc.path, r.status, r.body, got.uri, tc.want)
+			}
+			if len(got.header["X-Injected"]) > 0 {
+				t.Errorf("GET %s: the upstream got header X-Injected, want it inside the escaped path", tc.path)
+			}
+		})
+	}
+	t.Run("raw non-ASCII path", func(t *testing.T) {
+		r := e.raw(rtStatusLine("GET", "/proxy/"+api.ID+"/caf\xc3\xa9"), "Host: sdproxy", HeaderAuthorization+": "+apiKey, "", "")
+		if got := up.last(t); r.status != 200 || got.uri != "/api/caf%C3%A9" {
+			t.Errorf("GET /proxy/{p}/café = %d, upstream got %s, want 200 and /api/caf%%C3%%A9", r.status, got.uri)
+		}
+	})
+	t.Run("absolute-form request target", func(t *testing.T) {
+		r := e.raw(rtStatusLine("GET", "http://sdproxy/proxy/"+api.ID+"/a%2Fb?x=1"), "Host: sdproxy", HeaderAuthorization+": "+apiKey, "", "")
+		if got := up.last(t); r.status != 200 || got.uri != "/api/a%2Fb?x=1" {
+			t.Errorf("GET http://sdproxy/proxy/{p}/a%%2Fb?x=1 = %d, upstream got %s, want 200 and /api/a%%2Fb?x=1", r.status, got.uri)
+		}
+	})
+	t.Run("encoded dot-dot cannot leave the project", func(t *testing.T) {
+		before := up.wireLen()
+		r := e.do("GET", "/proxy/"+api.ID+"/%2e%2e/%2e%2e/admin", "", HeaderAuthorization, apiKey)
+		if r.status != 404 && r.status != 401 || up.wireLen() != before {
+			t.Errorf("GET /proxy/{p}/%%2e%%2e/%%2e%%2e/admin = %d %s, upstream got %d bytes, want 401 or 404 and nothing", r.status, r.body, up.wireLen()-before)
+		}
+	})
+}
+
+// TestProxyBarePath checks that /proxy/{p} without a trailing path never
+// reaches the upstream but answers 200 with the transformed body.
+func TestProxyBarePath(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, path := range []string{"/proxy/" + p.ID, "/proxy/" + p.ID + "?x=1"} {
+		for _, method := range []string{"POST", "PUT"} {
+			r := e.do(method, path, `{"ssn":"123-45-6789","name":"Ann"}`, HeaderAuthorization, key, HeaderFields, "ssn", "Content-Type", "application/vnd.api+json")
+			ssn := jsonField(t, r.body, "ssn")
+			if r.status != 200 || !tokenRE.Match(ssn) || string(jsonField(t, r.body, "name")) != `"Ann"` {
+				t.Errorf("%s %s = %d %s, want 200 with ssn sealed and name as it was", method, path, r.status, r.body)
+			}
+			if ct := r.header["Content-Type"]; ct != "application/vnd.api+json" {
+				t.Errorf("%s %s Content-Type = %q, want the request's", method, path, ct)
+			}
+			if r.header["Ratelimit-Limit"] == "" || r.header[HeaderRequestID] == "" {
+				t.Errorf("%s %s headers = %v, want RateLimit-* and %s", method, path, r.header, HeaderRequestID)
+			}
+		}
+	}
+	r := e.do("GET", "/proxy/"+p.ID, "", HeaderAuthorization, key)
+	if r.status != 200 || len(r.body) != 0 {
+		t.Errorf("GET /proxy/{p} = %d %q, want 200 and an empty body", r.status, r.body)
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+}
+
+// TestProxyRevocation checks that a revoked key fails on the very next
+// request.
+func TestProxyRevocation(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	if r := e.do("GET", "/proxy/"+p.ID+"/x", "", HeaderAuthorization, key); r.status != 200 {
+		t.Fatalf("before revocation = %d %s, want 200", r.status, r.body)
+	}
+	if _, err := e.store.RevokeKey(p.ID, rtKeyID(key)); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/proxy/"+p.ID+"/x", "", HeaderAuthorization, key)
+	rtErrorShape(t, "GET after RevokeKey", r, 401, "unauthorized")
+	if n := len(up.requests()); n != 1 {
+		t.Errorf("the upstream received %d requests, want 1 (none after the revocation)", n)
+	}
+}
+
+// rtNode is a generated JSON value: its text as sent and, inside, the
+// markers that identify its leaves.
+type rtNode struct {
+	raw    string
+	object bool
+	array  bool
+	keys   []string // object member names, unescaped
+	kids   []*rtNode
+	marks  []string // a leaf's identifying texts: raw and unescaped
+}
+
+// rtGen makes JSON documents from a seeded source. Every string and number
+// leaf carries a marker unique in the run, so a leak is found by searching
+// the bytes the upstream received.
+type rtGen struct {
+	r *rand.Rand
+	n int
+}
+
+func (g *rtGen) value(depth int) *rtNode {
+	switch k := g.r.IntN(10); {
+	case depth >= 4 || k < 4:
+		return g.leaf()
+	case k < 7:
+		return g.object(depth)
+	default:
+		return g.array(depth)
+	}
+}
+
+func (g *rtGen) object(depth int) *rtNode {
+	n := &rtNode{object: true}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := range g.r.IntN(5) {
+		key := g.key(i)
+		kid := g.value(depth + 1)
+		if i > 0 {
+			b.WriteString(g.space() + ",")
+		}
+		b.WriteString(g.space() + rtQuote(key) + g.space() + ":" + g.space() + kid.raw)
+		n.keys = append(n.keys, key)
+		n.kids = append(n.kids, kid)
+	}
+	b.WriteString(g.space() + "}")
+	n.raw = b.String()
+	return n
+}
+
+func (g *rtGen) array(depth int) *rtNode {
+	n := &rtNode{array: true}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range g.r.IntN(4) {
+		kid := g.value(depth + 1)
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(g.space() + kid.raw)
+		n.kids = append(n.kids, kid)
+	}
+	b.WriteString(g.space() + "]")
+	n.raw = b.String()
+	return n
+}
+
+// key returns the i-th member name of an object: mostly plain, sometimes
+// with characters that field paths must escape, or non-ASCII.
+func (g *rtGen) key(i int) string {
+	names := []string{"k", "user", "card", "email", "a.b", "st*r", "c,d", `back\slash`, "ключ", "0", "sp ace"}
+	return names[g.r.IntN(len(names))] + strconv.Itoa(i)
+}
+
+func (g *rtGen) space() string {
+	return []string{"", "", "", " ", "\n  ", "\t"}[g.r.IntN(6)]
+}
+
+// leaf is a string, number, boolean or null. Strings and numbers carry a
+// unique marker.
+func (g *rtGen) leaf() *rtNode {
+	g.n++
+	mark := fmt.Sprintf("pt%dq%c%c%c%c", g.n, 'a'+g.r.IntN(26), 'a'+g.r.IntN(26), 'a'+g.r.IntN(26), 'a'+g.r.IntN(26))
+	switch g.r.IntN(8) {
+	case 0:
+		return &rtNode{raw: []string{"true", "false", "null"}[g.r.IntN(3)]}
+	case 1, 2:
+		num := fmt.Sprintf("-7%d0%06d.%03de-2", g.n, g.r.IntN(1e6), g.r.IntN(1e3))
+		return &rtNode{raw: num, marks: []string{num}}
+	}
+	extras := []string{"", " é中", " 😀", ` "quoted"`, ` back\slash`, "\nnew line", "\ttab", " <>&'", " \u2028", " \x01"}
+	s := mark + extras[g.r.IntN(len(extras))] + extras[g.r.IntN(len(extras))]
+	raw := g.escape(s)
+	return &rtNode{raw: raw, marks: []string{s, raw[1 : len(raw)-1], mark}}
+}
+
+// escape writes s as a JSON string, escaping a random share of what it
+// may escape (\uXXXX for any rune, surrogate pairs above U+FFFF).
+func (g *rtGen) escape(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteString(`\` + string(c))
+		case c < 0x20:
+			if c == '\n' && g.r.IntN(2) == 0 {
+				b.WriteString(`\n`)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, c)
+			}
+		case g.r.IntN(8) == 0 && c > 0xffff:
+			hi, lo := utf16.EncodeRune(c)
+			fmt.Fprintf(&b, `\u%04X\u%04x`, hi, lo)
+		case g.r.IntN(8) == 0 && c > 0x7f && c <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		case g.r.IntN(16) == 0 && c == '/':
+			b.WriteString(`\/`)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// rtQuote is a member name as JSON.
+func rtQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// paths returns the field paths of every value under n, as segment lists.
+func (n *rtNode) paths(prefix []string, out *[][]string) {
+	for i, kid := range n.kids {
+		seg := strconv.Itoa(i)
+		if n.object {
+			seg = n.keys[i]
+		}
+		p := append(append([]string(nil), prefix...), seg)
+		*out = append(*out, p)
+		kid.paths(p, out)
+	}
+}
+
+// match returns the values path names: keys of objects by name, elements
+// of arrays by index, and anything for a segment "\x00*" (a wildcard; a
+// key that is literally * is "*").
+func (n *rtNode) match(path []string) []*rtNode {
+	if len(path) == 0 {
+		return []*rtNode{n}
+	}
+	var out []*rtNode
+	for i, kid := range n.kids {
+		name := strconv.Itoa(i)
+		if n.object {
+			name = n.keys[i]
+		}
+		if path[0] == "\x00*" || name == path[0] {
+			out = append(out, kid.match(path[1:])...)
+		}
+	}
+	return out
+}
+
+// allMarks returns the marks of every leaf under n.
+func (n *rtNode) allMarks(out []string) []string {
+	out = append(out, n.marks...)
+	for _, k := range n.kids {
+		out = k.allMarks(out)
+	}
+	return out
+}
+
+// rtFieldPath spells a path in X-Qanapi-Fields syntax; wild segments are
+// given as "\x00*" so a key that is literally * can be told apart.
+func rtFieldPath(segs []string) string {
+	parts := make([]string, len(segs))
+	for i, s := range segs {
+		if s == "\x00*" {
+			parts[i] = "*"
+			continue
+		}
+		parts[i] = strings.NewReplacer(`\`, `\\`, ".", `\.`, "*", `\*`, ",", `\,`).Replace(s)
+	}
+	return strings.Join(parts, ".")
+}
+
+// rtCase is one generated request: a document, its field list, and what
+// must not reach the upstream.
+type rtCase struct {
+	doc    string
+	fields string
+	marks  []string
+}
+
+// leakCase generates a document and a field list naming some of its
+// values (some through *, some absent).
+func (g *rtGen) leakCase() rtCase {
+	root := g.object(0)
+	for len(root.kids) == 0 {
+		root = g.object(0)
+	}
+	var all [][]string
+	root.paths(nil, &all)
+	var names []string
+	var marks []string
+	for range 1 + g.r.IntN(4) {
+		p := append([]string(nil), all[g.r.IntN(len(all))]...)
+		if g.r.IntN(4) == 0 {
+			p[g.r.IntN(len(p))] = "\x00*"
+		}
+		for _, v := range root.match(p) {
+			marks = v.allMarks(marks)
+		}
+		pad := strings.Repeat(" ", g.r.IntN(2))
+		names = append(names, pad+rtFieldPath(p)+pad)
+	}
+	if g.r.IntN(3) == 0 {
+		names = append(names, "absent.path")
+	}
+	return rtCase{doc: root.raw, fields: strings.Join(names, ","), marks: marks}
+}
+
+// rtLeakCases are written by hand: escapes, unicode, numbers, wildcards,
+// arrays, overlapping paths.
+var rtLeakCases = []rtCase{
+	{`{"ssn":"123-45-6789","name":"Ann"}`, "ssn", []string{"123-45-6789"}},
+	{`{"user":{"email":"ann@secret.example","tags":["vip-secret-tag"]}}`, "user.email, user.tags", []string{"ann@secret.example", "vip-secret-tag"}},
+	{`{"items":[{"card":"4111111111111111"},{"card":"5500005555555559"},{"x":1}]}`, "items.*.card", []string{"4111111111111111", "5500005555555559"}},
+	{`{"s":"\"quoted\" \\ back\/slash \u00e9t\u00e9 \ud83d\ude00"}`, "s", []string{`"quoted" \ back/slash été 😀`, `\"quoted\" \\ back\/slash \u00e9t\u00e9 \ud83d\ude00`, `quoted`, `été`}},
+	{`{"n":-12345.678e+90,"m":123456789012345678901234567890}`, "n,m", []string{"-12345.678e+90", "123456789012345678901234567890"}},
+	{`{"a":{"b":{"c":"deep-secret-value"}},"a.b":"dotted-secret-key"}`, `a, a.b.c, a\.b`, []string{"deep-secret-value", "dotted-secret-key"}},
+	{`{"arr":[["nested-one","nested-two"],{"o":"nested-three"}]}`, "arr", []string{"nested-one", "nested-two", "nested-three"}},
+	{`{"*":"star-key-secret","list":[0,"index-one-secret"]}`, `\*,list.1`, []string{"star-key-secret", "index-one-secret"}},
+	{`{"obj":{"x":"obj-secret-x","y":[true,null,"obj-secret-y"]}}`, "*", []string{"obj-secret-x", "obj-secret-y"}},
+	{`{"k":"ключ-секрет-значение"}`, "k", []string{"ключ-секрет-значение", `\u043a\u043b`}},
+}
+
+// TestProxyNoLeak is the no-leak property: on an encrypt request, no byte
+// sequence of a named field's plaintext reaches the upstream (request
+// line, headers, body), and decrypting what the upstream got gives back
+// the document exactly. A body that cannot be transformed sends nothing
+// upstream at all.
+func TestProxyNoLeak(t *testing.T) {
+	const maxBody = 16 << 10
+	e := newRTEnv(t, rtOptions{maxBody: maxBody})
+	up := e.upstream("up.test:80", nil)
+	dest := e.upstream("dest.test:80", nil)
+	p := e.project("http://up.test/api", "http://dest.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	g := &rtGen{r: rand.New(rand.NewPCG(1, 2))}
+	cases := append([]rtCase(nil), rtLeakCases...)
+	for range 300 {
+		cases = append(cases, g.leakCase())
+	}
+	modes := []string{"", "encrypt", "ENCRYPT", " Encrypt "}
+	for i, tc := range cases {
+		name := "case " + strconv.Itoa(i)
+		target, headers := up, []string{HeaderAuthorization, key, HeaderFields, tc.fields}
+		if m := modes[i%len(modes)]; m != "" {
+			headers = append(headers, HeaderMode, m)
+		}
+		if i%5 == 4 {
+			target, headers = dest, append(headers, HeaderDestination, "http://dest.test/in?src="+strconv.Itoa(i))
+		}
+		before := target.wireLen()
+		r := e.do("POST", "/proxy/"+p.ID+"/ingest?src=app", tc.doc, headers...)
+		if r.status != 200 {
+			t.Fatalf("%s: POST %s with fields %q = %d %s, want 200", name, tc.doc, tc.fields, r.status, r.body)
+		}
+		wire := target.wireSince(before)
+		for _, m := range tc.marks {
+			if bytes.Contains(wire, []byte(m)) {
+				t.Fatalf("%s: the upstream received %q of a named field (fields %q, doc %s):\n%s", name, m, tc.fields, tc.doc, wire)
+			}
+		}
+		got := target.last(t).body
+		back := e.do("POST", "/proxy/"+p.ID, string(got), HeaderAuthorization, key, HeaderFields, tc.fields, HeaderMode, "decrypt")
+		if back.status != 200 || string(back.body) != tc.doc {
+			t.Fatalf("%s: decrypt(what the upstream got) = %d %s, want 200 %s (fields %q)", name, back.status, back.body, tc.doc, tc.fields)
+		}
+	}
+	// Bodies that cannot be transformed: nothing reaches the upstream.
+	for i, tc := range cases[:60] {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write([]byte(tc.doc))
+		zw.Close()
+		pad := `{"pad":"` + strings.Repeat("p", maxBody) + `",` + tc.doc[1:]
+		bad := []struct {
+			what, body string
+			headers    []string
+			status     int
+		}{
+			{"truncated", tc.doc[:len(tc.doc)-1], nil, 400},
+			{"trailing garbage", tc.doc + `x`, nil, 400},
+			{"too deep", strings.Repeat(`{"w":`, 33) + tc.doc + strings.Repeat("}", 33), nil, 400},
+			{"duplicate key", `{"dup":1,"dup":2,` + tc.doc[1:], nil, 400},
+			{"compressed", gz.String(), []string{"Content-Encoding", "gzip"}, 415},
+			{"compressed, plain body", tc.doc, []string{"Content-Encoding", "br"}, 415},
+			{"too large", pad, nil, 413},
+		}
+		if tc.doc == "{}" {
+			bad = bad[:0]
+		}
+		for _, b := range bad {
+			before, destBefore, dials := up.wireLen(), dest.wireLen(), len(e.dialed())
+			h := append([]string{HeaderAuthorization, key, HeaderFields, tc.fields, "Content-Type", "application/json"}, b.headers...)
+			if i%2 == 1 {
+				h = append(h, HeaderDestination, "http://dest.test/in")
+			}
+			r := e.do("POST", "/proxy/"+p.ID+"/ingest", b.body, h...)
+			if r.status != b.status {
+				t.Errorf("case %d %s: POST = %d %s, want %d", i, b.what, r.status, r.body, b.status)
+			}
+			if up.wireLen() != before || dest.wireLen() != destBefore || len(e.dialed()) != dials {
+				t.Errorf("case %d %s: the upstream received %q, want nothing", i, b.what, up.wireSince(before))
+			}
+		}
+	}
+}
+
+// TestProxyServerBodyLimit sends a body over the server's own limit
+// (fasthttp refuses it before the handler): the answer is the same JSON
+// 413 and nothing is forwarded. (That ServerErrorHandler's answers carry
+// no request id is checked by TestAdminServerErrors.)
+func TestProxyServerBodyLimit(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	body := `{"ssn":"123-45-6789","pad":"` + strings.Repeat("x", 1<<20) + `"}`
+	r := e.raw(rtStatusLine("POST", "/proxy/"+p.ID+"/x"), "Host: sdproxy", HeaderAuthorization+": "+key, HeaderFields+": ssn",
+		"Content-Type: application/json", "Content-Length: "+rtItoa(len(body)), "", body)
+	if r.status != 413 || r.code() != "body_too_large" {
+		t.Errorf("POST over the server's limit = %d %s %s, want 413 body_too_large", r.status, r.code(), r.body)
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+}
