@@ -1,0 +1,58 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/events"
+)
+
+type fakeQueue struct{}
+
+func (fakeQueue) QueueDepth() int { return 7 }
+func (fakeQueue) Dropped() uint64 { return 3 }
+func (fakeQueue) Written() uint64 { return 11 }
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/metrics")
+	m.Handler()(&ctx)
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("/metrics = %d", ctx.Response.StatusCode())
+	}
+	return string(ctx.Response.Body())
+}
+
+func TestObserveRequestMovesCounters(t *testing.T) {
+	m := New(fakeQueue{})
+	for _, r := range []events.Request{
+		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond},
+		{ProjectID: "prj_a", Mode: "encrypt", Status: 200},
+		{ProjectID: "prj_a", Status: 401},
+		{ProjectID: "prj_a", Mode: "decrypt", Status: 429},
+		{ProjectID: "prj_a", Mode: "encrypt", Status: 504},
+	} {
+		r.SetFields([]byte("a, b"))
+		m.ObserveRequest(&r)
+	}
+	out := scrape(t, m)
+	for _, want := range []string{
+		`sdproxy_requests_total{mode="encrypt",project="prj_a",status="200"} 2`,
+		`sdproxy_fields_transformed_total{mode="encrypt"} 4`,
+		`sdproxy_auth_failures_total 1`,
+		`sdproxy_rate_limited_total{project="prj_a"} 1`,
+		`sdproxy_upstream_errors_total{project="prj_a",status="504"} 1`,
+		`sdproxy_request_duration_seconds_count{mode="encrypt"} 3`,
+		`sdproxy_event_queue_depth 7`,
+		`sdproxy_events_dropped_total 3`,
+		`sdproxy_events_written_total 11`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
