@@ -57,24 +57,8 @@ func newDataKeyCmd(cl *clientFlags) *cobra.Command {
 }
 
 func listDataKeys(cl *clientFlags, w io.Writer, path string) error {
-	c, err := cl.client()
-	if err != nil {
-		return err
-	}
-	items, err := c.getAll(path)
-	if err != nil {
-		return err
-	}
-	if cl.output == "json" {
-		return printJSONList(w, items)
-	}
-	t := newTable(w, "VERSION", "STATUS", "SEALS", "CREATED")
-	for _, raw := range items {
-		var d dataKeyView
-		if err := json.Unmarshal(raw, &d); err != nil {
-			return err
-		}
-		t.row("v"+strconv.FormatUint(uint64(d.Version), 10), d.Status, strconv.FormatUint(d.Seals, 10), fmtTime(&d.CreatedAt, "-"))
-	}
-	return t.flush()
+	return printList(cl, w, path, []string{"VERSION", "STATUS", "SEALS", "CREATED"},
+		func(d dataKeyView) []string {
+			return []string{"v" + strconv.FormatUint(uint64(d.Version), 10), d.Status, strconv.FormatUint(d.Seals, 10), fmtTime(&d.CreatedAt, "-")}
+		})
 }

@@ -138,27 +138,11 @@ func nameSuffix(name string) string {
 }
 
 func listKeys(cl *clientFlags, w io.Writer, path string) error {
-	c, err := cl.client()
-	if err != nil {
-		return err
-	}
-	items, err := c.getAll(path)
-	if err != nil {
-		return err
-	}
-	if cl.output == "json" {
-		return printJSONList(w, items)
-	}
-	t := newTable(w, "KEY ID", "NAME", "STATUS", "PERMISSIONS", "CREATED", "LAST USED", "EXPIRES")
-	for _, raw := range items {
-		var k keyView
-		if err := json.Unmarshal(raw, &k); err != nil {
-			return err
-		}
-		t.row(k.ID, orDash(k.Name), k.Status, strings.Join(k.Permissions, ","),
-			fmtTime(&k.CreatedAt, "-"), fmtTime(k.LastUsedAt, "never"), fmtTime(k.ExpiresAt, "-"))
-	}
-	return t.flush()
+	return printList(cl, w, path, []string{"KEY ID", "NAME", "STATUS", "PERMISSIONS", "CREATED", "LAST USED", "EXPIRES"},
+		func(k keyView) []string {
+			return []string{k.ID, orDash(k.Name), k.Status, strings.Join(k.Permissions, ","),
+				fmtTime(&k.CreatedAt, "-"), fmtTime(k.LastUsedAt, "never"), fmtTime(k.ExpiresAt, "-")}
+		})
 }
 
 func revokeKey(cl *clientFlags, w io.Writer, path string) error {

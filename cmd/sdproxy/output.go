@@ -62,3 +62,28 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// printList fetches every page of a list and prints it as a table (one
+// row per item of type T) or, with --output json, as a JSON array.
+func printList[T any](cl *clientFlags, w io.Writer, path string, header []string, row func(T) []string) error {
+	c, err := cl.client()
+	if err != nil {
+		return err
+	}
+	items, err := c.getAll(path)
+	if err != nil {
+		return err
+	}
+	if cl.output == "json" {
+		return printJSONList(w, items)
+	}
+	t := newTable(w, header...)
+	for _, raw := range items {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		t.row(row(v)...)
+	}
+	return t.flush()
+}

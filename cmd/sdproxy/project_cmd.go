@@ -131,25 +131,9 @@ func callProject(cl *clientFlags, w io.Writer, method, path string, body any) er
 }
 
 func listProjects(cl *clientFlags, w io.Writer) error {
-	c, err := cl.client()
-	if err != nil {
-		return err
-	}
-	items, err := c.getAll("/admin/v1/projects")
-	if err != nil {
-		return err
-	}
-	if cl.output == "json" {
-		return printJSONList(w, items)
-	}
-	t := newTable(w, "ID", "NAME", "ENVIRONMENT", "UPSTREAM", "RATE LIMIT", "CREATED")
-	for _, raw := range items {
-		var p keystore.Project
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return err
-		}
-		t.row(p.ID, p.Name, p.Environment, orDash(p.Upstream),
-			fmt.Sprintf("%g/s burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst), fmtTime(&p.CreatedAt, "-"))
-	}
-	return t.flush()
+	return printList(cl, w, "/admin/v1/projects", []string{"ID", "NAME", "ENVIRONMENT", "UPSTREAM", "RATE LIMIT", "CREATED"},
+		func(p keystore.Project) []string {
+			return []string{p.ID, p.Name, p.Environment, orDash(p.Upstream),
+				fmt.Sprintf("%g/s burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst), fmtTime(&p.CreatedAt, "-")}
+		})
 }
