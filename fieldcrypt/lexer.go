@@ -35,14 +35,15 @@ func skipSpaceSlow(b []byte, i int) int {
 }
 
 // needsCare reports (as a non-zero value) whether any of the 8 bytes of x
-// is a control byte, a quote, a backslash or non-ASCII. It never misses one.
+// is a control byte, a quote, a backslash or non-ASCII: the high bit of each
+// such byte is set, and of no other (no sum carries from one byte to the
+// next), so the lowest flag is the first byte needing care.
 func needsCare(x uint64) uint64 {
-	q := x ^ (ones * '"')
-	s := x ^ (ones * '\\')
-	ctl := (x - ones*0x20) &^ x
-	quote := (q - ones) &^ q
-	bslash := (s - ones) &^ s
-	return (ctl | quote | bslash | x) & highs
+	y := x &^ highs                  // each byte below 0x80, so no sum below carries out of it
+	q := (y ^ ones*'"') + ones*0x7f  // high bit set where not a quote
+	s := (y ^ ones*'\\') + ones*0x7f // where not a backslash
+	g := y + ones*(0x80-0x20)        // where not a control byte
+	return ^(q&s&g)&highs | x&highs
 }
 
 // scanString scans the string whose opening quote is at b[i]. It returns
@@ -83,7 +84,6 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 func skipPlain(b []byte, i int) int {
 	for i+8 <= len(b) {
 		if m := needsCare(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			// The lowest flagged byte is exact; only higher ones may be false.
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8

@@ -1,18 +1,10 @@
 package fieldcrypt
 
-import (
-	"bytes"
-	"math/bits"
-	"slices"
-)
+import "math/bits"
 
 // MaxDepth is the deepest nesting of arrays and objects accepted: a document
 // of 32 nested arrays is valid, one of 33 is ErrTooDeep.
 const MaxDepth = 32
-
-// linearKeys is the object size up to which duplicate keys are found by
-// comparing each key with the previous ones; larger objects are sorted.
-const linearKeys = 16
 
 // span is the byte range [start, end) of one value to transform.
 type span struct{ start, end int }
@@ -21,222 +13,185 @@ type span struct{ start, end int }
 // spans of the values named by a field list (or, in tokens mode, of every
 // string that is a token). Spans come out sorted and disjoint: once a value
 // is a target, nothing inside it is matched again (the outer path wins).
+//
+// The pass is one loop over an explicit stack of open containers rather
+// than a recursive descent: it costs one function call per string instead of
+// several per value, which is most of the time on typical bodies.
 type scanner struct {
 	doc     []byte
-	pos     int
 	paths   []path
 	ends    [MaxDepth + 1]uint64 // ends[d]: paths whose last segment is at depth d
 	tokens  bool                 // record every token string (DecryptAll)
 	spans   []span
-	keys    [][]byte // keys of the open objects, for duplicate checks
-	decoded []byte   // storage for unescaped keys
+	stack   [MaxDepth]frame // the open containers, outermost first
+	keys    [][]byte        // keys of the open objects, for duplicate checks
+	fps     []uint64        // fingerprint of each key (see keyPrint)
+	table   []uint32        // hash table of checkKeys
+	decoded []byte          // storage for unescaped keys
+}
+
+// frame is one open array or object.
+type frame struct {
+	m     uint64 // the paths matched down to this container
+	start int    // where the container starts if it is a target, else -1
+	n     int    // arrays: index of the current element
+	elem  int    // arrays: where the current element starts
+	base  int    // objects: the container's first entry in keys and fps
+	mark  int    // objects: the length of decoded when it opened
+	obj   bool   // an object, not an array
+	each  bool   // a target array: every element is a target
 }
 
 // reset prepares s for a new document and field list.
 func (s *scanner) reset(doc []byte, f Fields, tokens bool) {
-	s.doc, s.pos, s.paths, s.tokens = doc, 0, f.paths, tokens
-	s.spans, s.keys, s.decoded = s.spans[:0], s.keys[:0], s.decoded[:0]
+	s.doc, s.paths, s.tokens = doc, f.paths, tokens
+	s.spans, s.keys, s.fps, s.decoded = s.spans[:0], s.keys[:0], s.fps[:0], s.decoded[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
 		s.ends[len(p.segs)] |= 1 << i
 	}
 }
 
-// scan validates the whole document and collects the target spans.
+// scan validates the whole document and collects the target spans. It is
+// one function with three states, joined by goto so that no value costs a
+// call of its own:
+//   - value: scan one value at depth d (the number of open containers),
+//     with the paths of m matched so far;
+//   - after: consume separators and closing brackets after a value;
+//   - member: scan an object member's key and colon.
 func (s *scanner) scan() error {
-	all := uint64(1)<<len(s.paths) - 1
-	if err := s.value(0, all); err != nil {
-		return err
-	}
-	if s.pos = skipSpace(s.doc, s.pos); s.pos != len(s.doc) {
+	var (
+		doc           = s.doc
+		i, d, start   int
+		m             = uint64(1)<<len(s.paths) - 1
+		f             *frame
+		c             byte
+		ok, target    bool
+		end           int
+		escaped, each bool
+		key           []byte
+	)
+value:
+	if i = skipSpace(doc, i); i >= len(doc) {
 		return ErrInvalidJSON
 	}
-	return nil
-}
-
-// value scans the value at s.pos, at nesting depth d, with the paths of m
-// matched so far.
-func (s *scanner) value(d int, m uint64) error {
-	if s.pos = skipSpace(s.doc, s.pos); s.pos >= len(s.doc) {
-		return ErrInvalidJSON
+	start, c = i, doc[i]
+	target, each = m&s.ends[d] != 0, false
+	if target {
+		m, each, target = 0, c == '[', c != '['
 	}
-	if m&s.ends[d] == 0 {
-		return s.plain(d, m)
-	}
-	if s.doc[s.pos] == '[' {
-		return s.array(d, 0, true)
-	}
-	start := s.pos
-	if err := s.plain(d, 0); err != nil {
-		return err
-	}
-	s.spans = append(s.spans, span{start, s.pos})
-	return nil
-}
-
-// plain scans the value at s.pos, which is not itself a target.
-func (s *scanner) plain(d int, m uint64) error {
-	var ok bool
-	switch c := s.doc[s.pos]; c {
-	case '{':
-		return s.object(d, m)
-	case '[':
-		return s.array(d, m, false)
+	switch c {
+	case '{', '[':
+		if d >= MaxDepth {
+			return ErrTooDeep
+		}
+		f = &s.stack[d]
+		f.m, f.start, f.n, f.obj, f.each = m, -1, 0, c == '{', each
+		if target {
+			f.start = start
+		}
+		if i = skipSpace(doc, i+1); i < len(doc) && doc[i] == c+2 { // '}' or ']'
+			i++
+			if target {
+				s.spans = append(s.spans, span{start, i})
+			}
+			goto after // an empty container is a value like any other
+		}
+		d++
+		if f.obj {
+			f.base, f.mark = len(s.keys), len(s.decoded)
+			goto member
+		}
+		f.elem, m = i, s.matchIndex(d-1, f.m, 0)
+		goto value
 	case '"':
-		return s.str()
+		if end, _, ok = scanString(doc, i); !ok {
+			return ErrInvalidJSON
+		}
+		if i = end; s.tokens && IsToken(doc[start+1:end-1]) {
+			s.spans = append(s.spans, span{start, end})
+		}
 	case 't':
-		s.pos, ok = scanLiteral(s.doc, s.pos, "true")
+		i, ok = scanLiteral(doc, i, "true")
 	case 'f':
-		s.pos, ok = scanLiteral(s.doc, s.pos, "false")
+		i, ok = scanLiteral(doc, i, "false")
 	case 'n':
-		s.pos, ok = scanLiteral(s.doc, s.pos, "null")
+		i, ok = scanLiteral(doc, i, "null")
 	default:
-		s.pos, ok = scanNumber(s.doc, s.pos)
+		i, ok = scanNumber(doc, i)
 	}
 	if !ok {
 		return ErrInvalidJSON
 	}
-	return nil
-}
+	if target {
+		s.spans = append(s.spans, span{start, i})
+	}
 
-// str scans a string value; in tokens mode it records it if it is a token.
-func (s *scanner) str() error {
-	start := s.pos
-	end, _, ok := scanString(s.doc, start)
-	if !ok {
+after:
+	if d == 0 {
+		if i = skipSpace(doc, i); i != len(doc) {
+			return ErrInvalidJSON
+		}
+		return nil
+	}
+	f = &s.stack[(d-1)&(MaxDepth-1)] // d <= MaxDepth
+	if f.each {
+		s.spans = append(s.spans, span{f.elem, i})
+	}
+	if i = skipSpace(doc, i); i >= len(doc) {
 		return ErrInvalidJSON
 	}
-	s.pos = end
-	if s.tokens && IsToken(s.doc[start+1:end-1]) {
-		s.spans = append(s.spans, span{start, end})
-	}
-	return nil
-}
-
-// array scans an array at depth d. With each set, every element is a target.
-func (s *scanner) array(d int, m uint64, each bool) error {
-	if d >= MaxDepth {
-		return ErrTooDeep
-	}
-	s.pos = skipSpace(s.doc, s.pos+1)
-	if s.pos < len(s.doc) && s.doc[s.pos] == ']' {
-		s.pos++
-		return nil
-	}
-	for i := 0; ; i++ {
-		s.pos = skipSpace(s.doc, s.pos)
-		start := s.pos
-		if err := s.value(d+1, s.matchIndex(d, m, i)); err != nil {
+	switch c = doc[i]; {
+	case c == ',' && f.obj:
+		i++
+		goto member
+	case c == ',':
+		f.n++
+		i = skipSpace(doc, i+1)
+		f.elem = i
+		m = s.matchIndex(d-1, f.m, f.n)
+		goto value
+	case c == '}' && f.obj:
+		if err := s.checkKeys(f.base); err != nil {
 			return err
 		}
-		if each {
-			s.spans = append(s.spans, span{start, s.pos})
-		}
-		if done, err := s.next(']'); done || err != nil {
-			return err
-		}
+		s.keys, s.fps, s.decoded = s.keys[:f.base], s.fps[:f.base], s.decoded[:f.mark]
+	case c == ']' && !f.obj:
+	default:
+		return ErrInvalidJSON
 	}
-}
+	i++
+	d--
+	if f.start >= 0 {
+		s.spans = append(s.spans, span{f.start, i})
+	}
+	goto after
 
-// object scans an object at depth d, refusing duplicate keys.
-func (s *scanner) object(d int, m uint64) error {
-	if d >= MaxDepth {
-		return ErrTooDeep
+member: // f is the object, at depth d-1
+	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != '"' {
+		return ErrInvalidJSON
 	}
-	base, mark := len(s.keys), len(s.decoded)
-	err := s.members(d, m, base)
-	s.keys, s.decoded = s.keys[:base], s.decoded[:mark]
-	return err
-}
-
-// members scans the members of an object whose '{' is at s.pos.
-func (s *scanner) members(d int, m uint64, base int) error {
-	s.pos = skipSpace(s.doc, s.pos+1)
-	if s.pos < len(s.doc) && s.doc[s.pos] == '}' {
-		s.pos++
-		return nil
+	start = i
+	if end, escaped, ok = scanString(doc, start); !ok {
+		return ErrInvalidJSON
 	}
-	for {
-		key, err := s.key(base)
-		if err != nil {
-			return err
-		}
-		if err := s.value(d+1, s.matchKey(d, m, key)); err != nil {
-			return err
-		}
-		if done, err := s.next('}'); err != nil {
-			return err
-		} else if done {
-			return s.checkKeys(base)
-		}
+	if i = skipSpace(doc, end); i >= len(doc) || doc[i] != ':' {
+		return ErrInvalidJSON
 	}
-}
-
-// next consumes the separator after a member: ',' (more to come) or close.
-func (s *scanner) next(close byte) (done bool, err error) {
-	if s.pos = skipSpace(s.doc, s.pos); s.pos >= len(s.doc) {
-		return false, ErrInvalidJSON
-	}
-	switch s.doc[s.pos] {
-	case ',':
-		s.pos++
-		return false, nil
-	case close:
-		s.pos++
-		return true, nil
-	}
-	return false, ErrInvalidJSON
-}
-
-// key scans a member's key and its colon, returning the unescaped key.
-func (s *scanner) key(base int) ([]byte, error) {
-	if s.pos = skipSpace(s.doc, s.pos); s.pos >= len(s.doc) || s.doc[s.pos] != '"' {
-		return nil, ErrInvalidJSON
-	}
-	start := s.pos
-	end, escaped, ok := scanString(s.doc, start)
-	if !ok {
-		return nil, ErrInvalidJSON
-	}
-	if s.pos = skipSpace(s.doc, end); s.pos >= len(s.doc) || s.doc[s.pos] != ':' {
-		return nil, ErrInvalidJSON
-	}
-	s.pos++
-	key := s.doc[start+1 : end-1]
+	i++
+	key = doc[start+1 : end-1]
 	if escaped {
 		n := len(s.decoded)
 		s.decoded = appendUnescaped(s.decoded, key)
 		key = s.decoded[n:]
 	}
-	return key, s.noteKey(base, key)
-}
-
-// noteKey records key, comparing it with its siblings in small objects.
-func (s *scanner) noteKey(base int, key []byte) error {
-	if siblings := s.keys[base:]; len(siblings) < linearKeys {
-		for _, k := range siblings {
-			if bytes.Equal(k, key) {
-				return ErrDuplicateKey
-			}
-		}
+	if err := s.noteKey(f.base, key); err != nil {
+		return err
 	}
-	s.keys = append(s.keys, key)
-	return nil
-}
-
-// checkKeys finds duplicates among the keys of a large object by sorting.
-func (s *scanner) checkKeys(base int) error {
-	keys := s.keys[base:]
-	if len(keys) <= linearKeys {
-		return nil
+	if m = 0; f.m != 0 {
+		m = s.matchKey(d-1, f.m, key)
 	}
-	slices.SortFunc(keys, bytes.Compare)
-	for i := 1; i < len(keys); i++ {
-		if bytes.Equal(keys[i-1], keys[i]) {
-			return ErrDuplicateKey
-		}
-	}
-	return nil
+	goto value
 }
 
 // matchKey returns the paths of m whose segment at depth d matches key.

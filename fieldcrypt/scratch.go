@@ -42,7 +42,7 @@ func putScratch(s *scratch) {
 			return
 		}
 	}
-	if cap(s.sc.spans) > maxPooled/16 || cap(s.sc.keys) > maxPooled/16 {
+	if cap(s.sc.spans) > maxPooled/16 || cap(s.sc.keys) > maxPooled/16 || cap(s.sc.table) > maxPooled/4 {
 		return
 	}
 	scratchPool.Put(s)
