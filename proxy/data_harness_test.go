@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -14,36 +12,18 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// dpClock is a settable clock for the data plane.
-type dpClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *dpClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *dpClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // dpEnv is a data plane on an in-memory listener with a real store.
 type dpEnv struct {
 	t      testing.TB
 	store  *keystore.Store
 	data   *Data
-	clock  *dpClock
+	clock  *admClock
 	client *fasthttp.HostClient
 }
 
 func newDPEnv(t testing.TB) *dpEnv {
 	t.Helper()
-	clock := &dpClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := &admClock{t: admStart}
 	store, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{1}, 32), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +76,14 @@ func (r response) code() string { return r.header[HeaderErrorCode] }
 // do sends method path with headers (name, value pairs) and body.
 func (e *dpEnv) do(method, path string, body string, headers ...string) response {
 	e.t.Helper()
+	return doRequest(e.t, e.client, method, path, body, headers...)
+}
+
+// doRequest sends method path to client with headers (name, value pairs)
+// and body (JSON unless a Content-Type header says otherwise) and returns
+// the response copied out of fasthttp.
+func doRequest(t testing.TB, client *fasthttp.HostClient, method, path, body string, headers ...string) response {
+	t.Helper()
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -106,16 +94,14 @@ func (e *dpEnv) do(method, path string, body string, headers ...string) response
 	}
 	if body != "" {
 		req.SetBodyString(body)
-		req.Header.SetContentType("application/json")
+		if len(req.Header.ContentType()) == 0 {
+			req.Header.SetContentType("application/json")
+		}
 	}
-	if err := e.client.Do(req, resp); err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
+	if err := client.Do(req, resp); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	out := response{status: resp.StatusCode(), header: map[string]string{}, body: append([]byte(nil), resp.Body()...)}
-	for k, v := range resp.Header.All() {
-		out.header[string(k)] = string(v)
-	}
-	return out
+	return rtCopyResponse(resp)
 }
 
 // jsonField returns the raw JSON of member name of body.

@@ -164,7 +164,7 @@ func TestDirectRateLimit(t *testing.T) {
 	if r.status != 429 || r.code() != "rate_limited" || r.header["Retry-After"] != "2" {
 		t.Fatalf("third request = %d %s Retry-After %q, want 429 rate_limited 2", r.status, r.code(), r.header["Retry-After"])
 	}
-	e.clock.Add(2 * time.Second)
+	e.clock.Advance(2 * time.Second)
 	if r := send(); r.status != 200 {
 		t.Errorf("after 2s = %d, want 200", r.status)
 	}
@@ -173,8 +173,8 @@ func TestDirectRateLimit(t *testing.T) {
 	if _, err := e.store.UpdateProject(p.ID, keystore.ProjectInput{RateLimit: &rl}); err != nil {
 		t.Fatal(err)
 	}
-	send()                   // the bucket takes the new limit from the next request on
-	e.clock.Add(time.Second) // and refills at the new rate, up to the new burst
+	send()                       // the bucket takes the new limit from the next request on
+	e.clock.Advance(time.Second) // and refills at the new rate, up to the new burst
 	if r := send(); r.status != 200 || r.header["Ratelimit-Limit"] != "50" || r.header["Ratelimit-Remaining"] != "49" {
 		t.Errorf("after raising the limit = %d limit %q remaining %q, want 200 50 49", r.status, r.header["Ratelimit-Limit"], r.header["Ratelimit-Remaining"])
 	}

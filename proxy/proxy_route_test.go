@@ -53,7 +53,7 @@ type rtEnv struct {
 	t      testing.TB
 	store  *keystore.Store
 	data   *Data
-	clock  *dpClock
+	clock  *admClock
 	ln     *fasthttputil.InmemoryListener
 	client *fasthttp.HostClient
 	// stop is closed first on cleanup, to release blocked upstreams.
@@ -72,7 +72,7 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 	if o.timeout == 0 {
 		o.timeout = 10 * time.Second
 	}
-	clock := &dpClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := &admClock{t: admStart}
 	now := clock.Now
 	if o.realClock {
 		now = time.Now
@@ -174,24 +174,7 @@ func rtKeyID(key string) string { return key[:strings.LastIndexByte(key, '_')] }
 // do sends method path with headers (name, value pairs) and body.
 func (e *rtEnv) do(method, path, body string, headers ...string) response {
 	e.t.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(method)
-	req.SetRequestURI("http://sdproxy" + path)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Add(headers[i], headers[i+1])
-	}
-	if body != "" {
-		req.SetBodyString(body)
-		if len(req.Header.ContentType()) == 0 {
-			req.Header.SetContentType("application/json")
-		}
-	}
-	if err := e.client.Do(req, resp); err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return rtCopyResponse(resp)
+	return doRequest(e.t, e.client, method, path, body, headers...)
 }
 
 // raw writes a raw HTTP/1.1 request (lines joined with CRLF) and reads
@@ -476,7 +459,7 @@ func TestProxyErrors(t *testing.T) {
 	foreign := e.seal(other.ID, otherKey, `"123-45-6789"`)
 	tampered := []byte(plain)
 	swapChar(tampered, len(tampered)-8)
-	e.clock.Add(2 * time.Hour) // expired is now past its expiry
+	e.clock.Advance(2 * time.Hour) // expired is now past its expiry
 
 	auth := func(k string, more ...string) []string { return append([]string{HeaderAuthorization, k}, more...) }
 	dec := func(more ...string) []string {
@@ -591,7 +574,7 @@ func TestProxyUnauthorizedIdentical(t *testing.T) {
 	if _, err := e.store.RevokeKey(p.ID, rtKeyID(revoked)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	flipped := []byte(key)
 	swapChar(flipped, len(flipped)-10)
 	cases := []struct{ name, path, key string }{
