@@ -106,6 +106,8 @@ func (u *upstreams) client(t *target) *fasthttp.HostClient {
 		MaxConnWaitTimeout:       u.opts.Timeout,
 		MaxResponseBodySize:      u.opts.MaxResponseBytes,
 		RetryIfErr:               retryIdempotentOnly,
+		SecureErrorLogMessage:    true, // errors never quote the request or response
+
 	}
 	if u.opts.Dial != nil {
 		c.Dial = u.opts.Dial

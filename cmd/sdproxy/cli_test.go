@@ -305,3 +305,16 @@ func TestLoadConfigExampleIsDefault(t *testing.T) {
 		t.Errorf("loadConfig(example) = %+v, want the defaults %+v", got, want)
 	}
 }
+
+func TestRedactQuoted(t *testing.T) {
+	in := `error when serving connection "127.0.0.1:1"<->"127.0.0.1:2": invalid header value "\x01s3cret \"q\" qk_abc": buffer size=159, contents: "POST / HTTP/1.1\r\nX: qk_abc"`
+	got := redactQuoted(in)
+	for _, leak := range []string{"s3cret", "qk_abc", "POST"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("redactQuoted(...) = %q, still holds %q", got, leak)
+		}
+	}
+	if !strings.Contains(got, "invalid header value") {
+		t.Errorf("redactQuoted(...) = %q, want the kind of error kept", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -108,9 +109,17 @@ func TestE2EDataPlane(t *testing.T) {
 	if status, _ := post(t, data+"/proxy/"+p.ID, `{}`, "X-Qanapi-Authorization", key); status != 401 {
 		t.Errorf("request after revoke = %d, want 401", status)
 	}
+	// A request fasthttp cannot parse: its error message must not quote it.
+	conn, err := net.Dial("tcp", env[config.EnvListen])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /proxy/%s HTTP/1.1\r\nHost: x\r\nX-Qanapi-Authorization: %s\r\nX-Bad: \x01%s\r\n\r\n", p.ID, key, secret)
+	io.ReadAll(conn)
+	conn.Close()
 	srv.stop(t)
 	if strings.Contains(srv.log(t), secret) || strings.Contains(srv.log(t), key) {
-		t.Errorf("the serve log holds a field value or the API key")
+		t.Errorf("the serve log holds a field value or the API key:\n%s", srv.log(t))
 	}
 }
 

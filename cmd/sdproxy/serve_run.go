@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -79,6 +81,9 @@ func newHTTPServer(name string, h fasthttp.RequestHandler, maxBody int, log *slo
 		ReadBufferSize:        16 << 10,
 		Logger:                fasthttpLogger{log},
 		ErrorHandler:          proxy.ServerErrorHandler,
+		// fasthttp's error messages may quote the request (API keys,
+		// field values): never let them reach the log.
+		SecureErrorLogMessage: true,
 	}
 }
 
@@ -150,9 +155,22 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// fasthttpLogger routes fasthttp's own messages to slog.
+// fasthttpLogger routes fasthttp's own messages to slog at debug level.
+// Those messages can quote what a client sent (an API key, a field value),
+// even with SecureErrorLogMessage, so every quoted part is withheld.
 type fasthttpLogger struct{ log *slog.Logger }
 
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...))
+	l.log.Debug(redactQuoted(fmt.Sprintf(format, args...)))
+}
+
+// redactQuoted replaces every double-quoted part of msg and anything after
+// "contents:" with a placeholder.
+func redactQuoted(msg string) string {
+	if i := strings.Index(msg, "contents:"); i >= 0 {
+		msg = msg[:i] + "contents withheld"
+	}
+	return quoted.ReplaceAllString(msg, `"[withheld]"`)
 }
