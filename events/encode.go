@@ -23,7 +23,7 @@ func appendEvent(b []byte, e *Event) []byte {
 	b = appendMember(b, "method", e.Method)
 	b = appendMember(b, "path", e.Path)
 	b = appendMember(b, "mode", e.Mode)
-	if len(e.Fields) > 0 {
+	if e.Fields != nil { // request events always list their fields, maybe none
 		b = append(b, `,"fields":[`...)
 		for i, f := range e.Fields {
 			if i > 0 {
@@ -91,8 +91,9 @@ func appendOptString(b []byte, v *string) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
-func appendString(b []byte, s string) []byte {
+// as encoding/json does. It takes text as a string or as bytes, so bytes
+// need no conversion (and no allocation).
+func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -108,11 +109,12 @@ func appendString(b []byte, s string) []byte {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		var rb [utf8.UTFMax]byte
+		r, size := utf8.DecodeRune(rb[:copy(rb[:], s[i:])])
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, `\ufffd`...)
 		} else {
-			b = append(b, s[i:i+size]...)
+			b = append(b, rb[:size]...)
 		}
 		i += size
 	}

@@ -1,9 +1,6 @@
 package events
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // Event types.
 const (
@@ -73,7 +70,11 @@ func (r *Request) SetRequestID(b []byte)      { r.requestID = append(r.requestID
 func (r *Request) SetClientIP(b []byte)       { r.clientIP = append(r.clientIP[:0], b...) }
 
 // FieldCount is how many field names the request named.
-func (r *Request) FieldCount() int { return len(fieldNames(string(r.fields))) }
+func (r *Request) FieldCount() int {
+	n := 0
+	forEachField(r.fields, func([]byte) { n++ })
+	return n
+}
 
 func (r *Request) reset() {
 	*r = Request{
@@ -82,43 +83,9 @@ func (r *Request) reset() {
 	}
 }
 
-// event turns the record into an Event (off the request path).
-func (r *Request) event() Event {
-	e := Event{
-		Type: TypeRequest, Time: r.Time.UTC(), ProjectID: r.ProjectID,
-		Method: string(r.method), Path: string(r.path), Mode: r.Mode,
-		Fields: fieldNames(string(r.fields)), Status: r.Status,
-		LatencyMS: float64(r.Latency.Microseconds()) / 1000,
-		RequestID: string(r.requestID), ClientIP: string(r.clientIP),
-		Classification: optional(r.class), Destination: optional(r.dest), Geofence: optional(r.geofence),
-	}
-	if r.KeyID != "" {
-		id := r.KeyID
-		e.KeyID = &id
-	}
-	rl := r.RateLimited
-	e.RateLimited = &rl
-	if e.Fields == nil {
-		e.Fields = []string{}
-	}
-	return e
-}
-
-func optional(b []byte) *string {
-	if len(b) == 0 {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
-
 // fieldNames splits an X-Qanapi-Fields value into names.
 func fieldNames(list string) []string {
 	var out []string
-	for _, f := range strings.Split(list, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
+	forEachField([]byte(list), func(f []byte) { out = append(out, string(f)) })
 	return out
 }

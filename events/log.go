@@ -2,9 +2,11 @@ package events
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -100,7 +102,8 @@ type item struct {
 type Log struct {
 	db   *bolt.DB
 	opts Options
-	key  []byte // HMAC key of the chain
+	key  []byte    // HMAC key of the chain
+	wmac hash.Hash // the writer's keyed HMAC
 
 	queue   chan item
 	evbuf   []byte // the writer's encoding buffers
@@ -139,7 +142,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		db.Close()
 		return nil, err
 	}
-	l := &Log{db: db, opts: opts, key: key, done: make(chan struct{}), stop: make(chan struct{})}
+	l := &Log{db: db, opts: opts, key: key, wmac: hmac.New(sha256.New, key), done: make(chan struct{}), stop: make(chan struct{})}
 	l.pool.New = func() any { return new(Request) }
 	if opts.ReadOnly {
 		l.closed = true

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
 
@@ -76,15 +77,7 @@ func (l *Log) flush(batch []item) []item {
 	if len(batch) == 0 {
 		return batch
 	}
-	events := make([]Event, len(batch))
-	for i, it := range batch {
-		if it.req != nil {
-			events[i] = it.req.event()
-		} else {
-			events[i] = *it.ev
-		}
-	}
-	lines, err := l.write(events)
+	lines, err := l.write(batch)
 	if err != nil {
 		l.dropped.Add(uint64(len(batch)))
 		l.opts.Logger.Error("event log write failed: events dropped", "events", len(batch), "err", err)
@@ -106,7 +99,7 @@ func (l *Log) flush(batch []item) []item {
 
 // write appends events to the chain in one transaction and returns their
 // JSON lines.
-func (l *Log) write(events []Event) ([][]byte, error) {
+func (l *Log) write(batch []item) ([][]byte, error) {
 	var lines [][]byte
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		lines = lines[:0]
@@ -122,16 +115,23 @@ func (l *Log) write(events []Event) ([][]byte, error) {
 			return fmt.Errorf("head mac: %w", err)
 		}
 		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketByProject)
-		for i := range events {
+		for _, it := range batch {
 			h.Seq++
-			events[i].ID = "evt_" + strconv.FormatUint(h.Seq, 10)
-			l.evbuf = appendEvent(l.evbuf[:0], &events[i])
-			mac := l.mac(prev, h.Seq, l.evbuf)
+			id := "evt_" + strconv.FormatUint(h.Seq, 10)
+			project := ""
+			if it.req != nil {
+				project = it.req.ProjectID
+				l.evbuf = appendRequest(l.evbuf[:0], id, it.req)
+			} else {
+				it.ev.ID, project = id, it.ev.ProjectID
+				l.evbuf = appendEvent(l.evbuf[:0], it.ev)
+			}
+			mac := chainMAC(l.wmac, prev, h.Seq, l.evbuf)
 			rec, event := encodeEntry(h.Seq, prev, mac, l.evbuf)
 			if err := evb.Put(seqKey(h.Seq), rec); err != nil {
 				return err
 			}
-			if err := idx.Put(projectKey(events[i].ProjectID, h.Seq), nil); err != nil {
+			if err := idx.Put(projectKey(project, h.Seq), nil); err != nil {
 				return err
 			}
 			prev = mac
@@ -161,11 +161,20 @@ func encodeEntry(seq uint64, prev, mac, event []byte) (rec, ev []byte) {
 	return append(rec, '}'), rec[start:len(rec):len(rec)]
 }
 
-// mac is the chain link of one entry.
+// mac is the chain link of one entry (for readers; the writer keeps its
+// own hash in wmac).
 func (l *Log) mac(prev []byte, seq uint64, event []byte) []byte {
-	m := hmac.New(sha256.New, l.key)
+	return chainMAC(hmac.New(sha256.New, l.key), prev, seq, event)
+}
+
+// chainMAC is HMAC(key, prev || seq as 8 bytes BE || event) with m, a
+// keyed HMAC that it resets.
+func chainMAC(m hash.Hash, prev []byte, seq uint64, event []byte) []byte {
+	m.Reset()
 	m.Write(prev)
-	m.Write(seqKey(seq))
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], seq)
+	m.Write(s[:])
 	m.Write(event)
 	return m.Sum(nil)
 }

@@ -1,0 +1,104 @@
+package events
+
+import (
+	"strconv"
+	"time"
+)
+
+// appendRequest appends the JSON of a request event straight from the
+// pooled record, with exactly the bytes appendEvent(r.event()) would
+// write, but without building an Event and its strings first.
+func appendRequest(b []byte, id string, r *Request) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, id)
+	b = append(b, `,"type":"request","time":"`...)
+	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","project_id":`...)
+	b = appendString(b, r.ProjectID)
+	b = append(b, `,"key_id":`...)
+	if r.KeyID == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, r.KeyID)
+	}
+	b = appendMemberBytes(b, "method", r.method)
+	b = appendMemberBytes(b, "path", r.path)
+	b = appendMember(b, "mode", r.Mode)
+	b = append(b, `,"fields":[`...)
+	n := 0
+	forEachField(r.fields, func(f []byte) {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, f)
+		n++
+	})
+	b = append(b, ']')
+	if len(r.class) > 0 {
+		b = appendString(append(b, `,"classification":`...), r.class)
+	}
+	if len(r.dest) > 0 {
+		b = appendString(append(b, `,"destination":`...), r.dest)
+	}
+	if len(r.geofence) > 0 {
+		b = appendString(append(b, `,"geofence":`...), r.geofence)
+	}
+	if r.Status != 0 {
+		b = strconv.AppendInt(append(b, `,"status":`...), int64(r.Status), 10)
+	}
+	if ms := float64(r.Latency.Microseconds()) / 1000; ms != 0 {
+		b = strconv.AppendFloat(append(b, `,"latency_ms":`...), ms, 'f', -1, 64)
+	}
+	b = appendMemberBytes(b, "request_id", r.requestID)
+	b = appendMemberBytes(b, "client_ip", r.clientIP)
+	b = strconv.AppendBool(append(b, `,"rate_limited":`...), r.RateLimited)
+	return append(b, '}')
+}
+
+func appendMemberBytes(b []byte, name string, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = append(append(append(b, `,"`...), name...), `":`...)
+	return appendString(b, v)
+}
+
+// forEachField calls fn with each trimmed, non-empty name of a
+// comma-separated list, as fieldNames splits it.
+func forEachField(list []byte, fn func([]byte)) {
+	for len(list) > 0 {
+		var f []byte
+		if i := indexByte(list, ','); i >= 0 {
+			f, list = list[:i], list[i+1:]
+		} else {
+			f, list = list, nil
+		}
+		if f = trimSpace(f); len(f) > 0 {
+			fn(f)
+		}
+	}
+}
+
+func indexByte(b []byte, c byte) int {
+	for i := range b {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// trimSpace trims what strings.TrimSpace trims for ASCII names.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}

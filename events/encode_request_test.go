@@ -1,0 +1,81 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"testing"
+	"time"
+)
+
+// event is the oracle of appendRequest: the record as an Event, encoded
+// by appendEvent.
+func (r *Request) event() Event {
+	e := Event{
+		Type: TypeRequest, Time: r.Time.UTC(), ProjectID: r.ProjectID,
+		Method: string(r.method), Path: string(r.path), Mode: r.Mode,
+		Fields: fieldNames(string(r.fields)), Status: r.Status,
+		LatencyMS: float64(r.Latency.Microseconds()) / 1000,
+		RequestID: string(r.requestID), ClientIP: string(r.clientIP),
+		Classification: optional(r.class), Destination: optional(r.dest), Geofence: optional(r.geofence),
+	}
+	if r.KeyID != "" {
+		id := r.KeyID
+		e.KeyID = &id
+	}
+	rl := r.RateLimited
+	e.RateLimited = &rl
+	if e.Fields == nil {
+		e.Fields = []string{}
+	}
+	return e
+}
+
+func optional(b []byte) *string {
+	if len(b) == 0 {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+func TestAppendRequestMatchesEvent(t *testing.T) {
+	rnd := rand.New(rand.NewSource(1))
+	words := []string{"", "a", " title , body ", "x\u00e9,\t y ", "q\"u", "\x01", "é🙂", "bad\xff", ",,", "a.b,*.c"}
+	pick := func() []byte { return []byte(words[rnd.Intn(len(words))]) }
+	for i := 0; i < 2000; i++ {
+		r := &Request{
+			Time: time.Unix(rnd.Int63n(2e9), rnd.Int63n(1e9)), ProjectID: string(pick()), KeyID: string(pick()),
+			Mode: string(pick()), Status: rnd.Intn(3) * 200, Latency: time.Duration(rnd.Int63n(5e6)), RateLimited: rnd.Intn(2) == 1,
+		}
+		r.SetMethod(pick())
+		r.SetPath(pick())
+		r.SetFields(pick())
+		r.SetClassification(pick())
+		r.SetDestination(pick())
+		r.SetGeofence(pick())
+		r.SetRequestID(pick())
+		r.SetClientIP(pick())
+		e := r.event()
+		e.ID = "evt_7"
+		want := appendEvent(nil, &e)
+		got := appendRequest(nil, "evt_7", r)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendRequest = %s\nwant (appendEvent of the Event) %s", got, want)
+		}
+		if !json.Valid(got) {
+			t.Fatalf("appendRequest = %s, not JSON", got)
+		}
+	}
+}
+
+func TestAppendRequestAllocs(t *testing.T) {
+	r := &Request{Time: time.Now(), ProjectID: "prj_a", KeyID: "qk_a", Mode: "encrypt", Status: 200}
+	r.SetMethod([]byte("POST"))
+	r.SetPath([]byte("/proxy/prj_a/a-path-longer-than-thirty-two-bytes/items"))
+	r.SetFields([]byte("title, body, a.field.name.longer.than.thirty.two.bytes"))
+	buf := appendRequest(nil, "evt_1", r)
+	if n := testing.AllocsPerRun(100, func() { buf = appendRequest(buf[:0], "evt_1", r) }); n != 0 {
+		t.Errorf("appendRequest allocs = %v, want 0", n)
+	}
+}
