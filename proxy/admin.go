@@ -49,6 +49,9 @@ type AdminOptions struct {
 	// Events records admin changes and answers event queries. Nil records
 	// nothing and lists no events.
 	Events EventLog
+	// Ready reports whether the process can serve (/readyz). Nil means
+	// Store.Ready.
+	Ready func() error
 }
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
@@ -59,16 +62,20 @@ type Admin struct {
 	now       func() time.Time
 	ids       requestIDs
 	events    EventLog
+	ready     func() error
 }
 
 // NewAdmin returns the admin API handler.
 func NewAdmin(o AdminOptions) *Admin {
-	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events}
+	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.ready == nil {
+		a.ready = o.Store.Ready
 	}
 	a.ids.prefix = newIDPrefix("adm")
 	return a
@@ -90,7 +97,7 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		writeJSON(ctx, 200, map[string]string{"status": "ok"})
 		return
 	case "/readyz":
-		if err := a.store.Ready(); err != nil {
+		if err := a.ready(); err != nil {
 			writeJSON(ctx, 503, map[string]string{"status": "not ready"})
 			return
 		}

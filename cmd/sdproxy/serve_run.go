@@ -37,7 +37,10 @@ func (s *server) listen(getenv func(string) string) error {
 		s.dataLn.Close()
 		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
 	}
-	admin := proxy.NewAdmin(proxy.AdminOptions{Store: s.store, Token: token, Logger: s.log, Events: s.events})
+	admin := proxy.NewAdmin(proxy.AdminOptions{
+		Store: s.store, Token: token, Logger: s.log, Events: s.events,
+		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
+	})
 	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes, Events: s.events})
 	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(admin, console.New(), s.metrics.Handler()), 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, s.cfg.MaxBodyBytes, s.log)
