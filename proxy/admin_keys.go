@@ -10,30 +10,17 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// keyView is a key as the admin API shows it. Key (the full secret) is set
-// only in the answer to create and rotate.
+// keyView is a key as the admin API shows it: the stored record, its
+// status now, and the full key (Secret) only in the answer to create and
+// rotate.
 type keyView struct {
-	ID              string     `json:"id"`
-	Key             string     `json:"key,omitempty"`
-	ProjectID       string     `json:"project_id"`
-	Name            string     `json:"name"`
-	Status          string     `json:"status"`
-	Permissions     []string   `json:"permissions"`
-	Classifications []string   `json:"classifications"`
-	CreatedAt       time.Time  `json:"created_at"`
-	LastUsedAt      *time.Time `json:"last_used_at"`
-	RevokedAt       *time.Time `json:"revoked_at"`
-	ExpiresAt       *time.Time `json:"expires_at"`
-	RotatedTo       string     `json:"rotated_to,omitempty"`
+	keystore.Key
+	Status string `json:"status"`
+	Secret string `json:"key,omitempty"`
 }
 
 func (a *Admin) view(k keystore.Key) keyView {
-	return keyView{
-		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Status: k.Status(a.now()),
-		Permissions: k.Permissions, Classifications: k.Classifications,
-		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt,
-		ExpiresAt: k.ExpiresAt, RotatedTo: k.RotatedTo,
-	}
+	return keyView{Key: k, Status: k.Status(a.now())}
 }
 
 func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
@@ -87,7 +74,7 @@ func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
 	}
 	a.record(events.TypeKeyCreated, project, nk.ID, map[string]string{"name": nk.Name, "permissions": strings.Join(nk.Permissions, ",")})
 	v := a.view(nk.Key)
-	v.Key = nk.Secret
+	v.Secret = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	writeJSON(ctx, 201, v)
 	return nil
@@ -133,7 +120,7 @@ func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
 	}
 	a.record(events.TypeKeyRotated, project, old.ID, map[string]string{"new_key_id": nk.ID, "grace_period": grace.String()})
 	v := a.view(nk.Key)
-	v.Key = nk.Secret
+	v.Secret = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	writeJSON(ctx, 201, v)
 	return nil

@@ -8,21 +8,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 // keyView is a key as the admin API returns it.
 type keyView struct {
-	ID              string     `json:"id"`
-	Key             string     `json:"key"`
-	ProjectID       string     `json:"project_id"`
-	Name            string     `json:"name"`
-	Status          string     `json:"status"`
-	Permissions     []string   `json:"permissions"`
-	Classifications []string   `json:"classifications"`
-	CreatedAt       time.Time  `json:"created_at"`
-	LastUsedAt      *time.Time `json:"last_used_at"`
-	RevokedAt       *time.Time `json:"revoked_at"`
-	ExpiresAt       *time.Time `json:"expires_at"`
+	keystore.Key
+	Status string `json:"status"`
+	Secret string `json:"key"`
 }
 
 func newKeyCmd(cl *clientFlags) *cobra.Command {
@@ -120,11 +114,11 @@ func printNewKey(cl *clientFlags, cmd *cobra.Command, path string, body any, qui
 		return err
 	}
 	if quiet {
-		_, err := fmt.Fprintln(w, k.Key)
+		_, err := fmt.Fprintln(w, k.Secret)
 		return err
 	}
 	fmt.Fprintf(w, "Created API key %s%s for project %s (permissions: %s).\n\n    %s\n\n",
-		k.ID, nameSuffix(k.Name), k.ProjectID, strings.Join(k.Permissions, ", "), k.Key)
+		k.ID, nameSuffix(k.Name), k.ProjectID, strings.Join(k.Permissions, ", "), k.Secret)
 	fmt.Fprintln(w, "This key is shown only once. Store it securely now (for example in a secret manager):")
 	fmt.Fprintln(w, "it cannot be retrieved again. If you lose it, create a new key and revoke this one.")
 	return nil
