@@ -115,6 +115,9 @@ func (l *Log) write(batch []item) ([][]byte, error) {
 			return fmt.Errorf("head mac: %w", err)
 		}
 		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketByProject)
+		// Both buckets only grow at their end (per project for the index):
+		// full pages halve what each commit writes.
+		evb.FillPercent, idx.FillPercent = 1.0, 0.9
 		for _, it := range batch {
 			h.Seq++
 			id := "evt_" + strconv.FormatUint(h.Seq, 10)
