@@ -105,9 +105,11 @@ func printEvents(w io.Writer, output string, items []events.Event, header bool) 
 			fmt.Fprintln(w, string(b))
 		}
 	} else {
-		t := newTable(w)
+		// Fixed widths rather than a tabwriter, so that rows printed later
+		// by --follow line up with the first page.
+		const row = "%-24s  %-15s  %-15s  %-44s  %-7s  %-14s  %-6s  %s\n"
 		if header {
-			t.row("TIME", "TYPE", "KEY", "REQUEST", "MODE", "FIELDS", "STATUS", "LATENCY")
+			fmt.Fprintf(w, row, "TIME", "TYPE", "KEY", "REQUEST", "MODE", "FIELDS", "STATUS", "LATENCY")
 		}
 		for i := len(items) - 1; i >= 0; i-- {
 			e := items[i]
@@ -121,9 +123,9 @@ func printEvents(w io.Writer, output string, items []events.Event, header bool) 
 				status = strconv.Itoa(e.Status)
 				latency = strconv.FormatFloat(e.LatencyMS, 'f', 2, 64) + "ms"
 			}
-			t.row(e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), e.Type, key, req, orDash(e.Mode), orDash(strings.Join(e.Fields, ",")), status, latency)
+			fmt.Fprintf(w, row, e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), e.Type, key, req, orDash(e.Mode),
+				orDash(strings.Join(e.Fields, ",")), status, latency)
 		}
-		t.flush()
 	}
 	if len(items) == 0 {
 		return ""
