@@ -39,6 +39,13 @@ func optional(b []byte) *string {
 	return &s
 }
 
+// fieldNames splits an X-Qanapi-Fields value into names.
+func fieldNames(list string) []string {
+	var out []string
+	forEachField([]byte(list), func(f []byte) { out = append(out, string(f)) })
+	return out
+}
+
 func TestAppendRequestMatchesEvent(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
 	words := []string{"", "a", " title , body ", "x\u00e9,\t y ", "q\"u", "\x01", "é🙂", "bad\xff", ",,", "a.b,*.c"}

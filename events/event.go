@@ -82,10 +82,3 @@ func (r *Request) reset() {
 		dest: r.dest[:0], geofence: r.geofence[:0], requestID: r.requestID[:0], clientIP: r.clientIP[:0],
 	}
 }
-
-// fieldNames splits an X-Qanapi-Fields value into names.
-func fieldNames(list string) []string {
-	var out []string
-	forEachField([]byte(list), func(f []byte) { out = append(out, string(f)) })
-	return out
-}

@@ -97,19 +97,6 @@ func parseAPIKey(key []byte) (id []byte, ok bool) {
 	return key[:keyIDLen], true
 }
 
-// validKeyID reports whether id has the shape of a key id (qk_ + 12 base36).
-func validKeyID(id string) bool {
-	if len(id) != keyIDLen || id[:len(keyPrefix)] != keyPrefix {
-		return false
-	}
-	for i := len(keyPrefix); i < len(id); i++ {
-		if !isBase36(id[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 func isBase36(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' }
 
 func isBase62(c byte) bool { return isBase36(c) || c >= 'A' && c <= 'Z' }

@@ -71,8 +71,6 @@ const defaultRotateAfter = 1 << 30
 // reserveBlock is how many seals one store write reserves.
 const reserveBlock = 1 << 16
 
-func dataKeyPrefix(project string) string { return project + "/" }
-
 func dataKeyID(project string, v uint32) string {
 	return fmt.Sprintf("%s/v/%010d", project, v)
 }

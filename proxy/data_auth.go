@@ -22,9 +22,7 @@ type reqState struct {
 	mode        mode
 	class       string // classification slug, "" for none
 	params      fieldcrypt.Params
-	// fieldCount is how many fields were named (for the event log).
-	fieldCount int
-	dest       target
+	dest        target
 	// Buffers reused across requests.
 	buf, url, origin, scratch, reqID []byte
 }

@@ -61,7 +61,6 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if err := d.setParams(st); err != nil {
 		return nil, err
 	}
-	st.fieldCount = fields.Len()
 	var out []byte
 	if st.mode == modeEncrypt {
 		out, err = fieldcrypt.Encrypt(st.buf[:0], body, fields, &st.params)

@@ -30,6 +30,18 @@ func (c *clientFlags) register(cmd *cobra.Command) {
 	f.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
 }
 
+// projectScopedCmd is a command group whose subcommands act inside one
+// project (--project, required); path returns the admin-API path of the
+// project's resource, e.g. /admin/v1/projects/prj_…/keys for "/keys".
+func projectScopedCmd(cl *clientFlags, use, short, resource string) (cmd *cobra.Command, project *string, path func() string) {
+	project = new(string)
+	cmd = &cobra.Command{Use: use, Short: short}
+	cl.register(cmd)
+	cmd.PersistentFlags().StringVar(project, "project", "", "project id (required)")
+	cmd.MarkPersistentFlagRequired("project")
+	return cmd, project, func() string { return "/admin/v1/projects/" + *project + resource }
+}
+
 // client is a small admin-API client.
 type client struct {
 	base  string

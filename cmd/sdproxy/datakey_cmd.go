@@ -5,26 +5,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// dataKeyView is a data-key version as the admin API returns it.
-type dataKeyView struct {
-	Version   uint32    `json:"version"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-	Seals     uint64    `json:"seals"`
-}
-
 func newDataKeyCmd(cl *clientFlags) *cobra.Command {
-	var project string
-	cmd := &cobra.Command{Use: "datakey", Short: "List and rotate a project's data-key versions (never key material)"}
-	cl.register(cmd)
-	cmd.PersistentFlags().StringVar(&project, "project", "", "project id (required)")
-	cmd.MarkPersistentFlagRequired("project")
-	path := func() string { return "/admin/v1/projects/" + project + "/datakeys" }
+	cmd, project, path := projectScopedCmd(cl, "datakey", "List and rotate a project's data-key versions (never key material)", "/datakeys")
 	cmd.AddCommand(
 		&cobra.Command{
 			Use: "list", Short: "List data-key versions", Args: cobra.NoArgs,
@@ -44,11 +32,11 @@ func newDataKeyCmd(cl *clientFlags) *cobra.Command {
 				if cl.output == "json" {
 					return printJSON(cmd.OutOrStdout(), raw)
 				}
-				var d dataKeyView
+				var d keystore.DataKeyInfo
 				if err := json.Unmarshal(raw, &d); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Data key version %d is now current for project %s.\n", d.Version, project)
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "Data key version %d is now current for project %s.\n", d.Version, *project)
 				return err
 			},
 		},
@@ -58,7 +46,7 @@ func newDataKeyCmd(cl *clientFlags) *cobra.Command {
 
 func listDataKeys(cl *clientFlags, w io.Writer, path string) error {
 	return printList(cl, w, path, []string{"VERSION", "STATUS", "SEALS", "CREATED"},
-		func(d dataKeyView) []string {
+		func(d keystore.DataKeyInfo) []string {
 			return []string{"v" + strconv.FormatUint(uint64(d.Version), 10), d.Status, strconv.FormatUint(d.Seals, 10), fmtTime(&d.CreatedAt, "-")}
 		})
 }

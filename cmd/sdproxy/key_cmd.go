@@ -20,12 +20,7 @@ type keyView struct {
 }
 
 func newKeyCmd(cl *clientFlags) *cobra.Command {
-	var project string
-	cmd := &cobra.Command{Use: "key", Short: "Manage a project's API keys (create, list, revoke, rotate)"}
-	cl.register(cmd)
-	cmd.PersistentFlags().StringVar(&project, "project", "", "project id (required)")
-	cmd.MarkPersistentFlagRequired("project")
-	keysPath := func() string { return "/admin/v1/projects/" + project + "/keys" }
+	cmd, _, keysPath := projectScopedCmd(cl, "key", "Manage a project's API keys (create, list, revoke, rotate)", "/keys")
 	cmd.AddCommand(
 		keyCreateCmd(cl, keysPath),
 		&cobra.Command{
