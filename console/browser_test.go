@@ -19,7 +19,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Skip("-short: the browser test builds and runs sdproxy and Chromium (about 10 s)")
 	}
 	chromium := chromiumPath(t)
-	s := &scenario{t: t, srv: startSdproxy(t, buildSdproxy(t)), shots: screenshotMode()}
+	s := &scenario{t: t, srv: startSdproxy(t), shots: screenshotMode()}
 	s.p = newPage(t, chromium, s.shots.width, s.shots.height, s.shots.mobile)
 	defer s.p.checkProblems()
 

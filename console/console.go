@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 //go:embed static
@@ -22,6 +24,7 @@ const Prefix = "/ui/"
 // Console serves the embedded files.
 type Console struct {
 	root fs.FS
+	ids  *httpapi.RequestIDs
 }
 
 // New returns the console handler.
@@ -30,13 +33,16 @@ func New() *Console {
 	if err != nil {
 		panic("console: " + err.Error()) // the embed pattern guarantees the folder
 	}
-	return &Console{root: root}
+	return &Console{root: root, ids: httpapi.NewRequestIDs("ui")}
 }
 
-// Handler serves GET/HEAD /ui/… ; /ui and /ui/ serve index.html.
+// Handler serves GET/HEAD /ui/… ; /ui and /ui/ serve index.html. Errors
+// answer in the admin API's JSON shape.
 func (c *Console) Handler(ctx *fasthttp.RequestCtx) {
+	c.ids.Stamp(ctx)
 	if !ctx.IsGet() && !ctx.IsHead() {
-		ctx.Error("method not allowed", 405)
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		httpapi.WriteError(ctx, nil, httpapi.Own, httpapi.ErrMethodNotAllowed)
 		return
 	}
 	name := strings.TrimPrefix(string(ctx.Path()), strings.TrimSuffix(Prefix, "/"))
@@ -46,7 +52,7 @@ func (c *Console) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	b, err := fs.ReadFile(c.root, name)
 	if err != nil {
-		ctx.Error("not found", 404)
+		httpapi.WriteError(ctx, nil, httpapi.Own, httpapi.ErrNotFound)
 		return
 	}
 	ctype := mime.TypeByExtension(path.Ext(name))

@@ -34,10 +34,10 @@ func TestHandler(t *testing.T) {
 		{"module", "GET", "/ui/js/app.js", 200, "text/javascript", "import"},
 		{"stylesheet", "GET", "/ui/app.css", 200, "text/css", ":root"},
 		{"head", "HEAD", "/ui/app.css", 200, "text/css", ""},
-		{"missing", "GET", "/ui/nope.js", 404, "", ""},
-		{"directory", "GET", "/ui/js/", 404, "", ""},
-		{"dot-dot stays inside", "GET", "/ui/../console.go", 404, "", ""},
-		{"post", "POST", "/ui/", 405, "", ""},
+		{"missing", "GET", "/ui/nope.js", 404, "application/json", `{"error":{"code":"not_found","message":"no such resource","request_id":"ui_`},
+		{"directory", "GET", "/ui/js/", 404, "application/json", `"code":"not_found"`},
+		{"dot-dot stays inside", "GET", "/ui/../console.go", 404, "application/json", `"code":"not_found"`},
+		{"post", "POST", "/ui/", 405, "application/json", `{"error":{"code":"method_not_allowed","message":"method not allowed on this path","request_id":"ui_`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -51,7 +51,13 @@ func TestHandler(t *testing.T) {
 			if !strings.Contains(string(resp.Body()), tc.body) {
 				t.Errorf("%s %s body does not contain %q", tc.method, tc.uri, tc.body)
 			}
+			if id := string(resp.Header.Peek("X-Qanapi-Request-Id")); !strings.HasPrefix(id, "ui_") {
+				t.Errorf("%s %s X-Qanapi-Request-Id = %q, want a request id on every answer", tc.method, tc.uri, id)
+			}
 			if tc.status != 200 {
+				if code := string(resp.Header.Peek("X-Qanapi-Error-Code")); !strings.Contains(tc.body, `"`+code+`"`) {
+					t.Errorf("%s %s X-Qanapi-Error-Code = %q, want the body's code", tc.method, tc.uri, code)
+				}
 				return
 			}
 			for name, want := range map[string]string{

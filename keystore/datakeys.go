@@ -27,11 +27,11 @@ import (
 
 // DataKeyInfo describes one data-key version; it never holds key material.
 type DataKeyInfo struct {
-	Version   uint32    `json:"version"`
-	Status    string    `json:"status"` // current, active (opens only) or disabled (below the minimum)
-	CreatedAt time.Time `json:"created_at"`
+	Version   uint32
+	Status    string // current, active (opens only) or disabled (below the minimum)
+	CreatedAt time.Time
 	// Seals is how many values the version has sealed or reserved.
-	Seals uint64 `json:"seals"`
+	Seals uint64
 }
 
 // dataKeyRecord is what is stored per version.

@@ -2,34 +2,20 @@ package keystore
 
 import (
 	"bytes"
-	"sync"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/sdproxy/sdproxy/internal/testclock"
 )
 
 var testMaster = bytes.Repeat([]byte{7}, 32)
 
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the settable clock the tests inject.
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testclock.At(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // openTestStore opens a store under dir (a fresh t.TempDir() when empty)
 // and, on cleanup, closes it and checks the bbolt file's consistency.

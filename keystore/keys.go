@@ -13,6 +13,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// MaxSlugLen is the longest classification slug.
+const MaxSlugLen = 64
+
 // Permissions a key may carry.
 const (
 	PermEncrypt = "encrypt"
@@ -28,19 +31,19 @@ const (
 
 // Key is an API key's public record. It never holds the secret or its hash.
 type Key struct {
-	ID          string   `json:"id"`
-	ProjectID   string   `json:"project_id"`
-	Name        string   `json:"name"`
-	Permissions []string `json:"permissions"`
+	ID          string
+	ProjectID   string
+	Name        string
+	Permissions []string
 	// Classifications limits the key to these slugs; empty means any.
-	Classifications []string   `json:"classifications"`
-	CreatedAt       time.Time  `json:"created_at"`
-	LastUsedAt      *time.Time `json:"last_used_at"`
-	RevokedAt       *time.Time `json:"revoked_at"`
-	ExpiresAt       *time.Time `json:"expires_at"`
+	Classifications []string
+	CreatedAt       time.Time
+	LastUsedAt      *time.Time
+	RevokedAt       *time.Time
+	ExpiresAt       *time.Time
 	// RotatedTo is the key that replaced this one by a rotation; a rotated
 	// key no longer counts against the cap while its grace period runs.
-	RotatedTo string `json:"rotated_to,omitempty"`
+	RotatedTo string
 }
 
 // Status is active, revoked or expired at now.
@@ -62,7 +65,7 @@ func (k *Key) countsAgainstCap(now time.Time) bool {
 // keyRecord is what is stored: the public record plus the keyed hash.
 type keyRecord struct {
 	Key
-	Hash []byte `json:"hash"`
+	Hash []byte
 }
 
 // LogValue keeps the secret out of logs.
@@ -72,10 +75,10 @@ func (k NewKey) LogValue() slog.Value {
 
 // KeyInput describes a key to create.
 type KeyInput struct {
-	Name            string     `json:"name"`
-	Permissions     []string   `json:"permissions"`
-	Classifications []string   `json:"classifications"`
-	ExpiresAt       *time.Time `json:"expires_at"`
+	Name            string
+	Permissions     []string
+	Classifications []string
+	ExpiresAt       *time.Time
 }
 
 // NewKey is a key just created: the record, and the full key text, which
@@ -136,7 +139,7 @@ func (s *Store) newKeyRecord(projectID string, in KeyInput) (*keyRecord, string,
 // insertKey checks the project and its cap, then stores rec.
 func (s *Store) insertKey(tx *bolt.Tx, rec *keyRecord) error {
 	var p Project
-	if err := getJSON(tx.Bucket(bucketProjects), rec.ProjectID, &p, ErrProjectNotFound); err != nil {
+	if err := getProject(tx.Bucket(bucketProjects), rec.ProjectID, &p); err != nil {
 		return err
 	}
 	keys, err := projectKeys(tx, rec.ProjectID)
@@ -349,7 +352,7 @@ func normalizeSlugs(in []string) ([]string, error) {
 // ValidSlug reports whether s is a classification slug: 1 to 64 characters
 // of a-z, 0-9, '-' and '_'.
 func ValidSlug(s string) bool {
-	if s == "" || len(s) > 64 {
+	if s == "" || len(s) > MaxSlugLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

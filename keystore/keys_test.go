@@ -80,7 +80,7 @@ func TestExpiryWithInjectedClock(t *testing.T) {
 	if _, err := s.Authenticate([]byte(p.ID), []byte(k.Secret)); err != nil {
 		t.Fatalf("Authenticate before expiry = %v", err)
 	}
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := s.Authenticate([]byte(p.ID), []byte(k.Secret)); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("Authenticate at expiry = %v, want ErrUnauthorized", err)
 	}
@@ -119,7 +119,7 @@ func TestRotateKeepsOldKeyForGrace(t *testing.T) {
 			t.Errorf("Authenticate(%s) during grace = %v", k.ID, err)
 		}
 	}
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	if _, err := s.Authenticate([]byte(p.ID), []byte(old.Secret)); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("Authenticate(old) after grace = %v, want ErrUnauthorized", err)
 	}
@@ -137,7 +137,7 @@ func TestRestartPersistsAndLastUsedFlushes(t *testing.T) {
 	}
 	p := mustProject(t, s, "persist")
 	k := mustKey(t, s, p.ID, KeyInput{Name: "a"})
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	if _, err := s.Authenticate([]byte(p.ID), []byte(k.Secret)); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestTakeExpiredReportsEachExpiryOnce(t *testing.T) {
 	if got, _ := s.TakeExpired(); len(got) != 0 {
 		t.Fatalf("TakeExpired before any expiry = %d keys, want 0", len(got))
 	}
-	c.Add(2 * time.Minute)
+	c.Advance(2 * time.Minute)
 	if got, _ := s.TakeExpired(); len(got) != 1 || got[0].ID != k1.ID {
 		t.Fatalf("TakeExpired after 2m = %v, want [%s]", got, k1.ID)
 	}
@@ -265,7 +265,7 @@ func TestTakeExpiredReportsEachExpiryOnce(t *testing.T) {
 		t.Errorf("TakeExpired again = %d keys, want 0 (reported once)", len(got))
 	}
 	s.Close()
-	c.Add(2 * time.Hour)
+	c.Advance(2 * time.Hour)
 	s = openTestStore(t, dir, c)
 	if got, _ := s.TakeExpired(); len(got) != 1 {
 		t.Errorf("TakeExpired after a restart = %d keys, want the one that expired while stopped", len(got))

@@ -16,7 +16,7 @@ func (s *Store) loadCache() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
 			var p Project
-			if err := json.Unmarshal(v, &p); err != nil {
+			if err := decodeProject(v, &p); err != nil {
 				return err
 			}
 			s.cache.putProject(p)

@@ -1,7 +1,6 @@
 package keystore
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -14,35 +13,35 @@ var Environments = []string{"development", "staging", "production"}
 
 // RateLimit is a token bucket per API key.
 type RateLimit struct {
-	RequestsPerSecond float64 `json:"requests_per_second"`
-	Burst             int     `json:"burst"`
+	RequestsPerSecond float64
+	Burst             int
 }
 
 // Project is one tenant of the proxy, with its own keys and data keys.
 type Project struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Environment string `json:"environment"`
+	ID          string
+	Name        string
+	Environment string
 	// Upstream is the base URL requests are forwarded to when no
 	// X-Qanapi-Destination is given; empty means answer directly.
-	Upstream string `json:"upstream"`
+	Upstream string
 	// Destinations are the origins (scheme://host[:port]) that
 	// X-Qanapi-Destination may name.
-	Destinations  []string  `json:"destinations"`
-	RateLimit     RateLimit `json:"rate_limit"`
-	MaxActiveKeys int       `json:"max_active_keys"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	Destinations  []string
+	RateLimit     RateLimit
+	MaxActiveKeys int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // ProjectInput creates a project or, with nil fields left alone, updates one.
 type ProjectInput struct {
-	Name          *string    `json:"name"`
-	Environment   *string    `json:"environment"`
-	Upstream      *string    `json:"upstream"`
-	Destinations  *[]string  `json:"destinations"`
-	RateLimit     *RateLimit `json:"rate_limit"`
-	MaxActiveKeys *int       `json:"max_active_keys"`
+	Name          *string
+	Environment   *string
+	Upstream      *string
+	Destinations  *[]string
+	RateLimit     *RateLimit
+	MaxActiveKeys *int
 }
 
 // CreateProject validates in and stores a new project.
@@ -68,7 +67,7 @@ func (s *Store) CreateProject(in ProjectInput) (Project, error) {
 	}
 	p.ID = "prj_" + suffix
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		return putJSON(tx.Bucket(bucketProjects), p.ID, p)
+		return putProject(tx.Bucket(bucketProjects), p)
 	})
 	if err != nil {
 		return Project{}, fmt.Errorf("keystore.CreateProject: %w", err)
@@ -82,14 +81,14 @@ func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 	var p Project
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketProjects)
-		if err := getJSON(b, id, &p, ErrProjectNotFound); err != nil {
+		if err := getProject(b, id, &p); err != nil {
 			return err
 		}
 		if err := applyProjectInput(&p, in, false); err != nil {
 			return err
 		}
 		p.UpdatedAt = s.now()
-		return putJSON(b, id, p)
+		return putProject(b, p)
 	})
 	if err != nil {
 		return Project{}, fmt.Errorf("keystore.UpdateProject %s: %w", id, err)
@@ -101,7 +100,7 @@ func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 // Project returns project id.
 func (s *Store) Project(id string) (Project, error) {
 	var p Project
-	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bucketProjects), id, &p, ErrProjectNotFound) })
+	err := s.db.View(func(tx *bolt.Tx) error { return getProject(tx.Bucket(bucketProjects), id, &p) })
 	if err != nil {
 		return Project{}, fmt.Errorf("keystore.Project %s: %w", id, err)
 	}
@@ -114,7 +113,7 @@ func (s *Store) Projects() ([]Project, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
 			var p Project
-			if err := json.Unmarshal(v, &p); err != nil {
+			if err := decodeProject(v, &p); err != nil {
 				return err
 			}
 			out = append(out, p)

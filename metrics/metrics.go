@@ -34,8 +34,9 @@ type Metrics struct {
 }
 
 // New registers sdproxy's metrics, plus Go runtime and process metrics,
-// on a fresh registry. q may be nil until the event log is open.
-func New(q Queue) *Metrics {
+// on a fresh registry. The event log, built after the metrics it reports
+// to, adds its queue's with WatchQueue.
+func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -60,17 +61,20 @@ func New(q Queue) *Metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.fields, m.authFailures, m.rateLimited, m.upstreamErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if q != nil {
-		m.reg.MustRegister(
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sdproxy_event_queue_depth", Help: "Events waiting to be written."},
-				func() float64 { return float64(q.QueueDepth()) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_dropped_total", Help: "Events dropped because the queue was full or a write failed."},
-				func() float64 { return float64(q.Dropped()) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_written_total", Help: "Events written to the event log."},
-				func() float64 { return float64(q.Written()) }),
-		)
-	}
 	return m
+}
+
+// WatchQueue exports the event log's queue depth and its written and
+// dropped counts, read at each scrape. Call it once.
+func (m *Metrics) WatchQueue(q Queue) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sdproxy_event_queue_depth", Help: "Events waiting to be written."},
+			func() float64 { return float64(q.QueueDepth()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_dropped_total", Help: "Events dropped because the queue was full or a write failed."},
+			func() float64 { return float64(q.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_written_total", Help: "Events written to the event log."},
+			func() float64 { return float64(q.Written()) }),
+	)
 }
 
 // ObserveRequest counts one data-plane request (called by the event

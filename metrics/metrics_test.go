@@ -28,7 +28,8 @@ func scrape(t *testing.T, m *Metrics) string {
 }
 
 func TestObserveRequestMovesCounters(t *testing.T) {
-	m := New(fakeQueue{})
+	m := New()
+	m.WatchQueue(fakeQueue{})
 	for _, r := range []events.Request{
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond},
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200},

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -58,7 +59,7 @@ type Data struct {
 	maxBody   int
 	limits    *limiters
 	upstreams *upstreams
-	ids       requestIDs
+	ids       *httpapi.RequestIDs
 	states    sync.Pool
 	events    EventSink
 	fields    fieldsCache
@@ -81,7 +82,7 @@ func NewData(o DataOptions) *Data {
 	}
 	d.limits = newLimiters(o.LimiterIdle)
 	d.upstreams = newUpstreams(o.Upstream)
-	d.ids.prefix = newIDPrefix("req")
+	d.ids = httpapi.NewRequestIDs("req")
 	d.states.New = func() any { return new(reqState) }
 	return d
 }
@@ -98,8 +99,8 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	start := d.now()
 	st := d.states.Get().(*reqState)
 	defer d.putState(st)
-	st.reqID = d.ids.next(st.reqID[:0])
-	ctx.Response.Header.SetBytesV(HeaderRequestID, st.reqID)
+	st.reqID = d.ids.Next(st.reqID[:0])
+	ctx.Response.Header.SetBytesV(httpapi.HeaderRequestID, st.reqID)
 	path := ctx.Path()
 	var err error
 	switch string(path) {
@@ -111,11 +112,11 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		if rest, ok := bytes.CutPrefix(path, []byte(pathProxy)); ok {
 			err = d.serveProxy(ctx, st, rest)
 		} else {
-			err = errNotFound
+			err = httpapi.ErrNotFound
 		}
 	}
 	if err != nil {
-		writeError(ctx, d.log, err)
+		d.fail(ctx, err)
 	}
 	d.record(ctx, st, start)
 }

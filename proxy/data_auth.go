@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -60,7 +61,7 @@ func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m m
 		return errUnauthorized // deleted between the two look-ups
 	}
 	if st.h.dup != "" {
-		return badRequest(st.h.dup + " was sent more than once")
+		return httpapi.BadRequest(st.h.dup + " was sent more than once")
 	}
 	if m == 0 {
 		var ok bool
@@ -130,7 +131,7 @@ func (d *Data) checkBody(ctx *fasthttp.RequestCtx) error {
 		return errEncoded
 	}
 	if len(ctx.Request.Body()) > d.maxBody {
-		return errBodyTooLarge
+		return httpapi.ErrBodyTooLarge
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/sdproxy/sdproxy/internal/testclock"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -17,20 +18,20 @@ type dpEnv struct {
 	t      testing.TB
 	store  *keystore.Store
 	data   *Data
-	clock  *admClock
+	clock  *testclock.Clock
 	client *fasthttp.HostClient
 }
 
 func newDPEnv(t testing.TB) *dpEnv {
 	t.Helper()
-	clock := &admClock{t: admStart}
+	clock := testclock.New()
 	store, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{1}, 32), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := NewData(DataOptions{Store: store, Now: clock.Now, MaxBodyBytes: 1 << 20})
 	ln := fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{Handler: d.Handler, ErrorHandler: ServerErrorHandler, MaxRequestBodySize: 1 << 20}
+	srv := &fasthttp.Server{Handler: d.Handler, ErrorHandler: d.ServerErrorHandler, MaxRequestBodySize: 1 << 20}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Shutdown()

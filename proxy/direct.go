@@ -5,6 +5,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // serveDirect is POST /api-v1/v1/encrypt and /decrypt: {"data": …,
@@ -17,7 +18,7 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 	}
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
-		return errMethodNotAllowed
+		return httpapi.ErrMethodNotAllowed
 	}
 	if err := d.checkBody(ctx); err != nil {
 		return err

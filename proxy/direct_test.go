@@ -108,7 +108,12 @@ func TestDirectErrors(t *testing.T) {
 			if r.status != tc.status || r.code() != tc.code {
 				t.Fatalf("POST %s = %d %s, want %d %s", tc.path, r.status, r.body, tc.status, tc.code)
 			}
-			var eb errorBody
+			var eb struct {
+				Error struct {
+					Code      string
+					RequestID string `json:"request_id"`
+				}
+			}
 			if err := json.Unmarshal(r.body, &eb); err != nil || eb.Error.Code != tc.code || eb.Error.RequestID != r.header[HeaderRequestID] {
 				t.Errorf("error body = %s, want code %s and the request id %s", r.body, tc.code, r.header[HeaderRequestID])
 			}

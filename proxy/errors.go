@@ -2,48 +2,44 @@ package proxy
 
 import (
 	"errors"
+	"net"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// apiError is an error with its HTTP status and public code. Its message
-// is shown to the client, so it never carries secrets or field values.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
+// apiError is an error with its HTTP status and public code.
+type apiError = httpapi.Error
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
-
-// Errors answered by the handlers. Every authentication failure is
+// Errors the data listener answers. Every authentication failure is
 // errUnauthorized, byte for byte.
 var (
-	errUnauthorized     = &apiError{401, "unauthorized", "missing or invalid credentials"}
-	errNotFound         = &apiError{404, "not_found", "no such resource"}
-	errProjectNotFound  = &apiError{404, "not_found", "project not found"}
-	errKeyNotFound      = &apiError{404, "not_found", "API key not found in this project"}
-	errMethodNotAllowed = &apiError{405, "method_not_allowed", "method not allowed on this path"}
-	errKeyLimit         = &apiError{409, "key_limit_reached", "the project already has its maximum number of active API keys; revoke one first"}
-	errInternal         = &apiError{500, "internal_error", "internal error"}
+	errUnauthorized  = &apiError{Status: 401, Code: "unauthorized", Message: "missing or invalid credentials"}
+	errInvalidMode   = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Mode must be encrypt or decrypt"}
+	errInvalidJSON   = &apiError{Status: 400, Code: "invalid_json", Message: "the body is not valid JSON"}
+	errTooDeep       = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body is nested more than " + strconv.Itoa(fieldcrypt.MaxDepth) + " levels deep"}
+	errDuplicateKey  = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body has an object with a duplicate key"}
+	errInvalidFields = &apiError{Status: 400, Code: "invalid_fields", Message: "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
+	errInvalidClass  = &apiError{Status: 400, Code: "invalid_classification", Message: "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most " + strconv.Itoa(keystore.MaxSlugLen) + " characters"}
+	errNoData        = &apiError{Status: 400, Code: "invalid_request", Message: `the body must be a JSON object with a "data" member`}
+	errEncoded       = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "compressed bodies cannot be transformed safely; send the body uncompressed (Content-Encoding: identity)"}
+	errPermission    = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
+	errClassMismatch = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
+	errDestination   = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
+	errNotAToken     = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
+	errDecryptFailed = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
+	errRateLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 
-	errInvalidMode   = &apiError{400, "invalid_mode", "X-Qanapi-Mode must be encrypt or decrypt"}
-	errInvalidJSON   = &apiError{400, "invalid_json", "the body is not valid JSON"}
-	errTooDeep       = &apiError{400, "invalid_json", "the JSON body is nested more than 32 levels deep"}
-	errDuplicateKey  = &apiError{400, "invalid_json", "the JSON body has an object with a duplicate key"}
-	errInvalidFields = &apiError{400, "invalid_fields", "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
-	errInvalidClass  = &apiError{400, "invalid_classification", "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most 64 characters"}
-	errNoData        = &apiError{400, "invalid_request", `the body must be a JSON object with a "data" member`}
-	errEncoded       = &apiError{415, "unsupported_content_encoding", "compressed bodies cannot be transformed safely; send the body uncompressed (Content-Encoding: identity)"}
-	errPermission    = &apiError{403, "permission_denied", "this API key is not allowed to do that"}
-	errClassMismatch = &apiError{403, "classification_mismatch", "a token's classification does not match X-Qanapi-Classification"}
-	errNotAToken     = &apiError{422, "not_a_token", "a value to decrypt is not a token (qanapi:…:$)"}
-	errDecryptFailed = &apiError{422, "decrypt_failed", "a token could not be decrypted"}
-	errRateLimited   = &apiError{429, "rate_limited", "rate limit exceeded for this API key; retry after the time in Retry-After"}
+	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
+	errUpstreamTimeout     = &apiError{Status: 504, Code: "upstream_timeout", Message: "the upstream did not answer in time"}
 )
 
-// dataErrors maps the errors of fieldcrypt to what clients see.
+// dataErrors maps the errors of fieldcrypt and the key store to what
+// clients see.
 var dataErrors = []struct {
 	err error
 	ae  *apiError
@@ -55,35 +51,45 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrNotAToken, errNotAToken},
 	{fieldcrypt.ErrDecryptFailed, errDecryptFailed},
 	{fieldcrypt.ErrClassificationMismatch, errClassMismatch},
+	{keystore.ErrUnauthorized, errUnauthorized},
 }
 
-// badRequest is a 400 invalid_request naming what is wrong.
-func badRequest(msg string) *apiError { return &apiError{400, "invalid_request", msg} }
-
-// toAPIError maps any error to what the client sees. Unexpected errors
-// become errInternal; the caller logs the original.
-func toAPIError(err error) (ae *apiError, expected bool) {
-	var fe *keystore.FieldError
-	switch {
-	case errors.As(err, &ae):
+// toAPIError is the data listener's one table from errors to answers.
+// Unexpected errors become httpapi.ErrInternal; httpapi.WriteError logs
+// every answer of 500 or more.
+func toAPIError(err error) (*apiError, bool) {
+	var ae *apiError
+	if errors.As(err, &ae) {
 		return ae, true
-	case errors.As(err, &fe):
-		return badRequest(fe.Error()), true
-	case errors.Is(err, keystore.ErrProjectNotFound):
-		return errProjectNotFound, true
-	case errors.Is(err, keystore.ErrKeyNotFound):
-		return errKeyNotFound, true
-	case errors.Is(err, keystore.ErrNotFound):
-		return errNotFound, true
-	case errors.Is(err, keystore.ErrKeyLimit):
-		return errKeyLimit, true
-	case errors.Is(err, keystore.ErrUnauthorized):
-		return errUnauthorized, true
 	}
 	for _, m := range dataErrors {
 		if errors.Is(err, m.err) {
 			return m.ae, true
 		}
 	}
-	return errInternal, false
+	return httpapi.ErrInternal, false
+}
+
+// upstreamError maps an error of the upstream client to 502 or 504.
+func upstreamError(err error) *apiError {
+	var ne net.Error
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
+		errors.As(err, &ne) && ne.Timeout() {
+		return errUpstreamTimeout
+	}
+	return errUpstreamUnreachable
+}
+
+// fail answers err through the table.
+func (d *Data) fail(ctx *fasthttp.RequestCtx, err error) {
+	httpapi.WriteError(ctx, d.log, toAPIError, err)
+}
+
+// ServerErrorHandler answers requests fasthttp could not read (too large,
+// malformed, too slow) with the same JSON errors as the handler, request
+// id included.
+func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	d.ids.Stamp(ctx)
+	d.fail(ctx, httpapi.ServerError(err))
+	ctx.SetConnectionClose()
 }

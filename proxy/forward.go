@@ -6,6 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // hopByHop are the headers that belong to one connection and are never
@@ -100,7 +102,7 @@ func appendIP(dst []byte, addr net.Addr) []byte {
 // ownResponse are the response headers the proxy itself sets on every
 // forwarded answer (§3.5); an upstream's copy would make a second,
 // conflicting value, so it is dropped.
-var ownResponse = []string{HeaderRequestID, "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"}
+var ownResponse = []string{httpapi.HeaderRequestID, "Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"}
 
 // copyResponse copies the upstream's answer to the client: status,
 // headers but hop-by-hop ones (and those every Connection header names)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // Request headers of the Qanapi-compatible surface.
@@ -14,6 +16,12 @@ const (
 	HeaderClassification = "X-Qanapi-Classification"
 	HeaderDestination    = "X-Qanapi-Destination"
 	HeaderGeofence       = "X-Qanapi-Geofence"
+)
+
+// Response headers of the Qanapi-compatible surface.
+const (
+	HeaderRequestID = httpapi.HeaderRequestID
+	HeaderErrorCode = httpapi.HeaderErrorCode
 )
 
 // qanapiPrefix starts every header that is ours and never forwarded, in

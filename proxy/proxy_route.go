@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // serveProxy is ANY /proxy/{project-id}[/{rest}]: authenticate, transform
@@ -93,7 +94,7 @@ func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, pa
 	}
 	t, ok := d.upstreams.upstream(st.project.Upstream)
 	if !ok {
-		return nil, nil, errInternal
+		return nil, nil, httpapi.ErrInternal
 	}
 	url := append(st.url[:0], st.project.Upstream...)
 	url = appendPath(url, ctx.URI().PathOriginal(), project, path)

@@ -2,12 +2,13 @@ package proxy
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // UpstreamOptions are the limits of forwarded requests. fasthttp's zero
@@ -124,7 +125,7 @@ func (u *upstreams) client(t *target) *fasthttp.HostClient {
 // A timeout is not retried either: the upstream has the request, and a
 // second wait would double UpstreamOptions.Timeout.
 func retryIdempotentOnly(req *fasthttp.Request, attempts int, err error) (bool, bool) {
-	if isTimeout(err) {
+	if httpapi.IsTimeout(err) {
 		return false, false
 	}
 	m := req.Header.Method()
@@ -197,20 +198,4 @@ func hasPort(host []byte) bool {
 
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], []byte(prefix))
-}
-
-var (
-	errUpstreamUnreachable = &apiError{502, "upstream_unreachable", "the upstream could not be reached or gave no valid answer"}
-	errUpstreamTimeout     = &apiError{504, "upstream_timeout", "the upstream did not answer in time"}
-	errDestination         = &apiError{403, "destination_not_allowed", "X-Qanapi-Destination is not one of the project's allowed destinations"}
-)
-
-// upstreamError maps a client error to 502 or 504.
-func upstreamError(err error) *apiError {
-	var ne net.Error
-	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
-		errors.As(err, &ne) && ne.Timeout() {
-		return errUpstreamTimeout
-	}
-	return errUpstreamUnreachable
 }

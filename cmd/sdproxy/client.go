@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/config"
 )
 
@@ -68,10 +69,8 @@ func (c *clientFlags) client() (*client, error) {
 
 // apiError is an error answer of the admin API.
 type apiError struct {
-	Status    int
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"request_id"`
+	Status int
+	wire.ErrorDetail
 }
 
 func (e *apiError) Error() string {
@@ -114,12 +113,11 @@ func (c *client) do(method, path string, body any) ([]byte, error) {
 
 // decodeAPIError turns an error answer into an *apiError.
 func decodeAPIError(status int, body []byte) error {
-	var e struct{ Error apiError }
+	var e wire.ErrorBody
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("the server answered HTTP %d", status)
 	}
-	e.Error.Status = status
-	return &e.Error
+	return &apiError{Status: status, ErrorDetail: e.Error}
 }
 
 // getAll follows next_cursor and returns every item of a list.
@@ -135,10 +133,7 @@ func (c *client) getAll(path string) ([]json.RawMessage, error) {
 		if err != nil {
 			return nil, err
 		}
-		var pg struct {
-			Items      []json.RawMessage `json:"items"`
-			NextCursor *string           `json:"next_cursor"`
-		}
+		var pg wire.Page[json.RawMessage]
 		if err := json.Unmarshal(b, &pg); err != nil {
 			return nil, err
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/admin/wire"
 )
 
 func newDataKeyCmd(cl *clientFlags) *cobra.Command {
@@ -32,7 +32,7 @@ func newDataKeyCmd(cl *clientFlags) *cobra.Command {
 				if cl.output == "json" {
 					return printJSON(cmd.OutOrStdout(), raw)
 				}
-				var d keystore.DataKeyInfo
+				var d wire.DataKey
 				if err := json.Unmarshal(raw, &d); err != nil {
 					return err
 				}
@@ -46,7 +46,7 @@ func newDataKeyCmd(cl *clientFlags) *cobra.Command {
 
 func listDataKeys(cl *clientFlags, w io.Writer, path string) error {
 	return printList(cl, w, path, []string{"VERSION", "STATUS", "SEALS", "CREATED"},
-		func(d keystore.DataKeyInfo) []string {
+		func(d wire.DataKey) []string {
 			return []string{"v" + strconv.FormatUint(uint64(d.Version), 10), d.Status, strconv.FormatUint(d.Seals, 10), fmtTime(&d.CreatedAt, "-")}
 		})
 }

@@ -54,11 +54,11 @@ func runDemo(cmd *cobra.Command, cfg config.Config, storeListen string) error {
 	if err != nil {
 		return fmt.Errorf("demo store listener %s: %w", storeListen, err)
 	}
-	storeSrv := newHTTPServer("demo-store", (&demo.Store{}).Handler, 1<<20, slog.New(slog.DiscardHandler))
+	storeSrv := newHTTPServer("demo-store", (&demo.Store{}).Handler, nil, 1<<20, slog.New(slog.DiscardHandler))
 	go storeSrv.Serve(storeLn)
 	defer storeSrv.Shutdown()
 	noEnv := func(string) string { return "" }
-	srv, err := newServer(cfg, noEnv, io.Discard)
+	srv, err := newServer(cfg, noEnv, io.Discard, io.Discard)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/internal/e2e"
 )
 
 // upstreamRecorder is a loopback upstream that keeps every request body.
@@ -72,10 +73,10 @@ func post(t *testing.T, url, body string, headers ...string) (int, []byte) {
 
 func TestE2EDataPlane(t *testing.T) {
 	dataDir := t.TempDir()
-	env := serveEnv(t, dataDir, newMasterKey(t))
-	srv := startServe(t, env)
+	env := serveEnv(t, dataDir, e2e.NewMasterKey(t))
+	srv := e2e.Start(t, env)
 	up := newUpstreamRecorder(t)
-	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir}
+	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
 	var p struct{ ID string }
 	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Shop", "--upstream", up.srv.URL, "-o", "json")), &p)
 	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
@@ -117,18 +118,18 @@ func TestE2EDataPlane(t *testing.T) {
 	fmt.Fprintf(conn, "POST /proxy/%s HTTP/1.1\r\nHost: x\r\nX-Qanapi-Authorization: %s\r\nX-Bad: \x01%s\r\n\r\n", p.ID, key, secret)
 	io.ReadAll(conn)
 	conn.Close()
-	srv.stop(t)
-	if strings.Contains(srv.log(t), secret) || strings.Contains(srv.log(t), key) {
-		t.Errorf("the serve log holds a field value or the API key:\n%s", srv.log(t))
+	srv.Stop(t)
+	if strings.Contains(srv.Log(t), secret) || strings.Contains(srv.Log(t), key) {
+		t.Errorf("the serve log holds a field value or the API key:\n%s", srv.Log(t))
 	}
 }
 
 func TestE2EEventsSurviveRestart(t *testing.T) {
 	dataDir := t.TempDir()
-	master := newMasterKey(t)
+	master := e2e.NewMasterKey(t)
 	env := serveEnv(t, dataDir, master)
-	srv := startServe(t, env)
-	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir, config.EnvMasterKey: master}
+	srv := e2e.Start(t, env)
+	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir, config.EnvMasterKey: master}
 	var p struct{ ID string }
 	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Audit", "--rps", "100000", "--burst", "100000", "-o", "json")), &p)
 	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
@@ -167,19 +168,19 @@ func TestE2EEventsSurviveRestart(t *testing.T) {
 	// Request metrics come from the event writer, a batch behind.
 	want := fmt.Sprintf(`sdproxy_requests_total{mode="encrypt",project=%q,status="200"} %d`, p.ID, n)
 	deadline := time.Now().Add(10 * time.Second)
-	for metrics := ""; !strings.Contains(metrics, want); metrics = httpGet(t, "http://"+srv.adminAddr+"/metrics") {
+	for metrics := ""; !strings.Contains(metrics, want); metrics = httpGet(t, "http://"+srv.AdminAddr+"/metrics") {
 		if time.Now().After(deadline) {
 			t.Fatalf("/metrics lacks %q", want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 
-	srv = startServe(t, env)
-	cl[config.EnvAdminAddr] = "http://" + srv.adminAddr
+	srv = e2e.Start(t, env)
+	cl[config.EnvAdminAddr] = "http://" + srv.AdminAddr
 	count, cursor := 0, ""
 	for {
-		path := "http://" + srv.adminAddr + "/admin/v1/projects/" + p.ID + "/events?type=request&limit=1000"
+		path := "http://" + srv.AdminAddr + "/admin/v1/projects/" + p.ID + "/events?type=request&limit=1000"
 		if cursor != "" {
 			path += "&cursor=" + cursor
 		}
@@ -204,7 +205,7 @@ func TestE2EEventsSurviveRestart(t *testing.T) {
 	if count != n {
 		t.Errorf("request events after stop and restart = %d, want %d", count, n)
 	}
-	srv.stop(t)
+	srv.Stop(t)
 	out := cli(t, cl, "events", "verify", "--data-dir", dataDir)
 	if !strings.Contains(out, "intact") {
 		t.Errorf("sdproxy events verify = %q, want intact", out)
@@ -215,7 +216,7 @@ func TestE2EEventsSurviveRestart(t *testing.T) {
 			t.Errorf("%s holds a field value or the API key", f)
 		}
 	}
-	if strings.Contains(srv.log(t), value) || strings.Contains(srv.log(t), key) {
+	if strings.Contains(srv.Log(t), value) || strings.Contains(srv.Log(t), key) {
 		t.Errorf("the serve log holds a field value or the API key")
 	}
 }
@@ -259,9 +260,9 @@ var (
 
 // TestE2EDemo runs `sdproxy demo` and the steps it prints.
 func TestE2EDemo(t *testing.T) {
-	data, admin, store := freeAddr(t), freeAddr(t), freeAddr(t)
-	cmd := exec.Command(binary(t), "demo", "--listen", data, "--admin-listen", admin, "--store-listen", store)
-	cmd.Env = environ(nil)
+	data, admin, store := e2e.FreeAddr(t), e2e.FreeAddr(t), e2e.FreeAddr(t)
+	cmd := exec.Command(e2e.Binary(t), "demo", "--listen", data, "--admin-listen", admin, "--store-listen", store)
+	cmd.Env = e2e.Environ(nil)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -308,8 +309,8 @@ func TestE2EDemo(t *testing.T) {
 		if err != nil {
 			t.Errorf("sdproxy demo after SIGTERM = %v, want exit 0", err)
 		}
-	case <-time.After(exitDeadline):
-		t.Fatalf("sdproxy demo still running %s after SIGTERM", exitDeadline)
+	case <-time.After(e2e.ExitDeadline):
+		t.Fatalf("sdproxy demo still running %s after SIGTERM", e2e.ExitDeadline)
 	}
 	if _, err := os.Stat(dm[1]); !os.IsNotExist(err) {
 		t.Errorf("demo data dir %s still exists after exit (%v), want it removed", dm[1], err)

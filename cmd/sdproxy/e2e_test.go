@@ -2,127 +2,40 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/internal/e2e"
 )
 
 // End-to-end tests: the real binary, started as `sdproxy serve` on free
 // loopback ports and driven only through its CLI.
-
-const (
-	startDeadline = 10 * time.Second // for /healthz to answer
-	exitDeadline  = 5 * time.Second  // for a refused start or a SIGTERM
-)
 
 var (
 	e2eKeyRE   = regexp.MustCompile(`qk_[0-9a-z]{12}_[0-9A-Za-z]{38}`)
 	tempPathRE = regexp.MustCompile(regexp.QuoteMeta(os.TempDir()) + `[^\s:]*`)
 )
 
-var bin struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bin.dir != "" {
-		os.RemoveAll(bin.dir)
-	}
-	os.Exit(code)
-}
-
-// binary builds sdproxy once per test run and returns its path.
-func binary(t *testing.T) string {
-	t.Helper()
-	bin.once.Do(func() {
-		bin.dir, bin.err = os.MkdirTemp("", "sdproxy-e2e-")
-		if bin.err != nil {
-			return
-		}
-		bin.path = filepath.Join(bin.dir, "sdproxy")
-		out, err := exec.Command("go", "build", "-o", bin.path, ".").CombinedOutput()
-		if err != nil {
-			bin.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if bin.err != nil {
-		t.Fatalf("building sdproxy: %v", bin.err)
-	}
-	return bin.path
-}
-
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("net.Listen: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func newMasterKey(t *testing.T) string {
-	t.Helper()
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(k)
-}
-
-// environ is the test's environment without any SDPROXY_* variable, plus vars.
-func environ(vars map[string]string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SDPROXY_") {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range vars {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// serveProc is a running `sdproxy serve`.
-type serveProc struct {
-	cmd       *exec.Cmd
-	adminAddr string
-	logPath   string
-	done      chan struct{}
-	waitErr   error // valid once done is closed
-}
+func TestMain(m *testing.M) { e2e.Main(m) }
 
 // serveEnv is the environment of a serve on dataDir with masterKey ("" for
 // none) on fresh ports.
 func serveEnv(t *testing.T, dataDir, masterKey string) map[string]string {
 	env := map[string]string{
 		config.EnvDataDir:     dataDir,
-		config.EnvListen:      freeAddr(t),
-		config.EnvAdminListen: freeAddr(t),
+		config.EnvListen:      e2e.FreeAddr(t),
+		config.EnvAdminListen: e2e.FreeAddr(t),
 		config.EnvLogLevel:    "debug",
 	}
 	if masterKey != "" {
@@ -131,120 +44,15 @@ func serveEnv(t *testing.T, dataDir, masterKey string) map[string]string {
 	return env
 }
 
-// startServe starts `sdproxy serve` with env and waits for /healthz.
-func startServe(t *testing.T, env map[string]string) *serveProc {
-	t.Helper()
-	logFile, err := os.CreateTemp(t.TempDir(), "serve-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(binary(t), "serve")
-	cmd.Env = environ(env)
-	cmd.Dir = t.TempDir()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	p := &serveProc{cmd: cmd, adminAddr: env[config.EnvAdminListen], logPath: logFile.Name(), done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sdproxy serve: %v", err)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(startDeadline)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("sdproxy serve exited before /healthz answered: %v\nlog:\n%s", p.waitErr, p.log(t))
-		default:
-		}
-		resp, err := client.Get("http://" + p.adminAddr + "/healthz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 && strings.Contains(string(body), `"ok"`) {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /healthz did not answer 200 within %s (last error %v)\nlog:\n%s", startDeadline, err, p.log(t))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *serveProc) log(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(p.logPath)
-	if err != nil {
-		t.Fatalf("read serve log: %v", err)
-	}
-	return string(b)
-}
-
-// stop sends SIGTERM and checks for exit status 0 within exitDeadline.
-func (p *serveProc) stop(t *testing.T) {
-	t.Helper()
-	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.done:
-	case <-time.After(exitDeadline):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Fatalf("sdproxy serve after SIGTERM: still running after %s, want exit 0\nlog:\n%s", exitDeadline, p.log(t))
-	}
-	if p.waitErr != nil {
-		t.Fatalf("sdproxy serve after SIGTERM = %v after %s, want exit status 0\nlog:\n%s", p.waitErr, time.Since(start), p.log(t))
-	}
-}
-
-// cli runs the sdproxy CLI against p with env (plus the admin address) and
-// returns stdout, failing the test unless it exits 0.
+// cli runs the sdproxy CLI with env and returns stdout, failing the test
+// unless it exits 0.
 func cli(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
-	stdout, stderr, code := runBinary(t, 30*time.Second, env, args...)
+	stdout, stderr, code := e2e.Run(t, 30*time.Second, env, args...)
 	if code != 0 {
 		t.Fatalf("sdproxy %s = exit %d, stderr %q, want exit 0", strings.Join(args, " "), code, stderr)
 	}
 	return stdout
-}
-
-// runBinary runs the binary with args and env, killing it after limit.
-func runBinary(t *testing.T, limit time.Duration, env map[string]string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	path := binary(t) // build first: the limit is for the run alone
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = environ(env)
-	cmd.Dir = t.TempDir()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("sdproxy %s: still running after %s\nstdout %q\nstderr %q", strings.Join(args, " "), limit, out.String(), errb.String())
-	}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("sdproxy %s: %v", strings.Join(args, " "), err)
-	}
-	return out.String(), errb.String(), code
 }
 
 // wantMode checks the permission bits of path.
@@ -279,10 +87,10 @@ type e2eKey struct {
 
 func TestE2EProjectsAndKeys(t *testing.T) {
 	dataDir := t.TempDir()
-	master := newMasterKey(t)
-	srv := startServe(t, serveEnv(t, dataDir, master))
+	master := e2e.NewMasterKey(t)
+	srv := e2e.Start(t, serveEnv(t, dataDir, master))
 	// The CLI finds the admin token through SDPROXY_DATA_DIR; no SDPROXY_ADMIN_TOKEN.
-	env := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir}
+	env := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
 
 	out := cli(t, env, "project", "create", "--name", "Orders", "--output", "json")
 	var p struct{ ID, Name, Environment string }
@@ -360,7 +168,7 @@ func TestE2EProjectsAndKeys(t *testing.T) {
 	t.Run("second serve on the same data dir", func(t *testing.T) {
 		stderr, code := refusedStart(t, serveEnv(t, dataDir, master))
 		wantReason(t, stderr, code, "locked")
-		resp, err := http.Get("http://" + srv.adminAddr + "/healthz")
+		resp, err := http.Get("http://" + srv.AdminAddr + "/healthz")
 		if err != nil {
 			t.Fatalf("first serve after a refused second one: GET /healthz = %v, want an answer", err)
 		}
@@ -370,16 +178,16 @@ func TestE2EProjectsAndKeys(t *testing.T) {
 		}
 	})
 
-	srv.stop(t)
-	log := srv.log(t)
+	srv.Stop(t)
+	log := srv.Log(t)
 	noSecret("serve log", log)
 	if strings.Contains(log, master) {
 		t.Errorf("serve log = %q, want no master key in it", log)
 	}
 
 	t.Run("data survives a restart", func(t *testing.T) {
-		srv := startServe(t, serveEnv(t, dataDir, master))
-		env := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir}
+		srv := e2e.Start(t, serveEnv(t, dataDir, master))
+		env := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
 		var list []struct{ ID string }
 		out := cli(t, env, "project", "list", "--output", "json")
 		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 || list[0].ID != p.ID {
@@ -398,15 +206,15 @@ func TestE2EProjectsAndKeys(t *testing.T) {
 		if len(keys) != 2 || status[k1ID] != "revoked" || status[k2.ID] != "active" {
 			t.Errorf("keys after restart = %v, want %s revoked and %s active", status, k1ID, k2.ID)
 		}
-		srv.stop(t)
-		noSecret("serve log after restart", srv.log(t))
+		srv.Stop(t)
+		noSecret("serve log after restart", srv.Log(t))
 	})
 
 	t.Run("another master key is refused", func(t *testing.T) {
-		stderr, code := refusedStart(t, serveEnv(t, dataDir, newMasterKey(t)))
+		stderr, code := refusedStart(t, serveEnv(t, dataDir, e2e.NewMasterKey(t)))
 		wantReason(t, stderr, code, "master key does not match")
 		// The refusal must leave the store usable with the right key.
-		startServe(t, serveEnv(t, dataDir, master)).stop(t)
+		e2e.Start(t, serveEnv(t, dataDir, master)).Stop(t)
 	})
 }
 
@@ -415,7 +223,7 @@ func TestE2EProjectsAndKeys(t *testing.T) {
 func refusedStart(t *testing.T, env map[string]string, args ...string) (stderr string, code int) {
 	t.Helper()
 	start := time.Now()
-	stdout, stderr, code := runBinary(t, exitDeadline, env, append([]string{"serve"}, args...)...)
+	stdout, stderr, code := e2e.Run(t, e2e.ExitDeadline, env, append([]string{"serve"}, args...)...)
 	if code == 0 {
 		t.Fatalf("sdproxy serve = exit 0 after %s, want a refused start\nstdout %q\nstderr %q", time.Since(start), stdout, stderr)
 	}
@@ -450,7 +258,7 @@ func TestE2EStartupFailures(t *testing.T) {
 		{
 			name: "data port in use",
 			setup: func(t *testing.T) (map[string]string, []string) {
-				env := serveEnv(t, t.TempDir(), newMasterKey(t))
+				env := serveEnv(t, t.TempDir(), e2e.NewMasterKey(t))
 				env[config.EnvListen] = holdPort(t)
 				return env, nil
 			},
@@ -459,7 +267,7 @@ func TestE2EStartupFailures(t *testing.T) {
 		{
 			name: "admin port in use",
 			setup: func(t *testing.T) (map[string]string, []string) {
-				env := serveEnv(t, t.TempDir(), newMasterKey(t))
+				env := serveEnv(t, t.TempDir(), e2e.NewMasterKey(t))
 				return env, []string{"--admin-listen", holdPort(t)}
 			},
 			want: "address already in use",
@@ -482,8 +290,8 @@ func TestE2EStartupFailures(t *testing.T) {
 			name: "another master key on an existing data dir",
 			setup: func(t *testing.T) (map[string]string, []string) {
 				dir := t.TempDir()
-				startServe(t, serveEnv(t, dir, newMasterKey(t))).stop(t)
-				return serveEnv(t, dir, newMasterKey(t)), nil
+				e2e.Start(t, serveEnv(t, dir, e2e.NewMasterKey(t))).Stop(t)
+				return serveEnv(t, dir, e2e.NewMasterKey(t)), nil
 			},
 			want: "master key does not match",
 		},
@@ -491,9 +299,9 @@ func TestE2EStartupFailures(t *testing.T) {
 			name: "data dir locked by a running serve",
 			setup: func(t *testing.T) (map[string]string, []string) {
 				dir := t.TempDir()
-				key := newMasterKey(t)
-				srv := startServe(t, serveEnv(t, dir, key))
-				t.Cleanup(func() { srv.stop(t) })
+				key := e2e.NewMasterKey(t)
+				srv := e2e.Start(t, serveEnv(t, dir, key))
+				t.Cleanup(func() { srv.Stop(t) })
 				return serveEnv(t, dir, key), nil
 			},
 			want: "locked",
@@ -505,7 +313,7 @@ func TestE2EStartupFailures(t *testing.T) {
 				if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				return serveEnv(t, filepath.Join(file, "data"), newMasterKey(t)), nil
+				return serveEnv(t, filepath.Join(file, "data"), e2e.NewMasterKey(t)), nil
 			},
 			want: "data directory",
 		},
@@ -516,7 +324,7 @@ func TestE2EStartupFailures(t *testing.T) {
 				if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				return serveEnv(t, t.TempDir(), newMasterKey(t)), []string{"--data-dir", filepath.Join(file, "data")}
+				return serveEnv(t, t.TempDir(), e2e.NewMasterKey(t)), []string{"--data-dir", filepath.Join(file, "data")}
 			},
 			want: "data directory",
 		},
@@ -543,7 +351,7 @@ func holdPort(t *testing.T) string {
 
 func TestE2EGeneratedSecrets(t *testing.T) {
 	dataDir := t.TempDir()
-	srv := startServe(t, serveEnv(t, dataDir, ""))
+	srv := e2e.Start(t, serveEnv(t, dataDir, ""))
 	masterPath := filepath.Join(dataDir, masterKeyFile)
 	tokenPath := filepath.Join(dataDir, adminTokenFile)
 	wantMode(t, masterPath, 0o600)
@@ -560,7 +368,7 @@ func TestE2EGeneratedSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	env := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir}
+	env := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
 	out := cli(t, env, "project", "create", "--name", "Dev", "--output", "json")
 	var p struct{ ID string }
 	if err := json.Unmarshal([]byte(out), &p); err != nil || p.ID == "" {
@@ -570,9 +378,9 @@ func TestE2EGeneratedSecrets(t *testing.T) {
 	if key == "" {
 		t.Fatalf("sdproxy key create --quiet printed no key")
 	}
-	srv.stop(t)
+	srv.Stop(t)
 
-	log := srv.log(t)
+	log := srv.Log(t)
 	if !strings.Contains(log, "generated") || !strings.Contains(log, "development") {
 		t.Errorf("serve log = %q, want a warning that a development master key was generated", log)
 	}
@@ -583,8 +391,8 @@ func TestE2EGeneratedSecrets(t *testing.T) {
 	}
 
 	t.Run("restart reuses master.key", func(t *testing.T) {
-		srv := startServe(t, serveEnv(t, dataDir, ""))
-		env := map[string]string{config.EnvAdminAddr: "http://" + srv.adminAddr, config.EnvDataDir: dataDir}
+		srv := e2e.Start(t, serveEnv(t, dataDir, ""))
+		env := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
 		out := cli(t, env, "key", "list", "--project", p.ID, "--output", "json")
 		var keys []e2eKey
 		if err := json.Unmarshal([]byte(out), &keys); err != nil || len(keys) != 1 || !strings.HasPrefix(key, keys[0].ID+"_") {
@@ -594,8 +402,8 @@ func TestE2EGeneratedSecrets(t *testing.T) {
 		if err != nil || !bytes.Equal(again, raw) {
 			t.Errorf("master.key after restart = %q, %v, want it unchanged", again, err)
 		}
-		srv.stop(t)
-		if log := srv.log(t); strings.Contains(log, "generated") {
+		srv.Stop(t)
+		if log := srv.Log(t); strings.Contains(log, "generated") {
 			t.Errorf("serve log of the restart = %q, want no new key generated", log)
 		}
 	})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sdproxy/sdproxy/admin"
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/events"
 )
@@ -67,7 +69,7 @@ func showEvents(w io.Writer, c *client, output, path string, q url.Values, follo
 	if err != nil {
 		return err
 	}
-	var pg struct{ Items []events.Event }
+	var pg wire.Page[wire.Event]
 	if err := json.Unmarshal(raw, &pg); err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func showEvents(w io.Writer, c *client, output, path string, q url.Values, follo
 
 // printEvents prints items (newest first from the API) oldest first and
 // returns the newest id.
-func printEvents(w io.Writer, output string, items []events.Event, header bool) string {
+func printEvents(w io.Writer, output string, items []wire.Event, header bool) string {
 	if output == "json" {
 		for i := len(items) - 1; i >= 0; i-- {
 			b, _ := json.Marshal(items[i])
@@ -167,27 +169,28 @@ Exit status 1 when the chain is broken.`,
 }
 
 // verifyOffline opens the stopped data directory's event log read-only.
-func verifyOffline(cl *clientFlags, getenv func(string) string) (events.VerifyResult, error) {
+func verifyOffline(cl *clientFlags, getenv func(string) string) (wire.VerifyResult, error) {
 	cfg := config.Default()
 	cfg.DataDir = firstNonEmpty(cl.dataDir, getenv(config.EnvDataDir), cfg.DataDir)
 	if _, err := os.Stat(cfg.DataDir + "/" + events.FileName); err != nil {
-		return events.VerifyResult{}, fmt.Errorf("no event log in %s: %w", cfg.DataDir, err)
+		return wire.VerifyResult{}, fmt.Errorf("no event log in %s: %w", cfg.DataDir, err)
 	}
 	master, _, err := loadMasterKeyNoCreate(cfg, getenv)
 	if err != nil {
-		return events.VerifyResult{}, err
+		return wire.VerifyResult{}, err
 	}
 	l, err := events.Open(cfg.DataDir, events.Options{MasterKey: master, ReadOnly: true, LockTimeout: 500 * time.Millisecond})
 	if err != nil {
-		return events.VerifyResult{}, err
+		return wire.VerifyResult{}, err
 	}
 	defer l.Close()
-	return l.Verify()
+	res, err := l.Verify()
+	return admin.VerifyView(res), err
 }
 
 // verifyOnline asks the running server.
-func verifyOnline(cl *clientFlags) (events.VerifyResult, error) {
-	var res events.VerifyResult
+func verifyOnline(cl *clientFlags) (wire.VerifyResult, error) {
+	var res wire.VerifyResult
 	c, err := cl.client()
 	if err != nil {
 		return res, err

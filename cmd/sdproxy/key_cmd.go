@@ -9,15 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/admin/wire"
 )
-
-// keyView is a key as the admin API returns it.
-type keyView struct {
-	keystore.Key
-	Status string `json:"status"`
-	Secret string `json:"key"`
-}
 
 func newKeyCmd(cl *clientFlags) *cobra.Command {
 	cmd, _, keysPath := projectScopedCmd(cl, "key", "Manage a project's API keys (create, list, revoke, rotate)", "/keys")
@@ -104,7 +97,7 @@ func printNewKey(cl *clientFlags, cmd *cobra.Command, path string, body any, qui
 	if cl.output == "json" {
 		return printJSON(w, raw)
 	}
-	var k keyView
+	var k wire.Key
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return err
 	}
@@ -128,7 +121,7 @@ func nameSuffix(name string) string {
 
 func listKeys(cl *clientFlags, w io.Writer, path string) error {
 	return printList(cl, w, path, []string{"KEY ID", "NAME", "STATUS", "PERMISSIONS", "CREATED", "LAST USED", "EXPIRES"},
-		func(k keyView) []string {
+		func(k wire.Key) []string {
 			return []string{k.ID, orDash(k.Name), k.Status, strings.Join(k.Permissions, ","),
 				fmtTime(&k.CreatedAt, "-"), fmtTime(k.LastUsedAt, "never"), fmtTime(k.ExpiresAt, "-")}
 		})
@@ -146,7 +139,7 @@ func revokeKey(cl *clientFlags, w io.Writer, path string) error {
 	if cl.output == "json" {
 		return printJSON(w, raw)
 	}
-	var k keyView
+	var k wire.Key
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/admin/wire"
 )
 
 func newProjectCmd(cl *clientFlags) *cobra.Command {
@@ -61,7 +61,7 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 	cmd := &cobra.Command{Use: use, Short: short, Args: args}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		f := cmd.Flags()
-		var in keystore.ProjectInput
+		var in wire.ProjectInput
 		if f.Changed("name") || verb == "create" {
 			in.Name = &name
 		}
@@ -78,7 +78,7 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 			if !f.Changed("rps") || !f.Changed("burst") {
 				return fmt.Errorf("--rps and --burst go together")
 			}
-			in.RateLimit = &keystore.RateLimit{RequestsPerSecond: rps, Burst: burst}
+			in.RateLimit = &wire.RateLimit{RequestsPerSecond: rps, Burst: burst}
 		}
 		if f.Changed("max-active-keys") {
 			in.MaxActiveKeys = &maxKeys
@@ -114,7 +114,7 @@ func callProject(cl *clientFlags, w io.Writer, method, path string, body any) er
 	if cl.output == "json" {
 		return printJSON(w, raw)
 	}
-	var p keystore.Project
+	var p wire.Project
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func callProject(cl *clientFlags, w io.Writer, method, path string, body any) er
 
 func listProjects(cl *clientFlags, w io.Writer) error {
 	return printList(cl, w, "/admin/v1/projects", []string{"ID", "NAME", "ENVIRONMENT", "UPSTREAM", "RATE LIMIT", "CREATED"},
-		func(p keystore.Project) []string {
+		func(p wire.Project) []string {
 			return []string{p.ID, p.Name, p.Environment, orDash(p.Upstream),
 				fmt.Sprintf("%g/s burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst), fmtTime(&p.CreatedAt, "-")}
 		})

@@ -36,7 +36,7 @@ for development. The admin token comes from SDPROXY_ADMIN_TOKEN or
 			if err != nil {
 				return err
 			}
-			srv, err := newServer(cfg, getenv, cmd.ErrOrStderr())
+			srv, err := newServer(cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ type server struct {
 
 // newServer does every start-up check that can fail, so that Run only
 // serves: data dir, master key, store lock, admin token, both ports.
-func newServer(cfg config.Config, getenv func(string) string, stderr io.Writer) (*server, error) {
+func newServer(cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) (*server, error) {
 	log := newLogger(cfg.Log, stderr)
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func newServer(cfg config.Config, getenv func(string) string, stderr io.Writer) 
 		return nil, startupError(err)
 	}
 	s := &server{cfg: cfg, log: log, store: store}
-	if err := s.openEvents(master, stderr); err != nil {
+	if err := s.openEvents(master, stdout); err != nil {
 		store.Close()
 		return nil, err
 	}

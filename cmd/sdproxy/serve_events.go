@@ -12,20 +12,21 @@ import (
 	"github.com/sdproxy/sdproxy/metrics"
 )
 
-// openEvents opens the event log (and its sink) and the metrics fed by it.
-func (s *server) openEvents(master []byte, stderr io.Writer) error {
-	sink, closer, err := openSink(s.cfg.Events.Sink, stderr)
+// openEvents builds the metrics, then the event log (and its sink) that
+// reports to them.
+func (s *server) openEvents(master []byte, stdout io.Writer) error {
+	sink, closer, err := openSink(s.cfg.Events.Sink, stdout)
 	if err != nil {
 		return err
 	}
-	var m *metrics.Metrics
+	m := metrics.New()
 	log, err := events.Open(s.cfg.DataDir, events.Options{
 		MasterKey: master,
 		MaxAge:    s.cfg.Events.MaxAge,
 		MaxCount:  s.cfg.Events.MaxCount,
 		Sink:      sink,
 		Logger:    s.log,
-		OnWrite:   func(r *events.Request) { m.ObserveRequest(r) },
+		OnWrite:   m.ObserveRequest,
 	})
 	if err != nil {
 		if closer != nil {
@@ -36,7 +37,7 @@ func (s *server) openEvents(master []byte, stderr io.Writer) error {
 		}
 		return err
 	}
-	m = metrics.New(log)
+	m.WatchQueue(log)
 	s.events, s.metrics, s.sink = log, m, closer
 	return nil
 }
@@ -48,7 +49,7 @@ func openSink(spec string, stdout io.Writer) (io.Writer, io.Closer, error) {
 	case "":
 		return nil, nil, nil
 	case "stdout":
-		return os.Stdout, nil, nil
+		return stdout, nil, nil
 	}
 	f, err := os.OpenFile(spec, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {

@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin"
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/console"
 	"github.com/sdproxy/sdproxy/keystore"
@@ -37,19 +39,19 @@ func (s *server) listen(getenv func(string) string) error {
 		s.dataLn.Close()
 		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
 	}
-	admin := proxy.NewAdmin(proxy.AdminOptions{
+	adm := admin.New(admin.Options{
 		Store: s.store, Token: token, Logger: s.log, Events: s.events,
 		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
 	})
 	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes, Events: s.events})
-	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(admin, console.New(), s.metrics.Handler()), 1<<20, s.log)
-	s.dataSrv = newHTTPServer("sdproxy", data.Handler, s.cfg.MaxBodyBytes, s.log)
+	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)
+	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
 	return nil
 }
 
 // adminMux serves the web console under /ui/, Prometheus metrics on
 // /metrics and the admin API elsewhere.
-func adminMux(admin *proxy.Admin, ui *console.Console, metrics fasthttp.RequestHandler) fasthttp.RequestHandler {
+func adminMux(api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		p := ctx.Path()
 		if string(p) == "/metrics" {
@@ -64,13 +66,13 @@ func adminMux(admin *proxy.Admin, ui *console.Console, metrics fasthttp.RequestH
 			ui.Handler(ctx)
 			return
 		}
-		admin.Handler(ctx)
+		api.Handler(ctx)
 	}
 }
 
 // newHTTPServer sets every limit and timeout explicitly: fasthttp's zero
 // values mean "none".
-func newHTTPServer(name string, h fasthttp.RequestHandler, maxBody int, log *slog.Logger) *fasthttp.Server {
+func newHTTPServer(name string, h fasthttp.RequestHandler, onError func(*fasthttp.RequestCtx, error), maxBody int, log *slog.Logger) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:               h,
 		Name:                  name,
@@ -83,7 +85,7 @@ func newHTTPServer(name string, h fasthttp.RequestHandler, maxBody int, log *slo
 		MaxConnsPerIP:         0,
 		ReadBufferSize:        16 << 10,
 		Logger:                fasthttpLogger{log},
-		ErrorHandler:          proxy.ServerErrorHandler,
+		ErrorHandler:          onError,
 		// fasthttp's error messages may quote the request (API keys,
 		// field values): never let them reach the log.
 		SecureErrorLogMessage: true,
@@ -99,10 +101,15 @@ func (s *server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.dataSrv.Serve(s.dataLn) }()
 	go func() { errc <- s.adminSrv.Serve(s.adminLn) }()
-	flushCtx, stopFlush := context.WithCancel(context.Background())
-	defer stopFlush()
-	go s.store.RunFlusher(flushCtx, s.cfg.LastUsedFlush, func(err error) { s.log.Error("flush last used", "err", err) })
-	go s.watchExpiry(flushCtx, 30*time.Second)
+	// The background workers use the store and the event log: they run
+	// in one group that is joined before either is closed.
+	bgCtx, stopBG := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		s.store.RunFlusher(bgCtx, s.cfg.LastUsedFlush, func(err error) { s.log.Error("flush last used", "err", err) })
+	})
+	bg.Go(func() { s.watchExpiry(bgCtx, 30*time.Second) })
+	defer func() { stopBG(); bg.Wait() }()
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -115,7 +122,8 @@ func (s *server) Run(ctx context.Context) error {
 	err := errors.Join(serveErr,
 		s.dataSrv.ShutdownWithContext(sctx),
 		s.adminSrv.ShutdownWithContext(sctx))
-	stopFlush()
+	stopBG()
+	bg.Wait()
 	err = errors.Join(err, s.events.Close(), s.store.Close())
 	if s.sink != nil {
 		err = errors.Join(err, s.sink.Close())

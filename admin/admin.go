@@ -1,11 +1,9 @@
-package proxy
+package admin
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,11 +13,13 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// AdminStore is what the admin API needs of the key store.
-type AdminStore interface {
+// Store is what the admin API needs of the key store.
+type Store interface {
 	CreateProject(in keystore.ProjectInput) (keystore.Project, error)
 	UpdateProject(id string, in keystore.ProjectInput) (keystore.Project, error)
 	Project(id string) (keystore.Project, error)
@@ -36,10 +36,10 @@ type AdminStore interface {
 	Ready() error
 }
 
-// AdminOptions configure NewAdmin.
-type AdminOptions struct {
+// Options configure New.
+type Options struct {
 	// Store is required.
-	Store AdminStore
+	Store Store
 	// Token is the bearer token of the admin API. Required.
 	Token string
 	// Logger receives unexpected errors. Nil means slog.Default().
@@ -56,17 +56,17 @@ type AdminOptions struct {
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
 type Admin struct {
-	store     AdminStore
+	store     Store
 	tokenHash [sha256.Size]byte
 	log       *slog.Logger
 	now       func() time.Time
-	ids       requestIDs
+	ids       *httpapi.RequestIDs
 	events    EventLog
 	ready     func() error
 }
 
-// NewAdmin returns the admin API handler.
-func NewAdmin(o AdminOptions) *Admin {
+// New returns the admin API handler.
+func New(o Options) *Admin {
 	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -77,45 +77,52 @@ func NewAdmin(o AdminOptions) *Admin {
 	if a.ready == nil {
 		a.ready = o.Store.Ready
 	}
-	a.ids.prefix = newIDPrefix("adm")
+	a.ids = httpapi.NewRequestIDs("adm")
 	return a
-}
-
-// newIDPrefix returns tag + 8 random hex characters + "-".
-func newIDPrefix(tag string) string {
-	var b [4]byte
-	rand.Read(b[:])
-	return tag + "_" + hex.EncodeToString(b[:]) + "-"
 }
 
 // Handler serves one admin request.
 func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
-	setRequestID(ctx, &a.ids)
+	a.ids.Stamp(ctx)
 	path := string(ctx.Path())
 	switch path {
 	case "/healthz":
-		writeJSON(ctx, 200, map[string]string{"status": "ok"})
+		httpapi.WriteJSON(ctx, 200, wire.Status{Status: "ok"})
 		return
 	case "/readyz":
 		if err := a.ready(); err != nil {
-			writeJSON(ctx, 503, map[string]string{"status": "not ready"})
+			httpapi.WriteJSON(ctx, 503, wire.Status{Status: "not ready"})
 			return
 		}
-		writeJSON(ctx, 200, map[string]string{"status": "ready"})
+		httpapi.WriteJSON(ctx, 200, wire.Status{Status: "ready"})
 		return
 	}
 	rest, ok := strings.CutPrefix(path, "/admin/v1/")
 	if !ok {
-		writeError(ctx, a.log, errNotFound)
+		a.fail(ctx, httpapi.ErrNotFound)
 		return
 	}
 	if !a.authorized(ctx) {
-		writeError(ctx, a.log, errUnauthorized)
+		a.fail(ctx, errUnauthorized)
 		return
 	}
 	if err := a.route(ctx, strings.Split(strings.TrimSuffix(rest, "/"), "/")); err != nil {
-		writeError(ctx, a.log, err)
+		a.fail(ctx, err)
 	}
+}
+
+// fail answers err through the admin listener's error table.
+func (a *Admin) fail(ctx *fasthttp.RequestCtx, err error) {
+	httpapi.WriteError(ctx, a.log, toAPIError, err)
+}
+
+// ServerErrorHandler answers requests fasthttp could not read (too large,
+// malformed, too slow) with the same JSON errors as the handler, request
+// id included.
+func (a *Admin) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	a.ids.Stamp(ctx)
+	a.fail(ctx, httpapi.ServerError(err))
+	ctx.SetConnectionClose()
 }
 
 // authorized checks the bearer token in constant time.
@@ -158,7 +165,7 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 	case len(seg) == 4 && seg[0] == "projects" && seg[2] == "datakeys" && seg[3] == "rotate":
 		return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.rotateDataKey(ctx, seg[1]) }})
 	}
-	return errNotFound
+	return httpapi.ErrNotFound
 }
 
 func (a *Admin) routeKeys(ctx *fasthttp.RequestCtx, m, project string, seg []string) error {
@@ -180,7 +187,7 @@ func (a *Admin) routeKeys(ctx *fasthttp.RequestCtx, m, project string, seg []str
 			return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.rotateKey(ctx, project, seg[0]) }})
 		}
 	}
-	return errNotFound
+	return httpapi.ErrNotFound
 }
 
 // dispatch calls the handler for method m, or answers 405 with Allow.
@@ -193,7 +200,7 @@ func dispatch(ctx *fasthttp.RequestCtx, m string, handlers map[string]func() err
 		allow = append(allow, k)
 	}
 	ctx.Response.Header.Set("Allow", strings.Join(sortStrings(allow), ", "))
-	return errMethodNotAllowed
+	return httpapi.ErrMethodNotAllowed
 }
 
 // decodeBody decodes the JSON request body into v, refusing unknown fields.
@@ -208,15 +215,15 @@ func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
-			return badRequest(ute.Field + ": wrong type, want " + jsonKind(ute.Type.Kind()))
+			return httpapi.BadRequest(ute.Field + ": wrong type, want " + jsonKind(ute.Type.Kind()))
 		}
 		if errors.As(err, &ute) {
-			return badRequest("body must be a JSON object")
+			return httpapi.BadRequest("body must be a JSON object")
 		}
-		return badRequest("body is not valid JSON for this call: " + err.Error())
+		return httpapi.BadRequest("body is not valid JSON for this call: " + err.Error())
 	}
 	if dec.More() {
-		return badRequest("body must hold one JSON object")
+		return httpapi.BadRequest("body must hold one JSON object")
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"strings"
@@ -6,22 +6,14 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// keyView is a key as the admin API shows it: the stored record, its
-// status now, and the full key (Secret) only in the answer to create and
-// rotate.
-type keyView struct {
-	keystore.Key
-	Status string `json:"status"`
-	Secret string `json:"key,omitempty"`
-}
-
-func (a *Admin) view(k keystore.Key) keyView {
-	return keyView{Key: k, Status: k.Status(a.now())}
-}
+// view shows k as the admin API does, with its status now.
+func (a *Admin) view(k keystore.Key) wire.Key { return keyView(k, a.now()) }
 
 func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
 	keys, err := a.store.Keys(project)
@@ -32,7 +24,7 @@ func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
 	switch status {
 	case "", keystore.StatusActive, keystore.StatusRevoked, keystore.StatusExpired:
 	default:
-		return badRequest("status: want active, revoked or expired")
+		return httpapi.BadRequest("status: want active, revoked or expired")
 	}
 	if status != "" {
 		kept := keys[:0]
@@ -43,20 +35,11 @@ func (a *Admin) listKeys(ctx *fasthttp.RequestCtx, project string) error {
 		}
 		keys = kept
 	}
-	return writePage(ctx, keys, func(k keystore.Key) sortKey { return sortKey{k.CreatedAt, k.ID} }, func(k keystore.Key) any { return a.view(k) })
-}
-
-// keyCreateBody is the JSON of a key creation; expires_at is parsed here so
-// that a bad time gets an error naming the field.
-type keyCreateBody struct {
-	Name            string   `json:"name"`
-	Permissions     []string `json:"permissions"`
-	Classifications []string `json:"classifications"`
-	ExpiresAt       *string  `json:"expires_at"`
+	return writePage(ctx, keys, func(k keystore.Key) sortKey { return sortKey{k.CreatedAt, k.ID} }, a.view)
 }
 
 func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
-	var body keyCreateBody
+	var body wire.KeyInput // expires_at is parsed here so a bad time gets an error naming the field
 	if err := decodeBody(ctx, &body); err != nil {
 		return err
 	}
@@ -64,7 +47,7 @@ func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
 	if body.ExpiresAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *body.ExpiresAt)
 		if err != nil {
-			return badRequest("expires_at: want an RFC 3339 time such as 2027-01-01T00:00:00Z")
+			return httpapi.BadRequest("expires_at: want an RFC 3339 time such as 2027-01-01T00:00:00Z")
 		}
 		in.ExpiresAt = &t
 	}
@@ -76,7 +59,7 @@ func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
 	v := a.view(nk.Key)
 	v.Secret = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	writeJSON(ctx, 201, v)
+	httpapi.WriteJSON(ctx, 201, v)
 	return nil
 }
 
@@ -85,7 +68,7 @@ func (a *Admin) getKey(ctx *fasthttp.RequestCtx, project, id string) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, 200, a.view(k))
+	httpapi.WriteJSON(ctx, 200, a.view(k))
 	return nil
 }
 
@@ -95,14 +78,12 @@ func (a *Admin) revokeKey(ctx *fasthttp.RequestCtx, project, id string) error {
 		return err
 	}
 	a.record(events.TypeKeyRevoked, project, k.ID, nil)
-	writeJSON(ctx, 200, a.view(k))
+	httpapi.WriteJSON(ctx, 200, a.view(k))
 	return nil
 }
 
 func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
-	var in struct {
-		GracePeriod string `json:"grace_period"`
-	}
+	var in wire.RotateInput
 	if err := decodeBody(ctx, &in); err != nil {
 		return err
 	}
@@ -110,7 +91,7 @@ func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
 	if in.GracePeriod != "" {
 		d, err := time.ParseDuration(in.GracePeriod)
 		if err != nil || d < 0 {
-			return badRequest(`grace_period: want a duration such as "24h" or "0s"`)
+			return httpapi.BadRequest(`grace_period: want a duration such as "24h" or "0s"`)
 		}
 		grace = d
 	}
@@ -122,6 +103,6 @@ func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
 	v := a.view(nk.Key)
 	v.Secret = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	writeJSON(ctx, 201, v)
+	httpapi.WriteJSON(ctx, 201, v)
 	return nil
 }

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"bufio"
@@ -15,41 +15,21 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/internal/testclock"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// Helpers of the admin API tests. Every name starts with adm so they do not
-// collide with the data-plane harness in the same package.
+// The admin API tests' harness.
 
 // admToken is the admin bearer token of every admEnv.
 const admToken = "sdpa_test-admin-token-0123456789"
-
-// admStart is the injected clock's first instant.
-var admStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-
-// admClock is a settable clock shared by the store and the admin API.
-type admClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *admClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *admClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // admEnv is the admin API on an in-memory listener, backed by a real store.
 type admEnv struct {
 	t      testing.TB
 	store  *keystore.Store
-	clock  *admClock
+	clock  *testclock.Clock
 	client *fasthttp.HostClient
 	ln     *fasthttputil.InmemoryListener
 
@@ -59,16 +39,16 @@ type admEnv struct {
 
 func newAdmEnv(t testing.TB) *admEnv {
 	t.Helper()
-	clock := &admClock{t: admStart}
+	clock := testclock.New()
 	store, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{7}, 32), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("keystore.Open = %v, want nil", err)
 	}
-	admin := NewAdmin(AdminOptions{Store: store, Token: admToken, Now: clock.Now})
+	admin := New(Options{Store: store, Token: admToken, Now: clock.Now})
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{
 		Handler:            admin.Handler,
-		ErrorHandler:       ServerErrorHandler,
+		ErrorHandler:       admin.ServerErrorHandler,
 		MaxRequestBodySize: 1 << 20,
 		Logger:             admQuietLogger{},
 	}
@@ -173,9 +153,9 @@ func (e *admEnv) rawHTTP(what, request string) admResp {
 // checkCommon checks what every response must carry: a request id never
 // used before.
 func (e *admEnv) checkCommon(what string, out admResp) {
-	id := out.header.Get(HeaderRequestID)
+	id := out.header.Get(httpapi.HeaderRequestID)
 	if id == "" {
-		e.t.Errorf("%s: header %s = %q, want a request id on every response", what, HeaderRequestID, id)
+		e.t.Errorf("%s: header %s = %q, want a request id on every response", what, httpapi.HeaderRequestID, id)
 		return
 	}
 	e.mu.Lock()
@@ -296,8 +276,8 @@ func wantError(t testing.TB, r admResp, what string, status int, code string) st
 	if r.status != status {
 		t.Fatalf("%s = %d %s, want %d", what, r.status, r.body, status)
 	}
-	if got := r.header.Get(HeaderErrorCode); got != code {
-		t.Errorf("%s: header %s = %q, want %q", what, HeaderErrorCode, got, code)
+	if got := r.header.Get(httpapi.HeaderErrorCode); got != code {
+		t.Errorf("%s: header %s = %q, want %q", what, httpapi.HeaderErrorCode, got, code)
 	}
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("%s: Content-Type = %q, want application/json", what, ct)
@@ -320,8 +300,8 @@ func wantError(t testing.TB, r admResp, what string, status int, code string) st
 	if eb.Error.Message == "" {
 		t.Errorf("%s: error.message = \"\", want a message", what)
 	}
-	if id := r.header.Get(HeaderRequestID); eb.Error.RequestID == "" || eb.Error.RequestID != id {
-		t.Errorf("%s: error.request_id = %q, want the %s header %q", what, eb.Error.RequestID, HeaderRequestID, id)
+	if id := r.header.Get(httpapi.HeaderRequestID); eb.Error.RequestID == "" || eb.Error.RequestID != id {
+		t.Errorf("%s: error.request_id = %q, want the %s header %q", what, eb.Error.RequestID, httpapi.HeaderRequestID, id)
 	}
 	return eb.Error.Message
 }

@@ -1,21 +1,23 @@
-package proxy
+package admin
 
 import (
 	"strconv"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
 // writeDataKeys answers the data-key versions as one list page.
 func writeDataKeys(ctx *fasthttp.RequestCtx, list []keystore.DataKeyInfo) {
-	items := make([]any, len(list))
+	items := make([]wire.DataKey, len(list))
 	for i, d := range list {
-		items[i] = d
+		items[i] = dataKeyView(d)
 	}
-	writeJSON(ctx, 200, page{Items: items})
+	httpapi.WriteJSON(ctx, 200, wire.Page[wire.DataKey]{Items: items})
 }
 
 func (a *Admin) listDataKeys(ctx *fasthttp.RequestCtx, project string) error {
@@ -33,19 +35,17 @@ func (a *Admin) rotateDataKey(ctx *fasthttp.RequestCtx, project string) error {
 		return err
 	}
 	a.record(events.TypeDataKeyRotated, project, "", map[string]string{"version": strconv.FormatUint(uint64(info.Version), 10)})
-	writeJSON(ctx, 201, info)
+	httpapi.WriteJSON(ctx, 201, dataKeyView(info))
 	return nil
 }
 
 func (a *Admin) setMinDecryption(ctx *fasthttp.RequestCtx, project string) error {
-	var in struct {
-		MinDecryptionVersion *uint32 `json:"min_decryption_version"`
-	}
+	var in wire.MinDecryptionInput
 	if err := decodeBody(ctx, &in); err != nil {
 		return err
 	}
 	if in.MinDecryptionVersion == nil {
-		return badRequest("min_decryption_version: required")
+		return httpapi.BadRequest("min_decryption_version: required")
 	}
 	list, err := a.store.SetMinDecryptionVersion(project, *in.MinDecryptionVersion)
 	if err != nil {

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"errors"
@@ -7,7 +7,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // EventLog is what the admin API needs of the event log.
@@ -32,7 +34,7 @@ func (a *Admin) record(typ, project, keyID string, details map[string]string) {
 // listEvents is GET /admin/v1/projects/{id}/events.
 func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 	if a.events == nil {
-		writeJSON(ctx, 200, page{Items: []any{}})
+		httpapi.WriteJSON(ctx, 200, wire.Page[wire.Event]{Items: []wire.Event{}})
 		return nil
 	}
 	q := ctx.QueryArgs()
@@ -43,7 +45,7 @@ func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 	if s := q.Peek("limit"); len(s) > 0 {
 		n, err := strconv.Atoi(string(s))
 		if err != nil || n < 1 || n > maxPageSize {
-			return badRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
+			return httpapi.BadRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
 		}
 		f.Limit = n
 	}
@@ -51,26 +53,26 @@ func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 		if s := q.Peek(name); len(s) > 0 {
 			t, err := time.Parse(time.RFC3339Nano, string(s))
 			if err != nil {
-				return badRequest(name + ": want an RFC 3339 time such as 2026-11-25T00:00:00Z")
+				return httpapi.BadRequest(name + ": want an RFC 3339 time such as 2026-11-25T00:00:00Z")
 			}
 			*dst = t
 		}
 	}
 	list, next, err := a.events.Query(f)
 	if errors.Is(err, events.ErrBadCursor) {
-		return badRequest("cursor or after: not a value this API gave out")
+		return httpapi.BadRequest("cursor or after: not a value this API gave out")
 	}
 	if err != nil {
 		return err
 	}
-	out := page{Items: make([]any, len(list))}
+	out := wire.Page[wire.Event]{Items: make([]wire.Event, len(list))}
 	for i, e := range list {
-		out.Items[i] = e
+		out.Items[i] = eventView(e)
 	}
 	if next != "" {
 		out.NextCursor = &next
 	}
-	writeJSON(ctx, 200, out)
+	httpapi.WriteJSON(ctx, 200, out)
 	return nil
 }
 
@@ -78,7 +80,7 @@ func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 // intact, 409 naming the first broken entry otherwise.
 func (a *Admin) verifyEvents(ctx *fasthttp.RequestCtx) error {
 	if a.events == nil {
-		return errNotFound
+		return httpapi.ErrNotFound
 	}
 	res, err := a.events.Verify()
 	if err != nil {
@@ -88,6 +90,6 @@ func (a *Admin) verifyEvents(ctx *fasthttp.RequestCtx) error {
 	if !res.OK {
 		status = 409
 	}
-	writeJSON(ctx, status, res)
+	httpapi.WriteJSON(ctx, status, VerifyView(res))
 	return nil
 }

@@ -1,11 +1,13 @@
-package proxy
+package admin
 
 import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -14,20 +16,20 @@ func (a *Admin) listProjects(ctx *fasthttp.RequestCtx) error {
 	if err != nil {
 		return err
 	}
-	return writePage(ctx, all, func(p keystore.Project) sortKey { return sortKey{p.CreatedAt, p.ID} }, func(p keystore.Project) any { return p })
+	return writePage(ctx, all, func(p keystore.Project) sortKey { return sortKey{p.CreatedAt, p.ID} }, projectView)
 }
 
 func (a *Admin) createProject(ctx *fasthttp.RequestCtx) error {
-	var in keystore.ProjectInput
+	var in wire.ProjectInput
 	if err := decodeBody(ctx, &in); err != nil {
 		return err
 	}
-	p, err := a.store.CreateProject(in)
+	p, err := a.store.CreateProject(projectInput(in))
 	if err != nil {
 		return err
 	}
 	a.record(events.TypeProjectCreated, p.ID, "", map[string]string{"name": p.Name})
-	writeJSON(ctx, 201, p)
+	httpapi.WriteJSON(ctx, 201, projectView(p))
 	return nil
 }
 
@@ -36,21 +38,21 @@ func (a *Admin) getProject(ctx *fasthttp.RequestCtx, id string) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(ctx, 200, p)
+	httpapi.WriteJSON(ctx, 200, projectView(p))
 	return nil
 }
 
 func (a *Admin) updateProject(ctx *fasthttp.RequestCtx, id string) error {
-	var in keystore.ProjectInput
+	var in wire.ProjectInput
 	if err := decodeBody(ctx, &in); err != nil {
 		return err
 	}
-	p, err := a.store.UpdateProject(id, in)
+	p, err := a.store.UpdateProject(id, projectInput(in))
 	if err != nil {
 		return err
 	}
 	a.record(events.TypeProjectUpdated, p.ID, "", map[string]string{"changed": changedFields(in)})
-	writeJSON(ctx, 200, p)
+	httpapi.WriteJSON(ctx, 200, projectView(p))
 	return nil
 }
 
@@ -64,7 +66,7 @@ func (a *Admin) deleteProject(ctx *fasthttp.RequestCtx, id string) error {
 }
 
 // changedFields names the fields a PATCH sent.
-func changedFields(in keystore.ProjectInput) string {
+func changedFields(in wire.ProjectInput) string {
 	var names []string
 	for name, set := range map[string]bool{
 		"name": in.Name != nil, "environment": in.Environment != nil, "upstream": in.Upstream != nil,

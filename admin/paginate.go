@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"encoding/base64"
@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 const (
@@ -42,20 +45,14 @@ func parseCursor(s string) (sortKey, bool) {
 	return sortKey{time.Unix(0, n), id}, true
 }
 
-// page is the JSON shape of every list.
-type page struct {
-	Items      []any   `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
 // writePage answers one page of items (already sorted by key) according
 // to the ?cursor= and ?limit= query parameters.
-func writePage[T any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKey, view func(T) any) error {
+func writePage[T, V any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKey, view func(T) V) error {
 	limit := defaultPageSize
 	if s := ctx.QueryArgs().Peek("limit"); len(s) > 0 {
 		n, err := strconv.Atoi(string(s))
 		if err != nil || n < 1 || n > maxPageSize {
-			return badRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
+			return httpapi.BadRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
 		}
 		limit = n
 	}
@@ -63,7 +60,7 @@ func writePage[T any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKey, 
 	if s := ctx.QueryArgs().Peek("cursor"); len(s) > 0 {
 		c, ok := parseCursor(string(s))
 		if !ok {
-			return badRequest("cursor: not a cursor this API gave out")
+			return httpapi.BadRequest("cursor: not a cursor this API gave out")
 		}
 		start = len(items)
 		for i, it := range items {
@@ -74,7 +71,7 @@ func writePage[T any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKey, 
 		}
 	}
 	end := min(start+limit, len(items))
-	out := page{Items: make([]any, 0, end-start)}
+	out := wire.Page[V]{Items: make([]V, 0, end-start)}
 	for _, it := range items[start:end] {
 		out.Items = append(out.Items, view(it))
 	}
@@ -82,7 +79,7 @@ func writePage[T any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKey, 
 		c := key(items[end-1]).cursor()
 		out.NextCursor = &c
 	}
-	writeJSON(ctx, 200, out)
+	httpapi.WriteJSON(ctx, 200, out)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/internal/testclock"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -25,7 +27,7 @@ func TestAdminAuth(t *testing.T) {
 	e := newAdmEnv(t)
 	ref := e.rawAuth("GET", "/admin/v1/projects", "", "")
 	wantError(t, ref, "GET /admin/v1/projects without Authorization", 401, "unauthorized")
-	refBody := bytes.ReplaceAll(ref.body, []byte(ref.header.Get(HeaderRequestID)), []byte("<id>"))
+	refBody := bytes.ReplaceAll(ref.body, []byte(ref.header.Get(httpapi.HeaderRequestID)), []byte("<id>"))
 
 	cases := []struct {
 		name, auth string
@@ -46,13 +48,13 @@ func TestAdminAuth(t *testing.T) {
 			what := fmt.Sprintf("GET /admin/v1/projects with Authorization %q", tc.auth)
 			if tc.want == 200 {
 				e.want(r, "GET", "/admin/v1/projects", 200)
-				if got := r.header.Get(HeaderErrorCode); got != "" {
-					t.Errorf("%s: header %s = %q, want none on success", what, HeaderErrorCode, got)
+				if got := r.header.Get(httpapi.HeaderErrorCode); got != "" {
+					t.Errorf("%s: header %s = %q, want none on success", what, httpapi.HeaderErrorCode, got)
 				}
 				return
 			}
 			wantError(t, r, what, tc.want, "unauthorized")
-			got := bytes.ReplaceAll(r.body, []byte(r.header.Get(HeaderRequestID)), []byte("<id>"))
+			got := bytes.ReplaceAll(r.body, []byte(r.header.Get(httpapi.HeaderRequestID)), []byte("<id>"))
 			if !bytes.Equal(got, refBody) {
 				t.Errorf("%s body = %s, want byte-identical to the missing-token answer %s (apart from the request id)", what, got, refBody)
 			}
@@ -191,7 +193,7 @@ func TestAdminProjectCreate(t *testing.T) {
 			if !admProjectRE.MatchString(p.ID) {
 				t.Errorf("POST /admin/v1/projects id = %q, want match %s", p.ID, admProjectRE)
 			}
-			tc.want.ID, tc.want.CreatedAt, tc.want.UpdatedAt = p.ID, admStart, admStart
+			tc.want.ID, tc.want.CreatedAt, tc.want.UpdatedAt = p.ID, testclock.Start, testclock.Start
 			if !admSameProject(p, tc.want) {
 				t.Errorf("POST /admin/v1/projects %s = %+v, want %+v", tc.body, p, tc.want)
 			}
@@ -533,7 +535,7 @@ func TestAdminKeyCreate(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"K","max_active_keys":100}`)
 	path := "/admin/v1/projects/" + p.ID + "/keys"
-	expiry := admStart.Add(48 * time.Hour)
+	expiry := testclock.Start.Add(48 * time.Hour)
 
 	cases := []struct {
 		name            string

@@ -1,0 +1,64 @@
+package admin
+
+import (
+	"time"
+
+	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// Mappings between the store's and the event log's records and the admin
+// API's wire types. Nothing else turns a storage type into JSON.
+
+func projectView(p keystore.Project) wire.Project {
+	return wire.Project{
+		ID: p.ID, Name: p.Name, Environment: p.Environment, Upstream: p.Upstream, Destinations: p.Destinations,
+		RateLimit:     wire.RateLimit{RequestsPerSecond: p.RateLimit.RequestsPerSecond, Burst: p.RateLimit.Burst},
+		MaxActiveKeys: p.MaxActiveKeys, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}
+}
+
+func projectInput(in wire.ProjectInput) keystore.ProjectInput {
+	out := keystore.ProjectInput{
+		Name: in.Name, Environment: in.Environment, Upstream: in.Upstream,
+		Destinations: in.Destinations, MaxActiveKeys: in.MaxActiveKeys,
+	}
+	if in.RateLimit != nil {
+		out.RateLimit = &keystore.RateLimit{RequestsPerSecond: in.RateLimit.RequestsPerSecond, Burst: in.RateLimit.Burst}
+	}
+	return out
+}
+
+// keyView shows k with its status at now.
+func keyView(k keystore.Key, now time.Time) wire.Key {
+	return wire.Key{
+		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Permissions: k.Permissions, Classifications: k.Classifications,
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt,
+		RotatedTo: k.RotatedTo, Status: k.Status(now),
+	}
+}
+
+func dataKeyView(d keystore.DataKeyInfo) wire.DataKey {
+	return wire.DataKey{Version: d.Version, Status: d.Status, CreatedAt: d.CreatedAt, Seals: d.Seals}
+}
+
+func eventView(e events.Event) wire.Event {
+	return wire.Event{
+		ID: e.ID, Type: e.Type, Time: e.Time, ProjectID: e.ProjectID, KeyID: e.KeyID,
+		Method: e.Method, Path: e.Path, Mode: e.Mode, Fields: e.Fields, Classification: e.Classification,
+		Destination: e.Destination, Geofence: e.Geofence, Status: e.Status, LatencyMS: e.LatencyMS,
+		RequestID: e.RequestID, ClientIP: e.ClientIP, RateLimited: e.RateLimited,
+		Actor: e.Actor, Details: e.Details,
+	}
+}
+
+// VerifyView is the wire form of a verification (also used by the CLI
+// when it verifies a stopped data directory itself).
+func VerifyView(r events.VerifyResult) wire.VerifyResult {
+	out := wire.VerifyResult{OK: r.OK, Checked: r.Checked, FirstSeq: r.FirstSeq, LastSeq: r.LastSeq}
+	if r.Broken != nil {
+		out.Broken = &wire.Broken{Seq: r.Broken.Seq, ID: r.Broken.ID, Reason: r.Broken.Reason}
+	}
+	return out
+}

@@ -1,0 +1,46 @@
+package wire
+
+import "time"
+
+// Event is one entry of the event log as the admin API shows it. Request
+// fields are set only on "request" events; Actor and Details only on admin
+// events. It never holds a field value or a secret.
+type Event struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Time      time.Time `json:"time"`
+	ProjectID string    `json:"project_id"`
+	KeyID     *string   `json:"key_id"`
+
+	Method         string   `json:"method,omitempty"`
+	Path           string   `json:"path,omitempty"`
+	Mode           string   `json:"mode,omitempty"`
+	Fields         []string `json:"fields,omitempty"`
+	Classification *string  `json:"classification,omitempty"`
+	Destination    *string  `json:"destination,omitempty"`
+	Geofence       *string  `json:"geofence,omitempty"`
+	Status         int      `json:"status,omitempty"`
+	LatencyMS      float64  `json:"latency_ms,omitempty"`
+	RequestID      string   `json:"request_id,omitempty"`
+	ClientIP       string   `json:"client_ip,omitempty"`
+	RateLimited    *bool    `json:"rate_limited,omitempty"`
+
+	Actor   string            `json:"actor,omitempty"`
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// VerifyResult is the answer of GET /admin/v1/events/verify.
+type VerifyResult struct {
+	OK       bool    `json:"ok"`
+	Checked  uint64  `json:"checked"`
+	FirstSeq uint64  `json:"first_seq"`
+	LastSeq  uint64  `json:"last_seq"`
+	Broken   *Broken `json:"first_broken,omitempty"`
+}
+
+// Broken names the first entry that fails verification and why.
+type Broken struct {
+	Seq    uint64 `json:"seq"`
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}

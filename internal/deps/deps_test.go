@@ -1,0 +1,198 @@
+package deps
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sdproxy/sdproxy"
+
+// rule says what one package may import of ours, and which outside
+// imports it must not have.
+type rule struct {
+	may    []string // packages of this module it may import
+	forbid []string // other import paths it must not use (prefixes)
+	why    string
+}
+
+// noHTTP is what a storage package must not import.
+var noHTTP = []string{"net/http", "github.com/valyala/fasthttp"}
+
+// rules covers every non-test package of the module; a new package fails
+// the test until it is added here.
+var rules = map[string]rule{
+	"fieldcrypt":               {why: "the token format and field rewriting stand alone: standard library only (the single-pass scanner is the point)", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
+	"config":                   {why: "the config schema is read only by cmd"},
+	"keystore":                 {why: "the store knows no HTTP and no config", forbid: noHTTP},
+	"events":                   {why: "the event log knows no HTTP and no config", forbid: noHTTP},
+	"metrics":                  {may: []string{"events"}, why: "metrics read the event log's records"},
+	"internal/httpapi":         {why: "the HTTP helpers know nothing of the store, the log or the crypto"},
+	"internal/testclock":       {why: "a test clock stands alone"},
+	"internal/e2e":             {why: "the end-to-end harness drives the binary from outside"},
+	"internal/deps":            {why: "this test"},
+	"admin/wire":               {why: "the admin API's wire types are plain data the CLI shares", forbid: []string{"github.com/"}},
+	"admin":                    {may: []string{"admin/wire", "internal/httpapi", "keystore", "events"}, why: "the control plane: admin API over the store and the event log"},
+	"proxy":                    {may: []string{"internal/httpapi", "keystore", "fieldcrypt", "events"}, why: "the data plane: no admin API, no config", forbid: []string{"encoding/json", "reflect"}},
+	"console":                  {may: []string{"internal/httpapi"}, why: "the console talks to the rest only through the admin API, in the browser"},
+	"demo":                     {why: "the demo store is a stand-alone upstream"},
+	"cmd/sdproxy":              {may: []string{"*"}, why: "cmd wires everything"},
+	"tools/loadtest/bareproxy": {why: "a baseline must not share sdproxy's code"},
+	"tools/loadtest/upstream":  {why: "a baseline must not share sdproxy's code"},
+}
+
+// TestImportRules parses every non-test Go file of the module and checks
+// its imports against rules.
+func TestImportRules(t *testing.T) {
+	root := moduleRoot(t)
+	imports := packageImports(t, root)
+	if len(imports) < len(rules)-1 {
+		t.Fatalf("found %d packages under %s, want at least %d", len(imports), root, len(rules)-1)
+	}
+	for pkg, imps := range imports {
+		r, ok := rules[pkg]
+		if !ok {
+			t.Errorf("package %s has no import rule: add it to rules in internal/deps/deps_test.go", pkg)
+			continue
+		}
+		for _, imp := range imps {
+			if msg := check(pkg, r, imp); msg != "" {
+				t.Errorf("%s imports %s: %s", pkg, imp, msg)
+			}
+		}
+	}
+}
+
+// check returns why pkg must not import imp, or "".
+func check(pkg string, r rule, imp string) string {
+	if own, ok := strings.CutPrefix(imp, module+"/"); ok {
+		if slices.Contains(r.may, "*") || slices.Contains(r.may, own) {
+			return ""
+		}
+		return "not allowed (" + r.why + ")"
+	}
+	for _, f := range r.forbid {
+		if imp == f || strings.HasPrefix(imp, f) && (strings.HasSuffix(f, "/") || strings.HasPrefix(imp[len(f):], "/")) {
+			return "forbidden (" + r.why + ")"
+		}
+	}
+	return ""
+}
+
+// TestCheck shows the rule test failing on forbidden imports.
+func TestCheck(t *testing.T) {
+	cases := []struct {
+		pkg, imp string
+		bad      bool
+	}{
+		{"proxy", module + "/admin", true},
+		{"proxy", module + "/config", true},
+		{"proxy", "encoding/json", true},
+		{"proxy", module + "/fieldcrypt", false},
+		{"keystore", "github.com/valyala/fasthttp", true},
+		{"keystore", "net/http", true},
+		{"keystore", "net/http/httptest", true},
+		{"keystore", "net/netip", false},
+		{"keystore", module + "/proxy", true},
+		{"fieldcrypt", module + "/keystore", true},
+		{"fieldcrypt", "github.com/tidwall/gjson", true},
+		{"fieldcrypt", "crypto/cipher", false},
+		{"events", module + "/keystore", true},
+		{"admin", module + "/proxy", true},
+		{"admin", module + "/keystore", false},
+		{"admin/wire", "github.com/sdproxy/sdproxy/keystore", true},
+		{"cmd/sdproxy", module + "/config", false},
+	}
+	for _, tc := range cases {
+		if got := check(tc.pkg, rules[tc.pkg], tc.imp) != ""; got != tc.bad {
+			t.Errorf("check(%s imports %s) refused = %v, want %v", tc.pkg, tc.imp, got, tc.bad)
+		}
+	}
+}
+
+// TestOnlyCmdReadsEnvironment: libraries take options; only cmd (and the
+// test harness) read the environment.
+func TestOnlyCmdReadsEnvironment(t *testing.T) {
+	root := moduleRoot(t)
+	walkGo(t, root, func(pkg, path string, src []byte) {
+		if pkg == "cmd/sdproxy" || pkg == "config" || pkg == "internal/e2e" || strings.HasPrefix(pkg, "tools/") {
+			return
+		}
+		for _, fn := range []string{"os.Getenv(", "os.LookupEnv(", "os.Environ("} {
+			if strings.Contains(string(src), fn) {
+				t.Errorf("%s calls %s: only cmd/sdproxy reads the environment", path, strings.TrimSuffix(fn, "("))
+			}
+		}
+	})
+}
+
+// packageImports maps each package (path relative to the module) to the
+// imports of its non-test files.
+func packageImports(t *testing.T, root string) map[string][]string {
+	out := map[string][]string{}
+	walkGo(t, root, func(pkg, path string, src []byte) {
+		f, err := parser.ParseFile(token.NewFileSet(), path, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			out[pkg] = append(out[pkg], p)
+		}
+		if _, ok := out[pkg]; !ok {
+			out[pkg] = nil
+		}
+	})
+	return out
+}
+
+// walkGo calls fn for every non-test Go file of the module outside
+// testdata.
+func walkGo(t *testing.T, root string, fn func(pkg, path string, src []byte)) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != root) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		fn(filepath.ToSlash(rel), path, src)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
