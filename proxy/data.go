@@ -81,7 +81,7 @@ func NewData(o DataOptions) *Data {
 		o.LimiterIdle = 10 * time.Minute
 	}
 	d.limits = newLimiters(o.LimiterIdle)
-	d.upstreams = newUpstreams(o.Upstream)
+	d.upstreams = newUpstreams(o.Upstream, d.now)
 	d.ids = httpapi.NewRequestIDs("req")
 	d.states.New = func() any { return new(reqState) }
 	return d

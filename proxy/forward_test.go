@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -309,5 +310,43 @@ func TestForwardUnnormalisedNames(t *testing.T) {
 	var got map[string]string
 	if err := json.Unmarshal(up.last(t).body, &got); err != nil || !tokenRE.MatchString(got["ssn"]) {
 		t.Errorf("upstream body = %s, want ssn sealed", up.last(t).body)
+	}
+}
+
+// TestUpstreamClientsEvicted: as a project moves between upstreams and
+// destinations, the clients and parsed URLs of ones no longer used are
+// dropped once idle for 2 × IdleConnTimeout, so the maps do not grow.
+func TestUpstreamClientsEvicted(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	const n = 5
+	for i := range n {
+		e.upstream("up"+strconv.Itoa(i)+".test:80", nil)
+	}
+	p := e.project("http://up0.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for i := range n {
+		up := "http://up" + strconv.Itoa(i) + ".test/api"
+		if _, err := e.store.UpdateProject(p.ID, keystore.ProjectInput{Upstream: &up}); err != nil {
+			t.Fatal(err)
+		}
+		if r := e.do("GET", "/proxy/"+p.ID+"/x", "", HeaderAuthorization, key); r.status != 200 {
+			t.Fatalf("GET through %s = %d %s, want 200", up, r.status, r.body)
+		}
+		if i < n-1 {
+			e.clock.Advance(4 * time.Minute) // past 2 × the default 90 s idle time
+		}
+	}
+	if c, u := e.data.upstreams.size(); c != 1 || u != 1 {
+		t.Errorf("after moving through %d upstreams, %d clients and %d parsed URLs kept, want 1 and 1 (the one in use)", n, c, u)
+	}
+	// One still in use within the window is kept.
+	e.clock.Advance(time.Minute)
+	up := "http://up0.test/api"
+	e.store.UpdateProject(p.ID, keystore.ProjectInput{Upstream: &up})
+	if r := e.do("GET", "/proxy/"+p.ID+"/x", "", HeaderAuthorization, key); r.status != 200 {
+		t.Fatalf("GET = %d %s, want 200", r.status, r.body)
+	}
+	if c, u := e.data.upstreams.size(); c != 2 || u != 2 {
+		t.Errorf("with two upstreams used within the idle window, %d clients and %d parsed URLs kept, want 2 and 2", c, u)
 	}
 }

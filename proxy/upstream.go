@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -50,51 +51,95 @@ func (o UpstreamOptions) withDefaults() UpstreamOptions {
 }
 
 // upstreams keeps one pooled keep-alive client per origin, and the parsed
-// form of each project upstream URL.
+// form of each project upstream URL. Entries unused for longer than
+// 2 × IdleConnTimeout are dropped whenever a new one is added, so the maps
+// do not grow as projects change their upstreams and destinations.
 type upstreams struct {
 	opts    UpstreamOptions
+	now     func() time.Time
 	mu      sync.RWMutex
-	clients map[string]*fasthttp.HostClient
+	clients map[string]*clientEntry
 	parsed  map[string]*target
+	used    map[string]*atomic.Int64 // last use of each parsed URL, unix ns
 }
 
-func newUpstreams(o UpstreamOptions) *upstreams {
-	return &upstreams{opts: o.withDefaults(), clients: map[string]*fasthttp.HostClient{}, parsed: map[string]*target{}}
+// clientEntry is one origin's client and when it was last used.
+type clientEntry struct {
+	c    *fasthttp.HostClient
+	used atomic.Int64 // unix ns
+}
+
+func newUpstreams(o UpstreamOptions, now func() time.Time) *upstreams {
+	return &upstreams{opts: o.withDefaults(), now: now, clients: map[string]*clientEntry{}, parsed: map[string]*target{}, used: map[string]*atomic.Int64{}}
+}
+
+// evictIdle drops clients and parsed URLs unused for 2 × IdleConnTimeout
+// (closing the clients' idle connections). The caller holds u.mu.
+func (u *upstreams) evictIdle(now int64) {
+	cutoff := now - int64(2*u.opts.IdleConnTimeout)
+	for k, e := range u.clients {
+		if e.used.Load() < cutoff {
+			e.c.CloseIdleConnections()
+			delete(u.clients, k)
+		}
+	}
+	for k, used := range u.used {
+		if used.Load() < cutoff {
+			delete(u.parsed, k)
+			delete(u.used, k)
+		}
+	}
+}
+
+// size is how many clients and parsed URLs are kept (tests).
+func (u *upstreams) size() (clients, parsed int) {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return len(u.clients), len(u.parsed)
 }
 
 // upstream returns the target of a project's upstream URL (validated when
 // the project was saved), parsing it once.
 func (u *upstreams) upstream(rawURL string) (*target, bool) {
+	now := u.now().UnixNano()
 	u.mu.RLock()
-	t := u.parsed[rawURL]
+	t, used := u.parsed[rawURL], u.used[rawURL]
 	u.mu.RUnlock()
 	if t != nil {
+		used.Store(now)
 		return t, true
 	}
 	_, parsed, ok := parseTarget(nil, []byte(rawURL))
 	if !ok {
 		return nil, false
 	}
+	used = new(atomic.Int64)
+	used.Store(now)
 	u.mu.Lock()
-	u.parsed[rawURL] = &parsed
+	u.evictIdle(now)
+	u.parsed[rawURL], u.used[rawURL] = &parsed, used
 	u.mu.Unlock()
 	return &parsed, true
 }
 
 // client returns the client of t's origin, creating it on first use.
 func (u *upstreams) client(t *target) *fasthttp.HostClient {
+	now := u.now().UnixNano()
 	u.mu.RLock()
-	c := u.clients[string(t.origin)]
+	e := u.clients[string(t.origin)]
 	u.mu.RUnlock()
-	if c != nil {
-		return c
+	if e != nil {
+		e.used.Store(now)
+		return e.c
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if c = u.clients[string(t.origin)]; c != nil {
-		return c
+	if e = u.clients[string(t.origin)]; e != nil {
+		e.used.Store(now)
+		return e.c
 	}
-	c = &fasthttp.HostClient{
+	u.evictIdle(now)
+	c := &fasthttp.HostClient{
 		Addr:                     string(t.addr),
 		IsTLS:                    t.tls,
 		Name:                     "sdproxy",
@@ -116,7 +161,9 @@ func (u *upstreams) client(t *target) *fasthttp.HostClient {
 		d := u.opts.DialTimeout
 		c.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
 	}
-	u.clients[string(t.origin)] = c
+	e = &clientEntry{c: c}
+	e.used.Store(now)
+	u.clients[string(t.origin)] = e
 	return c
 }
 

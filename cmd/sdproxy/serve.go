@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/valyala/fasthttp"
@@ -102,6 +103,11 @@ type server struct {
 	dataSrv   *fasthttp.Server
 	adminSrv  *fasthttp.Server
 	tokenPath string
+	// expiryEvery is how often expired keys are looked for. Zero means 30s.
+	expiryEvery time.Duration
+	// onExpired, when set, runs between taking expired keys from the store
+	// and recording their events (tests).
+	onExpired func()
 }
 
 // newServer does every start-up check that can fail, so that Run only

@@ -79,6 +79,9 @@ func (s *server) reportExpired() {
 		s.log.Error("expiry check", "err", err)
 		return
 	}
+	if len(keys) > 0 && s.onExpired != nil {
+		s.onExpired()
+	}
 	for _, k := range keys {
 		id := k.ID
 		s.events.Record(events.Event{

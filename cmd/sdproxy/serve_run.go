@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"bytes"
 	"context"
 	"errors"
@@ -108,7 +109,7 @@ func (s *server) Run(ctx context.Context) error {
 	bg.Go(func() {
 		s.store.RunFlusher(bgCtx, s.cfg.LastUsedFlush, func(err error) { s.log.Error("flush last used", "err", err) })
 	})
-	bg.Go(func() { s.watchExpiry(bgCtx, 30*time.Second) })
+	bg.Go(func() { s.watchExpiry(bgCtx, cmp.Or(s.expiryEvery, 30*time.Second)) })
 	defer func() { stopBG(); bg.Wait() }()
 	var serveErr error
 	select {
