@@ -9,4 +9,25 @@ var (
 	ErrClosed = errors.New("events: log is closed")
 	// ErrBadCursor: a cursor that this log did not give out.
 	ErrBadCursor = errors.New("events: invalid cursor")
+	// ErrDamaged: Open found the log in a state that it will not write
+	// on (a bucket or the head record missing from a log that has
+	// entries, or a head whose signature does not verify). Nothing is
+	// repaired; sdproxy events verify names the damage.
+	ErrDamaged = errors.New("events: event log is damaged")
+	// ErrBadCheckpoint: a checkpoint whose signature does not verify
+	// under this log's key: forged, altered, or made with another master
+	// key.
+	ErrBadCheckpoint = errors.New("events: checkpoint signature does not verify (forged or altered)")
+	// ErrNotCheckpoint: ParseCheckpoint was given something other than a
+	// checkpoint line.
+	ErrNotCheckpoint = errors.New("events: not a checkpoint line")
+)
+
+// Why a head record is not accepted; Verify turns them into reasons, the
+// writer and retention into errors.
+var (
+	errNoHead         = errors.New("the head record is missing")
+	errHeadUnreadable = errors.New("the head record is unreadable")
+	errHeadUnsigned   = errors.New("the head record is not signed")
+	errHeadForged     = errors.New("the head record fails its signature")
 )

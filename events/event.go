@@ -14,6 +14,23 @@ const (
 	TypeKeyExpired       = "key.expired"
 	TypeDataKeyRotated   = "datakey.rotated"
 	TypeDataKeyMinChange = "datakey.min_decryption_version"
+
+	// TypeAuthFailed summarises repeated authentication failures of one
+	// client: Details {"client_ip": "10.1.2.3", "count": "120",
+	// "interval": "1m0s"} (the count of failed requests from client_ip in
+	// the interval, as decimal text). The proxy records it instead of one
+	// 401 request event per attempt. Retention treats it, like a request
+	// event with status 401, as a failure: removed first when the log is
+	// over its MaxCount.
+	TypeAuthFailed = "auth.failed"
+
+	// TypeLogUpgraded is written by Open into the chain when it takes
+	// over a log whose head record was not signed (written by an sdproxy
+	// before signed heads) or was missing from an empty log: Details
+	// {"head": "unsigned"|"missing"}. From this entry on the head must be
+	// signed. A log wiped down to empty buckets also gets one, so an
+	// auditor sees where such a log started anew.
+	TypeLogUpgraded = "eventlog.upgraded"
 )
 
 // Event is one entry of the log as stored and as the admin API shows it.
@@ -57,24 +74,22 @@ type Request struct {
 	RateLimited bool
 
 	method, path, fields, class, dest, geofence, requestID, clientIP []byte
+	nfields                                                          int // names in the list given to SetFields
 }
 
-// SetMethod and the other Set methods copy b into the record.
+// SetMethod and the other Set methods copy b into the record. SetPath
+// keeps at most MaxPathBytes (see SetFields for the field names).
 func (r *Request) SetMethod(b []byte)         { r.method = append(r.method[:0], b...) }
-func (r *Request) SetPath(b []byte)           { r.path = append(r.path[:0], b...) }
-func (r *Request) SetFields(b []byte)         { r.fields = append(r.fields[:0], b...) }
+func (r *Request) SetPath(b []byte)           { r.path = appendCapped(r.path[:0], b, MaxPathBytes) }
 func (r *Request) SetClassification(b []byte) { r.class = append(r.class[:0], b...) }
 func (r *Request) SetDestination(b []byte)    { r.dest = append(r.dest[:0], b...) }
 func (r *Request) SetGeofence(b []byte)       { r.geofence = append(r.geofence[:0], b...) }
 func (r *Request) SetRequestID(b []byte)      { r.requestID = append(r.requestID[:0], b...) }
 func (r *Request) SetClientIP(b []byte)       { r.clientIP = append(r.clientIP[:0], b...) }
 
-// FieldCount is how many field names the request named.
-func (r *Request) FieldCount() int {
-	n := 0
-	forEachField(r.fields, func([]byte) { n++ })
-	return n
-}
+// FieldCount is how many field names the request named, all of them,
+// also those beyond the MaxFieldNames that are stored.
+func (r *Request) FieldCount() int { return r.nfields }
 
 func (r *Request) reset() {
 	*r = Request{

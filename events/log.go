@@ -25,8 +25,10 @@ var (
 	bucketEvents    = []byte("events")     // seq (8 bytes BE) → entry JSON
 	bucketByProject = []byte("by_project") // project id 0x00 seq → nothing
 	bucketMeta      = []byte("meta")
-	metaHead        = []byte("head")   // the last entry: seq and mac
-	metaAnchor      = []byte("anchor") // where the chain starts after pruning
+	bucketPruned    = []byte("pruned")   // first seq → run of failures pruned from the middle
+	bucketFailures  = []byte("failures") // seq → nothing, for each stored failure event
+	metaHead        = []byte("head")     // the chain's end, signed: see head
+	metaAnchor      = []byte("anchor")   // where the chain starts after pruning
 )
 
 // Options configure Open. The zero value of each field is usable.
@@ -46,9 +48,14 @@ type Options struct {
 	MaxCount uint64
 	// PruneEvery is how often retention runs. Zero means 1 minute.
 	PruneEvery time.Duration
+	// CheckpointEvery is how often the writer emits a signed checkpoint
+	// (to Sink and Logger); one is also emitted on Close. Zero means 1
+	// minute; negative means never, not even on Close.
+	CheckpointEvery time.Duration
 	// Sink, when set, receives every written event as one JSON line.
 	Sink io.Writer
-	// Logger reports drops and write failures. Nil means slog.Default().
+	// Logger reports drops and write failures, and checkpoints (at info
+	// level). Nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
@@ -80,6 +87,9 @@ func (o Options) withDefaults() Options {
 	if o.PruneEvery == 0 {
 		o.PruneEvery = time.Minute
 	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = time.Minute
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -102,12 +112,13 @@ type item struct {
 type Log struct {
 	db   *bolt.DB
 	opts Options
-	key  []byte    // HMAC key of the chain
-	wmac hash.Hash // the writer's keyed HMAC
+	keys
+	wmac hash.Hash // the writer's keyed HMAC of the chain
 
 	queue   chan item
 	evbuf   []byte // the writer's encoding buffers
 	sinkbuf []byte
+	cpbuf   []byte // the writer's checkpoint line
 	pool    sync.Pool
 	dropped atomic.Uint64
 	written atomic.Uint64
@@ -137,33 +148,55 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events.Open: %w", err)
 	}
-	key, err := hkdf.Key(sha256.New, opts.MasterKey, nil, "sdproxy event chain v1", 32)
+	k, err := deriveKeys(opts.MasterKey)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	l := &Log{db: db, opts: opts, key: key, wmac: hmac.New(sha256.New, key), done: make(chan struct{}), stop: make(chan struct{})}
+	l := &Log{db: db, opts: opts, keys: k, wmac: hmac.New(sha256.New, k.chain), done: make(chan struct{}), stop: make(chan struct{})}
 	l.pool.New = func() any { return new(Request) }
 	if opts.ReadOnly {
 		l.closed = true
 		close(l.done)
 		return l, nil
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketByProject, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
+	var lines [][]byte
+	err = db.Update(func(tx *bolt.Tx) (err error) {
+		lines, err = l.prepare(tx)
+		return err
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("events.Open: %w", err)
 	}
+	l.toSink(lines)
 	l.queue = make(chan item, opts.QueueSize)
 	go l.run()
 	return l, nil
+}
+
+// keys are the HMAC keys derived from the master key, one per purpose.
+type keys struct {
+	chain      []byte // entries' links and the pruning anchor
+	head       []byte // the head record
+	pruned     []byte // records of entries pruned from the middle
+	checkpoint []byte // checkpoints
+}
+
+func deriveKeys(master []byte) (keys, error) {
+	var k keys
+	for _, d := range []struct {
+		dst  *[]byte
+		info string
+	}{{&k.chain, "sdproxy event chain v1"}, {&k.head, "sdproxy event head v1"},
+		{&k.pruned, "sdproxy event pruned v1"}, {&k.checkpoint, "sdproxy event checkpoint v1"}} {
+		key, err := hkdf.Key(sha256.New, master, nil, d.info, 32)
+		if err != nil {
+			return k, fmt.Errorf("events.Open: %w", err)
+		}
+		*d.dst = key
+	}
+	return k, nil
 }
 
 // Acquire returns an empty request record to fill and Submit.

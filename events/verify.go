@@ -1,11 +1,8 @@
 package events
 
 import (
-	"bytes"
-	"crypto/hmac"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -17,9 +14,17 @@ type VerifyResult struct {
 	OK bool `json:"ok"`
 	// Checked is how many entries were read.
 	Checked uint64 `json:"checked"`
-	// FirstSeq and LastSeq bound the entries present (after pruning).
+	// FirstSeq and LastSeq bound the chain (after pruning): LastSeq is
+	// its last entry, or the last of a run of failures pruned from it.
 	FirstSeq uint64 `json:"first_seq"`
 	LastSeq  uint64 `json:"last_seq"`
+	// Pruned is how many entries between FirstSeq and LastSeq retention
+	// removed (failures), each run of them vouched for by a signed record.
+	Pruned uint64 `json:"pruned,omitempty"`
+	// HeadUnsigned: the log was last written by an sdproxy from before
+	// signed heads. Such a head cannot show a cut tail; only a checkpoint
+	// can (VerifyWith). Opening the log for writing signs it.
+	HeadUnsigned bool `json:"head_unsigned,omitempty"`
 	// Broken names the first entry that fails, when OK is false.
 	Broken *Broken `json:"first_broken,omitempty"`
 }
@@ -31,102 +36,202 @@ type Broken struct {
 	Reason string `json:"reason"`
 }
 
-// anchor records where the chain starts after pruning, itself MACed.
-type anchor struct {
-	Seq  uint64 `json:"seq"`
-	Prev string `json:"prev"`
-	MAC  string `json:"mac"`
+// VerifyOptions hold what Verify compares the log with, from outside it.
+// The zero value checks the log alone.
+type VerifyOptions struct {
+	// MinSeq, when not zero, is a seq the log reached (from a checkpoint,
+	// say): a log that now ends before it lost entries at its end.
+	MinSeq uint64
+	// Checkpoint, when not nil, is a checkpoint of this log (from the
+	// sink or the log, see ParseCheckpoint). Its signature must verify;
+	// its entry must still be in the chain with the same mac, or have
+	// been pruned (before the anchor, or in a run of pruned failures);
+	// and the log must reach at least its seq.
+	Checkpoint *Checkpoint
 }
 
-func (l *Log) anchorMAC(seq uint64, prev string) string {
-	return hex.EncodeToString(l.mac([]byte("anchor:"+prev), seq, nil))
-}
+// Verify is VerifyWith of zero options.
+func (l *Log) Verify() (VerifyResult, error) { return l.VerifyWith(VerifyOptions{}) }
 
-// Verify walks the chain from its anchor to its head and reports the first
-// entry that was changed, removed, inserted or reordered.
-func (l *Log) Verify() (VerifyResult, error) {
+// VerifyWith walks the chain from its anchor to its head and reports the
+// first entry that was changed, removed, inserted or reordered, a head
+// that was moved or whose signature fails, a log that was wiped (a
+// bucket or the head missing), and what o says the log lost. A checkpoint
+// whose signature fails is an error (ErrBadCheckpoint), not a result.
+func (l *Log) VerifyWith(o VerifyOptions) (VerifyResult, error) {
+	if o.Checkpoint != nil && !l.checkpointOK(*o.Checkpoint) {
+		return VerifyResult{}, fmt.Errorf("events.VerifyWith: %w", ErrBadCheckpoint)
+	}
 	var res VerifyResult
 	err := l.db.View(func(tx *bolt.Tx) error {
-		evb, meta := tx.Bucket(bucketEvents), tx.Bucket(bucketMeta)
-		if evb == nil || meta == nil {
-			res.OK = true
-			return nil
-		}
-		wantSeq, wantPrev, broken := uint64(1), "", (*Broken)(nil)
-		if v := meta.Get(metaAnchor); v != nil {
-			var a anchor
-			if json.Unmarshal(v, &a) != nil || !hmac.Equal([]byte(a.MAC), []byte(l.anchorMAC(a.Seq, a.Prev))) {
-				broken = &Broken{Reason: "the pruning anchor was changed"}
-			}
-			wantSeq, wantPrev = a.Seq, a.Prev
-		}
-		res.FirstSeq = wantSeq
-		c := evb.Cursor()
-		for k, v := c.First(); k != nil && broken == nil; k, v = c.Next() {
-			res.Checked++
-			broken = l.checkEntry(k, v, wantSeq, wantPrev)
-			if broken == nil {
-				var en entry
-				json.Unmarshal(v, &en)
-				wantSeq, wantPrev = en.Seq+1, en.MAC
-				res.LastSeq = en.Seq
-			}
-		}
-		if broken == nil {
-			broken = l.checkHead(meta, wantSeq-1, wantPrev)
-		}
-		res.Broken, res.OK = broken, broken == nil
+		w := &walker{l: l, o: o}
+		b := w.walk(tx)
+		w.res.Broken, w.res.OK = b, b == nil
+		res = w.res
 		return nil
 	})
 	return res, err
 }
 
-// checkEntry verifies one stored entry against the expected links.
-func (l *Log) checkEntry(k, v []byte, wantSeq uint64, wantPrev string) *Broken {
-	seq := binary.BigEndian.Uint64(k)
-	b := &Broken{Seq: seq, ID: "evt_" + strconv.FormatUint(seq, 10)}
-	var en entry
-	var ev struct{ ID string }
-	switch {
-	case json.Unmarshal(v, &en) != nil || json.Unmarshal(en.Event, &ev) != nil:
-		b.Reason = "entry is unreadable"
-	case !canonical(v, en):
-		b.Reason = "entry was changed (not in the form it was written in)"
-	case en.Seq != seq || ev.ID != b.ID:
-		b.Reason = "entry was moved"
-	case seq != wantSeq:
-		b.Reason = fmt.Sprintf("entries missing before it (expected evt_%d)", wantSeq)
-	case en.Prev != wantPrev:
-		b.Reason = "link to the previous entry does not match (an entry before it was changed or removed)"
-	default:
-		prev, _ := hex.DecodeString(en.Prev)
-		if !hmac.Equal([]byte(en.MAC), []byte(hex.EncodeToString(l.mac(prev, seq, en.Event)))) {
-			b.Reason = "content was changed (HMAC mismatch)"
-		} else {
-			return nil
-		}
-	}
-	return b
+// walker is one verification.
+type walker struct {
+	l              *Log
+	o              VerifyOptions
+	res            VerifyResult
+	seq            uint64 // the next seq the chain must hold
+	prev           string // and its link
+	anchored       bool   // the chain starts at an anchor
+	signed         bool   // the log is known to be written since signed heads
+	live, failures uint64
 }
 
-// checkHead verifies that the chain ends where the head says, so entries
-// removed from the end are found too.
-func (l *Log) checkHead(meta *bolt.Bucket, lastSeq uint64, lastMAC string) *Broken {
-	var h head
-	if v := meta.Get(metaHead); v != nil {
-		if json.Unmarshal(v, &h) != nil {
-			return &Broken{Reason: "the head record is unreadable"}
-		}
+func (w *walker) walk(tx *bolt.Tx) *Broken {
+	if b := missingBucket(tx); b != "" {
+		return &Broken{Reason: "the log was wiped: bucket " + b + " is missing"}
 	}
-	if h.Seq != lastSeq || h.MAC != lastMAC {
-		return &Broken{Seq: h.Seq, ID: "evt_" + strconv.FormatUint(h.Seq, 10), Reason: "entries missing at the end (the head names a later entry)"}
+	a, signed, ok := w.l.chainStart(tx)
+	if !ok {
+		return &Broken{Reason: "the pruning anchor was changed"}
+	}
+	w.seq, w.prev, w.signed = a.Seq, a.Prev, signed
+	w.anchored = tx.Bucket(bucketMeta).Get(metaAnchor) != nil
+	w.res.FirstSeq = a.Seq
+	if b := w.chain(tx); b != nil {
+		return b
+	}
+	if b := w.head(tx.Bucket(bucketMeta)); b != nil {
+		return b
+	}
+	return w.reach(a)
+}
+
+// chain walks entries and runs of pruned entries in seq order.
+func (w *walker) chain(tx *bolt.Tx) *Broken {
+	ec := tx.Bucket(bucketEvents).Cursor()
+	ek, ev := ec.First()
+	var rk, rv []byte
+	var rc *bolt.Cursor
+	if pb := tx.Bucket(bucketPruned); pb != nil {
+		rc = pb.Cursor()
+		rk, rv = rc.First()
+	}
+	for ek != nil || rk != nil {
+		var b *Broken
+		if rk != nil && (ek == nil || string(rk) < string(ek)) {
+			b = w.run(rk, rv)
+			rk, rv = rc.Next()
+		} else {
+			b = w.entry(ek, ev)
+			ek, ev = ec.Next()
+		}
+		if b != nil {
+			return b
+		}
 	}
 	return nil
 }
 
-// canonical reports whether v is exactly how en is written, so that no
-// byte of a stored entry can change without Verify noticing.
-func canonical(v []byte, en entry) bool {
-	b, err := json.Marshal(en)
-	return err == nil && bytes.Equal(b, v)
+// entry checks one stored entry against the expected links.
+func (w *walker) entry(k, v []byte) *Broken {
+	en, reason := readEntry(k, v)
+	switch {
+	case reason != "":
+	case en.Seq != w.seq:
+		reason = fmt.Sprintf("entries missing before it (expected evt_%d)", w.seq)
+	case en.Prev != w.prev:
+		reason = "link to the previous entry does not match (an entry before it was changed or removed)"
+	case !w.l.macOK(en):
+		reason = "content was changed (HMAC mismatch)"
+	case w.o.Checkpoint != nil && w.o.Checkpoint.Seq == en.Seq && w.o.Checkpoint.MAC != en.MAC:
+		reason = "entry differs from the checkpoint's (the log was rewritten from here)"
+	}
+	if reason != "" {
+		return &Broken{Seq: binary.BigEndian.Uint64(k), ID: en.id, Reason: reason}
+	}
+	w.res.Checked++
+	w.live++
+	if en.failure() {
+		w.failures++
+	}
+	if en.ev.Type == TypeLogUpgraded {
+		w.signed = true
+	}
+	w.seq, w.prev, w.res.LastSeq = en.Seq+1, en.MAC, en.Seq
+	return nil
+}
+
+// run checks one record of pruned failures against the expected links.
+func (w *walker) run(k, v []byte) *Broken {
+	seq := binary.BigEndian.Uint64(k)
+	b := &Broken{Seq: seq, ID: "evt_" + strconv.FormatUint(seq, 10)}
+	r, ok := w.l.readRun(k, v)
+	cp := w.o.Checkpoint
+	switch {
+	case !ok:
+		b.Reason = "the record of entries removed by retention was changed (signature mismatch)"
+	case r.From != w.seq:
+		b.Reason = fmt.Sprintf("entries missing before it (expected evt_%d)", w.seq)
+	case r.Prev != w.prev:
+		b.Reason = "link to the previous entry does not match (an entry before it was changed or removed)"
+	case cp != nil && cp.Seq == r.To && cp.MAC != r.MAC:
+		b.Reason = "entry differs from the checkpoint's (the log was rewritten from here)"
+	default:
+		w.res.Pruned += r.To - r.From + 1
+		w.seq, w.prev, w.res.LastSeq = r.To+1, r.MAC, r.To
+		return nil
+	}
+	return b
+}
+
+// head checks that the chain ends where the signed head says, so entries
+// removed from the end are found too, and that its counts match.
+func (w *walker) head(meta *bolt.Bucket) *Broken {
+	h, err := w.l.loadHead(meta)
+	at := &Broken{Seq: h.Seq, ID: "evt_" + strconv.FormatUint(h.Seq, 10)}
+	last := w.seq - 1
+	switch {
+	case errors.Is(err, errNoHead):
+		return &Broken{Reason: "the log was wiped: the head record is missing"}
+	case errors.Is(err, errHeadUnsigned) && w.signed:
+		at.Reason = "the head record lost its signature (it was replaced)"
+	case errors.Is(err, errHeadUnsigned):
+		w.res.HeadUnsigned = true
+	case err != nil:
+		at.Reason = err.Error()
+	}
+	switch {
+	case at.Reason != "":
+	case h.Seq > last:
+		at.Reason = "entries missing at the end (the head names a later entry)"
+	case h.Seq < last:
+		at.Reason = "entries after the head (the head was moved back)"
+	case h.MAC != w.prev:
+		at.Reason = "the last entry does not match the head (entries at the end were replaced)"
+	case !w.res.HeadUnsigned && (h.Live != w.live || h.Failures != w.failures):
+		at.Reason = fmt.Sprintf("the head counts %d entries (%d failures), the chain holds %d (%d): the head was replaced by an older one",
+			h.Live, h.Failures, w.live, w.failures)
+	default:
+		return nil
+	}
+	return at
+}
+
+// reach checks what the options say the log reached.
+func (w *walker) reach(a anchor) *Broken {
+	last := w.seq - 1
+	min := w.o.MinSeq
+	if cp := w.o.Checkpoint; cp != nil && cp.Seq > min {
+		min = cp.Seq
+	}
+	if min > last {
+		return &Broken{Seq: min, ID: "evt_" + strconv.FormatUint(min, 10),
+			Reason: fmt.Sprintf("entries missing at the end: the log ends at evt_%d, a checkpoint saw evt_%d", last, min)}
+	}
+	// Below the chain's start only a (verified) anchor vouches for a
+	// checkpoint's entry; the entry right before the start is its link.
+	if cp := w.o.Checkpoint; cp != nil && cp.Seq > 0 && cp.Seq+1 == a.Seq && w.anchored && cp.MAC != a.Prev {
+		return &Broken{Seq: cp.Seq, ID: "evt_" + strconv.FormatUint(cp.Seq, 10),
+			Reason: "the anchor differs from the checkpoint's entry (the log was rewritten)"}
+	}
+	return nil
 }

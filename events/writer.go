@@ -23,19 +23,20 @@ type entry struct {
 	Event json.RawMessage `json:"event"`
 }
 
-// head is the last written entry.
-type head struct {
-	Seq uint64 `json:"seq"`
-	MAC string `json:"mac"`
-}
-
 // run is the writer: it batches queued events into transactions until
-// Close, then drains the queue.
+// Close, then drains the queue. It also runs retention and emits
+// checkpoints.
 func (l *Log) run() {
 	defer close(l.done)
 	batch := make([]item, 0, l.opts.BatchSize)
 	prune := time.NewTicker(l.opts.PruneEvery)
 	defer prune.Stop()
+	var checkpoint <-chan time.Time
+	if l.opts.CheckpointEvery > 0 {
+		t := time.NewTicker(l.opts.CheckpointEvery)
+		defer t.Stop()
+		checkpoint = t.C
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -55,19 +56,32 @@ func (l *Log) run() {
 			if err := l.Prune(); err != nil {
 				l.opts.Logger.Error("event log retention", "err", err)
 			}
+		case <-checkpoint:
+			batch = l.flush(batch)
+			l.emitCheckpoint()
 		case <-l.stop:
-			for {
-				select {
-				case it := <-l.queue:
-					batch = append(batch, it)
-					if len(batch) >= l.opts.BatchSize {
-						batch = l.flush(batch)
-					}
-				default:
-					l.flush(batch)
-					return
-				}
+			l.drain(batch)
+			return
+		}
+	}
+}
+
+// drain writes batch and everything still queued, then the last
+// checkpoint.
+func (l *Log) drain(batch []item) {
+	for {
+		select {
+		case it := <-l.queue:
+			batch = append(batch, it)
+			if len(batch) >= l.opts.BatchSize {
+				batch = l.flush(batch)
 			}
+		default:
+			l.flush(batch)
+			if l.opts.CheckpointEvery > 0 {
+				l.emitCheckpoint()
+			}
+			return
 		}
 	}
 }
@@ -102,49 +116,68 @@ func (l *Log) flush(batch []item) []item {
 func (l *Log) write(batch []item) ([][]byte, error) {
 	var lines [][]byte
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		lines = lines[:0]
 		meta := tx.Bucket(bucketMeta)
-		var h head
-		if v := meta.Get(metaHead); v != nil {
-			if err := json.Unmarshal(v, &h); err != nil {
-				return fmt.Errorf("head: %w", err)
-			}
-		}
-		prev, err := hex.DecodeString(h.MAC)
+		h, err := l.loadHead(meta)
 		if err != nil {
-			return fmt.Errorf("head mac: %w", err)
+			return fmt.Errorf("head: %w", err)
 		}
-		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketByProject)
-		// Both buckets only grow at their end (per project for the index):
-		// full pages halve what each commit writes.
-		evb.FillPercent, idx.FillPercent = 1.0, 0.9
-		for _, it := range batch {
-			h.Seq++
-			id := "evt_" + strconv.FormatUint(h.Seq, 10)
-			project := ""
-			if it.req != nil {
-				project = it.req.ProjectID
-				l.evbuf = appendRequest(l.evbuf[:0], id, it.req)
-			} else {
-				it.ev.ID, project = id, it.ev.ProjectID
-				l.evbuf = appendEvent(l.evbuf[:0], it.ev)
-			}
-			mac := chainMAC(l.wmac, prev, h.Seq, l.evbuf)
-			rec, event := encodeEntry(h.Seq, prev, mac, l.evbuf)
-			if err := evb.Put(seqKey(h.Seq), rec); err != nil {
-				return err
-			}
-			if err := idx.Put(projectKey(project, h.Seq), nil); err != nil {
-				return err
-			}
-			prev = mac
-			lines = append(lines, event)
+		if lines, err = l.appendEntries(tx, &h, batch, lines[:0]); err != nil {
+			return err
 		}
-		h.MAC = hex.EncodeToString(prev)
-		hb, _ := json.Marshal(h)
-		return meta.Put(metaHead, hb)
+		return l.putHead(meta, h)
 	})
 	return lines, err
+}
+
+// appendEntries appends batch to the chain after h, advances h (the
+// caller stores it) and returns the events' JSON lines appended to lines.
+// Only the writer and Open, before the writer starts, call it.
+func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item, lines [][]byte) ([][]byte, error) {
+	prev, err := hex.DecodeString(h.MAC)
+	if err != nil {
+		return nil, fmt.Errorf("head mac: %w", err)
+	}
+	evb, idx, fb := tx.Bucket(bucketEvents), tx.Bucket(bucketByProject), tx.Bucket(bucketFailures)
+	// The buckets only grow at their end (per project for the index):
+	// full pages halve what each commit writes.
+	evb.FillPercent, idx.FillPercent, fb.FillPercent = 1.0, 0.9, 1.0
+	for _, it := range batch {
+		h.Seq++
+		id := "evt_" + strconv.FormatUint(h.Seq, 10)
+		project, failure := "", false
+		if it.req != nil {
+			project, failure = it.req.ProjectID, isFailure(TypeRequest, it.req.Status)
+			l.evbuf = appendRequest(l.evbuf[:0], id, it.req)
+		} else {
+			it.ev.ID, project, failure = id, it.ev.ProjectID, isFailure(it.ev.Type, it.ev.Status)
+			l.evbuf = appendEvent(l.evbuf[:0], it.ev)
+		}
+		mac := chainMAC(l.wmac, prev, h.Seq, l.evbuf)
+		rec, event := encodeEntry(h.Seq, prev, mac, l.evbuf)
+		if err := evb.Put(seqKey(h.Seq), rec); err != nil {
+			return nil, err
+		}
+		if err := idx.Put(projectKey(project, h.Seq), nil); err != nil {
+			return nil, err
+		}
+		if failure {
+			if err := fb.Put(seqKey(h.Seq), nil); err != nil {
+				return nil, err
+			}
+			h.Failures++
+		}
+		h.Live++
+		prev = mac
+		lines = append(lines, event)
+	}
+	h.MAC = hex.EncodeToString(prev)
+	return lines, nil
+}
+
+// isFailure reports whether an event is a failure for retention: a
+// request that did not authenticate (401) or a summary of such requests.
+func isFailure(typ string, status int) bool {
+	return typ == TypeAuthFailed || (typ == TypeRequest && status == 401)
 }
 
 // encodeEntry returns an entry's stored bytes, exactly as json.Marshal of
@@ -167,7 +200,7 @@ func encodeEntry(seq uint64, prev, mac, event []byte) (rec, ev []byte) {
 // mac is the chain link of one entry (for readers; the writer keeps its
 // own hash in wmac).
 func (l *Log) mac(prev []byte, seq uint64, event []byte) []byte {
-	return chainMAC(hmac.New(sha256.New, l.key), prev, seq, event)
+	return chainMAC(hmac.New(sha256.New, l.keys.chain), prev, seq, event)
 }
 
 // chainMAC is HMAC(key, prev || seq as 8 bytes BE || event) with m, a

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -8,7 +9,8 @@ import (
 // BenchmarkWriter measures the writer's cost per request event: queueing,
 // encoding, chaining and one bbolt transaction per batch of 4096.
 func BenchmarkWriter(b *testing.B) {
-	l, err := Open(b.TempDir(), Options{MasterKey: testKey, PruneEvery: time.Hour, QueueSize: 1 << 20})
+	l, err := Open(b.TempDir(), Options{MasterKey: testKey, PruneEvery: time.Hour, QueueSize: 1 << 20,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}

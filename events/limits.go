@@ -1,0 +1,69 @@
+package events
+
+import "unicode/utf8"
+
+// Bounds of what a request event stores, so that a client cannot make
+// one event (and the log) arbitrarily large. A value that was cut ends
+// in CutMarker and is at most its bound long.
+const (
+	// MaxPathBytes bounds a request event's path.
+	MaxPathBytes = 1024
+	// MaxFieldNameBytes bounds each stored field name.
+	MaxFieldNameBytes = 256
+	// MaxFieldNames bounds how many field names are stored; when a
+	// request names more, the first MaxFieldNames-1 are stored and the
+	// last stored name is CutMarker.
+	MaxFieldNames = 64
+	// CutMarker ends a value that was cut.
+	CutMarker = "…(cut)"
+)
+
+// SetFields stores the names of a comma-separated list (X-Qanapi-Fields),
+// trimmed, empty ones left out, each cut to MaxFieldNameBytes and at most
+// MaxFieldNames of them. FieldCount still counts every name.
+func (r *Request) SetFields(b []byte) {
+	if n := min(len(b), MaxFieldNames*(MaxFieldNameBytes+1)); cap(r.fields) < n {
+		r.fields = make([]byte, 0, n) // one allocation, as a plain copy takes
+	}
+	r.fields, r.nfields = r.fields[:0], 0
+	last := 0 // where the last stored name starts
+	// The loop of forEachField, written out: through a func value b
+	// would escape, and callers' bytes with it.
+	for len(b) > 0 {
+		var f []byte
+		if i := indexByte(b, ','); i >= 0 {
+			f, b = b[:i], b[i+1:]
+		} else {
+			f, b = b, nil
+		}
+		if f = trimSpace(f); len(f) == 0 {
+			continue
+		}
+		r.nfields++
+		switch {
+		case r.nfields > MaxFieldNames+1:
+		case r.nfields == MaxFieldNames+1:
+			r.fields = append(r.fields[:last], CutMarker...)
+		default:
+			if r.nfields > 1 {
+				r.fields = append(r.fields, ',')
+			}
+			last = len(r.fields)
+			r.fields = appendCapped(r.fields, f, MaxFieldNameBytes)
+		}
+	}
+}
+
+// appendCapped appends b to dst, or, when b is longer than limit bytes,
+// as much of it as fits before CutMarker, cut at a character boundary.
+// It allocates only when dst must grow.
+func appendCapped(dst, b []byte, limit int) []byte {
+	if len(b) <= limit {
+		return append(dst, b...)
+	}
+	n := limit - len(CutMarker)
+	for i := 1; i < utf8.UTFMax && n > 0 && !utf8.RuneStart(b[n]); i++ {
+		n--
+	}
+	return append(append(dst, b[:n]...), CutMarker...)
+}
