@@ -16,7 +16,7 @@ import (
 type EventLog interface {
 	Record(events.Event)
 	Query(events.Filter) ([]events.Event, string, error)
-	Verify() (events.VerifyResult, error)
+	VerifyWith(events.VerifyOptions) (events.VerifyResult, error)
 }
 
 // record adds an admin change to the event log.
@@ -82,7 +82,26 @@ func (a *Admin) verifyEvents(ctx *fasthttp.RequestCtx) error {
 	if a.events == nil {
 		return httpapi.ErrNotFound
 	}
-	res, err := a.events.Verify()
+	var o events.VerifyOptions
+	q := ctx.QueryArgs()
+	if s := q.Peek("min_seq"); len(s) > 0 {
+		n, err := strconv.ParseUint(string(s), 10, 64)
+		if err != nil {
+			return httpapi.BadRequest("min_seq: want a whole number")
+		}
+		o.MinSeq = n
+	}
+	if s := q.Peek("checkpoint"); len(s) > 0 {
+		cp, err := events.ParseCheckpoint(s)
+		if err != nil {
+			return httpapi.BadRequest("checkpoint: want a checkpoint line as the event log wrote it to its sink or log")
+		}
+		o.Checkpoint = &cp
+	}
+	res, err := a.events.VerifyWith(o)
+	if errors.Is(err, events.ErrBadCheckpoint) {
+		return httpapi.BadRequest("checkpoint: its signature does not verify (forged or altered)")
+	}
 	if err != nil {
 		return err
 	}

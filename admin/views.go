@@ -56,7 +56,7 @@ func eventView(e events.Event) wire.Event {
 // VerifyView is the wire form of a verification (also used by the CLI
 // when it verifies a stopped data directory itself).
 func VerifyView(r events.VerifyResult) wire.VerifyResult {
-	out := wire.VerifyResult{OK: r.OK, Checked: r.Checked, FirstSeq: r.FirstSeq, LastSeq: r.LastSeq}
+	out := wire.VerifyResult{OK: r.OK, Checked: r.Checked, FirstSeq: r.FirstSeq, LastSeq: r.LastSeq, Pruned: r.Pruned, HeadUnsigned: r.HeadUnsigned}
 	if r.Broken != nil {
 		out.Broken = &wire.Broken{Seq: r.Broken.Seq, ID: r.Broken.ID, Reason: r.Broken.Reason}
 	}

@@ -39,6 +39,42 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Events configures the event log.
 	Events Events `yaml:"events"`
+	// Limits bound what a request, and a client without a key, may cost.
+	Limits Limits `yaml:"limits"`
+}
+
+// Limits bound the data listener's work per request and per client.
+type Limits struct {
+	// MaxConnsPerIP bounds concurrent connections from one client IP on
+	// the data listener (SDPROXY_MAX_CONNS_PER_IP). Default 512; 0 means no
+	// limit (behind a load balancer every client may share its address).
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// UnauthBodyBytes is the largest body read before the API key is known
+	// to be valid: larger (or chunked) requests are authenticated from their
+	// headers first and refused 401 unread without a valid key. Default 4096
+	// (or max_body_bytes, when that is smaller).
+	UnauthBodyBytes int `yaml:"unauth_body_bytes"`
+	// MaxValues is the most field values one request may encrypt or
+	// decrypt (413 too_many_values). Default 10,000.
+	MaxValues int `yaml:"max_values"`
+	// MaxOutputBytes is the largest transformed body (413 body_too_large).
+	// Default 0: twice max_body_bytes.
+	MaxOutputBytes int `yaml:"max_output_bytes"`
+	// AuthFailures bounds failed authentications per client IP.
+	AuthFailures AuthFailures `yaml:"auth_failures"`
+}
+
+// AuthFailures is a token bucket of failed authentications per client IP
+// (past it: 429 until it refills) and how often they are summarised as
+// auth.failed events.
+type AuthFailures struct {
+	// PerSecond is the refill rate. Default 1; 0 turns the limit off.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is the bucket size. Default 30.
+	Burst int `yaml:"burst"`
+	// SummaryInterval is how often auth.failed summaries are written.
+	// Default 1m.
+	SummaryInterval time.Duration `yaml:"summary_interval"`
 }
 
 // Events configures the event log.
@@ -79,5 +115,9 @@ func Default() Config {
 		ShutdownTimeout:      15 * time.Second,
 		Log:                  Log{Level: "info", Format: "text"},
 		Events:               Events{MaxAge: 30 * 24 * time.Hour, MaxCount: 1_000_000},
+		Limits: Limits{
+			MaxConnsPerIP: 512, UnauthBodyBytes: 4096, MaxValues: 10_000,
+			AuthFailures: AuthFailures{PerSecond: 1, Burst: 30, SummaryInterval: time.Minute},
+		},
 	}
 }

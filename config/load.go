@@ -26,6 +26,7 @@ const (
 	EnvLogLevel      = "SDPROXY_LOG_LEVEL"
 	EnvLogFormat     = "SDPROXY_LOG_FORMAT"
 	EnvEventsSink    = "SDPROXY_EVENTS_SINK"
+	EnvMaxConnsPerIP = "SDPROXY_MAX_CONNS_PER_IP"
 )
 
 // LoadFile overlays the YAML (or JSON) file at path onto c. Unknown keys
@@ -58,13 +59,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	setStr(EnvLogLevel, &c.Log.Level)
 	setStr(EnvLogFormat, &c.Log.Format)
 	setStr(EnvEventsSink, &c.Events.Sink)
-	if v := getenv(EnvMaxBodyBytes); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", EnvMaxBodyBytes, v))
+	setInt := func(name string, dst *int) {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a whole number", name, v))
+			}
+			*dst = n
 		}
-		c.MaxBodyBytes = n
 	}
+	setInt(EnvMaxBodyBytes, &c.MaxBodyBytes)
+	setInt(EnvMaxConnsPerIP, &c.Limits.MaxConnsPerIP)
 	return errors.Join(errs...)
 }
 
@@ -98,6 +103,25 @@ func (c *Config) Validate() error {
 	}
 	if c.Events.MaxAge <= 0 || c.Events.MaxCount < 1 {
 		bad("events.max_age and events.max_count must be positive")
+	}
+	l := c.Limits
+	if l.MaxConnsPerIP < 0 {
+		bad("limits.max_conns_per_ip must be 0 (no limit) or positive, got %d", l.MaxConnsPerIP)
+	}
+	if l.UnauthBodyBytes < 1 {
+		bad("limits.unauth_body_bytes must be at least 1, got %d", l.UnauthBodyBytes)
+	}
+	if l.MaxValues < 1 {
+		bad("limits.max_values must be at least 1, got %d", l.MaxValues)
+	}
+	if l.MaxOutputBytes < 0 {
+		bad("limits.max_output_bytes must be 0 (twice max_body_bytes) or positive, got %d", l.MaxOutputBytes)
+	}
+	if l.AuthFailures.PerSecond < 0 || l.AuthFailures.PerSecond > 0 && l.AuthFailures.Burst < 1 {
+		bad("limits.auth_failures needs per_second >= 0 (0: off) and burst >= 1")
+	}
+	if l.AuthFailures.SummaryInterval < time.Second {
+		bad("limits.auth_failures.summary_interval must be at least 1s, got %s", l.AuthFailures.SummaryInterval)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -28,7 +28,6 @@ type Metrics struct {
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
 	fields         *prometheus.CounterVec
-	authFailures   prometheus.Counter
 	rateLimited    *prometheus.CounterVec
 	upstreamErrors *prometheus.CounterVec
 }
@@ -49,9 +48,6 @@ func New() *Metrics {
 		fields: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sdproxy_fields_transformed_total", Help: "Field paths named in successful requests, by mode.",
 		}, []string{"mode"}),
-		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "sdproxy_auth_failures_total", Help: "Requests refused with 401.",
-		}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sdproxy_rate_limited_total", Help: "Requests refused with 429, by project.",
 		}, []string{"project"}),
@@ -59,9 +55,18 @@ func New() *Metrics {
 			Name: "sdproxy_upstream_errors_total", Help: "Requests whose upstream was unreachable (502) or too slow (504).",
 		}, []string{"project", "status"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.fields, m.authFailures, m.rateLimited, m.upstreamErrors,
+	m.reg.MustRegister(m.requests, m.latency, m.fields, m.rateLimited, m.upstreamErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchAuthFailures exports sdproxy_auth_failures_total, read at each
+// scrape from total: failed authentications are not request events (they
+// are summarised), so they are counted where they happen.
+func (m *Metrics) WatchAuthFailures(total func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "sdproxy_auth_failures_total", Help: "Failed authentications on the data listener (answered 401, or 429 past the client IP's budget).",
+	}, total))
 }
 
 // WatchQueue exports the event log's queue depth and its written and
@@ -89,8 +94,6 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 		if n := r.FieldCount(); n > 0 {
 			m.fields.WithLabelValues(mode).Add(float64(n))
 		}
-	case r.Status == 401:
-		m.authFailures.Inc()
 	case r.Status == 429:
 		m.rateLimited.WithLabelValues(r.ProjectID).Inc()
 	case r.Status == 502 || r.Status == 504:

@@ -30,6 +30,7 @@ func scrape(t *testing.T, m *Metrics) string {
 func TestObserveRequestMovesCounters(t *testing.T) {
 	m := New()
 	m.WatchQueue(fakeQueue{})
+	m.WatchAuthFailures(func() float64 { return 5 })
 	for _, r := range []events.Request{
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond},
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200},
@@ -44,7 +45,7 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 	for _, want := range []string{
 		`sdproxy_requests_total{mode="encrypt",project="prj_a",status="200"} 2`,
 		`sdproxy_fields_transformed_total{mode="encrypt"} 4`,
-		`sdproxy_auth_failures_total 1`,
+		`sdproxy_auth_failures_total 5`,
 		`sdproxy_rate_limited_total{project="prj_a"} 1`,
 		`sdproxy_upstream_errors_total{project="prj_a",status="504"} 1`,
 		`sdproxy_request_duration_seconds_count{mode="encrypt"} 3`,

@@ -41,7 +41,18 @@ type DataOptions struct {
 	// Upstream limits forwarded requests.
 	Upstream UpstreamOptions
 	// Events receives one record per request. Nil records nothing.
+	// Failed authentications are not recorded one by one: they are
+	// summarised to Audit (see AuthFailures).
 	Events EventSink
+	// Audit receives the auth.failed summaries. Nil drops them.
+	Audit AuditLog
+	// AuthFailures bounds failed authentications per client IP.
+	AuthFailures AuthFailureOptions
+	// UnauthBodyBytes is the largest body read before the key is known to
+	// be valid: a request declaring more (or chunked) is authenticated from
+	// its headers first, and refused 401 without reading the body when the
+	// key is not valid. Zero means 4 KiB.
+	UnauthBodyBytes int
 }
 
 // EventSink is what the data plane needs of the event log: pooled records
@@ -62,12 +73,19 @@ type Data struct {
 	ids       *httpapi.RequestIDs
 	states    sync.Pool
 	events    EventSink
+	audit     AuditLog
+	authFail  *authFailures
+	unauthMax int
 	fields    fieldsCache
 }
 
 // NewData returns the data-plane handler.
 func NewData(o DataOptions) *Data {
-	d := &Data{store: o.Store, log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, events: o.Events}
+	d := &Data{store: o.Store, log: o.Logger, now: o.Now, maxBody: o.MaxBodyBytes, events: o.Events, audit: o.Audit, unauthMax: o.UnauthBodyBytes}
+	if d.unauthMax == 0 {
+		d.unauthMax = 4 << 10
+	}
+	d.authFail = newAuthFailures(o.AuthFailures)
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -99,6 +117,7 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	start := d.now()
 	st := d.states.Get().(*reqState)
 	defer d.putState(st)
+	st.start = start
 	st.reqID = d.ids.Next(st.reqID[:0])
 	ctx.Response.Header.SetBytesV(httpapi.HeaderRequestID, st.reqID)
 	path := ctx.Path()
@@ -116,6 +135,9 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if err != nil {
+		if err == errAuthLimited {
+			ctx.Response.Header.Set("Retry-After", d.authFail.retryAfter)
+		}
 		d.fail(ctx, err)
 	}
 	d.record(ctx, st, start)
@@ -123,7 +145,7 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 
 // record hands the request's event to the event log: names, never values.
 func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time) {
-	if d.events == nil {
+	if d.events == nil || st.authFailed {
 		return
 	}
 	r := d.events.Acquire()

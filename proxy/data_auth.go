@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"net"
+	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -19,6 +22,9 @@ type reqState struct {
 	// pathProject is the project id of a /proxy/ path, as sent.
 	pathProject []byte
 	principal   *keystore.Principal
+	clientIP    netip.Addr
+	start       time.Time
+	authFailed  bool // refused before or at authentication: summarised, not recorded
 	project     *keystore.Project
 	mode        mode
 	class       string // classification slug, "" for none
@@ -41,27 +47,65 @@ func keep(b []byte) []byte {
 	return b[:0]
 }
 
+// authFailed counts a failed authentication of ip for the project named
+// in the path (when it exists) and answers 401, or 429 once ip has spent
+// its budget of failures.
+func (d *Data) authFailed(ip netip.Addr, pathProject []byte, now time.Time) error {
+	var project string
+	if pathProject != nil {
+		if p := d.store.CachedProject(pathProject); p != nil {
+			project = p.ID
+		}
+	}
+	if !d.authFail.fail(ip, project, now) {
+		return errAuthLimited
+	}
+	return errUnauthorized
+}
+
+// remoteIP is the IP of addr without allocating; the zero Addr when
+// addr is not TCP (in-memory listeners in tests use TCP addresses too).
+func remoteIP(addr net.Addr) netip.Addr {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
 // admit runs the checks every data-plane request passes, in order: key →
 // authentication → mode and permission → classification → rate limit.
 // project is nil for the direct API, where the key names the project.
 func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m mode) error {
 	parseHeaders(&ctx.Request.Header, &st.h)
 	st.pathProject = project
+	st.clientIP = remoteIP(ctx.RemoteAddr())
+	if d.authFail.limited(st.clientIP, st.start) {
+		st.authFailed = true
+		return errAuthLimited
+	}
 	var err error
 	if project == nil {
 		st.principal, err = d.store.AuthenticateKey(st.h.auth)
 	} else {
 		st.principal, err = d.store.Authenticate(project, st.h.auth)
 	}
-	if err != nil {
-		return errUnauthorized
+	if err == nil {
+		st.scratch = append(st.scratch[:0], st.principal.ProjectID...) // no []byte(string) escaping through the interface
+		if st.project = d.store.CachedProject(st.scratch); st.project == nil {
+			err = errUnauthorized // deleted between the two look-ups
+		}
 	}
-	st.scratch = append(st.scratch[:0], st.principal.ProjectID...) // no []byte(string) escaping through the interface
-	if st.project = d.store.CachedProject(st.scratch); st.project == nil {
-		return errUnauthorized // deleted between the two look-ups
+	if err != nil {
+		st.principal, st.authFailed = nil, true
+		return d.authFailed(st.clientIP, project, st.start)
 	}
 	if st.h.dup != "" {
 		return httpapi.BadRequest(st.h.dup + " was sent more than once")
+	}
+	if st.h.unknown != nil {
+		return unknownHeader(st.h.unknown)
 	}
 	if m == 0 {
 		var ok bool
@@ -112,7 +156,7 @@ func allowClass(p *keystore.Principal) func(string) error {
 // rateLimit takes a token of the key's bucket and sets the RateLimit-*
 // headers; a refused request gets 429 with Retry-After.
 func (d *Data) rateLimit(ctx *fasthttp.RequestCtx, st *reqState) error {
-	res := d.limits.allow(st.principal.KeyID, st.project.RateLimit, d.now())
+	res := d.limits.allow(st.principal.KeyID, st.project.RateLimit, st.start)
 	var num [20]byte
 	h := &ctx.Response.Header
 	h.SetBytesV("RateLimit-Limit", strconv.AppendInt(num[:0], int64(res.limit), 10))

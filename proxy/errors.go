@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -30,8 +31,10 @@ var (
 	errPermission    = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
 	errClassMismatch = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
 	errDestination   = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
+	errInvalidPath   = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash or a dot segment with parameters (such as ..;), which upstreams may resolve outside the project's base path"}
 	errNotAToken     = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
 	errDecryptFailed = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
+	errAuthLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
 	errRateLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
@@ -87,9 +90,31 @@ func (d *Data) fail(ctx *fasthttp.RequestCtx, err error) {
 
 // ServerErrorHandler answers requests fasthttp could not read (too large,
 // malformed, too slow) with the same JSON errors as the handler, request
-// id included.
+// id included. A body refused by HeaderReceived's limit for callers
+// without a valid key is answered exactly as the handler answers them:
+// 401 (or 429 past the IP's budget), counted as a failed authentication.
 func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	d.ids.Stamp(ctx)
-	d.fail(ctx, httpapi.ServerError(err))
+	ae := httpapi.ServerError(err)
+	if ae == httpapi.ErrBodyTooLarge && !d.validKey(&ctx.Request.Header) {
+		ae = d.authFailed(remoteIP(ctx.RemoteAddr()), proxyProject(ctx.Request.Header.RequestURI()), d.now()).(*apiError)
+		if ae == errAuthLimited {
+			ctx.Response.Header.Set("Retry-After", d.authFail.retryAfter)
+		}
+	}
+	d.fail(ctx, ae)
 	ctx.SetConnectionClose()
 }
+
+// unknownHeader is the 400 for an X-Qanapi-* request header that is not
+// one of AcceptedHeaders: a misspelt X-Qanapi-Fields must not let a field
+// through in plaintext.
+func unknownHeader(name []byte) error {
+	if len(name) > 64 {
+		name = append(name[:61:61], "..."...)
+	}
+	return &apiError{Status: 400, Code: "unknown_header", Message: "unknown header " + string(name) + "; accepted: " + acceptedList}
+}
+
+// acceptedList names the accepted X-Qanapi-* request headers.
+var acceptedList = strings.Join(qanapiHeaders[:], ", ")

@@ -119,7 +119,7 @@ func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, scratch []b
 	}
 	connection := scratch[start:]
 	for k, v := range resp.Header.All() {
-		if skipHeader(k, connection) || bytes.EqualFold(k, []byte("Date")) || ownHeader(k) {
+		if skipHeader(k, connection) || bytes.EqualFold(k, []byte("Date")) || ownHeader(k) || isQanapi(k) {
 			continue
 		}
 		out.Header.AddBytesKV(k, v)

@@ -36,6 +36,9 @@ type qHeaders struct {
 	auth, mode, fields, class, dest, geofence []byte
 	// dup names a header that was sent more than once.
 	dup string
+	// unknown is the first X-Qanapi-* header that is not one of ours
+	// (a misspelling must not let plaintext through).
+	unknown []byte
 }
 
 // qanapiHeaders are the request headers parseHeaders reads, in the order
@@ -59,6 +62,9 @@ func parseHeaders(h *fasthttp.RequestHeader, q *qHeaders) {
 		}
 		i := qanapiIndex(k)
 		if i < 0 {
+			if q.unknown == nil {
+				q.unknown = k
+			}
 			continue
 		}
 		slot := q.slot(i)

@@ -22,6 +22,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	if err := d.admit(ctx, st, project, 0); err != nil {
 		return err
 	}
+	if !safePath(path) {
+		return errInvalidPath
+	}
 	body, err := d.transformBody(ctx, st)
 	if err != nil {
 		return err
@@ -105,6 +108,31 @@ func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, pa
 	return url, t, nil
 }
 
+// safePath reports whether the decoded path to forward can mean only
+// itself to any upstream: no backslash (IIS and others read it as '/'),
+// and no dot segment carrying parameters ("..;" or ".;x", which Tomcat,
+// Jetty and Spring resolve as ".." after cutting the parameters). Dot
+// segments themselves were already resolved by the server's path
+// normalisation, inside /proxy/{id}.
+func safePath(p []byte) bool {
+	if bytes.IndexByte(p, '\\') >= 0 {
+		return false
+	}
+	for len(p) > 0 {
+		var seg []byte
+		p = p[1:] // the '/' before each segment
+		if i := bytes.IndexByte(p, '/'); i >= 0 {
+			seg, p = p[:i], p[i:]
+		} else {
+			seg, p = p, nil
+		}
+		if i := bytes.IndexByte(seg, ';'); i >= 0 && (i == 1 && seg[0] == '.' || i == 2 && seg[0] == '.' && seg[1] == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // appendPath appends to dst the path to forward, given the request's
 // path as sent (raw, still percent-encoded) and the part after
 // /proxy/{project} of the normalised path the handler routed on. The
@@ -119,7 +147,7 @@ func appendPath(dst, raw, project, path []byte) []byte {
 		}
 	}
 	for _, c := range path {
-		if c == '/' || pathChar(c) {
+		if c == '/' || c != ';' && pathChar(c) {
 			dst = append(dst, c)
 		} else {
 			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])

@@ -35,6 +35,11 @@ var rtBigLimit = keystore.RateLimit{RequestsPerSecond: 1e6, Burst: 1 << 20}
 
 // rtOptions configure newRTEnv.
 type rtOptions struct {
+	// events and audit receive request records and summaries (nil: none).
+	events EventSink
+	audit  AuditLog
+	// authFail bounds failed authentications per IP (zero: the defaults).
+	authFail AuthFailureOptions
 	// maxBody is DataOptions.MaxBodyBytes. Zero means 64 KiB (the server
 	// itself takes 1 MiB, so the data plane's limit is the one reached).
 	maxBody int
@@ -83,9 +88,13 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 	e.data = NewData(DataOptions{
 		Store: store, Now: now, MaxBodyBytes: o.maxBody,
 		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial},
+		Events:   o.events, Audit: o.audit, AuthFailures: o.authFail,
 	})
 	e.ln = fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{Handler: e.data.Handler, ErrorHandler: e.data.ServerErrorHandler, MaxRequestBodySize: 1 << 20, Logger: rtQuiet{}}
+	srv := &fasthttp.Server{
+		Handler: e.data.Handler, ErrorHandler: e.data.ServerErrorHandler, HeaderReceived: e.data.HeaderReceived,
+		MaxRequestBodySize: 1 << 20, Logger: rtQuiet{},
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

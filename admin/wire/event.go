@@ -36,6 +36,12 @@ type VerifyResult struct {
 	FirstSeq uint64  `json:"first_seq"`
 	LastSeq  uint64  `json:"last_seq"`
 	Broken   *Broken `json:"first_broken,omitempty"`
+	// Pruned is how many failed-authentication entries retention removed
+	// from inside the chain (stepped over by signed records).
+	Pruned uint64 `json:"pruned,omitempty"`
+	// HeadUnsigned: a log written before heads were signed, not yet
+	// opened for writing since; a cut tail shows only with a checkpoint.
+	HeadUnsigned bool `json:"head_unsigned,omitempty"`
 }
 
 // Broken names the first entry that fails verification and why.

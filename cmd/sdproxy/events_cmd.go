@@ -125,8 +125,8 @@ func printEvents(w io.Writer, output string, items []wire.Event, header bool) st
 				status = strconv.Itoa(e.Status)
 				latency = strconv.FormatFloat(e.LatencyMS, 'f', 2, 64) + "ms"
 			}
-			fmt.Fprintf(w, row, e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), e.Type, key, req, orDash(e.Mode),
-				orDash(strings.Join(e.Fields, ",")), status, latency)
+			fmt.Fprintf(w, row, e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), escapeCell(e.Type), escapeCell(key), escapeCell(req),
+				escapeCell(orDash(e.Mode)), escapeCell(orDash(strings.Join(e.Fields, ","))), status, latency)
 		}
 	}
 	if len(items) == 0 {
@@ -136,19 +136,32 @@ func printEvents(w io.Writer, output string, items []wire.Event, header bool) st
 }
 
 func newEventsVerifyCmd(cl *clientFlags, getenv func(string) string) *cobra.Command {
-	return &cobra.Command{
+	var v verifyFlags
+	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the event log's HMAC chain and name the first broken entry",
 		Long: `Check the event log's HMAC chain. On a stopped data directory it reads
 <data-dir>/events.db directly (it needs the master key: SDPROXY_MASTER_KEY,
 SDPROXY_MASTER_KEY_FILE, or <data-dir>/master.key); when sdproxy is running
 and holds the file, it asks the running server through the admin API.
-Exit status 1 when the chain is broken.`,
+Exit status 1 when the chain is broken.
+
+The chain alone cannot show that its newest entries were cut off by someone
+who also restored an older head, or that the whole log was replaced by an
+older copy. sdproxy writes a signed checkpoint (its newest sequence number
+and chain MAC) to the events sink and the server log every minute and at
+shutdown: keep them elsewhere, and pass the latest with --checkpoint (the
+line itself) or --checkpoint-file (the last checkpoint line of a sink file
+or log), or a sequence number you know was reached with --min-seq.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			res, err := verifyOffline(cl, getenv)
+			o, line, err := v.options()
+			if err != nil {
+				return err
+			}
+			res, err := verifyOffline(cl, getenv, o)
 			if errors.Is(err, events.ErrLocked) {
-				res, err = verifyOnline(cl)
+				res, err = verifyOnline(cl, o.MinSeq, line)
 			}
 			if err != nil {
 				return err
@@ -160,16 +173,78 @@ Exit status 1 when the chain is broken.`,
 			} else if res.OK {
 				fmt.Fprintf(w, "Event log intact: %d entries verified (evt_%d to evt_%d).\n", res.Checked, res.FirstSeq, res.LastSeq)
 			}
+			if res.OK && res.HeadUnsigned {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note: the log's head is not signed yet (written by an older sdproxy); a cut tail shows only with --checkpoint or --min-seq until serve opens it once.")
+			}
 			if !res.OK {
+				if res.Broken.ID == "" {
+					return fmt.Errorf("event log broken: %s", res.Broken.Reason)
+				}
 				return fmt.Errorf("event log broken at %s: %s", res.Broken.ID, res.Broken.Reason)
 			}
 			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.Uint64Var(&v.minSeq, "min-seq", 0, "fail unless the log reaches at least this sequence number")
+	f.StringVar(&v.checkpoint, "checkpoint", "", "a checkpoint line as written to the events sink or the server log")
+	f.StringVar(&v.checkpointFile, "checkpoint-file", "", "use the last checkpoint line in this file (an events sink file or a server log)")
+	return cmd
+}
+
+// verifyFlags are the evidence verify checks the log against.
+type verifyFlags struct {
+	minSeq         uint64
+	checkpoint     string
+	checkpointFile string
+}
+
+// options returns the verification options and the checkpoint line they
+// came from ("" for none).
+func (v verifyFlags) options() (events.VerifyOptions, string, error) {
+	o := events.VerifyOptions{MinSeq: v.minSeq}
+	line := strings.TrimSpace(v.checkpoint)
+	switch {
+	case line != "" && v.checkpointFile != "":
+		return o, "", errors.New("--checkpoint and --checkpoint-file exclude each other")
+	case v.checkpointFile != "":
+		var err error
+		if line, err = lastCheckpointLine(v.checkpointFile); err != nil {
+			return o, "", err
+		}
+	}
+	if line == "" {
+		return o, "", nil
+	}
+	cp, err := events.ParseCheckpoint([]byte(line))
+	if err != nil {
+		return o, "", errors.New("--checkpoint: not a checkpoint line as sdproxy writes them to the events sink or a JSON server log")
+	}
+	o.Checkpoint = &cp
+	return o, line, nil
+}
+
+// lastCheckpointLine returns the last line of file that parses as a
+// checkpoint.
+func lastCheckpointLine(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--checkpoint-file: %w", err)
+	}
+	last := ""
+	for line := range strings.Lines(string(b)) {
+		if _, err := events.ParseCheckpoint([]byte(strings.TrimSpace(line))); err == nil {
+			last = strings.TrimSpace(line)
+		}
+	}
+	if last == "" {
+		return "", fmt.Errorf("--checkpoint-file: no checkpoint line in %s", file)
+	}
+	return last, nil
 }
 
 // verifyOffline opens the stopped data directory's event log read-only.
-func verifyOffline(cl *clientFlags, getenv func(string) string) (wire.VerifyResult, error) {
+func verifyOffline(cl *clientFlags, getenv func(string) string, o events.VerifyOptions) (wire.VerifyResult, error) {
 	cfg := config.Default()
 	cfg.DataDir = firstNonEmpty(cl.dataDir, getenv(config.EnvDataDir), cfg.DataDir)
 	if _, err := os.Stat(cfg.DataDir + "/" + events.FileName); err != nil {
@@ -184,18 +259,29 @@ func verifyOffline(cl *clientFlags, getenv func(string) string) (wire.VerifyResu
 		return wire.VerifyResult{}, err
 	}
 	defer l.Close()
-	res, err := l.Verify()
+	res, err := l.VerifyWith(o)
 	return admin.VerifyView(res), err
 }
 
 // verifyOnline asks the running server.
-func verifyOnline(cl *clientFlags) (wire.VerifyResult, error) {
+func verifyOnline(cl *clientFlags, minSeq uint64, checkpoint string) (wire.VerifyResult, error) {
 	var res wire.VerifyResult
 	c, err := cl.client()
 	if err != nil {
 		return res, err
 	}
-	raw, err := c.do("GET", "/admin/v1/events/verify", nil)
+	q := url.Values{}
+	if minSeq > 0 {
+		q.Set("min_seq", strconv.FormatUint(minSeq, 10))
+	}
+	if checkpoint != "" {
+		q.Set("checkpoint", checkpoint)
+	}
+	path := "/admin/v1/events/verify"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	raw, err := c.do("GET", path, nil)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Status == 409 {
 		return res, fmt.Errorf("event log broken (see the server's answer)")

@@ -106,7 +106,7 @@ func printNewKey(cl *clientFlags, cmd *cobra.Command, path string, body any, qui
 		return err
 	}
 	fmt.Fprintf(w, "Created API key %s%s for project %s (permissions: %s).\n\n    %s\n\n",
-		k.ID, nameSuffix(k.Name), k.ProjectID, strings.Join(k.Permissions, ", "), k.Secret)
+		escapeCell(k.ID), nameSuffix(k.Name), escapeCell(k.ProjectID), escapeCell(strings.Join(k.Permissions, ", ")), escapeCell(k.Secret))
 	fmt.Fprintln(w, "This key is shown only once. Store it securely now (for example in a secret manager):")
 	fmt.Fprintln(w, "it cannot be retrieved again. If you lose it, create a new key and revoke this one.")
 	return nil
@@ -143,6 +143,6 @@ func revokeKey(cl *clientFlags, w io.Writer, path string) error {
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "Revoked API key %s at %s; it no longer authenticates.\n", k.ID, fmtTime(k.RevokedAt, "-"))
+	_, err = fmt.Fprintf(w, "Revoked API key %s at %s; it no longer authenticates.\n", escapeCell(k.ID), fmtTime(k.RevokedAt, "-"))
 	return err
 }

@@ -23,7 +23,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	root := newRootCmd(stdout, stderr, getenv)
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(stderr, "sdproxy:", strings.ReplaceAll(err.Error(), "\n", "; "))
+		fmt.Fprintln(stderr, "sdproxy:", escapeCell(strings.ReplaceAll(err.Error(), "\n", "; ")))
 		return 1
 	}
 	return 0

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // printJSON writes raw JSON indented.
@@ -33,7 +35,9 @@ func printJSONList(w io.Writer, items []json.RawMessage) error {
 	return printJSON(w, b)
 }
 
-// table writes aligned columns.
+// table writes aligned columns. Every cell goes through escapeCell, so a
+// value from the server (a request path, a project or key name) cannot add
+// rows or columns or send terminal escapes.
 type table struct{ tw *tabwriter.Writer }
 
 func newTable(w io.Writer, header ...string) *table {
@@ -44,9 +48,81 @@ func newTable(w io.Writer, header ...string) *table {
 	return t
 }
 
-func (t *table) row(cols ...string) { fmt.Fprintln(t.tw, strings.Join(cols, "\t")) }
+func (t *table) row(cols ...string) {
+	esc := make([]string, len(cols))
+	for i, c := range cols {
+		esc[i] = escapeCell(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(esc, "\t"))
+}
 
 func (t *table) flush() error { return t.tw.Flush() }
+
+// escapeCell returns s with every character that could change how a
+// terminal shows it replaced by a visible Go-style escape: C0 controls
+// (\n, \r, \t, else \x1b …), DEL (\x7f), C1 controls (\u0080–\u009f),
+// format characters that reorder or hide text (Unicode category Cf:
+// zero-width and bidi marks, embeddings, overrides and isolates, the BOM,
+// tag characters; e.g. \u202e), the line and paragraph separators
+// \u2028 and \u2029, and each byte of invalid UTF-8 (\xff). Anything else,
+// backslashes and non-ASCII letters included, is kept, so escaping twice
+// changes nothing. It allocates only when something is escaped.
+func escapeCell(s string) string {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case !unsafeRune(r, n):
+			b.WriteString(s[i : i+n])
+		case r == utf8.RuneError:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether escapeCell escapes r, decoded from n bytes.
+func unsafeRune(r rune, n int) bool {
+	switch {
+	case r == utf8.RuneError && n == 1: // invalid UTF-8
+		return true
+	case r < 0x20 || r == 0x7f: // C0, DEL
+		return true
+	case r < 0x80:
+		return false
+	case r <= 0x9f: // C1
+		return true
+	case r == '\u2028' || r == '\u2029':
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
+}
 
 // fmtTime shows a time in UTC to the second, or "-" / "never".
 func fmtTime(t *time.Time, none string) string {

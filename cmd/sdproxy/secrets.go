@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"unicode/utf8"
 
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/keystore"
@@ -18,6 +21,9 @@ import (
 const (
 	masterKeyFile  = "master.key"
 	adminTokenFile = "admin.token"
+
+	// minAdminTokenLen is the shortest SDPROXY_ADMIN_TOKEN serve accepts.
+	minAdminTokenLen = 32
 )
 
 func masterKeyPath(dataDir string) string { return filepath.Join(dataDir, masterKeyFile) }
@@ -70,9 +76,9 @@ func loadMasterKeyNoCreate(cfg config.Config, getenv func(string) string) ([]byt
 }
 
 func readMasterKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSecretFile("master key file", path)
 	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
+		return nil, err
 	}
 	k, err := decodeMasterKey(b)
 	if err != nil {
@@ -95,14 +101,18 @@ func decodeMasterKey(b []byte) ([]byte, error) {
 	return nil, errors.New("malformed master key: want base64 of 32 bytes (e.g. `openssl rand -base64 32`)")
 }
 
-// loadAdminToken returns the token from SDPROXY_ADMIN_TOKEN, or from
-// <data-dir>/admin.token, generating that file on first start.
+// loadAdminToken returns the token from SDPROXY_ADMIN_TOKEN (at least
+// minAdminTokenLen characters), or from <data-dir>/admin.token, generating
+// that file on first start.
 func loadAdminToken(dataDir string, getenv func(string) string) (token, path string, err error) {
 	if v := getenv(config.EnvAdminToken); v != "" {
+		if n := utf8.RuneCountInString(v); n < minAdminTokenLen {
+			return "", "", fmt.Errorf("%s must be at least %d characters (got %d); generate one with: openssl rand -base64 32", config.EnvAdminToken, minAdminTokenLen, n)
+		}
 		return v, "", nil
 	}
 	path = adminTokenPath(dataDir)
-	b, err := os.ReadFile(path)
+	b, err := readSecretFile("admin token file", path)
 	if err == nil {
 		t := string(bytes.TrimSpace(b))
 		if t == "" {
@@ -111,12 +121,54 @@ func loadAdminToken(dataDir string, getenv func(string) string) (token, path str
 		return t, path, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return "", "", fmt.Errorf("admin token file: %w", err)
+		return "", "", err
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	token = "sdpa_" + hex.EncodeToString(raw)
 	return token, path, writeSecretFile(path, token)
+}
+
+// readSecretFile reads the secret file path, what it holds named by what
+// ("master key file"). It refuses a file that group or others may access
+// (any of the mode bits 0o077), since anyone who can read the file holds
+// the secret. The mode is checked on the opened file, so the check and the
+// read see the same file. Errors wrap fs.ErrNotExist when path is missing.
+func readSecretFile(what, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s %s is a directory", what, path)
+	}
+	if err := checkSecretMode(what, path, fi.Mode()); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return b, nil
+}
+
+// checkSecretMode refuses mode when group or others have any access. On
+// Windows, where Go reports no such permission bits, it accepts any mode.
+func checkSecretMode(what, path string, mode fs.FileMode) error {
+	perm := mode.Perm()
+	if perm&0o077 == 0 || runtime.GOOS == "windows" {
+		return nil
+	}
+	access := "readable by"
+	if perm&0o044 == 0 {
+		access = "open to"
+	}
+	return fmt.Errorf("%s %s is %s group or others (mode %04o): run chmod 600 %s", what, path, access, perm, path)
 }
 
 // writeSecretFile creates path with mode 0600; it never overwrites.

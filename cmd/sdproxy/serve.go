@@ -16,6 +16,7 @@ import (
 	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 	"github.com/sdproxy/sdproxy/metrics"
+	"github.com/sdproxy/sdproxy/proxy"
 )
 
 func newServeCmd(getenv func(string) string) *cobra.Command {
@@ -101,6 +102,7 @@ type server struct {
 	dataLn    net.Listener
 	adminLn   net.Listener
 	dataSrv   *fasthttp.Server
+	data      *proxy.Data
 	adminSrv  *fasthttp.Server
 	tokenPath string
 	// expiryEvery is how often expired keys are looked for. Zero means 30s.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sdproxy/sdproxy/events"
@@ -34,6 +35,9 @@ func (s *server) openEvents(master []byte, stdout io.Writer) error {
 		}
 		if errors.Is(err, events.ErrLocked) {
 			return errors.New("event log is locked by another sdproxy process (only one may use a data directory)")
+		}
+		if errors.Is(err, events.ErrDamaged) {
+			return fmt.Errorf("the event log %s was altered or damaged; refusing to write to it (run sdproxy events verify, and keep the file as evidence): %w", filepath.Join(s.cfg.DataDir, events.FileName), err)
 		}
 		return err
 	}

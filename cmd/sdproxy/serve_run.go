@@ -21,6 +21,7 @@ import (
 	"github.com/sdproxy/sdproxy/admin"
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/console"
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 	"github.com/sdproxy/sdproxy/proxy"
 )
@@ -44,10 +45,28 @@ func (s *server) listen(getenv func(string) string) error {
 		Store: s.store, Token: token, Logger: s.log, Events: s.events,
 		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
 	})
-	data := proxy.NewData(proxy.DataOptions{Store: s.store, Logger: s.log, MaxBodyBytes: s.cfg.MaxBodyBytes, Events: s.events})
+	data := proxy.NewData(dataOptions(s.cfg, s.store, s.events, s.log))
+	s.data = data
+	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
 	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
+	s.dataSrv.HeaderReceived = data.HeaderReceived
+	s.dataSrv.MaxConnsPerIP = s.cfg.Limits.MaxConnsPerIP
 	return nil
+}
+
+// dataOptions turns the configuration into the data plane's options.
+func dataOptions(cfg config.Config, store *keystore.Store, log *events.Log, logger *slog.Logger) proxy.DataOptions {
+	af := cfg.Limits.AuthFailures
+	perSecond := af.PerSecond
+	if perSecond == 0 {
+		perSecond = -1 // off
+	}
+	return proxy.DataOptions{
+		Store: store, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, Events: log, Audit: log,
+		UnauthBodyBytes: min(cfg.Limits.UnauthBodyBytes, cfg.MaxBodyBytes),
+		AuthFailures:    proxy.AuthFailureOptions{PerSecond: perSecond, Burst: af.Burst, Interval: af.SummaryInterval},
+	}
 }
 
 // adminMux serves the web console under /ui/, Prometheus metrics on
@@ -110,6 +129,7 @@ func (s *server) Run(ctx context.Context) error {
 		s.store.RunFlusher(bgCtx, s.cfg.LastUsedFlush, func(err error) { s.log.Error("flush last used", "err", err) })
 	})
 	bg.Go(func() { s.watchExpiry(bgCtx, cmp.Or(s.expiryEvery, 30*time.Second)) })
+	bg.Go(func() { s.data.RunAuthFailureSummaries(bgCtx.Done()) })
 	defer func() { stopBG(); bg.Wait() }()
 	var serveErr error
 	select {

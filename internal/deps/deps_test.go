@@ -45,6 +45,7 @@ var rules = map[string]rule{
 	"cmd/sdproxy":              {may: []string{"*"}, why: "cmd wires everything"},
 	"tools/loadtest/bareproxy": {why: "a baseline must not share sdproxy's code"},
 	"tools/loadtest/upstream":  {why: "a baseline must not share sdproxy's code"},
+	"tools/flood":              {why: "an attacker talks to sdproxy only over the network"},
 }
 
 // TestImportRules parses every non-test Go file of the module and checks

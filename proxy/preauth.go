@@ -1,0 +1,54 @@
+package proxy
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// HeaderReceived is the data listener's fasthttp.Server.HeaderReceived:
+// before a large (or chunked) body is read, the key is checked from the
+// headers; without a valid one the body limit drops to UnauthBodyBytes, so
+// a caller without a key cannot make the server reserve or read a large
+// body. Small bodies are read as usual and the handler authenticates.
+func (d *Data) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if cl := h.ContentLength(); cl >= 0 && cl <= d.unauthMax {
+		return fasthttp.RequestConfig{}
+	}
+	if d.validKey(h) {
+		return fasthttp.RequestConfig{}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: d.unauthMax, ReadTimeout: unauthReadTimeout}
+}
+
+// unauthReadTimeout bounds reading what is left of a request whose key is
+// not valid.
+const unauthReadTimeout = 5 * time.Second
+
+// validKey reports whether the request's X-Qanapi-Authorization is an
+// active key of some project (the handler checks the project itself).
+func (d *Data) validKey(h *fasthttp.RequestHeader) bool {
+	var key []byte
+	for k, v := range h.All() {
+		if equalFold(k, HeaderAuthorization) {
+			key = v
+			break
+		}
+	}
+	_, err := d.store.AuthenticateKey(key)
+	return err == nil
+}
+
+// proxyProject returns the project id of a raw /proxy/{id}/… request URI,
+// or nil.
+func proxyProject(uri []byte) []byte {
+	rest, ok := bytes.CutPrefix(uri, []byte(pathProxy))
+	if !ok {
+		return nil
+	}
+	if i := bytes.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}

@@ -1,0 +1,151 @@
+package proxy
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// refMatch is the obvious matcher the trie must agree with.
+func refMatch(pattern, path string) bool {
+	return refSegs(splitPattern(pattern), splitPattern(path))
+}
+
+func refSegs(p, s []string) bool {
+	if len(p) == 0 {
+		return len(s) == 0
+	}
+	switch p[0] {
+	case "**":
+		for k := 0; k <= len(s); k++ {
+			if refSegs(p[1:], s[k:]) {
+				return true
+			}
+		}
+		return false
+	case "*":
+		return len(s) > 0 && s[0] != "" && refSegs(p[1:], s[1:])
+	}
+	return len(s) > 0 && s[0] == p[0] && refSegs(p[1:], s[1:])
+}
+
+type testRoute struct {
+	pattern string
+	methods []string
+}
+
+func refFirst(routes []testRoute, method, path string) int {
+	for i, r := range routes {
+		okMethod := r.methods == nil
+		for _, m := range r.methods {
+			okMethod = okMethod || strings.EqualFold(m, method)
+		}
+		if okMethod && refMatch(r.pattern, path) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestRouteTrieCases(t *testing.T) {
+	routes := []testRoute{
+		{"/posts/*", []string{"GET"}},
+		{"/posts/**", []string{"POST", "PUT"}},
+		{"/users/*/cards/*", nil},
+		{"/**/secret", nil},
+		{"/", nil},
+		{"/a/**/b/**/c", nil},
+		{"/**", []string{"DELETE"}},
+	}
+	var trie routeTrie
+	for i, r := range routes {
+		trie.add(i, r.pattern, r.methods)
+	}
+	cases := []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/posts/1", 0},
+		{"get", "/posts/1", 0},
+		{"GET", "/posts", -1},
+		{"POST", "/posts", 1},
+		{"POST", "/posts/1/comments", 1},
+		{"GET", "/posts/1/comments", -1},
+		{"PATCH", "/users/7/cards/9", 2},
+		{"PATCH", "/users/7/cards", -1},
+		{"GET", "/x/y/secret", 3},
+		{"GET", "/secret", 3},
+		{"GET", "/", 4},
+		{"GET", "", 4},
+		{"GET", "/a/b/c", 5},
+		{"GET", "/a/x/b/y/z/c", 5},
+		{"GET", "/a/x/b/y/z/d", -1},
+		{"DELETE", "/anything/at/all", 6},
+		{"GET", "/posts/", -1},
+	}
+	for _, tc := range cases {
+		if got := trie.match([]byte(tc.method), []byte(tc.path)); got != tc.want {
+			t.Errorf("match(%s %s) = %d, want %d", tc.method, tc.path, got, tc.want)
+		}
+		if ref := refFirst(routes, tc.method, tc.path); ref != tc.want {
+			t.Errorf("reference(%s %s) = %d, want %d (the table is wrong)", tc.method, tc.path, ref, tc.want)
+		}
+	}
+}
+
+// TestRouteTrieRandom compares the trie with the reference on random
+// route sets and paths.
+func TestRouteTrieRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"a", "b", "c", "posts", "1"}
+	seg := func(wild bool) string {
+		if wild {
+			switch rng.IntN(6) {
+			case 0:
+				return "*"
+			case 1:
+				return "**"
+			}
+		}
+		return words[rng.IntN(len(words))]
+	}
+	path := func(wild bool) string {
+		var b strings.Builder
+		for range rng.IntN(5) {
+			b.WriteString("/" + seg(wild))
+		}
+		return b.String()
+	}
+	methods := [][]string{nil, {"GET"}, {"POST", "PUT"}}
+	for round := range 300 {
+		var routes []testRoute
+		var trie routeTrie
+		for i := range 1 + rng.IntN(12) {
+			r := testRoute{path(true), methods[rng.IntN(len(methods))]}
+			routes = append(routes, r)
+			trie.add(i, r.pattern, r.methods)
+		}
+		for range 50 {
+			m, p := []string{"GET", "POST", "DELETE"}[rng.IntN(3)], path(false)
+			if got, want := trie.match([]byte(m), []byte(p)), refFirst(routes, m, p); got != want {
+				t.Fatalf("round %d: routes %v: match(%s %s) = %d, want %d", round, routes, m, p, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkRouteMatch1000(b *testing.B) {
+	var trie routeTrie
+	for i := range 1000 {
+		trie.add(i, "/svc"+strconv.Itoa(i)+"/items/*/detail", []string{"GET"})
+	}
+	trie.add(1000, "/**", nil)
+	method, path := []byte("GET"), []byte("/svc517/items/42/detail")
+	b.ReportAllocs()
+	for b.Loop() {
+		if trie.match(method, path) != 517 {
+			b.Fatal("wrong route")
+		}
+	}
+}

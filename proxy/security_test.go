@@ -1,0 +1,230 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// Regression tests of the security review's findings on the data plane.
+
+// TestUnknownQanapiHeader: a misspelt X-Qanapi-* header is refused, naming
+// it, and nothing is forwarded (it used to be stripped and ignored, so the
+// plaintext went upstream).
+func TestUnknownQanapiHeader(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, name := range []string{"X-Qanapi-Field", "x-qanapi-fileds", "X-Qanapi-Fields-Extra", "X-QANAPI-SUBJECTS"} {
+		r := e.do("POST", "/proxy/"+p.ID+"/people", `{"ssn":"123-45-6789"}`, HeaderAuthorization, key, name, "ssn")
+		rtErrorShape(t, name, r, 400, "unknown_header")
+		if !strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(name)) {
+			t.Errorf("%s: body %s does not name the header", name, r.body)
+		}
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+	// Before authentication an unknown header changes nothing: 401.
+	r := e.do("POST", "/proxy/"+p.ID+"/people", `{}`, HeaderAuthorization, "qk_bad", "X-Qanapi-Field", "ssn")
+	rtErrorShape(t, "bad key", r, 401, "unauthorized")
+}
+
+// TestPathTraversalCorpus: nothing a client sends after /proxy/{id} reaches
+// the upstream in a form that a Tomcat/Spring/Jetty (..;) or IIS (\)
+// upstream resolves outside its base path.
+func TestPathTraversalCorpus(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test/api/v1")
+	key := e.key(p.ID, keystore.KeyInput{})
+	corpus := []string{
+		"/..;/..;/admin", "/..%3B/..%3B/admin", "/..%3b/admin", "/..%5C..%5Cadmin", "/..%5c..%5cadmin",
+		"/..\\..\\admin", "/x\\..\\..\\admin", "/.;/admin", "/.%3B/admin", "/%2e%2e;/admin", "/%2E%2E%3B/admin",
+		"/.%2e;/admin", "/x/..;/..;/admin", "/..;jsessionid=1/admin", "/..%2F..%2Fadmin", "/%2e%2e/%2e%2e/admin",
+		"/../../admin", "/./../admin", "/x/../../../admin", "/%252e%252e%253b/admin", "/..%00/admin", "/..%u002f",
+		"/..%c0%af..%c0%afadmin", "/x;/../admin", "/...;/admin",
+	}
+	refused, forwarded := 0, 0
+	for _, path := range corpus {
+		n := len(up.requests())
+		r := e.raw(rtStatusLine("GET", "/proxy/"+p.ID+path), "Host: sdproxy", HeaderAuthorization+": "+key, "", "")
+		if len(up.requests()) == n {
+			refused++
+			if r.status < 400 {
+				t.Errorf("GET %s = %d, not forwarded, want an error", path, r.status)
+			}
+			continue
+		}
+		forwarded++
+		uri := up.last(t).uri
+		if !strings.HasPrefix(uri, "/api/v1/") || unsafeForUpstream(uri) {
+			t.Errorf("GET %s reached the upstream as %q, which an upstream may resolve outside /api/v1", path, uri)
+		}
+	}
+	t.Logf("%d refused, %d forwarded safely", refused, forwarded)
+	// The refusal names the problem; plain paths with parameters still pass.
+	r := e.raw(rtStatusLine("GET", "/proxy/"+p.ID+"/..;/admin"), "Host: sdproxy", HeaderAuthorization+": "+key, "", "")
+	rtErrorShape(t, "..;", r, 400, "invalid_path")
+	r = e.do("GET", "/proxy/"+p.ID+"/orders;v=2/7", "", HeaderAuthorization, key)
+	if got := up.last(t).uri; r.status != 200 || got != "/api/v1/orders;v=2/7" {
+		t.Errorf("GET /orders;v=2/7 = %d, upstream got %q, want 200 and the path as sent", r.status, got)
+	}
+}
+
+// unsafeForUpstream reports whether a request target holds a dot segment
+// (plain, with parameters, or escaped) or a backslash (plain or escaped).
+func unsafeForUpstream(uri string) bool {
+	path, _, _ := strings.Cut(uri, "?")
+	low := strings.ToLower(path)
+	if strings.Contains(low, "\\") || strings.Contains(low, "%5c") {
+		return true
+	}
+	for _, seg := range strings.Split(low, "/") {
+		seg = strings.ReplaceAll(seg, "%2e", ".")
+		seg, _, _ = strings.Cut(seg, ";")
+		seg, _, _ = strings.Cut(seg, "%3b")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPreAuthBodyLimit: a request without a valid key that declares a large
+// body is answered 401 from its headers, without the server waiting for,
+// reading or reserving the body; a valid key may send it.
+func TestPreAuthBodyLimit(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	p := e.project("")
+	key := e.key(p.ID, keystore.KeyInput{})
+	ref := e.do("POST", "/proxy/"+p.ID, `{"a":1}`, HeaderAuthorization, "qk_nope")
+
+	for _, tc := range []struct{ name, auth, length string }{
+		{"no key", "", "Content-Length: 10485760"},
+		{"bad key", HeaderAuthorization + ": qk_0000000000000_" + strings.Repeat("a", 38), "Content-Length: 10485760"},
+		{"bad key, chunked", HeaderAuthorization + ": nope", "Transfer-Encoding: chunked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := e.ln.DialWithLocalAddr(rtClientAddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			head := rtStatusLine("POST", "/proxy/"+p.ID) + "\r\nHost: sdproxy\r\nContent-Type: application/json\r\n" + tc.length + "\r\n"
+			if tc.auth != "" {
+				head += tc.auth + "\r\n"
+			}
+			io.WriteString(c, head+"\r\n")
+			if strings.Contains(tc.length, "chunked") {
+				io.WriteString(c, "1000\r\n"+strings.Repeat("x", 0x1000)+"\r\n1000\r\n"+strings.Repeat("x", 0x1000)+"\r\n")
+			} else {
+				io.WriteString(c, `{"a":"`+strings.Repeat("x", 60)) // ~80 bytes of the declared 10 MiB
+			}
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp := fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseResponse(resp)
+			if err := resp.Read(bufio.NewReader(c)); err != nil {
+				t.Fatalf("no answer within 5s without the body: %v (the server is waiting for the declared body)", err)
+			}
+			got := rtCopyResponse(resp)
+			rtErrorShape(t, tc.name, got, 401, "unauthorized")
+			if a, b := strings.Replace(string(got.body), got.header[HeaderRequestID], "ID", 1), strings.Replace(string(ref.body), ref.header[HeaderRequestID], "ID", 1); a != b {
+				t.Errorf("401 before the body = %s, want the handler's 401 byte for byte: %s", a, b)
+			}
+		})
+	}
+	t.Run("valid key", func(t *testing.T) {
+		body := `{"a":"` + strings.Repeat("x", 100<<10) + `"}`
+		r := e.do("POST", "/proxy/"+p.ID, body, HeaderAuthorization, key)
+		if r.status != 200 || len(r.body) != len(body) {
+			t.Errorf("POST of %d bytes with a valid key = %d (%d bytes), want 200 and the body back", len(body), r.status, len(r.body))
+		}
+	})
+}
+
+// auditRecorder is an AuditLog and EventSink that keeps what it gets.
+type auditRecorder struct {
+	mu   sync.Mutex
+	evs  []events.Event
+	reqs []int // statuses of submitted request records
+}
+
+func (a *auditRecorder) Record(e events.Event)    { a.mu.Lock(); a.evs = append(a.evs, e); a.mu.Unlock() }
+func (a *auditRecorder) Acquire() *events.Request { return new(events.Request) }
+func (a *auditRecorder) Submit(r *events.Request) {
+	a.mu.Lock()
+	a.reqs = append(a.reqs, r.Status)
+	a.mu.Unlock()
+}
+
+// TestAuthFailuresLimitedAndSummarised: each client IP may fail only so
+// many authentications before it is answered 429 (valid keys included,
+// until its bucket refills), and failures reach the event log as one
+// auth.failed summary per IP and project, never one event each.
+func TestAuthFailuresLimitedAndSummarised(t *testing.T) {
+	rec := &auditRecorder{}
+	e := newRTEnv(t, rtOptions{events: rec, audit: rec, authFail: AuthFailureOptions{PerSecond: 1, Burst: 5}})
+	p := e.project("")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for i := range 5 {
+		r := e.do("POST", "/proxy/"+p.ID, `{}`, HeaderAuthorization, "qk_bad_"+strconv.Itoa(i))
+		rtErrorShape(t, "failure "+strconv.Itoa(i+1), r, 401, "unauthorized")
+	}
+	r := e.do("POST", "/proxy/"+p.ID, `{}`, HeaderAuthorization, "qk_bad")
+	rtErrorShape(t, "sixth failure", r, 429, "rate_limited")
+	if r.header["Retry-After"] != "1" {
+		t.Errorf("Retry-After = %q, want 1", r.header["Retry-After"])
+	}
+	r = e.do("POST", "/proxy/"+p.ID, `{}`, HeaderAuthorization, key)
+	rtErrorShape(t, "valid key from the blocked IP", r, 429, "rate_limited")
+
+	// Another address is not affected.
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.Header.SetMethod("POST")
+	req.SetRequestURI("/proxy/" + p.ID)
+	req.Header.Set(HeaderAuthorization, key)
+	req.SetBodyString(`{}`)
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(198, 51, 100, 9), Port: 1}, nil)
+	e.data.Handler(&ctx)
+	if ctx.Response.StatusCode() != 200 {
+		t.Errorf("valid key from another IP = %d %s, want 200", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+
+	e.clock.Advance(2 * time.Second)
+	if r := e.do("POST", "/proxy/"+p.ID, `{}`, HeaderAuthorization, key); r.status != 200 {
+		t.Errorf("valid key after the bucket refilled = %d %s, want 200", r.status, r.body)
+	}
+
+	rec.mu.Lock()
+	statuses := append([]int(nil), rec.reqs...)
+	rec.mu.Unlock()
+	if len(statuses) != 2 || statuses[0] != 200 || statuses[1] != 200 {
+		t.Errorf("request records = %v, want only the two authenticated requests [200 200] (no 401, no refused-IP 429 one by one)", statuses)
+	}
+	e.data.authFail.flush(rec, e.clock.Now())
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.evs) != 1 {
+		t.Fatalf("summaries = %+v, want one auth.failed for the IP and project", rec.evs)
+	}
+	s := rec.evs[0]
+	if s.Type != events.TypeAuthFailed || s.ProjectID != p.ID || s.Details["client_ip"] != "203.0.113.7" || s.Details["count"] != "6" {
+		t.Errorf("summary = %+v, want auth.failed of %s from 203.0.113.7 with count 6 (the requests refused for the IP before any key check are not failures)", s, p.ID)
+	}
+	if got := e.data.AuthFailures(); got != 6 {
+		t.Errorf("AuthFailures() = %d, want 6", got)
+	}
+}
