@@ -4,6 +4,8 @@
 //
 // Authentication is served from an in-memory cache of every key; a revoke
 // updates the cache before it returns, so a revoked key is refused by the
-// very next request. "Last used" times are kept in memory and written in
-// batches by Store.FlushLastUsed.
+// very next request. Each write of a project or key commits and updates the
+// cache under one lock, so however concurrent writes interleave, the cache
+// holds the newest committed record, never an older one. "Last used" times
+// are kept in memory and written in batches by Store.FlushLastUsed.
 package keystore

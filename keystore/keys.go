@@ -96,11 +96,10 @@ func (s *Store) CreateKey(projectID string, in KeyInput) (NewKey, error) {
 	if err != nil {
 		return NewKey{}, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error { return s.insertKey(tx, rec) })
+	err = s.update(func(tx *bolt.Tx) error { return s.insertKey(tx, rec) }, func() { s.cache.putKey(rec) })
 	if err != nil {
 		return NewKey{}, fmt.Errorf("keystore.CreateKey %s: %w", projectID, err)
 	}
-	s.cache.putKey(rec)
 	return NewKey{Key: rec.Key, Secret: secret}, nil
 }
 
@@ -208,7 +207,7 @@ func (s *Store) GetKey(projectID, keyID string) (Key, error) {
 // revocation time.
 func (s *Store) RevokeKey(projectID, keyID string) (Key, error) {
 	var rec keyRecord
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if err := getProjectKey(tx, projectID, keyID, &rec); err != nil {
 			return err
 		}
@@ -217,11 +216,10 @@ func (s *Store) RevokeKey(projectID, keyID string) (Key, error) {
 			rec.RevokedAt = &now
 		}
 		return putJSON(tx.Bucket(bucketKeys), keyID, &rec)
-	})
+	}, func() { s.cache.putKey(&rec) })
 	if err != nil {
 		return Key{}, fmt.Errorf("keystore.RevokeKey %s: %w", keyID, err)
 	}
-	s.cache.putKey(&rec)
 	return s.withLastUsed(rec.Key), nil
 }
 
@@ -236,7 +234,7 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 	var old keyRecord
 	var fresh *keyRecord
 	var secret string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if err := getProjectKey(tx, projectID, keyID, &old); err != nil {
 			return err
 		}
@@ -261,12 +259,13 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 			return err
 		}
 		return s.insertKey(tx, fresh)
+	}, func() {
+		s.cache.putKey(&old)
+		s.cache.putKey(fresh)
 	})
 	if err != nil {
 		return NewKey{}, Key{}, fmt.Errorf("keystore.RotateKey %s: %w", keyID, err)
 	}
-	s.cache.putKey(&old)
-	s.cache.putKey(fresh)
 	return NewKey{Key: fresh.Key, Secret: secret}, s.withLastUsed(old.Key), nil
 }
 

@@ -37,25 +37,15 @@ func (s *Store) loadCache() error {
 }
 
 // FlushLastUsed writes every "last used" time that changed in memory since
-// the previous flush, in one transaction.
+// the previous flush, in one transaction. A stored time never moves back.
 func (s *Store) FlushLastUsed() error {
-	type dirty struct {
-		id string
-		u  *usage
-		at int64
-	}
-	var todo []dirty
-	s.cache.mu.RLock()
-	for id, u := range s.cache.usage {
-		if at := u.last.Load(); at > u.flushed.Load() {
-			todo = append(todo, dirty{id, u, at})
-		}
-	}
-	s.cache.mu.RUnlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	todo := s.cache.unflushed()
 	if len(todo) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.updateLocked(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketKeys)
 		for _, d := range todo {
 			var rec keyRecord
@@ -63,20 +53,45 @@ func (s *Store) FlushLastUsed() error {
 				continue // deleted since
 			}
 			t := time.Unix(0, d.at).UTC()
+			if rec.LastUsedAt != nil && !t.After(*rec.LastUsedAt) {
+				continue
+			}
 			rec.LastUsedAt = &t
 			if err := putJSON(b, d.id, &rec); err != nil {
 				return err
 			}
 		}
 		return nil
+	}, func() {
+		for _, d := range todo {
+			d.u.flushed.Store(d.at)
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("keystore.FlushLastUsed: %w", err)
 	}
-	for _, d := range todo {
-		d.u.flushed.Store(d.at)
-	}
 	return nil
+}
+
+// dirtyUsage is one "last used" time not yet written to the store.
+type dirtyUsage struct {
+	id string
+	u  *usage
+	at int64
+}
+
+// unflushed returns the "last used" times of keys used since their last
+// flush.
+func (c *authCache) unflushed() []dirtyUsage {
+	var out []dirtyUsage
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for id, u := range c.usage {
+		if at := u.last.Load(); at > u.flushed.Load() {
+			out = append(out, dirtyUsage{id, u, at})
+		}
+	}
+	return out
 }
 
 // RunFlusher calls FlushLastUsed every interval until ctx ends, reporting

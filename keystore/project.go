@@ -66,20 +66,19 @@ func (s *Store) CreateProject(in ProjectInput) (Project, error) {
 		return Project{}, err
 	}
 	p.ID = "prj_" + suffix
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		return putProject(tx.Bucket(bucketProjects), p)
-	})
+	}, func() { s.cache.putProject(p) })
 	if err != nil {
 		return Project{}, fmt.Errorf("keystore.CreateProject: %w", err)
 	}
-	s.cache.putProject(p)
 	return p, nil
 }
 
 // UpdateProject applies the non-nil fields of in to project id.
 func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 	var p Project
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketProjects)
 		if err := getProject(b, id, &p); err != nil {
 			return err
@@ -89,11 +88,10 @@ func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 		}
 		p.UpdatedAt = s.now()
 		return putProject(b, p)
-	})
+	}, func() { s.cache.putProject(p) })
 	if err != nil {
 		return Project{}, fmt.Errorf("keystore.UpdateProject %s: %w", id, err)
 	}
-	s.cache.putProject(p)
 	return p, nil
 }
 
@@ -136,7 +134,7 @@ func (s *Store) Projects() ([]Project, error) {
 // keys stop authenticating before DeleteProject returns.
 func (s *Store) DeleteProject(id string) error {
 	var keyIDs []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketProjects).Get([]byte(id)) == nil {
 			return ErrProjectNotFound
 		}
@@ -148,13 +146,14 @@ func (s *Store) DeleteProject(id string) error {
 			return err
 		}
 		return tx.Bucket(bucketProjects).Delete([]byte(id))
+	}, func() {
+		s.cache.deleteProject(id, keyIDs)
+		s.keyringsMu.Lock()
+		delete(s.keyrings, id)
+		s.keyringsMu.Unlock()
 	})
 	if err != nil {
 		return fmt.Errorf("keystore.DeleteProject %s: %w", id, err)
 	}
-	s.cache.deleteProject(id, keyIDs)
-	s.keyringsMu.Lock()
-	delete(s.keyrings, id)
-	s.keyringsMu.Unlock()
 	return nil
 }

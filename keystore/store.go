@@ -56,6 +56,11 @@ type Store struct {
 	hashKey []byte // keyed hash of API-key secrets, derived from the master key
 	kek     []byte // wraps data keys, derived from the master key
 
+	// writeMu orders the cache after the file: it is held across every
+	// write transaction of a project or key record and the cache update
+	// that follows its commit (see update). bbolt runs one writer at a
+	// time anyway; readers never take it.
+	writeMu  sync.Mutex
 	cache    authCache
 	hmacPool sync.Pool
 
@@ -63,6 +68,10 @@ type Store struct {
 	keyrings   map[string]*Keyring
 
 	closeOnce sync.Once
+
+	// afterCommit, when set (by tests only), runs after a write of a
+	// project or key record commits and before the cache learns of it.
+	afterCommit func()
 }
 
 // Open opens (creating if needed) the store in dir. It fails with
