@@ -33,6 +33,13 @@ const (
 	TypeLogUpgraded = "eventlog.upgraded"
 )
 
+// Types lists every event type, in the order the console offers them.
+var Types = []string{
+	TypeRequest, TypeAuthFailed, TypeProjectCreated, TypeProjectUpdated, TypeProjectDeleted,
+	TypeKeyCreated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired,
+	TypeDataKeyRotated, TypeDataKeyMinChange, TypeLogUpgraded,
+}
+
 // Event is one entry of the log as stored and as the admin API shows it.
 // Request fields are set only on "request" events; Actor and Details only
 // on admin events. It never holds a field value or a secret.

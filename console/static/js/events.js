@@ -5,8 +5,9 @@ import { api, listAll, projectPath } from './api.js';
 import { alertBox, badge, field, h, replace, showError, table, timeEl } from './dom.js';
 
 export const EVENT_TYPES = [
-  'request', 'project.created', 'project.updated', 'project.deleted', 'key.created',
+  'request', 'auth.failed', 'project.created', 'project.updated', 'project.deleted', 'key.created',
   'key.revoked', 'key.rotated', 'key.expired', 'datakey.rotated', 'datakey.min_decryption_version',
+  'eventlog.upgraded',
 ];
 
 const REFRESH_MS = 5000;
