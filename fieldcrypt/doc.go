@@ -1,6 +1,7 @@
 // Package fieldcrypt seals and opens sensitive JSON field values as
-// self-describing tokens (qanapi:<cls>:v<N>:<payload>:$) and rewrites JSON
-// documents so that named fields are encrypted or decrypted in one pass.
+// self-describing tokens (qanapi:<cls>:v<N>:<payload>:$, or v<N>f for a
+// token bound to its field) and rewrites JSON documents so that named fields
+// are encrypted or decrypted in one pass.
 //
 // It depends on no other sdproxy package: the data keys it uses come through
 // the small Keyring interface declared here.
@@ -9,11 +10,13 @@
 //
 // A token's payload is AES-256-GCM(nonce, plaintext, associated data) where
 // the plaintext is the value's raw JSON text and the associated data binds the
-// format version, the project id, the classification and the key version.
-// docs/token-format.md specifies the format byte by byte, with a test vector
-// that the tests check. Nonces are 12 bytes from crypto/rand (Params.Rand in
-// tests); one call reads all the nonces it needs in a single read and uses
-// each once.
+// format version, the project id, the classification and the key version,
+// and, for a token sealed with Params.BindFields, the value's path in the
+// document (object keys, array indices left out), so that the token opens
+// nowhere else. docs/token-format.md specifies the format byte by byte, with
+// test vectors that the tests check. Nonces are 12 bytes from crypto/rand
+// (Params.Rand in tests); one call reads all the nonces it needs in a single
+// read and uses each once.
 //
 // # Rewriting
 //
@@ -28,9 +31,21 @@
 //   - when paths overlap (a and a.b, a and *, a path listed twice), the outer
 //     value wins and is sealed once; nothing inside it is matched again.
 //
+// # Limits
+//
+// Sealing multiplies the size of small values (a 2-byte array element
+// becomes a token string of about 60 bytes). Params.MaxValues and
+// Params.MaxOutput cap the values one call seals or opens and the bytes it
+// writes. Encrypt and SealValue compute their output size from the plaintext
+// lengths and refuse (ErrTooManyValues, ErrOutputTooLarge) before sealing
+// anything, and before asking the Keyring for a key unless only the digits
+// of the key version push the size over. Decrypt and DecryptAll check the
+// count before opening any token and the size as the output grows.
+//
 // # Hot path
 //
 // Buffers come from a sync.Pool; with a pre-sized dst, Encrypt and Decrypt
-// do not allocate (TestEncryptAllocs pins it). No slice of the caller's
-// documents is kept after a call returns.
+// do not allocate, with bound tokens or not (TestEncryptAllocs and
+// TestDecryptAllocs pin it). No slice of the caller's documents is kept
+// after a call returns.
 package fieldcrypt

@@ -22,12 +22,25 @@ var (
 	// holding the syntax qanapi:<cls>:v<N>:<payload>:$.
 	ErrNotAToken = errors.New("fieldcrypt: not a token")
 	// ErrDecryptFailed means a token could not be opened: tampered, sealed for
-	// another project or classification, unknown key version, bad base64.
+	// another project or classification, unknown key version, bad base64, or
+	// bound to another field path than the one it is found at.
 	// It is always returned bare and never carries detail.
 	ErrDecryptFailed = errors.New("fieldcrypt: decrypt failed")
 	// ErrClassificationMismatch means Params.Classification was set for a
 	// decryption and a token is tagged with another classification.
 	ErrClassificationMismatch = errors.New("fieldcrypt: classification mismatch")
+)
+
+// Errors about the limits of one call (Params.MaxValues, Params.MaxOutput).
+// They are returned as soon as a limit would be crossed, before the output
+// is built; like the others, they are wrapped with the operation.
+var (
+	// ErrTooManyValues means a call would seal or open more values than
+	// Params.MaxValues.
+	ErrTooManyValues = errors.New("fieldcrypt: too many values")
+	// ErrOutputTooLarge means a call would append more bytes to dst than
+	// Params.MaxOutput.
+	ErrOutputTooLarge = errors.New("fieldcrypt: output too large")
 )
 
 // errBadAEAD means the Keyring returned an AEAD that is not AES-GCM shaped

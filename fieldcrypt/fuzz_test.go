@@ -9,21 +9,27 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzEncryptDecrypt checks, for any document and field list: no panic;
-// Encrypt accepts exactly what Validate accepts, which is what encoding/json
-// accepts less duplicate keys, deep nesting and bad UTF-8; valid JSON in
-// gives valid JSON out; bytes outside the named values are unchanged; and
-// Decrypt gives back the input byte for byte.
+// FuzzEncryptDecrypt checks, for any document and field list, with bound
+// or unbound tokens (bind): no panic; Encrypt accepts exactly what Validate
+// accepts, which is what encoding/json accepts less duplicate keys, deep
+// nesting and bad UTF-8; valid JSON in gives valid JSON out; bytes outside
+// the named values are unchanged; every token is bound exactly when bind is
+// set; Decrypt gives back the input byte for byte, and so does DecryptAll
+// (which finds the bound paths again in tokens mode) when the input holds no
+// token of its own.
 func FuzzEncryptDecrypt(f *testing.F) {
-	f.Add([]byte(body300), fields300)
-	f.Add([]byte(`{"a":[1,{"b":"x"}],"c":"\u00e9"}`), "a.*.b,c")
-	f.Add([]byte(`[{"a.b":null},{"a":{"b":true}}]`), `*.a\.b,*.a.b`)
-	f.Fuzz(func(t *testing.T, doc []byte, fields string) {
+	for _, bind := range []bool{false, true} {
+		f.Add([]byte(body300), fields300, bind)
+		f.Add([]byte(`{"a":[1,{"b":"x"}],"c":"\u00e9"}`), "a.*.b,c", bind)
+		f.Add([]byte(`[{"a.b":null},{"a":{"b":true}}]`), `*.a\.b,*.a.b`, bind)
+	}
+	f.Add([]byte(`{"x\\.y":{"":[{"z":[1]}]},"\u0078":{"y":2}}`), `*.*`, true)
+	f.Fuzz(func(t *testing.T, doc []byte, fields string, bind bool) {
 		fl, err := ParseFields(fields)
 		if err != nil {
 			return
 		}
-		p := &Params{ProjectID: "fuzz", Keys: newTestKeyring(t, 1), Rand: detRand(9)}
+		p := &Params{ProjectID: "fuzz", Keys: newTestKeyring(t, 1), Rand: detRand(9), BindFields: bind}
 		enc, err := Encrypt(nil, doc, fl, p)
 		if verr := Validate(doc); (verr == nil) != (err == nil) {
 			t.Fatalf("Encrypt(%q) = %v but Validate = %v", doc, err, verr)
@@ -37,19 +43,27 @@ func FuzzEncryptDecrypt(f *testing.F) {
 		if !json.Valid(doc) || !json.Valid(enc) {
 			t.Fatalf("Encrypt(%q) = %q: input or output not valid JSON", doc, enc)
 		}
-		checkUntouched(t, doc, enc, fl)
+		checkUntouched(t, doc, enc, fl, bind)
 		dec, err := Decrypt(nil, enc, fl, p)
 		if err != nil || !bytes.Equal(dec, doc) {
 			t.Fatalf("Decrypt(Encrypt(%q)) = %q, %v; want the input", doc, dec, err)
+		}
+		var s scratch
+		_ = s.locate(doc, Fields{}, true, false) // doc is valid
+		if len(s.sc.spans) > 0 || isScalar(enc) {
+			return // DecryptAll would open (or refuse) the input's own tokens, or refuse a scalar
+		}
+		if dec, err := DecryptAll(nil, enc, p); err != nil || !bytes.Equal(dec, doc) {
+			t.Fatalf("DecryptAll(Encrypt(%q)) = %q, %v; want the input", doc, dec, err)
 		}
 	})
 }
 
 // checkUntouched checks that enc is doc with each target span replaced by a
-// token string and nothing else changed.
-func checkUntouched(t *testing.T, doc, enc []byte, f Fields) {
+// token string, bound if bind is set, and nothing else changed.
+func checkUntouched(t *testing.T, doc, enc []byte, f Fields, bind bool) {
 	var s scratch
-	if err := s.locate(doc, f, false); err != nil {
+	if err := s.locate(doc, f, false, false); err != nil {
 		t.Fatal(err)
 	}
 	prev, rest := 0, enc
@@ -63,6 +77,9 @@ func checkUntouched(t *testing.T, doc, enc []byte, f Fields) {
 		if end < 2 || !isTokenString(rest[:end]) {
 			t.Fatalf("Encrypt(%q) = %q: no token at offset %d", doc, enc, sp.start)
 		}
+		if tp, _ := splitToken(rest[1 : end-1]); tp.bound != bind {
+			t.Fatalf("Encrypt(%q) with BindFields %v = %q: token at offset %d bound = %v", doc, bind, enc, sp.start, tp.bound)
+		}
 		rest, prev = rest[end:], sp.end
 	}
 	if !bytes.Equal(rest, doc[prev:]) {
@@ -75,8 +92,10 @@ func checkUntouched(t *testing.T, doc, enc []byte, f Fields) {
 func FuzzOpenToken(f *testing.F) {
 	p := &Params{ProjectID: "fuzz", Classification: "pii", Keys: newTestKeyring(f, 2), Rand: detRand(7)}
 	valid := map[string]string{}
-	for _, raw := range []string{`"ssn"`, `42`, `{"a":[true,null]}`} {
-		tok, err := SealValue(nil, []byte(raw), p)
+	for i, raw := range []string{`"ssn"`, `42`, `{"a":[true,null]}`, `"bound"`, `[1]`} {
+		q := *p
+		q.BindFields = i >= 3 // bound to the empty path, which OpenToken gives
+		tok, err := SealValue(nil, []byte(raw), &q)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -16,8 +16,9 @@ const goldenSep = "\n----\n"
 
 // TestGolden encrypts each testdata/golden/*.txt input with a fixed key and
 // a deterministic nonce source and compares with the expected output; then
-// decrypts the expected output back to the input. Run with -update to
-// rewrite the expected outputs.
+// decrypts the expected output back to the input. Files named bound_*.txt
+// are encrypted with Params.BindFields. Run with -update to rewrite the
+// expected outputs.
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob("testdata/golden/*.txt")
 	if err != nil || len(files) == 0 {
@@ -38,7 +39,8 @@ func runGolden(t *testing.T, file string) {
 		t.Fatalf("%s: want input, field list and output separated by %q", file, goldenSep)
 	}
 	input, f, want := parts[0], mustFields(t, parts[1]), strings.TrimSuffix(parts[2], "\n")
-	p := &Params{ProjectID: "proj_golden", Classification: "pii", Keys: newTestKeyring(t, 3), Rand: detRand(42)}
+	p := &Params{ProjectID: "proj_golden", Classification: "pii", Keys: newTestKeyring(t, 3), Rand: detRand(42),
+		BindFields: strings.HasPrefix(filepath.Base(file), "bound_")}
 	got, err := Encrypt(nil, []byte(input), f, p)
 	if err != nil {
 		t.Fatalf("Encrypt(%s) = %v", file, err)

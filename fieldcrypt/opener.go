@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// openToken appends the plaintext of the bare token tok to dst and returns
-// the token's classification (valid until the scratch is reused).
-func (s *scratch) openToken(dst, tok []byte, p *Params) ([]byte, []byte, error) {
+// openToken appends the plaintext of the bare token tok, found at path, to
+// dst and returns the token's classification (valid until the scratch is
+// reused). path matters only if the token is bound.
+func (s *scratch) openToken(dst, tok, path []byte, p *Params) ([]byte, []byte, error) {
 	t, ok := splitToken(tok)
 	if !ok {
 		return dst, nil, ErrNotAToken
@@ -26,12 +27,16 @@ func (s *scratch) openToken(dst, tok []byte, p *Params) ([]byte, []byte, error) 
 	if s.payload, err = b64.AppendDecode(s.payload[:0], t.payload); err != nil {
 		return dst, nil, ErrDecryptFailed
 	}
-	s.ad = appendAD(s.ad[:0], p.ProjectID, cls, t.version)
+	if t.bound {
+		s.ad = appendBoundAD(s.ad[:0], p.ProjectID, cls, t.version, path)
+	} else {
+		s.ad = appendAD(s.ad[:0], p.ProjectID, cls, t.version)
+	}
 	n := len(dst)
 	if dst, err = open(dst, aead, s.payload, s.ad); err != nil {
 		return dst, nil, err
 	}
-	if s.check.reset(dst[n:], Fields{}, false); s.check.scan() != nil {
+	if s.check.reset(dst[n:], Fields{}, false, false); s.check.scan() != nil {
 		return dst[:n], nil, ErrDecryptFailed
 	}
 	return dst, cls, nil
@@ -78,7 +83,7 @@ func decryptErr(op string, err error) error {
 	switch err {
 	case ErrDecryptFailed:
 		return err
-	case ErrNotAToken, ErrClassificationMismatch, errBadAEAD:
+	case ErrNotAToken, ErrClassificationMismatch, ErrTooManyValues, ErrOutputTooLarge, errBadAEAD:
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return err

@@ -26,6 +26,31 @@ type Params struct {
 	// error stops the call and is returned as it is. nil allows every
 	// classification.
 	Allow func(cls string) error
+	// BindFields, on encryption, binds each sealed value to its path in the
+	// document: the token is marked bound (qanapi:<cls>:v<N>f:<payload>:$)
+	// and its associated data holds the path of object keys from the root to
+	// the value, array indices left out (items.*.card binds "items.card");
+	// a value sealed by SealValue binds the empty path. A bound token then
+	// opens only where it has that path, else ErrDecryptFailed, so moving
+	// data to another field needs re-encryption. false seals unbound tokens,
+	// as before. Decryption ignores BindFields: every token says whether it
+	// is bound, and unbound tokens open wherever they are.
+	BindFields bool
+	// MaxValues is the most values one call may seal or open; a call that
+	// would do more fails with ErrTooManyValues before sealing or opening
+	// any. Zero means no limit; a negative value refuses every call.
+	MaxValues int
+	// MaxOutput is the most bytes one call may append to dst; a call that
+	// would append more fails with ErrOutputTooLarge, and Encrypt and
+	// SealValue know it before sealing anything (a token's length is a
+	// function of its plaintext's). Zero means no limit; a negative value
+	// refuses every call.
+	MaxOutput int
+}
+
+// exceeds reports whether n is over limit, where a zero limit means none.
+func exceeds(n, limit int) bool {
+	return limit != 0 && n > limit
 }
 
 // random returns the nonce source of p.

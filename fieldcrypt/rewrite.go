@@ -14,7 +14,7 @@ import (
 func Encrypt(dst, doc []byte, f Fields, p *Params) ([]byte, error) {
 	s := getScratch()
 	defer putScratch(s)
-	if err := s.locate(doc, f, false); err != nil {
+	if err := s.locate(doc, f, false, p.BindFields); err != nil {
 		return dst, fmt.Errorf("fieldcrypt.Encrypt: %w", err)
 	}
 	out, err := s.encryptSpans(dst, doc, p)
@@ -31,7 +31,7 @@ func Encrypt(dst, doc []byte, f Fields, p *Params) ([]byte, error) {
 func Decrypt(dst, doc []byte, f Fields, p *Params) ([]byte, error) {
 	s := getScratch()
 	defer putScratch(s)
-	if err := s.locate(doc, f, false); err != nil {
+	if err := s.locate(doc, f, false, true); err != nil {
 		return dst, fmt.Errorf("fieldcrypt.Decrypt: %w", err)
 	}
 	for _, sp := range s.sc.spans {
@@ -48,7 +48,7 @@ func Decrypt(dst, doc []byte, f Fields, p *Params) ([]byte, error) {
 func DecryptAll(dst, doc []byte, p *Params) ([]byte, error) {
 	s := getScratch()
 	defer putScratch(s)
-	if err := s.locate(doc, Fields{}, true); err != nil {
+	if err := s.locate(doc, Fields{}, true, true); err != nil {
 		return dst, fmt.Errorf("fieldcrypt.DecryptAll: %w", err)
 	}
 	if len(s.sc.spans) == 0 && isScalar(doc) {
@@ -57,42 +57,66 @@ func DecryptAll(dst, doc []byte, p *Params) ([]byte, error) {
 	return s.decryptSpans(dst, doc, p, "fieldcrypt.DecryptAll")
 }
 
-// encryptSpans writes doc to dst with every located span sealed.
+// encryptSpans writes doc to dst with every located span sealed. The output
+// size is known before anything is sealed, so the limits of p are applied
+// first.
 func (s *scratch) encryptSpans(dst, doc []byte, p *Params) ([]byte, error) {
 	spans := s.sc.spans
 	if len(spans) == 0 {
+		if exceeds(0, p.MaxValues) {
+			return dst, ErrTooManyValues
+		}
+		if exceeds(len(doc), p.MaxOutput) {
+			return dst, ErrOutputTooLarge
+		}
 		return append(dst, doc...), nil
 	}
-	z, err := s.newSealer(p, len(spans))
+	z := s.newSealer(p)
+	size := len(doc)
+	for _, sp := range spans {
+		size += z.tokenLenSansVersion(sp.end-sp.start) + 2 - (sp.end - sp.start)
+	}
+	size, err := z.begin(p, len(spans), size)
 	if err != nil {
 		return dst, err
 	}
-	size := len(doc)
-	for _, sp := range spans {
-		size += z.tokenLen(sp.end-sp.start) + 2 - (sp.end - sp.start)
-	}
 	dst = slices.Grow(dst, size)
 	prev := 0
-	for _, sp := range spans {
+	for i, sp := range spans {
 		dst = append(append(dst, doc[prev:sp.start]...), '"')
-		dst = append(z.appendToken(dst, doc[sp.start:sp.end]), '"')
+		dst = append(z.appendToken(dst, doc[sp.start:sp.end], s.sc.path(i)), '"')
 		prev = sp.end
 	}
 	return append(dst, doc[prev:]...), nil
 }
 
-// decryptSpans writes doc to dst with every located token string opened.
+// decryptSpans writes doc to dst with every located token string opened,
+// each with the path it is found at. A plaintext is shorter than its token,
+// so the output is never longer than doc; p.MaxOutput is checked as the
+// output grows.
 func (s *scratch) decryptSpans(dst, doc []byte, p *Params, op string) ([]byte, error) {
-	orig := dst
-	dst = slices.Grow(dst, len(doc)) // a plaintext is shorter than its token
+	if exceeds(len(s.sc.spans), p.MaxValues) {
+		return dst, fmt.Errorf("%s: %w", op, ErrTooManyValues)
+	}
+	orig, limit := dst, len(doc)
+	if p.MaxOutput > 0 {
+		limit = min(limit, p.MaxOutput)
+	}
+	dst = slices.Grow(dst, limit)
 	prev := 0
-	for _, sp := range s.sc.spans {
+	for i, sp := range s.sc.spans {
 		var err error
 		dst = append(dst, doc[prev:sp.start]...)
-		if dst, _, err = s.openToken(dst, doc[sp.start+1:sp.end-1], p); err != nil {
+		if dst, _, err = s.openToken(dst, doc[sp.start+1:sp.end-1], s.sc.path(i), p); err != nil {
 			return orig, decryptErr(op, err)
 		}
+		if exceeds(len(dst)-len(orig), p.MaxOutput) {
+			return orig, fmt.Errorf("%s: %w", op, ErrOutputTooLarge)
+		}
 		prev = sp.end
+	}
+	if exceeds(len(dst)-len(orig)+len(doc)-prev, p.MaxOutput) {
+		return orig, fmt.Errorf("%s: %w", op, ErrOutputTooLarge)
 	}
 	return append(dst, doc[prev:]...), nil
 }

@@ -9,16 +9,20 @@ import (
 	"testing"
 )
 
-var tokenRE = regexp.MustCompile(`"qanapi:[A-Za-z0-9_-]+:v[0-9]+:[A-Za-z0-9_-]+:\$"`)
+var tokenRE = regexp.MustCompile(`"qanapi:[A-Za-z0-9_-]+:v[0-9]+f?:[A-Za-z0-9_-]+:\$"`)
+
+// boundRE matches the version field of a bound token.
+var boundRE = regexp.MustCompile(`:v[0-9]+f:`)
 
 // mask replaces every token string of doc by "T".
 func mask(doc []byte) string { return tokenRE.ReplaceAllString(string(doc), `"T"`) }
 
-// roundTrip encrypts doc, checks the masked output, decrypts and checks that
-// the original bytes come back.
-func roundTrip(t *testing.T, doc, fields, masked string) {
+// roundTrip encrypts doc (with bound tokens if bind), checks the masked
+// output, decrypts and checks that the original bytes come back.
+func roundTrip(t *testing.T, doc, fields, masked string, bind bool) {
 	t.Helper()
 	p := testParams(t)
+	p.BindFields = bind
 	f := mustFields(t, fields)
 	enc, err := Encrypt(nil, []byte(doc), f, p)
 	if err != nil {
@@ -26,6 +30,9 @@ func roundTrip(t *testing.T, doc, fields, masked string) {
 	}
 	if got := mask(enc); got != masked {
 		t.Errorf("Encrypt(%s, %q) masked = %s, want %s", doc, fields, got, masked)
+	}
+	if tokens, bound := len(tokenRE.FindAll(enc, -1)), len(boundRE.FindAll(enc, -1)); bind && bound != tokens || !bind && bound != 0 {
+		t.Errorf("Encrypt(%s, %q) with BindFields %v = %s: %d of %d tokens bound", doc, fields, bind, enc, bound, tokens)
 	}
 	if !json.Valid(enc) {
 		t.Errorf("Encrypt(%s, %q) = %s, not valid JSON", doc, fields, enc)
@@ -77,7 +84,8 @@ func TestRoundTrip(t *testing.T) {
 		{"deep 32", nested(31, `{"a":1}`), strings.Repeat("*.", 31) + "a", nested(31, `{"a":"T"}`)},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { roundTrip(t, tt.doc, tt.fields, tt.masked) })
+		t.Run(tt.name, func(t *testing.T) { roundTrip(t, tt.doc, tt.fields, tt.masked, false) })
+		t.Run(tt.name+"/bound", func(t *testing.T) { roundTrip(t, tt.doc, tt.fields, tt.masked, true) })
 	}
 }
 

@@ -11,8 +11,9 @@ type span struct{ start, end int }
 
 // scanner validates a document in one pass and, while doing so, records the
 // spans of the values named by a field list (or, in tokens mode, of every
-// string that is a token). Spans come out sorted and disjoint: once a value
-// is a target, nothing inside it is matched again (the outer path wins).
+// string that is a token) and, with bind, their bound paths (bound_path.go).
+// Spans come out sorted and disjoint: once a value is a target, nothing
+// inside it is matched again (the outer path wins).
 //
 // The pass is one loop over an explicit stack of open containers rather
 // than a recursive descent: it costs one function call per string instead of
@@ -22,12 +23,18 @@ type scanner struct {
 	paths   []path
 	ends    [MaxDepth + 1]uint64 // ends[d]: paths whose last segment is at depth d
 	tokens  bool                 // record every token string (DecryptAll)
+	bind    bool                 // record the bound path of each span
 	spans   []span
 	stack   [MaxDepth]frame // the open containers, outermost first
 	keys    [][]byte        // keys of the open objects, for duplicate checks
 	fps     []uint64        // fingerprint of each key (see keyPrint)
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
+
+	// With bind, the bound path of spans[i] is
+	// pathBuf[pathEnds[i-1]:pathEnds[i]] (see path).
+	pathBuf  []byte
+	pathEnds []int
 }
 
 // frame is one open array or object.
@@ -43,9 +50,10 @@ type frame struct {
 }
 
 // reset prepares s for a new document and field list.
-func (s *scanner) reset(doc []byte, f Fields, tokens bool) {
-	s.doc, s.paths, s.tokens = doc, f.paths, tokens
+func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
+	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
 	s.spans, s.keys, s.fps, s.decoded = s.spans[:0], s.keys[:0], s.fps[:0], s.decoded[:0]
+	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
 		s.ends[len(p.segs)] |= 1 << i
@@ -94,6 +102,9 @@ value:
 			i++
 			if target {
 				s.spans = append(s.spans, span{start, i})
+				if s.bind {
+					s.notePath(d)
+				}
 			}
 			goto after // an empty container is a value like any other
 		}
@@ -110,6 +121,9 @@ value:
 		}
 		if i = end; s.tokens && IsToken(doc[start+1:end-1]) {
 			s.spans = append(s.spans, span{start, end})
+			if s.bind {
+				s.notePath(d)
+			}
 		}
 	case 't':
 		i, ok = scanLiteral(doc, i, "true")
@@ -125,6 +139,9 @@ value:
 	}
 	if target {
 		s.spans = append(s.spans, span{start, i})
+		if s.bind {
+			s.notePath(d)
+		}
 	}
 
 after:
@@ -137,6 +154,9 @@ after:
 	f = &s.stack[(d-1)&(MaxDepth-1)] // d <= MaxDepth
 	if f.each {
 		s.spans = append(s.spans, span{f.elem, i})
+		if s.bind {
+			s.notePath(d)
+		}
 	}
 	if i = skipSpace(doc, i); i >= len(doc) {
 		return ErrInvalidJSON
@@ -164,6 +184,9 @@ after:
 	d--
 	if f.start >= 0 {
 		s.spans = append(s.spans, span{f.start, i})
+		if s.bind {
+			s.notePath(d)
+		}
 	}
 	goto after
 

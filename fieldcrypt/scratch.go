@@ -42,7 +42,8 @@ func putScratch(s *scratch) {
 			return
 		}
 	}
-	if cap(s.sc.spans) > maxPooled/16 || cap(s.sc.keys) > maxPooled/16 || cap(s.sc.table) > maxPooled/4 {
+	if cap(s.sc.spans) > maxPooled/16 || cap(s.sc.keys) > maxPooled/16 || cap(s.sc.table) > maxPooled/4 ||
+		cap(s.sc.pathBuf) > maxPooled || cap(s.sc.pathEnds) > maxPooled/8 {
 		return
 	}
 	scratchPool.Put(s)
@@ -54,8 +55,9 @@ func (s *scanner) release() {
 	clear(s.keys[:cap(s.keys)])
 }
 
-// locate validates doc and collects the spans of the values to transform.
-func (s *scratch) locate(doc []byte, f Fields, tokens bool) error {
-	s.sc.reset(doc, f, tokens)
+// locate validates doc and collects the spans of the values to transform,
+// and their bound paths if bind is set.
+func (s *scratch) locate(doc []byte, f Fields, tokens, bind bool) error {
+	s.sc.reset(doc, f, tokens, bind)
 	return s.sc.scan()
 }

@@ -17,36 +17,68 @@ type sealer struct {
 	aead    cipher.AEAD
 	version uint32
 	used    int
+	bound   bool // Params.BindFields: tokens carry their path in the AD
+	adLen   int  // length of s.ad without the path of a bound value
 }
 
-// newSealer counts n seals against the project's key and reads n nonces.
-func (s *scratch) newSealer(p *Params, n int) (sealer, error) {
-	version, aead, err := p.Keys.SealKey(n)
-	if err != nil {
-		return sealer{}, err
-	}
-	if err := checkAEAD(aead); err != nil {
-		return sealer{}, err
-	}
+// newSealer prepares the classification of p's tokens, so that
+// tokenLenSansVersion works before begin.
+func (s *scratch) newSealer(p *Params) sealer {
 	s.cls = append(s.cls[:0], p.sealClass()...)
 	s.cls64 = b64.AppendEncode(s.cls64[:0], s.cls)
-	s.ad = appendAD(s.ad[:0], p.ProjectID, s.cls, version)
+	return sealer{s: s, bound: p.BindFields}
+}
+
+// begin applies the limits of p to n values whose output is size bytes
+// plus the digits of the key version in each token, then counts n seals
+// against the project's key and reads n nonces. It returns the exact output
+// size. An output too large even with a one-digit version is refused before
+// the Keyring is asked.
+func (z *sealer) begin(p *Params, n, size int) (int, error) {
+	if exceeds(n, p.MaxValues) {
+		return 0, ErrTooManyValues
+	}
+	if exceeds(size+n, p.MaxOutput) {
+		return 0, ErrOutputTooLarge
+	}
+	version, aead, err := p.Keys.SealKey(n)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkAEAD(aead); err != nil {
+		return 0, err
+	}
+	if size += n * versionDigits(version); exceeds(size, p.MaxOutput) {
+		return 0, ErrOutputTooLarge
+	}
+	s := z.s
+	if z.bound {
+		s.ad = appendADLabel(s.ad[:0], adLabelBound, p.ProjectID, s.cls, version)
+	} else {
+		s.ad = appendAD(s.ad[:0], p.ProjectID, s.cls, version)
+	}
 	s.nonces = slices.Grow(s.nonces[:0], n*nonceSize)[:n*nonceSize]
 	if _, err := io.ReadFull(p.random(), s.nonces); err != nil {
-		return sealer{}, err
+		return 0, err
 	}
-	return sealer{s: s, aead: aead, version: version}, nil
+	z.aead, z.version, z.adLen = aead, version, len(s.ad)
+	return size, nil
 }
 
-// appendToken seals plaintext with the next nonce and appends the token.
-func (z *sealer) appendToken(dst, plaintext []byte) []byte {
+// appendToken seals plaintext, found at path, with the next nonce and
+// appends the token. path is ignored unless the sealer binds paths.
+func (z *sealer) appendToken(dst, plaintext, path []byte) []byte {
 	nonce := z.s.nonces[z.used*nonceSize : (z.used+1)*nonceSize]
 	z.used++
+	if z.bound {
+		z.s.ad = appendADPath(z.s.ad[:z.adLen], path)
+	}
 	z.s.payload = seal(z.s.payload[:0], z.aead, nonce, plaintext, z.s.ad)
-	return appendToken(dst, z.s.cls64, z.version, z.s.payload)
+	return appendToken(dst, z.s.cls64, z.version, z.bound, z.s.payload)
 }
 
-// tokenLen returns the length of the token for a plaintext of n bytes.
-func (z *sealer) tokenLen(n int) int {
-	return tokenLen(z.s.cls64, z.version, n)
+// tokenLenSansVersion returns the length of the token for a plaintext of n
+// bytes, less the digits of the key version (not known before begin).
+func (z *sealer) tokenLenSansVersion(n int) int {
+	return tokenLenSansVersion(z.s.cls64, z.bound, n)
 }

@@ -8,15 +8,20 @@ import (
 	"strconv"
 )
 
-// Token syntax: qanapi:<cls>:v<N>:<payload>:$ (see docs/token-format.md).
+// Token syntax: qanapi:<cls>:v<N>:<payload>:$, or qanapi:<cls>:v<N>f:<payload>:$
+// for a token bound to its field path (see docs/token-format.md).
 const (
 	tokenPrefix = "qanapi:"
 	tokenSuffix = ":$"
+	boundMark   = 'f' // after the version: the token is bound to its path
 	nonceSize   = 12
 	tagSize     = 16
 	noneClass   = "none"
 	// adLabel starts the associated data and names the format version.
 	adLabel = "qanapi-token-v1"
+	// adLabelBound starts the associated data of a bound token, which ends
+	// with the path.
+	adLabelBound = "qanapi-token-v1f"
 )
 
 // b64 is base64url without padding, refusing non-zero trailing bits so that
@@ -35,13 +40,15 @@ var b64Alphabet = func() (t [256]bool) {
 type tokenParts struct {
 	cls     []byte // base64url of the classification
 	version uint32
+	bound   bool   // v<N>f: the associated data holds the value's path
 	payload []byte // base64url of nonce || ciphertext || tag
 }
 
 // IsToken reports whether b (the bare text, without JSON quotes) has the
 // token syntax: prefix "qanapi:", suffix ":$", a non-empty base64url
 // classification, "v" and a decimal version from 1 to 2^32-1 without leading
-// zeros, and a non-empty base64url payload. It does no decoding.
+// zeros, optionally followed by "f" (a token bound to its field path), and a
+// non-empty base64url payload. It does no decoding.
 func IsToken(b []byte) bool {
 	_, ok := splitToken(b)
 	return ok
@@ -61,6 +68,9 @@ func splitToken(b []byte) (t tokenParts, ok bool) {
 	ver, payload, found := bytes.Cut(rest, []byte{':'})
 	if !found || !isB64(cls) || !isB64(payload) {
 		return t, false
+	}
+	if n := len(ver); n > 0 && ver[n-1] == boundMark {
+		ver, t.bound = ver[:n-1], true
 	}
 	t.version, ok = parseVersion(ver)
 	t.cls, t.payload = cls, payload
@@ -93,26 +103,38 @@ func parseVersion(b []byte) (uint32, bool) {
 }
 
 // appendToken appends the token text for an encoded classification, a key
-// version and a raw payload (nonce || ciphertext || tag).
-func appendToken(dst, cls64 []byte, version uint32, payload []byte) []byte {
+// version, the bound mark and a raw payload (nonce || ciphertext || tag).
+func appendToken(dst, cls64 []byte, version uint32, bound bool, payload []byte) []byte {
 	dst = append(dst, tokenPrefix...)
 	dst = append(dst, cls64...)
 	dst = append(dst, ":v"...)
 	dst = strconv.AppendUint(dst, uint64(version), 10)
+	if bound {
+		dst = append(dst, boundMark)
+	}
 	dst = append(dst, ':')
 	dst = b64.AppendEncode(dst, payload)
 	return append(dst, tokenSuffix...)
 }
 
-// tokenLen returns the length of the token appendToken writes for a
-// plaintext of n bytes.
-func tokenLen(cls64 []byte, version uint32, n int) int {
+// tokenLenSansVersion returns the length of the token appendToken writes
+// for a plaintext of n bytes, less the digits of the version: a token's
+// length is this plus versionDigits(version).
+func tokenLenSansVersion(cls64 []byte, bound bool, n int) int {
+	l := len(tokenPrefix) + len(cls64) + 2 + 1 + b64.EncodedLen(nonceSize+n+tagSize) + len(tokenSuffix)
+	if bound {
+		l++
+	}
+	return l
+}
+
+// versionDigits returns the number of decimal digits of a key version.
+func versionDigits(version uint32) int {
 	digits := 1
 	for v := version; v >= 10; v /= 10 {
 		digits++
 	}
-	return len(tokenPrefix) + len(cls64) + 2 + digits + 1 +
-		b64.EncodedLen(nonceSize+n+tagSize) + len(tokenSuffix)
+	return digits
 }
 
 // appendAD appends the associated data of a token:
@@ -124,7 +146,32 @@ func tokenLen(cls64 []byte, version uint32, n int) int {
 //
 // where cls is the decoded classification slug ("none" when untagged).
 func appendAD(dst []byte, projectID string, cls []byte, version uint32) []byte {
-	dst = append(dst, adLabel...)
+	return appendADLabel(dst, adLabel, projectID, cls, version)
+}
+
+// appendBoundAD appends the associated data of a bound token:
+//
+//	"qanapi-token-v1f" 0x00
+//	uint32be(len(projectID)) projectID
+//	uint32be(len(cls)) cls
+//	uint32be(version)
+//	uint32be(len(path)) path
+//
+// where path is the value's bound path (see scanner.appendPath).
+func appendBoundAD(dst []byte, projectID string, cls []byte, version uint32, path []byte) []byte {
+	dst = appendADLabel(dst, adLabelBound, projectID, cls, version)
+	return appendADPath(dst, path)
+}
+
+// appendADPath appends the path part of a bound token's associated data.
+func appendADPath(dst, path []byte) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(path)))
+	return append(dst, path...)
+}
+
+// appendADLabel appends the associated data common to both kinds of token.
+func appendADLabel(dst []byte, label, projectID string, cls []byte, version uint32) []byte {
+	dst = append(dst, label...)
 	dst = append(dst, 0)
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(projectID)))
 	dst = append(dst, projectID...)

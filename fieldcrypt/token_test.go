@@ -37,7 +37,17 @@ func TestTokenSyntax(t *testing.T) {
 		want bool
 	}{
 		{"qanapi:bm9uZQ:v1:AAAA:$", true},
+		{"qanapi:bm9uZQ:v1f:AAAA:$", true},
 		{"qanapi:bm9uZQ:v4294967295:AAAA:$", true},
+		{"qanapi:bm9uZQ:v4294967295f:AAAA:$", true},
+		{"qanapi:bm9uZQ:v4294967296f:AAAA:$", false},
+		{"qanapi:bm9uZQ:v1ff:AAAA:$", false},
+		{"qanapi:bm9uZQ:v1F:AAAA:$", false},
+		{"qanapi:bm9uZQ:vf:AAAA:$", false},
+		{"qanapi:bm9uZQ:v0f:AAAA:$", false},
+		{"qanapi:bm9uZQ:f:AAAA:$", false},
+		{"qanapi:bm9uZQ:v1f1:AAAA:$", false},
+		{"qanapi:bm9uZQ:fv1:AAAA:$", false},
 		{"qanapi:bm9uZQ:v4294967296:AAAA:$", false},
 		{"qanapi:bm9uZQ:v0:AAAA:$", false},
 		{"qanapi:bm9uZQ:v01:AAAA:$", false},
@@ -123,37 +133,41 @@ func TestAllow(t *testing.T) {
 	}
 }
 
-// TestTokenMutations flips every bit of every byte of a token, and cuts it
-// at every length: opening must fail with ErrNotAToken or ErrDecryptFailed.
+// TestTokenMutations flips every bit of every byte of a token, bound or
+// not, and cuts it at every length: opening must fail with ErrNotAToken or
+// ErrDecryptFailed.
 func TestTokenMutations(t *testing.T) {
-	p := testParams(t)
-	p.Keys = newTestKeyring(t, 12)
-	tok := sealOne(t, `{"card":"4111 1111 1111 1111"}`, p)
-	check := func(m []byte) {
-		t.Helper()
-		plain, _, err := OpenToken(nil, m, p)
-		if err == nil {
-			t.Fatalf("OpenToken(%s) = %s, want an error", m, plain)
-		}
-		if err != ErrDecryptFailed && !errors.Is(err, ErrNotAToken) {
-			t.Fatalf("OpenToken(%s) = %v, want ErrDecryptFailed or ErrNotAToken", m, err)
-		}
-		doc := append(append([]byte(`{"a":"`), m...), `"}`...)
-		if Validate(doc) == nil {
-			if _, err := Decrypt(nil, doc, mustFields(t, "a"), p); err != ErrDecryptFailed && !errors.Is(err, ErrNotAToken) {
-				t.Fatalf("Decrypt(%s) = %v, want ErrDecryptFailed or ErrNotAToken", doc, err)
+	for _, bind := range []bool{false, true} {
+		p := testParams(t)
+		p.Keys = newTestKeyring(t, 12)
+		p.BindFields = bind
+		tok := sealOne(t, `{"card":"4111 1111 1111 1111"}`, p)
+		check := func(m []byte) {
+			t.Helper()
+			plain, _, err := OpenToken(nil, m, p)
+			if err == nil {
+				t.Fatalf("OpenToken(%s) = %s, want an error", m, plain)
+			}
+			if err != ErrDecryptFailed && !errors.Is(err, ErrNotAToken) {
+				t.Fatalf("OpenToken(%s) = %v, want ErrDecryptFailed or ErrNotAToken", m, err)
+			}
+			doc := append(append([]byte(`{"a":"`), m...), `"}`...)
+			if Validate(doc) == nil {
+				if _, err := Decrypt(nil, doc, mustFields(t, "a"), p); err != ErrDecryptFailed && !errors.Is(err, ErrNotAToken) {
+					t.Fatalf("Decrypt(%s) = %v, want ErrDecryptFailed or ErrNotAToken", doc, err)
+				}
 			}
 		}
-	}
-	for i := range tok {
-		for bit := range 8 {
-			m := bytes.Clone(tok)
-			m[i] ^= 1 << bit
-			check(m)
+		for i := range tok {
+			for bit := range 8 {
+				m := bytes.Clone(tok)
+				m[i] ^= 1 << bit
+				check(m)
+			}
 		}
-	}
-	for n := range len(tok) {
-		check(tok[:n])
-		check(tok[len(tok)-n:])
+		for n := range len(tok) {
+			check(tok[:n])
+			check(tok[len(tok)-n:])
+		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 //     deeper than MaxDepth (ErrTooDeep) and invalid UTF-8 (ErrInvalidJSON;
 //     encoding/json does not check UTF-8);
 //   - the scanner gives the same error and the same spans as the recursive
-//     reference scanner of refscan_test.go, in fields and in tokens mode.
+//     reference scanner of refscan_test.go, in fields and in tokens mode,
+//     whether or not it records bound paths (one per span).
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(body300), fields300)
 	f.Add([]byte(`{"a":[1,{"b":"x"}],"c":"\u00e9","d":[]}`), "a.*.b,c,d,a")
@@ -35,12 +36,13 @@ func FuzzValidate(f *testing.F) {
 		if ferr != nil {
 			fl = Fields{}
 		}
-		for _, tokens := range []bool{false, true} {
+		for mode := range 4 {
+			tokens, bind := mode >= 2, mode%2 == 1
 			if tokens {
 				fl = Fields{}
 			}
 			var s scratch
-			got := s.locate(doc, fl, tokens)
+			got := s.locate(doc, fl, tokens, bind)
 			refSpans, ref := refLocate(doc, fl, tokens)
 			if got != ref {
 				t.Fatalf("locate(%q, %q, %v) = %v, reference scanner gives %v", doc, fields, tokens, got, ref)
@@ -54,6 +56,9 @@ func FuzzValidate(f *testing.F) {
 			}
 			if !slices.Equal(spans, refSpans) {
 				t.Fatalf("locate(%q, %q, %v) spans = %v, reference scanner gives %v", doc, fields, tokens, spans, refSpans)
+			}
+			if bind && len(s.sc.pathEnds) != len(spans) {
+				t.Fatalf("locate(%q, %q, %v) recorded %d paths for %d spans", doc, fields, tokens, len(s.sc.pathEnds), len(spans))
 			}
 		}
 	})

@@ -8,31 +8,45 @@ import (
 // SealValue appends to dst the token (bare text, not JSON-quoted) of one
 // JSON value, as the direct API does for a scalar or for data without
 // fields. rawJSON must be valid JSON (see Validate); whitespace around the
-// value is not part of the plaintext. On error dst is returned unchanged.
+// value is not part of the plaintext. With Params.BindFields the token is
+// bound to the empty path: it opens with OpenToken, or with DecryptAll as
+// the whole document (or an element of a top-level array), but not under an
+// object key. Params.MaxValues and
+// Params.MaxOutput apply (the output is the token). On error dst is
+// returned unchanged.
 func SealValue(dst, rawJSON []byte, p *Params) ([]byte, error) {
 	s := getScratch()
 	defer putScratch(s)
-	if err := s.locate(rawJSON, Fields{}, false); err != nil {
-		return dst, fmt.Errorf("fieldcrypt.SealValue: %w", err)
-	}
-	z, err := s.newSealer(p, 1)
-	if err != nil {
+	if err := s.locate(rawJSON, Fields{}, false, false); err != nil {
 		return dst, fmt.Errorf("fieldcrypt.SealValue: %w", err)
 	}
 	raw := trimSpace(rawJSON)
-	dst = slices.Grow(dst, z.tokenLen(len(raw)))
-	return z.appendToken(dst, raw), nil
+	z := s.newSealer(p)
+	size, err := z.begin(p, 1, z.tokenLenSansVersion(len(raw)))
+	if err != nil {
+		return dst, fmt.Errorf("fieldcrypt.SealValue: %w", err)
+	}
+	dst = slices.Grow(dst, size)
+	return z.appendToken(dst, raw, nil), nil
 }
 
 // OpenToken appends to dst the plaintext (raw JSON) of one bare token and
-// returns it with the token's classification. Params.Classification and
-// Params.Allow apply as for Decrypt. On error dst is returned unchanged.
+// returns it with the token's classification. Params.Classification,
+// Params.Allow, Params.MaxValues and Params.MaxOutput apply as for Decrypt.
+// A bound token opens only if bound to the empty path (SealValue's). On
+// error dst is returned unchanged.
 func OpenToken(dst, token []byte, p *Params) (plain []byte, cls string, err error) {
+	if exceeds(1, p.MaxValues) {
+		return dst, "", fmt.Errorf("fieldcrypt.OpenToken: %w", ErrTooManyValues)
+	}
 	s := getScratch()
 	defer putScratch(s)
-	out, c, err := s.openToken(dst, token, p)
+	out, c, err := s.openToken(dst, token, nil, p)
 	if err != nil {
 		return dst, "", decryptErr("fieldcrypt.OpenToken", err)
+	}
+	if exceeds(len(out)-len(dst), p.MaxOutput) {
+		return dst, "", fmt.Errorf("fieldcrypt.OpenToken: %w", ErrOutputTooLarge)
 	}
 	return out, string(c), nil
 }
@@ -44,7 +58,7 @@ func OpenToken(dst, token []byte, p *Params) (plain []byte, cls string, err erro
 func Validate(doc []byte) error {
 	s := getScratch()
 	defer putScratch(s)
-	return s.locate(doc, Fields{}, false)
+	return s.locate(doc, Fields{}, false, false)
 }
 
 // trimSpace removes JSON whitespace around b.

@@ -1,0 +1,191 @@
+package fieldcrypt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// limitsDoc has 3 values to seal under limitsFields: 2 array elements and
+// one nested value.
+const (
+	limitsDoc    = `{"a":[0,"x"],"b":{"c":true},"d":1}`
+	limitsFields = "a,b.c"
+)
+
+// TestEncryptLimits runs Encrypt at MaxValues and MaxOutput, one under, and
+// with the special values, for unbound and bound tokens and for key
+// versions of one and two digits (the output size is first checked with a
+// one-digit version, before the Keyring is asked, then exactly).
+func TestEncryptLimits(t *testing.T) {
+	for _, bind := range []bool{false, true} {
+		for _, version := range []uint32{1, 12} {
+			p := &Params{ProjectID: "proj_1", Keys: newTestKeyring(t, version), Rand: detRand(1), BindFields: bind}
+			full, err := Encrypt(nil, []byte(limitsDoc), mustFields(t, limitsFields), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := len(full)
+			tests := []struct {
+				name                 string
+				maxValues, maxOutput int
+				want                 error
+			}{
+				{"no limits", 0, 0, nil},
+				{"values at the limit", 3, 0, nil},
+				{"values one over", 2, 0, ErrTooManyValues},
+				{"values negative", -1, 0, ErrTooManyValues},
+				{"output at the limit", 0, n, nil},
+				{"output one over", 0, n - 1, ErrOutputTooLarge},
+				{"output far over", 0, len(limitsDoc), ErrOutputTooLarge},
+				{"output negative", 0, -1, ErrOutputTooLarge},
+				{"both at the limit", 3, n, nil},
+			}
+			for _, tt := range tests {
+				t.Run(fmt.Sprintf("bind=%v/v%d/%s", bind, version, tt.name), func(t *testing.T) {
+					keys := newTestKeyring(t, version)
+					q := *p
+					q.Keys, q.Rand, q.MaxValues, q.MaxOutput = keys, detRand(1), tt.maxValues, tt.maxOutput
+					dst := []byte("prefix") // not counted in the output
+					out, err := Encrypt(dst, []byte(limitsDoc), mustFields(t, limitsFields), &q)
+					if !errors.Is(err, tt.want) {
+						t.Fatalf("Encrypt(MaxValues %d, MaxOutput %d, bind %v, v%d) = %v, want %v",
+							tt.maxValues, tt.maxOutput, bind, version, err, tt.want)
+					}
+					if tt.want != nil {
+						if string(out) != "prefix" {
+							t.Errorf("Encrypt failed but returned %q, want dst unchanged", out)
+						}
+						// Only a size that a one-digit version could meet reaches the Keyring.
+						if asked := keys.calls > 0; asked != (tt.want == ErrOutputTooLarge && version >= 10 && tt.maxOutput == n-1) {
+							t.Errorf("Encrypt failed with %v; Keyring asked = %v", tt.want, asked)
+						}
+						return
+					}
+					if !bytes.Equal(out[len("prefix"):], full) {
+						t.Errorf("Encrypt with limits = %s, want %s", out[len("prefix"):], full)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestDecryptLimits runs Decrypt and DecryptAll at MaxValues and MaxOutput,
+// and one under. Nothing is opened when there are too many values.
+func TestDecryptLimits(t *testing.T) {
+	for _, bind := range []bool{false, true} {
+		p := testParams(t)
+		p.BindFields = bind
+		enc, err := Encrypt(nil, []byte(limitsDoc), mustFields(t, limitsFields), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(limitsDoc)
+		tests := []struct {
+			name                 string
+			maxValues, maxOutput int
+			want                 error
+		}{
+			{"no limits", 0, 0, nil},
+			{"values at the limit", 3, 0, nil},
+			{"values one over", 2, 0, ErrTooManyValues},
+			{"values negative", -1, 0, ErrTooManyValues},
+			{"output at the limit", 0, n, nil},
+			{"output one over", 0, n - 1, ErrOutputTooLarge},
+			{"output far over", 0, 5, ErrOutputTooLarge},
+			{"output negative", 0, -1, ErrOutputTooLarge},
+		}
+		decrypts := map[string]func([]byte, *Params) ([]byte, error){
+			"Decrypt": func(dst []byte, q *Params) ([]byte, error) {
+				return Decrypt(dst, enc, mustFields(t, limitsFields), q)
+			},
+			"DecryptAll": func(dst []byte, q *Params) ([]byte, error) { return DecryptAll(dst, enc, q) },
+		}
+		for _, tt := range tests {
+			for name, decrypt := range decrypts {
+				t.Run(fmt.Sprintf("bind=%v/%s/%s", bind, name, tt.name), func(t *testing.T) {
+					opened := 0
+					q := *p
+					q.MaxValues, q.MaxOutput = tt.maxValues, tt.maxOutput
+					q.Allow = func(string) error { opened++; return nil }
+					out, err := decrypt([]byte("prefix"), &q)
+					if !errors.Is(err, tt.want) {
+						t.Fatalf("%s(MaxValues %d, MaxOutput %d, bind %v) = %v, want %v",
+							name, tt.maxValues, tt.maxOutput, bind, err, tt.want)
+					}
+					switch {
+					case tt.want != nil && string(out) != "prefix":
+						t.Errorf("%s failed but returned %q, want dst unchanged", name, out)
+					case tt.want == ErrTooManyValues && opened != 0:
+						t.Errorf("%s failed with ErrTooManyValues after opening %d tokens, want 0", name, opened)
+					case tt.want == nil && string(out) != "prefix"+limitsDoc:
+						t.Errorf("%s = %s, want prefix%s", name, out, limitsDoc)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestValueLimits runs SealValue and OpenToken at their limits: one value,
+// and an output of exactly the token or the plaintext.
+func TestValueLimits(t *testing.T) {
+	const raw = `{"n":[1,2,3]}`
+	p := testParams(t)
+	tok := sealOne(t, raw, p)
+	for _, tt := range []struct {
+		name                 string
+		maxValues, maxOutput int
+		sealErr, openErr     error
+	}{
+		{"no limits", 0, 0, nil, nil},
+		{"one value", 1, 0, nil, nil},
+		{"values negative", -1, 0, ErrTooManyValues, ErrTooManyValues},
+		{"output at the plaintext", 0, len(raw), ErrOutputTooLarge, nil},
+		{"output one under the plaintext", 0, len(raw) - 1, ErrOutputTooLarge, ErrOutputTooLarge},
+		{"output at the token", 0, len(tok), nil, nil},
+		{"output one under the token", 0, len(tok) - 1, ErrOutputTooLarge, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			q := *p
+			q.Rand, q.MaxValues, q.MaxOutput = detRand(1), tt.maxValues, tt.maxOutput
+			out, err := SealValue([]byte("x"), []byte(raw), &q)
+			if !errors.Is(err, tt.sealErr) || (err != nil) != (string(out) == "x") {
+				t.Errorf("SealValue(MaxValues %d, MaxOutput %d) = %q, %v; want %v", tt.maxValues, tt.maxOutput, out, err, tt.sealErr)
+			}
+			plain, _, err := OpenToken([]byte("x"), tok, &q)
+			if !errors.Is(err, tt.openErr) || (err == nil) != (string(plain) == "x"+raw) {
+				t.Errorf("OpenToken(MaxValues %d, MaxOutput %d) = %q, %v; want %v", tt.maxValues, tt.maxOutput, plain, err, tt.openErr)
+			}
+		})
+	}
+}
+
+// TestAmplification is the review's case: a 1 MiB array of zeros under an
+// encrypted field would come out 30 times larger. With MaxOutput or
+// MaxValues set, Encrypt refuses it before asking the Keyring for a key.
+func TestAmplification(t *testing.T) {
+	doc := []byte(`{"a":[0` + strings.Repeat(",0", 1<<19-1) + `]}`)
+	for _, tt := range []struct {
+		name string
+		p    Params
+		want error
+	}{
+		{"MaxOutput 2 MiB", Params{MaxOutput: 2 << 20}, ErrOutputTooLarge},
+		{"MaxValues 10000", Params{MaxValues: 10000}, ErrTooManyValues},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := newTestKeyring(t, 1)
+			q := tt.p
+			q.ProjectID, q.Keys = "proj_1", keys
+			out, err := Encrypt(nil, doc, mustFields(t, "a"), &q)
+			if !errors.Is(err, tt.want) || out != nil || keys.calls != 0 {
+				t.Errorf("Encrypt(1 MiB of zeros) = %d bytes, %v, %d SealKey calls; want nothing, %v, 0 calls",
+					len(out), err, keys.calls, tt.want)
+			}
+		})
+	}
+}
