@@ -1027,3 +1027,29 @@ func TestAdminServerErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminProjectBindFields: bind_fields is off by default, set on create
+// or by PATCH, survives a read, and must be a boolean.
+func TestAdminProjectBindFields(t *testing.T) {
+	e := newAdmEnv(t)
+	p := e.project(`{"name":"A"}`)
+	if p.BindFields {
+		t.Errorf("new project bind_fields = true, want false by default")
+	}
+	var got admProject
+	admDecode(t, e.callOK("PATCH", "/admin/v1/projects/"+p.ID, `{"bind_fields":true}`, 200).body, &got)
+	if !got.BindFields {
+		t.Errorf("PATCH bind_fields true = %+v, want bind_fields true", got)
+	}
+	admDecode(t, e.callOK("GET", "/admin/v1/projects/"+p.ID, "", 200).body, &got)
+	if !got.BindFields {
+		t.Errorf("GET after PATCH bind_fields = false, want true")
+	}
+	if b := e.project(`{"name":"B","bind_fields":true}`); !b.BindFields {
+		t.Errorf("create with bind_fields true = %+v", b)
+	}
+	msg := wantError(t, e.call("PATCH", "/admin/v1/projects/"+p.ID, `{"bind_fields":"yes"}`), "bind_fields string", 400, "invalid_request")
+	if !strings.Contains(msg, "bind_fields") {
+		t.Errorf("error %q does not name bind_fields", msg)
+	}
+}

@@ -200,6 +200,7 @@ type admProject struct {
 		Burst             int     `json:"burst"`
 	} `json:"rate_limit"`
 	MaxActiveKeys int       `json:"max_active_keys"`
+	BindFields    bool      `json:"bind_fields"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }

@@ -71,6 +71,7 @@ func changedFields(in wire.ProjectInput) string {
 	for name, set := range map[string]bool{
 		"name": in.Name != nil, "environment": in.Environment != nil, "upstream": in.Upstream != nil,
 		"destinations": in.Destinations != nil, "rate_limit": in.RateLimit != nil, "max_active_keys": in.MaxActiveKeys != nil,
+		"bind_fields": in.BindFields != nil,
 	} {
 		if set {
 			names = append(names, name)

@@ -15,14 +15,14 @@ func projectView(p keystore.Project) wire.Project {
 	return wire.Project{
 		ID: p.ID, Name: p.Name, Environment: p.Environment, Upstream: p.Upstream, Destinations: p.Destinations,
 		RateLimit:     wire.RateLimit{RequestsPerSecond: p.RateLimit.RequestsPerSecond, Burst: p.RateLimit.Burst},
-		MaxActiveKeys: p.MaxActiveKeys, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		MaxActiveKeys: p.MaxActiveKeys, BindFields: p.BindFields, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 }
 
 func projectInput(in wire.ProjectInput) keystore.ProjectInput {
 	out := keystore.ProjectInput{
 		Name: in.Name, Environment: in.Environment, Upstream: in.Upstream,
-		Destinations: in.Destinations, MaxActiveKeys: in.MaxActiveKeys,
+		Destinations: in.Destinations, MaxActiveKeys: in.MaxActiveKeys, BindFields: in.BindFields,
 	}
 	if in.RateLimit != nil {
 		out.RateLimit = &keystore.RateLimit{RequestsPerSecond: in.RateLimit.RequestsPerSecond, Burst: in.RateLimit.Burst}

@@ -30,8 +30,12 @@ type Project struct {
 	Destinations  []string
 	RateLimit     RateLimit
 	MaxActiveKeys int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// BindFields seals new tokens bound to the field path they sit at: a
+	// token moved to another field no longer opens. Tokens sealed before
+	// stay as they were.
+	BindFields bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // ProjectInput creates a project or, with nil fields left alone, updates one.
@@ -42,6 +46,7 @@ type ProjectInput struct {
 	Destinations  *[]string
 	RateLimit     *RateLimit
 	MaxActiveKeys *int
+	BindFields    *bool
 }
 
 // CreateProject validates in and stores a new project.

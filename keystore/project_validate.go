@@ -47,6 +47,9 @@ func applyProjectInput(p *Project, in ProjectInput, creating bool) error {
 		}
 		p.Destinations = d
 	}
+	if in.BindFields != nil {
+		p.BindFields = *in.BindFields
+	}
 	if in.RateLimit != nil {
 		rl := *in.RateLimit
 		if !(rl.RequestsPerSecond > 0 && rl.RequestsPerSecond <= maxRate) {

@@ -21,6 +21,7 @@ type projectJSON struct {
 	Destinations  []string      `json:"destinations"`
 	RateLimit     rateLimitJSON `json:"rate_limit"`
 	MaxActiveKeys int           `json:"max_active_keys"`
+	BindFields    bool          `json:"bind_fields,omitempty"`
 	CreatedAt     time.Time     `json:"created_at"`
 	UpdatedAt     time.Time     `json:"updated_at"`
 }
@@ -49,7 +50,7 @@ func encodeProject(p Project) ([]byte, error) {
 	return json.Marshal(projectJSON{
 		ID: p.ID, Name: p.Name, Environment: p.Environment, Upstream: p.Upstream, Destinations: p.Destinations,
 		RateLimit:     rateLimitJSON{p.RateLimit.RequestsPerSecond, p.RateLimit.Burst},
-		MaxActiveKeys: p.MaxActiveKeys, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		MaxActiveKeys: p.MaxActiveKeys, BindFields: p.BindFields, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	})
 }
 
@@ -62,7 +63,7 @@ func decodeProject(b []byte, p *Project) error {
 	*p = Project{
 		ID: j.ID, Name: j.Name, Environment: j.Environment, Upstream: j.Upstream, Destinations: j.Destinations,
 		RateLimit:     RateLimit{j.RateLimit.RequestsPerSecond, j.RateLimit.Burst},
-		MaxActiveKeys: j.MaxActiveKeys, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+		MaxActiveKeys: j.MaxActiveKeys, BindFields: j.BindFields, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"log/slog"
 	"sync"
 	"time"
@@ -48,6 +49,12 @@ type DataOptions struct {
 	Audit AuditLog
 	// AuthFailures bounds failed authentications per client IP.
 	AuthFailures AuthFailureOptions
+	// MaxValues is the most field values one request may transform (413
+	// too_many_values). Zero means 10,000.
+	MaxValues int
+	// MaxOutputBytes is the largest transformed body (413 body_too_large).
+	// Zero means twice MaxBodyBytes.
+	MaxOutputBytes int
 	// UnauthBodyBytes is the largest body read before the key is known to
 	// be valid: a request declaring more (or chunked) is authenticated from
 	// its headers first, and refused 401 without reading the body when the
@@ -76,6 +83,8 @@ type Data struct {
 	audit     AuditLog
 	authFail  *authFailures
 	unauthMax int
+	maxValues int
+	maxOutput int
 	fields    fieldsCache
 }
 
@@ -86,6 +95,7 @@ func NewData(o DataOptions) *Data {
 		d.unauthMax = 4 << 10
 	}
 	d.authFail = newAuthFailures(o.AuthFailures)
+	d.maxValues, d.maxOutput = cmp.Or(o.MaxValues, 10_000), cmp.Or(o.MaxOutputBytes, 2*d.maxBody)
 	if d.log == nil {
 		d.log = slog.Default()
 	}

@@ -186,7 +186,10 @@ func (d *Data) setParams(st *reqState) error {
 	if err != nil {
 		return err
 	}
-	st.params = fieldcrypt.Params{ProjectID: st.project.ID, Classification: st.class, Keys: kr}
+	st.params = fieldcrypt.Params{
+		ProjectID: st.project.ID, Classification: st.class, Keys: kr,
+		BindFields: st.project.BindFields, MaxValues: d.maxValues, MaxOutput: d.maxOutput,
+	}
 	if st.mode == modeDecrypt {
 		st.params.Allow = allowClass(st.principal)
 	}

@@ -35,6 +35,8 @@ var (
 	errNotAToken     = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
 	errDecryptFailed = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
 	errAuthLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
+	errTooManyValues = &apiError{Status: 413, Code: "too_many_values", Message: "the request names more field values than one request may transform (limits.max_values)"}
+	errOutputTooBig  = &apiError{Status: 413, Code: "body_too_large", Message: "the transformed body would be larger than the configured limit (limits.max_output_bytes)"}
 	errRateLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
@@ -54,6 +56,8 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrNotAToken, errNotAToken},
 	{fieldcrypt.ErrDecryptFailed, errDecryptFailed},
 	{fieldcrypt.ErrClassificationMismatch, errClassMismatch},
+	{fieldcrypt.ErrTooManyValues, errTooManyValues},
+	{fieldcrypt.ErrOutputTooLarge, errOutputTooBig},
 	{keystore.ErrUnauthorized, errUnauthorized},
 }
 

@@ -40,6 +40,8 @@ type rtOptions struct {
 	audit  AuditLog
 	// authFail bounds failed authentications per IP (zero: the defaults).
 	authFail AuthFailureOptions
+	// maxValues and maxOutput bound transforms (zero: the defaults).
+	maxValues, maxOutput int
 	// maxBody is DataOptions.MaxBodyBytes. Zero means 64 KiB (the server
 	// itself takes 1 MiB, so the data plane's limit is the one reached).
 	maxBody int
@@ -89,6 +91,7 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 		Store: store, Now: now, MaxBodyBytes: o.maxBody,
 		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial},
 		Events:   o.events, Audit: o.audit, AuthFailures: o.authFail,
+		MaxValues: o.maxValues, MaxOutputBytes: o.maxOutput,
 	})
 	e.ln = fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{

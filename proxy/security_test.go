@@ -228,3 +228,59 @@ func TestAuthFailuresLimitedAndSummarised(t *testing.T) {
 		t.Errorf("AuthFailures() = %d, want 6", got)
 	}
 }
+
+// TestAmplificationRefused: a body whose named field is a long array of
+// tiny values cannot make the proxy seal without bound: past
+// limits.max_values it is 413 too_many_values, past the output cap 413
+// body_too_large, and nothing is forwarded either way.
+func TestAmplificationRefused(t *testing.T) {
+	e := newRTEnv(t, rtOptions{maxBody: 1 << 20, maxValues: 1000, maxOutput: 64 << 10})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	array := func(n int) string { return `{"a":[` + strings.TrimSuffix(strings.Repeat("0,", n), ",") + `]}` }
+
+	r := e.do("POST", "/proxy/"+p.ID+"/x", array(1001), HeaderAuthorization, key, HeaderFields, "a")
+	rtErrorShape(t, "1001 values", r, 413, "too_many_values")
+	// Two values fit the count, but their tokens (60 KiB of plaintext, base64) do not fit 64 KiB.
+	r = e.do("POST", "/proxy/"+p.ID+"/x", `{"a":["`+strings.Repeat("x", 40<<10)+`","`+strings.Repeat("y", 20<<10)+`"]}`, HeaderAuthorization, key, HeaderFields, "a")
+	rtErrorShape(t, "output over 64 KiB", r, 413, "body_too_large")
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+	if r := e.do("POST", "/proxy/"+p.ID+"/x", array(1000), HeaderAuthorization, key, HeaderFields, "a"); r.status != 200 {
+		t.Errorf("1000 values = %d %s, want 200 (at the limit)", r.status, r.body)
+	}
+}
+
+// TestBindFieldsProject: with the project's bind_fields on, a token moved
+// from one field to another no longer decrypts; at its own field it does,
+// and tokens sealed before binding was turned on still open anywhere.
+func TestBindFieldsProject(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	p := e.project("")
+	key := e.key(p.ID, keystore.KeyInput{})
+	unbound := e.seal(p.ID, key, `"123-45-6789"`)
+	on := true
+	if _, err := e.store.UpdateProject(p.ID, keystore.ProjectInput{BindFields: &on}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/proxy/"+p.ID, `{"ssn":"123-45-6789","note":"hi"}`, HeaderAuthorization, key, HeaderFields, "ssn")
+	if r.status != 200 {
+		t.Fatalf("encrypt = %d %s", r.status, r.body)
+	}
+	tok := jsonField(t, r.body, "ssn")
+	if !strings.Contains(string(tok), "f:") {
+		t.Errorf("token %s, want a bound token (v<N>f)", tok)
+	}
+	dec := func(body, field string) response {
+		return e.do("POST", "/proxy/"+p.ID, body, HeaderAuthorization, key, HeaderMode, "decrypt", HeaderFields, field)
+	}
+	if r := dec(`{"ssn":`+string(tok)+`}`, "ssn"); r.status != 200 || !strings.Contains(string(r.body), "123-45-6789") {
+		t.Errorf("decrypt at its own field = %d %s, want the plaintext", r.status, r.body)
+	}
+	rtErrorShape(t, "bound token moved to note", dec(`{"note":`+string(tok)+`}`, "note"), 422, "decrypt_failed")
+	if r := dec(`{"note":`+unbound+`}`, "note"); r.status != 200 {
+		t.Errorf("a token sealed before binding, moved = %d %s, want 200 (old tokens keep opening)", r.status, r.body)
+	}
+}

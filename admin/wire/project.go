@@ -17,6 +17,7 @@ type Project struct {
 	Destinations  []string  `json:"destinations"`
 	RateLimit     RateLimit `json:"rate_limit"`
 	MaxActiveKeys int       `json:"max_active_keys"`
+	BindFields    bool      `json:"bind_fields"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
@@ -30,4 +31,5 @@ type ProjectInput struct {
 	Destinations  *[]string  `json:"destinations"`
 	RateLimit     *RateLimit `json:"rate_limit"`
 	MaxActiveKeys *int       `json:"max_active_keys"`
+	BindFields    *bool      `json:"bind_fields,omitempty"`
 }

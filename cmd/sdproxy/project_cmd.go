@@ -53,6 +53,7 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 		destinations        []string
 		rps                 float64
 		burst, maxKeys      int
+		bindFields          bool
 	)
 	use := verb
 	if verb == "update" {
@@ -83,6 +84,9 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 		if f.Changed("max-active-keys") {
 			in.MaxActiveKeys = &maxKeys
 		}
+		if f.Changed("bind-fields") {
+			in.BindFields = &bindFields
+		}
 		if verb == "create" {
 			return callProject(cl, cmd.OutOrStdout(), "POST", "/admin/v1/projects", in)
 		}
@@ -96,6 +100,7 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 	f.Float64Var(&rps, "rps", 0, "rate limit per API key: requests per second (with --burst)")
 	f.IntVar(&burst, "burst", 0, "rate limit per API key: burst size (with --rps)")
 	f.IntVar(&maxKeys, "max-active-keys", 0, "cap of active API keys (default 10)")
+	f.BoolVar(&bindFields, "bind-fields", false, "seal new tokens bound to their field path (a token moved to another field will not open)")
 	if verb == "create" {
 		cmd.MarkFlagRequired("name")
 	}
@@ -126,6 +131,7 @@ func callProject(cl *clientFlags, w io.Writer, method, path string, body any) er
 	t.row("destinations", orDash(strings.Join(p.Destinations, ", ")))
 	t.row("rate_limit", fmt.Sprintf("%g/s, burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst))
 	t.row("max_active_keys", strconv.Itoa(p.MaxActiveKeys))
+	t.row("bind_fields", strconv.FormatBool(p.BindFields))
 	t.row("created_at", fmtTime(&p.CreatedAt, "-"))
 	return t.flush()
 }

@@ -65,7 +65,8 @@ func dataOptions(cfg config.Config, store *keystore.Store, log *events.Log, logg
 	return proxy.DataOptions{
 		Store: store, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, Events: log, Audit: log,
 		UnauthBodyBytes: min(cfg.Limits.UnauthBodyBytes, cfg.MaxBodyBytes),
-		AuthFailures:    proxy.AuthFailureOptions{PerSecond: perSecond, Burst: af.Burst, Interval: af.SummaryInterval},
+		MaxValues:       cfg.Limits.MaxValues, MaxOutputBytes: cfg.Limits.MaxOutputBytes,
+		AuthFailures: proxy.AuthFailureOptions{PerSecond: perSecond, Burst: af.Burst, Interval: af.SummaryInterval},
 	}
 }
 

@@ -29,6 +29,7 @@ export function projectFields(existing) {
     rps: h('input', { id: 'project-rps', type: 'text', inputmode: 'decimal', placeholder: '100', value: rl.requests_per_second ?? '' }),
     burst: h('input', { id: 'project-burst', type: 'text', inputmode: 'numeric', placeholder: '200', value: rl.burst ?? '' }),
     maxKeys: h('input', { id: 'project-max-keys', type: 'text', inputmode: 'numeric', placeholder: '10', value: p.max_active_keys ?? '' }),
+    bindFields: h('input', { id: 'project-bind-fields', type: 'checkbox', checked: !!p.bind_fields }),
   };
   const nodes = [
     field('Name', c.name),
@@ -40,6 +41,7 @@ export function projectFields(existing) {
       field('Requests per second', c.rps),
       field('Burst', c.burst)),
     field('Max active keys', c.maxKeys, 'Active API keys allowed at once (default 10).'),
+    field('Bind tokens to their field', c.bindFields, 'New tokens open only at the field path they were sealed at; moving data between fields then needs re-encryption.'),
   ];
   return { nodes, controls: c, read: () => (existing ? changes(c, p) : creation(c)) };
 }
@@ -69,6 +71,7 @@ function creation(c) {
   if (rl) body.rate_limit = rl;
   const max = num(c.maxKeys, 'max active keys');
   if (max !== null) body.max_active_keys = max;
+  if (c.bindFields.checked) body.bind_fields = true;
   return body;
 }
 
@@ -85,5 +88,6 @@ function changes(c, p) {
   if (rl && (rl.requests_per_second !== old.requests_per_second || rl.burst !== old.burst)) body.rate_limit = rl;
   const max = num(c.maxKeys, 'max active keys');
   if (max !== null && max !== p.max_active_keys) body.max_active_keys = max;
+  if (c.bindFields.checked !== !!p.bind_fields) body.bind_fields = c.bindFields.checked;
   return body;
 }
