@@ -33,6 +33,11 @@ type Store interface {
 	DataKeys(projectID string) ([]keystore.DataKeyInfo, error)
 	RotateDataKey(projectID string) (keystore.DataKeyInfo, error)
 	SetMinDecryptionVersion(projectID string, v uint32) ([]keystore.DataKeyInfo, error)
+	CreateRoute(projectID string, in keystore.RouteInput) (keystore.Route, error)
+	UpdateRoute(projectID, routeID string, in keystore.RouteInput) (keystore.Route, error)
+	DeleteRoute(projectID, routeID string) (keystore.Route, error)
+	Route(projectID, routeID string) (keystore.Route, error)
+	Routes(projectID string) ([]keystore.Route, error)
 	Ready() error
 }
 
@@ -153,6 +158,8 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 		})
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "keys":
 		return a.routeKeys(ctx, m, seg[1], seg[3:])
+	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "routes":
+		return a.routeRoutes(ctx, m, seg[1], seg[3:])
 	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "datakeys":
 		return dispatch(ctx, m, map[string]func() error{
 			"GET":   func() error { return a.listDataKeys(ctx, seg[1]) },

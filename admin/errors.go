@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
@@ -13,6 +14,8 @@ var (
 	errProjectNotFound = &httpapi.Error{Status: 404, Code: "not_found", Message: "project not found"}
 	errKeyNotFound     = &httpapi.Error{Status: 404, Code: "not_found", Message: "API key not found in this project"}
 	errKeyLimit        = &httpapi.Error{Status: 409, Code: "key_limit_reached", Message: "the project already has its maximum number of active API keys; revoke one first"}
+	errRouteNotFound   = &httpapi.Error{Status: 404, Code: "not_found", Message: "route not found in this project"}
+	errRouteLimit      = &httpapi.Error{Status: 409, Code: "route_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxRoutes) + " routes; delete one first"}
 )
 
 // storeErrors maps the key store's sentinels to what the admin API answers.
@@ -22,8 +25,10 @@ var storeErrors = []struct {
 }{
 	{keystore.ErrProjectNotFound, errProjectNotFound},
 	{keystore.ErrKeyNotFound, errKeyNotFound},
+	{keystore.ErrRouteNotFound, errRouteNotFound},
 	{keystore.ErrNotFound, httpapi.ErrNotFound},
 	{keystore.ErrKeyLimit, errKeyLimit},
+	{keystore.ErrRouteLimit, errRouteLimit},
 	{keystore.ErrUnauthorized, errUnauthorized},
 }
 

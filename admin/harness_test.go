@@ -39,12 +39,23 @@ type admEnv struct {
 
 func newAdmEnv(t testing.TB) *admEnv {
 	t.Helper()
+	return newAdmEnvWith(t, nil)
+}
+
+// newAdmEnvWith is newAdmEnv with the admin's Options changed by set (nil
+// changes nothing).
+func newAdmEnvWith(t testing.TB, set func(*Options)) *admEnv {
+	t.Helper()
 	clock := testclock.New()
 	store, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{7}, 32), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("keystore.Open = %v, want nil", err)
 	}
-	admin := New(Options{Store: store, Token: admToken, Now: clock.Now})
+	o := Options{Store: store, Token: admToken, Now: clock.Now}
+	if set != nil {
+		set(&o)
+	}
+	admin := New(o)
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{
 		Handler:            admin.Handler,

@@ -45,9 +45,22 @@ func parseCursor(s string) (sortKey, bool) {
 	return sortKey{time.Unix(0, n), id}, true
 }
 
-// writePage answers one page of items (already sorted by key) according
-// to the ?cursor= and ?limit= query parameters.
+// pageKey is an item's place in the order of a list; its cursor names
+// that place and parses only for the same kind of key.
+type pageKey[K any] interface {
+	after(K) bool
+	cursor() string
+}
+
+// writePage answers one page of items (already sorted by key, oldest
+// first) according to the ?cursor= and ?limit= query parameters.
 func writePage[T, V any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKey, view func(T) V) error {
+	return writePageBy(ctx, items, key, parseCursor, view)
+}
+
+// writePageBy is writePage for a list in another order: key gives an
+// item's place in it, parse reads a cursor of that kind of key.
+func writePageBy[T, V any, K pageKey[K]](ctx *fasthttp.RequestCtx, items []T, key func(T) K, parse func(string) (K, bool), view func(T) V) error {
 	limit := defaultPageSize
 	if s := ctx.QueryArgs().Peek("limit"); len(s) > 0 {
 		n, err := strconv.Atoi(string(s))
@@ -58,7 +71,7 @@ func writePage[T, V any](ctx *fasthttp.RequestCtx, items []T, key func(T) sortKe
 	}
 	start := 0
 	if s := ctx.QueryArgs().Peek("cursor"); len(s) > 0 {
-		c, ok := parseCursor(string(s))
+		c, ok := parse(string(s))
 		if !ok {
 			return httpapi.BadRequest("cursor: not a cursor this API gave out")
 		}

@@ -49,6 +49,8 @@ func eventView(e events.Event) wire.Event {
 		Method: e.Method, Path: e.Path, Mode: e.Mode, Fields: e.Fields, Classification: e.Classification,
 		Destination: e.Destination, Geofence: e.Geofence, Status: e.Status, LatencyMS: e.LatencyMS,
 		RequestID: e.RequestID, ClientIP: e.ClientIP, RateLimited: e.RateLimited,
+		RouteID: e.RouteID, ResponseFields: e.ResponseFields,
+		RequestValues: e.RequestValues, ResponseValues: e.ResponseValues, Untransformed: e.Untransformed,
 		Actor: e.Actor, Details: e.Details,
 	}
 }

@@ -56,6 +56,18 @@ func appendEvent(b []byte, e *Event) []byte {
 		b = append(b, `,"rate_limited":`...)
 		b = strconv.AppendBool(b, *e.RateLimited)
 	}
+	b = appendMember(b, "route_id", e.RouteID)
+	if len(e.ResponseFields) > 0 {
+		b = append(b, `,"response_fields":[`...)
+		for i, f := range e.ResponseFields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f)
+		}
+		b = append(b, ']')
+	}
+	b = appendCounts(b, e.RequestValues, e.ResponseValues, e.Untransformed)
 	b = appendMember(b, "actor", e.Actor)
 	if len(e.Details) > 0 {
 		b = append(b, `,"details":{`...)

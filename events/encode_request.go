@@ -52,7 +52,34 @@ func appendRequest(b []byte, id string, r *Request) []byte {
 	b = appendMemberBytes(b, "request_id", r.requestID)
 	b = appendMemberBytes(b, "client_ip", r.clientIP)
 	b = strconv.AppendBool(append(b, `,"rate_limited":`...), r.RateLimited)
+	b = appendMember(b, "route_id", r.RouteID)
+	if len(r.respFields) > 0 {
+		b = append(b, `,"response_fields":[`...)
+		n := 0
+		forEachField(r.respFields, func(f []byte) {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f)
+			n++
+		})
+		b = append(b, ']')
+	}
+	b = appendCounts(b, r.RequestValues, r.ResponseValues, r.Untransformed)
 	return append(b, '}')
+}
+
+// appendCounts appends the non-zero value counts of a request event.
+func appendCounts(b []byte, req, resp, untransformed int) []byte {
+	for _, c := range [...]struct {
+		name string
+		n    int
+	}{{`,"request_values":`, req}, {`,"response_values":`, resp}, {`,"untransformed":`, untransformed}} {
+		if c.n != 0 {
+			b = strconv.AppendInt(append(b, c.name...), int64(c.n), 10)
+		}
+	}
+	return b
 }
 
 func appendMemberBytes(b []byte, name string, v []byte) []byte {

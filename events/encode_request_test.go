@@ -18,6 +18,8 @@ func (r *Request) event() Event {
 		LatencyMS: float64(r.Latency.Microseconds()) / 1000,
 		RequestID: string(r.requestID), ClientIP: string(r.clientIP),
 		Classification: optional(r.class), Destination: optional(r.dest), Geofence: optional(r.geofence),
+		RouteID: r.RouteID, ResponseFields: fieldNames(string(r.respFields)),
+		RequestValues: r.RequestValues, ResponseValues: r.ResponseValues, Untransformed: r.Untransformed,
 	}
 	if r.KeyID != "" {
 		id := r.KeyID
@@ -63,6 +65,9 @@ func TestAppendRequestMatchesEvent(t *testing.T) {
 		r.SetGeofence(pick())
 		r.SetRequestID(pick())
 		r.SetClientIP(pick())
+		r.RouteID = string(pick())
+		r.SetResponseFields(pick())
+		r.RequestValues, r.ResponseValues, r.Untransformed = rnd.Intn(3), rnd.Intn(3), rnd.Intn(2)
 		e := r.event()
 		e.ID = "evt_7"
 		want := appendEvent(nil, &e)

@@ -15,6 +15,14 @@ const (
 	TypeDataKeyRotated   = "datakey.rotated"
 	TypeDataKeyMinChange = "datakey.min_decryption_version"
 
+	// TypeRouteCreated, TypeRouteUpdated and TypeRouteDeleted record a
+	// change of a project's route rules: Details {"route_id": "rt_…",
+	// "path": "/posts/**"} (the path after the change; for a delete, the
+	// path the route had).
+	TypeRouteCreated = "route.created"
+	TypeRouteUpdated = "route.updated"
+	TypeRouteDeleted = "route.deleted"
+
 	// TypeAuthFailed summarises repeated authentication failures of one
 	// client: Details {"client_ip": "10.1.2.3", "count": "120",
 	// "interval": "1m0s"} (the count of failed requests from client_ip in
@@ -37,7 +45,8 @@ const (
 var Types = []string{
 	TypeRequest, TypeAuthFailed, TypeProjectCreated, TypeProjectUpdated, TypeProjectDeleted,
 	TypeKeyCreated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired,
-	TypeDataKeyRotated, TypeDataKeyMinChange, TypeLogUpgraded,
+	TypeDataKeyRotated, TypeDataKeyMinChange, TypeRouteCreated, TypeRouteUpdated, TypeRouteDeleted,
+	TypeLogUpgraded,
 }
 
 // Event is one entry of the log as stored and as the admin API shows it.
@@ -62,6 +71,16 @@ type Event struct {
 	RequestID      string   `json:"request_id,omitempty"`
 	ClientIP       string   `json:"client_ip,omitempty"`
 	RateLimited    *bool    `json:"rate_limited,omitempty"`
+	// RouteID is the project route that applied, if any.
+	RouteID string `json:"route_id,omitempty"`
+	// ResponseFields are the names of the fields of the response phase.
+	ResponseFields []string `json:"response_fields,omitempty"`
+	// RequestValues and ResponseValues count the values transformed in
+	// each phase; Untransformed counts response tokens left as they were
+	// (not openable by this key or project).
+	RequestValues  int `json:"request_values,omitempty"`
+	ResponseValues int `json:"response_values,omitempty"`
+	Untransformed  int `json:"untransformed,omitempty"`
 
 	Actor   string            `json:"actor,omitempty"`
 	Details map[string]string `json:"details,omitempty"`
@@ -79,7 +98,13 @@ type Request struct {
 	Status      int
 	Latency     time.Duration
 	RateLimited bool
+	// RouteID is the route that applied (shared, not copied), or "".
+	RouteID string
+	// RequestValues, ResponseValues and Untransformed count values (see
+	// Event).
+	RequestValues, ResponseValues, Untransformed int
 
+	respFields                                                       []byte
 	method, path, fields, class, dest, geofence, requestID, clientIP []byte
 	nfields                                                          int // names in the list given to SetFields
 }
@@ -100,7 +125,8 @@ func (r *Request) FieldCount() int { return r.nfields }
 
 func (r *Request) reset() {
 	*r = Request{
-		method: r.method[:0], path: r.path[:0], fields: r.fields[:0], class: r.class[:0],
+		respFields: r.respFields[:0],
+		method:     r.method[:0], path: r.path[:0], fields: r.fields[:0], class: r.class[:0],
 		dest: r.dest[:0], geofence: r.geofence[:0], requestID: r.requestID[:0], clientIP: r.clientIP[:0],
 	}
 }

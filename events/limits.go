@@ -21,11 +21,19 @@ const (
 // SetFields stores the names of a comma-separated list (X-Qanapi-Fields),
 // trimmed, empty ones left out, each cut to MaxFieldNameBytes and at most
 // MaxFieldNames of them. FieldCount still counts every name.
-func (r *Request) SetFields(b []byte) {
-	if n := min(len(b), MaxFieldNames*(MaxFieldNameBytes+1)); cap(r.fields) < n {
-		r.fields = make([]byte, 0, n) // one allocation, as a plain copy takes
+func (r *Request) SetFields(b []byte) { r.fields, r.nfields = setNames(r.fields, b) }
+
+// SetResponseFields stores the names of the fields of the response phase,
+// as SetFields does.
+func (r *Request) SetResponseFields(b []byte) { r.respFields, _ = setNames(r.respFields, b) }
+
+// setNames stores the names of list b in dst (see SetFields) and returns
+// it with the count of all names.
+func setNames(dst, b []byte) (_ []byte, count int) {
+	if n := min(len(b), MaxFieldNames*(MaxFieldNameBytes+1)); cap(dst) < n {
+		dst = make([]byte, 0, n) // one allocation, as a plain copy takes
 	}
-	r.fields, r.nfields = r.fields[:0], 0
+	dst = dst[:0]
 	last := 0 // where the last stored name starts
 	// The loop of forEachField, written out: through a func value b
 	// would escape, and callers' bytes with it.
@@ -39,19 +47,20 @@ func (r *Request) SetFields(b []byte) {
 		if f = trimSpace(f); len(f) == 0 {
 			continue
 		}
-		r.nfields++
+		count++
 		switch {
-		case r.nfields > MaxFieldNames+1:
-		case r.nfields == MaxFieldNames+1:
-			r.fields = append(r.fields[:last], CutMarker...)
+		case count > MaxFieldNames+1:
+		case count == MaxFieldNames+1:
+			dst = append(dst[:last], CutMarker...)
 		default:
-			if r.nfields > 1 {
-				r.fields = append(r.fields, ',')
+			if count > 1 {
+				dst = append(dst, ',')
 			}
-			last = len(r.fields)
-			r.fields = appendCapped(r.fields, f, MaxFieldNameBytes)
+			last = len(dst)
+			dst = appendCapped(dst, f, MaxFieldNameBytes)
 		}
 	}
+	return dst, count
 }
 
 // appendCapped appends b to dst, or, when b is longer than limit bytes,

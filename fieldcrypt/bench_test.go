@@ -203,7 +203,7 @@ type benchCase struct {
 // benchCases are the documents of BenchmarkEncrypt and BenchmarkDecrypt,
 // each also with bound tokens (Params.BindFields) to measure the cost of
 // binding.
-func benchCases(b *testing.B) []benchCase {
+func benchCases(b testing.TB) []benchCase {
 	keys := newTestKeyring(b, 1)
 	p := &Params{ProjectID: "proj_1", Keys: keys}
 	bound := &Params{ProjectID: "proj_1", Keys: keys, BindFields: true}

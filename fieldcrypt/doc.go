@@ -31,12 +31,27 @@
 //   - when paths overlap (a and a.b, a and *, a path listed twice), the outer
 //     value wins and is sealed once; nothing inside it is matched again.
 //
+// # Revealing
+//
+// Reveal is the decryption of the response phase, which must not fail a
+// response for one bad value: at the named paths, a token that opens is
+// replaced by its plaintext, or with RevealOptions.Mask by a masked JSON
+// string (Mask: ShowFirst and ShowLast characters shown, each other one
+// replaced by Char; a value no longer than ShowFirst+ShowLast is hidden
+// whole; DefaultMask shows the last 4); a value that is not a token passes
+// unchanged; a token that does not open (another project, tampered, an
+// unknown key version, bound to another path, a classification refused by
+// Params.Classification or Params.Allow) stays exactly as it was and is
+// counted in RevealCounts.Untransformed. Only an invalid document or a limit
+// is an error.
+//
 // # Limits
 //
 // Sealing multiplies the size of small values (a 2-byte array element
 // becomes a token string of about 60 bytes). Params.MaxValues and
 // Params.MaxOutput cap the values one call seals or opens and the bytes it
-// writes. Encrypt and SealValue compute their output size from the plaintext
+// writes (for Reveal, MaxValues counts the token strings found, opened or
+// not). Encrypt and SealValue compute their output size from the plaintext
 // lengths and refuse (ErrTooManyValues, ErrOutputTooLarge) before sealing
 // anything, and before asking the Keyring for a key unless only the digits
 // of the key version push the size over. Decrypt and DecryptAll check the
@@ -44,8 +59,8 @@
 //
 // # Hot path
 //
-// Buffers come from a sync.Pool; with a pre-sized dst, Encrypt and Decrypt
-// do not allocate, with bound tokens or not (TestEncryptAllocs and
-// TestDecryptAllocs pin it). No slice of the caller's documents is kept
-// after a call returns.
+// Buffers come from a sync.Pool; with a pre-sized dst, Encrypt, Decrypt and
+// Reveal do not allocate, with bound tokens or not, masked or not
+// (TestEncryptAllocs, TestDecryptAllocs and TestRevealAllocs pin it). No
+// slice of the caller's documents is kept after a call returns.
 package fieldcrypt

@@ -13,7 +13,8 @@ type Params struct {
 	ProjectID string
 	// Classification, on encryption, is the slug tagged into each token;
 	// "" means "none". On decryption, "" accepts any tag; otherwise every
-	// token must carry exactly this tag, else ErrClassificationMismatch.
+	// token must carry exactly this tag, else ErrClassificationMismatch
+	// (Reveal leaves such a token as it is).
 	Classification string
 	// Keys gives the project's data keys. Required whenever a value is
 	// sealed or opened.
@@ -23,8 +24,8 @@ type Params struct {
 	Rand io.Reader
 	// Allow, on decryption, is called with each token's classification
 	// ("none" for untagged tokens) before the token is opened; a non-nil
-	// error stops the call and is returned as it is. nil allows every
-	// classification.
+	// error stops the call and is returned as it is (Reveal instead leaves
+	// that token as it is and counts it). nil allows every classification.
 	Allow func(cls string) error
 	// BindFields, on encryption, binds each sealed value to its path in the
 	// document: the token is marked bound (qanapi:<cls>:v<N>f:<payload>:$)
@@ -46,6 +47,11 @@ type Params struct {
 	// function of its plaintext's). Zero means no limit; a negative value
 	// refuses every call.
 	MaxOutput int
+
+	// Values is set by Encrypt, Decrypt and DecryptAll: how many values
+	// the call sealed or opened (0 when it failed). It is an output, for
+	// events and metrics; callers need not reset it.
+	Values int
 }
 
 // exceeds reports whether n is over limit, where a zero limit means none.

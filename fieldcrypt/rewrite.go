@@ -62,6 +62,7 @@ func DecryptAll(dst, doc []byte, p *Params) ([]byte, error) {
 // first.
 func (s *scratch) encryptSpans(dst, doc []byte, p *Params) ([]byte, error) {
 	spans := s.sc.spans
+	p.Values = 0
 	if len(spans) == 0 {
 		if exceeds(0, p.MaxValues) {
 			return dst, ErrTooManyValues
@@ -87,6 +88,7 @@ func (s *scratch) encryptSpans(dst, doc []byte, p *Params) ([]byte, error) {
 		dst = append(z.appendToken(dst, doc[sp.start:sp.end], s.sc.path(i)), '"')
 		prev = sp.end
 	}
+	p.Values = len(spans)
 	return append(dst, doc[prev:]...), nil
 }
 
@@ -95,6 +97,7 @@ func (s *scratch) encryptSpans(dst, doc []byte, p *Params) ([]byte, error) {
 // so the output is never longer than doc; p.MaxOutput is checked as the
 // output grows.
 func (s *scratch) decryptSpans(dst, doc []byte, p *Params, op string) ([]byte, error) {
+	p.Values = 0
 	if exceeds(len(s.sc.spans), p.MaxValues) {
 		return dst, fmt.Errorf("%s: %w", op, ErrTooManyValues)
 	}
@@ -118,6 +121,7 @@ func (s *scratch) decryptSpans(dst, doc []byte, p *Params, op string) ([]byte, e
 	if exceeds(len(dst)-len(orig)+len(doc)-prev, p.MaxOutput) {
 		return orig, fmt.Errorf("%s: %w", op, ErrOutputTooLarge)
 	}
+	p.Values = len(s.sc.spans)
 	return append(dst, doc[prev:]...), nil
 }
 

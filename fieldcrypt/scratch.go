@@ -18,6 +18,7 @@ type scratch struct {
 	cls64   []byte  // its base64url form
 	nonces  []byte  // nonces of this call, each used once
 	payload []byte  // nonce || ciphertext || tag
+	plain   []byte  // an opened plaintext before masking (Reveal)
 
 	// Per-call caches, cleared before the scratch goes back to the pool.
 	ver     uint32
@@ -37,7 +38,7 @@ func putScratch(s *scratch) {
 	s.sc.release()
 	s.check.release()
 	s.ver, s.aead, s.clsStr, s.clsSeen = 0, nil, "", false
-	for _, b := range [][]byte{s.ad, s.cls, s.cls64, s.nonces, s.payload} {
+	for _, b := range [][]byte{s.ad, s.cls, s.cls64, s.nonces, s.payload, s.plain} {
 		if cap(b) > maxPooled {
 			return
 		}

@@ -33,3 +33,24 @@ func TestParseAPIKeyAllocs(t *testing.T) {
 		t.Errorf("parseAPIKey allocs = %v, want 0", n)
 	}
 }
+
+func TestCachedRoutesAllocs(t *testing.T) {
+	s := openTestStore(t, "", newClock())
+	p := mustProject(t, s, "a")
+	if _, err := s.CreateRoute(p.ID, RouteInput{Path: "/posts/**", Response: &RoutePhase{Fields: []string{"title"}}}); err != nil {
+		t.Fatal(err)
+	}
+	project, none := []byte(p.ID), []byte("prj_000000000000")
+	n := testing.AllocsPerRun(1000, func() {
+		if rs, _ := s.CachedRoutes(project); len(rs) != 1 {
+			t.Fatal("no route")
+		}
+		s.CachedRoutes(none)
+		if s.CachedProject(project) == nil {
+			t.Fatal("no project")
+		}
+	})
+	if n != 0 {
+		t.Errorf("CachedRoutes and CachedProject allocs = %v, want 0", n)
+	}
+}

@@ -17,6 +17,10 @@ type Principal struct {
 	ProjectID  string
 	CanEncrypt bool
 	CanDecrypt bool
+	// CanDecryptMasked: where a response rule decrypts, the key may see
+	// the values masked (by the mask that applies), though not in clear
+	// unless CanDecrypt.
+	CanDecryptMasked bool
 	// Classifications limits the key to these slugs; empty means any.
 	Classifications []string
 }
@@ -35,18 +39,22 @@ type cachedKey struct {
 	use       *usage
 }
 
-// authCache holds every key and project in memory.
+// authCache holds every key, project and route in memory.
 type authCache struct {
 	mu       sync.RWMutex
 	keys     map[string]*cachedKey
 	projects map[string]*Project
 	usage    map[string]*usage
+	routes   map[string]routeList // by project id
+	// routeVersion numbers route lists; it only grows.
+	routeVersion uint64
 }
 
 func (c *authCache) init() {
 	c.keys = map[string]*cachedKey{}
 	c.projects = map[string]*Project{}
 	c.usage = map[string]*usage{}
+	c.routes = map[string]routeList{}
 }
 
 func (c *authCache) putKey(rec *keyRecord) {
@@ -62,6 +70,7 @@ func (c *authCache) putKey(rec *keyRecord) {
 	for _, p := range rec.Permissions {
 		e.principal.CanEncrypt = e.principal.CanEncrypt || p == PermEncrypt
 		e.principal.CanDecrypt = e.principal.CanDecrypt || p == PermDecrypt
+		e.principal.CanDecryptMasked = e.principal.CanDecryptMasked || p == PermDecryptMasked
 	}
 	if rec.ExpiresAt != nil {
 		e.expiresAt = rec.ExpiresAt.UnixNano()
@@ -91,6 +100,7 @@ func (c *authCache) deleteProject(id string, keyIDs []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.projects, id)
+	delete(c.routes, id)
 	for _, k := range keyIDs {
 		delete(c.keys, k)
 		delete(c.usage, k)

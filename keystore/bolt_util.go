@@ -51,3 +51,14 @@ func forEachPrefix(b *bolt.Bucket, prefix string, fn func(suffix string) error) 
 	}
 	return nil
 }
+
+// countPrefix returns how many keys of b start with prefix.
+func countPrefix(b *bolt.Bucket, prefix string) int {
+	p := []byte(prefix)
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		n++
+	}
+	return n
+}

@@ -9,8 +9,9 @@ import (
 )
 
 // cacheDiff compares the whole cache with the cache a restart would load
-// from the file (projects, keys and last-use times, which must have been
-// flushed) and describes every difference.
+// from the file (projects, keys, routes and last-use times, which must
+// have been flushed) and describes every difference. Route versions are
+// not compared: a restart numbers them anew.
 func cacheDiff(s *Store) []string {
 	want, err := cacheFromFile(s)
 	if err != nil {
@@ -38,6 +39,16 @@ func cacheDiff(s *Store) []string {
 	for id, g := range got.keys {
 		if want.keys[id] == nil {
 			out = append(out, fmt.Sprintf("cached key %s = %s, not in the store", id, describeKey(g)))
+		}
+	}
+	for id, w := range want.routes {
+		if g, ok := got.routes[id]; !ok || !sameRoutes(g.routes, w.routes) {
+			out = append(out, fmt.Sprintf("cached routes of %s = %s, stored %s", id, describeRoutes(g.routes), describeRoutes(w.routes)))
+		}
+	}
+	for id, g := range got.routes {
+		if _, ok := want.routes[id]; !ok && len(g.routes) > 0 {
+			out = append(out, fmt.Sprintf("cached routes of %s = %s, none stored", id, describeRoutes(g.routes)))
 		}
 	}
 	for id, g := range got.usage {
@@ -70,7 +81,7 @@ func cacheFromFile(s *Store) (*authCache, error) {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
+		err = tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
 			rec := new(keyRecord)
 			if err := rec.UnmarshalJSON(v); err != nil {
 				return err
@@ -78,8 +89,28 @@ func cacheFromFile(s *Store) (*authCache, error) {
 			c.putKey(rec)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return c.loadRoutes(tx)
 	})
 	return c, err
+}
+
+func sameRoutes(a, b []Route) bool {
+	return slices.EqualFunc(a, b, func(x, y Route) bool {
+		ex, err1 := encodeRoute(x)
+		ey, err2 := encodeRoute(y)
+		return err1 == nil && err2 == nil && bytes.Equal(ex, ey)
+	})
+}
+
+func describeRoutes(rs []Route) string {
+	var b bytes.Buffer
+	for _, r := range rs {
+		fmt.Fprintf(&b, "{%s %d %s %s}", r.ID, r.Order, r.Path, r.UpdatedAt.Format("15:04:05.000"))
+	}
+	return "[" + b.String() + "]"
 }
 
 func sameProject(a, b Project) bool {
@@ -91,7 +122,7 @@ func sameProject(a, b Project) bool {
 func sameCachedKey(a, b *cachedKey) bool {
 	pa, pb := a.principal, b.principal
 	return pa.KeyID == pb.KeyID && pa.ProjectID == pb.ProjectID &&
-		pa.CanEncrypt == pb.CanEncrypt && pa.CanDecrypt == pb.CanDecrypt &&
+		pa.CanEncrypt == pb.CanEncrypt && pa.CanDecrypt == pb.CanDecrypt && pa.CanDecryptMasked == pb.CanDecryptMasked &&
 		slices.Equal(pa.Classifications, pb.Classifications) &&
 		bytes.Equal(a.hash, b.hash) && a.revoked == b.revoked && a.expiresAt == b.expiresAt
 }

@@ -7,15 +7,19 @@ import (
 
 // Errors returned by the store. Callers test them with errors.Is.
 var (
-	// ErrNotFound: no such record. The two errors below wrap it.
+	// ErrNotFound: no such record. The three errors below wrap it.
 	ErrNotFound = errors.New("keystore: not found")
 	// ErrProjectNotFound: no project with that id.
 	ErrProjectNotFound = fmt.Errorf("%w: project", ErrNotFound)
 	// ErrKeyNotFound: no key with that id in that project.
 	ErrKeyNotFound = fmt.Errorf("%w: key", ErrNotFound)
+	// ErrRouteNotFound: no route with that id in that project.
+	ErrRouteNotFound = fmt.Errorf("%w: route", ErrNotFound)
 	// ErrKeyLimit: creating the key would exceed the project's cap of
 	// active keys.
 	ErrKeyLimit = errors.New("keystore: active key limit reached")
+	// ErrRouteLimit: the project already holds MaxRoutes routes.
+	ErrRouteLimit = errors.New("keystore: route limit reached")
 	// ErrUnauthorized: an API key is missing, malformed, unknown, revoked,
 	// expired or of another project. It never says which.
 	ErrUnauthorized = errors.New("keystore: unauthorized")

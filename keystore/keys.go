@@ -16,11 +16,19 @@ import (
 // MaxSlugLen is the longest classification slug.
 const MaxSlugLen = 64
 
-// Permissions a key may carry.
+// Permissions a key may carry. A key created without any gets
+// PermEncrypt and PermDecrypt.
 const (
 	PermEncrypt = "encrypt"
 	PermDecrypt = "decrypt"
+	// PermDecryptMasked lets a key read decrypted values only masked (by
+	// the classification's mask), where a response rule decrypts. With
+	// PermDecrypt as well, the key sees plaintext.
+	PermDecryptMasked = "decrypt_masked"
 )
+
+// Permissions lists every permission, in the order lists show them.
+var Permissions = []string{PermDecrypt, PermDecryptMasked, PermEncrypt}
 
 // Key statuses.
 const (
@@ -324,8 +332,8 @@ func normalizePermissions(in []string) ([]string, error) {
 	var out []string
 	for _, p := range in {
 		p = strings.ToLower(strings.TrimSpace(p))
-		if p != PermEncrypt && p != PermDecrypt {
-			return nil, invalid("permissions", "unknown permission %q (want encrypt or decrypt)", p)
+		if !slices.Contains(Permissions, p) {
+			return nil, invalid("permissions", "unknown permission %q (want encrypt, decrypt or decrypt_masked)", p)
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)

@@ -9,7 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// loadCache reads every project and key into memory.
+// loadCache reads every project, key and route into memory.
 func (s *Store) loadCache() error {
 	s.cache.init()
 	s.newHMACPool()
@@ -25,7 +25,7 @@ func (s *Store) loadCache() error {
 		if err != nil {
 			return fmt.Errorf("keystore: load projects: %w", err)
 		}
-		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
+		err = tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
 			rec := new(keyRecord)
 			if err := json.Unmarshal(v, rec); err != nil {
 				return fmt.Errorf("keystore: load keys: %w", err)
@@ -33,6 +33,10 @@ func (s *Store) loadCache() error {
 			s.cache.putKey(rec)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return s.cache.loadRoutes(tx)
 	})
 }
 

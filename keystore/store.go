@@ -23,7 +23,8 @@ var (
 	bucketKeys        = []byte("keys")
 	bucketProjectKeys = []byte("project_keys")
 	bucketDataKeys    = []byte("datakeys")
-	allBuckets        = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys}
+	bucketRoutes      = []byte("routes") // "<project id>/<route id>" → route record
+	allBuckets        = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes}
 )
 
 // Options configure Open. The zero value of every field is usable.
@@ -57,7 +58,7 @@ type Store struct {
 	kek     []byte // wraps data keys, derived from the master key
 
 	// writeMu orders the cache after the file: it is held across every
-	// write transaction of a project or key record and the cache update
+	// write transaction of a project, key or route record and the cache update
 	// that follows its commit (see update). bbolt runs one writer at a
 	// time anyway; readers never take it.
 	writeMu  sync.Mutex

@@ -30,6 +30,8 @@ type Metrics struct {
 	fields         *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
 	upstreamErrors *prometheus.CounterVec
+	respValues     prometheus.Counter
+	untransformed  prometheus.Counter
 }
 
 // New registers sdproxy's metrics, plus Go runtime and process metrics,
@@ -55,7 +57,13 @@ func New() *Metrics {
 			Name: "sdproxy_upstream_errors_total", Help: "Requests whose upstream was unreachable (502) or too slow (504).",
 		}, []string{"project", "status"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.fields, m.rateLimited, m.upstreamErrors,
+	m.respValues = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sdproxy_response_values_total", Help: "Values of upstream answers transformed by the response phase (routes, X-Qanapi-Response-Fields).",
+	})
+	m.untransformed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sdproxy_untransformed_values_total", Help: "Tokens in upstream answers left as they were: not openable by the key or the project.",
+	})
+	m.reg.MustRegister(m.requests, m.latency, m.fields, m.rateLimited, m.upstreamErrors, m.respValues, m.untransformed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -98,6 +106,12 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 		m.rateLimited.WithLabelValues(r.ProjectID).Inc()
 	case r.Status == 502 || r.Status == 504:
 		m.upstreamErrors.WithLabelValues(r.ProjectID, status).Inc()
+	}
+	if r.ResponseValues > 0 {
+		m.respValues.Add(float64(r.ResponseValues))
+	}
+	if r.Untransformed > 0 {
+		m.untransformed.Add(float64(r.Untransformed))
 	}
 }
 

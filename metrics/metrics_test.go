@@ -37,6 +37,7 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		{ProjectID: "prj_a", Status: 401},
 		{ProjectID: "prj_a", Mode: "decrypt", Status: 429},
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 504},
+		{ProjectID: "prj_a", Status: 200, ResponseValues: 3, Untransformed: 2},
 	} {
 		r.SetFields([]byte("a, b"))
 		m.ObserveRequest(&r)
@@ -47,6 +48,8 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		`sdproxy_fields_transformed_total{mode="encrypt"} 4`,
 		`sdproxy_auth_failures_total 5`,
 		`sdproxy_rate_limited_total{project="prj_a"} 1`,
+		`sdproxy_response_values_total 3`,
+		`sdproxy_untransformed_values_total 2`,
 		`sdproxy_upstream_errors_total{project="prj_a",status="504"} 1`,
 		`sdproxy_request_duration_seconds_count{mode="encrypt"} 3`,
 		`sdproxy_event_queue_depth 7`,

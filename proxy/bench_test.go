@@ -28,14 +28,19 @@ const rtBody300 = `{"id":"ord_8f2k3m9q1x","customer":{"name":"Ann Example","emai
 
 const rtFields300 = "customer.ssn,card"
 
-// rtBenchUpstream is a minimal fasthttp upstream answering 200 {} without
-// allocating, so it adds nothing to the data plane's numbers.
-func (e *rtEnv) benchUpstream(addr string) {
+// rtBenchUpstream is a minimal fasthttp upstream answering 200 with
+// *answer (default {}) without allocating, so it adds nothing to the data
+// plane's numbers.
+func (e *rtEnv) benchUpstream(addr string, answer *string) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			ctx.SetContentType("application/json")
-			ctx.SetBodyString("{}")
+			if answer != nil {
+				ctx.SetBodyString(*answer)
+			} else {
+				ctx.SetBodyString("{}")
+			}
 		},
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         true,
@@ -57,22 +62,55 @@ type rtBenchCase struct {
 	forward bool   // to the project's upstream; else the bare /proxy/{p}
 	fields  string // X-Qanapi-Fields, "" for none
 	body    string
+	// routes: the project has 1,000 routes that do not match; sealed: the
+	// upstream answers the body with rtFields300 sealed; respRoute: a
+	// route decrypts them.
+	routes, sealed, respRoute bool
 }
 
 var rtBenchCases = []rtBenchCase{
-	{"passthrough", true, "", rtBody300},
-	{"fields", true, rtFields300, rtBody300},
-	{"fields-noforward", false, rtFields300, rtBody300},
+	{"passthrough", true, "", rtBody300, false, false, false},
+	{"fields", true, rtFields300, rtBody300, false, false, false},
+	{"fields-noforward", false, rtFields300, rtBody300, false, false, false},
+	{"passthrough-1000-routes", true, "", rtBody300, true, false, false},
+	{"response-2-fields", true, "", rtBody300, false, true, true},
+	{"passthrough-sealed-answer", true, "", rtBody300, false, true, false},
 }
 
 // rtBenchEnv is an env with a real clock (a frozen one would empty the
-// token bucket), a fast upstream and a project with a key.
-func rtBenchEnv(tb testing.TB) (e *rtEnv, project, key string) {
+// token bucket), a fast upstream and a project with a key, with the routes
+// of c.
+func rtBenchEnv(tb testing.TB, c rtBenchCase) (e *rtEnv, project, key string) {
 	tb.Helper()
 	e = newRTEnv(tb, rtOptions{realClock: true})
-	e.benchUpstream("bench.test:80")
+	answer := new(string)
+	*answer = "{}"
+	e.benchUpstream("bench.test:80", answer)
 	p := e.project("http://bench.test/api")
-	return e, p.ID, e.key(p.ID, keystore.KeyInput{})
+	key = e.key(p.ID, keystore.KeyInput{})
+	if c.routes {
+		for i := range 1000 {
+			in := keystore.RouteInput{Path: "/svc" + rtItoa(i) + "/**", Order: i,
+				Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"card"}}}
+			if _, err := e.store.CreateRoute(p.ID, in); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	if c.sealed {
+		r := e.do("POST", "/proxy/"+p.ID, c.body, HeaderAuthorization, key, HeaderFields, rtFields300)
+		if r.status != 200 {
+			tb.Fatalf("sealing the answer = %d %s", r.status, r.body)
+		}
+		*answer = string(r.body)
+	}
+	if c.respRoute {
+		in := keystore.RouteInput{Path: "/orders/**", Response: &keystore.RoutePhase{Mode: "decrypt", Fields: strings.Split(rtFields300, ",")}}
+		if _, err := e.store.CreateRoute(p.ID, in); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return e, p.ID, key
 }
 
 // rtRawRequest is the request of c as a client sends it.
@@ -99,7 +137,7 @@ func rtRawRequest(c rtBenchCase, project, key string) string {
 func BenchmarkProxyNetwork(b *testing.B) {
 	for _, c := range rtBenchCases {
 		b.Run(c.name, func(b *testing.B) {
-			e, project, key := rtBenchEnv(b)
+			e, project, key := rtBenchEnv(b, c)
 			var tmpl fasthttp.Request
 			if err := tmpl.Read(bufio.NewReader(strings.NewReader(rtRawRequest(c, project, key)))); err != nil {
 				b.Fatal(err)
@@ -141,7 +179,7 @@ type rtRig struct {
 
 func newRTRig(tb testing.TB, c rtBenchCase) *rtRig {
 	tb.Helper()
-	e, project, key := rtBenchEnv(tb)
+	e, project, key := rtBenchEnv(tb, c)
 	r := &rtRig{data: e.data}
 	if err := r.tmpl.Read(bufio.NewReader(strings.NewReader(rtRawRequest(c, project, key)))); err != nil {
 		tb.Fatal(err)
@@ -179,5 +217,40 @@ func BenchmarkProxyHandler(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkResponsePhase measures what the response phase adds to a
+// request: planning it from the route and revealing 2 fields of a 300-byte
+// answer, on the data plane's own request state, without the round trip.
+func BenchmarkResponsePhase(b *testing.B) {
+	c := rtBenchCases[4]
+	e, project, key := rtBenchEnv(b, c)
+	sealed := e.do("POST", "/proxy/"+project, c.body, HeaderAuthorization, key, HeaderFields, rtFields300).body
+	d := e.data
+	pr, err := e.store.Authenticate([]byte(project), []byte(key))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := &reqState{principal: pr}
+	st.project = e.store.CachedProject([]byte(project))
+	var ctx fasthttp.RequestCtx
+	var resp fasthttp.Response
+	method, path, projectID := []byte("GET"), []byte("/orders/42"), []byte(project)
+	b.SetBytes(int64(len(sealed)))
+	b.ReportAllocs()
+	for b.Loop() {
+		resp.SetBodyRaw(sealed)
+		st.route = d.matchRoute(projectID, method, path)
+		st.resp = respPlan{}
+		if err := d.planResponse(st); err != nil {
+			b.Fatal(err)
+		}
+		if err := d.transformResponse(&ctx, st, &resp); err != nil || !st.resp.ran {
+			b.Fatalf("transformResponse = %v (ran %v)", err, st.resp.ran)
+		}
+	}
+	if !strings.Contains(string(resp.Body()), "123-45-6789") {
+		b.Fatalf("answer %s, want the fields revealed", resp.Body())
 	}
 }

@@ -25,6 +25,9 @@ type DataStore interface {
 	CachedProject(id []byte) *keystore.Project
 	// Keyring returns the project's data keys.
 	Keyring(projectID string) (*keystore.Keyring, error)
+	// CachedRoutes returns the project's routes in evaluation order (a
+	// slice never changed afterwards) and a version that changes with them.
+	CachedRoutes(projectID []byte) ([]keystore.Route, uint64)
 }
 
 // DataOptions configure NewData.
@@ -86,6 +89,7 @@ type Data struct {
 	maxValues int
 	maxOutput int
 	fields    fieldsCache
+	routes    routeCache
 }
 
 // NewData returns the data-plane handler.
@@ -179,11 +183,18 @@ func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time) {
 	}
 	r.SetMethod(ctx.Method())
 	r.SetPath(ctx.Path())
-	r.SetFields(st.h.fields)
+	r.SetFields(st.requestNames())
 	r.SetClassification(st.h.class)
 	r.SetDestination(st.h.dest)
 	r.SetGeofence(st.h.geofence)
 	r.SetRequestID(st.reqID)
+	if st.route != nil {
+		r.RouteID = st.route.id
+	}
+	if st.resp.active {
+		r.SetResponseFields(st.resp.names)
+	}
+	r.RequestValues, r.ResponseValues, r.Untransformed = st.reqValues, st.respResult.values, st.respResult.untransformed
 	st.scratch = appendIP(st.scratch[:0], ctx.RemoteAddr())
 	r.SetClientIP(st.scratch)
 	d.events.Submit(r)

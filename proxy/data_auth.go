@@ -22,6 +22,11 @@ type reqState struct {
 	// pathProject is the project id of a /proxy/ path, as sent.
 	pathProject []byte
 	principal   *keystore.Principal
+	route       *route   // the project route that applies, or nil
+	resp        respPlan // the response phase, when resp.active
+	decoded     bool     // the request body was decompressed to transform it
+	reqValues   int      // values transformed in the request phase
+	respResult  respCounts
 	clientIP    netip.Addr
 	start       time.Time
 	authFailed  bool // refused before or at authentication: summarised, not recorded
@@ -32,10 +37,16 @@ type reqState struct {
 	dest        target
 	// Buffers reused across requests.
 	buf, url, origin, scratch, reqID []byte
+	// dec, rdec: decompressed request and response bodies; rbuf: the
+	// transformed response; names: merged field lists.
+	dec, rdec, rbuf, names, respNames []byte
 }
 
 func (st *reqState) reset() {
-	*st = reqState{buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID)}
+	*st = reqState{
+		buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID),
+		dec: keep(st.dec), rbuf: keep(st.rbuf), rdec: keep(st.rdec), names: keep(st.names), respNames: keep(st.respNames),
+	}
 }
 
 // keep empties b for reuse, dropping it when it grew large, so the pool
@@ -45,6 +56,15 @@ func keep(b []byte) []byte {
 		return nil
 	}
 	return b[:0]
+}
+
+// routeClass is the classification the route's request rule gives new
+// tokens, or "".
+func (st *reqState) routeClass() string {
+	if st.route == nil || st.route.request == nil {
+		return ""
+	}
+	return st.route.request.class
 }
 
 // authFailed counts a failed authentication of ip for the project named
@@ -78,6 +98,21 @@ func remoteIP(addr net.Addr) netip.Addr {
 // authentication → mode and permission → classification → rate limit.
 // project is nil for the direct API, where the key names the project.
 func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m mode) error {
+	if err := d.authenticate(ctx, st, project); err != nil {
+		return err
+	}
+	if m == 0 {
+		var ok bool
+		if m, ok = parseMode(st.h.mode); !ok {
+			return errInvalidMode
+		}
+	}
+	return d.authorize(ctx, st, m)
+}
+
+// authenticate runs the checks before any rule applies: the client IP's
+// failure budget, the key, and the X-Qanapi-* headers' shape.
+func (d *Data) authenticate(ctx *fasthttp.RequestCtx, st *reqState, project []byte) error {
 	parseHeaders(&ctx.Request.Header, &st.h)
 	st.pathProject = project
 	st.clientIP = remoteIP(ctx.RemoteAddr())
@@ -107,12 +142,13 @@ func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m m
 	if st.h.unknown != nil {
 		return unknownHeader(st.h.unknown)
 	}
-	if m == 0 {
-		var ok bool
-		if m, ok = parseMode(st.h.mode); !ok {
-			return errInvalidMode
-		}
-	}
+	return nil
+}
+
+// authorize checks the key's permission for mode m (0: the request
+// transforms nothing, so no mode's permission is needed) and the
+// classification, then takes a token of the key's bucket.
+func (d *Data) authorize(ctx *fasthttp.RequestCtx, st *reqState, m mode) error {
 	st.mode = m
 	if err := d.checkPermission(st); err != nil {
 		return err
@@ -131,7 +167,12 @@ func (d *Data) checkPermission(st *reqState) error {
 		if !keystore.ValidSlug(string(c)) {
 			return errInvalidClass
 		}
+		if rc := st.routeClass(); rc != "" && string(c) != rc {
+			return errRouteConflict
+		}
 		st.class = string(c)
+	} else {
+		st.class = st.routeClass()
 	}
 	if len(p.Classifications) > 0 && st.mode == modeEncrypt && !slices.Contains(p.Classifications, st.class) {
 		return errPermission

@@ -19,25 +19,30 @@ type apiError = httpapi.Error
 // Errors the data listener answers. Every authentication failure is
 // errUnauthorized, byte for byte.
 var (
-	errUnauthorized  = &apiError{Status: 401, Code: "unauthorized", Message: "missing or invalid credentials"}
-	errInvalidMode   = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Mode must be encrypt or decrypt"}
-	errInvalidJSON   = &apiError{Status: 400, Code: "invalid_json", Message: "the body is not valid JSON"}
-	errTooDeep       = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body is nested more than " + strconv.Itoa(fieldcrypt.MaxDepth) + " levels deep"}
-	errDuplicateKey  = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body has an object with a duplicate key"}
-	errInvalidFields = &apiError{Status: 400, Code: "invalid_fields", Message: "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
-	errInvalidClass  = &apiError{Status: 400, Code: "invalid_classification", Message: "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most " + strconv.Itoa(keystore.MaxSlugLen) + " characters"}
-	errNoData        = &apiError{Status: 400, Code: "invalid_request", Message: `the body must be a JSON object with a "data" member`}
-	errEncoded       = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "compressed bodies cannot be transformed safely; send the body uncompressed (Content-Encoding: identity)"}
-	errPermission    = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
-	errClassMismatch = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
-	errDestination   = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
-	errInvalidPath   = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash or a dot segment with parameters (such as ..;), which upstreams may resolve outside the project's base path"}
-	errNotAToken     = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
-	errDecryptFailed = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
-	errAuthLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
-	errTooManyValues = &apiError{Status: 413, Code: "too_many_values", Message: "the request names more field values than one request may transform (limits.max_values)"}
-	errOutputTooBig  = &apiError{Status: 413, Code: "body_too_large", Message: "the transformed body would be larger than the configured limit (limits.max_output_bytes)"}
-	errRateLimited   = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
+	errUnauthorized      = &apiError{Status: 401, Code: "unauthorized", Message: "missing or invalid credentials"}
+	errInvalidMode       = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Mode must be encrypt or decrypt"}
+	errInvalidJSON       = &apiError{Status: 400, Code: "invalid_json", Message: "the body is not valid JSON"}
+	errTooDeep           = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body is nested more than " + strconv.Itoa(fieldcrypt.MaxDepth) + " levels deep"}
+	errDuplicateKey      = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body has an object with a duplicate key"}
+	errInvalidFields     = &apiError{Status: 400, Code: "invalid_fields", Message: "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
+	errInvalidClass      = &apiError{Status: 400, Code: "invalid_classification", Message: "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most " + strconv.Itoa(keystore.MaxSlugLen) + " characters"}
+	errNoData            = &apiError{Status: 400, Code: "invalid_request", Message: `the body must be a JSON object with a "data" member`}
+	errEncoded           = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "compressed bodies cannot be transformed safely; send the body uncompressed (Content-Encoding: identity)"}
+	errPermission        = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
+	errClassMismatch     = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
+	errDestination       = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
+	errInvalidPath       = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash or a dot segment with parameters (such as ..;), which upstreams may resolve outside the project's base path"}
+	errNotAToken         = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
+	errDecryptFailed     = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
+	errAuthLimited       = &apiError{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
+	errTooManyValues     = &apiError{Status: 413, Code: "too_many_values", Message: "the request names more field values than one request may transform (limits.max_values)"}
+	errOutputTooBig      = &apiError{Status: 413, Code: "body_too_large", Message: "the transformed body would be larger than the configured limit (limits.max_output_bytes)"}
+	errUnsupportedCoding = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "this Content-Encoding cannot be decoded to transform the body; send it uncompressed, or as gzip, deflate or br"}
+	errBadEncoding       = &apiError{Status: 400, Code: "invalid_request", Message: "the body could not be decoded per its Content-Encoding"}
+	errInvalidRespMode   = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Response-Mode must be encrypt or decrypt, and goes with X-Qanapi-Response-Fields or a route's response rule"}
+	errRouteConflict     = &apiError{Status: 400, Code: "route_conflict", Message: "a header contradicts the project's route for this path (its mode, response mode or classification); headers may add fields to a route, never remove or change them"}
+	errNotTransform      = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON (or could not be decoded), so the fields the route asks to encrypt could not be; nothing of it was passed on"}
+	errRateLimited       = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
 	errUpstreamTimeout     = &apiError{Status: 504, Code: "upstream_timeout", Message: "the upstream did not answer in time"}
@@ -122,3 +127,8 @@ func unknownHeader(name []byte) error {
 
 // acceptedList names the accepted X-Qanapi-* request headers.
 var acceptedList = strings.Join(qanapiHeaders[:], ", ")
+
+// fieldMissing is the 422 of a route's required path that the body lacks.
+func fieldMissing(path string) error {
+	return &apiError{Status: 422, Code: "field_missing", Message: "the body lacks " + path + ", which the project's route requires"}
+}

@@ -16,7 +16,16 @@ const (
 	HeaderClassification = "X-Qanapi-Classification"
 	HeaderDestination    = "X-Qanapi-Destination"
 	HeaderGeofence       = "X-Qanapi-Geofence"
+	// HeaderResponseFields names fields of the upstream's answer to
+	// transform for this one call (a route's response rule does it for
+	// every call); HeaderResponseMode is decrypt (default) or encrypt.
+	HeaderResponseFields = "X-Qanapi-Response-Fields"
+	HeaderResponseMode   = "X-Qanapi-Response-Mode"
 )
+
+// HeaderUntransformed, on an answer whose response phase ran, counts the
+// tokens left as they were (not openable by this key or project).
+const HeaderUntransformed = "X-Qanapi-Untransformed"
 
 // Response headers of the Qanapi-compatible surface.
 const (
@@ -33,7 +42,7 @@ const qanapiPrefix = "X-Qanapi-"
 // qHeaders holds the X-Qanapi-* request headers. The slices point into the
 // request: valid only during the handler.
 type qHeaders struct {
-	auth, mode, fields, class, dest, geofence []byte
+	auth, mode, fields, class, dest, geofence, respFields, respMode []byte
 	// dup names a header that was sent more than once.
 	dup string
 	// unknown is the first X-Qanapi-* header that is not one of ours
@@ -43,11 +52,14 @@ type qHeaders struct {
 
 // qanapiHeaders are the request headers parseHeaders reads, in the order
 // of qHeaders.slot.
-var qanapiHeaders = [...]string{HeaderAuthorization, HeaderMode, HeaderFields, HeaderClassification, HeaderDestination, HeaderGeofence}
+var qanapiHeaders = [...]string{
+	HeaderAuthorization, HeaderMode, HeaderFields, HeaderClassification, HeaderDestination, HeaderGeofence,
+	HeaderResponseFields, HeaderResponseMode,
+}
 
 // slot returns the field of q for header i of qanapiHeaders.
 func (q *qHeaders) slot(i int) *[]byte {
-	return [...]*[]byte{&q.auth, &q.mode, &q.fields, &q.class, &q.dest, &q.geofence}[i]
+	return [...]*[]byte{&q.auth, &q.mode, &q.fields, &q.class, &q.dest, &q.geofence, &q.respFields, &q.respMode}[i]
 }
 
 // parseHeaders reads the X-Qanapi-* headers in one pass over the request

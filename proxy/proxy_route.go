@@ -3,80 +3,13 @@ package proxy
 import (
 	"bytes"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
-
-// serveProxy is ANY /proxy/{project-id}[/{rest}]: authenticate, transform
-// the named fields of the body, then forward to the allowed destination or
-// the project's upstream, or answer with the transformed body.
-func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) error {
-	project, path := rest, []byte(nil)
-	if i := bytes.IndexByte(rest, '/'); i >= 0 {
-		project, path = rest[:i], rest[i:]
-	}
-	if err := d.admit(ctx, st, project, 0); err != nil {
-		return err
-	}
-	if !safePath(path) {
-		return errInvalidPath
-	}
-	body, err := d.transformBody(ctx, st)
-	if err != nil {
-		return err
-	}
-	url, t, err := d.resolveTarget(ctx, st, project, path)
-	if err != nil {
-		return err
-	}
-	if url == nil {
-		ctx.SetStatusCode(200)
-		if len(ctx.Request.Header.ContentType()) > 0 {
-			ctx.Response.Header.SetContentTypeBytes(ctx.Request.Header.ContentType())
-		}
-		ctx.SetBody(body)
-		return nil
-	}
-	return d.forward(ctx, st, t, url, body)
-}
-
-// transformBody encrypts or decrypts the fields named by X-Qanapi-Fields.
-// Without fields, or with an empty body, the body is returned as it is.
-// A body that cannot be transformed is refused; it is never passed on.
-func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, error) {
-	body := ctx.Request.Body()
-	if len(bytes.TrimSpace(st.h.fields)) == 0 {
-		return body, nil
-	}
-	fields, err := d.fields.parse(st.h.fields)
-	if err != nil {
-		return nil, err
-	}
-	if err := d.checkBody(ctx); err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return body, nil
-	}
-	if err := d.setParams(st); err != nil {
-		return nil, err
-	}
-	var out []byte
-	if st.mode == modeEncrypt {
-		out, err = fieldcrypt.Encrypt(st.buf[:0], body, fields, &st.params)
-	} else {
-		out, err = fieldcrypt.Decrypt(st.buf[:0], body, fields, &st.params)
-	}
-	if err != nil {
-		return nil, err
-	}
-	st.buf = out
-	return out, nil
-}
 
 // resolveTarget picks the URL to forward to: an allowed
 // X-Qanapi-Destination as given, else the project's upstream + the rest of
@@ -201,9 +134,20 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, t *target, url, b
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	st.scratch = buildOutgoing(ctx, req, url, body, st.scratch[:0])
+	if st.decoded {
+		req.Header.Del(fasthttp.HeaderContentEncoding) // the body goes on decoded
+	}
+	st.prepareUpstream(req)
 	if err := d.upstreams.client(t).Do(req, resp); err != nil {
 		return upstreamError(err)
 	}
+	if err := d.transformResponse(ctx, st, resp); err != nil {
+		return err
+	}
 	st.scratch = copyResponse(ctx, resp, st.scratch)
+	if st.resp.ran {
+		var num [20]byte
+		ctx.Response.Header.SetBytesV(HeaderUntransformed, strconv.AppendInt(num[:0], int64(st.respResult.untransformed), 10))
+	}
 	return nil
 }

@@ -93,7 +93,8 @@ func TestProxyErrors(t *testing.T) {
 		{name: "invalid fields", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "a..b"), status: 400, code: "invalid_fields"},
 		{name: "empty field", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "ssn,,a"), status: 400, code: "invalid_fields"},
 		{name: "body too large", path: pp, body: large, headers: enc, status: 413, code: "body_too_large"},
-		{name: "compressed", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "ssn", "Content-Encoding", "gzip"), status: 415, code: "unsupported_content_encoding"},
+		{name: "compressed, unsupported coding", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "ssn", "Content-Encoding", "zstd"), status: 415, code: "unsupported_content_encoding"},
+		{name: "compressed, not in its coding", path: pp, body: `{"ssn":"1"}`, headers: auth(key, HeaderFields, "ssn", "Content-Encoding", "gzip"), status: 400, code: "invalid_request"},
 		{name: "not a token", path: pp, body: `{"ssn":"123-45-6789"}`, headers: dec(), status: 422, code: "not_a_token"},
 		{name: "tampered token", path: pp, body: `{"ssn":` + string(tampered) + `}`, headers: dec(), status: 422, code: "decrypt_failed"},
 		{name: "other project's token", path: pp, body: `{"ssn":` + foreign + `}`, headers: dec(), status: 422, code: "decrypt_failed"},
@@ -445,12 +446,30 @@ func TestProxyNoLeak(t *testing.T) {
 			t.Fatalf("%s: decrypt(what the upstream got) = %d %s, want 200 %s (fields %q)", name, back.status, back.body, tc.doc, tc.fields)
 		}
 	}
+	// Compressed bodies are decoded, transformed and forwarded decoded:
+	// no plaintext of a named field, no Content-Encoding upstream.
+	for i, tc := range cases[:60] {
+		before := up.wireLen()
+		r := e.do("POST", "/proxy/"+p.ID+"/ingest", gzipString(tc.doc), HeaderAuthorization, key, HeaderFields, tc.fields, "Content-Encoding", "gzip")
+		if r.status != 200 {
+			t.Fatalf("case %d gzip: POST = %d %s, want 200", i, r.status, r.body)
+		}
+		wire := up.wireSince(before)
+		for _, m := range tc.marks {
+			if bytes.Contains(wire, []byte(m)) {
+				t.Fatalf("case %d gzip: the upstream received %q of a named field:\n%s", i, m, wire)
+			}
+		}
+		if h := up.last(t).header.Get("Content-Encoding"); h != "" {
+			t.Errorf("case %d gzip: forwarded with Content-Encoding %q, want the body decoded and no coding", i, h)
+		}
+		back := e.do("POST", "/proxy/"+p.ID, string(up.last(t).body), HeaderAuthorization, key, HeaderFields, tc.fields, HeaderMode, "decrypt")
+		if back.status != 200 || back.body == nil || string(back.body) != tc.doc {
+			t.Fatalf("case %d gzip: decrypt(what the upstream got) = %d %s, want %s", i, back.status, back.body, tc.doc)
+		}
+	}
 	// Bodies that cannot be transformed: nothing reaches the upstream.
 	for i, tc := range cases[:60] {
-		var gz bytes.Buffer
-		zw := gzip.NewWriter(&gz)
-		zw.Write([]byte(tc.doc))
-		zw.Close()
 		pad := `{"pad":"` + strings.Repeat("p", maxBody) + `",` + tc.doc[1:]
 		bad := []struct {
 			what, body string
@@ -461,8 +480,9 @@ func TestProxyNoLeak(t *testing.T) {
 			{"trailing garbage", tc.doc + `x`, nil, 400},
 			{"too deep", strings.Repeat(`{"w":`, 33) + tc.doc + strings.Repeat("}", 33), nil, 400},
 			{"duplicate key", `{"dup":1,"dup":2,` + tc.doc[1:], nil, 400},
-			{"compressed", gz.String(), []string{"Content-Encoding", "gzip"}, 415},
-			{"compressed, plain body", tc.doc, []string{"Content-Encoding", "br"}, 415},
+			{"unsupported coding", tc.doc, []string{"Content-Encoding", "compress"}, 415},
+			{"not in its coding", tc.doc, []string{"Content-Encoding", "br"}, 400},
+			{"too large once decoded", gzipString(pad), []string{"Content-Encoding", "gzip"}, 413},
 			{"too large", pad, nil, 413},
 		}
 		if tc.doc == "{}" {
@@ -483,6 +503,14 @@ func TestProxyNoLeak(t *testing.T) {
 			}
 		}
 	}
+}
+
+func gzipString(s string) string {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(s))
+	zw.Close()
+	return gz.String()
 }
 
 // TestProxyServerBodyLimit sends a body over the server's own limit

@@ -159,6 +159,13 @@ type auditRecorder struct {
 	mu   sync.Mutex
 	evs  []events.Event
 	reqs []int // statuses of submitted request records
+	recs []recorded
+}
+
+// recorded is what a test checks of a submitted request record.
+type recorded struct {
+	route                        string
+	reqValues, respValues, untrf int
 }
 
 func (a *auditRecorder) Record(e events.Event)    { a.mu.Lock(); a.evs = append(a.evs, e); a.mu.Unlock() }
@@ -166,6 +173,7 @@ func (a *auditRecorder) Acquire() *events.Request { return new(events.Request) }
 func (a *auditRecorder) Submit(r *events.Request) {
 	a.mu.Lock()
 	a.reqs = append(a.reqs, r.Status)
+	a.recs = append(a.recs, recorded{r.RouteID, r.RequestValues, r.ResponseValues, r.Untransformed})
 	a.mu.Unlock()
 }
 

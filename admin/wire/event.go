@@ -24,6 +24,11 @@ type Event struct {
 	RequestID      string   `json:"request_id,omitempty"`
 	ClientIP       string   `json:"client_ip,omitempty"`
 	RateLimited    *bool    `json:"rate_limited,omitempty"`
+	RouteID        string   `json:"route_id,omitempty"`
+	ResponseFields []string `json:"response_fields,omitempty"`
+	RequestValues  int      `json:"request_values,omitempty"`
+	ResponseValues int      `json:"response_values,omitempty"`
+	Untransformed  int      `json:"untransformed,omitempty"`
 
 	Actor   string            `json:"actor,omitempty"`
 	Details map[string]string `json:"details,omitempty"`

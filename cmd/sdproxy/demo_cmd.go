@@ -28,8 +28,10 @@ func newDemoCmd() *cobra.Command {
 		Short: "Run a throw-away sdproxy with a demo upstream, project and key, and print curl commands to try",
 		Long: `Run sdproxy on a temporary data directory together with a small demo upstream
 (a JSON REST store: POST /posts, GET /posts, GET /posts/{id}), create a demo
-project whose upstream is that store, create an API key, and print
-ready-to-paste curl commands. Everything is deleted when it stops (Ctrl-C).`,
+project whose upstream is that store, with routes that encrypt a post's title
+and body on the way in and decrypt them on the way out, create three API keys
+(full, masked reads, encrypt only), and print ready-to-paste curl commands.
+Everything is deleted when it stops (Ctrl-C).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd, cfg, storeListen)
@@ -68,9 +70,14 @@ func runDemo(cmd *cobra.Command, cfg config.Config, storeListen string) error {
 		srv.store.Close()
 		return err
 	}
-	keyID := info.KeyID
 	srv.events.Record(events.Event{Type: events.TypeProjectCreated, Time: time.Now().UTC(), ProjectID: info.Project, Actor: "sdproxy demo"})
-	srv.events.Record(events.Event{Type: events.TypeKeyCreated, Time: time.Now().UTC(), ProjectID: info.Project, KeyID: &keyID, Actor: "sdproxy demo"})
+	for _, id := range []string{info.KeyID, info.MaskedKeyID, info.EncryptKeyID} {
+		srv.events.Record(events.Event{Type: events.TypeKeyCreated, Time: time.Now().UTC(), ProjectID: info.Project, KeyID: &id, Actor: "sdproxy demo"})
+	}
+	for _, id := range info.RouteIDs {
+		srv.events.Record(events.Event{Type: events.TypeRouteCreated, Time: time.Now().UTC(), ProjectID: info.Project, Actor: "sdproxy demo",
+			Details: map[string]string{"route_id": id, "path": "/posts/**"}})
+	}
 	info.Proxy = "http://" + srv.dataLn.Addr().String()
 	info.Admin = "http://" + srv.adminLn.Addr().String()
 	info.Store = "http://" + storeLn.Addr().String()
@@ -87,11 +94,30 @@ func runDemo(cmd *cobra.Command, cfg config.Config, storeListen string) error {
 // demoInfo fills the text printed by `sdproxy demo`.
 type demoInfo struct {
 	Project, Key, KeyID            string
+	MaskedKey, MaskedKeyID         string
+	EncryptKey, EncryptKeyID       string
+	RouteIDs                       []string
 	Proxy, Admin, Store, TokenFile string
 	DataDir                        string
 }
 
-// seedDemo creates the demo project (upstream: the demo store) and a key.
+// demoRoutes make the demo store an app that changed only its base URL:
+// writes have title and body encrypted, reads have them decrypted (or
+// masked, or left as tokens, by the key's permissions), lists included.
+var demoRoutes = []keystore.RouteInput{
+	{
+		Methods: []string{"POST", "PUT", "PATCH"}, Path: "/posts/**", Order: 10,
+		Request:  &keystore.RoutePhase{Mode: keystore.ModeEncrypt, Fields: []string{"title", "body"}, Require: []string{"title"}},
+		Response: &keystore.RoutePhase{Mode: keystore.ModeDecrypt, Fields: []string{"title", "body"}},
+	},
+	{
+		Methods: []string{"GET"}, Path: "/posts/**", Order: 20,
+		Response: &keystore.RoutePhase{Mode: keystore.ModeDecrypt, Fields: []string{"title", "body"}},
+	},
+}
+
+// seedDemo creates the demo project (upstream: the demo store), its
+// routes and three keys.
 func seedDemo(s *keystore.Store, storeURL string) (demoInfo, error) {
 	name := "Demo"
 	dest := []string{storeURL}
@@ -99,11 +125,29 @@ func seedDemo(s *keystore.Store, storeURL string) (demoInfo, error) {
 	if err != nil {
 		return demoInfo{}, err
 	}
-	k, err := s.CreateKey(p.ID, keystore.KeyInput{Name: "demo"})
-	if err != nil {
-		return demoInfo{}, err
+	info := demoInfo{Project: p.ID}
+	for _, in := range demoRoutes {
+		r, err := s.CreateRoute(p.ID, in)
+		if err != nil {
+			return demoInfo{}, err
+		}
+		info.RouteIDs = append(info.RouteIDs, r.ID)
 	}
-	return demoInfo{Project: p.ID, Key: k.Secret, KeyID: k.ID}, nil
+	for _, k := range []struct {
+		in         keystore.KeyInput
+		secret, id *string
+	}{
+		{keystore.KeyInput{Name: "demo"}, &info.Key, &info.KeyID},
+		{keystore.KeyInput{Name: "demo-masked", Permissions: []string{keystore.PermDecryptMasked}}, &info.MaskedKey, &info.MaskedKeyID},
+		{keystore.KeyInput{Name: "demo-encrypt-only", Permissions: []string{keystore.PermEncrypt}}, &info.EncryptKey, &info.EncryptKeyID},
+	} {
+		nk, err := s.CreateKey(p.ID, k.in)
+		if err != nil {
+			return demoInfo{}, err
+		}
+		*k.secret, *k.id = nk.Secret, nk.ID
+	}
+	return info, nil
 }
 
 var demoText = template.Must(template.New("demo").Parse(`
@@ -113,39 +157,43 @@ sdproxy demo is running. Everything is thrown away when you stop it (Ctrl-C).
   Admin API              {{.Admin}}   (token in {{.TokenFile}})
   Demo upstream store    {{.Store}}   (a JSON REST store: POST /posts, GET /posts, GET /posts/{id})
   Project                {{.Project}}   (its upstream is the demo store)
-  API key {{.KeyID}}     shown once, here:
+  Routes                 POST/PUT/PATCH /posts/**: encrypt title, body; every answer: decrypt them
+  API keys, shown once, here:
+      full (encrypt, decrypt)   {{.Key}}
+      masked reads              {{.MaskedKey}}
+      encrypt only              {{.EncryptKey}}
 
-      {{.Key}}
+Try it, in another terminal (copy and paste). The app sends no X-Qanapi-* header
+but its key: the project's routes decide what is encrypted and decrypted.
 
-Try it, in another terminal (copy and paste):
+  export KEY={{.Key}} MASKED={{.MaskedKey}} ENCONLY={{.EncryptKey}}
+  export APP={{.Proxy}}/proxy/{{.Project}}
 
-  export KEY={{.Key}}
-
-  # 1. Encrypt only: the proxy answers with title and body encrypted; nothing is stored.
-  curl -s {{.Proxy}}/proxy/{{.Project}} \
-    -H "X-Qanapi-Authorization: $KEY" -H "X-Qanapi-Mode: encrypt" -H "X-Qanapi-Fields: title,body" \
-    -H "Content-Type: application/json" \
+  # 1. Write through the proxy, as the app would (its base URL is $APP).
+  curl -s $APP/posts -H "X-Qanapi-Authorization: $KEY" -H "Content-Type: application/json" \
     -d '{"userId": 1, "title": "Sensitive title", "body": "Sensitive body text"}'
 
-  # 2. Write through the proxy: the store behind it receives only ciphertext.
-  curl -s {{.Proxy}}/proxy/{{.Project}}/posts \
-    -H "X-Qanapi-Authorization: $KEY" -H "X-Qanapi-Fields: title,body" \
-    -H "Content-Type: application/json" \
-    -d '{"userId": 1, "title": "Sensitive title", "body": "Sensitive body text"}'
-
-  # 3. Read what the store holds, straight from the store (no proxy): ciphertext.
+  # 2. What the store holds, read straight from it (no proxy): ciphertext.
   curl -s {{.Store}}/posts/1
 
-  # 4. Decrypt it back through the proxy.
-  curl -s {{.Store}}/posts/1 | curl -s {{.Proxy}}/proxy/{{.Project}} \
-    -H "X-Qanapi-Authorization: $KEY" -H "X-Qanapi-Mode: decrypt" -H "X-Qanapi-Fields: title,body" \
-    -H "Content-Type: application/json" --data-binary @-
+  # 3. The same read through the proxy: plaintext for the full key...
+  curl -s $APP/posts/1 -H "X-Qanapi-Authorization: $KEY"
 
-  # 5. The direct API: one value in, one token out, and back.
+  # 4. ...masked for a decrypt_masked key, and tokens for an encrypt-only key.
+  curl -s $APP/posts/1 -H "X-Qanapi-Authorization: $MASKED"
+  curl -s $APP/posts/1 -H "X-Qanapi-Authorization: $ENCONLY"
+
+  # 5. A list read decrypts every element.
+  curl -s $APP/posts -H "X-Qanapi-Authorization: $KEY"
+
+  # 6. One-off calls with headers, and the direct API: one value in, one token out.
+  curl -s {{.Proxy}}/proxy/{{.Project}} -H "X-Qanapi-Authorization: $KEY" \
+    -H "X-Qanapi-Mode: encrypt" -H "X-Qanapi-Fields: ssn" -d '{"ssn": "123-45-6789"}'
   curl -s {{.Proxy}}/api-v1/v1/encrypt -H "X-Qanapi-Authorization: $KEY" \
     -H "Content-Type: application/json" -d '{"data": "Your sensitive data"}'
 
-  # Manage keys with the CLI:
-  sdproxy key list --project {{.Project}} --admin-addr {{.Admin}} --data-dir {{.DataDir}}
+  # Routes, keys and events with the CLI:
+  sdproxy route list --project {{.Project}} --admin-addr {{.Admin}} --data-dir {{.DataDir}}
+  sdproxy events --project {{.Project}} --admin-addr {{.Admin}} --data-dir {{.DataDir}}
 
 `))

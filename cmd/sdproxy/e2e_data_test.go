@@ -284,22 +284,51 @@ func TestE2EDemo(t *testing.T) {
 		t.Fatalf("sdproxy demo printed %q, want a key, a project and its data dir", printed)
 	}
 	key, project := km[1], pm[1]
+	mm, em := regexp.MustCompile(`MASKED=(qk_\S+)`).FindStringSubmatch(printed), regexp.MustCompile(`ENCONLY=(qk_\S+)`).FindStringSubmatch(printed)
+	if mm == nil || em == nil {
+		t.Fatalf("sdproxy demo printed %q, want the masked and encrypt-only keys", printed)
+	}
+	app := "http://" + data + "/proxy/" + project
 	post1 := `{"userId": 1, "title": "Sensitive title", "body": "Sensitive body text"}`
-	auth := []string{"X-Qanapi-Authorization", key, "X-Qanapi-Fields", "title,body"}
-	status, enc := post(t, "http://"+data+"/proxy/"+project, post1, auth...)
-	if status != 200 || bytes.Contains(enc, []byte("Sensitive")) {
-		t.Errorf("demo step 1 (encrypt only) = %d %s, want ciphertext", status, enc)
+	// 1. The app writes with its key only; the route encrypts.
+	status, created := post(t, app+"/posts", post1, "X-Qanapi-Authorization", key)
+	if status != 201 || !bytes.Contains(created, []byte(`"title":"Sensitive title"`)) {
+		t.Errorf("demo step 1 (write through, key only) = %d %s, want 201 and the post back in clear", status, created)
 	}
-	if status, _ := post(t, "http://"+data+"/proxy/"+project+"/posts", post1, auth...); status != 201 {
-		t.Errorf("demo step 2 (write through) = %d, want 201", status)
-	}
+	// 2. The store holds only ciphertext.
 	stored := httpGet(t, "http://"+store+"/posts/1")
-	if strings.Contains(stored, "Sensitive") || !strings.Contains(stored, "qanapi:") {
-		t.Errorf("demo step 3: the store holds %q, want only ciphertext", stored)
+	if strings.Contains(stored, "Sensitive") || strings.Count(stored, "qanapi:") != 2 {
+		t.Errorf("demo step 2: the store holds %q, want title and body as tokens", stored)
 	}
-	status, dec := post(t, "http://"+data+"/proxy/"+project, stored, append(auth, "X-Qanapi-Mode", "decrypt")...)
-	if status != 200 || !bytes.Contains(dec, []byte("Sensitive body text")) {
-		t.Errorf("demo step 4 (decrypt back) = %d %s, want the plaintext", status, dec)
+	get := func(path, k string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", app+path, nil)
+		req.Header.Set("X-Qanapi-Authorization", k)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Errorf("GET %s = %d %s, want 200", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	// 3.-4. The same read: plaintext, masked, tokens, by the key.
+	if got := get("/posts/1", key); !strings.Contains(got, `"title":"Sensitive title"`) {
+		t.Errorf("demo step 3 (full key) = %s, want plaintext", got)
+	}
+	if got := get("/posts/1", mm[1]); !strings.Contains(got, `"title":"***********itle"`) {
+		t.Errorf("demo step 4 (masked key) = %s, want the title masked", got)
+	}
+	if got := get("/posts/1", em[1]); strings.Contains(got, "Sensitive") || strings.Count(got, "qanapi:") != 2 {
+		t.Errorf("demo step 4 (encrypt-only key) = %s, want the tokens", got)
+	}
+	// 5. A list read decrypts every element.
+	post(t, app+"/posts", `{"title": "Second", "body": "Two"}`, "X-Qanapi-Authorization", key)
+	if got := get("/posts", key); !strings.Contains(got, "Sensitive body text") || !strings.Contains(got, `"body":"Two"`) || strings.Contains(got, "qanapi:") {
+		t.Errorf("demo step 5 (list) = %s, want every element decrypted", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)

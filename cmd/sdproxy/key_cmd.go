@@ -58,7 +58,7 @@ func keyCreateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "a name to recognise the key by")
-	f.StringSliceVar(&perms, "permissions", nil, "encrypt, decrypt or both (default both)")
+	f.StringSliceVar(&perms, "permissions", nil, "any of encrypt, decrypt and decrypt_masked (decrypted response fields shown masked) (default encrypt,decrypt)")
 	f.StringSliceVar(&classes, "classifications", nil, "limit the key to these classification slugs")
 	f.StringVar(&expiresAt, "expires-at", "", "expiry time, RFC 3339")
 	f.DurationVar(&expiresIn, "expires-in", 0, "expiry as a duration from now, e.g. 720h")

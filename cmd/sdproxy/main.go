@@ -53,6 +53,7 @@ proxy through its admin API (see --admin-addr).`,
 		newProjectCmd(cl),
 		newKeyCmd(cl),
 		newDataKeyCmd(cl),
+		newRouteCmd(cl),
 		newEventsCmd(&clientFlags{getenv: getenv}, getenv),
 	)
 	return root

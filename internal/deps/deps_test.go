@@ -19,6 +19,7 @@ const module = "github.com/sdproxy/sdproxy"
 type rule struct {
 	may    []string // packages of this module it may import
 	forbid []string // other import paths it must not use (prefixes)
+	only   []string // if set, the only outside modules it may use besides the standard library (prefixes)
 	why    string
 }
 
@@ -30,16 +31,17 @@ var noHTTP = []string{"net/http", "github.com/valyala/fasthttp"}
 var rules = map[string]rule{
 	"fieldcrypt":               {why: "the token format and field rewriting stand alone: standard library only (the single-pass scanner is the point)", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 	"config":                   {why: "the config schema is read only by cmd"},
-	"keystore":                 {why: "the store knows no HTTP and no config", forbid: noHTTP},
+	"keystore":                 {may: []string{"fieldcrypt"}, why: "the store knows no HTTP and no config; it validates route field paths with fieldcrypt's parser", forbid: noHTTP},
 	"events":                   {why: "the event log knows no HTTP and no config", forbid: noHTTP},
 	"metrics":                  {may: []string{"events"}, why: "metrics read the event log's records"},
 	"internal/httpapi":         {why: "the HTTP helpers know nothing of the store, the log or the crypto"},
+	"internal/bodycodec":       {why: "body decoding stands alone: the standard library and the compression libraries fasthttp already uses", only: []string{"github.com/klauspost/compress/", "github.com/molecule-man/go-brrr"}},
 	"internal/testclock":       {why: "a test clock stands alone"},
 	"internal/e2e":             {why: "the end-to-end harness drives the binary from outside"},
 	"internal/deps":            {why: "this test"},
 	"admin/wire":               {why: "the admin API's wire types are plain data the CLI shares", forbid: []string{"github.com/"}},
 	"admin":                    {may: []string{"admin/wire", "internal/httpapi", "keystore", "events"}, why: "the control plane: admin API over the store and the event log"},
-	"proxy":                    {may: []string{"internal/httpapi", "keystore", "fieldcrypt", "events"}, why: "the data plane: no admin API, no config", forbid: []string{"encoding/json", "reflect"}},
+	"proxy":                    {may: []string{"internal/httpapi", "internal/bodycodec", "keystore", "fieldcrypt", "events"}, why: "the data plane: no admin API, no config", forbid: []string{"encoding/json", "reflect"}},
 	"console":                  {may: []string{"internal/httpapi"}, why: "the console talks to the rest only through the admin API, in the browser"},
 	"demo":                     {why: "the demo store is a stand-alone upstream"},
 	"cmd/sdproxy":              {may: []string{"*"}, why: "cmd wires everything"},
@@ -79,11 +81,25 @@ func check(pkg string, r rule, imp string) string {
 		return "not allowed (" + r.why + ")"
 	}
 	for _, f := range r.forbid {
-		if imp == f || strings.HasPrefix(imp, f) && (strings.HasSuffix(f, "/") || strings.HasPrefix(imp[len(f):], "/")) {
+		if underPrefix(imp, f) {
 			return "forbidden (" + r.why + ")"
 		}
 	}
-	return ""
+	if r.only == nil || !strings.Contains(strings.Split(imp, "/")[0], ".") { // the standard library's paths have no dot
+		return ""
+	}
+	for _, o := range r.only {
+		if underPrefix(imp, o) {
+			return ""
+		}
+	}
+	return "not in the allowed modules (" + r.why + ")"
+}
+
+// underPrefix reports whether imp is the import path prefix or below it; a
+// prefix ending in "/" matches only below it.
+func underPrefix(imp, prefix string) bool {
+	return imp == prefix || strings.HasPrefix(imp, prefix) && (strings.HasSuffix(prefix, "/") || strings.HasPrefix(imp[len(prefix):], "/"))
 }
 
 // TestCheck shows the rule test failing on forbidden imports.
@@ -109,6 +125,12 @@ func TestCheck(t *testing.T) {
 		{"admin", module + "/keystore", false},
 		{"admin/wire", "github.com/sdproxy/sdproxy/keystore", true},
 		{"cmd/sdproxy", module + "/config", false},
+		{"internal/bodycodec", "compress/gzip", false},
+		{"internal/bodycodec", "github.com/klauspost/compress/gzip", false},
+		{"internal/bodycodec", "github.com/molecule-man/go-brrr", false},
+		{"internal/bodycodec", "github.com/valyala/fasthttp", true},
+		{"internal/bodycodec", "github.com/klauspost/compressx", true},
+		{"internal/bodycodec", module + "/fieldcrypt", true},
 	}
 	for _, tc := range cases {
 		if got := check(tc.pkg, rules[tc.pkg], tc.imp) != ""; got != tc.bad {

@@ -47,7 +47,7 @@ func main() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, byte(i / *srcs / 250), byte(2 + i%*srcs))}}
+			d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, byte(i / *srcs / 250), byte(2+i%*srcs))}}
 			c, err := d.Dial("tcp", *addr)
 			if err != nil {
 				closed.Add(1)

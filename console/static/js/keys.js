@@ -172,6 +172,9 @@ export function keysTab(panel, ctx) {
     const name = h('input', { type: 'text', id: 'key-name', autocomplete: 'off', placeholder: 'checkout-service' });
     const enc = h('input', { type: 'checkbox', id: 'perm-encrypt', value: 'encrypt', checked: true });
     const dec = h('input', { type: 'checkbox', id: 'perm-decrypt', value: 'decrypt', checked: true });
+    const masked = h('input', {
+      type: 'checkbox', id: 'perm-decrypt-masked', value: 'decrypt_masked', 'aria-describedby': 'perm-masked-hint',
+    });
     const expires = h('input', { type: 'datetime-local', id: 'key-expires' });
     const errBox = alertBox();
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
@@ -185,7 +188,11 @@ export function keysTab(panel, ctx) {
           h('li', null, 'It cannot be retrieved after it is shown: if you lose it, create a new key and revoke this one.'))),
       field('Name', name, 'Optional: what uses this key.'),
       h('fieldset', { class: 'checks' }, h('legend', null, 'Permissions'),
-        h('label', null, enc, ' encrypt'), h('label', null, dec, ' decrypt')),
+        h('label', null, enc, ' encrypt'), h('label', null, dec, ' decrypt'),
+        h('label', null, masked, ' decrypt_masked'),
+        h('p', { class: 'hint', id: 'perm-masked-hint' },
+          'decrypt_masked: where a route decrypts a response, this key sees the values masked ' +
+          '(all but the last 4 characters as *) instead of in clear. With decrypt as well, it sees them in clear.')),
       field('Expires (optional)', expires, 'Your local time. Empty: the key does not expire.'),
       errBox,
       h('div', { class: 'dialog-actions' }, cancel, submit));
@@ -193,9 +200,9 @@ export function keysTab(panel, ctx) {
     cancel.addEventListener('click', () => dlg.close());
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const permissions = [enc, dec].filter((c) => c.checked).map((c) => c.value);
+      const permissions = [enc, dec, masked].filter((c) => c.checked).map((c) => c.value);
       if (permissions.length === 0) {
-        showError(errBox, null, new Error('Choose at least one permission (encrypt, decrypt or both).'));
+        showError(errBox, null, new Error('Choose at least one permission (encrypt, decrypt, decrypt_masked).'));
         enc.focus();
         return;
       }

@@ -1,0 +1,128 @@
+package fieldcrypt
+
+import (
+	"fmt"
+	"slices"
+)
+
+// RevealOptions shape a lenient decryption (Reveal). The zero value reveals
+// plaintexts.
+type RevealOptions struct {
+	// Mask, when non-nil, replaces each opened plaintext by a masked JSON
+	// string (see Mask) instead of the plaintext. nil writes the plaintext.
+	Mask *Mask
+}
+
+// RevealCounts say what one Reveal did with the token strings it found at
+// the named paths. Values that are not tokens are in neither count.
+type RevealCounts struct {
+	// Opened is the number of tokens replaced by their plaintext (or its
+	// mask).
+	Opened int
+	// Untransformed is the number of tokens that could not be opened and
+	// were left exactly as they were: sealed for another project, tampered,
+	// of an unknown or retired key version, bound to another path, or of a
+	// classification that Params.Classification or Params.Allow refuses.
+	Untransformed int
+}
+
+// Reveal is the decryption of a response: it never fails for one bad value.
+// Like Decrypt, it appends to dst a copy of doc in which every token string
+// at a path of f (each element, for an array) is replaced by its plaintext,
+// or, with o.Mask, by the plaintext masked. Unlike Decrypt:
+//   - a named value that is not a token string is copied unchanged and not
+//     counted (data written before a rule existed);
+//   - a token that cannot be opened, for any reason, including a
+//     classification refused by Params.Classification or by Params.Allow
+//     (whose error is not returned), is copied unchanged and counted in
+//     Untransformed.
+//
+// The error is only about the document (ErrInvalidJSON, ErrTooDeep,
+// ErrDuplicateKey) or the limits of p: Params.MaxValues counts the token
+// strings found, before any is opened (ErrTooManyValues), and
+// Params.MaxOutput the bytes appended, as the output grows
+// (ErrOutputTooLarge; a masked value may be longer than its plaintext). On
+// error Reveal returns dst unchanged and zero counts.
+//
+// Params.BindFields does not matter: bound tokens open only at their path,
+// as with Decrypt. With a pre-sized dst Reveal does not allocate
+// (TestRevealAllocs).
+func Reveal(dst, doc []byte, f Fields, p *Params, o RevealOptions) ([]byte, RevealCounts, error) {
+	s := getScratch()
+	defer putScratch(s)
+	if err := s.locate(doc, f, false, true); err != nil {
+		return dst, RevealCounts{}, fmt.Errorf("fieldcrypt.Reveal: %w", err)
+	}
+	out, counts, err := s.revealSpans(dst, doc, p, o.Mask)
+	if err != nil {
+		return dst, RevealCounts{}, fmt.Errorf("fieldcrypt.Reveal: %w", err)
+	}
+	return out, counts, nil
+}
+
+// revealSpans writes doc to dst with every located token string opened
+// (and masked, with m) where it can be, and left as it is where it cannot.
+func (s *scratch) revealSpans(dst, doc []byte, p *Params, m *Mask) ([]byte, RevealCounts, error) {
+	var c RevealCounts
+	if exceeds(len(s.sc.spans), p.MaxValues) && exceeds(countTokens(doc, s.sc.spans), p.MaxValues) {
+		return dst, c, ErrTooManyValues
+	}
+	orig, hint := dst, len(doc)
+	if p.MaxOutput > 0 {
+		hint = min(hint, p.MaxOutput)
+	}
+	dst = slices.Grow(dst, hint)
+	prev := 0
+	for i, sp := range s.sc.spans {
+		v := doc[sp.start:sp.end]
+		if !isTokenString(v) {
+			continue
+		}
+		dst = append(dst, doc[prev:sp.start]...)
+		var ok bool
+		if dst, ok = s.revealToken(dst, v, s.sc.path(i), p, m); ok {
+			c.Opened++
+		} else {
+			c.Untransformed++
+			dst = append(dst, v...)
+		}
+		if exceeds(len(dst)-len(orig), p.MaxOutput) {
+			return orig, RevealCounts{}, ErrOutputTooLarge
+		}
+		prev = sp.end
+	}
+	if exceeds(len(dst)-len(orig)+len(doc)-prev, p.MaxOutput) {
+		return orig, RevealCounts{}, ErrOutputTooLarge
+	}
+	return append(dst, doc[prev:]...), c, nil
+}
+
+// countTokens returns the number of spans of doc that are token strings.
+func countTokens(doc []byte, spans []span) int {
+	n := 0
+	for _, sp := range spans {
+		if isTokenString(doc[sp.start:sp.end]) {
+			n++
+		}
+	}
+	return n
+}
+
+// revealToken appends the plaintext of the token string v, found at path,
+// or its mask with m, and reports whether the token opened. When it did not,
+// dst comes back unchanged.
+func (s *scratch) revealToken(dst, v, path []byte, p *Params, m *Mask) ([]byte, bool) {
+	tok := v[1 : len(v)-1]
+	if m == nil {
+		out, _, err := s.openToken(dst, tok, path, p)
+		return out, err == nil
+	}
+	// A plaintext is shorter than its token: with this room, opening
+	// allocates nothing, even when it fails.
+	s.plain = slices.Grow(s.plain[:0], len(tok))
+	plain, _, err := s.openToken(s.plain, tok, path, p)
+	if s.plain = plain; err != nil {
+		return dst, false
+	}
+	return m.appendMasked(dst, plain), true
+}

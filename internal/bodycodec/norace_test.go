@@ -1,0 +1,5 @@
+//go:build !race
+
+package bodycodec
+
+const raceEnabled = false

@@ -1,0 +1,216 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/tidwall/gjson"
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/bodycodec"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
+)
+
+// serveProxy is ANY /proxy/{project-id}[/{rest}]: authenticate, find the
+// project's route, transform the request's fields (the route's and
+// X-Qanapi-Fields), then forward to the allowed destination or the
+// project's upstream and transform the answer's fields (the route's and
+// X-Qanapi-Response-Fields), or answer with the transformed body.
+func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) error {
+	project, path := rest, []byte(nil)
+	if i := bytes.IndexByte(rest, '/'); i >= 0 {
+		project, path = rest[:i], rest[i:]
+	}
+	if err := d.authenticate(ctx, st, project); err != nil {
+		return err
+	}
+	st.scratch = append(st.scratch[:0], st.project.ID...)
+	st.route = d.matchRoute(st.scratch, ctx.Method(), path)
+	m, err := st.requestMode()
+	if err != nil {
+		return err
+	}
+	if err := d.authorize(ctx, st, m); err != nil {
+		return err
+	}
+	if !safePath(path) {
+		return errInvalidPath
+	}
+	if err := d.planResponse(st); err != nil {
+		return err
+	}
+	body, err := d.transformBody(ctx, st)
+	if err != nil {
+		return err
+	}
+	url, t, err := d.resolveTarget(ctx, st, project, path)
+	if err != nil {
+		return err
+	}
+	if url == nil {
+		ctx.SetStatusCode(200)
+		if len(ctx.Request.Header.ContentType()) > 0 {
+			ctx.Response.Header.SetContentTypeBytes(ctx.Request.Header.ContentType())
+		}
+		ctx.SetBody(body)
+		return nil
+	}
+	return d.forward(ctx, st, t, url, body)
+}
+
+// requestMode is the request phase's mode: the route's when it has a
+// request rule (a contradicting X-Qanapi-Mode is route_conflict), else
+// X-Qanapi-Mode (default encrypt). A request that a route matched and that
+// names no field of its own transforms nothing on the way in: 0, and no
+// mode's permission is needed (a read with a decrypt-only key).
+func (st *reqState) requestMode() (mode, error) {
+	given := len(bytes.TrimSpace(st.h.mode)) > 0
+	hm, ok := parseMode(st.h.mode)
+	if !ok {
+		return 0, errInvalidMode
+	}
+	if r := st.route; r != nil {
+		if r.request != nil {
+			if given && hm != r.request.mode {
+				return 0, errRouteConflict
+			}
+			return r.request.mode, nil
+		}
+		if !given && len(bytes.TrimSpace(st.h.fields)) == 0 {
+			return 0, nil
+		}
+	}
+	return hm, nil
+}
+
+// requestFields returns the request phase's fields: the route's, plus any
+// X-Qanapi-Fields adds; ok is false when there are none.
+func (d *Data) requestFields(st *reqState) (f fieldcrypt.Fields, ok bool, err error) {
+	hdr := bytes.TrimSpace(st.h.fields)
+	var rule *phase
+	if st.route != nil {
+		rule = st.route.request
+	}
+	switch {
+	case rule == nil && len(hdr) == 0:
+		return f, false, nil
+	case rule == nil:
+		f, err = d.fields.parse(hdr)
+		return f, err == nil, err
+	case len(hdr) == 0:
+		return rule.fields, true, nil
+	}
+	st.names = append(append(append(st.names[:0], rule.names...), ','), hdr...)
+	f, err = d.fields.parse(st.names)
+	return f, err == nil, err
+}
+
+// requestNames are the request phase's field paths for the event.
+func (st *reqState) requestNames() []byte {
+	if st.route == nil || st.route.request == nil {
+		return st.h.fields
+	}
+	if len(bytes.TrimSpace(st.h.fields)) > 0 {
+		return st.names // merged by requestFields
+	}
+	return st.route.request.nameBytes
+}
+
+// transformBody encrypts or decrypts the request phase's fields. Without
+// fields, or with an empty body, the body is returned as it is. A
+// compressed body is decoded first (within max_body_bytes) and forwarded
+// decoded. A body that cannot be transformed is refused; it is never
+// passed on.
+func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, error) {
+	body := ctx.Request.Body()
+	fields, ok, err := d.requestFields(st)
+	if !ok || err != nil {
+		return body, err
+	}
+	if body, err = d.decodeRequest(ctx, st, body); err != nil {
+		return nil, err
+	}
+	if err := st.checkRequired(body); err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return body, nil
+	}
+	if err := d.setParams(st); err != nil {
+		return nil, err
+	}
+	var out []byte
+	if st.mode == modeEncrypt {
+		out, err = fieldcrypt.Encrypt(st.buf[:0], body, fields, &st.params)
+	} else {
+		out, err = fieldcrypt.Decrypt(st.buf[:0], body, fields, &st.params)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.buf = out
+	st.reqValues = st.params.Values
+	return out, nil
+}
+
+// decodeRequest returns the request body decoded per its
+// Content-Encoding, refusing what is over max_body_bytes decoded (a zip
+// bomb stops there) or in a coding sdproxy cannot read.
+func (d *Data) decodeRequest(ctx *fasthttp.RequestCtx, st *reqState, body []byte) ([]byte, error) {
+	enc := ctx.Request.Header.ContentEncoding()
+	if len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")) {
+		if len(body) > d.maxBody {
+			return nil, httpapi.ErrBodyTooLarge
+		}
+		return body, nil
+	}
+	if !bodycodec.Supported(enc) {
+		return nil, errUnsupportedCoding
+	}
+	out, err := bodycodec.Decode(st.dec[:0], body, enc, d.maxBody)
+	switch {
+	case errors.Is(err, bodycodec.ErrTooLarge):
+		return nil, httpapi.ErrBodyTooLarge
+	case err != nil:
+		return nil, errBadEncoding
+	}
+	st.dec, st.decoded = out, true
+	return out, nil
+}
+
+// checkRequired refuses a body that lacks a path the route requires.
+func (st *reqState) checkRequired(body []byte) error {
+	if st.route == nil || st.route.request == nil {
+		return nil
+	}
+	for _, p := range st.route.request.require {
+		if !gjson.GetBytes(body, gjsonPath(p)).Exists() {
+			return fieldMissing(p)
+		}
+	}
+	return nil
+}
+
+// gjsonPath turns a field path (dots, `\.` for a dot inside a key) into
+// gjson's syntax, escaping the characters gjson treats specially.
+func gjsonPath(p string) string {
+	var b []byte
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch c {
+		case '\\':
+			if i+1 < len(p) {
+				b = append(b, '\\', p[i+1])
+				i++
+				continue
+			}
+			b = append(b, '\\', '\\')
+		case '*', '?', '#', '@', '|', '!', '=', '<', '>', '%', '(', ')', '[', ']', '{', '}', ',', ':', '"':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,191 @@
+package proxy
+
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/bodycodec"
+)
+
+// respPlan is the response phase of one request: which fields of the
+// upstream's answer to transform, and how.
+type respPlan struct {
+	active             bool
+	ran                bool // the answer was transformed
+	mode               mode
+	fields, listFields fieldcrypt.Fields
+	names              []byte // for the event: the paths, comma-joined
+}
+
+// respCounts is what the response phase did.
+type respCounts struct {
+	values, untransformed int
+}
+
+// planResponse works out the response phase from the route's response
+// rule and X-Qanapi-Response-Fields / -Mode, before anything is
+// forwarded, so a conflict is refused early.
+func (d *Data) planResponse(st *reqState) error {
+	hdrFields := bytes.TrimSpace(st.h.respFields)
+	hdrMode := bytes.TrimSpace(st.h.respMode)
+	var rule *phase
+	if st.route != nil {
+		rule = st.route.response
+	}
+	if rule == nil && len(hdrFields) == 0 {
+		if len(hdrMode) > 0 {
+			return errInvalidRespMode // a mode with nothing to apply it to is a mistake
+		}
+		return nil
+	}
+	p := &st.resp
+	p.active, p.mode = true, modeDecrypt
+	if len(hdrMode) > 0 {
+		m, ok := parseMode(hdrMode)
+		if !ok {
+			return errInvalidRespMode
+		}
+		if rule != nil && m != rule.mode {
+			return errRouteConflict
+		}
+		p.mode = m
+	}
+	p.names = st.respNames[:0]
+	if rule != nil {
+		p.mode = rule.mode
+		p.fields, p.listFields = rule.fields, rule.listFields
+		if len(hdrFields) == 0 {
+			p.names = rule.nameBytes // shared, read only
+			return nil
+		}
+		p.names = append(append(p.names, rule.names...), ',')
+	}
+	p.names = append(p.names, hdrFields...)
+	st.respNames = p.names
+	var err error
+	if p.fields, err = d.fields.parse(p.names); err != nil {
+		return err
+	}
+	st.scratch = appendListPaths(st.scratch[:0], p.names)
+	p.listFields, err = d.fields.parse(st.scratch)
+	return err
+}
+
+// appendListPaths appends the comma-separated paths of list, each under
+// "*." (the same paths in every element of a top-level array).
+func appendListPaths(dst, list []byte) []byte {
+	for first := true; len(list) > 0; first = false {
+		f := list
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			f, list = list[:i], list[i+1:]
+		} else {
+			list = nil
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		dst = append(append(dst, "*."...), bytes.TrimSpace(f)...)
+	}
+	return dst
+}
+
+// prepareUpstream asks the upstream for an uncompressed answer when the
+// response phase will transform it.
+func (st *reqState) prepareUpstream(req *fasthttp.Request) {
+	if st.resp.active {
+		req.Header.Set("Accept-Encoding", "identity")
+	}
+}
+
+// transformResponse applies the response phase to the upstream's answer,
+// already copied to ctx.Response. Decrypt follows the key: plaintext with
+// the decrypt permission, a masked string with decrypt_masked, the tokens
+// unchanged with neither; values that are not tokens pass, tokens that
+// cannot be opened stay (counted in X-Qanapi-Untransformed). Encrypt
+// refuses (502) an answer it cannot parse, rather than pass plaintext on.
+//
+// It works on resp before it is copied to the client, so a refusal passes
+// nothing of the upstream's answer on.
+func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *fasthttp.Response) error {
+	p := &st.resp
+	if !p.active || ctx.IsHead() {
+		return nil
+	}
+	pr := st.principal
+	if p.mode == modeDecrypt && !pr.CanDecrypt && !pr.CanDecryptMasked {
+		return nil // the key may not see plaintext: tokens go back as they are
+	}
+	body, err := d.decodeResponse(st, resp)
+	if err != nil || !isJSON(body) {
+		if p.mode == modeEncrypt && len(bytes.TrimSpace(resp.Body())) > 0 {
+			return errNotTransform
+		}
+		return nil // nothing this phase can read: no token is opened, nothing leaks
+	}
+	if err := d.setParams(st); err != nil {
+		return err
+	}
+	st.params.Allow = allowClass(pr)
+	fields := p.fields
+	if firstByte(body) == '[' {
+		fields = p.listFields
+	}
+	var out []byte
+	if p.mode == modeEncrypt {
+		st.params.Classification = ""
+		out, err = fieldcrypt.Encrypt(st.rbuf[:0], body, fields, &st.params)
+		if err != nil {
+			return errNotTransform
+		}
+		st.respResult.values = st.params.Values
+	} else {
+		var o fieldcrypt.RevealOptions
+		if !pr.CanDecrypt {
+			o.Mask = &fieldcrypt.DefaultMask
+		}
+		var c fieldcrypt.RevealCounts
+		out, c, err = fieldcrypt.Reveal(st.rbuf[:0], body, fields, &st.params, o)
+		if err != nil {
+			return nil // not a document Reveal can walk: leave it
+		}
+		st.respResult = respCounts{values: c.Opened, untransformed: c.Untransformed}
+	}
+	st.rbuf = out
+	resp.SetBodyRaw(out)
+	resp.Header.Del(fasthttp.HeaderContentEncoding)
+	p.ran = true
+	return nil
+}
+
+// decodeResponse returns the upstream's body, decoded per its
+// Content-Encoding within the response limit.
+func (d *Data) decodeResponse(st *reqState, resp *fasthttp.Response) ([]byte, error) {
+	body := resp.Body()
+	enc := resp.Header.ContentEncoding()
+	if len(enc) == 0 || bytes.EqualFold(enc, []byte("identity")) {
+		return body, nil
+	}
+	out, err := bodycodec.Decode(st.rdec[:0], body, enc, d.upstreams.opts.MaxResponseBytes)
+	if err != nil {
+		return nil, err
+	}
+	st.rdec = out
+	return out, nil
+}
+
+// isJSON reports whether b starts like a JSON object or array (the
+// transform validates the rest).
+func isJSON(b []byte) bool {
+	c := firstByte(b)
+	return c == '{' || c == '['
+}
+
+func firstByte(b []byte) byte {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}

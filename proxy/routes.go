@@ -1,0 +1,124 @@
+package proxy
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// routeSet is one project's routes compiled for matching and
+// transforming: built once per change of the project's routes (the store
+// bumps a version), then only read.
+type routeSet struct {
+	version uint64
+	trie    routeTrie
+	routes  []route // by rank: the store's evaluation order
+}
+
+// route is one compiled route.
+type route struct {
+	id       string
+	request  *phase // nil: the route has no request rule
+	response *phase // nil: no response rule
+}
+
+// phase is one direction's rule, compiled.
+type phase struct {
+	mode  mode
+	class string // request phase: the classification of new tokens, or ""
+	// fields are the rule's paths; listFields the same paths under '*.',
+	// for a body whose top level is an array (list answers).
+	fields, listFields fieldcrypt.Fields
+	names              string   // the paths, comma-joined (events, merging with headers)
+	nameBytes          []byte   // names, as bytes
+	require            []string // request phase: paths that must be present
+}
+
+// compileRoutes compiles the store's routes of one project. A route the
+// store accepted always compiles; one that does not is skipped rather
+// than applied wrongly (the store validates with the same parser).
+func compileRoutes(rs []keystore.Route, version uint64) *routeSet {
+	set := &routeSet{version: version, routes: make([]route, 0, len(rs))}
+	for _, r := range rs {
+		c := route{id: r.ID}
+		var ok bool
+		if c.request, ok = compilePhase(r.Request, modeEncrypt); !ok {
+			continue
+		}
+		if c.response, ok = compilePhase(r.Response, modeDecrypt); !ok {
+			continue
+		}
+		set.trie.add(len(set.routes), r.Path, upper(r.Methods))
+		set.routes = append(set.routes, c)
+	}
+	return set
+}
+
+func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
+	if p == nil {
+		return nil, true
+	}
+	c := &phase{mode: def, class: p.Classification, names: strings.Join(p.Fields, ","), require: p.Require}
+	c.nameBytes = []byte(c.names)
+	if m, ok := parseMode([]byte(p.Mode)); ok && p.Mode != "" {
+		c.mode = m
+	}
+	var err error
+	if c.fields, err = fieldcrypt.FieldsFromList(p.Fields); err != nil {
+		return nil, false
+	}
+	list := make([]string, len(p.Fields))
+	for i, f := range p.Fields {
+		list[i] = "*." + f
+	}
+	if c.listFields, err = fieldcrypt.FieldsFromList(list); err != nil {
+		return nil, false
+	}
+	return c, true
+}
+
+func upper(methods []string) []string {
+	if len(methods) == 0 {
+		return nil
+	}
+	out := make([]string, len(methods))
+	for i, m := range methods {
+		out[i] = strings.ToUpper(m)
+	}
+	return out
+}
+
+// routeCache keeps each project's compiled routes, recompiled when the
+// store's version of them changes.
+type routeCache struct {
+	mu   sync.RWMutex
+	sets map[string]*routeSet
+}
+
+// match returns the route of the project (by id, as stored) for method
+// and path, or nil. Projects without routes cost one map look-up.
+func (d *Data) matchRoute(projectID []byte, method, path []byte) *route {
+	rs, version := d.store.CachedRoutes(projectID)
+	if len(rs) == 0 {
+		return nil
+	}
+	c := &d.routes
+	c.mu.RLock()
+	set := c.sets[string(projectID)]
+	c.mu.RUnlock()
+	if set == nil || set.version != version {
+		set = compileRoutes(rs, version)
+		c.mu.Lock()
+		if c.sets == nil {
+			c.sets = map[string]*routeSet{}
+		}
+		c.sets[string(projectID)] = set
+		c.mu.Unlock()
+	}
+	if rank := set.trie.match(method, path); rank >= 0 {
+		return &set.routes[rank]
+	}
+	return nil
+}

@@ -1,0 +1,285 @@
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// postStore is a fake JSON store upstream: POST /posts keeps the body and
+// answers it; GET /posts/{n} answers the n-th body; GET /posts answers
+// them all as an array. Its answers can be gzipped on request.
+type postStore struct {
+	mu    sync.Mutex
+	posts []string
+	gzip  bool
+}
+
+func (s *postStore) respond(_ int, req *fasthttp.Request) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := string(req.URI().Path())
+	var body string
+	switch {
+	case req.Header.IsPost():
+		s.posts = append(s.posts, string(req.Body()))
+		body = string(req.Body())
+	case path == "/api/posts":
+		body = "[" + strings.Join(s.posts, ",") + "]"
+	case strings.HasPrefix(path, "/api/posts/"):
+		i := int(path[len(path)-1] - '1')
+		if i < 0 || i >= len(s.posts) {
+			return rtAnswer(404, "application/json", `{"error":"not found"}`)
+		}
+		body = s.posts[i]
+	case path == "/api/page":
+		return rtAnswer(200, "text/html", "<html>not json</html>")
+	default:
+		return rtAnswer(404, "application/json", `{"error":"not found"}`)
+	}
+	if s.gzip {
+		return rtAnswer(200, "application/json", gzipString(body), "Content-Encoding: gzip")
+	}
+	return rtAnswer(200, "application/json", body)
+}
+
+func (s *postStore) stored() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.posts, "\n")
+}
+
+// routeEnv is a project whose upstream is a postStore, with the demo's
+// routes and a key of each kind.
+type routeEnv struct {
+	*rtEnv
+	store                      *postStore
+	up                         *rtUpstream
+	project                    keystore.Project
+	full, masked, encOnly, dec string
+	rec                        *auditRecorder
+}
+
+func newRouteEnv(t *testing.T) *routeEnv {
+	rec := &auditRecorder{}
+	e := &routeEnv{rtEnv: newRTEnv(t, rtOptions{events: rec}), store: &postStore{}, rec: rec}
+	e.up = e.upstream("up.test:80", e.store.respond)
+	e.project = e.rtEnv.project("http://up.test/api")
+	for _, in := range []keystore.RouteInput{
+		{Methods: []string{"POST", "PUT", "PATCH"}, Path: "/posts/**", Order: 10,
+			Request:  &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"title", "body"}, Require: []string{"title"}},
+			Response: &keystore.RoutePhase{Mode: "decrypt", Fields: []string{"title", "body"}}},
+		{Methods: []string{"GET"}, Path: "/posts/**", Order: 20,
+			Response: &keystore.RoutePhase{Mode: "decrypt", Fields: []string{"title", "body"}}},
+		{Methods: []string{"GET"}, Path: "/page", Order: 30,
+			Response: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"title"}}},
+	} {
+		if _, err := e.rtEnv.store.CreateRoute(e.project.ID, in); err != nil {
+			t.Fatalf("CreateRoute = %v", err)
+		}
+	}
+	e.full = e.key(e.project.ID, keystore.KeyInput{})
+	e.masked = e.key(e.project.ID, keystore.KeyInput{Permissions: []string{keystore.PermDecryptMasked}})
+	e.encOnly = e.key(e.project.ID, keystore.KeyInput{Permissions: []string{keystore.PermEncrypt}})
+	e.dec = e.key(e.project.ID, keystore.KeyInput{Permissions: []string{keystore.PermDecrypt}})
+	return e
+}
+
+const post1 = `{"userId":1,"title":"Sensitive title","body":"Sensitive body text"}`
+
+// TestRoutesAppChangesOnlyItsBaseURL: a client that sends no X-Qanapi-*
+// header but its key stores only ciphertext and reads plaintext back.
+func TestRoutesAppChangesOnlyItsBaseURL(t *testing.T) {
+	e := newRouteEnv(t)
+	r := e.do("POST", "/proxy/"+e.project.ID+"/posts", post1, HeaderAuthorization, e.full, "Content-Type", "application/json")
+	if r.status != 200 || string(r.body) != post1 {
+		t.Fatalf("POST /posts = %d %s, want 200 and the post back in clear (response rule)", r.status, r.body)
+	}
+	if s := e.store.stored(); strings.Contains(s, "Sensitive") || strings.Count(s, "qanapi:") != 2 {
+		t.Fatalf("the store holds %s, want title and body as tokens only", s)
+	}
+	if got := e.up.last(t).header.Get("Accept-Encoding"); got != "identity" {
+		t.Errorf("Accept-Encoding upstream = %q, want identity when a response rule applies", got)
+	}
+	r = e.do("GET", "/proxy/"+e.project.ID+"/posts/1", "", HeaderAuthorization, e.full)
+	if r.status != 200 || string(r.body) != post1 || r.header[HeaderUntransformed] != "0" {
+		t.Errorf("GET /posts/1 = %d %s (untransformed %q), want the post in clear and X-Qanapi-Untransformed: 0", r.status, r.body, r.header[HeaderUntransformed])
+	}
+	e.do("POST", "/proxy/"+e.project.ID+"/posts", `{"title":"Second","body":"Two"}`, HeaderAuthorization, e.full)
+	r = e.do("GET", "/proxy/"+e.project.ID+"/posts", "", HeaderAuthorization, e.full)
+	if want := "[" + post1 + `,{"title":"Second","body":"Two"}]`; string(r.body) != want {
+		t.Errorf("GET /posts (a list) = %s, want every element decrypted: %s", r.body, want)
+	}
+
+	// The events name the route and count the values of each phase.
+	routes, _ := e.rtEnv.store.Routes(e.project.ID)
+	e.rec.mu.Lock()
+	defer e.rec.mu.Unlock()
+	want := []recorded{
+		{routes[0].ID, 2, 2, 0}, // POST: title and body sealed, and opened in the answer
+		{routes[1].ID, 0, 2, 0}, // GET /posts/1
+		{routes[0].ID, 2, 2, 0}, // second POST
+		{routes[1].ID, 0, 4, 0}, // the list: two posts
+	}
+	if len(e.rec.recs) != len(want) {
+		t.Fatalf("request records = %+v, want %+v", e.rec.recs, want)
+	}
+	for i, w := range want {
+		if e.rec.recs[i] != w {
+			t.Errorf("request record %d = %+v, want %+v", i, e.rec.recs[i], w)
+		}
+	}
+}
+
+// TestRoutesResponseFollowsTheKey: decrypt → plaintext, decrypt_masked →
+// masked, neither → tokens; a key with only a read permission needs no
+// encrypt permission to read.
+func TestRoutesResponseFollowsTheKey(t *testing.T) {
+	e := newRouteEnv(t)
+	e.do("POST", "/proxy/"+e.project.ID+"/posts", post1, HeaderAuthorization, e.full)
+	get := func(key string) map[string]any {
+		r := e.do("GET", "/proxy/"+e.project.ID+"/posts/1", "", HeaderAuthorization, key)
+		if r.status != 200 {
+			t.Fatalf("GET with key = %d %s, want 200", r.status, r.body)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := get(e.dec); m["title"] != "Sensitive title" {
+		t.Errorf("decrypt key sees title %v, want plaintext", m["title"])
+	}
+	if m := get(e.masked); m["title"] != "***********itle" || m["body"] != "***************text" {
+		t.Errorf("decrypt_masked key sees %v, want all but the last 4 characters masked", m)
+	}
+	if m := get(e.encOnly); !strings.HasPrefix(m["title"].(string), "qanapi:") || m["userId"] != 1.0 {
+		t.Errorf("encrypt-only key sees %v, want the tokens unchanged", m)
+	}
+}
+
+// TestRoutesHeadersCannotWeaken: headers add fields but never remove a
+// route's or change its mode; required paths are enforced.
+func TestRoutesHeadersCannotWeaken(t *testing.T) {
+	e := newRouteEnv(t)
+	pp := "/proxy/" + e.project.ID + "/posts"
+	rtErrorShape(t, "mode decrypt on an encrypt route", e.do("POST", pp, post1, HeaderAuthorization, e.full, HeaderMode, "decrypt"), 400, "route_conflict")
+	rtErrorShape(t, "response mode encrypt on a decrypt route", e.do("POST", pp, post1, HeaderAuthorization, e.full, HeaderResponseMode, "encrypt"), 400, "route_conflict")
+	rtErrorShape(t, "no title", e.do("POST", pp, `{"body":"x"}`, HeaderAuthorization, e.full), 422, "field_missing")
+	rtErrorShape(t, "decrypt-only key on an encrypt route", e.do("POST", pp, post1, HeaderAuthorization, e.dec), 403, "permission_denied")
+	if n := len(e.up.requests()); n != 0 {
+		t.Fatalf("the upstream received %d requests, want none", n)
+	}
+	// X-Qanapi-Fields adds userId; the route's fields stay.
+	r := e.do("POST", pp, post1, HeaderAuthorization, e.full, HeaderFields, "userId", HeaderMode, "encrypt")
+	if r.status != 200 {
+		t.Fatalf("POST with an added field = %d %s", r.status, r.body)
+	}
+	var stored map[string]any
+	json.Unmarshal(e.up.last(t).body, &stored)
+	for _, f := range []string{"title", "body", "userId"} {
+		if s, _ := stored[f].(string); !strings.HasPrefix(s, "qanapi:") {
+			t.Errorf("stored %s = %v, want a token", f, stored[f])
+		}
+	}
+}
+
+// TestRoutesUntransformedAndNonTokens: values that are not tokens pass;
+// tokens that cannot be opened stay and are counted.
+func TestRoutesUntransformedAndNonTokens(t *testing.T) {
+	e := newRouteEnv(t)
+	foreign := rtForeignKeyToken(t)
+	e.store.posts = []string{`{"title":"written before the route","body":` + foreign + `}`}
+	r := e.do("GET", "/proxy/"+e.project.ID+"/posts/1", "", HeaderAuthorization, e.full)
+	if r.status != 200 || r.header[HeaderUntransformed] != "1" || !strings.Contains(string(r.body), `"written before the route"`) || !strings.Contains(string(r.body), foreign) {
+		t.Errorf("GET = %d %s (untransformed %q), want the plain title as it was, the foreign token kept, X-Qanapi-Untransformed: 1", r.status, r.body, r.header[HeaderUntransformed])
+	}
+}
+
+// rtForeignKeyToken seals a value in another store's project.
+func rtForeignKeyToken(t *testing.T) string {
+	other := newRTEnv(t, rtOptions{})
+	p := other.project("")
+	return other.seal(p.ID, other.key(p.ID, keystore.KeyInput{}), `"foreign"`)
+}
+
+// TestRoutesResponseEncryptRefusesNonJSON: a response rule that encrypts
+// refuses an answer it cannot parse, passing nothing of it on.
+func TestRoutesResponseEncryptRefusesNonJSON(t *testing.T) {
+	e := newRouteEnv(t)
+	r := e.do("GET", "/proxy/"+e.project.ID+"/page", "", HeaderAuthorization, e.full)
+	rtErrorShape(t, "GET /page", r, 502, "response_not_transformable")
+	if strings.Contains(string(r.body), "not json") || r.header["Content-Type"] != "application/json" {
+		t.Errorf("answer = %q %v, want only the JSON error", r.body, r.header)
+	}
+}
+
+// TestResponseFieldsHeader: without a route, X-Qanapi-Response-Fields
+// decrypts an answer for one call.
+func TestResponseFieldsHeader(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	tok := e.seal(p.ID, key, `"secret"`)
+	e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(200, "application/json", `[{"ssn":`+tok+`},{"ssn":"plain"}]`)
+	})
+	r := e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseFields, "ssn")
+	if string(r.body) != `[{"ssn":"secret"},{"ssn":"plain"}]` || r.header[HeaderUntransformed] != "0" {
+		t.Errorf("GET with X-Qanapi-Response-Fields = %s, want the list decrypted", r.body)
+	}
+	rtErrorShape(t, "response mode alone", e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseMode, "decrypt"), 400, "invalid_mode")
+}
+
+// TestRoutesCompressed: a gzip request is decoded, encrypted and forwarded
+// uncompressed; a gzip answer is decoded and decrypted.
+func TestRoutesCompressed(t *testing.T) {
+	e := newRouteEnv(t)
+	e.store.gzip = true
+	r := e.do("POST", "/proxy/"+e.project.ID+"/posts", gzipString(post1), HeaderAuthorization, e.full, "Content-Encoding", "gzip")
+	if r.status != 200 || string(r.body) != post1 || r.header["Content-Encoding"] != "" {
+		t.Fatalf("gzip POST = %d %q (Content-Encoding %q), want the post in clear, uncompressed", r.status, r.body, r.header["Content-Encoding"])
+	}
+	if s := e.store.stored(); strings.Contains(s, "Sensitive") || e.up.last(t).header.Get("Content-Encoding") != "" {
+		t.Errorf("the store got %s (Content-Encoding %q), want tokens, uncompressed", s, e.up.last(t).header.Get("Content-Encoding"))
+	}
+	r = e.do("GET", "/proxy/"+e.project.ID+"/posts/1", "", HeaderAuthorization, e.full)
+	if r.status != 200 || string(r.body) != post1 || r.header["Content-Encoding"] != "" {
+		t.Errorf("GET of a gzip answer = %d %q, want it decoded and decrypted", r.status, r.body)
+	}
+}
+
+// TestRoutesGzipBomb: a request body that decodes to 64 MiB is refused at
+// max_body_bytes, without the memory to hold it.
+func TestRoutesGzipBomb(t *testing.T) {
+	e := newRouteEnv(t)
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write([]byte(`{"title":"`))
+	zeros := make([]byte, 1<<20)
+	for range 64 {
+		zw.Write(zeros)
+	}
+	zw.Close()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := e.do("POST", "/proxy/"+e.project.ID+"/posts", gz.String(), HeaderAuthorization, e.full, "Content-Encoding", "gzip")
+	runtime.ReadMemStats(&after)
+	rtErrorShape(t, "64 MiB gzip bomb", r, 413, "body_too_large")
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("refusing the bomb allocated %d MiB, want far less than what it decodes to (64 MiB)", grew>>20)
+	}
+	if n := len(e.up.requests()); n != 0 {
+		t.Errorf("the upstream received %d requests, want none", n)
+	}
+}
