@@ -25,7 +25,7 @@ run: ## Run sdproxy serve on its defaults (data in ./sdproxy-data)
 test: ## Run every test with the race detector, then the allocation tests without it
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'Allocs' ./fieldcrypt ./keystore ./proxy
+	$(GO) test -count=1 -run 'Allocs' ./fieldcrypt ./keystore ./proxy ./events ./internal/bodycodec
 
 .PHONY: bench
 bench: ## Run the benchmarks (5 runs each, for benchstat)
