@@ -38,6 +38,11 @@ type Store interface {
 	DeleteRoute(projectID, routeID string) (keystore.Route, error)
 	Route(projectID, routeID string) (keystore.Route, error)
 	Routes(projectID string) ([]keystore.Route, error)
+	CreateClassification(projectID string, in keystore.ClassificationInput) (keystore.Classification, error)
+	UpdateClassification(projectID, slug string, in keystore.ClassificationInput) (keystore.Classification, error)
+	DeleteClassification(projectID, slug string) (keystore.Classification, error)
+	Classification(projectID, slug string) (keystore.Classification, error)
+	Classifications(projectID string) ([]keystore.Classification, error)
 	Ready() error
 }
 
@@ -160,11 +165,15 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 		return a.routeKeys(ctx, m, seg[1], seg[3:])
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "routes":
 		return a.routeRoutes(ctx, m, seg[1], seg[3:])
+	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "classifications":
+		return a.routeClassifications(ctx, m, seg[1], seg[3:])
 	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "datakeys":
 		return dispatch(ctx, m, map[string]func() error{
 			"GET":   func() error { return a.listDataKeys(ctx, seg[1]) },
 			"PATCH": func() error { return a.setMinDecryption(ctx, seg[1]) },
 		})
+	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "preview":
+		return dispatch(ctx, m, map[string]func() error{"POST": func() error { return a.preview(ctx, seg[1]) }})
 	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "events":
 		return dispatch(ctx, m, map[string]func() error{"GET": func() error { return a.listEvents(ctx, seg[1]) }})
 	case len(seg) == 2 && seg[0] == "events" && seg[1] == "verify":

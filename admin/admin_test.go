@@ -534,6 +534,7 @@ func TestAdminMethodNotAllowed(t *testing.T) {
 func TestAdminKeyCreate(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"K","max_active_keys":100}`)
+	e.classes(p.ID, "pii", "card")
 	path := "/admin/v1/projects/" + p.ID + "/keys"
 	expiry := testclock.Start.Add(48 * time.Hour)
 
@@ -837,6 +838,7 @@ func TestAdminKeyRotate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newAdmEnv(t)
 			p := e.project(`{"name":"Rotate"}`)
+			e.classes(p.ID, "pii")
 			old := e.key(p.ID, `{"name":"svc","permissions":["encrypt"],"classifications":["pii"]}`)
 			e.clock.Advance(10 * time.Minute)
 			rotatedAt := e.clock.Now()

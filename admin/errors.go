@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
@@ -16,7 +17,25 @@ var (
 	errKeyLimit        = &httpapi.Error{Status: 409, Code: "key_limit_reached", Message: "the project already has its maximum number of active API keys; revoke one first"}
 	errRouteNotFound   = &httpapi.Error{Status: 404, Code: "not_found", Message: "route not found in this project"}
 	errRouteLimit      = &httpapi.Error{Status: 409, Code: "route_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxRoutes) + " routes; delete one first"}
+
+	errClassificationNotFound = &httpapi.Error{Status: 404, Code: "not_found", Message: "classification not found in this project"}
+	errClassificationExists   = &httpapi.Error{Status: 409, Code: "classification_exists", Message: "the project already has a classification with this slug; change it with PUT …/classifications/{slug}"}
+	errClassificationLimit    = &httpapi.Error{Status: 409, Code: "classification_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxClassifications) + " classifications; delete one first"}
 )
+
+// classificationInUse is the 409 of a classification that keys or routes
+// still name, naming them.
+func classificationInUse(e *keystore.InUseError) *httpapi.Error {
+	var todo []string
+	if len(e.Keys) > 0 {
+		todo = append(todo, "revoke the keys")
+	}
+	if len(e.Routes) > 0 {
+		todo = append(todo, "change or delete the routes")
+	}
+	return &httpapi.Error{Status: 409, Code: "classification_in_use",
+		Message: e.Error() + "; " + strings.Join(todo, " and ") + " first"}
+}
 
 // storeErrors maps the key store's sentinels to what the admin API answers.
 var storeErrors = []struct {
@@ -26,6 +45,9 @@ var storeErrors = []struct {
 	{keystore.ErrProjectNotFound, errProjectNotFound},
 	{keystore.ErrKeyNotFound, errKeyNotFound},
 	{keystore.ErrRouteNotFound, errRouteNotFound},
+	{keystore.ErrClassificationNotFound, errClassificationNotFound},
+	{keystore.ErrClassificationExists, errClassificationExists},
+	{keystore.ErrClassificationLimit, errClassificationLimit},
 	{keystore.ErrNotFound, httpapi.ErrNotFound},
 	{keystore.ErrKeyLimit, errKeyLimit},
 	{keystore.ErrRouteLimit, errRouteLimit},
@@ -38,11 +60,14 @@ var storeErrors = []struct {
 func toAPIError(err error) (*httpapi.Error, bool) {
 	var ae *httpapi.Error
 	var fe *keystore.FieldError
+	var iu *keystore.InUseError
 	switch {
 	case errors.As(err, &ae):
 		return ae, true
 	case errors.As(err, &fe):
 		return httpapi.BadRequest(fe.Error()), true
+	case errors.As(err, &iu):
+		return classificationInUse(iu), true
 	}
 	for _, m := range storeErrors {
 		if errors.Is(err, m.err) {

@@ -272,6 +272,14 @@ func (e *admEnv) key(project, body string) admKey {
 	return k
 }
 
+// classes defines classifications slugs in project, with the defaults.
+func (e *admEnv) classes(project string, slugs ...string) {
+	e.t.Helper()
+	for _, s := range slugs {
+		e.callOK("POST", "/admin/v1/projects/"+project+"/classifications", `{"slug":"`+s+`"}`, 201)
+	}
+}
+
 // getKey returns key id of project.
 func (e *admEnv) getKey(project, id string) admKey {
 	e.t.Helper()

@@ -66,6 +66,7 @@ func wantMembers(t *testing.T, what string, raw json.RawMessage, names ...string
 func TestAdminRouteCRUD(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"Blog"}`)
+	e.classes(p.ID, "pii")
 	routes := "/admin/v1/projects/" + p.ID + "/routes"
 
 	created := e.callOK("POST", routes, exampleRoute, 201)
@@ -131,6 +132,7 @@ func TestAdminRouteCRUD(t *testing.T) {
 func TestAdminRouteNotFound(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"Mine"}`)
+	e.classes(p.ID, "pii")
 	q := e.project(`{"name":"Theirs"}`)
 	r := e.route(p.ID, exampleRoute)
 	cases := []struct{ name, method, path, body string }{
@@ -159,6 +161,7 @@ func TestAdminRouteNotFound(t *testing.T) {
 func TestAdminRouteMethodNotAllowed(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"M"}`)
+	e.classes(p.ID, "pii")
 	r := e.route(p.ID, exampleRoute)
 	routes := "/admin/v1/projects/" + p.ID + "/routes"
 	cases := []struct{ method, path, wantAllow string }{
@@ -187,6 +190,7 @@ func TestAdminRouteMethodNotAllowed(t *testing.T) {
 func TestAdminRouteValidation(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"V"}`)
+	e.classes(p.ID, "pii")
 	r := e.route(p.ID, exampleRoute)
 	routes := "/admin/v1/projects/" + p.ID + "/routes"
 	one := routes + "/" + r.ID
@@ -344,6 +348,7 @@ func TestAdminRouteEvents(t *testing.T) {
 	rec := &recordedEvents{}
 	e := newAdmEnvWith(t, func(o *Options) { o.Events = rec })
 	p := e.project(`{"name":"Logged"}`)
+	e.classes(p.ID, "pii")
 	routes := "/admin/v1/projects/" + p.ID + "/routes"
 	r := e.route(p.ID, exampleRoute)
 	e.callOK("PUT", routes+"/"+r.ID, `{"path":"/articles/*","response":{"fields":["title"]}}`, 200)

@@ -23,6 +23,13 @@ const (
 	TypeRouteUpdated = "route.updated"
 	TypeRouteDeleted = "route.deleted"
 
+	// TypeClassificationCreated, TypeClassificationUpdated and
+	// TypeClassificationDeleted record a change of a project's
+	// classifications: Details {"slug": "pii"}.
+	TypeClassificationCreated = "classification.created"
+	TypeClassificationUpdated = "classification.updated"
+	TypeClassificationDeleted = "classification.deleted"
+
 	// TypeAuthFailed summarises repeated authentication failures of one
 	// client: Details {"client_ip": "10.1.2.3", "count": "120",
 	// "interval": "1m0s"} (the count of failed requests from client_ip in
@@ -46,6 +53,7 @@ var Types = []string{
 	TypeRequest, TypeAuthFailed, TypeProjectCreated, TypeProjectUpdated, TypeProjectDeleted,
 	TypeKeyCreated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired,
 	TypeDataKeyRotated, TypeDataKeyMinChange, TypeRouteCreated, TypeRouteUpdated, TypeRouteDeleted,
+	TypeClassificationCreated, TypeClassificationUpdated, TypeClassificationDeleted,
 	TypeLogUpgraded,
 }
 

@@ -9,8 +9,33 @@ import (
 // plaintexts.
 type RevealOptions struct {
 	// Mask, when non-nil, replaces each opened plaintext by a masked JSON
-	// string (see Mask) instead of the plaintext. nil writes the plaintext.
+	// string (see Mask) instead of the plaintext. nil writes the plaintext
+	// (unless MaskFor is set).
 	Mask *Mask
+	// MaskFor, when non-nil, masks every opened plaintext too, each with
+	// the mask it returns for the token's classification ("none" for
+	// untagged tokens; cls is valid only during the call and must not be
+	// kept or modified). A nil result means Mask, or DefaultMask when Mask
+	// is nil as well, so with MaskFor set no plaintext is ever written.
+	// It is called once per opened token, after the token opened; it must
+	// be safe for concurrent use if the options are shared.
+	MaskFor func(cls []byte) *Mask
+}
+
+// masked reports whether o masks opened values.
+func (o *RevealOptions) masked() bool { return o.Mask != nil || o.MaskFor != nil }
+
+// maskOf returns the mask of a token of classification cls.
+func (o *RevealOptions) maskOf(cls []byte) *Mask {
+	if o.MaskFor != nil {
+		if m := o.MaskFor(cls); m != nil {
+			return m
+		}
+	}
+	if o.Mask != nil {
+		return o.Mask
+	}
+	return &DefaultMask
 }
 
 // RevealCounts say what one Reveal did with the token strings it found at
@@ -29,7 +54,7 @@ type RevealCounts struct {
 // Reveal is the decryption of a response: it never fails for one bad value.
 // Like Decrypt, it appends to dst a copy of doc in which every token string
 // at a path of f (each element, for an array) is replaced by its plaintext,
-// or, with o.Mask, by the plaintext masked. Unlike Decrypt:
+// or, with o.Mask or o.MaskFor, by the plaintext masked. Unlike Decrypt:
 //   - a named value that is not a token string is copied unchanged and not
 //     counted (data written before a rule existed);
 //   - a token that cannot be opened, for any reason, including a
@@ -53,7 +78,7 @@ func Reveal(dst, doc []byte, f Fields, p *Params, o RevealOptions) ([]byte, Reve
 	if err := s.locate(doc, f, false, true); err != nil {
 		return dst, RevealCounts{}, fmt.Errorf("fieldcrypt.Reveal: %w", err)
 	}
-	out, counts, err := s.revealSpans(dst, doc, p, o.Mask)
+	out, counts, err := s.revealSpans(dst, doc, p, &o)
 	if err != nil {
 		return dst, RevealCounts{}, fmt.Errorf("fieldcrypt.Reveal: %w", err)
 	}
@@ -61,8 +86,8 @@ func Reveal(dst, doc []byte, f Fields, p *Params, o RevealOptions) ([]byte, Reve
 }
 
 // revealSpans writes doc to dst with every located token string opened
-// (and masked, with m) where it can be, and left as it is where it cannot.
-func (s *scratch) revealSpans(dst, doc []byte, p *Params, m *Mask) ([]byte, RevealCounts, error) {
+// (and masked, as o says) where it can be, and left as it is where it cannot.
+func (s *scratch) revealSpans(dst, doc []byte, p *Params, o *RevealOptions) ([]byte, RevealCounts, error) {
 	var c RevealCounts
 	if exceeds(len(s.sc.spans), p.MaxValues) && exceeds(countTokens(doc, s.sc.spans), p.MaxValues) {
 		return dst, c, ErrTooManyValues
@@ -80,7 +105,7 @@ func (s *scratch) revealSpans(dst, doc []byte, p *Params, m *Mask) ([]byte, Reve
 		}
 		dst = append(dst, doc[prev:sp.start]...)
 		var ok bool
-		if dst, ok = s.revealToken(dst, v, s.sc.path(i), p, m); ok {
+		if dst, ok = s.revealToken(dst, v, s.sc.path(i), p, o); ok {
 			c.Opened++
 		} else {
 			c.Untransformed++
@@ -109,20 +134,20 @@ func countTokens(doc []byte, spans []span) int {
 }
 
 // revealToken appends the plaintext of the token string v, found at path,
-// or its mask with m, and reports whether the token opened. When it did not,
-// dst comes back unchanged.
-func (s *scratch) revealToken(dst, v, path []byte, p *Params, m *Mask) ([]byte, bool) {
+// or its mask when o masks, and reports whether the token opened. When it
+// did not, dst comes back unchanged.
+func (s *scratch) revealToken(dst, v, path []byte, p *Params, o *RevealOptions) ([]byte, bool) {
 	tok := v[1 : len(v)-1]
-	if m == nil {
+	if !o.masked() {
 		out, _, err := s.openToken(dst, tok, path, p)
 		return out, err == nil
 	}
 	// A plaintext is shorter than its token: with this room, opening
 	// allocates nothing, even when it fails.
 	s.plain = slices.Grow(s.plain[:0], len(tok))
-	plain, _, err := s.openToken(s.plain, tok, path, p)
+	plain, cls, err := s.openToken(s.plain, tok, path, p)
 	if s.plain = plain; err != nil {
 		return dst, false
 	}
-	return m.appendMasked(dst, plain), true
+	return o.maskOf(cls).appendMasked(dst, plain), true
 }

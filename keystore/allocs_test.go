@@ -54,3 +54,22 @@ func TestCachedRoutesAllocs(t *testing.T) {
 		t.Errorf("CachedRoutes and CachedProject allocs = %v, want 0", n)
 	}
 }
+
+func TestCachedClassificationAllocs(t *testing.T) {
+	s := openTestStore(t, "", newClock())
+	p := mustProject(t, s, "a")
+	mustClass(t, s, p.ID, "pii")
+	project, pii, none := []byte(p.ID), []byte("pii"), []byte("none")
+	n := testing.AllocsPerRun(1000, func() {
+		if _, ok := s.CachedClassification(project, pii); !ok {
+			t.Fatal("no pii")
+		}
+		if s.CachedMask(project, pii) == nil || s.CachedMask(project, none) == nil {
+			t.Fatal("no mask")
+		}
+		s.CachedMask(project, []byte("gone"))
+	})
+	if n != 0 {
+		t.Errorf("CachedClassification and CachedMask allocs = %v, want 0", n)
+	}
+}

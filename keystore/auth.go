@@ -39,13 +39,14 @@ type cachedKey struct {
 	use       *usage
 }
 
-// authCache holds every key, project and route in memory.
+// authCache holds every key, project, route and classification in memory.
 type authCache struct {
 	mu       sync.RWMutex
 	keys     map[string]*cachedKey
 	projects map[string]*Project
 	usage    map[string]*usage
-	routes   map[string]routeList // by project id
+	routes   map[string]routeList       // by project id
+	classes  map[string]*projectClasses // by project id
 	// routeVersion numbers route lists; it only grows.
 	routeVersion uint64
 }
@@ -55,6 +56,7 @@ func (c *authCache) init() {
 	c.projects = map[string]*Project{}
 	c.usage = map[string]*usage{}
 	c.routes = map[string]routeList{}
+	c.classes = map[string]*projectClasses{}
 }
 
 func (c *authCache) putKey(rec *keyRecord) {
@@ -93,6 +95,7 @@ func (c *authCache) putKey(rec *keyRecord) {
 func (c *authCache) putProject(p Project) {
 	c.mu.Lock()
 	c.projects[p.ID] = &p
+	c.projectClassesLocked(&p)
 	c.mu.Unlock()
 }
 
@@ -101,6 +104,7 @@ func (c *authCache) deleteProject(id string, keyIDs []string) {
 	defer c.mu.Unlock()
 	delete(c.projects, id)
 	delete(c.routes, id)
+	delete(c.classes, id)
 	for _, k := range keyIDs {
 		delete(c.keys, k)
 		delete(c.usage, k)

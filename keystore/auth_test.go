@@ -10,6 +10,7 @@ func TestAuthenticateFailures(t *testing.T) {
 	s := openTestStore(t, "", newClock())
 	p := mustProject(t, s, "a")
 	q := mustProject(t, s, "b")
+	mustClass(t, s, p.ID, "pii")
 	k := mustKey(t, s, p.ID, KeyInput{Permissions: []string{"decrypt"}, Classifications: []string{"pii"}})
 	flip := []byte(k.Secret)
 	flip[20] ^= 1

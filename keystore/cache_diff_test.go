@@ -3,13 +3,14 @@ package keystore
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // cacheDiff compares the whole cache with the cache a restart would load
-// from the file (projects, keys, routes and last-use times, which must
+// from the file (projects, keys, routes, classifications and last-use times, which must
 // have been flushed) and describes every difference. Route versions are
 // not compared: a restart numbers them anew.
 func cacheDiff(s *Store) []string {
@@ -51,6 +52,7 @@ func cacheDiff(s *Store) []string {
 			out = append(out, fmt.Sprintf("cached routes of %s = %s, none stored", id, describeRoutes(g.routes)))
 		}
 	}
+	out = append(out, classDiff(got, want)...)
 	for id, g := range got.usage {
 		w := want.usage[id]
 		switch {
@@ -92,9 +94,49 @@ func cacheFromFile(s *Store) (*authCache, error) {
 		if err != nil {
 			return err
 		}
-		return c.loadRoutes(tx)
+		if err := c.loadRoutes(tx); err != nil {
+			return err
+		}
+		return c.loadClasses(tx)
 	})
 	return c, err
+}
+
+// classDiff describes the differences between two caches' classifications.
+func classDiff(got, want *authCache) []string {
+	var out []string
+	describe := func(pc *projectClasses) string {
+		if pc == nil {
+			return "none"
+		}
+		var list []string
+		for _, e := range []*cachedClass{pc.none} {
+			list = append(list, describeClass(e))
+		}
+		for _, slug := range slices.Sorted(maps.Keys(pc.bySlug)) {
+			list = append(list, describeClass(pc.bySlug[slug]))
+		}
+		return fmt.Sprint(list)
+	}
+	for id, w := range want.classes {
+		if g := describe(got.classes[id]); g != describe(w) {
+			out = append(out, fmt.Sprintf("cached classifications of %s = %s, stored %s", id, g, describe(w)))
+		}
+	}
+	for id, g := range got.classes {
+		if want.classes[id] == nil {
+			out = append(out, fmt.Sprintf("cached classifications of %s = %s, not in the store", id, describe(g)))
+		}
+	}
+	return out
+}
+
+func describeClass(e *cachedClass) string {
+	enc, err := encodeClassification(e.c)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%s builtin=%t mask=%+v", enc, e.c.Builtin, e.mask)
 }
 
 func sameRoutes(a, b []Route) bool {

@@ -1,14 +1,15 @@
 // Package keystore keeps sdproxy's durable state: projects, their API keys
-// (only a keyed hash of each secret), their route rules and, wrapped by the
-// master key, their data keys. The default backend is an embedded bbolt
-// file.
+// (only a keyed hash of each secret), their route rules, their
+// classifications and, wrapped by the master key, their data keys. The
+// default backend is an embedded bbolt file.
 //
 // Authentication is served from an in-memory cache of every key; a revoke
 // updates the cache before it returns, so a revoked key is refused by the
-// very next request. The data plane reads projects and routes from the same
-// cache (CachedProject, CachedRoutes) without allocating. Each write of a
-// project, key or route commits and updates the cache under one lock, so
-// however concurrent writes interleave, the cache holds the newest
-// committed record, never an older one. "Last used" times are kept in
-// memory and written in batches by Store.FlushLastUsed.
+// very next request. The data plane reads projects, routes and
+// classifications from the same cache (CachedProject, CachedRoutes,
+// CachedClassification, CachedMask) without allocating. Each write of a
+// project, key, route or classification commits and updates the cache
+// under one lock, so however concurrent writes interleave, the cache holds
+// the newest committed record, never an older one. "Last used" times are
+// kept in memory and written in batches by Store.FlushLastUsed.
 package keystore

@@ -3,6 +3,7 @@ package keystore
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors returned by the store. Callers test them with errors.Is.
@@ -15,6 +16,19 @@ var (
 	ErrKeyNotFound = fmt.Errorf("%w: key", ErrNotFound)
 	// ErrRouteNotFound: no route with that id in that project.
 	ErrRouteNotFound = fmt.Errorf("%w: route", ErrNotFound)
+	// ErrClassificationNotFound: the project defines no classification
+	// with that slug.
+	ErrClassificationNotFound = fmt.Errorf("%w: classification", ErrNotFound)
+	// ErrClassificationExists: the project already defines a
+	// classification with that slug.
+	ErrClassificationExists = errors.New("keystore: classification already exists")
+	// ErrClassificationInUse: the classification cannot be deleted while
+	// an active key's scope or a route names it; the error is an
+	// *InUseError, which names them.
+	ErrClassificationInUse = errors.New("keystore: classification in use")
+	// ErrClassificationLimit: the project already holds MaxClassifications
+	// classifications.
+	ErrClassificationLimit = errors.New("keystore: classification limit reached")
 	// ErrKeyLimit: creating the key would exceed the project's cap of
 	// active keys.
 	ErrKeyLimit = errors.New("keystore: active key limit reached")
@@ -45,6 +59,36 @@ func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Ms
 
 // Unwrap makes errors.Is(err, ErrInvalid) true.
 func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// InUseError names what keeps a classification from being deleted: the
+// active keys whose scope names it and the routes whose request rule tags
+// with it, each list sorted.
+type InUseError struct {
+	Slug   string
+	Keys   []string
+	Routes []string
+}
+
+func (e *InUseError) Error() string {
+	var by []string
+	if len(e.Keys) > 0 {
+		by = append(by, plural(len(e.Keys), "key ", "keys ")+strings.Join(e.Keys, ", "))
+	}
+	if len(e.Routes) > 0 {
+		by = append(by, plural(len(e.Routes), "route ", "routes ")+strings.Join(e.Routes, ", "))
+	}
+	return fmt.Sprintf("classification %q is named by %s", e.Slug, strings.Join(by, " and "))
+}
+
+// Unwrap makes errors.Is(err, ErrClassificationInUse) true.
+func (e *InUseError) Unwrap() error { return ErrClassificationInUse }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
 
 func invalid(field, format string, a ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, a...)}

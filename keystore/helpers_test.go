@@ -75,3 +75,13 @@ func mustKey(t testing.TB, s *Store, project string, in KeyInput) NewKey {
 	}
 	return k
 }
+
+// mustClass defines classifications slugs in project, with the defaults.
+func mustClass(t testing.TB, s *Store, project string, slugs ...string) {
+	t.Helper()
+	for _, slug := range slugs {
+		if _, err := s.CreateClassification(project, ClassificationInput{Slug: slug}); err != nil {
+			t.Fatalf("CreateClassification(%s, %s) = %v", project, slug, err)
+		}
+	}
+}

@@ -98,13 +98,22 @@ type NewKey struct {
 
 // CreateKey creates an API key in project. The project's cap of active keys
 // is checked inside the write transaction, so concurrent creates never
-// exceed it (ErrKeyLimit).
+// exceed it (ErrKeyLimit). The key's classifications must be defined in
+// the project (a *FieldError naming "classifications[i]" otherwise).
 func (s *Store) CreateKey(projectID string, in KeyInput) (NewKey, error) {
 	rec, secret, err := s.newKeyRecord(projectID, in)
 	if err != nil {
 		return NewKey{}, err
 	}
-	err = s.update(func(tx *bolt.Tx) error { return s.insertKey(tx, rec) }, func() { s.cache.putKey(rec) })
+	err = s.update(func(tx *bolt.Tx) error {
+		if err := requireProject(tx, projectID); err != nil {
+			return err
+		}
+		if err := checkDefined(tx, projectID, "classifications", in.Classifications); err != nil {
+			return err
+		}
+		return s.insertKey(tx, rec)
+	}, func() { s.cache.putKey(rec) })
 	if err != nil {
 		return NewKey{}, fmt.Errorf("keystore.CreateKey %s: %w", projectID, err)
 	}
@@ -345,9 +354,9 @@ func normalizePermissions(in []string) ([]string, error) {
 
 func normalizeSlugs(in []string) ([]string, error) {
 	out := []string{}
-	for _, c := range in {
+	for i, c := range in {
 		if !ValidSlug(c) {
-			return nil, invalid("classifications", "%q is not a slug (a-z, 0-9, - and _, at most 64)", c)
+			return nil, invalid(fmt.Sprintf("classifications[%d]", i), "%q is not a slug (a-z, 0-9, - and _, at most 64)", c)
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)

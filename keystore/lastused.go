@@ -9,7 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// loadCache reads every project, key and route into memory.
+// loadCache reads every project, key, route and classification into memory.
 func (s *Store) loadCache() error {
 	s.cache.init()
 	s.newHMACPool()
@@ -36,7 +36,10 @@ func (s *Store) loadCache() error {
 		if err != nil {
 			return err
 		}
-		return s.cache.loadRoutes(tx)
+		if err := s.cache.loadRoutes(tx); err != nil {
+			return err
+		}
+		return s.cache.loadClasses(tx)
 	})
 }
 

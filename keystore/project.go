@@ -135,8 +135,8 @@ func (s *Store) Projects() ([]Project, error) {
 	return out, nil
 }
 
-// DeleteProject removes a project with all its keys, data keys and
-// routes. Its keys stop authenticating before DeleteProject returns.
+// DeleteProject removes a project with all its keys, data keys,
+// routes and classifications. Its keys stop authenticating before DeleteProject returns.
 func (s *Store) DeleteProject(id string) error {
 	var keyIDs []string
 	err := s.update(func(tx *bolt.Tx) error {
@@ -151,6 +151,9 @@ func (s *Store) DeleteProject(id string) error {
 			return err
 		}
 		if err := deletePrefix(tx.Bucket(bucketRoutes), id+"/"); err != nil {
+			return err
+		}
+		if err := deletePrefix(tx.Bucket(bucketClassifications), id+"/"); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketProjects).Delete([]byte(id))

@@ -89,7 +89,9 @@ func compareRoutes(a, b Route) int {
 func routeKey(projectID, routeID string) string { return projectID + "/" + routeID }
 
 // CreateRoute validates in and adds it to project as a new route. A
-// project holds at most MaxRoutes routes (ErrRouteLimit).
+// project holds at most MaxRoutes routes (ErrRouteLimit). The request
+// rule's classification must be defined in the project (a *FieldError
+// naming "request.classification" otherwise).
 func (s *Store) CreateRoute(projectID string, in RouteInput) (Route, error) {
 	r, err := normalizeRoute(in)
 	if err != nil {
@@ -104,6 +106,9 @@ func (s *Store) CreateRoute(projectID string, in RouteInput) (Route, error) {
 	var list []Route
 	err = s.update(func(tx *bolt.Tx) error {
 		if err := requireProject(tx, projectID); err != nil {
+			return err
+		}
+		if err := checkRouteClassification(tx, projectID, &r); err != nil {
 			return err
 		}
 		b := tx.Bucket(bucketRoutes)
@@ -133,6 +138,9 @@ func (s *Store) UpdateRoute(projectID, routeID string, in RouteInput) (Route, er
 	err = s.update(func(tx *bolt.Tx) error {
 		var old Route
 		if err := getRoute(tx, projectID, routeID, &old); err != nil {
+			return err
+		}
+		if err := checkRouteClassification(tx, projectID, &r); err != nil {
 			return err
 		}
 		r.ID, r.ProjectID, r.CreatedAt, r.UpdatedAt = old.ID, old.ProjectID, old.CreatedAt, s.now()

@@ -42,6 +42,7 @@ func TestRouteCreateGetUpdateDelete(t *testing.T) {
 	c := newClock()
 	s := openTestStore(t, "", c)
 	p := mustProject(t, s, "routes")
+	mustClass(t, s, p.ID, "pii")
 	r := mustRoute(t, s, p.ID, postsRoute())
 	if !strings.HasPrefix(r.ID, "rt_") || len(r.ID) != 15 || strings.Trim(r.ID[3:], base36) != "" {
 		t.Errorf("CreateRoute id = %q, want rt_ and 12 base36 characters", r.ID)
@@ -102,6 +103,7 @@ func TestRouteOtherProjectOrNone(t *testing.T) {
 	s := openTestStore(t, "", newClock())
 	p := mustProject(t, s, "a")
 	q := mustProject(t, s, "b")
+	mustClass(t, s, p.ID, "pii")
 	r := mustRoute(t, s, p.ID, postsRoute())
 	cases := []struct {
 		name string
@@ -284,6 +286,8 @@ func TestCachedRoutesVersions(t *testing.T) {
 	s := openTestStore(t, "", newClock())
 	p := mustProject(t, s, "v")
 	q := mustProject(t, s, "w")
+	mustClass(t, s, p.ID, "pii")
+	mustClass(t, s, q.ID, "pii")
 	id := []byte(p.ID)
 	if rs, v := s.CachedRoutes(id); rs != nil || v != 0 {
 		t.Errorf("CachedRoutes(no routes) = %v, %d, want nil, 0", rs, v)
@@ -378,6 +382,8 @@ func TestDeleteProjectDeletesRoutes(t *testing.T) {
 	s := openTestStore(t, "", newClock())
 	p := mustProject(t, s, "gone")
 	q := mustProject(t, s, "stays")
+	mustClass(t, s, p.ID, "pii")
+	mustClass(t, s, q.ID, "pii")
 	r := mustRoute(t, s, p.ID, postsRoute())
 	keep := mustRoute(t, s, q.ID, postsRoute())
 	if err := s.DeleteProject(p.ID); err != nil {

@@ -24,7 +24,9 @@ var (
 	bucketProjectKeys = []byte("project_keys")
 	bucketDataKeys    = []byte("datakeys")
 	bucketRoutes      = []byte("routes") // "<project id>/<route id>" → route record
-	allBuckets        = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes}
+	// "<project id>/<slug>" → classification record
+	bucketClassifications = []byte("classifications")
+	allBuckets            = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes, bucketClassifications}
 )
 
 // Options configure Open. The zero value of every field is usable.
@@ -58,7 +60,7 @@ type Store struct {
 	kek     []byte // wraps data keys, derived from the master key
 
 	// writeMu orders the cache after the file: it is held across every
-	// write transaction of a project, key or route record and the cache update
+	// write transaction of a project, key, route or classification record and the cache update
 	// that follows its commit (see update). bbolt runs one writer at a
 	// time anyway; readers never take it.
 	writeMu  sync.Mutex
@@ -124,7 +126,9 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// init creates the buckets, checks the master key and loads the key cache.
+// init creates the buckets, checks the master key, defines the
+// classifications that keys and routes of an older store name, and loads
+// the cache.
 func (s *Store) init() error {
 	s.hashKey = derive(s.opts.MasterKey, "sdproxy api-key hash v1")
 	s.kek = derive(s.opts.MasterKey, "sdproxy data-key wrap v1")
@@ -134,7 +138,10 @@ func (s *Store) init() error {
 				return err
 			}
 		}
-		return s.checkMasterKey(tx.Bucket(bucketMeta))
+		if err := s.checkMasterKey(tx.Bucket(bucketMeta)); err != nil {
+			return err
+		}
+		return migrateClassifications(tx, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("keystore.Open: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -28,6 +29,13 @@ type DataStore interface {
 	// CachedRoutes returns the project's routes in evaluation order (a
 	// slice never changed afterwards) and a version that changes with them.
 	CachedRoutes(projectID []byte) ([]keystore.Route, uint64)
+	// CachedClassification returns the project's classification slug
+	// ("" and "none" give the built-in one) and whether it is defined.
+	// It must not allocate.
+	CachedClassification(projectID, slug []byte) (*keystore.Classification, bool)
+	// CachedMask returns the mask of the project's classification slug,
+	// or nil when the project does not define it. It must not allocate.
+	CachedMask(projectID, slug []byte) *fieldcrypt.Mask
 }
 
 // DataOptions configure NewData.
@@ -115,7 +123,7 @@ func NewData(o DataOptions) *Data {
 	d.limits = newLimiters(o.LimiterIdle)
 	d.upstreams = newUpstreams(o.Upstream, d.now)
 	d.ids = httpapi.NewRequestIDs("req")
-	d.states.New = func() any { return new(reqState) }
+	d.states.New = func() any { return d.newState() }
 	return d
 }
 

@@ -40,12 +40,25 @@ type reqState struct {
 	// dec, rdec: decompressed request and response bodies; rbuf: the
 	// transformed response; names: merged field lists.
 	dec, rdec, rbuf, names, respNames []byte
+	// maskFor is fieldcrypt.RevealOptions.MaskFor for the project whose
+	// id is in maskProject: made once per reqState, so that masking by
+	// classification allocates nothing per request.
+	maskFor     func(cls []byte) *fieldcrypt.Mask
+	maskProject []byte
+}
+
+// newState returns a reqState for the pool, with its maskFor.
+func (d *Data) newState() *reqState {
+	st := new(reqState)
+	st.maskFor = func(cls []byte) *fieldcrypt.Mask { return d.store.CachedMask(st.maskProject, cls) }
+	return st
 }
 
 func (st *reqState) reset() {
 	*st = reqState{
 		buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID),
 		dec: keep(st.dec), rbuf: keep(st.rbuf), rdec: keep(st.rdec), names: keep(st.names), respNames: keep(st.respNames),
+		maskFor: st.maskFor, maskProject: keep(st.maskProject),
 	}
 }
 
@@ -156,28 +169,71 @@ func (d *Data) authorize(ctx *fasthttp.RequestCtx, st *reqState, m mode) error {
 	return d.rateLimit(ctx, st)
 }
 
-// checkPermission checks the key's permission for the mode and, when the
-// key is limited to some classifications, the requested one.
+// checkPermission checks the key's permission for the mode and, when
+// encrypting, that the project defines the classification and that a key
+// limited to some classifications may use it.
 func (d *Data) checkPermission(st *reqState) error {
 	p := st.principal
 	if st.mode == modeEncrypt && !p.CanEncrypt || st.mode == modeDecrypt && !p.CanDecrypt {
 		return errPermission
 	}
-	if c := bytes.TrimSpace(st.h.class); len(c) > 0 {
-		if !keystore.ValidSlug(string(c)) {
-			return errInvalidClass
-		}
-		if rc := st.routeClass(); rc != "" && string(c) != rc {
-			return errRouteConflict
-		}
-		st.class = string(c)
-	} else {
-		st.class = st.routeClass()
-	}
-	if len(p.Classifications) > 0 && st.mode == modeEncrypt && !slices.Contains(p.Classifications, st.class) {
+	defined, err := d.setClass(st)
+	switch {
+	case err != nil:
+		return err
+	case st.mode != modeEncrypt:
+		return nil // tokens of any slug, a deleted one too, open as the key allows
+	case !defined:
+		return errUnknownClass
+	case len(p.Classifications) > 0 && !slices.Contains(p.Classifications, orNone(st.class)):
 		return errPermission
 	}
 	return nil
+}
+
+// setClass sets st.class, the request's classification (from
+// X-Qanapi-Classification, else from the route's request rule; "" for
+// none), and reports whether the project defines it. A defined slug's
+// string is the cache's, so a classified request allocates nothing.
+func (d *Data) setClass(st *reqState) (bool, error) {
+	rc := st.routeClass()
+	c := bytes.TrimSpace(st.h.class)
+	switch {
+	case len(c) > 0 && !keystore.ValidSlug(string(c)):
+		return false, errInvalidClass
+	case len(c) > 0 && rc != "" && string(c) != rc:
+		return false, errRouteConflict
+	case len(c) == 0 && rc == "":
+		st.class = ""
+		return true, nil
+	}
+	// The project id and the slug, as bytes: no []byte(string) escaping
+	// through the interface.
+	st.scratch = append(st.scratch[:0], st.project.ID...)
+	n := len(st.scratch)
+	if len(c) > 0 {
+		st.scratch = append(st.scratch, c...)
+	} else {
+		st.scratch = append(st.scratch, rc...)
+	}
+	cl, ok := d.store.CachedClassification(st.scratch[:n], st.scratch[n:])
+	switch {
+	case ok:
+		st.class = cl.Slug
+	case len(c) > 0:
+		st.class = string(c)
+	default:
+		st.class = rc
+	}
+	return ok, nil
+}
+
+// orNone is the slug of tokens of classification cls: "none" for "".
+func orNone(cls string) string {
+	if cls == "" {
+		return keystore.NoClassification
+	}
+	return cls
 }
 
 // allowClass is Params.Allow for decryption with a key limited to some

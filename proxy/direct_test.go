@@ -67,6 +67,7 @@ func TestDirectErrors(t *testing.T) {
 	e := newDPEnv(t)
 	p := e.project(keystore.ProjectInput{})
 	other := e.project(keystore.ProjectInput{})
+	mustClass(t, e.store, p.ID, "pii")
 	key := e.key(p.ID, keystore.KeyInput{})
 	encOnly := e.key(p.ID, keystore.KeyInput{Permissions: []string{"encrypt"}})
 	piiOnly := e.key(p.ID, keystore.KeyInput{Classifications: []string{"pii"}})

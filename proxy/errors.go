@@ -34,6 +34,7 @@ var (
 	errInvalidPath       = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash or a dot segment with parameters (such as ..;), which upstreams may resolve outside the project's base path"}
 	errNotAToken         = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
 	errDecryptFailed     = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
+	errUnknownClass      = &apiError{Status: 422, Code: "unknown_classification", Message: "the project defines no classification with the slug this request names (X-Qanapi-Classification or the route's); define it with the admin API first"}
 	errAuthLimited       = &apiError{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
 	errTooManyValues     = &apiError{Status: 413, Code: "too_many_values", Message: "the request names more field values than one request may transform (limits.max_values)"}
 	errOutputTooBig      = &apiError{Status: 413, Code: "body_too_large", Message: "the transformed body would be larger than the configured limit (limits.max_output_bytes)"}

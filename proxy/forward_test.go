@@ -22,6 +22,7 @@ func TestForwardRequestHeaders(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	up := e.upstream("up.test:80", nil)
 	p := e.project("http://up.test/api")
+	mustClass(t, e.store, p.ID, "pii")
 	key := e.key(p.ID, keystore.KeyInput{})
 	body := `{"ssn":"123-45-6789","name":"Ann"}`
 	chunked := strconv.FormatInt(int64(len(body)), 16) + "\r\n" + body + "\r\n0\r\n\r\n"

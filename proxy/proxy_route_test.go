@@ -24,6 +24,7 @@ func TestProxyErrors(t *testing.T) {
 	})
 	p := e.project("http://up.test/api", "http://up.test", "https://dest.test")
 	other := e.project("http://up.test/other")
+	mustClass(t, e.store, p.ID, "pii")
 	key := e.key(p.ID, keystore.KeyInput{})
 	encOnly := e.key(p.ID, keystore.KeyInput{Permissions: []string{"encrypt"}})
 	otherKey := e.key(other.ID, keystore.KeyInput{})

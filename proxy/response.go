@@ -68,8 +68,12 @@ func (d *Data) planResponse(st *reqState) error {
 	if p.fields, err = d.fields.parse(p.names); err != nil {
 		return err
 	}
-	st.scratch = appendListPaths(st.scratch[:0], p.names)
-	p.listFields, err = d.fields.parse(st.scratch)
+	// A list answer: the paths as they are and under '*.' (see phase).
+	st.scratch = appendListPaths(append(append(st.scratch[:0], p.names...), ','), p.names)
+	if p.listFields, err = d.fields.parse(st.scratch); err != nil {
+		st.scratch = appendListPaths(st.scratch[:0], p.names)
+		p.listFields, err = d.fields.parse(st.scratch)
+	}
 	return err
 }
 
@@ -101,7 +105,9 @@ func (st *reqState) prepareUpstream(req *fasthttp.Request) {
 
 // transformResponse applies the response phase to the upstream's answer,
 // already copied to ctx.Response. Decrypt follows the key: plaintext with
-// the decrypt permission, a masked string with decrypt_masked, the tokens
+// the decrypt permission, a masked string with decrypt_masked (each
+// token's classification's mask; the default mask for a slug the project
+// no longer defines), the tokens
 // unchanged with neither; values that are not tokens pass, tokens that
 // cannot be opened stay (counted in X-Qanapi-Untransformed). Encrypt
 // refuses (502) an answer it cannot parse, rather than pass plaintext on.
@@ -142,8 +148,10 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 		st.respResult.values = st.params.Values
 	} else {
 		var o fieldcrypt.RevealOptions
-		if !pr.CanDecrypt {
-			o.Mask = &fieldcrypt.DefaultMask
+		if !pr.CanDecrypt { // each value masked by its classification's mask
+			o.Mask = &fieldcrypt.DefaultMask // of a slug the project no longer defines
+			st.maskProject = append(st.maskProject[:0], st.project.ID...)
+			o.MaskFor = st.maskFor
 		}
 		var c fieldcrypt.RevealCounts
 		out, c, err = fieldcrypt.Reveal(st.rbuf[:0], body, fields, &st.params, o)

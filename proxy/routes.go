@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/routematch"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -13,7 +14,7 @@ import (
 // bumps a version), then only read.
 type routeSet struct {
 	version uint64
-	trie    routeTrie
+	trie    routematch.Trie
 	routes  []route // by rank: the store's evaluation order
 }
 
@@ -28,8 +29,9 @@ type route struct {
 type phase struct {
 	mode  mode
 	class string // request phase: the classification of new tokens, or ""
-	// fields are the rule's paths; listFields the same paths under '*.',
-	// for a body whose top level is an array (list answers).
+	// fields are the rule's paths; listFields, for a body whose top level
+	// is an array (list answers), the same paths as they are and under '*.'
+	// (so both "title" and "*.title" reach every element's title).
 	fields, listFields fieldcrypt.Fields
 	names              string   // the paths, comma-joined (events, merging with headers)
 	nameBytes          []byte   // names, as bytes
@@ -50,7 +52,7 @@ func compileRoutes(rs []keystore.Route, version uint64) *routeSet {
 		if c.response, ok = compilePhase(r.Response, modeDecrypt); !ok {
 			continue
 		}
-		set.trie.add(len(set.routes), r.Path, upper(r.Methods))
+		set.trie.Add(len(set.routes), r.Path, upper(r.Methods))
 		set.routes = append(set.routes, c)
 	}
 	return set
@@ -69,12 +71,15 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 	if c.fields, err = fieldcrypt.FieldsFromList(p.Fields); err != nil {
 		return nil, false
 	}
-	list := make([]string, len(p.Fields))
-	for i, f := range p.Fields {
-		list[i] = "*." + f
+	list := append([]string(nil), p.Fields...)
+	for _, f := range p.Fields {
+		list = append(list, "*."+f)
 	}
 	if c.listFields, err = fieldcrypt.FieldsFromList(list); err != nil {
-		return nil, false
+		// Over fieldcrypt's limit of paths: the '*.' forms alone.
+		if c.listFields, err = fieldcrypt.FieldsFromList(list[len(p.Fields):]); err != nil {
+			return nil, false
+		}
 	}
 	return c, true
 }
@@ -117,7 +122,7 @@ func (d *Data) matchRoute(projectID []byte, method, path []byte) *route {
 		c.sets[string(projectID)] = set
 		c.mu.Unlock()
 	}
-	if rank := set.trie.match(method, path); rank >= 0 {
+	if rank := set.trie.Match(method, path); rank >= 0 {
 		return &set.routes[rank]
 	}
 	return nil

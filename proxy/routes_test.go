@@ -237,6 +237,10 @@ func TestResponseFieldsHeader(t *testing.T) {
 	if string(r.body) != `[{"ssn":"secret"},{"ssn":"plain"}]` || r.header[HeaderUntransformed] != "0" {
 		t.Errorf("GET with X-Qanapi-Response-Fields = %s, want the list decrypted", r.body)
 	}
+	r = e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseFields, "*.ssn")
+	if string(r.body) != `[{"ssn":"secret"},{"ssn":"plain"}]` {
+		t.Errorf("GET with X-Qanapi-Response-Fields *.ssn = %s, want the list decrypted too", r.body)
+	}
 	rtErrorShape(t, "response mode alone", e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseMode, "decrypt"), 400, "invalid_mode")
 }
 

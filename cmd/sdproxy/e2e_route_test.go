@@ -76,6 +76,7 @@ func TestE2ERoutes(t *testing.T) {
 	}
 	proj := []string{"--project", p.ID}
 	route := func(args ...string) []string { return append(append([]string{"route"}, args...), proj...) }
+	cli(t, env, "classification", "create", "--slug", "pii", "--project", p.ID) // a route names only defined slugs
 
 	// create with flags
 	out := cli(t, env, route("create", "--methods", "post,PUT", "--path", "/posts/**", "--order", "10",

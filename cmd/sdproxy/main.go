@@ -54,7 +54,11 @@ proxy through its admin API (see --admin-addr).`,
 		newKeyCmd(cl),
 		newDataKeyCmd(cl),
 		newRouteCmd(cl),
+		newPreviewCmd(cl),
+		newClassificationCmd(cl),
 		newEventsCmd(&clientFlags{getenv: getenv}, getenv),
+		newApplyCmd(getenv),
+		newExportCmd(getenv),
 	)
 	return root
 }

@@ -1,4 +1,4 @@
-package proxy
+package routematch
 
 import (
 	"bytes"
@@ -6,60 +6,68 @@ import (
 	"strings"
 )
 
-// routeTrie finds the first route (by order, then creation) whose method
+// Trie finds the first route (by rank: the evaluation order) whose method
 // list and path pattern match a request, in time proportional to the
 // path's segments rather than to the number of routes. Patterns are
 // '/'-separated: a literal segment, '*' (exactly one segment) or '**'
-// (any number of segments, including none). It is built once per change
-// of a project's routes and only read afterwards.
-type routeTrie struct {
-	root trieNode
+// (any number of segments, including none).
+//
+// The zero Trie holds no route. Build it with Add, then only call Match:
+// a Trie that is no longer added to is safe for concurrent Match calls.
+// Match does not allocate.
+type Trie struct {
+	root node
 }
 
-type trieNode struct {
-	lit        map[string]*trieNode
-	star       *trieNode
-	doubleStar *trieNode
+type node struct {
+	lit        map[string]*node
+	star       *node
+	doubleStar *node
 	// here are the routes whose pattern ends at this node, by rank.
-	here []trieRoute
+	here []entry
 }
 
-// trieRoute is one route as the trie keeps it: its rank (position in the
+// entry is one route as the trie keeps it: its rank (position in the
 // evaluation order) and methods (nil: any).
-type trieRoute struct {
+type entry struct {
 	rank    int
 	methods []string
 }
 
-// add inserts the route of rank with pattern and methods.
-func (t *routeTrie) add(rank int, pattern string, methods []string) {
+// Add inserts the route of rank with pattern and methods. Methods are
+// compared without regard to ASCII case; nil or empty means any method.
+// Ranks are the evaluation order: lower wins.
+func (t *Trie) Add(rank int, pattern string, methods []string) {
+	if len(methods) == 0 {
+		methods = nil
+	}
 	n := &t.root
 	for _, seg := range splitPattern(pattern) {
 		switch seg {
 		case "*":
 			if n.star == nil {
-				n.star = new(trieNode)
+				n.star = new(node)
 			}
 			n = n.star
 		case "**":
 			if n.doubleStar == nil {
-				n.doubleStar = new(trieNode)
+				n.doubleStar = new(node)
 			}
 			n = n.doubleStar
 		default:
 			if n.lit == nil {
-				n.lit = map[string]*trieNode{}
+				n.lit = map[string]*node{}
 			}
 			next := n.lit[seg]
 			if next == nil {
-				next = new(trieNode)
+				next = new(node)
 				n.lit[seg] = next
 			}
 			n = next
 		}
 	}
-	n.here = append(n.here, trieRoute{rank: rank, methods: methods})
-	slices.SortFunc(n.here, func(a, b trieRoute) int { return a.rank - b.rank })
+	n.here = append(n.here, entry{rank: rank, methods: methods})
+	slices.SortFunc(n.here, func(a, b entry) int { return a.rank - b.rank })
 }
 
 // splitPattern splits "/a/*/b" into its segments; "/" and "" have none.
@@ -71,9 +79,11 @@ func splitPattern(p string) []string {
 	return strings.Split(p, "/")
 }
 
-// match returns the rank of the first route matching method and path (the
-// request path after /proxy/{id}, "" or starting with '/'), or -1.
-func (t *routeTrie) match(method, path []byte) int {
+// Match returns the rank of the first route matching method and path (the
+// request path after /proxy/{id}, "" or starting with '/'), or -1. A
+// trailing slash ends the path: "/posts/" is "/posts" plus an empty last
+// segment, which '*' does not match.
+func (t *Trie) Match(method, path []byte) int {
 	if len(path) > 0 && path[0] == '/' {
 		path = path[1:]
 	}
@@ -82,7 +92,7 @@ func (t *routeTrie) match(method, path []byte) int {
 
 // match walks the rest of the path below n and returns the best rank
 // found, better than best (or best).
-func (n *trieNode) match(method, rest []byte, best int) int {
+func (n *node) match(method, rest []byte, best int) int {
 	if n.doubleStar != nil {
 		best = n.doubleStar.matchDoubleStar(method, rest, best)
 	}
@@ -109,7 +119,7 @@ func (n *trieNode) match(method, rest []byte, best int) int {
 
 // matchDoubleStar tries every split of rest: '**' (this node) takes the
 // first k segments, the pattern after it the rest.
-func (n *trieNode) matchDoubleStar(method, rest []byte, best int) int {
+func (n *node) matchDoubleStar(method, rest []byte, best int) int {
 	for {
 		best = n.match(method, rest, best)
 		if len(rest) == 0 {
@@ -126,7 +136,7 @@ func (n *trieNode) matchDoubleStar(method, rest []byte, best int) int {
 
 // best returns the better of best and the first route ending here that
 // allows method.
-func (n *trieNode) best(method []byte, best int) int {
+func (n *node) best(method []byte, best int) int {
 	for _, r := range n.here {
 		if best >= 0 && r.rank >= best {
 			return best
@@ -145,4 +155,24 @@ func containsFold(list []string, m []byte) bool {
 		}
 	}
 	return false
+}
+
+// equalFold reports whether b and s are equal without regard to ASCII case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lowerASCII(b[i]) != lowerASCII(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

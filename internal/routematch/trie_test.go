@@ -1,4 +1,4 @@
-package proxy
+package routematch
 
 import (
 	"math/rand/v2"
@@ -48,7 +48,7 @@ func refFirst(routes []testRoute, method, path string) int {
 	return -1
 }
 
-func TestRouteTrieCases(t *testing.T) {
+func TestTrieCases(t *testing.T) {
 	routes := []testRoute{
 		{"/posts/*", []string{"GET"}},
 		{"/posts/**", []string{"POST", "PUT"}},
@@ -58,9 +58,9 @@ func TestRouteTrieCases(t *testing.T) {
 		{"/a/**/b/**/c", nil},
 		{"/**", []string{"DELETE"}},
 	}
-	var trie routeTrie
+	var trie Trie
 	for i, r := range routes {
-		trie.add(i, r.pattern, r.methods)
+		trie.Add(i, r.pattern, r.methods)
 	}
 	cases := []struct {
 		method, path string
@@ -85,7 +85,7 @@ func TestRouteTrieCases(t *testing.T) {
 		{"GET", "/posts/", -1},
 	}
 	for _, tc := range cases {
-		if got := trie.match([]byte(tc.method), []byte(tc.path)); got != tc.want {
+		if got := trie.Match([]byte(tc.method), []byte(tc.path)); got != tc.want {
 			t.Errorf("match(%s %s) = %d, want %d", tc.method, tc.path, got, tc.want)
 		}
 		if ref := refFirst(routes, tc.method, tc.path); ref != tc.want {
@@ -94,9 +94,9 @@ func TestRouteTrieCases(t *testing.T) {
 	}
 }
 
-// TestRouteTrieRandom compares the trie with the reference on random
+// TestTrieRandom compares the trie with the reference on random
 // route sets and paths.
-func TestRouteTrieRandom(t *testing.T) {
+func TestTrieRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	words := []string{"a", "b", "c", "posts", "1"}
 	seg := func(wild bool) string {
@@ -120,32 +120,52 @@ func TestRouteTrieRandom(t *testing.T) {
 	methods := [][]string{nil, {"GET"}, {"POST", "PUT"}}
 	for round := range 300 {
 		var routes []testRoute
-		var trie routeTrie
+		var trie Trie
 		for i := range 1 + rng.IntN(12) {
 			r := testRoute{path(true), methods[rng.IntN(len(methods))]}
 			routes = append(routes, r)
-			trie.add(i, r.pattern, r.methods)
+			trie.Add(i, r.pattern, r.methods)
 		}
 		for range 50 {
 			m, p := []string{"GET", "POST", "DELETE"}[rng.IntN(3)], path(false)
-			if got, want := trie.match([]byte(m), []byte(p)), refFirst(routes, m, p); got != want {
+			if got, want := trie.Match([]byte(m), []byte(p)), refFirst(routes, m, p); got != want {
 				t.Fatalf("round %d: routes %v: match(%s %s) = %d, want %d", round, routes, m, p, got, want)
 			}
 		}
 	}
 }
 
-func BenchmarkRouteMatch1000(b *testing.B) {
-	var trie routeTrie
+func BenchmarkMatch1000(b *testing.B) {
+	var trie Trie
 	for i := range 1000 {
-		trie.add(i, "/svc"+strconv.Itoa(i)+"/items/*/detail", []string{"GET"})
+		trie.Add(i, "/svc"+strconv.Itoa(i)+"/items/*/detail", []string{"GET"})
 	}
-	trie.add(1000, "/**", nil)
+	trie.Add(1000, "/**", nil)
 	method, path := []byte("GET"), []byte("/svc517/items/42/detail")
 	b.ReportAllocs()
 	for b.Loop() {
-		if trie.match(method, path) != 517 {
+		if trie.Match(method, path) != 517 {
 			b.Fatal("wrong route")
 		}
+	}
+}
+
+// TestMatchAllocs pins Match to no allocation: the data plane calls it on
+// every request.
+func TestMatchAllocs(t *testing.T) {
+	var trie Trie
+	trie.Add(0, "/posts/**", []string{"POST"})
+	trie.Add(1, "/users/*/cards/*", nil)
+	method, path := []byte("POST"), []byte("/users/7/cards/9")
+	if n := testing.AllocsPerRun(100, func() { trie.Match(method, path) }); n != 0 {
+		t.Errorf("Match allocations = %v, want 0", n)
+	}
+}
+
+func TestEmptyMethodsMeansAny(t *testing.T) {
+	var trie Trie
+	trie.Add(0, "/a", []string{})
+	if got := trie.Match([]byte("PATCH"), []byte("/a")); got != 0 {
+		t.Errorf("Match(PATCH /a) with methods [] = %d, want 0", got)
 	}
 }

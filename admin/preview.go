@@ -1,0 +1,304 @@
+package admin
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/internal/routematch"
+	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/pii"
+)
+
+// Errors of the preview, with the codes the data plane would answer for
+// the same request.
+var (
+	errPreviewMode          = &httpapi.Error{Status: 400, Code: "invalid_mode", Message: "mode and response_mode must be encrypt or decrypt; response_mode goes with response_fields or a route's response rule"}
+	errPreviewConflict      = &httpapi.Error{Status: 400, Code: "route_conflict", Message: "mode or response_mode contradicts the route for this path; fields may add to a route, never change its mode"}
+	errPreviewTooManyValues = &httpapi.Error{Status: 413, Code: "too_many_values", Message: "a body holds more than " + strconv.Itoa(pii.MaxValues) + " values, more than a preview reads"}
+)
+
+// preview is POST …/projects/{id}/preview: which route applies to a
+// request, which paths of its body and of the upstream's answer would be
+// transformed, and hints of personal data no rule covers. It encrypts,
+// stores and records nothing, and answers paths, kinds and counts, never
+// a value.
+func (a *Admin) preview(ctx *fasthttp.RequestCtx, project string) error {
+	var in wire.PreviewInput
+	if err := decodeBody(ctx, &in); err != nil {
+		return err
+	}
+	method, path, err := previewTarget(in)
+	if err != nil {
+		return err
+	}
+	routes, err := a.store.Routes(project)
+	if err != nil {
+		return err
+	}
+	route := matchPreviewRoute(routes, method, path)
+	out := wire.Preview{Hints: []wire.PreviewHint{}}
+	if route != nil {
+		out.Route = &wire.PreviewRoute{ID: route.ID, Path: route.Path, Order: route.Order, Methods: nonNil(route.Methods)}
+	}
+	reqPlan, err := requestPlan(route, in)
+	if err != nil {
+		return err
+	}
+	respPlan, err := responsePlan(route, in)
+	if err != nil {
+		return err
+	}
+	if out.Request, err = previewPhase(reqPlan, in.Body, "request", &out.Hints); err != nil {
+		return err
+	}
+	if in.ResponseBody != nil {
+		resp, err := previewPhase(respPlan, in.ResponseBody, "response", &out.Hints)
+		if err != nil {
+			return err
+		}
+		out.Response = &resp
+	} else if _, err := planFields(respPlan, "response"); err != nil {
+		return err // the proxy refuses bad response fields before forwarding
+	}
+	httpapi.WriteJSON(ctx, 200, out)
+	return nil
+}
+
+// previewTarget checks and normalises the input's method and path: the
+// path after /proxy/{id}, its query string dropped.
+func previewTarget(in wire.PreviewInput) (method, path string, err error) {
+	method = strings.ToUpper(strings.TrimSpace(in.Method))
+	if method == "" || strings.IndexFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return "", "", httpapi.BadRequest("method: is required, an HTTP method such as POST")
+	}
+	path, _, _ = strings.Cut(in.Path, "?")
+	if !strings.HasPrefix(path, "/") {
+		return "", "", httpapi.BadRequest(`path: is required: the request path after /proxy/{project-id}, starting with "/"`)
+	}
+	return method, path, nil
+}
+
+// matchPreviewRoute returns the route the data plane would apply: the
+// first, in the store's evaluation order, whose methods and path match.
+// Routes whose fields do not parse are skipped, as the proxy skips them.
+func matchPreviewRoute(routes []keystore.Route, method, path string) *keystore.Route {
+	var trie routematch.Trie
+	ranks := make([]int, 0, len(routes))
+	for i, r := range routes {
+		if !phaseCompiles(r.Request) || !phaseCompiles(r.Response) {
+			continue
+		}
+		trie.Add(len(ranks), r.Path, r.Methods)
+		ranks = append(ranks, i)
+	}
+	if rank := trie.Match([]byte(method), []byte(path)); rank >= 0 {
+		return &routes[ranks[rank]]
+	}
+	return nil
+}
+
+func phaseCompiles(p *keystore.RoutePhase) bool {
+	if p == nil {
+		return true
+	}
+	_, err := fieldcrypt.FieldsFromList(p.Fields)
+	return err == nil
+}
+
+// phasePlan is what one phase would do: its mode ("" for none), the paths
+// it names, and for the request, the paths the route requires.
+type phasePlan struct {
+	mode    string
+	named   []string
+	require []string
+	list    bool // a response: a top-level array has the paths applied in each element
+}
+
+// requestPlan mirrors the data plane's request phase: the route's rule
+// (whose mode a given mode may only repeat) plus the input's fields; with
+// no rule, the input's fields and mode (default encrypt).
+func requestPlan(route *keystore.Route, in wire.PreviewInput) (phasePlan, error) {
+	given, err := previewMode(in.Mode)
+	if err != nil {
+		return phasePlan{}, err
+	}
+	if route != nil && route.Request != nil {
+		rule := route.Request
+		if given != "" && given != ruleMode(rule.Mode, keystore.ModeEncrypt) {
+			return phasePlan{}, errPreviewConflict
+		}
+		return phasePlan{mode: ruleMode(rule.Mode, keystore.ModeEncrypt), named: concat(rule.Fields, in.Fields), require: rule.Require}, nil
+	}
+	if len(in.Fields) == 0 {
+		return phasePlan{}, nil
+	}
+	return phasePlan{mode: ruleMode(given, keystore.ModeEncrypt), named: in.Fields}, nil
+}
+
+// responsePlan mirrors the data plane's response phase: the route's
+// response rule plus response_fields, or response_fields alone (mode
+// default decrypt).
+func responsePlan(route *keystore.Route, in wire.PreviewInput) (phasePlan, error) {
+	given, err := previewMode(in.ResponseMode)
+	if err != nil {
+		return phasePlan{}, err
+	}
+	var rule *keystore.RoutePhase
+	if route != nil {
+		rule = route.Response
+	}
+	switch {
+	case rule == nil && len(in.ResponseFields) == 0:
+		if given != "" {
+			return phasePlan{}, errPreviewMode // a mode with nothing to apply it to
+		}
+		return phasePlan{}, nil
+	case rule == nil:
+		return phasePlan{mode: ruleMode(given, keystore.ModeDecrypt), named: in.ResponseFields, list: true}, nil
+	}
+	mode := ruleMode(rule.Mode, keystore.ModeDecrypt)
+	if given != "" && given != mode {
+		return phasePlan{}, errPreviewConflict
+	}
+	return phasePlan{mode: mode, named: concat(rule.Fields, in.ResponseFields), list: true}, nil
+}
+
+// previewMode parses a mode as X-Qanapi-Mode is read: encrypt or decrypt
+// in any letter case, "" for none given.
+func previewMode(s string) (string, error) {
+	switch m := strings.ToLower(strings.TrimSpace(s)); m {
+	case "", "encrypt", "decrypt":
+		return m, nil
+	}
+	return "", errPreviewMode
+}
+
+// ruleMode is mode, lower case, or def when empty.
+func ruleMode(mode, def string) string {
+	if mode == "" {
+		return def
+	}
+	return strings.ToLower(mode)
+}
+
+func concat(a, b []string) []string {
+	return append(append([]string(nil), a...), b...)
+}
+
+// previewPhase works out one phase on body (nil: no body) and appends its
+// hints.
+func previewPhase(plan phasePlan, body []byte, phase string, hints *[]wire.PreviewHint) (wire.PreviewPhase, error) {
+	out := wire.PreviewPhase{Mode: "none", Named: []string{}, Fields: []string{}, Absent: []string{}, MissingRequired: []string{}, NotTokens: []string{}}
+	fields, err := planFields(plan, phase)
+	if err != nil {
+		return out, err
+	}
+	paths := parseFieldPaths(fields)
+	if plan.mode != "" {
+		out.Mode = plan.mode
+		out.Named = fields.Names()
+	}
+	var root *jsonNode
+	if body != nil {
+		if err := fieldcrypt.Validate(body); err != nil {
+			return out, httpapi.BadRequest(phase + " body: the proxy would refuse it: " + fieldcryptReason(err))
+		}
+		if root, err = decodeTree(body); err != nil {
+			return out, err
+		}
+	}
+	covered := map[string]bool{}
+	if plan.mode != "" {
+		covered = transformed(plan, root, paths, &out)
+	}
+	if root == nil {
+		return out, nil
+	}
+	found, err := pii.Detect(body, func(p string) bool { return covered[p] })
+	if err != nil {
+		if errors.Is(err, pii.ErrTooManyValues) {
+			return out, errPreviewTooManyValues
+		}
+		return out, err
+	}
+	for _, h := range found {
+		*hints = append(*hints, wire.PreviewHint{Path: h.Path, Kind: h.Kind, Reason: h.Reason, Phase: phase})
+	}
+	return out, nil
+}
+
+// planFields parses the paths a phase names.
+func planFields(plan phasePlan, phase string) (fieldcrypt.Fields, error) {
+	f, err := fieldcrypt.FieldsFromList(plan.named)
+	if err != nil {
+		return f, &httpapi.Error{Status: 400, Code: "invalid_fields", Message: phase + " fields: " + fieldcryptReason(err)}
+	}
+	return f, nil
+}
+
+// transformed fills out's fields, values, absent, missing and not-token
+// paths, and returns the concrete paths of the values that would be
+// transformed.
+func transformed(plan phasePlan, root *jsonNode, paths []fieldPath, out *wire.PreviewPhase) map[string]bool {
+	covered := map[string]bool{}
+	for _, r := range plan.require {
+		f, err := fieldcrypt.FieldsFromList([]string{r})
+		if err != nil || root == nil || !exists(root, parseFieldPaths(f)[0]) {
+			out.MissingRequired = append(out.MissingRequired, r)
+		}
+	}
+	if root == nil || plan.list && root.kind != '[' && root.kind != '{' {
+		out.Absent = append(out.Absent, out.Named...)
+		return covered
+	}
+	match := paths
+	if plan.list && root.kind == '[' {
+		match = underEachElement(paths)
+	}
+	targets, reached := matchFields(root, match)
+	seen := map[string]bool{}
+	for _, t := range targets {
+		covered[t.concrete] = true
+		out.Values++
+		if !seen[t.display] {
+			seen[t.display] = true
+			out.Fields = append(out.Fields, t.display)
+		}
+		if plan.mode == keystore.ModeDecrypt && !(t.node.kind == '"' && fieldcrypt.IsToken([]byte(t.node.str))) && !slices.Contains(out.NotTokens, t.display) {
+			out.NotTokens = append(out.NotTokens, t.display)
+		}
+	}
+	for i, ok := range reached {
+		if !ok {
+			out.Absent = append(out.Absent, paths[i].name)
+		}
+	}
+	return covered
+}
+
+// underEachElement returns paths with a leading * segment: the data plane
+// applies a response rule's paths to each element of a top-level array.
+func underEachElement(paths []fieldPath) []fieldPath {
+	out := make([]fieldPath, len(paths))
+	for i, p := range paths {
+		out[i] = fieldPath{name: p.name, segs: append([]fieldSeg{{index: -1, wild: true}}, p.segs...)}
+	}
+	return out
+}
+
+// fieldcryptReason is the message of a fieldcrypt sentinel in err, without
+// the operations that wrap it ("fieldcrypt.Validate: fieldcrypt: …").
+func fieldcryptReason(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "fieldcrypt: "); i >= 0 {
+		return msg[i+len("fieldcrypt: "):]
+	}
+	return msg
+}
