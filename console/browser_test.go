@@ -13,7 +13,10 @@ import (
 // real `sdproxy serve`: sign in, create a project, create an API key
 // through the dialog and read it once, use it through the proxy, watch
 // Last Used and the Event Log, edit the proxy settings, rotate the data
-// key, revoke the key and see the proxy refuse it, rotate a key, sign out.
+// key, revoke the key and see the proxy refuse it, rotate a key; create
+// and edit classifications, create, reorder and edit routes, preview what
+// they do to a pasted body, see a classification in use refused, delete a
+// route; sign out.
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the browser test builds and runs sdproxy and Chromium (about 10 s)")
@@ -31,6 +34,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	s.rotateDataKey()
 	s.revokeKey()
 	s.rotateOtherKey()
+	s.manageClassifications()
+	s.manageRoutes()
+	s.tryPreview()
+	s.deleteInUse()
 	s.listProjectsAndSignOut()
 }
 
@@ -46,6 +53,8 @@ type scenario struct {
 	key     string // the key made through the console (the full secret)
 	keyID   string
 	row     string // CSS selector of key's row
+	posts   string // the route /posts/** made through the console
+	drafts  string // the route /posts/drafts made through the console
 }
 
 // signIn: a wrong token is refused in words, the right one is kept in

@@ -217,10 +217,22 @@ func (p *page) setValue(step, sel, value string) {
 // shots is on (see screenshotMode).
 func (p *page) screenshot(shots shotMode, name string) {
 	p.t.Helper()
+	p.shoot(shots, name, "scrolling to the top", `window.scrollTo(0, 0)`)
+}
+
+// screenshotAt is screenshot with the element matching sel scrolled to the
+// top of the viewport.
+func (p *page) screenshotAt(shots shotMode, name, sel string) {
+	p.t.Helper()
+	p.shoot(shots, name, "scrolling to "+sel, `document.querySelector(`+jsString(sel)+`).scrollIntoView()`)
+}
+
+func (p *page) shoot(shots shotMode, name, step, scroll string) {
+	p.t.Helper()
 	if !shots.on || (shots.only != nil && !shots.only[name]) {
 		return
 	}
-	p.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	p.do(step, chromedp.Evaluate[chromedp.Void](scroll))
 	img, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		p.t.Fatalf("screenshot %s: %v", name, err)
@@ -250,7 +262,7 @@ func screenshotMode() shotMode {
 	case "":
 		return shotMode{width: 1280, height: 800}
 	case "phone":
-		return shotMode{on: true, only: map[string]bool{"keys-create": true, "keys-list": true, "events": true},
+		return shotMode{on: true, only: map[string]bool{"keys-create": true, "keys-list": true, "events": true, "routes-preview": true},
 			suffix: "-phone", width: 390, height: 844, mobile: true}
 	default:
 		return shotMode{on: true, width: 1280, height: 800}

@@ -36,7 +36,8 @@ export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
 }
 
-// api calls the admin API. body, when given, is sent as JSON. opts.token
+// api calls the admin API. body, when given, is sent as JSON; with
+// opts.raw it is a string of JSON already, sent as it is. opts.token
 // overrides the stored token (to check a token before keeping it).
 // It resolves to the decoded answer (null for 204) or rejects with an
 // APIError.
@@ -52,7 +53,7 @@ export async function api(method, path, body, opts = {}) {
   };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
+    init.body = opts.raw ? body : JSON.stringify(body);
   }
   let res;
   try {

@@ -37,9 +37,10 @@ export function setTitle(dlg, text) {
 // confirmDialog asks a yes/no question. action() runs on confirm; while it
 // runs the buttons are disabled; when it throws, the error is shown in the
 // dialog (and the dialog stays); otherwise the dialog closes and then
-// onDone(result of action), if given, runs.
-export function confirmDialog({ title, body, confirmLabel, danger = false, action, onDone, returnFocus }) {
-  const errBox = h('p', { class: 'error', role: 'alert', hidden: true });
+// onDone(result of action), if given, runs. explain(error), if given,
+// returns nodes shown under the error: what it means and what to do.
+export function confirmDialog({ title, body, confirmLabel, danger = false, action, onDone, returnFocus, explain }) {
+  const errBox = h('div', { class: 'error', role: 'alert', hidden: true });
   const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
   const ok = h('button', { type: 'submit', class: danger ? 'danger' : '' }, confirmLabel);
   const form = h('form', { class: 'dialog-form' }, body, errBox,
@@ -55,6 +56,8 @@ export function confirmDialog({ title, body, confirmLabel, danger = false, actio
       result = await action();
     } catch (e) {
       showError(errBox, '', e);
+      const more = explain ? explain(e) : null;
+      if (more) errBox.append(...[more].flat().filter(Boolean));
       ok.disabled = false;
       cancel.disabled = false;
       cancel.focus();

@@ -1,18 +1,22 @@
 // project.js: one project's page: its header and the tabs API Keys, Data
-// Proxy, Event Log and Data Keys (a WAI-ARIA tablist: arrow keys, Home and
-// End move between tabs).
+// Proxy, Routes, Classifications, Event Log and Data Keys (a WAI-ARIA
+// tablist: arrow keys, Home and End move between tabs).
 
 import { api, projectPath } from './api.js';
 import { alertBox, badge, h, replace, showError } from './dom.js';
 import { projectHref } from './projects.js';
 import { keysTab } from './keys.js';
 import { proxyTab } from './proxytab.js';
+import { routesTab } from './routes.js';
+import { classificationsTab } from './classifications.js';
 import { eventsTab } from './events.js';
 import { dataKeysTab } from './datakeys.js';
 
 const TABS = [
   { id: 'keys', label: 'API Keys', mount: keysTab },
   { id: 'proxy', label: 'Data Proxy', mount: proxyTab },
+  { id: 'routes', label: 'Routes', mount: routesTab },
+  { id: 'classifications', label: 'Classifications', mount: classificationsTab },
   { id: 'events', label: 'Event Log', mount: eventsTab },
   { id: 'datakeys', label: 'Data Keys', mount: dataKeysTab },
 ];
