@@ -479,6 +479,8 @@ cli key create --project "$P_PAY" --name reporting --permissions decrypt -o json
 K2_ID=$(json_get id "$T/out")
 cli key create --project "$P_PAY" --name enc-only --permissions encrypt -q
 K_ENC=$(head -n 1 "$T/out")
+cli classification create --project "$P_PAY" --slug pii --name "Personal data"
+cli classification create --project "$P_PAY" --slug card --mask-show-last 4
 cli key create --project "$P_PAY" --name tagged --classifications pii,card --expires-at 2099-01-01T00:00:00Z
 cli key create --project "$P_PAY" --name month --expires-in 720h -o json
 cli key create --project "$P_PAY" -q
@@ -511,6 +513,8 @@ adm GET "/admin/v1/projects/$P_DIR/keys"
 adm POST "/admin/v1/projects/$P_DIR/keys" '{"name":"direct-app","permissions":["encrypt","decrypt"],"classifications":[],"expires_at":"2099-06-01T12:00:00Z"}'
 KD=$(json_get key "$T/body")
 KD_ID=$(json_get id "$T/body")
+cli classification create --project "$P_DIR" --slug pii
+cli classification create --project "$P_DIR" --slug card
 adm POST "/admin/v1/projects/$P_DIR/keys" ''
 KD2=$(json_get key "$T/body")
 KD2_ID=$(json_get id "$T/body")
@@ -872,7 +876,7 @@ for attempt in 1 2 3; do
 done
 sleep 0.2
 print_file "$T/demo.out"
-DEMO_KEY=$(sed -n 's/^ *export KEY=//p' "$T/demo.out")
+DEMO_KEY=$(sed -n 's/^ *export KEY=\([^ ]*\).*/\1/p' "$T/demo.out")
 DEMO_PRJ=$(grep -oE '/proxy/prj_[0-9a-z]+' "$T/demo.out" | head -n 1 | sed 's#/proxy/##')
 # The demo project allows 100 requests/s (burst 200): 50 ms between calls
 # refill the bucket, so that RateLimit-Remaining does not depend on timing.
