@@ -160,7 +160,7 @@ func normalizeFieldPaths(field string, list []string, wildcards bool) ([]string,
 	}
 	out := make([]string, 0, len(list))
 	for i, entry := range list {
-		name, err := canonicalFieldPath(entry, wildcards)
+		name, err := CanonicalFieldPath(entry, wildcards)
 		if err != nil {
 			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), "%s", err)
 		}
@@ -171,8 +171,10 @@ func normalizeFieldPaths(field string, list []string, wildcards bool) ([]string,
 	return out, nil
 }
 
-// canonicalFieldPath parses one path and returns its canonical spelling.
-func canonicalFieldPath(entry string, wildcards bool) (string, error) {
+// CanonicalFieldPath parses one field path as routes take it and returns
+// its canonical spelling; wildcards false refuses a * segment (required
+// paths name one place). The CLI's policy files validate with it too.
+func CanonicalFieldPath(entry string, wildcards bool) (string, error) {
 	f, err := fieldcrypt.FieldsFromList([]string{entry})
 	if err != nil {
 		prefix := fieldcrypt.ErrInvalidFields.Error() + ": " + strconv.Quote(strings.Trim(entry, " \t")) + ": "

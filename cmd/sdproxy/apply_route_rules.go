@@ -3,14 +3,12 @@ package main
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
-	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -167,7 +165,7 @@ func (d *fileDecoder) fieldPaths(n *yaml.Node, field string, wildcards bool) []s
 	}
 	out := make([]string, 0, len(list))
 	for i, entry := range list {
-		name, err := canonicalFieldPath(entry, wildcards)
+		name, err := keystore.CanonicalFieldPath(entry, wildcards)
 		if err != nil {
 			d.fail(n.Content[i], elemPath(field, i), "%s", err)
 			continue
@@ -177,41 +175,6 @@ func (d *fileDecoder) fieldPaths(n *yaml.Node, field string, wildcards bool) []s
 		}
 	}
 	return out
-}
-
-// canonicalFieldPath parses one path with fieldcrypt's parser and returns
-// its canonical spelling, as keystore does for routes.
-func canonicalFieldPath(entry string, wildcards bool) (string, error) {
-	f, err := fieldcrypt.FieldsFromList([]string{entry})
-	if err != nil {
-		prefix := fieldcrypt.ErrInvalidFields.Error() + ": " + strconv.Quote(strings.Trim(entry, " \t")) + ": "
-		return "", fmt.Errorf("%q is not a field path: %s", entry, strings.TrimPrefix(err.Error(), prefix))
-	}
-	name := f.Names()[0]
-	if _, err := fieldcrypt.FieldsFromList([]string{"*." + name}); err != nil {
-		return "", fmt.Errorf("%q nests deeper than %d levels", entry, fieldcrypt.MaxDepth-1)
-	}
-	if !wildcards && pathHasWildcard(name) {
-		return "", fmt.Errorf("%q has a * segment: a required path names one place (write \\* for a key named *)", entry)
-	}
-	return name, nil
-}
-
-// pathHasWildcard reports whether a canonical path has an unescaped * segment.
-func pathHasWildcard(name string) bool {
-	start := 0
-	for i := 0; i <= len(name); i++ {
-		switch {
-		case i < len(name) && name[i] == '\\':
-			i++
-		case i == len(name) || name[i] == '.':
-			if name[start:i] == "*" {
-				return true
-			}
-			start = i + 1
-		}
-	}
-	return false
 }
 
 func (d *fileDecoder) decodeRequest(n *yaml.Node, field string) *wire.RequestRule {
