@@ -7,8 +7,10 @@ import "unicode/utf8"
 // of the others, so the mask keeps the value's length in characters.
 //
 // The characters are those of the decoded string when the plaintext is a
-// JSON string ("4111 1111" has 9), and those of the raw JSON text otherwise
-// (the number 1234.5 has 6, the object {"a":1} has 7). A value of at most
+// JSON string ("4111 1111" has 9). A value of any other JSON type (number,
+// true, false, null, object, array) is masked whole, as NonStringMaskLen
+// mask characters, so neither its content nor its length shows (true and
+// false would otherwise differ by length). A string of at most
 // ShowFirst+ShowLast characters is masked whole, so a short value is never
 // shown entirely. The result is always a JSON string, escaped as JSON
 // requires.
@@ -27,6 +29,10 @@ type Mask struct {
 	Char rune
 }
 
+// NonStringMaskLen is how many mask characters stand for a value that is
+// not a JSON string.
+const NonStringMaskLen = 4
+
 // DefaultMask shows the last 4 characters and hides the others with '*'
 // ("4111 1111 1111 1234" becomes "***************1234"). It is the mask of
 // a classification that defines none; callers must not modify it.
@@ -39,6 +45,12 @@ func (m *Mask) appendMasked(dst, raw []byte) []byte {
 	text, quoted := raw, len(raw) >= 2 && raw[0] == '"'
 	if quoted {
 		text = raw[1 : len(raw)-1]
+	} else {
+		dst = append(dst, '"')
+		for range NonStringMaskLen {
+			dst = appendStringRune(dst, m.char())
+		}
+		return append(dst, '"')
 	}
 	plain := isPlainASCII(text[skipPlain(text, 0):])
 	n := len(text)

@@ -106,13 +106,13 @@ func TestReveal(t *testing.T) {
 		{name: "masked string", doc: `{"a":@A}`, fields: "a", mask: &DefaultMask,
 			want: `{"a":"***********.com"}`, counts: RevealCounts{Opened: 1}},
 		{name: "masked number", doc: `{"n":@N}`, fields: "n", mask: &DefaultMask,
-			want: `{"n":"******7890"}`, counts: RevealCounts{Opened: 1}},
+			want: `{"n":"****"}`, counts: RevealCounts{Opened: 1}}, // not a string: masked whole, fixed length
 		{name: "masked short value hidden whole", doc: `{"s":@S}`, fields: "s", mask: &DefaultMask,
 			want: `{"s":"**"}`, counts: RevealCounts{Opened: 1}},
 		{name: "masked null", doc: `{"z":@Z}`, fields: "z", mask: &DefaultMask,
 			want: `{"z":"****"}`, counts: RevealCounts{Opened: 1}},
-		{name: "masked object is its JSON text", doc: `{"o":@O}`, fields: "o", mask: &DefaultMask,
-			want: `{"o":"*****\"v\"}"}`, counts: RevealCounts{Opened: 1}},
+		{name: "masked object shows nothing of itself", doc: `{"o":@O}`, fields: "o", mask: &DefaultMask,
+			want: `{"o":"****"}`, counts: RevealCounts{Opened: 1}},
 		{name: "masked unicode", doc: `{"u":@U}`, fields: "u", mask: &Mask{ShowFirst: 1, ShowLast: 2, Char: '•'},
 			want: `{"u":"h••••••••ld"}`, counts: RevealCounts{Opened: 1}},
 		{name: "masked escapes", doc: `{"e":@E}`, fields: "e", mask: &Mask{ShowFirst: 2, ShowLast: 2},
@@ -204,9 +204,10 @@ func TestMaskChars(t *testing.T) {
 		{"unpaired surrogate", `"\ud83dxyz"`, Mask{ShowFirst: 1, ShowLast: 1}, `"` + "\ufffd" + `**z"`},
 		{"shown control chars", `"\u0000\u001f\t"`, Mask{ShowFirst: 3, ShowLast: 1}, `"***"`},
 		{"shown escapes", `"\u0000\u001fab\t\/"`, Mask{ShowFirst: 2, ShowLast: 2}, `"\u0000\u001f**\t/"`},
-		{"true", `true`, Mask{ShowFirst: 1}, `"t***"`},
-		{"array", `[1, "é"]`, Mask{ShowLast: 3}, `"*****é\"]"`},
-		{"whitespace trimmed", " \n-0.5e3\t", Mask{ShowFirst: 2}, `"-0****"`},
+		{"true", `true`, Mask{ShowFirst: 1}, `"****"`},
+		{"false is as long as true", `false`, Mask{ShowFirst: 1}, `"****"`},
+		{"array", `[1, "é"]`, Mask{ShowLast: 3}, `"****"`},
+		{"whitespace trimmed", " \n-0.5e3\t", Mask{ShowFirst: 2}, `"****"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

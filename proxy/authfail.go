@@ -92,6 +92,7 @@ func (a *authFailures) limited(ip netip.Addr, now time.Time) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	ip = a.key(ip)
 	lim := a.blocked[ip]
 	if lim == nil {
 		return false
@@ -104,12 +105,31 @@ func (a *authFailures) limited(ip netip.Addr, now time.Time) bool {
 	return true
 }
 
+// key is the bucket of ip: IPv6 addresses count by their /64 (one host
+// may hold the whole prefix), and once MaxTracked addresses are tracked a
+// new one shares the overflow bucket (the zero Addr) instead of going
+// unlimited. The caller holds a.mu.
+func (a *authFailures) key(ip netip.Addr) netip.Addr {
+	if ip.Is6() {
+		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
+	}
+	if _, ok := a.buckets[ip]; !ok && len(a.buckets) >= a.opts.MaxTracked {
+		return netip.Addr{}
+	}
+	return ip
+}
+
+// maxSummaries bounds the auth.failed events of one flush; the rest are
+// folded into one summary of client_ip "other".
+const maxSummaries = 1000
+
 // fail counts one failed authentication of ip for project ("" when the
 // project is unknown) and reports whether ip is still within its budget.
 func (a *authFailures) fail(ip netip.Addr, project string, now time.Time) (allowed bool) {
 	a.total.Add(1)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	ip = a.key(ip)
 	k := failKey{ip, project}
 	if _, ok := a.counts[k]; ok || len(a.counts) < a.opts.MaxTracked {
 		a.counts[k]++
@@ -121,9 +141,6 @@ func (a *authFailures) fail(ip netip.Addr, project string, now time.Time) (allow
 	}
 	lim := a.buckets[ip]
 	if lim == nil {
-		if len(a.buckets) >= a.opts.MaxTracked {
-			return true
-		}
 		lim = rate.NewLimiter(rate.Limit(a.opts.PerSecond), a.opts.Burst)
 		a.buckets[ip] = lim
 	}
@@ -151,14 +168,28 @@ func (a *authFailures) flush(log AuditLog, now time.Time) {
 		return
 	}
 	interval := a.opts.Interval.String()
+	written, other, others := 0, uint64(0), 0
 	for k, n := range counts {
-		ip := "other"
-		if k.ip.IsValid() {
-			ip = k.ip.String()
+		if !k.ip.IsValid() || written >= maxSummaries {
+			other += n
+			others++
+			continue
+		}
+		ip := k.ip.String()
+		if k.ip.Is6() {
+			ip += "/64"
 		}
 		log.Record(events.Event{
 			Type: events.TypeAuthFailed, Time: now.UTC(), ProjectID: k.project, Actor: "sdproxy",
 			Details: map[string]string{"client_ip": ip, "count": strconv.FormatUint(n, 10), "interval": interval},
+		})
+		written++
+	}
+	if other > 0 {
+		log.Record(events.Event{
+			Type: events.TypeAuthFailed, Time: now.UTC(), Actor: "sdproxy",
+			Details: map[string]string{"client_ip": "other", "count": strconv.FormatUint(other, 10), "interval": interval,
+				"sources": strconv.Itoa(others)},
 		})
 	}
 }

@@ -27,6 +27,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	}
 	st.scratch = append(st.scratch[:0], st.project.ID...)
 	st.route = d.matchRoute(st.scratch, ctx.Method(), path)
+	if err := d.checkRouted(ctx, st); err != nil {
+		return err
+	}
 	m, err := st.requestMode()
 	if err != nil {
 		return err
@@ -57,6 +60,31 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 		return nil
 	}
 	return d.forward(ctx, st, t, url, body)
+}
+
+// methodOverride are headers some frameworks take as the request's real
+// method: a GET route's rules must not apply to what the upstream treats
+// as a POST.
+var methodOverride = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// checkRouted refuses, in a project that has routes, what would let a
+// request escape them: an X-Qanapi-Destination (the route matched the
+// proxy path, the request would go elsewhere) and method-override headers.
+func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState) error {
+	if rs, _ := d.store.CachedRoutes(st.scratch); len(rs) == 0 {
+		return nil
+	}
+	if len(bytes.TrimSpace(st.h.dest)) > 0 {
+		return errDestinationWithRoutes
+	}
+	for k := range ctx.Request.Header.All() {
+		for _, h := range methodOverride {
+			if equalFold(k, h) {
+				return errMethodOverride
+			}
+		}
+	}
+	return nil
 }
 
 // requestMode is the request phase's mode: the route's when it has a

@@ -27,7 +27,8 @@ func (d *Data) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig 
 const unauthReadTimeout = 5 * time.Second
 
 // validKey reports whether the request's X-Qanapi-Authorization is an
-// active key of some project (the handler checks the project itself).
+// active key of the /proxy/{id} project the request names (for the direct
+// API: of any project, since the key names it).
 func (d *Data) validKey(h *fasthttp.RequestHeader) bool {
 	var key []byte
 	for k, v := range h.All() {
@@ -36,7 +37,12 @@ func (d *Data) validKey(h *fasthttp.RequestHeader) bool {
 			break
 		}
 	}
-	_, err := d.store.AuthenticateKey(key)
+	var err error
+	if project := proxyProject(h.RequestURI()); project != nil {
+		_, err = d.store.Authenticate(project, key) // a key of this very project
+	} else {
+		_, err = d.store.AuthenticateKey(key)
+	}
 	return err == nil
 }
 

@@ -55,6 +55,11 @@ func (d *Data) planResponse(st *reqState) error {
 	p.names = st.respNames[:0]
 	if rule != nil {
 		p.mode = rule.mode
+	}
+	if p.mode == modeEncrypt && !st.principal.CanEncrypt {
+		return errPermission // minting tokens of chosen plaintext needs the encrypt permission
+	}
+	if rule != nil {
 		p.fields, p.listFields = rule.fields, rule.listFields
 		if len(hdrFields) == 0 {
 			p.names = rule.nameBytes // shared, read only
@@ -163,8 +168,19 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 	st.rbuf = out
 	resp.SetBodyRaw(out)
 	resp.Header.Del(fasthttp.HeaderContentEncoding)
+	keyDependent(&resp.Header)
 	p.ran = true
 	return nil
+}
+
+// keyDependent marks an answer whose body now depends on the caller's key
+// (plaintext, masks or tokens): no shared cache may keep it or serve it to
+// another key, and the upstream's validators no longer describe it.
+func keyDependent(h *fasthttp.ResponseHeader) {
+	h.Set(fasthttp.HeaderCacheControl, "private, no-store")
+	h.Add(fasthttp.HeaderVary, HeaderAuthorization)
+	h.Del(fasthttp.HeaderETag)
+	h.Del(fasthttp.HeaderLastModified)
 }
 
 // decodeResponse returns the upstream's body, decoded per its

@@ -287,3 +287,40 @@ func TestRoutesGzipBomb(t *testing.T) {
 		t.Errorf("the upstream received %d requests, want none", n)
 	}
 }
+
+// TestRoutesCannotBeEscaped: in a project with routes, spellings an
+// upstream resolves to a route's path still get its rules, and what would
+// send a request past them is refused (from a security review).
+func TestRoutesCannotBeEscaped(t *testing.T) {
+	e := newRouteEnv(t)
+	pp := "/proxy/" + e.project.ID
+	for _, path := range []string{"/Posts", "/POSTS/", "/posts;x=1", "/posts%3Bx=1", "/POSTS;jsessionid=1"} {
+		before := len(e.up.requests())
+		r := e.do("POST", pp+path, post1, HeaderAuthorization, e.full)
+		if len(e.up.requests()) > before && strings.Contains(string(e.up.last(t).body), "Sensitive") {
+			t.Errorf("POST %s = %d: the upstream received plaintext %s", path, r.status, e.up.last(t).body)
+		}
+	}
+	dests := []string{"http://up.test"}
+	if _, err := e.rtEnv.store.UpdateProject(e.project.ID, keystore.ProjectInput{Destinations: &dests}); err != nil {
+		t.Fatal(err)
+	}
+	n := len(e.up.requests())
+	rtErrorShape(t, "destination in a routed project", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, HeaderDestination, "http://up.test/api/posts"), 400, "route_conflict")
+	rtErrorShape(t, "method override", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X-HTTP-Method-Override", "POST"), 400, "route_conflict")
+	if len(e.up.requests()) != n {
+		t.Errorf("refused requests reached the upstream")
+	}
+	// A decrypted answer depends on the key: no shared cache may keep it.
+	e.store.posts = nil
+	e.do("POST", pp+"/posts", post1, HeaderAuthorization, e.full)
+	r := e.do("GET", pp+"/posts/1", "", HeaderAuthorization, e.full)
+	if r.header["Cache-Control"] != "private, no-store" || !strings.Contains(r.header["Vary"], HeaderAuthorization) || r.header["Etag"] != "" {
+		t.Errorf("decrypted answer headers = %v, want Cache-Control private, no-store, Vary: %s, no ETag", r.header, HeaderAuthorization)
+	}
+	// Minting tokens through a response rule needs the encrypt permission.
+	rtErrorShape(t, "response mode against the route",
+		e.do("GET", pp+"/posts/1", "", HeaderAuthorization, e.masked, HeaderResponseFields, "userId", HeaderResponseMode, "encrypt"), 400, "route_conflict")
+	rtErrorShape(t, "response encrypt without the encrypt permission",
+		e.do("GET", pp+"/unrouted", "", HeaderAuthorization, e.dec, HeaderMode, "decrypt", HeaderResponseFields, "userId", HeaderResponseMode, "encrypt"), 403, "permission_denied")
+}

@@ -55,6 +55,7 @@ func (t *Trie) Add(rank int, pattern string, methods []string) {
 			}
 			n = n.doubleStar
 		default:
+			seg = strings.ToLower(seg)
 			if n.lit == nil {
 				n.lit = map[string]*node{}
 			}
@@ -83,11 +84,37 @@ func splitPattern(p string) []string {
 // request path after /proxy/{id}, "" or starting with '/'), or -1. A
 // trailing slash ends the path: "/posts/" is "/posts" plus an empty last
 // segment, which '*' does not match.
+//
+// Literal segments match without regard to ASCII case, and a segment's
+// parameters (";v=2", which Tomcat, Jetty and Spring cut before routing)
+// are ignored, so no spelling that an upstream resolves to a route's path
+// escapes the route.
 func (t *Trie) Match(method, path []byte) int {
-	if len(path) > 0 && path[0] == '/' {
-		path = path[1:]
+	var buf [512]byte
+	p := Normalize(buf[:0], path)
+	if len(p) > 0 && p[0] == '/' {
+		p = p[1:]
 	}
-	return t.root.match(method, path, -1)
+	return t.root.match(method, p, -1)
+}
+
+// Normalize appends path to dst lower-cased (ASCII) and with every
+// segment's ";parameters" removed: the form Match compares.
+func Normalize(dst, path []byte) []byte {
+	inParams := false
+	for _, c := range path {
+		switch {
+		case c == '/':
+			inParams = false
+		case c == ';':
+			inParams = true
+		}
+		if inParams {
+			continue
+		}
+		dst = append(dst, lowerASCII(c))
+	}
+	return dst
 }
 
 // match walks the rest of the path below n and returns the best rank

@@ -169,3 +169,23 @@ func TestEmptyMethodsMeansAny(t *testing.T) {
 		t.Errorf("Match(PATCH /a) with methods [] = %d, want 0", got)
 	}
 }
+
+// TestMatchSpellings: spellings an upstream resolves to a route's path
+// (another letter case, segment parameters) match the route too.
+func TestMatchSpellings(t *testing.T) {
+	var tr Trie
+	tr.Add(0, "/posts/**", []string{"POST"})
+	tr.Add(1, "/Users/*/Cards", nil)
+	for _, p := range []string{"/posts", "/Posts", "/POSTS/", "/posts;x=1", "/posts%3B", "/posts;jsessionid=9/7", "/POSTS;a/b;c"} {
+		want := 0
+		if p == "/posts%3B" {
+			want = -1 // an escaped ';' is part of the segment's name
+		}
+		if got := tr.Match([]byte("post"), []byte(p)); got != want {
+			t.Errorf("Match(POST %s) = %d, want %d", p, got, want)
+		}
+	}
+	if got := tr.Match([]byte("GET"), []byte("/users;v=1/7/CARDS")); got != 1 {
+		t.Errorf("Match(GET /users;v=1/7/CARDS) = %d, want 1", got)
+	}
+}
