@@ -12,6 +12,11 @@ var (
 	// ErrDuplicateKey means an object holds the same key twice (compared
 	// after unescaping), which different parsers would read differently.
 	ErrDuplicateKey = errors.New("fieldcrypt: duplicate object key")
+	// ErrCaseVariantKey means an object holds a key that equals a named
+	// field's but for letter case ("TITLE" with "title" named): parsers
+	// that match keys without regard to case (Go's encoding/json, ASP.NET)
+	// would read it as the named field, in plaintext.
+	ErrCaseVariantKey = errors.New("fieldcrypt: a key differs from a named field only in letter case")
 	// ErrInvalidFields means a field list could not be parsed.
 	ErrInvalidFields = errors.New("fieldcrypt: invalid field list")
 )

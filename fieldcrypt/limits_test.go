@@ -189,3 +189,32 @@ func TestAmplification(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseVariantKey: a key that equals a named field but for letter case
+// is refused (Go's encoding/json would read "TITLE" as the title field),
+// while other keys and exact names pass.
+func TestCaseVariantKey(t *testing.T) {
+	p := testParams(t)
+	cases := []struct {
+		doc, fields string
+		refused     bool
+	}{
+		{`{"title":"x","TITLE":"secret"}`, "title", true},
+		{`{"Title":"secret"}`, "title", true},
+		{`{"user":{"EMAIL":"a@b"}}`, "user.email", true},
+		{`{"items":[{"Card":"4111"}]}`, "items.*.card", true},
+		{`{"title":"x","titles":"y"}`, "title", false},
+		{`{"other":{"TITLE":"y"}}`, "title", false},
+		{`{"title":"x"}`, "title", false},
+	}
+	for _, tc := range cases {
+		f, err := ParseFields(tc.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Encrypt(nil, []byte(tc.doc), f, p)
+		if got := errors.Is(err, ErrCaseVariantKey); got != tc.refused {
+			t.Errorf("Encrypt(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
+		}
+	}
+}

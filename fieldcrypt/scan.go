@@ -30,6 +30,9 @@ type scanner struct {
 	fps     []uint64        // fingerprint of each key (see keyPrint)
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
+	// foldKey: a key equals a named path's segment but for ASCII letter
+	// case (see ErrCaseVariantKey).
+	foldKey bool
 
 	// With bind, the bound path of spans[i] is
 	// pathBuf[pathEnds[i-1]:pathEnds[i]] (see path).
@@ -53,6 +56,7 @@ type frame struct {
 func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
 	s.spans, s.keys, s.fps, s.decoded = s.spans[:0], s.keys[:0], s.fps[:0], s.decoded[:0]
+	s.foldKey = false
 	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
@@ -149,6 +153,9 @@ after:
 		if i = skipSpace(doc, i); i != len(doc) {
 			return ErrInvalidJSON
 		}
+		if s.foldKey {
+			return ErrCaseVariantKey
+		}
 		return nil
 	}
 	f = &s.stack[(d-1)&(MaxDepth-1)] // d <= MaxDepth
@@ -224,9 +231,28 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 		i := bits.TrailingZeros64(m)
 		if seg := &s.paths[i].segs[d]; seg.wild || seg.key == string(key) {
 			out |= 1 << i
+		} else if len(seg.key) == len(key) && foldEqual(key, seg.key) {
+			s.foldKey = true
 		}
 	}
 	return out
+}
+
+// foldEqual reports whether b and s are equal under ASCII case folding.
+func foldEqual(b []byte, s string) bool {
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // matchIndex returns the paths of m whose segment at depth d matches index i.

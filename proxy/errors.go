@@ -24,6 +24,7 @@ var (
 	errInvalidJSON           = &apiError{Status: 400, Code: "invalid_json", Message: "the body is not valid JSON"}
 	errTooDeep               = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body is nested more than " + strconv.Itoa(fieldcrypt.MaxDepth) + " levels deep"}
 	errDuplicateKey          = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body has an object with a duplicate key"}
+	errCaseVariant           = &apiError{Status: 400, Code: "ambiguous_field", Message: "the body has a key that differs from a field to transform only in letter case; upstreams that match keys without regard to case would read it as that field, in plaintext"}
 	errInvalidFields         = &apiError{Status: 400, Code: "invalid_fields", Message: "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
 	errInvalidClass          = &apiError{Status: 400, Code: "invalid_classification", Message: "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most " + strconv.Itoa(keystore.MaxSlugLen) + " characters"}
 	errNoData                = &apiError{Status: 400, Code: "invalid_request", Message: `the body must be a JSON object with a "data" member`}
@@ -60,6 +61,7 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrInvalidJSON, errInvalidJSON},
 	{fieldcrypt.ErrTooDeep, errTooDeep},
 	{fieldcrypt.ErrDuplicateKey, errDuplicateKey},
+	{fieldcrypt.ErrCaseVariantKey, errCaseVariant},
 	{fieldcrypt.ErrInvalidFields, errInvalidFields},
 	{fieldcrypt.ErrNotAToken, errNotAToken},
 	{fieldcrypt.ErrDecryptFailed, errDecryptFailed},

@@ -301,6 +301,13 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 			t.Errorf("POST %s = %d: the upstream received plaintext %s", path, r.status, e.up.last(t).body)
 		}
 	}
+	// A key that equals a route field but for letter case would be read as
+	// that field by Go's encoding/json or ASP.NET: refused.
+	n0 := len(e.up.requests())
+	rtErrorShape(t, "TITLE next to title", e.do("POST", pp+"/posts", `{"title":"x","TITLE":"Sensitive C"}`, HeaderAuthorization, e.full), 400, "ambiguous_field")
+	if len(e.up.requests()) != n0 {
+		t.Errorf("a refused body reached the upstream")
+	}
 	dests := []string{"http://up.test"}
 	if _, err := e.rtEnv.store.UpdateProject(e.project.ID, keystore.ProjectInput{Destinations: &dests}); err != nil {
 		t.Fatal(err)
