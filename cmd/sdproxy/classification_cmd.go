@@ -187,30 +187,15 @@ func getClassification(cl *clientFlags, path string) (wire.ClassificationInput, 
 
 // callClassification sends one call and shows the classification it answers.
 func callClassification(cl *clientFlags, w io.Writer, method, path string, body any) error {
-	c, err := cl.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(method, path, body)
-	if err != nil {
-		return err
-	}
-	if cl.output == "json" {
-		return printJSON(w, raw)
-	}
-	var v wire.Classification
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return err
-	}
-	t := newTable(w, "FIELD", "VALUE")
-	t.row("slug", v.Slug)
-	t.row("name", v.Name)
-	t.row("description", orDash(v.Description))
-	t.row("mask", maskCell(v.Mask))
-	t.row("builtin", strconv.FormatBool(v.Builtin))
-	t.row("created_at", fmtTime(&v.CreatedAt, "-"))
-	t.row("updated_at", fmtTime(&v.UpdatedAt, "-"))
-	return t.flush()
+	return callAndShow(cl, w, method, path, body, func(v wire.Classification, t *table) {
+		t.row("slug", v.Slug)
+		t.row("name", v.Name)
+		t.row("description", orDash(v.Description))
+		t.row("mask", maskCell(v.Mask))
+		t.row("builtin", strconv.FormatBool(v.Builtin))
+		t.row("created_at", fmtTime(&v.CreatedAt, "-"))
+		t.row("updated_at", fmtTime(&v.UpdatedAt, "-"))
+	})
 }
 
 func listClassifications(cl *clientFlags, w io.Writer, path string) error {

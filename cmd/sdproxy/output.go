@@ -163,3 +163,27 @@ func printList[T any](cl *clientFlags, w io.Writer, path string, header []string
 	}
 	return t.flush()
 }
+
+// callAndShow sends one admin-API call and shows the record it answers:
+// as indented JSON with --output json, else as a FIELD/VALUE table that
+// rows fills.
+func callAndShow[T any](cl *clientFlags, w io.Writer, method, path string, body any, rows func(T, *table)) error {
+	c, err := cl.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do(method, path, body)
+	if err != nil {
+		return err
+	}
+	if cl.output == "json" {
+		return printJSON(w, raw)
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	t := newTable(w, "FIELD", "VALUE")
+	rows(v, t)
+	return t.flush()
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -108,32 +107,17 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 }
 
 func callProject(cl *clientFlags, w io.Writer, method, path string, body any) error {
-	c, err := cl.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(method, path, body)
-	if err != nil {
-		return err
-	}
-	if cl.output == "json" {
-		return printJSON(w, raw)
-	}
-	var p wire.Project
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return err
-	}
-	t := newTable(w, "FIELD", "VALUE")
-	t.row("id", p.ID)
-	t.row("name", p.Name)
-	t.row("environment", p.Environment)
-	t.row("upstream", orDash(p.Upstream))
-	t.row("destinations", orDash(strings.Join(p.Destinations, ", ")))
-	t.row("rate_limit", fmt.Sprintf("%g/s, burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst))
-	t.row("max_active_keys", strconv.Itoa(p.MaxActiveKeys))
-	t.row("bind_fields", strconv.FormatBool(p.BindFields))
-	t.row("created_at", fmtTime(&p.CreatedAt, "-"))
-	return t.flush()
+	return callAndShow(cl, w, method, path, body, func(p wire.Project, t *table) {
+		t.row("id", p.ID)
+		t.row("name", p.Name)
+		t.row("environment", p.Environment)
+		t.row("upstream", orDash(p.Upstream))
+		t.row("destinations", orDash(strings.Join(p.Destinations, ", ")))
+		t.row("rate_limit", fmt.Sprintf("%g/s, burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst))
+		t.row("max_active_keys", strconv.Itoa(p.MaxActiveKeys))
+		t.row("bind_fields", strconv.FormatBool(p.BindFields))
+		t.row("created_at", fmtTime(&p.CreatedAt, "-"))
+	})
 }
 
 func listProjects(cl *clientFlags, w io.Writer) error {

@@ -190,32 +190,17 @@ func readRouteFile(path string, stdin io.Reader) (json.RawMessage, error) {
 
 // callRoute sends one route call and shows the route it answers.
 func callRoute(cl *clientFlags, w io.Writer, method, path string, body any) error {
-	c, err := cl.client()
-	if err != nil {
-		return err
-	}
-	raw, err := c.do(method, path, body)
-	if err != nil {
-		return err
-	}
-	if cl.output == "json" {
-		return printJSON(w, raw)
-	}
-	var r wire.Route
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return err
-	}
-	t := newTable(w, "FIELD", "VALUE")
-	t.row("id", r.ID)
-	t.row("project_id", r.ProjectID)
-	t.row("order", strconv.Itoa(r.Order))
-	t.row("methods", methodsCell(r.Methods))
-	t.row("path", r.Path)
-	t.row("request", requestCell(r.Request))
-	t.row("response", responseCell(r.Response))
-	t.row("created_at", fmtTime(&r.CreatedAt, "-"))
-	t.row("updated_at", fmtTime(&r.UpdatedAt, "-"))
-	return t.flush()
+	return callAndShow(cl, w, method, path, body, func(r wire.Route, t *table) {
+		t.row("id", r.ID)
+		t.row("project_id", r.ProjectID)
+		t.row("order", strconv.Itoa(r.Order))
+		t.row("methods", methodsCell(r.Methods))
+		t.row("path", r.Path)
+		t.row("request", requestCell(r.Request))
+		t.row("response", responseCell(r.Response))
+		t.row("created_at", fmtTime(&r.CreatedAt, "-"))
+		t.row("updated_at", fmtTime(&r.UpdatedAt, "-"))
+	})
 }
 
 func listRoutes(cl *clientFlags, w io.Writer, path string) error {
