@@ -31,6 +31,10 @@ test: ## Run every test with the race detector, then the allocation tests withou
 bench: ## Run the benchmarks (5 runs each, for benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
 
+.PHONY: loadtest
+loadtest: ## Load-test sdproxy against a bare forwarder and nginx with wrk (ROUNDS=3 SECS=10 CONNS=64)
+	GO=$(GO) tools/loadtest/loadtest.sh
+
 .PHONY: fmt
 fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')

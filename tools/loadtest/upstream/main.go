@@ -1,10 +1,14 @@
 // Command upstream is the load test's upstream: it answers every request
-// with 200 and a small JSON body.
+// with 200 and a small JSON body, and does nothing else, so that the
+// proxies in front of it are what the load test compares.
+//
+// It runs on as many threads as GOMAXPROCS allows (the load test sets 1).
 package main
 
 import (
 	"flag"
 	"log"
+	"runtime"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -18,5 +22,13 @@ func main() {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)
 	}
-	log.Fatal((&fasthttp.Server{Handler: handler, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}).ListenAndServe(*listen))
+	srv := &fasthttp.Server{
+		Handler:            handler,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		MaxRequestBodySize: 1 << 20,
+	}
+	log.Printf("upstream: serving %s, GOMAXPROCS=%d", *listen, runtime.GOMAXPROCS(0))
+	log.Fatal(srv.ListenAndServe(*listen))
 }
