@@ -2,10 +2,10 @@
 #
 # Input, one line per run, tab-separated: round, target id, target label,
 # req/s, p99 latency (ms), proxy CPU (us per request), answers with status
-# >= 400, socket errors (and upstream CPU, not shown). Each figure is shown
-# as the median over rounds and its range (min-max); the ratios are medians
-# of per-round ratios, so that a slow round slows both sides of a ratio
-# alike.
+# >= 400, socket errors, upstream CPU (not shown), the share of CPU 1 the
+# proxy and the upstream had (%). Each figure is shown as the median over
+# rounds and its range (min-max); the ratios are medians of per-round
+# ratios, so that a slow round slows both sides of a ratio alike.
 BEGIN { FS = "\t" }
 
 {
@@ -16,19 +16,22 @@ BEGIN { FS = "\t" }
 	bad[t] += $7 + $8
 	if ($7 + $8 > 0)
 		flagged = flagged sprintf("  ! round %s, %s: %d answers >= 400, %d socket errors\n", r, $3, $7, $8)
+	if ($10 < 85)
+		shared = shared sprintf("  round %s, %s: %d%%\n", r, $3, $10)
 }
 
 END {
-	printf "%-26s  %-22s  %-20s  %-20s  %s\n", "target", "req/s", "p99 ms", "proxy CPU us/req", "errors"
+	printf "%-22s  %-22s  %-26s  %-20s  %s\n", "target", "req/s", "p99 ms", "proxy CPU us/req", "errors"
 	for (i = 1; i <= targets; i++) {
 		t = order[i]
-		printf "%-26s  %-22s  %-20s  %-20s  %d\n", label[t],
+		printf "%-22s  %-22s  %-26s  %-20s  %d\n", label[t],
 			column(t, "", "rps", "%.0f"), column(t, "", "p99", "%.2f"), column(t, "", "cpu", "%.1f"), bad[t]
 	}
 	print ""
 	printf "%-38s  %-20s  %-20s  %s\n", "ratio (median of rounds, range)", "req/s", "p99", "CPU us/req"
 	ratio("fields", "bare"); ratio("fields", "nginx"); ratio("pass", "bare")
 	if (flagged != "") printf "\nruns with errors (their figures are suspect):\n%s", flagged
+	if (shared != "") printf "\nruns where the proxy and the upstream used under 85%% of CPU 1: other processes took CPU 1,\nor wrk's CPU 0; req/s and p99 suffer, CPU us/req much less:\n%s", shared
 }
 
 # ratio prints one line of a/b ratios, for the rounds that ran both.
