@@ -8,7 +8,7 @@ import (
 // appendRequest appends the JSON of a request event straight from the
 // pooled record, with exactly the bytes appendEvent(r.event()) would
 // write, but without building an Event and its strings first.
-func appendRequest(b []byte, id string, r *Request) []byte {
+func appendRequest[S ~string | ~[]byte](b []byte, id S, r *Request) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"type":"request","time":"`...)

@@ -3,7 +3,6 @@ package events
 import (
 	"bytes"
 	"crypto/hmac"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
@@ -20,14 +19,14 @@ type stored struct {
 		Time    string `json:"time"` // parsed only by retention
 		Status  int    `json:"status"`
 		Project string `json:"project_id"`
+		KeyID   string `json:"key_id"`
 	}
 }
 
-// readEntry decodes the entry stored under k and checks what needs no
-// key: that it reads, is byte for byte as it was written, and sits under
-// its own seq. reason says what failed, or is "".
-func readEntry(k, v []byte) (en stored, reason string) {
-	seq := binary.BigEndian.Uint64(k)
+// readEntry decodes entry v, found where entry seq is, and checks what
+// needs no key: that it reads, is byte for byte as it was written, and
+// is entry seq. reason says what failed, or is "".
+func readEntry(seq uint64, v []byte) (en stored, reason string) {
 	en.id = "evt_" + strconv.FormatUint(seq, 10)
 	switch {
 	case json.Unmarshal(v, &en.entry) != nil || json.Unmarshal(en.Event, &en.ev) != nil:

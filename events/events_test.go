@@ -151,7 +151,7 @@ func TestVerifyNamesEveryChangedByte(t *testing.T) {
 	for seq := uint64(1); seq <= 5; seq++ {
 		var orig []byte
 		l.db.View(func(tx *bolt.Tx) error {
-			orig = append([]byte(nil), tx.Bucket(bucketEvents).Get(seqKey(seq))...)
+			orig = append([]byte(nil), getEntry(tx, seq)...)
 			return nil
 		})
 		for pos := range orig {
@@ -168,7 +168,7 @@ func TestVerifyNamesEveryChangedByte(t *testing.T) {
 	if res, _ := l.Verify(); !res.OK {
 		t.Fatalf("Verify after restoring = %+v, want ok", res)
 	}
-	l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEvents).Delete(seqKey(3)) })
+	l.db.Update(func(tx *bolt.Tx) error { return deleteEntry(tx, 3) })
 	if res, _ := l.Verify(); res.OK || res.Broken.Seq != 4 {
 		t.Errorf("Verify after deleting entry 3 = %+v, want broken at 4", res)
 	}
@@ -176,7 +176,7 @@ func TestVerifyNamesEveryChangedByte(t *testing.T) {
 
 func put(t *testing.T, l *Log, seq uint64, v []byte) {
 	t.Helper()
-	if err := l.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEvents).Put(seqKey(seq), v) }); err != nil {
+	if err := l.db.Update(func(tx *bolt.Tx) error { return putEntry(tx, seq, v) }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -104,16 +104,16 @@ func (l *Log) chainStart(tx *bolt.Tx) (a anchor, signed, ok bool) {
 
 // firstPrev is the link of the first entry or run of pruned entries.
 func firstPrev(tx *bolt.Tx) (prev string, found bool) {
-	ek, ev := tx.Bucket(bucketEvents).Cursor().First()
+	seq, ev, _, _, ok := newEntryIter(tx).next()
 	var rk, rv []byte
 	if pb := tx.Bucket(bucketPruned); pb != nil {
 		rk, rv = pb.Cursor().First()
 	}
 	var link struct{ Prev string }
 	switch {
-	case rk != nil && (ek == nil || string(rk) < string(ek)):
+	case rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq):
 		json.Unmarshal(rv, &link)
-	case ek != nil:
+	case ok:
 		json.Unmarshal(ev, &link)
 	default:
 		return "", false

@@ -22,13 +22,16 @@ import (
 const FileName = "events.db"
 
 var (
+	bucketMeta   = []byte("meta")
+	bucketPruned = []byte("pruned") // first seq → run of failures pruned from the middle
+	metaHead     = []byte("head")   // the chain's end, signed: see head
+	metaAnchor   = []byte("anchor") // where the chain starts after pruning
+
+	// The buckets of logs written before blocks (see block.go): one
+	// entry per value. Open moves their entries into blocks (migrate).
 	bucketEvents    = []byte("events")     // seq (8 bytes BE) → entry JSON
 	bucketByProject = []byte("by_project") // project id 0x00 seq → nothing
-	bucketMeta      = []byte("meta")
-	bucketPruned    = []byte("pruned")   // first seq → run of failures pruned from the middle
-	bucketFailures  = []byte("failures") // seq → nothing, for each stored failure event
-	metaHead        = []byte("head")     // the chain's end, signed: see head
-	metaAnchor      = []byte("anchor")   // where the chain starts after pruning
+	bucketFailures  = []byte("failures")   // seq → nothing, for each stored failure event
 )
 
 // Options configure Open. The zero value of each field is usable.
@@ -41,7 +44,9 @@ type Options struct {
 	QueueSize int
 	// BatchSize is the most events written in one transaction. Zero means 4096.
 	BatchSize int
-	// BatchDelay is how long the writer waits to fill a batch. Zero means 50ms.
+	// BatchDelay is how often the writer writes what is queued (sooner
+	// when BatchSize events wait): at most this much is lost in a crash.
+	// Zero means 50ms.
 	BatchDelay time.Duration
 	// MaxAge and MaxCount bound retention. Zero means 30 days and 1,000,000.
 	MaxAge   time.Duration
@@ -116,18 +121,24 @@ type Log struct {
 	wmac hash.Hash // the writer's keyed HMAC of the chain
 
 	queue   chan item
-	evbuf   []byte // the writer's encoding buffers
-	sinkbuf []byte
-	cpbuf   []byte // the writer's checkpoint line
-	pool    sync.Pool
+	blk     *builder // the writer's open block
+	evbuf   []byte   // the writer's encoding buffers
+	idbuf   []byte
+	linebuf []byte
+	macbuf  []byte
+	sinkbuf []byte        // the batch's lines for the sink
+	cpbuf   []byte        // the writer's checkpoint line
+	free    chan *Request // request records to reuse: unlike a sync.Pool, a GC does not empty it
 	dropped atomic.Uint64
 	written atomic.Uint64
 	lastLog atomic.Int64
 
-	mu     sync.RWMutex // guards closed against sends on a closed queue
-	closed bool
-	done   chan struct{}
-	stop   chan struct{}
+	mu       sync.RWMutex // guards closed against sends on a closed queue
+	closed   bool
+	done     chan struct{}
+	stop     chan struct{}
+	pruneReq chan chan error // Prune asks the writer to prune
+	kick     chan struct{}   // a batch is waiting
 }
 
 // Open opens (creating) the event log in dir and starts its writer.
@@ -153,23 +164,26 @@ func Open(dir string, opts Options) (*Log, error) {
 		db.Close()
 		return nil, err
 	}
-	l := &Log{db: db, opts: opts, keys: k, wmac: hmac.New(sha256.New, k.chain), done: make(chan struct{}), stop: make(chan struct{})}
-	l.pool.New = func() any { return new(Request) }
+	l := &Log{db: db, opts: opts, keys: k, wmac: hmac.New(sha256.New, k.chain), blk: newBuilder(),
+		done: make(chan struct{}), stop: make(chan struct{}), pruneReq: make(chan chan error),
+		kick: make(chan struct{}, 1)}
+	l.free = make(chan *Request, opts.BatchSize)
 	if opts.ReadOnly {
 		l.closed = true
 		close(l.done)
 		return l, nil
 	}
-	var lines [][]byte
-	err = db.Update(func(tx *bolt.Tx) (err error) {
-		lines, err = l.prepare(tx)
-		return err
-	})
+	if err := l.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("events.Open: %w", err)
+	}
+	err = db.Update(l.prepare)
+	l.blk.reset()
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("events.Open: %w", err)
 	}
-	l.toSink(lines)
+	l.toSink(l.sinkbuf)
 	l.queue = make(chan item, opts.QueueSize)
 	go l.run()
 	return l, nil
@@ -200,7 +214,14 @@ func deriveKeys(master []byte) (keys, error) {
 }
 
 // Acquire returns an empty request record to fill and Submit.
-func (l *Log) Acquire() *Request { return l.pool.Get().(*Request) }
+func (l *Log) Acquire() *Request {
+	select {
+	case r := <-l.free:
+		return r
+	default:
+		return new(Request)
+	}
+}
 
 // Submit queues a request record without blocking. When the queue is full
 // the record is dropped, counted (Dropped) and logged at most once a
@@ -222,6 +243,12 @@ func (l *Log) enqueue(it item) bool {
 	if !l.closed {
 		select {
 		case l.queue <- it:
+			if len(l.queue) >= l.opts.BatchSize {
+				select {
+				case l.kick <- struct{}{}:
+				default:
+				}
+			}
 			return true
 		default:
 		}
@@ -236,7 +263,10 @@ func (l *Log) enqueue(it item) bool {
 
 func (l *Log) release(r *Request) {
 	r.reset()
-	l.pool.Put(r)
+	select {
+	case l.free <- r:
+	default:
+	}
 }
 
 // QueueDepth is how many events wait to be written.

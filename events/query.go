@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,11 +26,17 @@ type Filter struct {
 	After     string    // an event id: only newer events (for --follow)
 }
 
-// maxScan bounds how many entries one query reads while filtering.
-const maxScan = 200_000
+// maxScan bounds how many index records one query reads while
+// filtering; a query that reaches it returns the events found so far and
+// a cursor to go on from where it stopped.
+const maxScan = 2_000_000
 
 // Query returns one page of events and the cursor of the next (older) page,
-// or "" when there is none.
+// or "" when there is none. It walks the index values of the smallest
+// family that holds every match (the key's events for a KeyID; the
+// project's events of other types than request for such a Type; else the
+// project's events) from the newest block back, filters on their
+// records (seq, type, time) and reads only the events it returns.
 func (l *Log) Query(f Filter) ([]Event, string, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
@@ -46,42 +53,134 @@ func (l *Log) Query(f Filter) ([]Event, string, error) {
 			return nil, "", ErrBadCursor
 		}
 	}
-	var out []Event
-	next := ""
-	err = l.db.View(func(tx *bolt.Tx) error {
-		idx, evb := tx.Bucket(bucketByProject), tx.Bucket(bucketEvents)
-		if idx == nil {
-			return nil
+	q := &query{l: l, f: f, start: start, after: after, since: minTime, until: math.MaxInt64}
+	if !f.Since.IsZero() {
+		q.since = f.Since.UnixNano()
+	}
+	if !f.Until.IsZero() {
+		q.until = f.Until.UnixNano()
+	}
+	for i, t := range Types {
+		q.types[i+1] = f.Type == "" || t == f.Type || (strings.HasSuffix(f.Type, ".") && strings.HasPrefix(t, f.Type))
+	}
+	err = l.db.View(q.run)
+	return q.out, q.next, err
+}
+
+// query is one Query.
+type query struct {
+	l            *Log
+	f            Filter
+	start, after uint64 // seqs: only before start, after after
+	since, until int64  // times: since ≤ t < until
+	types        [256]bool
+	first        uint64 // the chain's start: entries before it are pruned
+	recs         []idxRecord
+	lines        []blockLine
+	out          []Event
+	next         string
+}
+
+type blockLine struct {
+	seq  uint64
+	line []byte
+}
+
+func (q *query) run(tx *bolt.Tx) error {
+	bucket, family := bucketProjectIdx, append([]byte(q.f.ProjectID), 0)
+	switch {
+	case q.f.KeyID != "":
+		bucket, family = bucketKeyIdx, append(append(family, q.f.KeyID...), 0)
+	case q.f.Type != "" && q.f.Type != TypeRequest:
+		bucket = bucketAdminIdx
+	}
+	idx, blocks := tx.Bucket(bucket), tx.Bucket(bucketBlocks)
+	if idx == nil || blocks == nil {
+		return nil
+	}
+	if a, _, ok := q.l.chainStart(tx); ok {
+		q.first = a.Seq
+	}
+	c := idx.Cursor()
+	k, v := c.Seek(append(family[:len(family):len(family)], seqKey(q.start)...))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	scanned := 0
+	for ; k != nil && bytes.HasPrefix(k, family) && len(k) == len(family)+8; k, v = c.Prev() {
+		if len(v) < idxHeader {
+			return fmt.Errorf("events: index value %q does not read", k)
 		}
-		prefix := append([]byte(f.ProjectID), 0)
-		c := idx.Cursor()
-		k, _ := c.Seek(projectKey(f.ProjectID, start))
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
+		if int64(binary.BigEndian.Uint64(v[16:])) < q.since {
+			return nil // upTo: no earlier event of the family is late enough
 		}
-		for scanned := 0; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && scanned < maxScan; scanned++ {
-			seq := binary.BigEndian.Uint64(k[len(prefix):])
-			if seq <= after {
-				break
+		if int64(binary.BigEndian.Uint64(v[0:])) >= q.until {
+			continue // every event of the value is too new
+		}
+		id := binary.BigEndian.Uint64(k[len(family):])
+		var ok bool
+		if q.recs, ok = decodeIndex(q.recs[:0], id, v); !ok {
+			return fmt.Errorf("events: index value %q does not read", k)
+		}
+		q.lines = q.lines[:0]
+		for i := len(q.recs) - 1; i >= 0; i-- {
+			r := q.recs[i]
+			switch {
+			case r.seq >= q.start:
+				continue
+			case r.seq <= q.after || r.seq < q.first:
+				return nil
 			}
-			e, err := readEvent(evb, seq)
+			if scanned++; scanned > maxScan {
+				q.next = "c" + strconv.FormatUint(r.seq+1, 10)
+				return nil
+			}
+			if !q.types[r.code] || r.time < q.since || r.time >= q.until {
+				continue
+			}
+			e, found, err := q.event(blocks, id, r.seq)
 			if err != nil {
 				return err
 			}
-			if f.matches(e) {
-				if len(out) == f.Limit {
-					next = "c" + strconv.FormatUint(lastSeq(out), 10)
-					break
-				}
-				out = append(out, e)
+			if !found || !q.f.matches(e) {
+				continue
 			}
-			k, _ = c.Prev()
+			if len(q.out) == q.f.Limit {
+				q.next = "c" + strconv.FormatUint(lastSeq(q.out), 10)
+				return nil
+			}
+			q.out = append(q.out, e)
 		}
-		return nil
-	})
-	return out, next, err
+	}
+	return nil
+}
+
+// event reads entry seq of block id; found is false when retention
+// removed it from the block.
+func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) {
+	var e Event
+	if len(q.lines) == 0 {
+		forEachLine(readBlock(blocks, seqKey(id)), func(s uint64, line []byte) bool {
+			q.lines = append(q.lines, blockLine{s, line})
+			return true
+		})
+	}
+	i := sort.Search(len(q.lines), func(i int) bool { return q.lines[i].seq >= seq })
+	if i == len(q.lines) || q.lines[i].seq != seq {
+		return e, false, nil
+	}
+	line := q.lines[i].line
+	const member = `,"event":`
+	j := bytes.Index(line, []byte(member))
+	if j < 0 || line[len(line)-1] != '}' {
+		return e, false, fmt.Errorf("events: entry %d does not read", seq)
+	}
+	if err := json.Unmarshal(line[j+len(member):len(line)-1], &e); err != nil {
+		return e, false, fmt.Errorf("events: entry %d: %w", seq, err)
+	}
+	return e, true, nil
 }
 
 func (f Filter) matches(e Event) bool {
@@ -96,22 +195,6 @@ func (f Filter) matches(e Event) bool {
 		return false
 	}
 	return true
-}
-
-func readEvent(b *bolt.Bucket, seq uint64) (Event, error) {
-	var en entry
-	var e Event
-	v := b.Get(seqKey(seq))
-	if v == nil {
-		return e, fmt.Errorf("events: index names missing entry %d", seq)
-	}
-	if err := json.Unmarshal(v, &en); err != nil {
-		return e, fmt.Errorf("events: entry %d: %w", seq, err)
-	}
-	if err := json.Unmarshal(en.Event, &e); err != nil {
-		return e, fmt.Errorf("events: entry %d: %w", seq, err)
-	}
-	return e, nil
 }
 
 // lastSeq is the sequence number of the last event of a page.

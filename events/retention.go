@@ -3,10 +3,13 @@ package events
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // pruneBatch bounds the deletions of one transaction.
@@ -29,6 +32,25 @@ const pruneBatch = 10_000
 // chain order: it stops with an error at a changed entry, leaving it for
 // Verify to name.
 func (l *Log) Prune() error {
+	l.mu.RLock()
+	running := !l.closed
+	l.mu.RUnlock()
+	if running {
+		reply := make(chan error, 1)
+		select {
+		case l.pruneReq <- reply:
+			return <-reply
+		case <-l.done:
+		}
+	}
+	return l.prune()
+}
+
+// prune is Prune in the writer (or with no writer running). It first
+// closes the writer's open block: retention may rewrite it.
+func (l *Log) prune() error {
+	l.blk.close()
+	l.blk.committed() // outside a transaction: nothing holds its buffer
 	for {
 		n, err := l.pruneOnce()
 		if err != nil {
@@ -42,12 +64,16 @@ func (l *Log) Prune() error {
 
 // pruner is one retention transaction.
 type pruner struct {
-	l                *Log
-	evb, idx, fb, pb *bolt.Bucket
-	h                head
-	a                anchor // where the chain starts
-	moved            bool   // a changed
-	deleted          int
+	l       *Log
+	tx      *bolt.Tx
+	pb      *bolt.Bucket
+	h       head
+	a       anchor // where the chain starts
+	moved   bool   // a changed
+	deleted int
+	dead    []uint64 // blocks whose entries are all before a
+	runs    [][]byte // keys of runs of pruned entries folded into a
+	legacy  []stored // entries before a in the legacy buckets
 }
 
 func (l *Log) pruneOnce() (int, error) {
@@ -63,8 +89,7 @@ func (l *Log) pruneOnce() (int, error) {
 		if !ok {
 			return fmt.Errorf("the pruning anchor was changed")
 		}
-		p := &pruner{l: l, h: h, a: a, evb: tx.Bucket(bucketEvents), idx: tx.Bucket(bucketByProject),
-			fb: tx.Bucket(bucketFailures), pb: tx.Bucket(bucketPruned)}
+		p := &pruner{l: l, tx: tx, h: h, a: a, pb: tx.Bucket(bucketPruned)}
 		err = p.front(func(en stored) bool {
 			t, err := time.Parse(time.RFC3339Nano, en.ev.Time)
 			return err == nil && t.Before(cutoff)
@@ -84,27 +109,40 @@ func (l *Log) pruneOnce() (int, error) {
 	return deleted, err
 }
 
-// front deletes entries from the start of the chain while prune says so,
-// and folds runs of pruned failures there into the anchor.
+// front moves the start of the chain past entries while prune says so,
+// and past runs of pruned failures there, then deletes what it passed:
+// blocks all of whose entries are before the start, the runs, entries
+// in legacy buckets. Entries before the start in its first block stay
+// until the rest of the block is passed too (Verify and Query skip
+// them).
 func (p *pruner) front(prune func(stored) bool) error {
+	defer p.sweep()
+	it := newEntryIter(p.tx)
+	seq, v, blk, last, ok := it.next()
+	for ok && seq < p.a.Seq {
+		if last {
+			p.dead = append(p.dead, blk)
+		}
+		seq, v, blk, last, ok = it.next()
+	}
+	rc := p.pb.Cursor()
+	rk, rv := rc.First()
 	for p.deleted < pruneBatch {
-		ek, ev := p.evb.Cursor().First()
-		if rk, rv := p.pb.Cursor().First(); rk != nil && (ek == nil || string(rk) < string(ek)) {
-			r, ok := p.l.readRun(rk, rv)
-			if !ok || r.From != p.a.Seq || r.Prev != p.a.Prev {
+		if rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq) {
+			r, good := p.l.readRun(rk, rv)
+			if !good || r.From != p.a.Seq || r.Prev != p.a.Prev {
 				return fmt.Errorf("pruned record at evt_%d does not verify; retention stopped", binary.BigEndian.Uint64(rk))
 			}
-			if err := p.pb.Delete(rk); err != nil {
-				return err
-			}
+			p.runs = append(p.runs, append([]byte(nil), rk...))
 			p.a, p.moved = anchor{Seq: r.To + 1, Prev: r.MAC}, true
 			p.deleted++
+			rk, rv = rc.Next()
 			continue
 		}
-		if ek == nil {
+		if !ok {
 			return nil
 		}
-		en, reason := readEntry(ek, ev)
+		en, reason := readEntry(seq, v)
 		if reason == "" && (en.Seq != p.a.Seq || en.Prev != p.a.Prev || !p.l.macOK(en)) {
 			reason = "entry does not verify"
 		}
@@ -114,30 +152,116 @@ func (p *pruner) front(prune func(stored) bool) error {
 		if !prune(en) {
 			return nil
 		}
-		if err := p.delete(en); err != nil {
-			return err
-		}
+		p.count(en)
 		p.a, p.moved = anchor{Seq: en.Seq + 1, Prev: en.MAC}, true
+		switch {
+		case blk == 0:
+			p.legacy = append(p.legacy, en)
+		case last:
+			p.dead = append(p.dead, blk)
+		}
+		seq, v, blk, last, ok = it.next()
 	}
 	return nil
 }
 
-// failures deletes failures, oldest first, while over MaxCount.
-func (p *pruner) failures() error {
-	for p.h.Live > p.l.opts.MaxCount && p.h.Failures > 0 && p.deleted < pruneBatch {
-		k, _ := p.fb.Cursor().First()
-		if k == nil {
-			return fmt.Errorf("the failure index lists fewer entries than the head counts (%d); retention stopped", p.h.Failures)
+// sweep deletes what front passed.
+func (p *pruner) sweep() {
+	for _, id := range p.dead {
+		p.deleteBlock(id)
+	}
+	for _, k := range p.runs {
+		p.pb.Delete(k)
+	}
+	for _, en := range p.legacy {
+		k := seqKey(en.Seq)
+		p.tx.Bucket(bucketEvents).Delete(k)
+		p.tx.Bucket(bucketByProject).Delete(projectKey(en.ev.Project, en.Seq))
+		if fb := p.tx.Bucket(bucketFailures); fb != nil {
+			fb.Delete(k)
 		}
-		key := append([]byte(nil), k...)
-		if err := p.fb.Delete(key); err != nil {
+	}
+	p.dead, p.runs, p.legacy = p.dead[:0], p.runs[:0], p.legacy[:0]
+}
+
+// deleteBlock deletes a block, its index values and failure list.
+func (p *pruner) deleteBlock(id uint64) error {
+	key := seqKey(id)
+	keys := p.tx.Bucket(bucketBlockKeys).Get(key)
+	for len(keys) > 0 {
+		fam := keys[0]
+		n, m := binary.Uvarint(keys[1:])
+		if m <= 0 || uint64(len(keys)-1-m) < n {
+			break
+		}
+		k := keys[1+m : 1+m+int(n)]
+		keys = keys[1+m+int(n):]
+		if err := p.tx.Bucket(famBucket(fam)).Delete(k); err != nil {
 			return err
 		}
-		v := p.evb.Get(key)
-		if v == nil || binary.BigEndian.Uint64(key) < p.a.Seq {
-			continue // an index key left behind: nothing to delete
+	}
+	for _, b := range [][]byte{bucketBlockKeys, bucketFailBlocks} {
+		if err := p.tx.Bucket(b).Delete(key); err != nil {
+			return err
 		}
-		en, reason := readEntry(key, v)
+	}
+	if err := p.tx.Bucket(bucketBlocks).DeleteBucket(key); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+		return err
+	}
+	return nil
+}
+
+// failures deletes failures, oldest first, while over MaxCount: it
+// rewrites the blocks that hold them without them.
+func (p *pruner) failures() error {
+	fbb := p.tx.Bucket(bucketFailBlocks)
+	for p.h.Live > p.l.opts.MaxCount && p.h.Failures > 0 && p.deleted < pruneBatch {
+		k, v := fbb.Cursor().First()
+		if k == nil {
+			if done, err := p.legacyFailure(); done || err != nil {
+				return err
+			}
+			continue
+		}
+		id := binary.BigEndian.Uint64(k)
+		key := append([]byte(nil), k...)
+		var seqs []uint64
+		for len(v) > 0 {
+			d, n := binary.Uvarint(v)
+			if n <= 0 {
+				break
+			}
+			seqs, v = append(seqs, id+d), v[n:]
+		}
+		slices.Sort(seqs)
+		if err := p.pruneBlockFailures(key, seqs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pruneBlockFailures deletes the failures seqs of block key (those still
+// there and still before MaxCount is met) and stores what is left of the
+// block and of its failure list.
+func (p *pruner) pruneBlockFailures(key []byte, seqs []uint64) error {
+	blocks := p.tx.Bucket(bucketBlocks)
+	block := append([]byte(nil), readBlock(blocks, key)...)
+	gone := map[uint64]bool{}
+	left := seqs[:0:0]
+	for _, seq := range seqs {
+		if seq < p.a.Seq {
+			continue // pruned from the front already
+		}
+		if p.h.Live <= p.l.opts.MaxCount || p.h.Failures == 0 || p.deleted >= pruneBatch {
+			left = append(left, seq)
+			continue
+		}
+		v := findLine(block, seq)
+		if v == nil {
+			continue // a list entry left behind: nothing to delete
+		}
+		en, reason := readEntry(seq, v)
 		if reason == "" && !p.l.macOK(en) {
 			reason = "entry does not verify"
 		}
@@ -145,36 +269,86 @@ func (p *pruner) failures() error {
 			return fmt.Errorf("%s: %s; retention stopped", en.id, reason)
 		}
 		if !en.failure() {
-			continue // the index named a kept entry: only the index key goes
+			continue // the list named a kept entry: only the list entry goes
 		}
-		if err := p.delete(en); err != nil {
-			return err
-		}
+		p.count(en)
+		gone[seq] = true
 		if err := p.l.addRun(p.pb, en); err != nil {
 			return err
 		}
 	}
-	return nil
+	kept := make([]byte, 0, len(block))
+	forEachLine(block, func(seq uint64, line []byte) bool {
+		if !gone[seq] {
+			kept = append(append(kept, line...), '\n')
+		}
+		return true
+	})
+	if len(kept) == 0 {
+		return p.deleteBlock(binary.BigEndian.Uint64(key))
+	}
+	if err := writeBlock(blocks, key, kept); err != nil {
+		return err
+	}
+	if len(left) == 0 {
+		return p.tx.Bucket(bucketFailBlocks).Delete(key)
+	}
+	id := binary.BigEndian.Uint64(key)
+	var list []byte
+	for _, seq := range left {
+		list = binary.AppendUvarint(list, seq-id)
+	}
+	return p.tx.Bucket(bucketFailBlocks).Put(key, list)
 }
 
-// delete removes a verified entry and its index keys and counts it.
-func (p *pruner) delete(en stored) error {
-	key := seqKey(en.Seq)
-	if err := p.evb.Delete(key); err != nil {
-		return err
+// legacyFailure deletes the oldest failure still in the legacy buckets
+// of a log whose move into blocks is not finished; done reports that
+// there is none.
+func (p *pruner) legacyFailure() (done bool, err error) {
+	fb := p.tx.Bucket(bucketFailures)
+	var k []byte
+	if fb != nil {
+		k, _ = fb.Cursor().First()
 	}
-	if err := p.idx.Delete(projectKey(en.ev.Project, en.Seq)); err != nil {
-		return err
+	if k == nil {
+		return true, fmt.Errorf("the failure index lists fewer entries than the head counts (%d); retention stopped", p.h.Failures)
 	}
+	key := append([]byte(nil), k...)
+	if err := fb.Delete(key); err != nil {
+		return false, err
+	}
+	evb := p.tx.Bucket(bucketEvents)
+	v := evb.Get(key)
+	if v == nil || binary.BigEndian.Uint64(key) < p.a.Seq {
+		return false, nil // an index key left behind: nothing to delete
+	}
+	en, reason := readEntry(binary.BigEndian.Uint64(key), v)
+	if reason == "" && !p.l.macOK(en) {
+		reason = "entry does not verify"
+	}
+	if reason != "" {
+		return false, fmt.Errorf("%s: %s; retention stopped", en.id, reason)
+	}
+	if !en.failure() {
+		return false, nil // the index named a kept entry: only the index key goes
+	}
+	if err := evb.Delete(key); err != nil {
+		return false, err
+	}
+	if err := p.tx.Bucket(bucketByProject).Delete(projectKey(en.ev.Project, en.Seq)); err != nil {
+		return false, err
+	}
+	p.count(en)
+	return false, p.l.addRun(p.pb, en)
+}
+
+// count counts a deleted entry.
+func (p *pruner) count(en stored) {
 	if en.failure() {
-		if err := p.fb.Delete(key); err != nil {
-			return err
-		}
 		p.h.Failures--
 	}
 	p.h.Live--
 	p.deleted++
-	return nil
 }
 
 // finish stores the moved anchor and the head with its new counts.

@@ -64,19 +64,14 @@ func TestRetentionIgnoresAForgedFailureIndex(t *testing.T) {
 	// Someone lists the admin events and authenticated requests as
 	// failures, hoping retention deletes them.
 	tamper(t, l, func(tx *bolt.Tx) error {
-		for seq := uint64(1); seq <= 7; seq++ {
-			if err := tx.Bucket(bucketFailures).Put(seqKey(seq), nil); err != nil {
-				return err
-			}
-		}
-		return nil
+		return listFailures(tx, 1, 2, 3, 4, 5, 6, 7)
 	})
 	if err := l.Prune(); err != nil {
 		t.Fatalf("Prune = %v", err)
 	}
 	for seq := uint64(1); seq <= 7; seq++ {
 		var v []byte
-		l.db.View(func(tx *bolt.Tx) error { v = tx.Bucket(bucketEvents).Get(seqKey(seq)); return nil })
+		l.db.View(func(tx *bolt.Tx) error { v = getEntry(tx, seq); return nil })
 		if v == nil {
 			t.Errorf("Prune deleted evt_%d, which the index falsely named a failure", seq)
 		}
@@ -93,12 +88,10 @@ func TestRetentionStopsAtAChangedEntry(t *testing.T) {
 	// matches) and listed as a failure: retention must not delete it and
 	// so hide the change.
 	tamper(t, l, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEvents)
-		v := bytes.Replace(b.Get(seqKey(48)), []byte(`"type":"key.revoked"`), []byte(`"type":"request","status":401`), 1)
-		if err := b.Put(seqKey(48), v); err != nil {
+		if err := replaceInEntry(tx, 48, `"type":"key.revoked"`, `"type":"request","status":401`); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketFailures).Put(seqKey(48), nil)
+		return listFailures(tx, 48)
 	})
 	if err := l.Prune(); err == nil {
 		t.Errorf("Prune over a changed entry = nil, want an error")

@@ -13,7 +13,7 @@ import (
 func entryMAC(t *testing.T, l *Log, seq uint64) string {
 	t.Helper()
 	var en struct{ MAC string }
-	l.db.View(func(tx *bolt.Tx) error { return json.Unmarshal(tx.Bucket(bucketEvents).Get(seqKey(seq)), &en) })
+	l.db.View(func(tx *bolt.Tx) error { return json.Unmarshal(getEntry(tx, seq), &en) })
 	if en.MAC == "" {
 		t.Fatalf("entry %d has no mac", seq)
 	}
@@ -28,11 +28,11 @@ func tamper(t *testing.T, l *Log, fn func(tx *bolt.Tx) error) {
 	}
 }
 
-// cutTail deletes entries from..to of the events bucket.
+// cutTail deletes entries from..to.
 func cutTail(from, to uint64) func(tx *bolt.Tx) error {
 	return func(tx *bolt.Tx) error {
 		for seq := from; seq <= to; seq++ {
-			if err := tx.Bucket(bucketEvents).Delete(seqKey(seq)); err != nil {
+			if err := deleteEntry(tx, seq); err != nil {
 				return err
 			}
 		}
@@ -94,11 +94,11 @@ func TestVerifyFindsWipedLog(t *testing.T) {
 			return tx.Bucket(bucketMeta).Delete(metaHead)
 		}},
 		{"the head", func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(metaHead) }},
-		{"the events bucket", deleteBucket(bucketEvents)},
+		{"the blocks bucket", deleteBucket(bucketBlocks)},
 		{"the meta bucket", deleteBucket(bucketMeta)},
-		{"the by_project bucket", deleteBucket(bucketByProject)},
+		{"the project_index bucket", deleteBucket(bucketProjectIdx)},
 		{"every bucket", func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bucketEvents, bucketMeta, bucketByProject} {
+			for _, b := range [][]byte{bucketBlocks, bucketMeta, bucketProjectIdx} {
 				if err := tx.DeleteBucket(b); err != nil {
 					return err
 				}

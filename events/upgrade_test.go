@@ -36,8 +36,8 @@ func writeLegacyLog(t *testing.T, dir string, statuses ...int) {
 			seq := uint64(i + 1)
 			id := fmt.Sprintf("evt_%d", seq)
 			ev := appendEvent(nil, &Event{ID: id, Type: TypeRequest, Time: time.Unix(1e9, 0).UTC(), ProjectID: "prj_a", Status: status})
-			mac := chainMAC(hmac.New(sha256.New, k.chain), prev, seq, ev)
-			rec, _ := encodeEntry(seq, prev, mac, ev)
+			mac := chainMAC(hmac.New(sha256.New, k.chain), prev, seq, ev, nil)
+			rec := appendEntry(nil, seq, prev, mac, ev)
 			tx.Bucket(bucketEvents).Put(seqKey(seq), rec)
 			tx.Bucket(bucketByProject).Put(projectKey("prj_a", seq), nil)
 			prev = mac
@@ -128,7 +128,7 @@ func TestOpenUpgradesLegacyLog(t *testing.T) {
 }
 
 func entryMACIn(tx *bolt.Tx, seq uint64) string {
-	en, _ := readEntry(seqKey(seq), tx.Bucket(bucketEvents).Get(seqKey(seq)))
+	en, _ := readEntry(seq, getEntry(tx, seq))
 	return en.MAC
 }
 
@@ -161,7 +161,7 @@ func TestOpenRefusesDamagedLog(t *testing.T) {
 		{"head unsigned on a signed log", false, func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(metaHead, fmt.Appendf(nil, `{"seq":2,"mac":%q}`, entryMACIn(tx, 2)))
 		}},
-		{"events bucket missing", false, func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketEvents) }},
+		{"blocks bucket missing", false, func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketBlocks) }},
 		{"meta bucket missing", false, func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketMeta) }},
 		{"legacy head not at the last entry", true, func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Put(metaHead, fmt.Appendf(nil, `{"seq":2,"mac":%q}`, entryMACIn(tx, 2)))

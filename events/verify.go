@@ -105,24 +105,29 @@ func (w *walker) walk(tx *bolt.Tx) *Broken {
 	return w.reach(a)
 }
 
-// chain walks entries and runs of pruned entries in seq order.
+// chain walks entries and runs of pruned entries in seq order. Entries
+// before the chain's start that retention left in its first block (it
+// deletes whole blocks) are skipped.
 func (w *walker) chain(tx *bolt.Tx) *Broken {
-	ec := tx.Bucket(bucketEvents).Cursor()
-	ek, ev := ec.First()
+	it := newEntryIter(tx)
+	seq, v, _, _, ok := it.next()
+	for ok && seq < w.seq {
+		seq, v, _, _, ok = it.next()
+	}
 	var rk, rv []byte
 	var rc *bolt.Cursor
 	if pb := tx.Bucket(bucketPruned); pb != nil {
 		rc = pb.Cursor()
 		rk, rv = rc.First()
 	}
-	for ek != nil || rk != nil {
+	for ok || rk != nil {
 		var b *Broken
-		if rk != nil && (ek == nil || string(rk) < string(ek)) {
+		if rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq) {
 			b = w.run(rk, rv)
 			rk, rv = rc.Next()
 		} else {
-			b = w.entry(ek, ev)
-			ek, ev = ec.Next()
+			b = w.entry(seq, v)
+			seq, v, _, _, ok = it.next()
 		}
 		if b != nil {
 			return b
@@ -132,10 +137,15 @@ func (w *walker) chain(tx *bolt.Tx) *Broken {
 }
 
 // entry checks one stored entry against the expected links.
-func (w *walker) entry(k, v []byte) *Broken {
-	en, reason := readEntry(k, v)
+//
+// An entry that does not read, or whose seq or id were changed, is named
+// by the seq the chain expects there: a block's line has no other.
+func (w *walker) entry(seq uint64, v []byte) *Broken {
+	en, reason := readEntry(seq, v)
 	switch {
 	case reason != "":
+		seq = w.seq
+		en.id = "evt_" + strconv.FormatUint(seq, 10)
 	case en.Seq != w.seq:
 		reason = fmt.Sprintf("entries missing before it (expected evt_%d)", w.seq)
 	case en.Prev != w.prev:
@@ -146,7 +156,7 @@ func (w *walker) entry(k, v []byte) *Broken {
 		reason = "entry differs from the checkpoint's (the log was rewritten from here)"
 	}
 	if reason != "" {
-		return &Broken{Seq: binary.BigEndian.Uint64(k), ID: en.id, Reason: reason}
+		return &Broken{Seq: seq, ID: en.id, Reason: reason}
 	}
 	w.res.Checked++
 	w.live++

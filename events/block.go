@@ -1,0 +1,365 @@
+package events
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Blocks. Entries are stored many to a bbolt value: a block is the
+// entries' JSON lines (exactly the bytes json.Marshal of entry writes,
+// each followed by '\n'), in seq order, under the seq of its first entry
+// (its id, which it keeps when retention removes entries from it). Each
+// block is the value "lines" of its own bucket inside the blocks bucket:
+// bbolt rewrites a whole leaf when a key is added to it, and a leaf of
+// large values would be copied again with every new block; a leaf of
+// bucket headers is small (a small block's bucket is stored inline).
+//
+// The writer adds each transaction's events to the open block and
+// starts a new block when it is full (blockMaxEntries, blockMaxBytes),
+// and after a transaction that left it blockKeepOpen bytes or more: a
+// busy log writes each entry once, and a quiet one rewrites at most
+// blockKeepOpen bytes per transaction instead of a block per event.
+//
+// Each block has index values, one per family of events it holds (a
+// project's events; a project's events of one key; a project's events
+// of other types than request), under family key || block id. An index
+// value lists, for each of the family's events in the block, its seq,
+// type and time (see idxValue), so that Query filters without reading
+// events. blockKeys lists a block's index keys so retention can delete
+// them with it; failureBlocks lists the failures a block holds.
+const (
+	blockMaxEntries = 512
+	blockMaxBytes   = 256 << 10
+	blockKeepOpen   = 16 << 10
+)
+
+// blockLines is the key of a block's lines in its bucket.
+var blockLines = []byte("lines")
+
+// readBlock returns the lines of block k, nil when there is none.
+func readBlock(blocks *bolt.Bucket, k []byte) []byte {
+	if b := blocks.Bucket(k); b != nil {
+		return b.Get(blockLines)
+	}
+	return nil
+}
+
+// writeBlock stores the lines of block k.
+func writeBlock(blocks *bolt.Bucket, k, lines []byte) error {
+	b, err := blocks.CreateBucketIfNotExists(k)
+	if err != nil {
+		return err
+	}
+	b.FillPercent = 1
+	return b.Put(blockLines, lines)
+}
+
+var (
+	bucketBlocks     = []byte("blocks")         // block id → entry lines
+	bucketProjectIdx = []byte("project_index")  // project 0x00 block id → index value
+	bucketKeyIdx     = []byte("key_index")      // project 0x00 key id 0x00 block id → index value
+	bucketAdminIdx   = []byte("admin_index")    // project 0x00 block id → index value (types other than request)
+	bucketBlockKeys  = []byte("block_keys")     // block id → the block's index keys
+	bucketFailBlocks = []byte("failure_blocks") // block id → the seqs of the failures it holds
+)
+
+// index families, the first byte of an accumulator's map key.
+const (
+	famProject = 'p'
+	famKey     = 'k'
+	famAdmin   = 'a'
+)
+
+func famBucket(fam byte) []byte {
+	switch fam {
+	case famKey:
+		return bucketKeyIdx
+	case famAdmin:
+		return bucketAdminIdx
+	}
+	return bucketProjectIdx
+}
+
+// idxHeader is the fixed start of an index value: the least and greatest
+// time of its records and upTo, the greatest time of any record of the
+// family in this block or an earlier one. upTo never decreases along a
+// family, so a query walking back stops at the first value whose upTo is
+// before its Since. Times are Unix nanoseconds.
+const idxHeader = 24
+
+// typeCode is a type's index in Types plus one; 0 for an unknown type.
+func typeCode(typ string) byte {
+	for i, t := range Types {
+		if t == typ {
+			return byte(i + 1)
+		}
+	}
+	return 0
+}
+
+// idxAcc accumulates one family's index value for the open block.
+type idxAcc struct {
+	fam      byte
+	family   []byte // the bucket key without the block id
+	recs     []byte // records: uvarint(seq - block), type code, varint(time - previous time)
+	min, max int64
+	last     int64
+	n        int
+	upTo     int64 // the family's upTo before this block
+}
+
+// builder is the writer's open block and its index values.
+type builder struct {
+	id    uint64 // the block's id, 0 when none is open
+	buf   []byte
+	n     int
+	accs  map[string]*idxAcc // by family byte || family key
+	order []*idxAcc          // the open block's accumulators, in order of use
+	fails []byte             // uvarints of failure seqs - id
+	upTo  map[string]int64   // the families' upTo after their last block
+	key   []byte             // scratch map key
+	// Block buffers: those of blocks closed in the current transaction
+	// (bbolt holds them until the commit) and those free again after it.
+	held, free [][]byte
+}
+
+// blockCap is a block buffer's capacity: a full block and a last line.
+const blockCap = blockMaxBytes + 64<<10
+
+func newBuilder() *builder {
+	return &builder{accs: map[string]*idxAcc{}, upTo: map[string]int64{}}
+}
+
+// add appends one entry's line to the open block (opening one at seq)
+// and its records to its families' index values.
+func (b *builder) add(tx *bolt.Tx, seq uint64, line []byte, project, keyID, typ string, status int, t int64) {
+	if b.id == 0 {
+		b.id = seq
+		if n := len(b.free); n > 0 {
+			b.buf, b.free = b.free[n-1][:0], b.free[:n-1]
+		} else {
+			b.buf = make([]byte, 0, blockCap)
+		}
+	}
+	b.buf = append(b.buf, line...)
+	b.buf = append(b.buf, '\n')
+	b.n++
+	code := typeCode(typ)
+	b.record(tx, famProject, project, "", seq, code, t)
+	if keyID != "" {
+		b.record(tx, famKey, project, keyID, seq, code, t)
+	}
+	if typ != TypeRequest {
+		b.record(tx, famAdmin, project, "", seq, code, t)
+	}
+	if isFailure(typ, status) {
+		b.fails = binary.AppendUvarint(b.fails, seq-b.id)
+	}
+}
+
+func (b *builder) record(tx *bolt.Tx, fam byte, project, keyID string, seq uint64, code byte, t int64) {
+	k := append(append(b.key[:0], fam), project...)
+	if fam == famKey {
+		k = append(append(k, 0), keyID...)
+	}
+	b.key = k
+	a := b.accs[string(k)]
+	if a == nil {
+		a = &idxAcc{fam: fam, family: append(append([]byte(nil), k[1:]...), 0)}
+		b.accs[string(k)] = a
+	}
+	if a.n == 0 {
+		up, ok := b.upTo[string(k)]
+		if !ok {
+			up = lastUpTo(tx.Bucket(famBucket(fam)), a.family)
+		}
+		a.upTo, a.min, a.max, a.last = up, t, t, 0
+		b.order = append(b.order, a)
+	}
+	a.recs = binary.AppendUvarint(a.recs, seq-b.id)
+	a.recs = append(a.recs, code)
+	a.recs = binary.AppendVarint(a.recs, t-a.last)
+	a.last = t
+	a.min, a.max = min(a.min, t), max(a.max, t)
+	a.n++
+}
+
+// lastUpTo reads the upTo of a family's last index value.
+func lastUpTo(b *bolt.Bucket, family []byte) int64 {
+	c := b.Cursor()
+	k, v := c.Seek(append(append([]byte(nil), family...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+	if k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, family) || len(k) != len(family)+8 || len(v) < idxHeader {
+		return minTime
+	}
+	return int64(binary.BigEndian.Uint64(v[16:]))
+}
+
+const minTime = -1 << 63
+
+// full reports whether the open block must be closed.
+func (b *builder) full() bool {
+	return b.n >= blockMaxEntries || len(b.buf) >= blockMaxBytes
+}
+
+// put stores the open block and its index values in tx; with close it
+// then starts a new block. Stored values are copies or are never
+// written to again (a closed block's buffer is not reused), as bbolt
+// keeps them until the commit.
+func (b *builder) put(tx *bolt.Tx, close bool) error {
+	if b.id == 0 {
+		return nil
+	}
+	id := seqKey(b.id)
+	if err := writeBlock(tx.Bucket(bucketBlocks), id, b.buf); err != nil {
+		return err
+	}
+	var keys []byte
+	for _, a := range b.order {
+		v := make([]byte, idxHeader, idxHeader+len(a.recs))
+		binary.BigEndian.PutUint64(v[0:], uint64(a.min))
+		binary.BigEndian.PutUint64(v[8:], uint64(a.max))
+		binary.BigEndian.PutUint64(v[16:], uint64(max(a.upTo, a.max)))
+		v = append(v, a.recs...)
+		k := append(append([]byte(nil), a.family...), id...)
+		if err := tx.Bucket(famBucket(a.fam)).Put(k, v); err != nil {
+			return err
+		}
+		keys = append(keys, a.fam)
+		keys = binary.AppendUvarint(keys, uint64(len(k)))
+		keys = append(keys, k...)
+	}
+	if err := tx.Bucket(bucketBlockKeys).Put(id, keys); err != nil {
+		return err
+	}
+	if len(b.fails) > 0 {
+		if err := tx.Bucket(bucketFailBlocks).Put(id, append([]byte(nil), b.fails...)); err != nil {
+			return err
+		}
+	}
+	if close || b.full() || len(b.buf) >= blockKeepOpen {
+		b.close()
+	}
+	return nil
+}
+
+// committed makes the buffers of blocks closed in the transaction just
+// committed free for new blocks.
+func (b *builder) committed() {
+	b.free = append(b.free, b.held...)
+	clear(b.held)
+	b.held = b.held[:0]
+}
+
+// close forgets the open block: the next entry opens a new one.
+func (b *builder) close() {
+	if b.buf != nil {
+		b.held = append(b.held, b.buf)
+	}
+	for _, a := range b.order {
+		b.upTo[string(append([]byte{a.fam}, a.family[:len(a.family)-1]...))] = max(a.upTo, a.max)
+		a.recs, a.n = a.recs[:0], 0
+	}
+	b.id, b.buf, b.n, b.order, b.fails = 0, nil, 0, b.order[:0], b.fails[:0]
+}
+
+// reset drops the open block after a failed transaction: what was
+// committed of it stays as it is, and the next entry opens a new block.
+// The families' upTo are read again from the file.
+func (b *builder) reset() {
+	clear(b.held)
+	b.held = b.held[:0]
+	for _, a := range b.order {
+		a.recs, a.n = a.recs[:0], 0
+	}
+	b.id, b.buf, b.n, b.order, b.fails = 0, nil, 0, b.order[:0], b.fails[:0]
+	clear(b.upTo)
+}
+
+// forEachLine calls fn with the seq and bytes (without '\n') of each line
+// of a block until fn returns false. A line whose seq cannot be read is
+// passed with seq 0.
+func forEachLine(block []byte, fn func(seq uint64, line []byte) bool) {
+	for len(block) > 0 {
+		i := bytes.IndexByte(block, '\n')
+		var line []byte
+		if i < 0 {
+			line, block = block, nil
+		} else {
+			line, block = block[:i], block[i+1:]
+		}
+		if !fn(lineSeq(line), line) {
+			return
+		}
+	}
+}
+
+// lineSeq reads the seq an entry line starts with ({"seq":N,), or 0.
+func lineSeq(line []byte) uint64 {
+	const pre = `{"seq":`
+	if !bytes.HasPrefix(line, []byte(pre)) {
+		return 0
+	}
+	rest := line[len(pre):]
+	i := bytes.IndexByte(rest, ',')
+	if i <= 0 {
+		return 0
+	}
+	n, err := strconv.ParseUint(string(rest[:i]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// findLine returns the line of entry seq in block, or nil.
+func findLine(block []byte, seq uint64) []byte {
+	var found []byte
+	forEachLine(block, func(s uint64, line []byte) bool {
+		if s == seq {
+			found = line
+		}
+		return s < seq
+	})
+	return found
+}
+
+// idxRecord is one decoded index record.
+type idxRecord struct {
+	seq  uint64
+	code byte
+	time int64
+}
+
+// decodeIndex appends the records of an index value under block id to
+// dst; ok is false when the value does not read.
+func decodeIndex(dst []idxRecord, id uint64, v []byte) (_ []idxRecord, ok bool) {
+	if len(v) < idxHeader {
+		return dst, false
+	}
+	v = v[idxHeader:]
+	var t int64
+	for len(v) > 0 {
+		d, n := binary.Uvarint(v)
+		if n <= 0 || len(v) < n+1 {
+			return dst, false
+		}
+		code := v[n]
+		v = v[n+1:]
+		dt, m := binary.Varint(v)
+		if m <= 0 {
+			return dst, false
+		}
+		v = v[m:]
+		t += dt
+		dst = append(dst, idxRecord{seq: id + d, code: code, time: t})
+	}
+	return dst, true
+}
