@@ -86,6 +86,10 @@ type Events struct {
 	// Sink copies every event as a JSON line: "" (none), "stdout", or a
 	// file path (appended to). Default none.
 	Sink string `yaml:"sink"`
+	// FlushInterval is how often queued events are written (one
+	// transaction, fsync included): at most this much is lost in a
+	// crash. Default 100ms; 1ms to 10s.
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // RateLimit is a token bucket: RequestsPerSecond refill rate, Burst size.
@@ -114,7 +118,7 @@ func Default() Config {
 		DefaultMaxActiveKeys: 10,
 		ShutdownTimeout:      15 * time.Second,
 		Log:                  Log{Level: "info", Format: "text"},
-		Events:               Events{MaxAge: 30 * 24 * time.Hour, MaxCount: 1_000_000},
+		Events:               Events{MaxAge: 30 * 24 * time.Hour, MaxCount: 1_000_000, FlushInterval: 100 * time.Millisecond},
 		Limits: Limits{
 			MaxConnsPerIP: 512, UnauthBodyBytes: 4096, MaxValues: 10_000,
 			AuthFailures: AuthFailures{PerSecond: 1, Burst: 30, SummaryInterval: time.Minute},

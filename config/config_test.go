@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -38,5 +39,22 @@ func TestApplyEnv(t *testing.T) {
 	env[EnvMaxBodyBytes] = "ten"
 	if err := c.ApplyEnv(func(k string) string { return env[k] }); err == nil {
 		t.Errorf("ApplyEnv(%s=ten) = nil, want an error", EnvMaxBodyBytes)
+	}
+}
+
+func TestEventsFlushInterval(t *testing.T) {
+	c := Default()
+	if err := c.ApplyEnv(func(k string) string { return map[string]string{EnvEventsFlush: "250ms"}[k] }); err != nil || c.Events.FlushInterval != 250*time.Millisecond {
+		t.Errorf("ApplyEnv(%s=250ms) = %v, %v", EnvEventsFlush, c.Events.FlushInterval, err)
+	}
+	if err := c.ApplyEnv(func(k string) string { return map[string]string{EnvEventsFlush: "soon"}[k] }); err == nil || !strings.Contains(err.Error(), EnvEventsFlush) {
+		t.Errorf("ApplyEnv(%s=soon) = %v, want an error naming it", EnvEventsFlush, err)
+	}
+	for _, d := range []time.Duration{0, time.Microsecond, time.Minute} {
+		c := Default()
+		c.Events.FlushInterval = d
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "events.flush_interval") {
+			t.Errorf("Validate(flush_interval %s) = %v, want an error naming events.flush_interval", d, err)
+		}
 	}
 }

@@ -27,6 +27,7 @@ const (
 	EnvLogFormat     = "SDPROXY_LOG_FORMAT"
 	EnvEventsSink    = "SDPROXY_EVENTS_SINK"
 	EnvMaxConnsPerIP = "SDPROXY_MAX_CONNS_PER_IP"
+	EnvEventsFlush   = "SDPROXY_EVENTS_FLUSH_INTERVAL"
 )
 
 // LoadFile overlays the YAML (or JSON) file at path onto c. Unknown keys
@@ -70,6 +71,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	setInt(EnvMaxBodyBytes, &c.MaxBodyBytes)
 	setInt(EnvMaxConnsPerIP, &c.Limits.MaxConnsPerIP)
+	if v := getenv(EnvEventsFlush); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (such as 100ms)", EnvEventsFlush, v))
+		}
+		c.Events.FlushInterval = d
+	}
 	return errors.Join(errs...)
 }
 
@@ -103,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Events.MaxAge <= 0 || c.Events.MaxCount < 1 {
 		bad("events.max_age and events.max_count must be positive")
+	}
+	if f := c.Events.FlushInterval; f < time.Millisecond || f > 10*time.Second {
+		bad("events.flush_interval must be between 1ms and 10s, got %s", f)
 	}
 	l := c.Limits
 	if l.MaxConnsPerIP < 0 {

@@ -46,7 +46,7 @@ type Options struct {
 	BatchSize int
 	// BatchDelay is how often the writer writes what is queued (sooner
 	// when BatchSize events wait): at most this much is lost in a crash.
-	// Zero means 50ms.
+	// Zero means 100ms.
 	BatchDelay time.Duration
 	// MaxAge and MaxCount bound retention. Zero means 30 days and 1,000,000.
 	MaxAge   time.Duration
@@ -81,7 +81,7 @@ func (o Options) withDefaults() Options {
 		o.BatchSize = 4096
 	}
 	if o.BatchDelay == 0 {
-		o.BatchDelay = 50 * time.Millisecond
+		o.BatchDelay = 100 * time.Millisecond
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = 30 * 24 * time.Hour

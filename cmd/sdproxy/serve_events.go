@@ -22,12 +22,13 @@ func (s *server) openEvents(master []byte, stdout io.Writer) error {
 	}
 	m := metrics.New()
 	log, err := events.Open(s.cfg.DataDir, events.Options{
-		MasterKey: master,
-		MaxAge:    s.cfg.Events.MaxAge,
-		MaxCount:  s.cfg.Events.MaxCount,
-		Sink:      sink,
-		Logger:    s.log,
-		OnWrite:   m.ObserveRequest,
+		MasterKey:  master,
+		MaxAge:     s.cfg.Events.MaxAge,
+		MaxCount:   s.cfg.Events.MaxCount,
+		BatchDelay: s.cfg.Events.FlushInterval,
+		Sink:       sink,
+		Logger:     s.log,
+		OnWrite:    m.ObserveRequest,
 	})
 	if err != nil {
 		if closer != nil {
