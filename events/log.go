@@ -118,7 +118,8 @@ type Log struct {
 	db   *bolt.DB
 	opts Options
 	keys
-	wmac hash.Hash // the writer's keyed HMAC of the chain
+	wmac     hash.Hash // the writer's keyed HMAC of the chain
+	readMACs sync.Pool // keyed HMACs of the chain for readers (verify, retention)
 
 	queue   chan item
 	blk     *builder // the writer's open block
