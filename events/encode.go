@@ -50,6 +50,10 @@ func appendEvent(b []byte, e *Event) []byte {
 		b = append(b, `,"latency_ms":`...)
 		b = strconv.AppendFloat(b, e.LatencyMS, 'f', -1, 64)
 	}
+	if e.UpstreamMS != 0 {
+		b = append(b, `,"upstream_ms":`...)
+		b = strconv.AppendFloat(b, e.UpstreamMS, 'f', -1, 64)
+	}
 	b = appendMember(b, "request_id", e.RequestID)
 	b = appendMember(b, "client_ip", e.ClientIP)
 	if e.RateLimited != nil {

@@ -49,6 +49,9 @@ func appendRequest[S ~string | ~[]byte](b []byte, id S, r *Request) []byte {
 	if ms := float64(r.Latency.Microseconds()) / 1000; ms != 0 {
 		b = strconv.AppendFloat(append(b, `,"latency_ms":`...), ms, 'f', -1, 64)
 	}
+	if ms := float64(r.Upstream.Microseconds()) / 1000; ms != 0 {
+		b = strconv.AppendFloat(append(b, `,"upstream_ms":`...), ms, 'f', -1, 64)
+	}
 	b = appendMemberBytes(b, "request_id", r.requestID)
 	b = appendMemberBytes(b, "client_ip", r.clientIP)
 	b = strconv.AppendBool(append(b, `,"rate_limited":`...), r.RateLimited)

@@ -15,7 +15,7 @@ func (r *Request) event() Event {
 		Type: TypeRequest, Time: r.Time.UTC(), ProjectID: r.ProjectID,
 		Method: string(r.method), Path: string(r.path), Mode: r.Mode,
 		Fields: fieldNames(string(r.fields)), Status: r.Status,
-		LatencyMS: float64(r.Latency.Microseconds()) / 1000,
+		LatencyMS: float64(r.Latency.Microseconds()) / 1000, UpstreamMS: float64(r.Upstream.Microseconds()) / 1000,
 		RequestID: string(r.requestID), ClientIP: string(r.clientIP),
 		Classification: optional(r.class), Destination: optional(r.dest), Geofence: optional(r.geofence),
 		RouteID: r.RouteID, ResponseFields: fieldNames(string(r.respFields)),
@@ -56,6 +56,7 @@ func TestAppendRequestMatchesEvent(t *testing.T) {
 		r := &Request{
 			Time: time.Unix(rnd.Int63n(2e9), rnd.Int63n(1e9)), ProjectID: string(pick()), KeyID: string(pick()),
 			Mode: string(pick()), Status: rnd.Intn(3) * 200, Latency: time.Duration(rnd.Int63n(5e6)), RateLimited: rnd.Intn(2) == 1,
+			Upstream: time.Duration(rnd.Intn(2)) * time.Duration(rnd.Int63n(5e6)), // none half of the time
 		}
 		r.SetMethod(pick())
 		r.SetPath(pick())
@@ -82,12 +83,31 @@ func TestAppendRequestMatchesEvent(t *testing.T) {
 }
 
 func TestAppendRequestAllocs(t *testing.T) {
-	r := &Request{Time: time.Now(), ProjectID: "prj_a", KeyID: "qk_a", Mode: "encrypt", Status: 200}
+	r := &Request{Time: time.Now(), ProjectID: "prj_a", KeyID: "qk_a", Mode: "encrypt", Status: 200,
+		Latency: 1234567 * time.Nanosecond, Upstream: 987654 * time.Nanosecond}
 	r.SetMethod([]byte("POST"))
 	r.SetPath([]byte("/proxy/prj_a/a-path-longer-than-thirty-two-bytes/items"))
 	r.SetFields([]byte("title, body, a.field.name.longer.than.thirty.two.bytes"))
 	buf := appendRequest(nil, "evt_1", r)
 	if n := testing.AllocsPerRun(100, func() { buf = appendRequest(buf[:0], "evt_1", r) }); n != 0 {
 		t.Errorf("appendRequest allocs = %v, want 0", n)
+	}
+}
+
+// TestAppendRequestUpstream: upstream_ms follows latency_ms when an
+// upstream was called, and is absent when the proxy answered itself.
+func TestAppendRequestUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		latency, upstream time.Duration
+		want              string
+	}{
+		{2 * time.Millisecond, 1500 * time.Microsecond, `"latency_ms":2,"upstream_ms":1.5,`},
+		{2 * time.Millisecond, 0, `"latency_ms":2,"request_id"`},
+	} {
+		r := &Request{Time: time.Unix(0, 0), Status: 200, Latency: tc.latency, Upstream: tc.upstream}
+		r.SetRequestID([]byte("req_1"))
+		if got := appendRequest(nil, "evt_1", r); !bytes.Contains(got, []byte(tc.want)) {
+			t.Errorf("appendRequest(latency %v, upstream %v) = %s, want it to hold %s", tc.latency, tc.upstream, got, tc.want)
+		}
 	}
 }

@@ -75,7 +75,8 @@ type Event struct {
 	Destination    *string  `json:"destination,omitempty"`
 	Geofence       *string  `json:"geofence,omitempty"`
 	Status         int      `json:"status,omitempty"`
-	LatencyMS      float64  `json:"latency_ms,omitempty"`
+	LatencyMS      float64  `json:"latency_ms,omitempty"`  // the whole request, upstream included
+	UpstreamMS     float64  `json:"upstream_ms,omitempty"` // of LatencyMS, the upstream's; absent when none was called
 	RequestID      string   `json:"request_id,omitempty"`
 	ClientIP       string   `json:"client_ip,omitempty"`
 	RateLimited    *bool    `json:"rate_limited,omitempty"`
@@ -104,7 +105,8 @@ type Request struct {
 	KeyID       string // the authenticated key's id, or ""
 	Mode        string
 	Status      int
-	Latency     time.Duration
+	Latency     time.Duration // the whole request's time in the proxy, the upstream's included
+	Upstream    time.Duration // of Latency, the upstream's (sending it the request until its answer is read); 0: none called
 	RateLimited bool
 	// RouteID is the route that applied (shared, not copied), or "".
 	RouteID string

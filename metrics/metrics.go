@@ -27,12 +27,18 @@ type Metrics struct {
 	reg            *prometheus.Registry
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
+	upstream       prometheus.Histogram
 	fields         *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
 	upstreamErrors *prometheus.CounterVec
 	respValues     prometheus.Counter
 	untransformed  prometheus.Counter
 }
+
+// durationBuckets are the buckets of the duration histograms, in seconds:
+// from 100 µs (a transform answered directly) to 30 s (the upstream
+// timeout).
+var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 // New registers sdproxy's metrics, plus Go runtime and process metrics,
 // on a fresh registry. The event log, built after the metrics it reports
@@ -45,8 +51,12 @@ func New() *Metrics {
 		}, []string{"project", "mode", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sdproxy_request_duration_seconds", Help: "Data-plane request latency, including the upstream.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			Buckets: durationBuckets,
 		}, []string{"mode"}),
+		upstream: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sdproxy_upstream_duration_seconds", Help: "Time upstreams took to answer forwarded requests, from sending the request until the answer was read.",
+			Buckets: durationBuckets,
+		}),
 		fields: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sdproxy_fields_transformed_total", Help: "Field paths named in successful requests, by mode.",
 		}, []string{"mode"}),
@@ -63,7 +73,7 @@ func New() *Metrics {
 	m.untransformed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "sdproxy_untransformed_values_total", Help: "Tokens in upstream answers left as they were: not openable by the key or the project.",
 	})
-	m.reg.MustRegister(m.requests, m.latency, m.fields, m.rateLimited, m.upstreamErrors, m.respValues, m.untransformed,
+	m.reg.MustRegister(m.requests, m.latency, m.upstream, m.fields, m.rateLimited, m.upstreamErrors, m.respValues, m.untransformed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -97,6 +107,9 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 	status := strconv.Itoa(r.Status)
 	m.requests.WithLabelValues(r.ProjectID, mode, status).Inc()
 	m.latency.WithLabelValues(mode).Observe(r.Latency.Seconds())
+	if r.Upstream > 0 {
+		m.upstream.Observe(r.Upstream.Seconds())
+	}
 	switch {
 	case r.Status < 400:
 		if n := r.FieldCount(); n > 0 {

@@ -32,11 +32,11 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 	m.WatchQueue(fakeQueue{})
 	m.WatchAuthFailures(func() float64 { return 5 })
 	for _, r := range []events.Request{
-		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond},
+		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond, Upstream: 1500 * time.Microsecond},
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200},
 		{ProjectID: "prj_a", Status: 401},
 		{ProjectID: "prj_a", Mode: "decrypt", Status: 429},
-		{ProjectID: "prj_a", Mode: "encrypt", Status: 504},
+		{ProjectID: "prj_a", Mode: "encrypt", Status: 504, Latency: 40 * time.Millisecond, Upstream: 30 * time.Millisecond},
 		{ProjectID: "prj_a", Status: 200, ResponseValues: 3, Untransformed: 2},
 	} {
 		r.SetFields([]byte("a, b"))
@@ -52,6 +52,11 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		`sdproxy_untransformed_values_total 2`,
 		`sdproxy_upstream_errors_total{project="prj_a",status="504"} 1`,
 		`sdproxy_request_duration_seconds_count{mode="encrypt"} 3`,
+		// Only the two requests that went upstream: 1.5 ms and 30 ms.
+		`sdproxy_upstream_duration_seconds_count 2`,
+		`sdproxy_upstream_duration_seconds_sum 0.0315`,
+		`sdproxy_upstream_duration_seconds_bucket{le="0.0025"} 1`,
+		`sdproxy_upstream_duration_seconds_bucket{le="0.05"} 2`,
 		`sdproxy_event_queue_depth 7`,
 		`sdproxy_events_dropped_total 3`,
 		`sdproxy_events_written_total 11`,
