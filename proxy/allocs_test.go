@@ -6,6 +6,7 @@
 package proxy
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -27,6 +28,7 @@ func TestAllocsProxy(t *testing.T) {
 		{rtBenchCases[2], 0, "2 fields encrypted, answered directly"},
 		{rtBenchCases[3], 0, "pass-through in a project with 1,000 routes, none matching"},
 		{rtBenchCases[4], 0, "a route decrypts 2 fields of the upstream's 300 B answer"},
+		{rtBenchCases[6], 0, "pass-through; the upstream's Server-Timing passed on next to the proxy's"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.c.name, func(t *testing.T) {
@@ -34,6 +36,7 @@ func TestAllocsProxy(t *testing.T) {
 			for range 20 { // warm the pools, the bucket and the upstream connection
 				r.check(t)
 			}
+			checkServerTiming(t, r, tc.c)
 			ok := true
 			got := testing.AllocsPerRun(1000, func() { ok = r.serve() && ok })
 			if !ok {
@@ -46,6 +49,30 @@ func TestAllocsProxy(t *testing.T) {
 				t.Logf("Data.Handler(%s) allocs = %v, below the pin %v: tighten it", tc.c.name, got, tc.want)
 			}
 		})
+	}
+}
+
+// checkServerTiming checks that the answer of r has the proxy's
+// Server-Timing line, after the upstream's own when it sent one.
+func checkServerTiming(t *testing.T, r *rtRig, c rtBenchCase) {
+	t.Helper()
+	var lines []string
+	for _, v := range r.ctx.Response.Header.PeekAll(HeaderServerTiming) {
+		lines = append(lines, string(v))
+	}
+	n := 1
+	if c.timing {
+		n = 2
+		if len(lines) != n || lines[0] != rtUpstreamTiming {
+			t.Fatalf("Data.Handler(%s) Server-Timing = %q, want %q and the proxy's line", c.name, lines, rtUpstreamTiming)
+		}
+	}
+	want := "proxy;dur="
+	if c.forward {
+		want = "upstream;dur="
+	}
+	if len(lines) != n || !strings.HasPrefix(lines[n-1], "proxy;dur=") || !strings.Contains(lines[n-1], want) {
+		t.Fatalf("Data.Handler(%s) Server-Timing = %q, want the proxy's line with %s", c.name, lines, want)
 	}
 }
 

@@ -30,12 +30,16 @@ const rtFields300 = "customer.ssn,card"
 
 // rtBenchUpstream is a minimal fasthttp upstream answering 200 with
 // *answer (default {}) without allocating, so it adds nothing to the data
-// plane's numbers.
-func (e *rtEnv) benchUpstream(addr string, answer *string) {
+// plane's numbers; with timing, the answer has a Server-Timing line of its
+// own.
+func (e *rtEnv) benchUpstream(addr string, answer *string, timing bool) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			ctx.SetContentType("application/json")
+			if timing {
+				ctx.Response.Header.Set(HeaderServerTiming, rtUpstreamTiming)
+			}
 			if answer != nil {
 				ctx.SetBodyString(*answer)
 			} else {
@@ -64,17 +68,23 @@ type rtBenchCase struct {
 	body    string
 	// routes: the project has 1,000 routes that do not match; sealed: the
 	// upstream answers the body with rtFields300 sealed; respRoute: a
-	// route decrypts them.
-	routes, sealed, respRoute bool
+	// route decrypts them; timing: the upstream's answer has its own
+	// Server-Timing.
+	routes, sealed, respRoute, timing bool
 }
 
+// rtUpstreamTiming is the Server-Timing of the bench upstream's answers
+// (rtBenchCase.timing).
+const rtUpstreamTiming = `db;dur=2.5, cache;desc="hit"`
+
 var rtBenchCases = []rtBenchCase{
-	{"passthrough", true, "", rtBody300, false, false, false},
-	{"fields", true, rtFields300, rtBody300, false, false, false},
-	{"fields-noforward", false, rtFields300, rtBody300, false, false, false},
-	{"passthrough-1000-routes", true, "", rtBody300, true, false, false},
-	{"response-2-fields", true, "", rtBody300, false, true, true},
-	{"passthrough-sealed-answer", true, "", rtBody300, false, true, false},
+	{"passthrough", true, "", rtBody300, false, false, false, false},
+	{"fields", true, rtFields300, rtBody300, false, false, false, false},
+	{"fields-noforward", false, rtFields300, rtBody300, false, false, false, false},
+	{"passthrough-1000-routes", true, "", rtBody300, true, false, false, false},
+	{"response-2-fields", true, "", rtBody300, false, true, true, false},
+	{"passthrough-sealed-answer", true, "", rtBody300, false, true, false, false},
+	{"passthrough-upstream-timing", true, "", rtBody300, false, false, false, true},
 }
 
 // rtBenchEnv is an env with a real clock (a frozen one would empty the
@@ -85,7 +95,7 @@ func rtBenchEnv(tb testing.TB, c rtBenchCase) (e *rtEnv, project, key string) {
 	e = newRTEnv(tb, rtOptions{realClock: true})
 	answer := new(string)
 	*answer = "{}"
-	e.benchUpstream("bench.test:80", answer)
+	e.benchUpstream("bench.test:80", answer, c.timing)
 	p := e.project("http://bench.test/api")
 	key = e.key(p.ID, keystore.KeyInput{})
 	if c.routes {
@@ -240,8 +250,9 @@ func BenchmarkResponsePhase(b *testing.B) {
 	b.SetBytes(int64(len(sealed)))
 	b.ReportAllocs()
 	for b.Loop() {
+		resp.Reset() // a fresh answer each time, as from the upstream
 		resp.SetBodyRaw(sealed)
-		st.route = d.matchRoute(projectID, method, path)
+		st.route, _ = d.matchRoute(projectID, method, path)
 		st.resp = respPlan{}
 		if err := d.planResponse(st); err != nil {
 			b.Fatal(err)

@@ -17,7 +17,7 @@ import (
 func TestAllocsMaskedByClassification(t *testing.T) {
 	e := newRTEnv(t, rtOptions{realClock: true})
 	answer := new(string)
-	e.benchUpstream("bench.test:80", answer)
+	e.benchUpstream("bench.test:80", answer, false)
 	p := e.project("http://bench.test/api")
 	if _, err := e.store.CreateClassification(p.ID, keystore.ClassificationInput{Slug: "pii", Mask: &keystore.Mask{ShowFirst: 2, Char: "#"}}); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,9 @@ type DataOptions struct {
 	Store DataStore
 	// Logger receives unexpected errors. Nil means slog.Default().
 	Logger *slog.Logger
-	// Now is the clock (rate limits, times). Nil means time.Now.
+	// Now is the clock (rate limits, times, durations). Nil means
+	// time.Now, read once per request: durations (Server-Timing, the
+	// event's latency) are then measured on the monotonic clock alone.
 	Now func() time.Time
 	// MaxBodyBytes bounds request bodies that are transformed. Zero means 10 MiB.
 	MaxBodyBytes int
@@ -85,6 +87,7 @@ type Data struct {
 	store     DataStore
 	log       *slog.Logger
 	now       func() time.Time
+	since     func(time.Time) time.Duration // time since a time of now
 	maxBody   int
 	limits    *limiters
 	upstreams *upstreams
@@ -112,7 +115,9 @@ func NewData(o DataOptions) *Data {
 		d.log = slog.Default()
 	}
 	if d.now == nil {
-		d.now = time.Now
+		d.now, d.since = time.Now, time.Since
+	} else {
+		d.since = func(t time.Time) time.Duration { return d.now().Sub(t) }
 	}
 	if d.maxBody == 0 {
 		d.maxBody = 10 << 20
@@ -121,7 +126,7 @@ func NewData(o DataOptions) *Data {
 		o.LimiterIdle = 10 * time.Minute
 	}
 	d.limits = newLimiters(o.LimiterIdle)
-	d.upstreams = newUpstreams(o.Upstream, d.now)
+	d.upstreams = newUpstreams(o.Upstream)
 	d.ids = httpapi.NewRequestIDs("req")
 	d.states.New = func() any { return d.newState() }
 	return d
@@ -141,7 +146,7 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	defer d.putState(st)
 	st.start = start
 	st.reqID = d.ids.Next(st.reqID[:0])
-	ctx.Response.Header.SetBytesV(httpapi.HeaderRequestID, st.reqID)
+	ctx.Response.Header.SetCanonical(canonRequestID, st.reqID)
 	path := ctx.Path()
 	var err error
 	switch string(path) {
@@ -162,17 +167,22 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		}
 		d.fail(ctx, err)
 	}
-	d.record(ctx, st, start)
+	total := d.since(start)
+	setServerTiming(&ctx.Response.Header, total, st.upstream, st.upstreamCalled)
+	d.record(ctx, st, start, total)
 }
 
 // record hands the request's event to the event log: names, never values.
-func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time) {
+func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time, total time.Duration) {
 	if d.events == nil || st.authFailed {
 		return
 	}
 	r := d.events.Acquire()
 	r.Time = start
-	r.Latency = d.now().Sub(start)
+	r.Latency = total
+	if st.upstreamCalled {
+		r.Upstream = st.upstream
+	}
 	r.Status = ctx.Response.StatusCode()
 	r.RateLimited = r.Status == fasthttp.StatusTooManyRequests
 	switch {

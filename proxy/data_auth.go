@@ -35,11 +35,15 @@ type reqState struct {
 	class       string // classification slug, "" for none
 	params      fieldcrypt.Params
 	dest        target
+	// upstream is how long the upstream took, when upstreamCalled.
+	upstream       time.Duration
+	upstreamCalled bool
 	// Buffers reused across requests.
 	buf, url, origin, scratch, reqID []byte
 	// dec, rdec: decompressed request and response bodies; rbuf: the
-	// transformed response; names: merged field lists.
-	dec, rdec, rbuf, names, respNames []byte
+	// transformed response; names: merged field lists; conn: the
+	// Connection lists of a forwarded request and its answer.
+	dec, rdec, rbuf, names, respNames, conn []byte
 	// maskFor is fieldcrypt.RevealOptions.MaskFor for the project whose
 	// id is in maskProject: made once per reqState, so that masking by
 	// classification allocates nothing per request.
@@ -57,7 +61,7 @@ func (d *Data) newState() *reqState {
 func (st *reqState) reset() {
 	*st = reqState{
 		buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID),
-		dec: keep(st.dec), rbuf: keep(st.rbuf), rdec: keep(st.rdec), names: keep(st.names), respNames: keep(st.respNames),
+		dec: keep(st.dec), rbuf: keep(st.rbuf), rdec: keep(st.rdec), names: keep(st.names), respNames: keep(st.respNames), conn: keep(st.conn),
 		maskFor: st.maskFor, maskProject: keep(st.maskProject),
 	}
 }
@@ -256,11 +260,11 @@ func (d *Data) rateLimit(ctx *fasthttp.RequestCtx, st *reqState) error {
 	res := d.limits.allow(st.principal.KeyID, st.project.RateLimit, st.start)
 	var num [20]byte
 	h := &ctx.Response.Header
-	h.SetBytesV("RateLimit-Limit", strconv.AppendInt(num[:0], int64(res.limit), 10))
-	h.SetBytesV("RateLimit-Remaining", strconv.AppendInt(num[:0], int64(res.remaining), 10))
-	h.SetBytesV("RateLimit-Reset", strconv.AppendInt(num[:0], ceilSeconds(res.reset, 0), 10))
+	h.SetCanonical(canonLimit, strconv.AppendInt(num[:0], int64(res.limit), 10))
+	h.SetCanonical(canonRemaining, strconv.AppendInt(num[:0], int64(res.remaining), 10))
+	h.SetCanonical(canonReset, strconv.AppendInt(num[:0], ceilSeconds(res.reset, 0), 10))
 	if !res.allowed {
-		h.SetBytesV("Retry-After", strconv.AppendInt(num[:0], ceilSeconds(res.retryAfter, 1), 10))
+		h.SetCanonical(canonRetryAfter, strconv.AppendInt(num[:0], ceilSeconds(res.retryAfter, 1), 10))
 		return errRateLimited
 	}
 	return nil

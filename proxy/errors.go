@@ -108,15 +108,17 @@ func (d *Data) fail(ctx *fasthttp.RequestCtx, err error) {
 // without a valid key is answered exactly as the handler answers them:
 // 401 (or 429 past the IP's budget), counted as a failed authentication.
 func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	start := d.now()
 	d.ids.Stamp(ctx)
 	ae := httpapi.ServerError(err)
 	if ae == httpapi.ErrBodyTooLarge && !d.validKey(&ctx.Request.Header) {
-		ae = d.authFailed(remoteIP(ctx.RemoteAddr()), proxyProject(ctx.Request.Header.RequestURI()), d.now()).(*apiError)
+		ae = d.authFailed(remoteIP(ctx.RemoteAddr()), proxyProject(ctx.Request.Header.RequestURI()), start).(*apiError)
 		if ae == errAuthLimited {
 			ctx.Response.Header.Set("Retry-After", d.authFail.retryAfter)
 		}
 	}
 	d.fail(ctx, ae)
+	setServerTiming(&ctx.Response.Header, d.since(start), 0, false)
 	ctx.SetConnectionClose()
 }
 

@@ -33,6 +33,21 @@ const (
 	HeaderErrorCode = httpapi.HeaderErrorCode
 )
 
+// Names of the headers set on every request or answer, in fasthttp's
+// normalised spelling, for SetCanonical: no name is copied and normalised
+// per request.
+var (
+	canonRequestID      = []byte(HeaderRequestID)
+	canonLimit          = []byte("Ratelimit-Limit")
+	canonRemaining      = []byte("Ratelimit-Remaining")
+	canonReset          = []byte("Ratelimit-Reset")
+	canonRetryAfter     = []byte("Retry-After")
+	canonForwardedFor   = []byte("X-Forwarded-For")
+	canonForwardedProto = []byte("X-Forwarded-Proto")
+	canonForwardedHost  = []byte("X-Forwarded-Host")
+	canonServerTiming   = []byte(HeaderServerTiming)
+)
+
 // qanapiPrefix starts every header that is ours and never forwarded, in
 // fasthttp's normalised spelling. Names are compared in any letter case all
 // the same: a server set not to normalise them must neither forward nor

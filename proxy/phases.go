@@ -26,8 +26,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 		return err
 	}
 	st.scratch = append(st.scratch[:0], st.project.ID...)
-	st.route = d.matchRoute(st.scratch, ctx.Method(), path)
-	if err := d.checkRouted(ctx, st); err != nil {
+	var routed bool
+	st.route, routed = d.matchRoute(st.scratch, ctx.Method(), path)
+	if err := d.checkRouted(ctx, st, routed); err != nil {
 		return err
 	}
 	m, err := st.requestMode()
@@ -47,7 +48,7 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	if err != nil {
 		return err
 	}
-	url, t, err := d.resolveTarget(ctx, st, project, path)
+	url, c, err := d.resolveTarget(ctx, st, project, path)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 		ctx.SetBody(body)
 		return nil
 	}
-	return d.forward(ctx, st, t, url, body)
+	return d.forward(ctx, st, c, url, body)
 }
 
 // methodOverride are headers some frameworks take as the request's real
@@ -67,11 +68,12 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 // as a POST.
 var methodOverride = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
-// checkRouted refuses, in a project that has routes, what would let a
-// request escape them: an X-Qanapi-Destination (the route matched the
-// proxy path, the request would go elsewhere) and method-override headers.
-func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState) error {
-	if rs, _ := d.store.CachedRoutes(st.scratch); len(rs) == 0 {
+// checkRouted refuses, in a project that has routes (routed), what would
+// let a request escape them: an X-Qanapi-Destination (the route matched
+// the proxy path, the request would go elsewhere) and method-override
+// headers.
+func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) error {
+	if !routed {
 		return nil
 	}
 	if len(bytes.TrimSpace(st.h.dest)) > 0 {

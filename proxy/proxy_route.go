@@ -11,24 +11,25 @@ import (
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
-// resolveTarget picks the URL to forward to: an allowed
+// resolveTarget picks the URL to forward to and its client: an allowed
 // X-Qanapi-Destination as given, else the project's upstream + the rest of
 // the path + the query, else nil (answer directly). The bare project path
 // /proxy/{id} (nothing after the id) never goes to the upstream: it is
 // Qanapi's transform-only call. /proxy/{id}/ reaches the upstream's root.
-func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, path []byte) ([]byte, *target, error) {
+func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, path []byte) ([]byte, *fasthttp.HostClient, error) {
+	now := st.start.UnixNano()
 	if dest := bytes.TrimSpace(st.h.dest); len(dest) > 0 {
 		var ok bool
 		st.origin, st.dest, ok = parseTarget(st.origin[:0], dest)
 		if !ok || !slices.Contains(st.project.Destinations, string(st.dest.origin)) {
 			return nil, nil, errDestination
 		}
-		return dest, &st.dest, nil
+		return dest, d.upstreams.client(&st.dest, now), nil
 	}
 	if st.project.Upstream == "" || path == nil {
 		return nil, nil, nil
 	}
-	t, ok := d.upstreams.upstream(st.project.Upstream)
+	c, ok := d.upstreams.project(st.project.Upstream, now)
 	if !ok {
 		return nil, nil, httpapi.ErrInternal
 	}
@@ -38,7 +39,7 @@ func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, pa
 		url = append(append(url, '?'), q...)
 	}
 	st.url = url
-	return url, t, nil
+	return url, c, nil
 }
 
 // safePath reports whether the decoded path to forward can mean only
@@ -128,24 +129,30 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// forward sends the request upstream and copies the answer back.
-func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, t *target, url, body []byte) error {
+// forward sends the request upstream with c and copies the answer back.
+// The upstream's time (st.upstream) runs from sending the request until
+// its answer is read, failed attempts included.
+func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *fasthttp.HostClient, url, body []byte) error {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	st.scratch = buildOutgoing(ctx, req, url, body, st.scratch[:0])
+	st.scratch, st.conn = buildOutgoing(ctx, req, url, body, st.scratch[:0], st.conn)
 	if st.decoded {
 		req.Header.Del(fasthttp.HeaderContentEncoding) // the body goes on decoded
 	}
 	st.prepareUpstream(req)
-	if err := d.upstreams.client(t).Do(req, resp); err != nil {
+	sent := d.since(st.start)
+	err := c.Do(req, resp)
+	st.upstream, st.upstreamCalled = d.since(st.start)-sent, true
+	if err != nil {
 		return upstreamError(err)
 	}
 	if err := d.transformResponse(ctx, st, resp); err != nil {
 		return err
 	}
-	st.scratch = copyResponse(ctx, resp, st.scratch)
+	st.conn, st.scratch = copyResponse(ctx, resp, st.resp.ran, st.conn, st.scratch)
 	if st.resp.ran {
+		keyDependent(&ctx.Response.Header) // after the copy: no upstream header can undo it
 		var num [20]byte
 		ctx.Response.Header.SetBytesV(HeaderUntransformed, strconv.AppendInt(num[:0], int64(st.respResult.untransformed), 10))
 	}

@@ -22,10 +22,12 @@ type limiters struct {
 }
 
 type keyLimiter struct {
-	lim      *rate.Limiter
-	mu       sync.Mutex // guards cfg changes
-	cfg      keystore.RateLimit
-	lastSeen atomic.Int64
+	lim *rate.Limiter
+	mu  sync.Mutex // serialises changes of cfg
+	// cfg is the config lim follows: read without the lock, so a request
+	// under an unchanged limit takes no lock but the limiter's own.
+	cfg      atomic.Pointer[keystore.RateLimit]
+	lastSeen lastUse
 }
 
 // limitResult is what a request learns from its bucket.
@@ -44,7 +46,7 @@ func newLimiters(idle time.Duration) *limiters {
 // allow takes one token of keyID's bucket at now.
 func (l *limiters) allow(keyID string, cfg keystore.RateLimit, now time.Time) limitResult {
 	kl := l.get(keyID, cfg, now)
-	kl.lastSeen.Store(now.UnixNano())
+	kl.lastSeen.mark(now.UnixNano())
 	res := limitResult{limit: cfg.Burst}
 	res.allowed = kl.lim.AllowN(now, 1)
 	tokens := kl.lim.TokensAt(now)
@@ -65,19 +67,31 @@ func (l *limiters) get(keyID string, cfg keystore.RateLimit, now time.Time) *key
 		l.sweep(now)
 		l.mu.Lock()
 		if kl = l.m[keyID]; kl == nil {
-			kl = &keyLimiter{lim: rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), cfg.Burst), cfg: cfg}
+			kl = &keyLimiter{lim: rate.NewLimiter(rate.Limit(cfg.RequestsPerSecond), cfg.Burst)}
+			kl.cfg.Store(newConfig(cfg))
+			kl.lastSeen.mark(now.UnixNano())
 			l.m[keyID] = kl
 		}
 		l.mu.Unlock()
 	}
-	kl.mu.Lock()
-	if kl.cfg != cfg {
-		kl.lim.SetLimitAt(now, rate.Limit(cfg.RequestsPerSecond))
-		kl.lim.SetBurstAt(now, cfg.Burst)
-		kl.cfg = cfg
+	if c := kl.cfg.Load(); *c != cfg {
+		kl.mu.Lock()
+		if c := kl.cfg.Load(); *c != cfg {
+			kl.lim.SetLimitAt(now, rate.Limit(cfg.RequestsPerSecond))
+			kl.lim.SetBurstAt(now, cfg.Burst)
+			kl.cfg.Store(newConfig(cfg))
+		}
+		kl.mu.Unlock()
 	}
-	kl.mu.Unlock()
 	return kl
+}
+
+// newConfig returns a copy of cfg on the heap (taking cfg's own address
+// would move it there on every call).
+func newConfig(cfg keystore.RateLimit) *keystore.RateLimit {
+	c := new(keystore.RateLimit)
+	*c = cfg
+	return c
 }
 
 // sweep drops buckets idle for l.idle that are full again (so dropping
@@ -90,7 +104,7 @@ func (l *limiters) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for id, kl := range l.m {
-		if now.UnixNano()-kl.lastSeen.Load() >= int64(l.idle) && kl.lim.TokensAt(now) >= float64(kl.lim.Burst()) {
+		if now.UnixNano()-kl.lastSeen.load() >= int64(l.idle) && kl.lim.TokensAt(now) >= float64(kl.lim.Burst()) {
 			delete(l.m, id)
 		}
 	}

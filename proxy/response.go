@@ -168,8 +168,7 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 	st.rbuf = out
 	resp.SetBodyRaw(out)
 	resp.Header.Del(fasthttp.HeaderContentEncoding)
-	keyDependent(&resp.Header)
-	p.ran = true
+	p.ran = true // forward marks the answer keyDependent once copied
 	return nil
 }
 

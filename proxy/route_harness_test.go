@@ -48,7 +48,9 @@ type rtOptions struct {
 	// timeout is UpstreamOptions.Timeout. Zero means 10s.
 	timeout time.Duration
 	// realClock uses time.Now instead of the settable clock (benchmarks:
-	// a frozen clock would empty every token bucket).
+	// a frozen clock would empty every token bucket), as the data plane's
+	// default (DataOptions.Now nil), so durations cost what they do in
+	// production.
 	realClock bool
 }
 
@@ -87,6 +89,9 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 		t.Fatalf("keystore.Open = %v, want nil", err)
 	}
 	e := &rtEnv{t: t, store: store, clock: clock, stop: make(chan struct{}), dialers: map[string]func() (net.Conn, error){}}
+	if o.realClock {
+		now = nil // the default: time.Now
+	}
 	e.data = NewData(DataOptions{
 		Store: store, Now: now, MaxBodyBytes: o.maxBody,
 		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial},

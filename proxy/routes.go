@@ -102,12 +102,13 @@ type routeCache struct {
 	sets map[string]*routeSet
 }
 
-// match returns the route of the project (by id, as stored) for method
-// and path, or nil. Projects without routes cost one map look-up.
-func (d *Data) matchRoute(projectID []byte, method, path []byte) *route {
+// matchRoute returns the route of the project (by id, as stored) for
+// method and path, or nil, and whether the project has routes at all.
+// Projects without routes cost one map look-up.
+func (d *Data) matchRoute(projectID []byte, method, path []byte) (*route, bool) {
 	rs, version := d.store.CachedRoutes(projectID)
 	if len(rs) == 0 {
-		return nil
+		return nil, false
 	}
 	c := &d.routes
 	c.mu.RLock()
@@ -123,7 +124,7 @@ func (d *Data) matchRoute(projectID []byte, method, path []byte) *route {
 		c.mu.Unlock()
 	}
 	if rank := set.trie.Match(method, path); rank >= 0 {
-		return &set.routes[rank]
+		return &set.routes[rank], true
 	}
-	return nil
+	return nil, true
 }

@@ -50,93 +50,116 @@ func (o UpstreamOptions) withDefaults() UpstreamOptions {
 	return o
 }
 
-// upstreams keeps one pooled keep-alive client per origin, and the parsed
-// form of each project upstream URL. Entries unused for longer than
-// 2 × IdleConnTimeout are dropped whenever a new one is added, so the maps
-// do not grow as projects change their upstreams and destinations.
+// upstreams keeps one pooled keep-alive client per origin, and for each
+// project upstream URL its client, found once. Entries unused for longer
+// than 2 × IdleConnTimeout are dropped whenever a new one is added, so the
+// maps do not grow as projects change their upstreams and destinations.
 type upstreams struct {
 	opts    UpstreamOptions
-	now     func() time.Time
 	mu      sync.RWMutex
-	clients map[string]*clientEntry
-	parsed  map[string]*target
-	used    map[string]*atomic.Int64 // last use of each parsed URL, unix ns
+	clients map[string]*clientEntry // by origin
+	byURL   map[string]*urlEntry    // by project upstream URL
 }
 
 // clientEntry is one origin's client and when it was last used.
 type clientEntry struct {
 	c    *fasthttp.HostClient
-	used atomic.Int64 // unix ns
+	used lastUse
 }
 
-func newUpstreams(o UpstreamOptions, now func() time.Time) *upstreams {
-	return &upstreams{opts: o.withDefaults(), now: now, clients: map[string]*clientEntry{}, parsed: map[string]*target{}, used: map[string]*atomic.Int64{}}
+// urlEntry is a project upstream URL's client and when it was last used.
+// Each use marks its client used too, and an entry goes with its client.
+type urlEntry struct {
+	client *clientEntry
+	used   lastUse
 }
 
-// evictIdle drops clients and parsed URLs unused for 2 × IdleConnTimeout
+// lastUse is when an entry was last used, in unix ns, to the second: it
+// is written at most once a second, so the requests of many cores do not
+// keep writing one shared cache line.
+type lastUse struct{ ns atomic.Int64 }
+
+func (u *lastUse) mark(now int64) {
+	if now-u.ns.Load() >= int64(time.Second) {
+		u.ns.Store(now)
+	}
+}
+
+func (u *lastUse) load() int64 { return u.ns.Load() }
+
+func newUpstreams(o UpstreamOptions) *upstreams {
+	return &upstreams{opts: o.withDefaults(), clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}}
+}
+
+// evictIdle drops clients and URLs unused for 2 × IdleConnTimeout
 // (closing the clients' idle connections). The caller holds u.mu.
 func (u *upstreams) evictIdle(now int64) {
 	cutoff := now - int64(2*u.opts.IdleConnTimeout)
 	for k, e := range u.clients {
-		if e.used.Load() < cutoff {
+		if e.used.load() < cutoff {
 			e.c.CloseIdleConnections()
 			delete(u.clients, k)
 		}
 	}
-	for k, used := range u.used {
-		if used.Load() < cutoff {
-			delete(u.parsed, k)
-			delete(u.used, k)
+	for k, e := range u.byURL {
+		if e.used.load() < cutoff || e.client.used.load() < cutoff { // its client just went
+			delete(u.byURL, k)
 		}
 	}
 }
 
-// size is how many clients and parsed URLs are kept (tests).
-func (u *upstreams) size() (clients, parsed int) {
+// size is how many clients and project URLs are kept (tests).
+func (u *upstreams) size() (clients, urls int) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
-	return len(u.clients), len(u.parsed)
+	return len(u.clients), len(u.byURL)
 }
 
-// upstream returns the target of a project's upstream URL (validated when
-// the project was saved), parsing it once.
-func (u *upstreams) upstream(rawURL string) (*target, bool) {
-	now := u.now().UnixNano()
+// project returns the client of a project's upstream URL (validated when
+// the project was saved) at now (unix ns): the URL is parsed and its
+// client found on first use, so a request pays one map look-up.
+func (u *upstreams) project(rawURL string, now int64) (*fasthttp.HostClient, bool) {
 	u.mu.RLock()
-	t, used := u.parsed[rawURL], u.used[rawURL]
+	e := u.byURL[rawURL]
 	u.mu.RUnlock()
-	if t != nil {
-		used.Store(now)
-		return t, true
+	if e == nil {
+		_, t, ok := parseTarget(nil, []byte(rawURL))
+		if !ok {
+			return nil, false
+		}
+		u.mu.Lock()
+		if e = u.byURL[rawURL]; e == nil {
+			u.evictIdle(now)
+			e = &urlEntry{client: u.clientLocked(&t, now)}
+			u.byURL[rawURL] = e
+		}
+		u.mu.Unlock()
 	}
-	_, parsed, ok := parseTarget(nil, []byte(rawURL))
-	if !ok {
-		return nil, false
-	}
-	used = new(atomic.Int64)
-	used.Store(now)
-	u.mu.Lock()
-	u.evictIdle(now)
-	u.parsed[rawURL], u.used[rawURL] = &parsed, used
-	u.mu.Unlock()
-	return &parsed, true
+	e.used.mark(now)
+	e.client.used.mark(now)
+	return e.client.c, true
 }
 
-// client returns the client of t's origin, creating it on first use.
-func (u *upstreams) client(t *target) *fasthttp.HostClient {
-	now := u.now().UnixNano()
+// client returns the client of t's origin at now (unix ns), creating it
+// on first use.
+func (u *upstreams) client(t *target, now int64) *fasthttp.HostClient {
 	u.mu.RLock()
 	e := u.clients[string(t.origin)]
 	u.mu.RUnlock()
-	if e != nil {
-		e.used.Store(now)
-		return e.c
+	if e == nil {
+		u.mu.Lock()
+		e = u.clientLocked(t, now)
+		u.mu.Unlock()
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if e = u.clients[string(t.origin)]; e != nil {
-		e.used.Store(now)
-		return e.c
+	e.used.mark(now)
+	return e.c
+}
+
+// clientLocked returns the entry of t's origin, creating it (and dropping
+// idle ones) when there is none. The caller holds u.mu.
+func (u *upstreams) clientLocked(t *target, now int64) *clientEntry {
+	if e := u.clients[string(t.origin)]; e != nil {
+		return e
 	}
 	u.evictIdle(now)
 	c := &fasthttp.HostClient{
@@ -153,7 +176,6 @@ func (u *upstreams) client(t *target) *fasthttp.HostClient {
 		MaxResponseBodySize:      u.opts.MaxResponseBytes,
 		RetryIfErr:               retryIdempotentOnly,
 		SecureErrorLogMessage:    true, // errors never quote the request or response
-
 	}
 	if u.opts.Dial != nil {
 		c.Dial = u.opts.Dial
@@ -161,10 +183,10 @@ func (u *upstreams) client(t *target) *fasthttp.HostClient {
 		d := u.opts.DialTimeout
 		c.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
 	}
-	e = &clientEntry{c: c}
-	e.used.Store(now)
+	e := &clientEntry{c: c}
+	e.used.ns.Store(now)
 	u.clients[string(t.origin)] = e
-	return c
+	return e
 }
 
 // retryIdempotentOnly retries a failed request once on a fresh connection
