@@ -45,9 +45,17 @@ var blockLines = []byte("lines")
 
 // readBlock returns the lines of block k, nil when there is none or
 // they do not decompress (Verify then finds its entries missing).
-func readBlock(blocks *bolt.Bucket, k []byte) []byte {
+func readBlock(blocks *bolt.Bucket, k []byte) []byte { return readBlockInto(nil, blocks, k) }
+
+// readBlockInto is readBlock decompressing into dst when it is large
+// enough.
+func readBlockInto(dst []byte, blocks *bolt.Bucket, k []byte) []byte {
 	if b := blocks.Bucket(k); b != nil {
-		lines, err := s2.Decode(nil, b.Get(blockLines))
+		z := b.Get(blockLines)
+		if n, err := s2.DecodedLen(z); err == nil && n > cap(dst) {
+			dst = make([]byte, n)
+		}
+		lines, err := s2.Decode(dst[:cap(dst)], z)
 		if err == nil {
 			return lines
 		}

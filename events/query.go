@@ -76,6 +76,7 @@ type query struct {
 	types        [256]bool
 	first        uint64 // the chain's start: entries before it are pruned
 	recs         []idxRecord
+	block        []byte // the block of lines, decompressed
 	lines        []blockLine
 	out          []Event
 	next         string
@@ -162,7 +163,8 @@ func (q *query) run(tx *bolt.Tx) error {
 func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) {
 	var e Event
 	if len(q.lines) == 0 {
-		forEachLine(readBlock(blocks, seqKey(id)), func(s uint64, line []byte) bool {
+		q.block = readBlockInto(q.block, blocks, seqKey(id))
+		forEachLine(q.block, func(s uint64, line []byte) bool {
 			q.lines = append(q.lines, blockLine{s, line})
 			return true
 		})
