@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // cacheDiff compares the whole cache with the cache a restart would load
@@ -71,7 +69,7 @@ func cacheDiff(s *Store) []string {
 func cacheFromFile(s *Store) (*authCache, error) {
 	c := new(authCache)
 	c.init()
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		err := tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
 			var p Project
 			if err := decodeProject(v, &p); err != nil {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/sdproxy/sdproxy/fieldcrypt"
 )
 
@@ -99,7 +97,7 @@ func (c *authCache) deleteClass(projectID, slug string) {
 
 // loadClasses reads every classification into the cache; the projects
 // are cached already.
-func (c *authCache) loadClasses(tx *bolt.Tx) error {
+func (c *authCache) loadClasses(tx kvTx) error {
 	err := tx.Bucket(bucketClassifications).ForEach(func(_, v []byte) error {
 		var cl Classification
 		if err := decodeClassification(v, &cl); err != nil {

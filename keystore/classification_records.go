@@ -1,11 +1,8 @@
 package keystore
 
 import (
-	"bytes"
 	"encoding/json"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // classificationJSON is a classification as stored (see records.go: the
@@ -50,7 +47,7 @@ func decodeClassification(b []byte, c *Classification) error {
 }
 
 // putClassification stores c under its project and slug.
-func putClassification(b *bolt.Bucket, c Classification) error {
+func putClassification(b kvBucket, c Classification) error {
 	data, err := encodeClassification(c)
 	if err != nil {
 		return err
@@ -61,7 +58,7 @@ func putClassification(b *bolt.Bucket, c Classification) error {
 // getClassification reads classification slug of project: the built-in
 // one for NoClassification, ErrProjectNotFound when the project does not
 // exist, ErrClassificationNotFound when it defines no such slug.
-func getClassification(tx *bolt.Tx, projectID, slug string) (Classification, error) {
+func getClassification(tx kvTx, projectID, slug string) (Classification, error) {
 	var p Project
 	if err := getProject(tx.Bucket(bucketProjects), projectID, &p); err != nil {
 		return Classification{}, err
@@ -80,22 +77,24 @@ func getClassification(tx *bolt.Tx, projectID, slug string) (Classification, err
 
 // classificationDefined reports whether project defines slug
 // (NoClassification always is).
-func classificationDefined(tx *bolt.Tx, projectID, slug string) bool {
+func classificationDefined(tx kvTx, projectID, slug string) bool {
 	return slug == NoClassification || tx.Bucket(bucketClassifications).Get([]byte(classKey(projectID, slug))) != nil
 }
 
 // projectClassifications reads the stored classifications of project,
 // sorted by slug (the bucket's order).
-func projectClassifications(tx *bolt.Tx, projectID string) ([]Classification, error) {
+func projectClassifications(tx kvTx, projectID string) ([]Classification, error) {
 	out := []Classification{}
-	prefix := []byte(projectID + "/")
-	c := tx.Bucket(bucketClassifications).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	err := tx.Bucket(bucketClassifications).ForEachPrefix([]byte(projectID+"/"), func(_, v []byte) error {
 		var cl Classification
 		if err := decodeClassification(v, &cl); err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, cl)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

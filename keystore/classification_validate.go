@@ -7,8 +7,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // normalizeClassification validates in as classification slug and returns
@@ -77,7 +75,7 @@ func validMask(m Mask) error {
 
 // checkDefined checks that project defines every slug of list (an input
 // list, so indices name the caller's entries: "classifications[1]").
-func checkDefined(tx *bolt.Tx, projectID, field string, list []string) error {
+func checkDefined(tx kvTx, projectID, field string, list []string) error {
 	for i, slug := range list {
 		if !classificationDefined(tx, projectID, slug) {
 			return invalid(fmt.Sprintf("%s[%d]", field, i), "no such classification %q in this project (create it first)", slug)
@@ -88,7 +86,7 @@ func checkDefined(tx *bolt.Tx, projectID, field string, list []string) error {
 
 // checkRouteClassification checks that the classification of a route's
 // request rule, if any, is defined in project.
-func checkRouteClassification(tx *bolt.Tx, projectID string, r *Route) error {
+func checkRouteClassification(tx kvTx, projectID string, r *Route) error {
 	if r.Request == nil || r.Request.Classification == "" || classificationDefined(tx, projectID, r.Request.Classification) {
 		return nil
 	}
@@ -97,7 +95,7 @@ func checkRouteClassification(tx *bolt.Tx, projectID string, r *Route) error {
 
 // checkUnused returns an *InUseError when an active key's scope or a
 // route's request rule of project names slug.
-func (s *Store) checkUnused(tx *bolt.Tx, projectID, slug string) error {
+func (s *Store) checkUnused(tx kvTx, projectID, slug string) error {
 	e := &InUseError{Slug: slug}
 	keys, err := projectKeys(tx, projectID)
 	if err != nil {
@@ -130,7 +128,7 @@ func (s *Store) checkUnused(tx *bolt.Tx, projectID, slug string) error {
 // its keys or routes names but the project does not define yet (as stores
 // written before classifications were managed objects hold): name the
 // slug, DefaultMask, created now. Running it again changes nothing.
-func migrateClassifications(tx *bolt.Tx, now time.Time) error {
+func migrateClassifications(tx kvTx, now time.Time) error {
 	projects, classes := tx.Bucket(bucketProjects), tx.Bucket(bucketClassifications)
 	define := func(projectID, slug string) error {
 		if !ValidSlug(slug) || projects.Get([]byte(projectID)) == nil || classificationDefined(tx, projectID, slug) {

@@ -3,8 +3,6 @@ package keystore
 import (
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Classifications are a project's named kinds of data ("pii", "card"):
@@ -94,7 +92,7 @@ func (s *Store) CreateClassification(projectID string, in ClassificationInput) (
 	}
 	now := s.now()
 	c.ProjectID, c.CreatedAt, c.UpdatedAt = projectID, now, now
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		if err := requireProject(tx, projectID); err != nil {
 			return err
 		}
@@ -118,7 +116,7 @@ func (s *Store) CreateClassification(projectID string, in ClassificationInput) (
 // the creation time stay; NoClassification cannot be changed.
 func (s *Store) UpdateClassification(projectID, slug string, in ClassificationInput) (Classification, error) {
 	var c Classification
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		old, err := getClassification(tx, projectID, slug)
 		if err != nil {
 			return err
@@ -148,7 +146,7 @@ func (s *Store) UpdateClassification(projectID, slug string, in ClassificationIn
 // cannot be deleted.
 func (s *Store) DeleteClassification(projectID, slug string) (Classification, error) {
 	var c Classification
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		var err error
 		if c, err = getClassification(tx, projectID, slug); err != nil {
 			return err
@@ -171,7 +169,7 @@ func (s *Store) DeleteClassification(projectID, slug string) (Classification, er
 // one for NoClassification).
 func (s *Store) Classification(projectID, slug string) (Classification, error) {
 	var c Classification
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		var err error
 		c, err = getClassification(tx, projectID, slug)
 		return err
@@ -186,7 +184,7 @@ func (s *Store) Classification(projectID, slug string) (Classification, error) {
 // NoClassification included, sorted by slug. The slice is the caller's.
 func (s *Store) Classifications(projectID string) ([]Classification, error) {
 	var out []Classification
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		var p Project
 		if err := getProject(tx.Bucket(bucketProjects), projectID, &p); err != nil {
 			return err

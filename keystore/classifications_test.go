@@ -378,7 +378,7 @@ func TestDeleteProjectDeletesClassifications(t *testing.T) {
 	if err := s.DeleteProject(p.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.db.View(func(tx *bolt.Tx) error {
+	s.kv.View(func(tx kvTx) error {
 		if n := countPrefix(tx.Bucket(bucketClassifications), p.ID+"/"); n != 0 {
 			t.Errorf("stored classifications of the deleted project = %d, want 0", n)
 		}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Data keys: each project has AES-256 data keys, numbered from 1. The
@@ -97,7 +95,7 @@ func (s *Store) Keyring(projectID string) (*Keyring, error) {
 		return k, nil
 	}
 	k = &Keyring{s: s, project: projectID}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		if tx.Bucket(bucketProjects).Get([]byte(projectID)) == nil {
 			return ErrProjectNotFound
 		}
@@ -111,7 +109,7 @@ func (s *Store) Keyring(projectID string) (*Keyring, error) {
 }
 
 // load unwraps every stored version of the project.
-func (k *Keyring) load(tx *bolt.Tx) error {
+func (k *Keyring) load(tx kvTx) error {
 	b := tx.Bucket(bucketDataKeys)
 	var meta dataKeyMeta
 	if err := getJSON(b, dataKeyMetaID(k.project), &meta, nil); err != nil {
@@ -210,7 +208,7 @@ func (k *Keyring) reserve(seen *dataKeyVersion, n uint64) error {
 		return err
 	}
 	target := min(max(cur.reserved.Load()+reserveBlock, cur.used.Load()+n), limit)
-	err := k.s.db.Update(func(tx *bolt.Tx) error {
+	_, err := k.s.kv.Update(func(tx kvTx) error {
 		rec := cur.rec
 		rec.Reserved = target
 		return putJSON(tx.Bucket(bucketDataKeys), dataKeyID(k.project, rec.Version), rec)
@@ -238,7 +236,7 @@ func (k *Keyring) rotateLocked() (*dataKeyVersion, error) {
 		return nil, err
 	}
 	rec := dataKeyRecord{Version: next, Wrapped: wrapped, CreatedAt: k.s.now(), Reserved: min(reserveBlock, k.s.opts.DataKeyRotateAfter)}
-	err = k.s.db.Update(func(tx *bolt.Tx) error {
+	_, err = k.s.kv.Update(func(tx kvTx) error {
 		b := tx.Bucket(bucketDataKeys)
 		if tx.Bucket(bucketProjects).Get([]byte(k.project)) == nil {
 			return ErrProjectNotFound
@@ -292,7 +290,7 @@ func (s *Store) SetMinDecryptionVersion(projectID string, v uint32) ([]DataKeyIn
 		k.mu.Unlock()
 		return nil, invalid("min_decryption_version", "must be from 1 to the current version")
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	_, err = s.kv.Update(func(tx kvTx) error {
 		return putJSON(tx.Bucket(bucketDataKeys), dataKeyMetaID(projectID), dataKeyMeta{Current: cur.rec.Version, MinDecryptionVersion: v})
 	})
 	if err == nil {
@@ -333,7 +331,7 @@ func (k *Keyring) info(dk *dataKeyVersion) DataKeyInfo {
 // verifyDataKeys unwraps every stored data key, so a master key that does
 // not match is found at start-up rather than on the first request.
 func (s *Store) verifyDataKeys() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.kv.View(func(tx kvTx) error {
 		b := tx.Bucket(bucketDataKeys)
 		return b.ForEach(func(key, v []byte) error {
 			if strings.HasSuffix(string(key), "/meta") {

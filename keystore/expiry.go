@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 var metaExpiryCheckpoint = []byte("expiry_checkpoint")
@@ -18,7 +16,8 @@ var metaExpiryCheckpoint = []byte("expiry_checkpoint")
 func (s *Store) TakeExpired() ([]Key, error) {
 	now := s.now()
 	var out []Key
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	_, err := s.kv.Update(func(tx kvTx) error {
+		out = out[:0] // an engine may run the transaction again
 		meta := tx.Bucket(bucketMeta)
 		var from time.Time
 		if v := meta.Get(metaExpiryCheckpoint); v != nil {

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // MaxSlugLen is the longest classification slug.
@@ -105,7 +103,7 @@ func (s *Store) CreateKey(projectID string, in KeyInput) (NewKey, error) {
 	if err != nil {
 		return NewKey{}, err
 	}
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		if err := requireProject(tx, projectID); err != nil {
 			return err
 		}
@@ -153,7 +151,7 @@ func (s *Store) newKeyRecord(projectID string, in KeyInput) (*keyRecord, string,
 }
 
 // insertKey checks the project and its cap, then stores rec.
-func (s *Store) insertKey(tx *bolt.Tx, rec *keyRecord) error {
+func (s *Store) insertKey(tx kvTx, rec *keyRecord) error {
 	var p Project
 	if err := getProject(tx.Bucket(bucketProjects), rec.ProjectID, &p); err != nil {
 		return err
@@ -185,7 +183,7 @@ func (s *Store) insertKey(tx *bolt.Tx, rec *keyRecord) error {
 // known in memory.
 func (s *Store) Keys(projectID string) ([]Key, error) {
 	var recs []*keyRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		if tx.Bucket(bucketProjects).Get([]byte(projectID)) == nil {
 			return ErrProjectNotFound
 		}
@@ -212,7 +210,7 @@ func (s *Store) Keys(projectID string) ([]Key, error) {
 // GetKey returns one key of project.
 func (s *Store) GetKey(projectID, keyID string) (Key, error) {
 	var rec keyRecord
-	err := s.db.View(func(tx *bolt.Tx) error { return getProjectKey(tx, projectID, keyID, &rec) })
+	err := s.kv.View(func(tx kvTx) error { return getProjectKey(tx, projectID, keyID, &rec) })
 	if err != nil {
 		return Key{}, fmt.Errorf("keystore.GetKey %s: %w", keyID, err)
 	}
@@ -224,7 +222,7 @@ func (s *Store) GetKey(projectID, keyID string) (Key, error) {
 // revocation time.
 func (s *Store) RevokeKey(projectID, keyID string) (Key, error) {
 	var rec keyRecord
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		if err := getProjectKey(tx, projectID, keyID, &rec); err != nil {
 			return err
 		}
@@ -251,7 +249,7 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 	var old keyRecord
 	var fresh *keyRecord
 	var secret string
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		if err := getProjectKey(tx, projectID, keyID, &old); err != nil {
 			return err
 		}
@@ -293,7 +291,7 @@ func (s *Store) hashSecret(key []byte) []byte {
 	return m.Sum(nil)
 }
 
-func getProjectKey(tx *bolt.Tx, projectID, keyID string, rec *keyRecord) error {
+func getProjectKey(tx kvTx, projectID, keyID string, rec *keyRecord) error {
 	if err := getJSON(tx.Bucket(bucketKeys), keyID, rec, ErrKeyNotFound); err != nil {
 		return err
 	}
@@ -303,7 +301,7 @@ func getProjectKey(tx *bolt.Tx, projectID, keyID string, rec *keyRecord) error {
 	return nil
 }
 
-func projectKeys(tx *bolt.Tx, projectID string) ([]*keyRecord, error) {
+func projectKeys(tx kvTx, projectID string) ([]*keyRecord, error) {
 	var out []*keyRecord
 	keys := tx.Bucket(bucketKeys)
 	err := forEachPrefix(tx.Bucket(bucketProjectKeys), projectID+"/", func(id string) error {
@@ -317,7 +315,7 @@ func projectKeys(tx *bolt.Tx, projectID string) ([]*keyRecord, error) {
 	return out, err
 }
 
-func deleteProjectKeys(tx *bolt.Tx, projectID string) ([]string, error) {
+func deleteProjectKeys(tx kvTx, projectID string) ([]string, error) {
 	var ids []string
 	err := forEachPrefix(tx.Bucket(bucketProjectKeys), projectID+"/", func(id string) error {
 		ids = append(ids, id)

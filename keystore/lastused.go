@@ -2,46 +2,9 @@ package keystore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
-
-// loadCache reads every project, key, route and classification into memory.
-func (s *Store) loadCache() error {
-	s.cache.init()
-	s.newHMACPool()
-	return s.db.View(func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
-			var p Project
-			if err := decodeProject(v, &p); err != nil {
-				return err
-			}
-			s.cache.putProject(p)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("keystore: load projects: %w", err)
-		}
-		err = tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
-			rec := new(keyRecord)
-			if err := json.Unmarshal(v, rec); err != nil {
-				return fmt.Errorf("keystore: load keys: %w", err)
-			}
-			s.cache.putKey(rec)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if err := s.cache.loadRoutes(tx); err != nil {
-			return err
-		}
-		return s.cache.loadClasses(tx)
-	})
-}
 
 // FlushLastUsed writes every "last used" time that changed in memory since
 // the previous flush, in one transaction. A stored time never moves back.
@@ -52,7 +15,7 @@ func (s *Store) FlushLastUsed() error {
 	if len(todo) == 0 {
 		return nil
 	}
-	err := s.updateLocked(func(tx *bolt.Tx) error {
+	err := s.updateLocked(func(tx kvTx) error {
 		b := tx.Bucket(bucketKeys)
 		for _, d := range todo {
 			var rec keyRecord

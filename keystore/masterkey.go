@@ -7,8 +7,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 var (
@@ -60,7 +58,7 @@ func open(key, sealed, ad []byte) ([]byte, error) {
 // checkMasterKey stores a sealed check value on first use and verifies it
 // afterwards, so a wrong master key stops start-up instead of serving
 // garbage.
-func (s *Store) checkMasterKey(meta *bolt.Bucket) error {
+func (s *Store) checkMasterKey(meta kvBucket) error {
 	key := derive(s.opts.MasterKey, "sdproxy master check v1")
 	if v := meta.Get(metaMasterCheck); v != nil {
 		if _, err := open(key, v, masterCheckText); err != nil {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Environments a project may be created in. It cannot change afterwards.
@@ -71,7 +69,7 @@ func (s *Store) CreateProject(in ProjectInput) (Project, error) {
 		return Project{}, err
 	}
 	p.ID = "prj_" + suffix
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		return putProject(tx.Bucket(bucketProjects), p)
 	}, func() { s.cache.putProject(p) })
 	if err != nil {
@@ -83,7 +81,7 @@ func (s *Store) CreateProject(in ProjectInput) (Project, error) {
 // UpdateProject applies the non-nil fields of in to project id.
 func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 	var p Project
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		b := tx.Bucket(bucketProjects)
 		if err := getProject(b, id, &p); err != nil {
 			return err
@@ -103,7 +101,7 @@ func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 // Project returns project id.
 func (s *Store) Project(id string) (Project, error) {
 	var p Project
-	err := s.db.View(func(tx *bolt.Tx) error { return getProject(tx.Bucket(bucketProjects), id, &p) })
+	err := s.kv.View(func(tx kvTx) error { return getProject(tx.Bucket(bucketProjects), id, &p) })
 	if err != nil {
 		return Project{}, fmt.Errorf("keystore.Project %s: %w", id, err)
 	}
@@ -113,7 +111,7 @@ func (s *Store) Project(id string) (Project, error) {
 // Projects returns every project, oldest first.
 func (s *Store) Projects() ([]Project, error) {
 	var out []Project
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		return tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
 			var p Project
 			if err := decodeProject(v, &p); err != nil {
@@ -139,7 +137,7 @@ func (s *Store) Projects() ([]Project, error) {
 // routes and classifications. Its keys stop authenticating before DeleteProject returns.
 func (s *Store) DeleteProject(id string) error {
 	var keyIDs []string
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		if tx.Bucket(bucketProjects).Get([]byte(id)) == nil {
 			return ErrProjectNotFound
 		}

@@ -3,8 +3,6 @@ package keystore
 import (
 	"encoding/json"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The stored form of projects and keys. It is private to the store: the
@@ -69,7 +67,7 @@ func decodeProject(b []byte, p *Project) error {
 }
 
 // putProject stores p under its id.
-func putProject(b *bolt.Bucket, p Project) error {
+func putProject(b kvBucket, p Project) error {
 	data, err := encodeProject(p)
 	if err != nil {
 		return err
@@ -78,7 +76,7 @@ func putProject(b *bolt.Bucket, p Project) error {
 }
 
 // getProject reads project id, or returns ErrProjectNotFound.
-func getProject(b *bolt.Bucket, id string, p *Project) error {
+func getProject(b kvBucket, id string, p *Project) error {
 	data := b.Get([]byte(id))
 	if data == nil {
 		return ErrProjectNotFound

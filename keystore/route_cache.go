@@ -3,8 +3,6 @@ package keystore
 import (
 	"fmt"
 	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // routeList is one project's routes as cached: never modified once
@@ -58,7 +56,7 @@ func (c *authCache) setRoutes(projectID string, list []Route) {
 }
 
 // loadRoutes reads every route into the cache.
-func (c *authCache) loadRoutes(tx *bolt.Tx) error {
+func (c *authCache) loadRoutes(tx kvTx) error {
 	byProject := map[string][]Route{}
 	err := tx.Bucket(bucketRoutes).ForEach(func(_, v []byte) error {
 		var r Route

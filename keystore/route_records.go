@@ -3,8 +3,6 @@ package keystore
 import (
 	"encoding/json"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // routeJSON is a route as stored (see records.go: the public type carries
@@ -66,7 +64,7 @@ func decodePhase(j *routePhaseJSON) *RoutePhase {
 }
 
 // putRoute stores r under its project and id.
-func putRoute(b *bolt.Bucket, r Route) error {
+func putRoute(b kvBucket, r Route) error {
 	data, err := encodeRoute(r)
 	if err != nil {
 		return err

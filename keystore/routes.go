@@ -1,13 +1,10 @@
 package keystore
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Routes are a project's server-side rules: which fields of a request
@@ -104,7 +101,7 @@ func (s *Store) CreateRoute(projectID string, in RouteInput) (Route, error) {
 	now := s.now()
 	r.ID, r.ProjectID, r.CreatedAt, r.UpdatedAt = "rt_"+suffix, projectID, now, now
 	var list []Route
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		if err := requireProject(tx, projectID); err != nil {
 			return err
 		}
@@ -135,7 +132,7 @@ func (s *Store) UpdateRoute(projectID, routeID string, in RouteInput) (Route, er
 		return Route{}, fmt.Errorf("keystore.UpdateRoute %s: %w", routeID, err)
 	}
 	var list []Route
-	err = s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx kvTx) error {
 		var old Route
 		if err := getRoute(tx, projectID, routeID, &old); err != nil {
 			return err
@@ -157,7 +154,7 @@ func (s *Store) UpdateRoute(projectID, routeID string, in RouteInput) (Route, er
 func (s *Store) DeleteRoute(projectID, routeID string) (Route, error) {
 	var r Route
 	var list []Route
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx kvTx) error {
 		if err := getRoute(tx, projectID, routeID, &r); err != nil {
 			return err
 		}
@@ -173,7 +170,7 @@ func (s *Store) DeleteRoute(projectID, routeID string) (Route, error) {
 // Route returns route routeID of project.
 func (s *Store) Route(projectID, routeID string) (Route, error) {
 	var r Route
-	err := s.db.View(func(tx *bolt.Tx) error { return getRoute(tx, projectID, routeID, &r) })
+	err := s.kv.View(func(tx kvTx) error { return getRoute(tx, projectID, routeID, &r) })
 	if err != nil {
 		return Route{}, fmt.Errorf("keystore.Route %s: %w", routeID, err)
 	}
@@ -184,7 +181,7 @@ func (s *Store) Route(projectID, routeID string) (Route, error) {
 // the caller's.
 func (s *Store) Routes(projectID string) ([]Route, error) {
 	var out []Route
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.kv.View(func(tx kvTx) error {
 		if err := requireProject(tx, projectID); err != nil {
 			return err
 		}
@@ -198,7 +195,7 @@ func (s *Store) Routes(projectID string) ([]Route, error) {
 	return out, nil
 }
 
-func requireProject(tx *bolt.Tx, projectID string) error {
+func requireProject(tx kvTx, projectID string) error {
 	if tx.Bucket(bucketProjects).Get([]byte(projectID)) == nil {
 		return ErrProjectNotFound
 	}
@@ -207,7 +204,7 @@ func requireProject(tx *bolt.Tx, projectID string) error {
 
 // getRoute reads route routeID of project, or returns ErrRouteNotFound
 // (also when the project does not exist).
-func getRoute(tx *bolt.Tx, projectID, routeID string, r *Route) error {
+func getRoute(tx kvTx, projectID, routeID string, r *Route) error {
 	data := tx.Bucket(bucketRoutes).Get([]byte(routeKey(projectID, routeID)))
 	if data == nil {
 		return ErrRouteNotFound
@@ -216,16 +213,18 @@ func getRoute(tx *bolt.Tx, projectID, routeID string, r *Route) error {
 }
 
 // projectRoutes reads every route of project, in evaluation order.
-func projectRoutes(tx *bolt.Tx, projectID string) ([]Route, error) {
+func projectRoutes(tx kvTx, projectID string) ([]Route, error) {
 	out := []Route{}
-	prefix := []byte(projectID + "/")
-	c := tx.Bucket(bucketRoutes).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	err := tx.Bucket(bucketRoutes).ForEachPrefix([]byte(projectID+"/"), func(_, v []byte) error {
 		var r Route
 		if err := decodeRoute(v, &r); err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, compareRoutes)
 	return out, nil

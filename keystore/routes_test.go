@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // postsRoute is the route of the example.
@@ -392,7 +390,7 @@ func TestDeleteProjectDeletesRoutes(t *testing.T) {
 	if _, err := s.Route(p.ID, r.ID); !errors.Is(err, ErrRouteNotFound) {
 		t.Errorf("Route of a deleted project = %v, want ErrRouteNotFound", err)
 	}
-	s.db.View(func(tx *bolt.Tx) error {
+	s.kv.View(func(tx kvTx) error {
 		if n := countPrefix(tx.Bucket(bucketRoutes), p.ID+"/"); n != 0 {
 			t.Errorf("stored routes of the deleted project = %d, want 0", n)
 		}

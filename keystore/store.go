@@ -51,8 +51,10 @@ type Options struct {
 	DataKeyRotateAfter uint64
 }
 
-// Store is a bbolt-backed key store. It is safe for concurrent use.
+// Store is the key store. It is safe for concurrent use.
 type Store struct {
+	kv kvStore
+	// db is the bbolt file.
 	db      *bolt.DB
 	path    string
 	opts    Options
@@ -95,8 +97,17 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keystore.Open: %w", err)
 	}
-	s := &Store{db: db, path: db.Path(), opts: opts}
+	kv, err := openBoltKV(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("keystore.Open: %w", err)
+	}
+	s := &Store{kv: kv, db: db, path: db.Path(), opts: opts}
 	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadCache(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -126,18 +137,14 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// init creates the buckets, checks the master key, defines the
-// classifications that keys and routes of an older store name, and loads
-// the cache.
+// init checks the master key, defines the classifications that keys and
+// routes of an older store name, and unwraps every data key, so that a
+// master key that does not match is found at start-up.
 func (s *Store) init() error {
 	s.hashKey = derive(s.opts.MasterKey, "sdproxy api-key hash v1")
 	s.kek = derive(s.opts.MasterKey, "sdproxy data-key wrap v1")
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
+	s.keyrings = map[string]*Keyring{}
+	_, err := s.kv.Update(func(tx kvTx) error {
 		if err := s.checkMasterKey(tx.Bucket(bucketMeta)); err != nil {
 			return err
 		}
@@ -146,19 +153,18 @@ func (s *Store) init() error {
 	if err != nil {
 		return fmt.Errorf("keystore.Open: %w", err)
 	}
-	s.keyrings = map[string]*Keyring{}
 	if err := s.verifyDataKeys(); err != nil {
 		return fmt.Errorf("keystore.Open: %w", err)
 	}
-	return s.loadCache()
+	return nil
 }
 
-// Close flushes "last used" times and closes the file. It is safe to call
-// more than once.
+// Close flushes "last used" times and closes the engine. It is safe to
+// call more than once.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		err = errors.Join(s.FlushLastUsed(), s.db.Close())
+		err = errors.Join(s.FlushLastUsed(), s.kv.Close())
 	})
 	return err
 }
@@ -168,7 +174,7 @@ func (s *Store) Path() string { return s.path }
 
 // Ready reports whether the store is open and usable.
 func (s *Store) Ready() error {
-	return s.db.View(func(tx *bolt.Tx) error { return nil })
+	return s.kv.View(func(kvTx) error { return nil })
 }
 
 func (s *Store) now() time.Time { return s.opts.Now().UTC() }

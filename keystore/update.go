@@ -1,22 +1,20 @@
 package keystore
 
-import bolt "go.etcd.io/bbolt"
-
 // update runs fn in a write transaction and, once it has committed, apply,
 // which brings the cache up to date; apply does not run when fn fails or
 // the commit does. Both run under s.writeMu, so the cache takes writes in
 // the order the file did and always ends with the newest committed record:
 // a revoke that commits after a rotation of the same key is never
 // overwritten in the cache by that rotation's older copy.
-func (s *Store) update(fn func(*bolt.Tx) error, apply func()) error {
+func (s *Store) update(fn func(kvTx) error, apply func()) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	return s.updateLocked(fn, apply)
 }
 
 // updateLocked is update for a caller that holds s.writeMu.
-func (s *Store) updateLocked(fn func(*bolt.Tx) error, apply func()) error {
-	if err := s.db.Update(fn); err != nil {
+func (s *Store) updateLocked(fn func(kvTx) error, apply func()) error {
+	if _, err := s.kv.Update(fn); err != nil {
 		return err
 	}
 	if s.afterCommit != nil {
