@@ -47,6 +47,17 @@ var (
 	ErrInvalid = errors.New("keystore: invalid input")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("keystore: store is closed")
+	// ErrStoreUnavailable: etcd cannot be reached (or has no quorum), so
+	// a read or write of the store could not be done; or, for
+	// Authenticate, this instance has not heard from etcd for longer than
+	// EtcdOptions.MaxStaleness, so its cache may honour a revoked key. A
+	// write that fails with it when etcd went away during the commit may
+	// nonetheless have been applied.
+	ErrStoreUnavailable = errors.New("keystore: store unavailable")
+	// ErrConflict: a write on etcd kept conflicting with the writes of
+	// other instances and was given up after EtcdOptions.MaxAttempts
+	// tries; nothing was written.
+	ErrConflict = errors.New("keystore: too many concurrent writes; try again")
 )
 
 // FieldError names the input field that failed validation.
