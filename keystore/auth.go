@@ -130,7 +130,10 @@ var dummyHash = make([]byte, sha256.Size)
 
 // Authenticate checks an API key for project and returns its principal.
 // Every failure (malformed, unknown, wrong secret, revoked, expired, other
-// project) is ErrUnauthorized. It does not allocate.
+// project) is ErrUnauthorized. On etcd, when the cache has not been known
+// current for EtcdOptions.MaxStaleness, it is ErrStoreUnavailable for
+// every key, since one may have been revoked meanwhile. It does not
+// allocate.
 func (s *Store) Authenticate(projectID, key []byte) (*Principal, error) {
 	return s.authenticate(projectID, true, key)
 }
@@ -142,6 +145,9 @@ func (s *Store) AuthenticateKey(key []byte) (*Principal, error) {
 }
 
 func (s *Store) authenticate(projectID []byte, checkProject bool, key []byte) (*Principal, error) {
+	if s.feed != nil && s.feed.tooStale() {
+		return nil, ErrStoreUnavailable
+	}
 	id, ok := parseAPIKey(key)
 	if !ok {
 		return nil, ErrUnauthorized

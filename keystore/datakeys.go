@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -58,10 +57,18 @@ type Keyring struct {
 	s       *Store
 	project string
 
-	mu         sync.Mutex // serialises reservations and rotations
+	mu         sync.Mutex // serialises this instance's reservations and rotations
 	current    atomic.Pointer[dataKeyVersion]
 	versions   atomic.Pointer[map[uint32]*dataKeyVersion] // copy on write
 	minDecrypt atomic.Uint32
+
+	// state orders the changes of versions, current and minDecrypt: this
+	// instance's own, and, on etcd, the other instances' as the watch
+	// reports them. It is held only while they change, never across I/O.
+	state sync.Mutex
+	// rev is the etcd revision of the current and minimum set last; 0 on
+	// bbolt.
+	rev int64
 }
 
 const defaultRotateAfter = 1 << 30
@@ -94,7 +101,17 @@ func (s *Store) Keyring(projectID string) (*Keyring, error) {
 	if k := s.keyrings[projectID]; k != nil {
 		return k, nil
 	}
-	k = &Keyring{s: s, project: projectID}
+	if s.feed != nil {
+		// On etcd every keyring is loaded at start and kept up to date by
+		// the watch; a project without one has no data key yet.
+		if s.CachedProject([]byte(projectID)) == nil {
+			return nil, fmt.Errorf("keystore.Keyring %s: %w", projectID, ErrProjectNotFound)
+		}
+		k = newKeyring(s, projectID)
+		s.keyrings[projectID] = k
+		return k, nil
+	}
+	k = newKeyring(s, projectID)
 	err := s.kv.View(func(tx kvTx) error {
 		if tx.Bucket(bucketProjects).Get([]byte(projectID)) == nil {
 			return ErrProjectNotFound
@@ -108,6 +125,12 @@ func (s *Store) Keyring(projectID string) (*Keyring, error) {
 	return k, nil
 }
 
+func newKeyring(s *Store, project string) *Keyring {
+	k := &Keyring{s: s, project: project}
+	k.versions.Store(&map[uint32]*dataKeyVersion{})
+	return k
+}
+
 // load unwraps every stored version of the project.
 func (k *Keyring) load(tx kvTx) error {
 	b := tx.Bucket(bucketDataKeys)
@@ -115,28 +138,69 @@ func (k *Keyring) load(tx kvTx) error {
 	if err := getJSON(b, dataKeyMetaID(k.project), &meta, nil); err != nil {
 		return err
 	}
-	versions := map[uint32]*dataKeyVersion{}
+	var recs []dataKeyRecord
 	err := forEachPrefix(b, k.project+"/v/", func(suffix string) error {
 		var rec dataKeyRecord
 		if err := json.Unmarshal(b.Get([]byte(k.project+"/v/"+suffix)), &rec); err != nil {
 			return err
 		}
-		dk, err := k.s.unwrapDataKey(k.project, rec)
-		if err != nil {
-			return err
-		}
-		versions[rec.Version] = dk
+		recs = append(recs, rec)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	k.versions.Store(&versions)
+	return k.sync(recs, meta, 0)
+}
+
+// sync adds the versions of recs that k does not hold yet (those it
+// holds keep their counts) and sets current and minimum from meta, read
+// at rev.
+func (k *Keyring) sync(recs []dataKeyRecord, meta dataKeyMeta, rev int64) error {
+	k.state.Lock()
+	defer k.state.Unlock()
+	for _, rec := range recs {
+		if _, err := k.addVersionLocked(rec); err != nil {
+			return err
+		}
+	}
+	k.setMetaLocked(meta, rev)
+	return nil
+}
+
+// addVersionLocked returns version rec.Version, unwrapping and adding it
+// when k does not hold it; all it had reserved counts as used. The caller
+// holds k.state.
+func (k *Keyring) addVersionLocked(rec dataKeyRecord) (*dataKeyVersion, error) {
+	versions := *k.versions.Load()
+	if dk := versions[rec.Version]; dk != nil {
+		return dk, nil
+	}
+	dk, err := k.s.unwrapDataKey(k.project, rec)
+	if err != nil {
+		return nil, err
+	}
+	grown := make(map[uint32]*dataKeyVersion, len(versions)+1)
+	for v, d := range versions {
+		grown[v] = d
+	}
+	grown[rec.Version] = dk
+	k.versions.Store(&grown)
+	return dk, nil
+}
+
+// setMetaLocked makes meta's current version current and its minimum the
+// minimum, unless k already holds what a later revision than rev stored
+// (rev 0, on bbolt, always applies). The caller holds k.state.
+func (k *Keyring) setMetaLocked(meta dataKeyMeta, rev int64) {
+	if rev != 0 && rev < k.rev {
+		return
+	}
+	k.rev = rev
 	k.minDecrypt.Store(meta.MinDecryptionVersion)
-	if cur := versions[meta.Current]; cur != nil {
+	if cur := (*k.versions.Load())[meta.Current]; cur != nil {
 		k.current.Store(cur)
 	}
-	return nil
 }
 
 func (s *Store) unwrapDataKey(project string, rec dataKeyRecord) (*dataKeyVersion, error) {
@@ -185,122 +249,6 @@ func (k *Keyring) OpenKey(v uint32) (cipher.AEAD, error) {
 		return nil, ErrNotFound
 	}
 	return dk.aead, nil
-}
-
-// reserve makes room for n more seals: another block for the current
-// version, or a new version when the current one would pass its limit.
-func (k *Keyring) reserve(seen *dataKeyVersion, n uint64) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	limit := k.s.opts.DataKeyRotateAfter
-	if n > limit {
-		return invalid("n", "one request may seal at most %d values", limit)
-	}
-	cur := k.current.Load()
-	if cur != seen {
-		return nil // another caller moved on; try again
-	}
-	if cur != nil && cur.used.Load()+n <= cur.reserved.Load() {
-		return nil
-	}
-	if cur == nil || cur.used.Load()+n > limit {
-		_, err := k.rotateLocked()
-		return err
-	}
-	target := min(max(cur.reserved.Load()+reserveBlock, cur.used.Load()+n), limit)
-	_, err := k.s.kv.Update(func(tx kvTx) error {
-		rec := cur.rec
-		rec.Reserved = target
-		return putJSON(tx.Bucket(bucketDataKeys), dataKeyID(k.project, rec.Version), rec)
-	})
-	if err != nil {
-		return err
-	}
-	cur.reserved.Store(target)
-	return nil
-}
-
-// rotateLocked creates the next version, makes it current and returns it.
-func (k *Keyring) rotateLocked() (*dataKeyVersion, error) {
-	versions := *k.versions.Load()
-	next := uint32(1)
-	for v := range versions {
-		next = max(next, v+1)
-	}
-	raw := make([]byte, 32)
-	if _, err := io.ReadFull(k.s.opts.Rand, raw); err != nil {
-		return nil, fmt.Errorf("keystore: random: %w", err)
-	}
-	wrapped, err := seal(k.s.opts.Rand, k.s.kek, raw, wrapAD(k.project, next))
-	if err != nil {
-		return nil, err
-	}
-	rec := dataKeyRecord{Version: next, Wrapped: wrapped, CreatedAt: k.s.now(), Reserved: min(reserveBlock, k.s.opts.DataKeyRotateAfter)}
-	_, err = k.s.kv.Update(func(tx kvTx) error {
-		b := tx.Bucket(bucketDataKeys)
-		if tx.Bucket(bucketProjects).Get([]byte(k.project)) == nil {
-			return ErrProjectNotFound
-		}
-		if err := putJSON(b, dataKeyID(k.project, next), rec); err != nil {
-			return err
-		}
-		return putJSON(b, dataKeyMetaID(k.project), dataKeyMeta{Current: next, MinDecryptionVersion: k.minDecrypt.Load()})
-	})
-	if err != nil {
-		return nil, err
-	}
-	dk := &dataKeyVersion{rec: rec, aead: newGCM(raw)}
-	dk.reserved.Store(rec.Reserved)
-	grown := make(map[uint32]*dataKeyVersion, len(versions)+1)
-	for v, d := range versions {
-		grown[v] = d
-	}
-	grown[next] = dk
-	k.versions.Store(&grown)
-	k.current.Store(dk)
-	return dk, nil
-}
-
-// RotateDataKey makes a new data-key version current for the project.
-// Older versions keep decrypting.
-func (s *Store) RotateDataKey(projectID string) (DataKeyInfo, error) {
-	k, err := s.Keyring(projectID)
-	if err != nil {
-		return DataKeyInfo{}, err
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	dk, err := k.rotateLocked()
-	if err != nil {
-		return DataKeyInfo{}, fmt.Errorf("keystore.RotateDataKey %s: %w", projectID, err)
-	}
-	return k.info(dk), nil
-}
-
-// SetMinDecryptionVersion stops versions below v from decrypting. v may
-// not exceed the current version.
-func (s *Store) SetMinDecryptionVersion(projectID string, v uint32) ([]DataKeyInfo, error) {
-	k, err := s.Keyring(projectID)
-	if err != nil {
-		return nil, err
-	}
-	k.mu.Lock()
-	cur := k.current.Load()
-	if v < 1 || cur == nil || v > cur.rec.Version {
-		k.mu.Unlock()
-		return nil, invalid("min_decryption_version", "must be from 1 to the current version")
-	}
-	_, err = s.kv.Update(func(tx kvTx) error {
-		return putJSON(tx.Bucket(bucketDataKeys), dataKeyMetaID(projectID), dataKeyMeta{Current: cur.rec.Version, MinDecryptionVersion: v})
-	})
-	if err == nil {
-		k.minDecrypt.Store(v)
-	}
-	k.mu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("keystore.SetMinDecryptionVersion %s: %w", projectID, err)
-	}
-	return s.DataKeys(projectID)
 }
 
 // DataKeys lists a project's data-key versions, oldest first.

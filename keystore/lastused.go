@@ -7,15 +7,29 @@ import (
 )
 
 // FlushLastUsed writes every "last used" time that changed in memory since
-// the previous flush, in one transaction. A stored time never moves back.
+// the previous flush, in one transaction (on etcd, in transactions of at
+// most flushBatch keys). A stored time never moves back.
 func (s *Store) FlushLastUsed() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	todo := s.cache.unflushed()
-	if len(todo) == 0 {
-		return nil
+	for len(todo) > 0 {
+		batch := todo
+		if s.flushBatch > 0 && len(batch) > s.flushBatch {
+			batch = batch[:s.flushBatch]
+		}
+		todo = todo[len(batch):]
+		if err := s.flushLocked(batch); err != nil {
+			return fmt.Errorf("keystore.FlushLastUsed: %w", err)
+		}
 	}
-	err := s.updateLocked(func(tx kvTx) error {
+	return nil
+}
+
+// flushLocked writes the "last used" times of todo; the caller holds
+// s.writeMu.
+func (s *Store) flushLocked(todo []dirtyUsage) error {
+	return s.updateLocked(func(tx kvTx) error {
 		b := tx.Bucket(bucketKeys)
 		for _, d := range todo {
 			var rec keyRecord
@@ -37,10 +51,6 @@ func (s *Store) FlushLastUsed() error {
 			d.u.flushed.Store(d.at)
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("keystore.FlushLastUsed: %w", err)
-	}
-	return nil
 }
 
 // dirtyUsage is one "last used" time not yet written to the store.

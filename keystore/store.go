@@ -51,15 +51,22 @@ type Options struct {
 	DataKeyRotateAfter uint64
 }
 
-// Store is the key store. It is safe for concurrent use.
+// Store is the key store, on bbolt (Open) or etcd (OpenEtcd). It is safe
+// for concurrent use.
 type Store struct {
 	kv kvStore
-	// db is the bbolt file.
-	db      *bolt.DB
-	path    string
-	opts    Options
-	hashKey []byte // keyed hash of API-key secrets, derived from the master key
-	kek     []byte // wraps data keys, derived from the master key
+	// db is the bbolt file; nil on etcd.
+	db   *bolt.DB
+	path string
+	// feed keeps the cache in step with etcd; nil on bbolt, where every
+	// write goes through this process and updates the cache itself.
+	feed *feed
+	// flushBatch bounds the keys one "last used" transaction writes; 0
+	// means all in one.
+	flushBatch int
+	opts       Options
+	hashKey    []byte // keyed hash of API-key secrets, derived from the master key
+	kek        []byte // wraps data keys, derived from the master key
 
 	// writeMu orders the cache after the file: it is held across every
 	// write transaction of a project, key, route or classification record and the cache update
@@ -77,6 +84,16 @@ type Store struct {
 	// afterCommit, when set (by tests only), runs after a write of a
 	// project or key record commits and before the cache learns of it.
 	afterCommit func()
+	// onReserve, when set (by tests only), is told of every block
+	// [from, to) of a data-key version's seal counter that this instance
+	// takes from the stored counter.
+	onReserve func(project string, version uint32, from, to uint64)
+}
+
+func (s *Store) noteReserved(project string, version uint32, from, to uint64) {
+	if s.onReserve != nil {
+		s.onReserve(project, version, from, to)
+	}
 }
 
 // Open opens (creating if needed) the store in dir. It fails with
@@ -159,21 +176,30 @@ func (s *Store) init() error {
 	return nil
 }
 
-// Close flushes "last used" times and closes the engine. It is safe to
-// call more than once.
+// Close flushes "last used" times, stops following etcd and closes the
+// engine. It is safe to call more than once.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		err = errors.Join(s.FlushLastUsed(), s.kv.Close())
+		flushed := s.FlushLastUsed()
+		if s.feed != nil {
+			s.feed.stop()
+		}
+		err = errors.Join(flushed, s.kv.Close())
 	})
 	return err
 }
 
-// Path is the bbolt file's path.
+// Path is the bbolt file's path; "" on etcd.
 func (s *Store) Path() string { return s.path }
 
-// Ready reports whether the store is open and usable.
+// Ready reports whether the store is open and usable. On etcd it is an
+// error wrapping ErrStoreUnavailable while etcd cannot be reached or the
+// cache lags behind it by more than a few contact intervals.
 func (s *Store) Ready() error {
+	if s.feed != nil {
+		return s.feed.ready()
+	}
 	return s.kv.View(func(kvTx) error { return nil })
 }
 

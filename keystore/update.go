@@ -6,7 +6,18 @@ package keystore
 // the order the file did and always ends with the newest committed record:
 // a revoke that commits after a rotation of the same key is never
 // overwritten in the cache by that rotation's older copy.
+//
+// On etcd the watch is the only writer of the cache (see feed): update
+// commits, then waits until the watch has applied the commit's revision;
+// apply does not run.
 func (s *Store) update(fn func(kvTx) error, apply func()) error {
+	if s.feed != nil {
+		rev, err := s.kv.Update(fn)
+		if err != nil {
+			return err
+		}
+		return s.feed.waitApplied(rev)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	return s.updateLocked(fn, apply)

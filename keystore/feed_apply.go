@@ -1,0 +1,158 @@
+package keystore
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// applyChange brings the cache up to date with one change of the store
+// on etcd, as the watch reports it at revision rev. It runs on the watch
+// goroutine only, which is the only writer of the cache on etcd, so the
+// cache takes changes in revision order.
+func (s *Store) applyChange(bucket, key string, deleted bool, value []byte, rev int64) error {
+	switch bucket {
+	case string(bucketProjects):
+		if deleted {
+			s.forgetProject(key)
+			return nil
+		}
+		var p Project
+		if err := decodeProject(value, &p); err != nil {
+			return err
+		}
+		s.cache.putProject(p)
+	case string(bucketKeys):
+		if deleted {
+			s.cache.deleteKey(key)
+			return nil
+		}
+		rec := new(keyRecord)
+		if err := json.Unmarshal(value, rec); err != nil {
+			return err
+		}
+		s.cache.putKey(rec)
+	case string(bucketRoutes):
+		return s.applyRoute(key, deleted, value)
+	case string(bucketClassifications):
+		project, slug, _ := strings.Cut(key, "/")
+		if deleted {
+			s.cache.deleteClass(project, slug)
+			return nil
+		}
+		var c Classification
+		if err := decodeClassification(value, &c); err != nil {
+			return err
+		}
+		s.cache.putClass(c)
+	case string(bucketDataKeys):
+		if !deleted {
+			return s.applyDataKey(key, value, rev)
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyRoute(key string, deleted bool, value []byte) error {
+	project, id, _ := strings.Cut(key, "/")
+	if s.CachedProject([]byte(project)) == nil {
+		return nil // deleted with its project
+	}
+	if deleted {
+		s.cache.setRoutes(project, s.cache.routesWith(project, id, nil))
+		return nil
+	}
+	var r Route
+	if err := decodeRoute(value, &r); err != nil {
+		return err
+	}
+	s.cache.setRoutes(project, s.cache.routesWith(project, r.ID, &r))
+	return nil
+}
+
+// applyDataKey adds a new version to the project's keyring, or sets its
+// current and minimum versions. A change of a version's reservation
+// counter (another instance's reservation) changes nothing here.
+func (s *Store) applyDataKey(key string, value []byte, rev int64) error {
+	project, rest, _ := strings.Cut(key, "/")
+	if s.CachedProject([]byte(project)) == nil {
+		return nil
+	}
+	k := s.keyringFor(project)
+	k.state.Lock()
+	defer k.state.Unlock()
+	if rest == "meta" {
+		var meta dataKeyMeta
+		if err := json.Unmarshal(value, &meta); err != nil {
+			return err
+		}
+		k.setMetaLocked(meta, rev)
+		return nil
+	}
+	var rec dataKeyRecord
+	if err := json.Unmarshal(value, &rec); err != nil {
+		return err
+	}
+	_, err := k.addVersionLocked(rec)
+	return err
+}
+
+// keyringFor returns the project's keyring, making an empty one if need be.
+func (s *Store) keyringFor(project string) *Keyring {
+	s.keyringsMu.Lock()
+	defer s.keyringsMu.Unlock()
+	k := s.keyrings[project]
+	if k == nil {
+		k = newKeyring(s, project)
+		s.keyrings[project] = k
+	}
+	return k
+}
+
+// syncKeyrings brings every keyring up to date with the data keys stored
+// at rev, and drops those of projects that are gone.
+func (s *Store) syncKeyrings(stored map[string]*storedDataKeys, rev int64) error {
+	for project, d := range stored {
+		if err := s.keyringFor(project).sync(d.recs, d.meta, rev); err != nil {
+			return err
+		}
+	}
+	s.keyringsMu.Lock()
+	defer s.keyringsMu.Unlock()
+	for project := range s.keyrings {
+		if s.CachedProject([]byte(project)) == nil {
+			delete(s.keyrings, project)
+		}
+	}
+	return nil
+}
+
+// forgetProject drops a deleted project from the cache and its keyring.
+func (s *Store) forgetProject(id string) {
+	s.cache.deleteProject(id, nil)
+	s.keyringsMu.Lock()
+	delete(s.keyrings, id)
+	s.keyringsMu.Unlock()
+}
+
+// deleteKey drops a deleted key.
+func (c *authCache) deleteKey(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.keys, id)
+	delete(c.usage, id)
+}
+
+// replace makes c hold what fresh holds, keeping the in-memory "last
+// used" times of the keys both hold.
+func (c *authCache) replace(fresh *authCache) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, k := range fresh.keys {
+		if u := c.usage[id]; u != nil {
+			k.use = u
+			fresh.usage[id] = u
+		}
+	}
+	c.keys, c.projects, c.usage, c.routes, c.classes = fresh.keys, fresh.projects, fresh.usage, fresh.routes, fresh.classes
+	c.routeVersion = max(c.routeVersion, fresh.routeVersion)
+}

@@ -1,0 +1,163 @@
+package keystore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// errResync: the watch cannot resume where the cache is (the revisions in
+// between were compacted); the cache must be loaded again.
+var errResync = errors.New("keystore: etcd watch compacted")
+
+func (f *feed) watchLoop(ctx context.Context) {
+	defer f.wg.Done()
+	for ctx.Err() == nil {
+		err := f.watch(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, errResync):
+			f.resync(ctx)
+		default:
+			sleep(ctx, 50*time.Millisecond) // the client reconnects by itself; do not spin
+		}
+	}
+}
+
+// watch follows the prefix from the revision after the cache's until the
+// watch ends: canceled (by restart), compacted, or without a leader.
+func (f *feed) watch(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	f.mu.Lock()
+	f.restart = cancel
+	from := f.applied + 1
+	f.mu.Unlock()
+	for resp := range f.kv.c.Watch(wctx, f.kv.prefix, clientv3.WithPrefix(), clientv3.WithRev(from)) {
+		if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
+			return errResync
+		}
+		if err := resp.Err(); err != nil {
+			return err
+		}
+		f.apply(resp.Events)
+	}
+	return ctx.Err()
+}
+
+// resync loads the cache again until that works or ctx ends.
+func (f *feed) resync(ctx context.Context) {
+	for wait := 50 * time.Millisecond; ctx.Err() == nil; wait = min(2*wait, time.Second) {
+		if err := f.load(); err == nil {
+			f.resyncs.Add(1)
+			return
+		}
+		sleep(ctx, wait)
+	}
+}
+
+// apply applies the events of one watch response (whole revisions) to the
+// cache, then records the last revision as applied.
+func (f *feed) apply(evs []*clientv3.Event) {
+	var last int64
+	var failed error
+	for _, ev := range evs {
+		bucket, key, ok := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), f.kv.prefix), "/")
+		if ok {
+			if err := f.s.applyChange(bucket, key, ev.Type == clientv3.EventTypeDelete, ev.Kv.Value, ev.Kv.ModRevision); err != nil {
+				failed = err
+			}
+		}
+		last = ev.Kv.ModRevision
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if failed != nil {
+		f.err = failed
+	}
+	f.advanceLocked(last)
+}
+
+// load reads every record at one revision into a fresh cache, swaps it
+// in (keeping the in-memory "last used" times and the keyrings' counts)
+// and records the revision as applied. The cache is fresh as of the
+// moment the read started.
+func (f *feed) load() error {
+	at := f.now()
+	s := f.s
+	s.cache.mu.RLock()
+	version := s.cache.routeVersion
+	s.cache.mu.RUnlock()
+	var fresh *authCache
+	var dks map[string]*storedDataKeys
+	var rev int64
+	err := f.kv.View(func(tx kvTx) error {
+		fresh = new(authCache)
+		fresh.init()
+		fresh.routeVersion = version
+		if err := fresh.load(tx); err != nil {
+			return err
+		}
+		var err error
+		dks, err = readDataKeys(tx)
+		rev = tx.Revision()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.cache.replace(fresh)
+	if err := s.syncKeyrings(dks, rev); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advanceLocked(rev)
+	f.err = nil
+	f.markFresh(at)
+	return nil
+}
+
+// storedDataKeys are one project's data-key records as stored.
+type storedDataKeys struct {
+	meta dataKeyMeta
+	recs []dataKeyRecord
+}
+
+// readDataKeys reads every data-key record, by project.
+func readDataKeys(tx kvTx) (map[string]*storedDataKeys, error) {
+	out := map[string]*storedDataKeys{}
+	err := tx.Bucket(bucketDataKeys).ForEach(func(k, v []byte) error {
+		project, rest, _ := strings.Cut(string(k), "/")
+		d := out[project]
+		if d == nil {
+			d = new(storedDataKeys)
+			out[project] = d
+		}
+		if rest == "meta" {
+			return json.Unmarshal(v, &d.meta)
+		}
+		var rec dataKeyRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return err
+		}
+		d.recs = append(d.recs, rec)
+		return nil
+	})
+	return out, err
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
