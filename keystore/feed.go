@@ -48,6 +48,10 @@ type feed struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	wg     sync.WaitGroup
+
+	// beforeWatch, when set (tests only; under mu), runs before each
+	// watch starts.
+	beforeWatch func()
 }
 
 // contactCheck is a contact read started at (after epoch) that found

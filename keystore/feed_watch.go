@@ -33,6 +33,12 @@ func (f *feed) watchLoop(ctx context.Context) {
 // watch follows the prefix from the revision after the cache's until the
 // watch ends: canceled (by restart), compacted, or without a leader.
 func (f *feed) watch(ctx context.Context) error {
+	f.mu.Lock()
+	hook := f.beforeWatch
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	f.mu.Lock()

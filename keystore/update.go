@@ -9,9 +9,13 @@ package keystore
 //
 // On etcd the watch is the only writer of the cache (see feed): update
 // commits, then waits until the watch has applied the commit's revision;
-// apply does not run.
+// apply does not run. Writes of one instance still go one at a time,
+// under s.writeMu: run side by side they would only conflict with each
+// other, and retry.
 func (s *Store) update(fn func(kvTx) error, apply func()) error {
 	if s.feed != nil {
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
 		rev, err := s.kv.Update(fn)
 		if err != nil {
 			return err
