@@ -41,6 +41,8 @@ type Config struct {
 	Events Events `yaml:"events"`
 	// Limits bound what a request, and a client without a key, may cost.
 	Limits Limits `yaml:"limits"`
+	// Store selects the store's backend: bbolt (default) or etcd.
+	Store Store `yaml:"store"`
 }
 
 // Limits bound the data listener's work per request and per client.
@@ -123,5 +125,6 @@ func Default() Config {
 			MaxConnsPerIP: 512, UnauthBodyBytes: 4096, MaxValues: 10_000,
 			AuthFailures: AuthFailures{PerSecond: 1, Burst: 30, SummaryInterval: time.Minute},
 		},
+		Store: Store{Backend: BackendBbolt, Etcd: Etcd{Prefix: "/sdproxy/", MaxStaleness: time.Minute}},
 	}
 }

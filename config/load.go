@@ -28,6 +28,17 @@ const (
 	EnvEventsSink    = "SDPROXY_EVENTS_SINK"
 	EnvMaxConnsPerIP = "SDPROXY_MAX_CONNS_PER_IP"
 	EnvEventsFlush   = "SDPROXY_EVENTS_FLUSH_INTERVAL"
+
+	EnvStoreBackend     = "SDPROXY_STORE_BACKEND"
+	EnvEtcdEndpoints    = "SDPROXY_ETCD_ENDPOINTS"
+	EnvEtcdPrefix       = "SDPROXY_ETCD_PREFIX"
+	EnvEtcdCAFile       = "SDPROXY_ETCD_CA_FILE"
+	EnvEtcdCertFile     = "SDPROXY_ETCD_CERT_FILE"
+	EnvEtcdKeyFile      = "SDPROXY_ETCD_KEY_FILE"
+	EnvEtcdUsername     = "SDPROXY_ETCD_USERNAME"
+	EnvEtcdPassword     = "SDPROXY_ETCD_PASSWORD"
+	EnvEtcdPasswordFile = "SDPROXY_ETCD_PASSWORD_FILE"
+	EnvEtcdMaxStaleness = "SDPROXY_ETCD_MAX_STALENESS"
 )
 
 // LoadFile overlays the YAML (or JSON) file at path onto c. Unknown keys
@@ -60,6 +71,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	setStr(EnvLogLevel, &c.Log.Level)
 	setStr(EnvLogFormat, &c.Log.Format)
 	setStr(EnvEventsSink, &c.Events.Sink)
+	e := &c.Store.Etcd
+	setStr(EnvStoreBackend, &c.Store.Backend)
+	if v := getenv(EnvEtcdEndpoints); v != "" {
+		e.Endpoints = CommaList(v)
+	}
+	setStr(EnvEtcdPrefix, &e.Prefix)
+	setStr(EnvEtcdCAFile, &e.CAFile)
+	setStr(EnvEtcdCertFile, &e.CertFile)
+	setStr(EnvEtcdKeyFile, &e.KeyFile)
+	setStr(EnvEtcdUsername, &e.Username)
+	setStr(EnvEtcdPasswordFile, &e.PasswordFile)
 	setInt := func(name string, dst *int) {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -71,13 +93,17 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	setInt(EnvMaxBodyBytes, &c.MaxBodyBytes)
 	setInt(EnvMaxConnsPerIP, &c.Limits.MaxConnsPerIP)
-	if v := getenv(EnvEventsFlush); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration (such as 100ms)", EnvEventsFlush, v))
+	setDuration := func(name string, dst *time.Duration) {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration (such as 100ms)", name, v))
+			}
+			*dst = d
 		}
-		c.Events.FlushInterval = d
 	}
+	setDuration(EnvEventsFlush, &c.Events.FlushInterval)
+	setDuration(EnvEtcdMaxStaleness, &e.MaxStaleness)
 	return errors.Join(errs...)
 }
 
@@ -144,5 +170,6 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format must be text or json, got %q", c.Log.Format)
 	}
+	c.Store.validate(bad)
 	return errors.Join(errs...)
 }
