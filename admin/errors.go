@@ -21,6 +21,9 @@ var (
 	errClassificationNotFound = &httpapi.Error{Status: 404, Code: "not_found", Message: "classification not found in this project"}
 	errClassificationExists   = &httpapi.Error{Status: 409, Code: "classification_exists", Message: "the project already has a classification with this slug; change it with PUT …/classifications/{slug}"}
 	errClassificationLimit    = &httpapi.Error{Status: 409, Code: "classification_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxClassifications) + " classifications; delete one first"}
+
+	errStoreUnavailable = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the store (etcd) cannot be reached; nothing was changed, unless etcd went away while the change was being made: check before retrying"}
+	errStoreBusy        = &httpapi.Error{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the same records; nothing was changed; retry"}
 )
 
 // classificationInUse is the 409 of a classification that keys or routes
@@ -52,6 +55,8 @@ var storeErrors = []struct {
 	{keystore.ErrKeyLimit, errKeyLimit},
 	{keystore.ErrRouteLimit, errRouteLimit},
 	{keystore.ErrUnauthorized, errUnauthorized},
+	{keystore.ErrStoreUnavailable, errStoreUnavailable},
+	{keystore.ErrConflict, errStoreBusy},
 }
 
 // toAPIError is the admin listener's one table from errors to answers.

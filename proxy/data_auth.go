@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -148,6 +149,10 @@ func (d *Data) authenticate(ctx *fasthttp.RequestCtx, st *reqState, project []by
 		if st.project = d.store.CachedProject(st.scratch); st.project == nil {
 			err = errUnauthorized // deleted between the two look-ups
 		}
+	}
+	if errors.Is(err, keystore.ErrStoreUnavailable) {
+		st.principal = nil
+		return errStoreUnavailable // not the caller's failure: not counted against its address
 	}
 	if err != nil {
 		st.principal, st.authFailed = nil, true

@@ -48,6 +48,8 @@ var (
 	errNotTransform          = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON (or could not be decoded), so the fields the route asks to encrypt could not be; nothing of it was passed on"}
 	errRateLimited           = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 
+	errStoreUnavailable    = &apiError{Status: 503, Code: "store_unavailable", Message: "this instance has lost contact with its store for too long to trust its API keys; retry later or on another instance"}
+	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
 	errUpstreamTimeout     = &apiError{Status: 504, Code: "upstream_timeout", Message: "the upstream did not answer in time"}
 )
@@ -69,6 +71,8 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrTooManyValues, errTooManyValues},
 	{fieldcrypt.ErrOutputTooLarge, errOutputTooBig},
 	{keystore.ErrUnauthorized, errUnauthorized},
+	{keystore.ErrStoreUnavailable, errStoreUnavailable},
+	{keystore.ErrConflict, errStoreBusy},
 }
 
 // toAPIError is the data listener's one table from errors to answers.

@@ -75,6 +75,18 @@ func loadMasterKeyNoCreate(cfg config.Config, getenv func(string) string) ([]byt
 	return loadMasterKey(cfg, getenv)
 }
 
+// loadSharedMasterKey is loadMasterKey for the etcd backend, whose
+// instances must all hold the same key: it reads <data-dir>/master.key
+// when neither the variable nor a key file is set, and never generates a
+// key.
+func loadSharedMasterKey(cfg config.Config, getenv func(string) string) ([]byte, bool, error) {
+	k, generated, err := loadMasterKeyNoCreate(cfg, getenv)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("store.backend etcd: every instance needs the same master key, and none is generated: set %s or %s (%w)", config.EnvMasterKey, config.EnvMasterKeyFile, err)
+	}
+	return k, generated, err
+}
+
 func readMasterKey(path string) ([]byte, error) {
 	b, err := readSecretFile("master key file", path)
 	if err != nil {

@@ -119,20 +119,20 @@ func newServer(cfg config.Config, getenv func(string) string, stdout, stderr io.
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	master, generated, err := loadMasterKey(cfg, getenv)
+	load := loadMasterKey
+	if cfg.Store.Backend == config.BackendEtcd {
+		load = loadSharedMasterKey // every instance needs the same key: none is generated
+	}
+	master, generated, err := load(cfg, getenv)
 	if err != nil {
 		return nil, err
 	}
 	if generated {
 		log.Warn("no master key configured: generated one for development; set SDPROXY_MASTER_KEY or SDPROXY_MASTER_KEY_FILE in production", "file", masterKeyPath(cfg.DataDir))
 	}
-	store, err := keystore.Open(cfg.DataDir, keystore.Options{
-		MasterKey:            master,
-		DefaultRateLimit:     keystore.RateLimit(cfg.DefaultRateLimit),
-		DefaultMaxActiveKeys: cfg.DefaultMaxActiveKeys,
-	})
+	store, err := openStore(cfg, getenv, master)
 	if err != nil {
-		return nil, startupError(err)
+		return nil, err
 	}
 	s := &server{cfg: cfg, log: log, store: store}
 	if err := s.openEvents(master, stdout); err != nil {
