@@ -73,6 +73,7 @@ func TestBackends(t *testing.T) {
 		"routes":             testRoutes,
 		"data keys":          testDataKeys,
 		"delete project":     testDeleteProject,
+		"delete big project": testDeleteBigProject,
 		"expiry and restart": testExpiryAndRestart,
 		"wrong master key":   testWrongMasterKey,
 	})
@@ -330,4 +331,30 @@ func testWrongMasterKey(t *testing.T, b backend, space string) {
 		}
 		t.Errorf("opening with another master key = %v, want ErrWrongMasterKey", err)
 	}
+}
+
+// testDeleteBigProject deletes a project with more keys (revoked ones
+// pile up) than etcd takes writes in one transaction (made small here:
+// etcd's default is 128).
+func testDeleteBigProject(t *testing.T, b backend, space string) {
+	s := b.open(t, space, newClock())
+	if kv, ok := s.kv.(*etcdKV); ok {
+		kv.maxTxnOps = 40
+		s.maxWrites = kv.maxTxnOps - len(allBuckets) - 8
+	}
+	p := mustProject(t, s, "big")
+	var last NewKey
+	for range 45 {
+		last = mustKey(t, s, p.ID, KeyInput{})
+		if _, err := s.RevokeKey(p.ID, last.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteProject(p.ID); err != nil {
+		t.Fatalf("DeleteProject(45 keys) = %v", err)
+	}
+	if _, err := s.GetKey(p.ID, last.ID); !errors.Is(err, ErrKeyNotFound) {
+		t.Errorf("GetKey(a key of the deleted project) = %v, want ErrKeyNotFound", err)
+	}
+	noCacheDiff(t, s)
 }

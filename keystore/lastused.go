@@ -8,15 +8,15 @@ import (
 
 // FlushLastUsed writes every "last used" time that changed in memory since
 // the previous flush, in one transaction (on etcd, in transactions of at
-// most flushBatch keys). A stored time never moves back.
+// most maxWrites keys). A stored time never moves back.
 func (s *Store) FlushLastUsed() error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	todo := s.cache.unflushed()
 	for len(todo) > 0 {
 		batch := todo
-		if s.flushBatch > 0 && len(batch) > s.flushBatch {
-			batch = batch[:s.flushBatch]
+		if s.maxWrites > 0 && len(batch) > s.maxWrites {
+			batch = batch[:s.maxWrites]
 		}
 		todo = todo[len(batch):]
 		if err := s.flushLocked(batch); err != nil {

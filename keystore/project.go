@@ -136,6 +136,11 @@ func (s *Store) Projects() ([]Project, error) {
 // DeleteProject removes a project with all its keys, data keys,
 // routes and classifications. Its keys stop authenticating before DeleteProject returns.
 func (s *Store) DeleteProject(id string) error {
+	if s.feed != nil {
+		if err := s.deleteKeysInBatches(id); err != nil {
+			return fmt.Errorf("keystore.DeleteProject %s: %w", id, err)
+		}
+	}
 	var keyIDs []string
 	err := s.update(func(tx kvTx) error {
 		if tx.Bucket(bucketProjects).Get([]byte(id)) == nil {
@@ -165,4 +170,37 @@ func (s *Store) DeleteProject(id string) error {
 		return fmt.Errorf("keystore.DeleteProject %s: %w", id, err)
 	}
 	return nil
+}
+
+// deleteKeysInBatches deletes the keys of project on etcd, a batch per
+// transaction (each key takes two writes), until fewer than a batch are
+// left for the transaction that deletes the project. Keys of a project
+// being deleted may stop working before it is gone.
+func (s *Store) deleteKeysInBatches(project string) error {
+	keyDeleteBatch := s.maxWrites / 2
+	for {
+		var n int
+		err := s.update(func(tx kvTx) error {
+			var ids []string
+			err := forEachPrefix(tx.Bucket(bucketProjectKeys), project+"/", func(id string) error {
+				ids = append(ids, id)
+				return nil
+			})
+			if n = len(ids); err != nil || n < keyDeleteBatch {
+				return err
+			}
+			for _, id := range ids[:keyDeleteBatch] {
+				if err := tx.Bucket(bucketKeys).Delete([]byte(id)); err != nil {
+					return err
+				}
+				if err := tx.Bucket(bucketProjectKeys).Delete([]byte(project + "/" + id)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, func() {})
+		if err != nil || n < keyDeleteBatch {
+			return err
+		}
+	}
 }

@@ -61,9 +61,10 @@ type Store struct {
 	// feed keeps the cache in step with etcd; nil on bbolt, where every
 	// write goes through this process and updates the cache itself.
 	feed *feed
-	// flushBatch bounds the keys one "last used" transaction writes; 0
-	// means all in one.
-	flushBatch int
+	// maxWrites bounds the records one transaction writes, where the
+	// engine bounds them (etcd's --max-txn-ops, less room for its version
+	// keys); 0 means no bound (bbolt).
+	maxWrites int
 	opts       Options
 	hashKey    []byte // keyed hash of API-key secrets, derived from the master key
 	kek        []byte // wraps data keys, derived from the master key

@@ -86,10 +86,6 @@ func (o EtcdOptions) validate() error {
 	return errors.Join(errs...)
 }
 
-// flushBatchEtcd is how many keys one "last used" transaction writes on
-// etcd, well within --max-txn-ops.
-const flushBatchEtcd = 50
-
 // OpenEtcd opens the store kept in etcd under eo.Prefix, which several
 // instances may share: it checks the master key (storing its check value
 // if it is the first), loads the cache and starts following etcd. It
@@ -117,7 +113,7 @@ func OpenEtcd(eo EtcdOptions, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("keystore.OpenEtcd: %w", unavailable(err))
 	}
 	kv := &etcdKV{c: c, prefix: eo.Prefix, timeout: eo.RequestTimeout, maxAttempts: eo.MaxAttempts, maxTxnOps: eo.MaxTxnOps}
-	s := &Store{kv: kv, opts: opts, flushBatch: flushBatchEtcd}
+	s := &Store{kv: kv, opts: opts, maxWrites: max(eo.MaxTxnOps-len(allBuckets)-8, 2)}
 	s.newHMACPool()
 	if err := s.init(); err != nil {
 		c.Close()
