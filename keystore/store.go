@@ -65,9 +65,9 @@ type Store struct {
 	// engine bounds them (etcd's --max-txn-ops, less room for its version
 	// keys); 0 means no bound (bbolt).
 	maxWrites int
-	opts       Options
-	hashKey    []byte // keyed hash of API-key secrets, derived from the master key
-	kek        []byte // wraps data keys, derived from the master key
+	opts      Options
+	hashKey   []byte // keyed hash of API-key secrets, derived from the master key
+	kek       []byte // wraps data keys, derived from the master key
 
 	// writeMu orders the cache after the file: it is held across every
 	// write transaction of a project, key, route or classification record and the cache update
