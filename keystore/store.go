@@ -72,7 +72,9 @@ type Store struct {
 	// writeMu orders the cache after the file: it is held across every
 	// write transaction of a project, key, route or classification record and the cache update
 	// that follows its commit (see update). bbolt runs one writer at a
-	// time anyway; readers never take it.
+	// time anyway; readers never take it. On etcd it keeps this
+	// instance's writes from conflicting with each other; the watch
+	// orders the cache.
 	writeMu  sync.Mutex
 	cache    authCache
 	hmacPool sync.Pool
