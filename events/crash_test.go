@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -70,20 +71,30 @@ func TestKillNineNeverBreaksVerify(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		reported := make(chan uint64, 1)
+		reported, writing := make(chan uint64, 1), make(chan struct{})
 		go func() {
 			var last uint64
+			var once sync.Once
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
 				if n, ok := strings.CutPrefix(sc.Text(), "written "); ok {
-					last, _ = strconv.ParseUint(n, 10, 64)
+					if last, _ = strconv.ParseUint(n, 10, 64); last > 0 {
+						once.Do(func() { close(writing) })
+					}
 				} else {
 					t.Errorf("writer: %s", sc.Text())
 				}
 			}
 			reported <- last
 		}()
-		time.Sleep(time.Duration(150+rng.IntN(350)) * time.Millisecond)
+		// Kill at a random moment once the writer has written (a slow
+		// start, under the race detector, is not what is tested).
+		select {
+		case <-writing:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the writer wrote nothing in 30 s", round)
+		}
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		n := <-reported

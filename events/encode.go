@@ -106,12 +106,30 @@ func appendOptString(b []byte, v *string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plain marks the bytes appendString copies as they are: ASCII but for
+// control characters, '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD,
 // as encoding/json does. It takes text as a string or as bytes, so bytes
 // need no conversion (and no allocation).
 func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// Copy the run of bytes that need nothing in one go.
+		j := i
+		for j < len(s) && plain[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {

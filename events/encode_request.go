@@ -12,7 +12,7 @@ func appendRequest[S ~string | ~[]byte](b []byte, id S, r *Request) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"type":"request","time":"`...)
-	b = r.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = appendTime(b, r.Time)
 	b = append(b, `","project_id":`...)
 	b = appendString(b, r.ProjectID)
 	b = append(b, `,"key_id":`...)
@@ -46,11 +46,11 @@ func appendRequest[S ~string | ~[]byte](b []byte, id S, r *Request) []byte {
 	if r.Status != 0 {
 		b = strconv.AppendInt(append(b, `,"status":`...), int64(r.Status), 10)
 	}
-	if ms := float64(r.Latency.Microseconds()) / 1000; ms != 0 {
-		b = strconv.AppendFloat(append(b, `,"latency_ms":`...), ms, 'f', -1, 64)
+	if us := r.Latency.Microseconds(); us != 0 {
+		b = appendMillis(append(b, `,"latency_ms":`...), us)
 	}
-	if ms := float64(r.Upstream.Microseconds()) / 1000; ms != 0 {
-		b = strconv.AppendFloat(append(b, `,"upstream_ms":`...), ms, 'f', -1, 64)
+	if us := r.Upstream.Microseconds(); us != 0 {
+		b = appendMillis(append(b, `,"upstream_ms":`...), us)
 	}
 	b = appendMemberBytes(b, "request_id", r.requestID)
 	b = appendMemberBytes(b, "client_ip", r.clientIP)
@@ -131,4 +131,66 @@ func trimSpace(b []byte) []byte {
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// appendMillis appends us microseconds as milliseconds, exactly as
+// strconv.AppendFloat(b, float64(us)/1000, 'f', -1, 64) does (encoding/json
+// writes a float64 so): the shortest decimal of a float64 of at most
+// three decimals is those decimals, for any duration below 285 years.
+func appendMillis(b []byte, us int64) []byte {
+	if us < 0 || us >= 1<<53 {
+		return strconv.AppendFloat(b, float64(us)/1000, 'f', -1, 64)
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	d := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for d[n-1] == '0' {
+		n--
+	}
+	return append(append(b, '.'), d[:n]...)
+}
+
+// appendTime appends t in UTC as time.RFC3339Nano writes it, without
+// going through AppendFormat's layout machinery for the common case.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	hour, minute, sec := t.Clock()
+	b = append4(b, year)
+	b = append(b, '-')
+	b = append2(b, int(month))
+	b = append(b, '-')
+	b = append2(b, day)
+	b = append(b, 'T')
+	b = append2(b, hour)
+	b = append(b, ':')
+	b = append2(b, minute)
+	b = append(b, ':')
+	b = append2(b, sec)
+	if ns := t.Nanosecond(); ns != 0 {
+		var d [9]byte
+		for i := 8; i >= 0; i-- {
+			d[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 9
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(append(b, '.'), d[:n]...)
+	}
+	return append(b, 'Z')
+}
+
+func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+
+func append4(b []byte, v int) []byte {
+	return append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -108,6 +109,44 @@ func TestAppendRequestUpstream(t *testing.T) {
 		r.SetRequestID([]byte("req_1"))
 		if got := appendRequest(nil, "evt_1", r); !bytes.Contains(got, []byte(tc.want)) {
 			t.Errorf("appendRequest(latency %v, upstream %v) = %s, want it to hold %s", tc.latency, tc.upstream, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkAppendRequest encodes one request event as the writer does.
+func BenchmarkAppendRequest(b *testing.B) {
+	r := new(Request)
+	r.Time, r.ProjectID, r.KeyID, r.Mode, r.Status = time.Date(2026, 12, 1, 12, 0, 0, 123456789, time.UTC), "prj_abcdefghijkl", "qk_abcdefghijkl", "encrypt", 200
+	r.Latency, r.Upstream = 1234*time.Microsecond, 1000*time.Microsecond
+	r.SetMethod([]byte("POST"))
+	r.SetPath([]byte("/proxy/prj_abcdefghijkl/posts"))
+	r.SetFields([]byte("title,body"))
+	r.SetRequestID([]byte("req_0a1b2c3d-42"))
+	r.SetClientIP([]byte("127.0.0.1"))
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = appendRequest(buf[:0], "evt_123456", r)
+	}
+}
+
+func TestAppendTimeAndMillisMatchTheStandardLibrary(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 600000000, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)),
+		time.Date(2026, 6, 7, 8, 9, 10, 1, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		{},
+	} {
+		if got, want := string(appendTime(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	for _, us := range []int64{1, 9, 10, 100, 999, 1000, 1001, 1010, 1100, 1234, 123456789, 999999999999, -5, 1 << 53} {
+		if got, want := string(appendMillis(nil, us)), strconv.FormatFloat(float64(us)/1000, 'f', -1, 64); got != want {
+			t.Errorf("appendMillis(%d) = %s, want %s", us, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package fieldcrypt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -129,11 +130,20 @@ func bodyWide() []byte {
 // not transformed.
 func BenchmarkValidate(b *testing.B) {
 	big, _ := body64K()
-	for _, doc := range [][]byte{[]byte(body300), big, bodyWide()} {
-		name := sizeName(doc)
-		if doc[0] == '{' && doc[1] == '"' && doc[2] == 'a' {
-			name += "-wide"
-		}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, big, "", "  "); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		doc    []byte
+		suffix string
+	}{
+		{[]byte(body300), ""},
+		{big, ""},
+		{bodyWide(), "-wide"},
+		{indented.Bytes(), "-indented"}, // the same records, pretty-printed
+	} {
+		doc, name := c.doc, sizeName(c.doc)+c.suffix
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(doc)))

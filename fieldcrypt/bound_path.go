@@ -39,12 +39,12 @@ func (s *scanner) appendPath(dst []byte, d int) []byte {
 			continue
 		}
 		if inner {
-			dst, first = appendPathKey(dst, s.keys[f.base-1], first), false
+			dst, first = appendPathKey(dst, s.keys[f.base-1].key, first), false
 		}
 		inner = true
 	}
 	if inner {
-		dst = appendPathKey(dst, s.keys[len(s.keys)-1], first)
+		dst = appendPathKey(dst, s.keys[len(s.keys)-1].key, first)
 	}
 	return dst
 }

@@ -8,55 +8,75 @@ import (
 )
 
 // linearKeys is the object size up to which duplicate keys are found as
-// they come, by comparing each key with the previous ones; the keys of a
-// larger object are checked all at once when it closes (see checkKeys).
+// they come, by comparing each key with the previous ones that share its
+// bloom bit (see findKey); the keys of a larger object are checked all at
+// once when it closes (see checkKeys).
 const linearKeys = 16
 
 // keySeed seeds the hash of checkKeys; being random per process, it leaves
 // no way to choose keys that collide.
 var keySeed = maphash.MakeSeed()
 
-// noteKey records the unescaped key of the object whose keys start at base,
-// comparing it with its siblings while the object is small. Fingerprints
-// make most comparisons a single integer compare.
-func (s *scanner) noteKey(base int, key []byte) error {
-	fp := keyPrint(key)
-	if base <= len(s.fps) && len(s.fps)-base < linearKeys {
-		for j, f := range s.fps[base:] {
-			if f == fp && bytes.Equal(s.keys[base+j], key) {
-				return ErrDuplicateKey
-			}
+// keyEntry is the unescaped key of an open object and its print.
+type keyEntry struct {
+	key []byte
+	fp  uint64 // keyPrint, or the full hash once checkKeys ran
+}
+
+// findKey reports ErrDuplicateKey if key, of print fp, is among the keys of
+// the object whose keys start at base, while the object is small: the keys
+// of a larger one are checked when it closes. The scanner calls it only
+// when the key's bloom bits were all set already: for the few keys whose
+// bits siblings happen to share, or most keys of a large object.
+func (s *scanner) findKey(base int, key []byte, fp uint64) error {
+	if len(s.keys)-base >= linearKeys {
+		return nil
+	}
+	for _, k := range s.keys[base:] {
+		if k.fp == fp && bytes.Equal(k.key, key) {
+			return ErrDuplicateKey
 		}
 	}
-	s.keys = append(s.keys, key)
-	s.fps = append(s.fps, fp)
 	return nil
 }
 
-// keyPrint returns a fingerprint of key: equal keys have equal prints, and
-// keys of up to 7 bytes have distinct prints.
+// keyBits returns the two bits of an object's 64-bit bloom that stand for a
+// key of print fp, from a multiplicative hash of the print. In an object of
+// 7 keys, the chance that some key finds both its bits set by its siblings
+// is about 8% (with one bit per key it would be about 30%).
+func keyBits(fp uint64) uint64 {
+	h := fp * 0x9e3779b97f4a7c15
+	return 1<<(h>>58) | 1<<(h>>52&63)
+}
+
+// keyPrint returns a fingerprint of key: equal keys have equal prints. A
+// key of up to 7 bytes prints as its bytes, a little-endian word, with its
+// length in the top byte, so such keys have distinct prints (the scanner
+// computes this one inline for a key it read as one word); a longer key
+// mixes its first and last 8 bytes and its length.
 func keyPrint(k []byte) uint64 {
 	n := uint64(len(k))
 	switch {
 	case len(k) >= 8:
 		return binary.LittleEndian.Uint64(k) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(k[len(k)-8:]), 23) ^ n<<56
-	case len(k) >= 4:
-		return uint64(binary.LittleEndian.Uint32(k)) | uint64(binary.LittleEndian.Uint32(k[len(k)-4:]))<<24 | n<<56
-	case len(k) > 0:
-		return uint64(k[0]) | uint64(k[len(k)/2])<<8 | uint64(k[len(k)-1])<<16 | n<<56
+	case cap(k) >= 8: // one word, the bytes past the key masked out
+		return binary.LittleEndian.Uint64(k[:8])&(1<<(8*n)-1) | n<<56
 	}
-	return 0
+	fp := n << 56
+	for j, c := range k {
+		fp |= uint64(c) << (8 * j)
+	}
+	return fp
 }
 
 // checkKeys finds duplicates among the keys of a large object, whose keys
 // start at base, with an open-addressing hash set: linear time, whatever
-// the keys. It reuses fps[base:] for the keys' full hashes.
+// the keys. It replaces their prints by their full hashes.
 func (s *scanner) checkKeys(base int) error {
 	keys := s.keys[base:]
 	if len(keys) <= linearKeys {
 		return nil
 	}
-	hashes := s.fps[base:]
 	size := 1 << bits.Len(uint(2*len(keys)-1)) // a power of two >= 2n
 	if cap(s.table) < size {
 		s.table = make([]uint32, size)
@@ -64,16 +84,17 @@ func (s *scanner) checkKeys(base int) error {
 	table := s.table[:size]
 	clear(table)
 	mask := uint64(size - 1)
-	for j, k := range keys {
+	for j := range keys {
+		k := keys[j].key
 		h := maphash.Bytes(keySeed, k)
-		hashes[j] = h
+		keys[j].fp = h
 		for p := h & mask; ; p = (p + 1) & mask {
 			e := table[p]
 			if e == 0 {
 				table[p] = uint32(j + 1)
 				break
 			}
-			if hashes[e-1] == h && bytes.Equal(keys[e-1], k) {
+			if keys[e-1].fp == h && bytes.Equal(keys[e-1].key, k) {
 				return ErrDuplicateKey
 			}
 		}

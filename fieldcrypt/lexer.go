@@ -22,11 +22,21 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipSpaceSlow is skipSpace's loop, kept apart so skipSpace inlines.
+// After a newline it skips the indentation's spaces 8 at a time.
 func skipSpaceSlow(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
-		case ' ', '\n', '\r', '\t':
+		case ' ', '\r', '\t':
 			i++
+		case '\n':
+			i++
+			for i+8 <= len(b) {
+				// The first byte that is not a space ends the run (8: none).
+				n := bits.TrailingZeros64(binary.LittleEndian.Uint64(b[i:i+8:i+8])^ones*' ') >> 3
+				if i += n; n < 8 {
+					break
+				}
+			}
 		default:
 			return i
 		}
@@ -35,24 +45,34 @@ func skipSpaceSlow(b []byte, i int) int {
 }
 
 // needsCare reports (as a non-zero value) whether any of the 8 bytes of x
-// is a control byte, a quote, a backslash or non-ASCII: the high bit of each
-// such byte is set, and of no other (no sum carries from one byte to the
-// next), so the lowest flag is the first byte needing care.
+// is a control byte, a quote, a backslash or non-ASCII, and the lowest set
+// bit, a byte's high bit, marks the first of them. Each term flags the
+// bytes it is about exactly; a borrow out of such a byte can flag bytes
+// above it, which the first flag makes irrelevant:
+//   - (x^'"')-1 per byte: 0xff for a quote, high bit for non-ASCII;
+//   - the same for a backslash;
+//   - x-0x20 per byte: high bit for a control byte (and for some non-ASCII);
+//   - x: high bit for non-ASCII.
 func needsCare(x uint64) uint64 {
-	y := x &^ highs                  // each byte below 0x80, so no sum below carries out of it
-	q := (y ^ ones*'"') + ones*0x7f  // high bit set where not a quote
-	s := (y ^ ones*'\\') + ones*0x7f // where not a backslash
-	g := y + ones*(0x80-0x20)        // where not a control byte
-	return ^(q&s&g)&highs | x&highs
+	q := (x ^ ones*'"') - ones
+	s := (x ^ ones*'\\') - ones
+	c := x - ones*0x20
+	return (q | s | c | x) & highs
 }
 
 // scanString scans the string whose opening quote is at b[i]. It returns
 // the index after the closing quote and whether the body holds escapes.
 func scanString(b []byte, i int) (end int, escaped, ok bool) {
-	i++
+	return scanStringFrom(b, i+1)
+}
+
+// scanStringFrom scans a string body from b[i] (all the bytes before it
+// are plain, see needsCare), 8 bytes at a time with skipPlain, and escapes
+// and non-ASCII UTF-8 a byte or a rune at a time. It returns what
+// scanString returns.
+func scanStringFrom(b []byte, i int) (end int, escaped, ok bool) {
 	for {
-		i = skipPlain(b, i)
-		if i >= len(b) {
+		if i = skipPlain(b, i); i >= len(b) {
 			return i, escaped, false
 		}
 		switch c := b[i]; {
@@ -79,11 +99,25 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 }
 
+// wordAt returns the 8 bytes from b[i] as a little-endian word and the
+// number n of plain bytes they start with (see needsCare): b[i+n] is the
+// first byte that needs care, or n is 8. With fewer than 8 bytes left it
+// returns 0, 0. It inlines, so that a short string costs the scanner no
+// call: unless b[i+n] is its closing quote, scanStringFrom goes on from
+// there.
+func wordAt(b []byte, i int) (x uint64, n int) {
+	if i+8 > len(b) {
+		return 0, 0
+	}
+	x = binary.LittleEndian.Uint64(b[i : i+8 : i+8])
+	return x, bits.TrailingZeros64(needsCare(x)) >> 3 // 64>>3 if no flag
+}
+
 // skipPlain returns the index of the first byte at or after i that is not
 // plain ASCII (see needsCare), 8 bytes at a time while 8 remain.
 func skipPlain(b []byte, i int) int {
 	for i+8 <= len(b) {
-		if m := needsCare(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+		if m := needsCare(binary.LittleEndian.Uint64(b[i : i+8 : i+8])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
@@ -126,16 +160,20 @@ func hexVal(c byte) rune {
 	return -1
 }
 
-// scanNumber scans the number starting at b[i] and returns its end.
+// scanNumber scans the number starting at b[i] and returns its end. Each
+// byte is looked at once, with one bounds check.
 func scanNumber(b []byte, i int) (int, bool) {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(b) && b[i] == '0':
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '0':
 		i++
-	case i < len(b) && isDigit(b[i]):
-		i = skipDigits(b, i)
+	case isDigit(c):
+		i = skipDigits(b, i+1)
 	default:
 		return i, false
 	}
@@ -146,7 +184,7 @@ func scanNumber(b []byte, i int) (int, bool) {
 		}
 		i = j
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	if i < len(b) && b[i]|0x20 == 'e' { // 'e' or 'E'
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++

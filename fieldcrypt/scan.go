@@ -1,6 +1,9 @@
 package fieldcrypt
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // MaxDepth is the deepest nesting of arrays and objects accepted: a document
 // of 32 nested arrays is valid, one of 33 is ErrTooDeep.
@@ -26,8 +29,7 @@ type scanner struct {
 	bind    bool                 // record the bound path of each span
 	spans   []span
 	stack   [MaxDepth]frame // the open containers, outermost first
-	keys    [][]byte        // keys of the open objects, for duplicate checks
-	fps     []uint64        // fingerprint of each key (see keyPrint)
+	keys    []keyEntry      // keys of the open objects, for duplicate checks
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
 	// foldKey: a key equals a named path's segment but for ASCII letter
@@ -45,9 +47,12 @@ type frame struct {
 	m     uint64 // the paths matched down to this container
 	start int    // where the container starts if it is a target, else -1
 	n     int    // arrays: index of the current element
+	next  int    // arrays: the next index a path of m names (see matchIndex)
+	wild  uint64 // arrays: the paths of m that match any index
 	elem  int    // arrays: where the current element starts
-	base  int    // objects: the container's first entry in keys and fps
+	base  int    // objects: the container's first entry in keys
 	mark  int    // objects: the length of decoded when it opened
+	bloom uint64 // objects: two bits per key seen (see keyBits)
 	obj   bool   // an object, not an array
 	each  bool   // a target array: every element is a target
 }
@@ -55,7 +60,7 @@ type frame struct {
 // reset prepares s for a new document and field list.
 func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
-	s.spans, s.keys, s.fps, s.decoded = s.spans[:0], s.keys[:0], s.fps[:0], s.decoded[:0]
+	s.spans, s.keys, s.decoded = s.spans[:0], s.keys[:0], s.decoded[:0]
 	s.foldKey = false
 	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
@@ -65,35 +70,51 @@ func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 }
 
 // scan validates the whole document and collects the target spans. It is
-// one function with three states, joined by goto so that no value costs a
-// call of its own:
+// one function with four states, joined by goto so that no value costs a
+// call of its own (long strings, numbers and long or escaped keys aside):
 //   - value: scan one value at depth d (the number of open containers),
 //     with the paths of m matched so far;
-//   - after: consume separators and closing brackets after a value;
+//   - closed: a container just ended, make f its parent's frame again;
+//   - after: consume separators and closing brackets after a value in f,
+//     the innermost open container (f stays valid across scalar values);
 //   - member: scan an object member's key and colon.
 func (s *scanner) scan() error {
 	var (
-		doc           = s.doc
-		i, d, start   int
-		m             = uint64(1)<<len(s.paths) - 1
-		f             *frame
-		c             byte
-		ok, target    bool
-		end           int
-		escaped, each bool
-		key           []byte
+		doc         = s.doc
+		i, d, start int
+		m           = uint64(1)<<len(s.paths) - 1
+		f           *frame
+		c           byte
+		ok, target  bool
+		each        bool
+		key         []byte
+		fp          uint64
 	)
 value:
 	if i = skipSpace(doc, i); i >= len(doc) {
 		return ErrInvalidJSON
 	}
 	start, c = i, doc[i]
-	target, each = m&s.ends[d] != 0, false
-	if target {
+	target, each = false, false
+	if m != 0 && m&s.ends[d] != 0 {
 		m, each, target = 0, c == '[', c != '['
 	}
-	switch c {
-	case '{', '[':
+	switch { // in order: strings first, the most common values
+	case c == '"':
+		// Most strings are short and plain: wordAt (inlined) finds the
+		// closing quote without a call.
+		if _, n := wordAt(doc, i+1); i+1+n < len(doc) && doc[i+1+n] == '"' {
+			i, ok = i+n+2, true
+		} else if i, _, ok = scanStringFrom(doc, i+1+n); !ok {
+			return ErrInvalidJSON
+		}
+		if s.tokens && IsToken(doc[start+1:i-1]) {
+			s.spans = append(s.spans, span{start, i})
+			if s.bind {
+				s.notePath(d)
+			}
+		}
+	case c == '{' || c == '[':
 		if d >= MaxDepth {
 			return ErrTooDeep
 		}
@@ -110,30 +131,23 @@ value:
 					s.notePath(d)
 				}
 			}
-			goto after // an empty container is a value like any other
+			goto closed // an empty container is a value like any other
 		}
 		d++
 		if f.obj {
-			f.base, f.mark = len(s.keys), len(s.decoded)
+			f.base, f.mark, f.bloom = len(s.keys), len(s.decoded), 0
 			goto member
 		}
-		f.elem, m = i, s.matchIndex(d-1, f.m, 0)
+		f.elem, f.wild, f.next, m = i, 0, math.MaxInt, 0
+		if f.m != 0 {
+			m = s.matchIndex(d-1, f)
+		}
 		goto value
-	case '"':
-		if end, _, ok = scanString(doc, i); !ok {
-			return ErrInvalidJSON
-		}
-		if i = end; s.tokens && IsToken(doc[start+1:end-1]) {
-			s.spans = append(s.spans, span{start, end})
-			if s.bind {
-				s.notePath(d)
-			}
-		}
-	case 't':
+	case c == 't':
 		i, ok = scanLiteral(doc, i, "true")
-	case 'f':
+	case c == 'f':
 		i, ok = scanLiteral(doc, i, "false")
-	case 'n':
+	case c == 'n':
 		i, ok = scanLiteral(doc, i, "null")
 	default:
 		i, ok = scanNumber(doc, i)
@@ -147,8 +161,14 @@ value:
 			s.notePath(d)
 		}
 	}
+	goto after // f is unchanged
 
-after:
+closed: // a container ended: its parent, if any, is f again
+	if d > 0 {
+		f = &s.stack[(d-1)&(MaxDepth-1)] // d <= MaxDepth
+	}
+
+after: // f is the innermost open container, if d > 0
 	if d == 0 {
 		if i = skipSpace(doc, i); i != len(doc) {
 			return ErrInvalidJSON
@@ -158,7 +178,6 @@ after:
 		}
 		return nil
 	}
-	f = &s.stack[(d-1)&(MaxDepth-1)] // d <= MaxDepth
 	if f.each {
 		s.spans = append(s.spans, span{f.elem, i})
 		if s.bind {
@@ -176,13 +195,17 @@ after:
 		f.n++
 		i = skipSpace(doc, i+1)
 		f.elem = i
-		m = s.matchIndex(d-1, f.m, f.n)
+		if m = f.wild; f.n >= f.next {
+			m = s.matchIndex(d-1, f)
+		}
 		goto value
 	case c == '}' && f.obj:
-		if err := s.checkKeys(f.base); err != nil {
+		if len(s.keys)-f.base <= linearKeys {
+			// findKey checked them as they came
+		} else if err := s.checkKeys(f.base); err != nil {
 			return err
 		}
-		s.keys, s.fps, s.decoded = s.keys[:f.base], s.fps[:f.base], s.decoded[:f.mark]
+		s.keys, s.decoded = s.keys[:f.base], s.decoded[:f.mark]
 	case c == ']' && !f.obj:
 	default:
 		return ErrInvalidJSON
@@ -195,33 +218,56 @@ after:
 			s.notePath(d)
 		}
 	}
-	goto after
+	goto closed
 
 member: // f is the object, at depth d-1
 	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != '"' {
 		return ErrInvalidJSON
 	}
-	start = i
-	if end, escaped, ok = scanString(doc, start); !ok {
+	// A short plain key, the common case, is read as one word, and its
+	// print is that word masked (see keyPrint).
+	if x, n := wordAt(doc, i+1); n < 8 && i+1+n < len(doc) && doc[i+1+n] == '"' {
+		start, i = i+1, i+n+2
+		key, fp = doc[start:i-1], x&(1<<(8*n)-1)|uint64(n)<<56
+	} else if key, fp, i, ok = s.longKey(i); !ok {
 		return ErrInvalidJSON
 	}
-	if i = skipSpace(doc, end); i >= len(doc) || doc[i] != ':' {
+	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != ':' {
 		return ErrInvalidJSON
 	}
 	i++
-	key = doc[start+1 : end-1]
+	// Duplicates: the siblings are compared only when the key's bits are
+	// already set in the object's bloom (and the object is small, see
+	// findKey); most keys cost a multiply and an append.
+	if bits := keyBits(fp); f.bloom&bits != bits {
+		f.bloom |= bits
+	} else if err := s.findKey(f.base, key, fp); err != nil {
+		return err
+	}
+	s.keys = append(s.keys, keyEntry{key, fp})
+	if m = 0; f.m != 0 {
+		m = s.matchKey(d-1, f.m, key)
+	}
+	goto value
+}
+
+// longKey scans the key whose opening quote is at doc[i] when it is not a
+// short plain one, and returns it unescaped, with its print and the index
+// after its closing quote.
+func (s *scanner) longKey(i int) (key []byte, fp uint64, end int, ok bool) {
+	end, escaped, ok := scanString(s.doc, i)
+	if !ok {
+		return nil, 0, end, false
+	}
+	// The capacity lets keyPrint read a short key as one word, without
+	// going past the end of doc.
+	key = s.doc[i+1 : end-1 : len(s.doc)]
 	if escaped {
 		n := len(s.decoded)
 		s.decoded = appendUnescaped(s.decoded, key)
 		key = s.decoded[n:]
 	}
-	if err := s.noteKey(f.base, key); err != nil {
-		return err
-	}
-	if m = 0; f.m != 0 {
-		m = s.matchKey(d-1, f.m, key)
-	}
-	goto value
+	return key, keyPrint(key), end, true
 }
 
 // matchKey returns the paths of m whose segment at depth d matches key.
@@ -255,14 +301,25 @@ func foldEqual(b []byte, s string) bool {
 	return true
 }
 
-// matchIndex returns the paths of m whose segment at depth d matches index i.
-func (s *scanner) matchIndex(d int, m uint64, i int) uint64 {
-	var out uint64
-	for ; m != 0; m &= m - 1 {
+// matchIndex returns the paths of f.m whose segment at depth d matches the
+// index f.n of the array f. It also sets f.wild, the paths that match every
+// index, and f.next, the next index that a path names (MaxInt if none):
+// until the array reaches it, f.wild is the answer, without a call.
+func (s *scanner) matchIndex(d int, f *frame) uint64 {
+	out, next := uint64(0), math.MaxInt
+	f.wild = 0
+	for m := f.m; m != 0; m &= m - 1 {
 		j := bits.TrailingZeros64(m)
-		if seg := &s.paths[j].segs[d]; seg.wild || seg.index == i {
+		switch seg := &s.paths[j].segs[d]; {
+		case seg.wild:
+			f.wild |= 1 << j
 			out |= 1 << j
+		case seg.index == f.n:
+			out |= 1 << j
+		case seg.index > f.n:
+			next = min(next, seg.index)
 		}
 	}
+	f.next = next
 	return out
 }

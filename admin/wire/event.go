@@ -21,6 +21,7 @@ type Event struct {
 	Geofence       *string  `json:"geofence,omitempty"`
 	Status         int      `json:"status,omitempty"`
 	LatencyMS      float64  `json:"latency_ms,omitempty"`
+	UpstreamMS     float64  `json:"upstream_ms,omitempty"` // of LatencyMS, the upstream's
 	RequestID      string   `json:"request_id,omitempty"`
 	ClientIP       string   `json:"client_ip,omitempty"`
 	RateLimited    *bool    `json:"rate_limited,omitempty"`

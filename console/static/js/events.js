@@ -96,7 +96,9 @@ export function eventsTab(panel, ctx) {
       { label: 'Mode', cell: (e) => e.mode || '—' },
       { label: 'Fields', cell: (e) => (e.fields && e.fields.length ? e.fields.join(', ') : '—') },
       { label: 'Status', cell: statusCell },
-      { label: 'Latency', cell: (e) => (typeof e.latency_ms === 'number' ? h('span', { class: 'nowrap' }, e.latency_ms.toFixed(1) + ' ms') : '—') },
+      { label: 'Latency', cell: (e) => (typeof e.latency_ms === 'number'
+        ? h('span', { class: 'nowrap', title: typeof e.upstream_ms === 'number' ? 'upstream ' + e.upstream_ms.toFixed(1) + ' ms' : 'no upstream called' }, e.latency_ms.toFixed(1) + ' ms')
+        : '—') },
     ], items, (e) => ({ 'data-event-id': e.id, 'data-type': e.type })));
   }
 
