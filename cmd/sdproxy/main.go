@@ -59,6 +59,7 @@ proxy through its admin API (see --admin-addr).`,
 		newEventsCmd(&clientFlags{getenv: getenv}, getenv),
 		newApplyCmd(getenv),
 		newExportCmd(getenv),
+		newStoreCmd(getenv),
 	)
 	return root
 }
