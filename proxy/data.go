@@ -132,6 +132,12 @@ func NewData(o DataOptions) *Data {
 	return d
 }
 
+// SetInstances sets how many instances share the store, and so every
+// key's rate limit: each key's bucket here gets 1/n of the project's rate
+// and burst (burst at least 1), from the key's next request on. Zero or
+// one means this instance alone enforces the whole limit.
+func (d *Data) SetInstances(n int) { d.limits.setInstances(n) }
+
 // Paths of the data listener.
 const (
 	pathProxy         = "/proxy/"

@@ -14,11 +14,17 @@ import (
 // limiters holds one token bucket per API key. A bucket follows its
 // project's rate limit as it changes; a bucket that has been idle long
 // enough to be full again is dropped, so memory stays bounded.
+//
+// With several instances sharing a store, each holds its own buckets
+// sized to its share of the limit (see share).
 type limiters struct {
 	mu        sync.RWMutex
 	m         map[string]*keyLimiter
 	lastSweep atomic.Int64
 	idle      time.Duration
+	// instances is how many instances share every key's limit (at least
+	// 1): each bucket gets 1/instances of the rate and of the burst.
+	instances atomic.Int64
 }
 
 type keyLimiter struct {
@@ -40,11 +46,28 @@ type limitResult struct {
 }
 
 func newLimiters(idle time.Duration) *limiters {
-	return &limiters{m: map[string]*keyLimiter{}, idle: idle}
+	l := &limiters{m: map[string]*keyLimiter{}, idle: idle}
+	l.instances.Store(1)
+	return l
 }
 
-// allow takes one token of keyID's bucket at now.
+// setInstances sets how many instances share each key's limit; every
+// bucket takes its new size at its key's next request.
+func (l *limiters) setInstances(n int) { l.instances.Store(int64(max(n, 1))) }
+
+// share is this instance's part of cfg when n instances share it: the
+// rate divided by n, and the burst too, but at least 1.
+func share(cfg keystore.RateLimit, n int64) keystore.RateLimit {
+	if n <= 1 {
+		return cfg
+	}
+	return keystore.RateLimit{RequestsPerSecond: cfg.RequestsPerSecond / float64(n), Burst: max(cfg.Burst/int(n), 1)}
+}
+
+// allow takes one token of keyID's bucket, sized to this instance's share
+// of cfg, at now.
 func (l *limiters) allow(keyID string, cfg keystore.RateLimit, now time.Time) limitResult {
+	cfg = share(cfg, l.instances.Load())
 	kl := l.get(keyID, cfg, now)
 	kl.lastSeen.mark(now.UnixNano())
 	res := limitResult{limit: cfg.Burst}

@@ -68,3 +68,59 @@ func TestLimiterEvictsOnlyFullIdleBuckets(t *testing.T) {
 		t.Errorf("slow bucket remaining = %d, want 3 (kept across the sweep)", r.remaining)
 	}
 }
+
+// TestLimiterShare: with n instances sharing the store, a bucket holds 1/n
+// of the rate and the burst (at least 1), and takes a new size at its
+// next request when n changes.
+func TestLimiterShare(t *testing.T) {
+	cases := []struct {
+		cfg  keystore.RateLimit
+		n    int64
+		want keystore.RateLimit
+	}{
+		{keystore.RateLimit{RequestsPerSecond: 90, Burst: 30}, 0, keystore.RateLimit{RequestsPerSecond: 90, Burst: 30}},
+		{keystore.RateLimit{RequestsPerSecond: 90, Burst: 30}, 1, keystore.RateLimit{RequestsPerSecond: 90, Burst: 30}},
+		{keystore.RateLimit{RequestsPerSecond: 90, Burst: 30}, 3, keystore.RateLimit{RequestsPerSecond: 30, Burst: 10}},
+		{keystore.RateLimit{RequestsPerSecond: 10, Burst: 5}, 2, keystore.RateLimit{RequestsPerSecond: 5, Burst: 2}},
+		{keystore.RateLimit{RequestsPerSecond: 1, Burst: 2}, 4, keystore.RateLimit{RequestsPerSecond: 0.25, Burst: 1}},
+	}
+	for _, c := range cases {
+		if got := share(c.cfg, c.n); got != c.want {
+			t.Errorf("share(%+v, %d) = %+v, want %+v", c.cfg, c.n, got, c.want)
+		}
+	}
+
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := keystore.RateLimit{RequestsPerSecond: 6, Burst: 6}
+	l := newLimiters(time.Minute)
+	l.setInstances(3)
+	allowed := 0
+	for range 10 {
+		if r := l.allow("qk_a", cfg, t0); r.allowed {
+			allowed++
+		}
+	}
+	if allowed != 2 {
+		t.Errorf("with 3 instances, a burst of 6 allowed %d at once here, want 2", allowed)
+	}
+	if r := l.allow("qk_a", cfg, t0.Add(500*time.Millisecond)); !r.allowed || r.limit != 2 {
+		t.Errorf("after 0.5 s at 2/s: allow = %+v, want allowed, limit 2", r)
+	}
+	l.setInstances(1) // the others left: the whole limit is this instance's again
+	if r := l.allow("qk_a", cfg, t0.Add(time.Second)); !r.allowed || r.limit != 6 {
+		t.Errorf("back to 1 instance: allow = %+v, want allowed, limit 6", r)
+	}
+}
+
+// TestLimiterShareAllocs: a request under a shared limit allocates
+// nothing, as under a whole one.
+func TestLimiterShareAllocs(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := keystore.RateLimit{RequestsPerSecond: 1e9, Burst: 1e9}
+	l := newLimiters(time.Minute)
+	l.setInstances(3)
+	l.allow("qk_a", cfg, t0)
+	if n := testing.AllocsPerRun(100, func() { l.allow("qk_a", cfg, t0) }); n != 0 {
+		t.Errorf("allow with 3 instances: %v allocations, want 0", n)
+	}
+}
