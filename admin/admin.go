@@ -62,6 +62,10 @@ type Options struct {
 	// Ready reports whether the process can serve (/readyz). Nil means
 	// Store.Ready.
 	Ready func() error
+	// Members lists the live instances (GET /admin/v1/instances) and
+	// where to reach them to merge their event logs. Nil lists none and
+	// merges nothing.
+	Members Members
 }
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
@@ -73,11 +77,12 @@ type Admin struct {
 	ids       *httpapi.RequestIDs
 	events    EventLog
 	ready     func() error
+	members   Members
 }
 
 // New returns the admin API handler.
 func New(o Options) *Admin {
-	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready}
+	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready, members: o.Members}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -150,6 +155,8 @@ func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {
 func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 	m := string(ctx.Method())
 	switch {
+	case len(seg) == 1 && seg[0] == "instances":
+		return dispatch(ctx, m, map[string]func() error{"GET": func() error { return a.listInstances(ctx) }})
 	case len(seg) == 1 && seg[0] == "projects":
 		return dispatch(ctx, m, map[string]func() error{
 			"GET":  func() error { return a.listProjects(ctx) },

@@ -15,6 +15,12 @@ type Config struct {
 	// AdminListen is the admin listener's address (SDPROXY_ADMIN_LISTEN).
 	// Default "127.0.0.1:8081": the admin API is not exposed by default.
 	AdminListen string `yaml:"admin_listen"`
+	// AdminAdvertise is the admin API's base URL as other instances reach
+	// it (http://host:port), registered with the instance on the etcd
+	// backend and called to merge event logs (SDPROXY_ADMIN_ADVERTISE).
+	// Empty means derived from the admin listener: http://host:port, with
+	// host 127.0.0.1 when it listens on all interfaces.
+	AdminAdvertise string `yaml:"admin_advertise"`
 	// DataDir holds the bbolt file sdproxy.db, and, when generated,
 	// master.key and admin.token (SDPROXY_DATA_DIR). Default "./sdproxy-data".
 	DataDir string `yaml:"data_dir"`

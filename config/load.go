@@ -14,20 +14,21 @@ import (
 
 // Environment variable names. They are part of the public contract.
 const (
-	EnvConfig        = "SDPROXY_CONFIG"
-	EnvListen        = "SDPROXY_LISTEN"
-	EnvAdminListen   = "SDPROXY_ADMIN_LISTEN"
-	EnvDataDir       = "SDPROXY_DATA_DIR"
-	EnvMasterKey     = "SDPROXY_MASTER_KEY"
-	EnvMasterKeyFile = "SDPROXY_MASTER_KEY_FILE"
-	EnvAdminToken    = "SDPROXY_ADMIN_TOKEN"
-	EnvAdminAddr     = "SDPROXY_ADMIN_ADDR"
-	EnvMaxBodyBytes  = "SDPROXY_MAX_BODY_BYTES"
-	EnvLogLevel      = "SDPROXY_LOG_LEVEL"
-	EnvLogFormat     = "SDPROXY_LOG_FORMAT"
-	EnvEventsSink    = "SDPROXY_EVENTS_SINK"
-	EnvMaxConnsPerIP = "SDPROXY_MAX_CONNS_PER_IP"
-	EnvEventsFlush   = "SDPROXY_EVENTS_FLUSH_INTERVAL"
+	EnvConfig         = "SDPROXY_CONFIG"
+	EnvListen         = "SDPROXY_LISTEN"
+	EnvAdminListen    = "SDPROXY_ADMIN_LISTEN"
+	EnvAdminAdvertise = "SDPROXY_ADMIN_ADVERTISE"
+	EnvDataDir        = "SDPROXY_DATA_DIR"
+	EnvMasterKey      = "SDPROXY_MASTER_KEY"
+	EnvMasterKeyFile  = "SDPROXY_MASTER_KEY_FILE"
+	EnvAdminToken     = "SDPROXY_ADMIN_TOKEN"
+	EnvAdminAddr      = "SDPROXY_ADMIN_ADDR"
+	EnvMaxBodyBytes   = "SDPROXY_MAX_BODY_BYTES"
+	EnvLogLevel       = "SDPROXY_LOG_LEVEL"
+	EnvLogFormat      = "SDPROXY_LOG_FORMAT"
+	EnvEventsSink     = "SDPROXY_EVENTS_SINK"
+	EnvMaxConnsPerIP  = "SDPROXY_MAX_CONNS_PER_IP"
+	EnvEventsFlush    = "SDPROXY_EVENTS_FLUSH_INTERVAL"
 
 	EnvStoreBackend     = "SDPROXY_STORE_BACKEND"
 	EnvEtcdEndpoints    = "SDPROXY_ETCD_ENDPOINTS"
@@ -66,6 +67,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	}
 	setStr(EnvListen, &c.Listen)
 	setStr(EnvAdminListen, &c.AdminListen)
+	setStr(EnvAdminAdvertise, &c.AdminAdvertise)
 	setStr(EnvDataDir, &c.DataDir)
 	setStr(EnvMasterKeyFile, &c.MasterKeyFile)
 	setStr(EnvLogLevel, &c.Log.Level)
@@ -116,6 +118,11 @@ func (c *Config) Validate() error {
 	}
 	if c.AdminListen == "" {
 		bad("admin_listen must not be empty")
+	}
+	if c.AdminAdvertise != "" {
+		if err := checkAdvertise(c.AdminAdvertise); err != nil {
+			bad("admin_advertise: %q %v", c.AdminAdvertise, err)
+		}
 	}
 	if c.DataDir == "" {
 		bad("data_dir must not be empty")

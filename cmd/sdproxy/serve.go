@@ -51,6 +51,7 @@ for development. The admin token comes from SDPROXY_ADMIN_TOKEN or
 	f.StringVar(&configPath, "config", "", "config file, YAML or JSON (env SDPROXY_CONFIG)")
 	f.StringVar(&flags.Listen, "listen", flags.Listen, "data listener address (env SDPROXY_LISTEN)")
 	f.StringVar(&flags.AdminListen, "admin-listen", flags.AdminListen, "admin listener address (env SDPROXY_ADMIN_LISTEN)")
+	f.StringVar(&flags.AdminAdvertise, "admin-advertise", "", "the admin API's URL as other instances reach it (env SDPROXY_ADMIN_ADVERTISE; default from --admin-listen)")
 	f.StringVar(&flags.DataDir, "data-dir", flags.DataDir, "data directory (env SDPROXY_DATA_DIR)")
 	f.IntVar(&flags.MaxBodyBytes, "max-body-bytes", flags.MaxBodyBytes, "largest request body on the data listener (env SDPROXY_MAX_BODY_BYTES)")
 	f.StringVar(&flags.Log.Level, "log-level", flags.Log.Level, "debug, info, warn or error (env SDPROXY_LOG_LEVEL)")
@@ -75,13 +76,14 @@ func loadConfig(cmd *cobra.Command, configPath string, flags config.Config, gete
 	}
 	f := cmd.Flags()
 	overlay := map[string]func(){
-		"listen":         func() { cfg.Listen = flags.Listen },
-		"admin-listen":   func() { cfg.AdminListen = flags.AdminListen },
-		"data-dir":       func() { cfg.DataDir = flags.DataDir },
-		"max-body-bytes": func() { cfg.MaxBodyBytes = flags.MaxBodyBytes },
-		"log-level":      func() { cfg.Log.Level = flags.Log.Level },
-		"log-format":     func() { cfg.Log.Format = flags.Log.Format },
-		"events-sink":    func() { cfg.Events.Sink = flags.Events.Sink },
+		"listen":          func() { cfg.Listen = flags.Listen },
+		"admin-listen":    func() { cfg.AdminListen = flags.AdminListen },
+		"admin-advertise": func() { cfg.AdminAdvertise = flags.AdminAdvertise },
+		"data-dir":        func() { cfg.DataDir = flags.DataDir },
+		"max-body-bytes":  func() { cfg.MaxBodyBytes = flags.MaxBodyBytes },
+		"log-level":       func() { cfg.Log.Level = flags.Log.Level },
+		"log-format":      func() { cfg.Log.Format = flags.Log.Format },
+		"events-sink":     func() { cfg.Events.Sink = flags.Events.Sink },
 	}
 	for name, set := range overlay {
 		if f.Changed(name) {
@@ -105,6 +107,13 @@ type server struct {
 	data      *proxy.Data
 	adminSrv  *fasthttp.Server
 	tokenPath string
+	// instanceID names this instance (in its events and among the
+	// instances on etcd); members is the live list, joined in listen
+	// and left in Run before the store is closed.
+	instanceID string
+	members    *keystore.Members
+	// memberTTL is the membership lease's TTL. Zero means 10s.
+	memberTTL time.Duration
 	// expiryEvery is how often expired keys are looked for. Zero means 30s.
 	expiryEvery time.Duration
 	// onExpired, when set, runs between taking expired keys from the store
@@ -130,11 +139,15 @@ func newServer(cfg config.Config, getenv func(string) string, stdout, stderr io.
 	if generated {
 		log.Warn("no master key configured: generated one for development; set SDPROXY_MASTER_KEY or SDPROXY_MASTER_KEY_FILE in production", "file", masterKeyPath(cfg.DataDir))
 	}
+	instanceID, err := loadInstanceID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(cfg, getenv, master)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: store}
+	s := &server{cfg: cfg, log: log, store: store, instanceID: instanceID}
 	if err := s.openEvents(master, stdout); err != nil {
 		store.Close()
 		return nil, err

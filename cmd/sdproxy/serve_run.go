@@ -41,12 +41,17 @@ func (s *server) listen(getenv func(string) string) error {
 		s.dataLn.Close()
 		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
 	}
-	adm := admin.New(admin.Options{
-		Store: s.store, Token: token, Logger: s.log, Events: s.events,
-		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
-	})
 	data := proxy.NewData(dataOptions(s.cfg, s.store, s.events, s.log))
 	s.data = data
+	if err := s.join(); err != nil {
+		s.dataLn.Close()
+		s.adminLn.Close()
+		return err
+	}
+	adm := admin.New(admin.Options{
+		Store: s.store, Token: token, Logger: s.log, Events: s.events, Members: s.members,
+		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
+	})
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
 	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
@@ -117,7 +122,7 @@ func newHTTPServer(name string, h fasthttp.RequestHandler, onError func(*fasthtt
 // requests finish, "last used" times are flushed, the store is closed.
 func (s *server) Run(ctx context.Context) error {
 	s.log.Info("sdproxy serving",
-		"version", version, "data_listen", s.dataLn.Addr().String(), "admin_listen", s.adminLn.Addr().String(),
+		"version", version, "instance_id", s.instanceID, "data_listen", s.dataLn.Addr().String(), "admin_listen", s.adminLn.Addr().String(),
 		"data_dir", s.cfg.DataDir, "admin_token_file", s.tokenPath)
 	errc := make(chan error, 2)
 	go func() { errc <- s.dataSrv.Serve(s.dataLn) }()
@@ -146,7 +151,7 @@ func (s *server) Run(ctx context.Context) error {
 		s.adminSrv.ShutdownWithContext(sctx))
 	stopBG()
 	bg.Wait()
-	err = errors.Join(err, s.events.Close(), s.store.Close())
+	err = errors.Join(err, s.members.Close(), s.events.Close(), s.store.Close())
 	if s.sink != nil {
 		err = errors.Join(err, s.sink.Close())
 	}

@@ -1,0 +1,218 @@
+package keystore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// instancesBucket holds one key per live instance, <prefix>_instances/<id>,
+// attached to the instance's lease. The store's cache ignores it.
+const instancesBucket = "_instances"
+
+// instanceRecord is an instance's registration as stored in etcd.
+type instanceRecord struct {
+	ID       string    `json:"instance_id"`
+	DataAddr string    `json:"data_address"`
+	AdminURL string    `json:"admin_address"`
+	Version  string    `json:"version"`
+	Started  time.Time `json:"started"`
+}
+
+// etcdMembers registers one instance under a lease, keeps the lease alive
+// (registering again under a new lease if it expired, after a long break
+// from etcd) and follows the registrations of all instances. Its two
+// goroutines run from startEtcdMembers until close.
+type etcdMembers struct {
+	m      *Members
+	kv     *etcdKV
+	ttl    int64 // seconds
+	key    string
+	value  string
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	lease clientv3.LeaseID
+	live  map[string]Instance
+}
+
+func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, error) {
+	self := m.self
+	value, err := json.Marshal(instanceRecord{ID: self.ID, DataAddr: self.DataAddr, AdminURL: self.AdminURL, Version: self.Version, Started: self.Started})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	em := &etcdMembers{
+		m: m, kv: kv, ttl: int64(math.Ceil(ttl.Seconds())), value: string(value),
+		key: kv.prefix + instancesBucket + "/" + self.ID, ctx: ctx, cancel: cancel,
+	}
+	if err := em.register(); err != nil {
+		cancel()
+		return nil, err
+	}
+	rev, err := em.load()
+	if err != nil {
+		em.close(true)
+		return nil, err
+	}
+	em.wg.Add(2)
+	go em.keepAliveLoop()
+	go em.watchLoop(rev)
+	return em, nil
+}
+
+// register grants a new lease and writes the registration under it.
+func (em *etcdMembers) register() error {
+	ctx, cancel := context.WithTimeout(em.ctx, em.kv.timeout)
+	defer cancel()
+	g, err := em.kv.c.Grant(ctx, em.ttl)
+	if err != nil {
+		return unavailable(err)
+	}
+	if _, err := em.kv.c.Put(ctx, em.key, em.value, clientv3.WithLease(g.ID)); err != nil {
+		return unavailable(err)
+	}
+	em.mu.Lock()
+	em.lease = g.ID
+	em.mu.Unlock()
+	return nil
+}
+
+// keepAliveLoop renews the lease until close; when the lease is lost (it
+// expired while etcd was out of reach), it registers again.
+func (em *etcdMembers) keepAliveLoop() {
+	defer em.wg.Done()
+	for wait := 100 * time.Millisecond; em.ctx.Err() == nil; {
+		em.mu.Lock()
+		lease := em.lease
+		em.mu.Unlock()
+		ch, err := em.kv.c.KeepAlive(em.ctx, lease)
+		if err == nil {
+			for range ch { // drain: the client renews at a third of the TTL
+			}
+		}
+		if em.ctx.Err() != nil {
+			return
+		}
+		sleep(em.ctx, wait)
+		if err := em.register(); err != nil {
+			wait = min(2*wait, 2*time.Second)
+			continue
+		}
+		wait = 100 * time.Millisecond
+	}
+}
+
+// load reads every registration and returns the revision read at.
+func (em *etcdMembers) load() (int64, error) {
+	ctx, cancel := context.WithTimeout(em.ctx, em.kv.timeout)
+	defer cancel()
+	resp, err := em.kv.c.Get(ctx, em.kv.prefix+instancesBucket+"/", clientv3.WithPrefix())
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	live := map[string]Instance{}
+	for _, kv := range resp.Kvs {
+		if in, ok := decodeInstance(kv.Value); ok {
+			live[in.ID] = in
+		}
+	}
+	em.mu.Lock()
+	em.live = live
+	em.mu.Unlock()
+	em.publish()
+	return resp.Header.Revision, nil
+}
+
+// watchLoop follows the registrations from rev+1 until close, reading them
+// all again whenever the watch breaks.
+func (em *etcdMembers) watchLoop(rev int64) {
+	defer em.wg.Done()
+	for em.ctx.Err() == nil {
+		err := em.watch(rev)
+		if em.ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, errResync) {
+			sleep(em.ctx, 100*time.Millisecond)
+		}
+		if r, err := em.load(); err == nil {
+			rev = r
+		}
+	}
+}
+
+func (em *etcdMembers) watch(rev int64) error {
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(em.ctx))
+	defer cancel()
+	prefix := em.kv.prefix + instancesBucket + "/"
+	for resp := range em.kv.c.Watch(ctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1)) {
+		if resp.CompactRevision != 0 || errors.Is(resp.Err(), rpctypes.ErrCompacted) {
+			return errResync
+		}
+		if err := resp.Err(); err != nil {
+			return err
+		}
+		em.mu.Lock()
+		for _, ev := range resp.Events {
+			id := strings.TrimPrefix(string(ev.Kv.Key), prefix)
+			if ev.Type == clientv3.EventTypeDelete {
+				delete(em.live, id)
+			} else if in, ok := decodeInstance(ev.Kv.Value); ok {
+				em.live[id] = in
+			}
+		}
+		em.mu.Unlock()
+		em.publish()
+	}
+	return em.ctx.Err()
+}
+
+// publish hands the live registrations to Members.
+func (em *etcdMembers) publish() {
+	em.mu.Lock()
+	list := make([]Instance, 0, len(em.live))
+	for _, in := range em.live {
+		list = append(list, in)
+	}
+	em.mu.Unlock()
+	em.m.set(list)
+}
+
+// close stops both goroutines; with revoke, it also revokes the lease, so
+// the registration goes at once. Without, it stays until the lease expires
+// (what a crash looks like to the others).
+func (em *etcdMembers) close(revoke bool) error {
+	em.cancel()
+	em.wg.Wait()
+	if !revoke {
+		return nil
+	}
+	em.mu.Lock()
+	lease := em.lease
+	em.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), em.kv.timeout)
+	defer cancel()
+	if _, err := em.kv.c.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return unavailable(err)
+	}
+	return nil
+}
+
+func decodeInstance(b []byte) (Instance, bool) {
+	var r instanceRecord
+	if json.Unmarshal(b, &r) != nil || r.ID == "" {
+		return Instance{}, false
+	}
+	return Instance{ID: r.ID, DataAddr: r.DataAddr, AdminURL: r.AdminURL, Version: r.Version, Started: r.Started}, true
+}
