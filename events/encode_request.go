@@ -6,14 +6,17 @@ import (
 )
 
 // appendRequest appends the JSON of a request event straight from the
-// pooled record, with exactly the bytes appendEvent(r.event()) would
-// write, but without building an Event and its strings first.
-func appendRequest[S ~string | ~[]byte](b []byte, id S, r *Request) []byte {
+// pooled record, recorded by instance inst, with exactly the bytes
+// appendEvent(r.event()) would write, but without building an Event and
+// its strings first.
+func appendRequest[S ~string | ~[]byte](b []byte, id S, inst string, r *Request) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, id)
 	b = append(b, `,"type":"request","time":"`...)
 	b = appendTime(b, r.Time)
-	b = append(b, `","project_id":`...)
+	b = append(b, '"')
+	b = appendMember(b, "instance_id", inst)
+	b = append(b, `,"project_id":`...)
 	b = appendString(b, r.ProjectID)
 	b = append(b, `,"key_id":`...)
 	if r.KeyID == "" {

@@ -72,8 +72,9 @@ func TestAppendRequestMatchesEvent(t *testing.T) {
 		r.RequestValues, r.ResponseValues, r.Untransformed = rnd.Intn(3), rnd.Intn(3), rnd.Intn(2)
 		e := r.event()
 		e.ID = "evt_7"
+		e.InstanceID = []string{"", "inst_a", "inst_\"q"}[rnd.Intn(3)]
 		want := appendEvent(nil, &e)
-		got := appendRequest(nil, "evt_7", r)
+		got := appendRequest(nil, "evt_7", e.InstanceID, r)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("appendRequest = %s\nwant (appendEvent of the Event) %s", got, want)
 		}
@@ -89,8 +90,8 @@ func TestAppendRequestAllocs(t *testing.T) {
 	r.SetMethod([]byte("POST"))
 	r.SetPath([]byte("/proxy/prj_a/a-path-longer-than-thirty-two-bytes/items"))
 	r.SetFields([]byte("title, body, a.field.name.longer.than.thirty.two.bytes"))
-	buf := appendRequest(nil, "evt_1", r)
-	if n := testing.AllocsPerRun(100, func() { buf = appendRequest(buf[:0], "evt_1", r) }); n != 0 {
+	buf := appendRequest(nil, "evt_1", "inst_a", r)
+	if n := testing.AllocsPerRun(100, func() { buf = appendRequest(buf[:0], "evt_1", "inst_a", r) }); n != 0 {
 		t.Errorf("appendRequest allocs = %v, want 0", n)
 	}
 }
@@ -107,7 +108,7 @@ func TestAppendRequestUpstream(t *testing.T) {
 	} {
 		r := &Request{Time: time.Unix(0, 0), Status: 200, Latency: tc.latency, Upstream: tc.upstream}
 		r.SetRequestID([]byte("req_1"))
-		if got := appendRequest(nil, "evt_1", r); !bytes.Contains(got, []byte(tc.want)) {
+		if got := appendRequest(nil, "evt_1", "inst_a", r); !bytes.Contains(got, []byte(tc.want)) {
 			t.Errorf("appendRequest(latency %v, upstream %v) = %s, want it to hold %s", tc.latency, tc.upstream, got, tc.want)
 		}
 	}
@@ -126,7 +127,7 @@ func BenchmarkAppendRequest(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		buf = appendRequest(buf[:0], "evt_123456", r)
+		buf = appendRequest(buf[:0], "evt_123456", "inst_a", r)
 	}
 }
 

@@ -61,11 +61,15 @@ var Types = []string{
 // Request fields are set only on "request" events; Actor and Details only
 // on admin events. It never holds a field value or a secret.
 type Event struct {
-	ID        string    `json:"id"`
-	Type      string    `json:"type"`
-	Time      time.Time `json:"time"`
-	ProjectID string    `json:"project_id"`
-	KeyID     *string   `json:"key_id"`
+	ID   string    `json:"id"`
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
+	// InstanceID names the sdproxy instance that recorded the event
+	// (Options.InstanceID); absent in events recorded before instances
+	// had ids.
+	InstanceID string  `json:"instance_id,omitempty"`
+	ProjectID  string  `json:"project_id"`
+	KeyID      *string `json:"key_id"`
 
 	Method         string   `json:"method,omitempty"`
 	Path           string   `json:"path,omitempty"`

@@ -36,7 +36,7 @@ func TestRequestCapsStoredLengths(t *testing.T) {
 			r.SetPath([]byte(tc.path))
 			r.SetFields([]byte(tc.fields))
 			var e Event
-			b := appendRequest(nil, "evt_1", r)
+			b := appendRequest(nil, "evt_1", "", r)
 			if err := json.Unmarshal(b, &e); err != nil {
 				t.Fatalf("appendRequest = %s, not JSON: %v", b, err)
 			}
@@ -73,11 +73,11 @@ func TestRequestCapsAllocs(t *testing.T) {
 	r := &Request{Time: time.Now(), ProjectID: "prj_a", KeyID: "qk_a", Mode: "encrypt", Status: 200}
 	r.SetPath(path)
 	r.SetFields(fields)
-	buf := appendRequest(nil, "evt_1", r)
+	buf := appendRequest(nil, "evt_1", "", r)
 	if n := testing.AllocsPerRun(100, func() {
 		r.SetPath(path)
 		r.SetFields(fields)
-		buf = appendRequest(buf[:0], "evt_1", r)
+		buf = appendRequest(buf[:0], "evt_1", "", r)
 	}); n != 0 {
 		t.Errorf("SetPath, SetFields and appendRequest of long values allocs = %v, want 0", n)
 	}

@@ -68,6 +68,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// ReadOnly opens for Query and Verify only (sdproxy events verify).
 	ReadOnly bool
+	// InstanceID, when set, is written into every event as instance_id:
+	// it names the sdproxy instance whose log this is. Empty writes none.
+	InstanceID string
 	// OnWrite, when set, is called by the writer for every request event
 	// after it is stored (metrics hang here, off the request path).
 	OnWrite func(*Request)

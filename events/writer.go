@@ -154,10 +154,13 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 		if it.req != nil {
 			r := it.req
 			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
-			l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, r)
+			l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
 		} else {
 			e := it.ev
 			e.ID = string(l.idbuf)
+			if e.InstanceID == "" {
+				e.InstanceID = l.opts.InstanceID
+			}
 			project, typ, status, t = e.ProjectID, e.Type, e.Status, e.Time.UnixNano()
 			if e.KeyID != nil {
 				keyID = *e.KeyID
