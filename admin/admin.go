@@ -66,6 +66,10 @@ type Options struct {
 	// where to reach them to merge their event logs. Nil lists none and
 	// merges nothing.
 	Members Members
+	// MergeEvents makes the event list merge the logs of every live
+	// instance in Members, asking the others through their admin API
+	// (AdminURL) with Token. False lists this instance's log alone.
+	MergeEvents bool
 }
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
@@ -78,11 +82,15 @@ type Admin struct {
 	events    EventLog
 	ready     func() error
 	members   Members
+	// token calls other instances' admin APIs; peers is their client.
+	token       string
+	mergeEvents bool
+	peers       *fasthttp.Client
 }
 
 // New returns the admin API handler.
 func New(o Options) *Admin {
-	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready, members: o.Members}
+	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready, members: o.Members, token: o.Token, mergeEvents: o.MergeEvents}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -93,6 +101,7 @@ func New(o Options) *Admin {
 		a.ready = o.Store.Ready
 	}
 	a.ids = httpapi.NewRequestIDs("adm")
+	a.peers = newPeerClient()
 	return a
 }
 

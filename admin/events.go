@@ -31,13 +31,36 @@ func (a *Admin) record(typ, project, keyID string, details map[string]string) {
 	a.events.Record(e)
 }
 
-// listEvents is GET /admin/v1/projects/{id}/events.
+// listEvents is GET /admin/v1/projects/{id}/events. With MergeEvents it
+// merges the logs of every live instance (listMerged), unless asked for
+// this instance's alone (local=1) or for events after one (after=).
 func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 	if a.events == nil {
 		httpapi.WriteJSON(ctx, 200, wire.Page[wire.Event]{Items: []wire.Event{}})
 		return nil
 	}
+	f, err := eventFilter(ctx.QueryArgs(), project)
+	if err != nil {
+		return err
+	}
 	q := ctx.QueryArgs()
+	if a.mergeEvents && a.members != nil && string(q.Peek("local")) != "1" && f.After == "" {
+		return a.listMerged(ctx, f)
+	}
+	list, next, err := a.queryLocal(f)
+	if err != nil {
+		return err
+	}
+	out := wire.Page[wire.Event]{Items: list}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	httpapi.WriteJSON(ctx, 200, out)
+	return nil
+}
+
+// eventFilter reads the event list's query parameters.
+func eventFilter(q *fasthttp.Args, project string) (events.Filter, error) {
 	f := events.Filter{
 		ProjectID: project, KeyID: string(q.Peek("key_id")), Type: string(q.Peek("type")),
 		Cursor: string(q.Peek("cursor")), After: string(q.Peek("after")), Limit: defaultPageSize,
@@ -45,7 +68,7 @@ func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 	if s := q.Peek("limit"); len(s) > 0 {
 		n, err := strconv.Atoi(string(s))
 		if err != nil || n < 1 || n > maxPageSize {
-			return httpapi.BadRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
+			return f, httpapi.BadRequest("limit: want a whole number from 1 to " + strconv.Itoa(maxPageSize))
 		}
 		f.Limit = n
 	}
@@ -53,27 +76,28 @@ func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 		if s := q.Peek(name); len(s) > 0 {
 			t, err := time.Parse(time.RFC3339Nano, string(s))
 			if err != nil {
-				return httpapi.BadRequest(name + ": want an RFC 3339 time such as 2026-11-25T00:00:00Z")
+				return f, httpapi.BadRequest(name + ": want an RFC 3339 time such as 2026-11-25T00:00:00Z")
 			}
 			*dst = t
 		}
 	}
+	return f, nil
+}
+
+// queryLocal is one page of this instance's log, as wire events.
+func (a *Admin) queryLocal(f events.Filter) ([]wire.Event, string, error) {
 	list, next, err := a.events.Query(f)
 	if errors.Is(err, events.ErrBadCursor) {
-		return httpapi.BadRequest("cursor or after: not a value this API gave out")
+		return nil, "", httpapi.BadRequest("cursor or after: not a value this API gave out")
 	}
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	out := wire.Page[wire.Event]{Items: make([]wire.Event, len(list))}
+	out := make([]wire.Event, len(list))
 	for i, e := range list {
-		out.Items[i] = eventView(e)
+		out[i] = eventView(e)
 	}
-	if next != "" {
-		out.NextCursor = &next
-	}
-	httpapi.WriteJSON(ctx, 200, out)
-	return nil
+	return out, next, nil
 }
 
 // verifyEvents is GET /admin/v1/events/verify: 200 when the chain is
@@ -84,6 +108,12 @@ func (a *Admin) verifyEvents(ctx *fasthttp.RequestCtx) error {
 	}
 	var o events.VerifyOptions
 	q := ctx.QueryArgs()
+	if string(q.Peek("all")) == "1" {
+		if q.Has("min_seq") || q.Has("checkpoint") {
+			return httpapi.BadRequest("all: min_seq and checkpoint are one instance's evidence; verify that instance alone")
+		}
+		return a.verifyAll(ctx)
+	}
 	if s := q.Peek("min_seq"); len(s) > 0 {
 		n, err := strconv.ParseUint(string(s), 10, 64)
 		if err != nil {

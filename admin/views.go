@@ -45,7 +45,7 @@ func dataKeyView(d keystore.DataKeyInfo) wire.DataKey {
 
 func eventView(e events.Event) wire.Event {
 	return wire.Event{
-		ID: e.ID, Type: e.Type, Time: e.Time, ProjectID: e.ProjectID, KeyID: e.KeyID,
+		ID: e.ID, Type: e.Type, Time: e.Time, InstanceID: e.InstanceID, ProjectID: e.ProjectID, KeyID: e.KeyID,
 		Method: e.Method, Path: e.Path, Mode: e.Mode, Fields: e.Fields, Classification: e.Classification,
 		Destination: e.Destination, Geofence: e.Geofence, Status: e.Status, LatencyMS: e.LatencyMS, UpstreamMS: e.UpstreamMS,
 		RequestID: e.RequestID, ClientIP: e.ClientIP, RateLimited: e.RateLimited,

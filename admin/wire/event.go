@@ -6,11 +6,13 @@ import "time"
 // fields are set only on "request" events; Actor and Details only on admin
 // events. It never holds a field value or a secret.
 type Event struct {
-	ID        string    `json:"id"`
-	Type      string    `json:"type"`
-	Time      time.Time `json:"time"`
-	ProjectID string    `json:"project_id"`
-	KeyID     *string   `json:"key_id"`
+	ID   string    `json:"id"`
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
+	// InstanceID names the instance that recorded the event.
+	InstanceID string  `json:"instance_id,omitempty"`
+	ProjectID  string  `json:"project_id"`
+	KeyID      *string `json:"key_id"`
 
 	Method         string   `json:"method,omitempty"`
 	Path           string   `json:"path,omitempty"`
@@ -55,4 +57,30 @@ type Broken struct {
 	Seq    uint64 `json:"seq"`
 	ID     string `json:"id"`
 	Reason string `json:"reason"`
+}
+
+// EventPage is the answer of GET /admin/v1/projects/{id}/events: a Page
+// of events, newest first, and, when the logs of several instances are
+// merged, the instances that did not answer in time (their events are
+// missing from this page).
+type EventPage struct {
+	Items       []Event  `json:"items"`
+	NextCursor  *string  `json:"next_cursor"`
+	Unreachable []string `json:"unreachable,omitempty"`
+}
+
+// InstanceVerify is one instance's part of GET
+// /admin/v1/events/verify?all=1: its chain's verification, or why it has
+// none (Error: "unreachable: …").
+type InstanceVerify struct {
+	InstanceID string        `json:"instance_id"`
+	Result     *VerifyResult `json:"result"`
+	Error      string        `json:"error,omitempty"`
+}
+
+// VerifyAll is the answer of GET /admin/v1/events/verify?all=1: OK when
+// every live instance answered and its chain is intact.
+type VerifyAll struct {
+	OK        bool             `json:"ok"`
+	Instances []InstanceVerify `json:"instances"`
 }

@@ -139,7 +139,8 @@ func encryptOn(t *testing.T, inst *etcdInstance, key string) *http.Response {
 	return resp
 }
 
-// TestE2EInstancesBbolt: on bbolt the list is the instance asked.
+// TestE2EInstancesBbolt: on bbolt the list is the instance asked, and
+// verify --all verifies its chain.
 func TestE2EInstancesBbolt(t *testing.T) {
 	env := serveEnv(t, t.TempDir(), "")
 	p := e2e.Start(t, env)
@@ -147,5 +148,8 @@ func TestE2EInstancesBbolt(t *testing.T) {
 	list := listInstances(t, cl)
 	if len(list) != 1 || !list[0].Self || list[0].AdminAddress != "http://"+p.AdminAddr {
 		t.Errorf("sdproxy instances on bbolt = %+v, want this instance alone", list)
+	}
+	if out := cli(t, cl, "events", "verify", "--all"); !strings.HasPrefix(out, list[0].ID+": intact,") {
+		t.Errorf("sdproxy events verify --all on bbolt = %q, want this instance's chain intact", out)
 	}
 }

@@ -30,7 +30,11 @@ func newEventsCmd(cl *clientFlags, getenv func(string) string) *cobra.Command {
 		Use:   "events",
 		Short: "Show a project's event log (requests and admin changes), or verify the log",
 		Long: `Show a project's events, oldest of the page first, like tail. --follow keeps
-polling for new events. "sdproxy events verify" checks the log's HMAC chain.`,
+polling for new events. "sdproxy events verify" checks the log's HMAC chain.
+
+On the etcd backend the list merges the logs of every live instance (the
+INSTANCE column); instances that did not answer are named on stderr.
+--follow follows the log of the instance asked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if project == "" {
@@ -41,12 +45,15 @@ polling for new events. "sdproxy events verify" checks the log's HMAC chain.`,
 				return err
 			}
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
+			if follow {
+				q.Set("local", "1") // "after" is a position in one instance's log
+			}
 			for k, v := range map[string]string{"key_id": key, "type": typ, "since": since} {
 				if v != "" {
 					q.Set(k, v)
 				}
 			}
-			return showEvents(cmd.OutOrStdout(), c, cl.output, "/admin/v1/projects/"+project+"/events", q, follow, interval)
+			return showEvents(cmd.OutOrStdout(), cmd.ErrOrStderr(), c, cl.output, "/admin/v1/projects/"+project+"/events", q, follow, interval)
 		},
 	}
 	cl.register(cmd)
@@ -64,14 +71,17 @@ polling for new events. "sdproxy events verify" checks the log's HMAC chain.`,
 
 // showEvents prints one page, oldest first, then with follow polls for
 // newer events until interrupted.
-func showEvents(w io.Writer, c *client, output, path string, q url.Values, follow bool, interval time.Duration) error {
+func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values, follow bool, interval time.Duration) error {
 	raw, err := c.do("GET", path+"?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}
-	var pg wire.Page[wire.Event]
+	var pg wire.EventPage
 	if err := json.Unmarshal(raw, &pg); err != nil {
 		return err
+	}
+	if len(pg.Unreachable) > 0 {
+		fmt.Fprintf(errw, "note: instances that did not answer, whose events are missing: %s\n", strings.Join(pg.Unreachable, ", "))
 	}
 	if output == "json" && !follow {
 		return printJSON(w, raw)
@@ -109,9 +119,9 @@ func printEvents(w io.Writer, output string, items []wire.Event, header bool) st
 	} else {
 		// Fixed widths rather than a tabwriter, so that rows printed later
 		// by --follow line up with the first page.
-		const row = "%-24s  %-15s  %-15s  %-44s  %-7s  %-14s  %-6s  %s\n"
+		const row = "%-24s  %-21s  %-15s  %-15s  %-44s  %-7s  %-14s  %-6s  %s\n"
 		if header {
-			fmt.Fprintf(w, row, "TIME", "TYPE", "KEY", "REQUEST", "MODE", "FIELDS", "STATUS", "LATENCY")
+			fmt.Fprintf(w, row, "TIME", "INSTANCE", "TYPE", "KEY", "REQUEST", "MODE", "FIELDS", "STATUS", "LATENCY")
 		}
 		for i := len(items) - 1; i >= 0; i-- {
 			e := items[i]
@@ -125,7 +135,7 @@ func printEvents(w io.Writer, output string, items []wire.Event, header bool) st
 				status = strconv.Itoa(e.Status)
 				latency = strconv.FormatFloat(e.LatencyMS, 'f', 2, 64) + "ms"
 			}
-			fmt.Fprintf(w, row, e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), escapeCell(e.Type), escapeCell(key), escapeCell(req),
+			fmt.Fprintf(w, row, e.Time.UTC().Format("2006-01-02 15:04:05.000Z"), escapeCell(orDash(e.InstanceID)), escapeCell(e.Type), escapeCell(key), escapeCell(req),
 				escapeCell(orDash(e.Mode)), escapeCell(orDash(strings.Join(e.Fields, ","))), status, latency)
 		}
 	}
@@ -155,6 +165,12 @@ line itself) or --checkpoint-file (the last checkpoint line of a sink file
 or log), or a sequence number you know was reached with --min-seq.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if v.all {
+				if v.minSeq != 0 || v.checkpoint != "" || v.checkpointFile != "" {
+					return errors.New("--all verifies every instance's chain by itself: --min-seq and --checkpoint name one instance's evidence; use them without --all against that instance")
+				}
+				return verifyAll(cl, cmd.OutOrStdout())
+			}
 			o, line, err := v.options()
 			if err != nil {
 				return err
@@ -186,6 +202,7 @@ or log), or a sequence number you know was reached with --min-seq.`,
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&v.all, "all", false, "ask the running server to have every live instance verify its own chain (etcd backend), one line per instance")
 	f.Uint64Var(&v.minSeq, "min-seq", 0, "fail unless the log reaches at least this sequence number")
 	f.StringVar(&v.checkpoint, "checkpoint", "", "a checkpoint line as written to the events sink or the server log")
 	f.StringVar(&v.checkpointFile, "checkpoint-file", "", "use the last checkpoint line in this file (an events sink file or a server log)")
@@ -194,6 +211,7 @@ or log), or a sequence number you know was reached with --min-seq.`,
 
 // verifyFlags are the evidence verify checks the log against.
 type verifyFlags struct {
+	all            bool
 	minSeq         uint64
 	checkpoint     string
 	checkpointFile string
@@ -290,4 +308,43 @@ func verifyOnline(cl *clientFlags, minSeq uint64, checkpoint string) (wire.Verif
 		return res, err
 	}
 	return res, json.Unmarshal(raw, &res)
+}
+
+// verifyAll asks the running server for every live instance's
+// verification and prints one line per instance; it fails unless every
+// chain is intact and every instance answered.
+func verifyAll(cl *clientFlags, w io.Writer) error {
+	c, err := cl.client()
+	if err != nil {
+		return err
+	}
+	raw, err := c.do("GET", "/admin/v1/events/verify?all=1", nil)
+	if err != nil {
+		return err
+	}
+	var all wire.VerifyAll
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return err
+	}
+	if cl.output == "json" {
+		printJSON(w, raw)
+	} else {
+		for _, r := range all.Instances {
+			name := orDash(r.InstanceID)
+			switch {
+			case r.Result == nil:
+				fmt.Fprintf(w, "%s: not verified: %s\n", name, escapeCell(r.Error))
+			case r.Result.OK:
+				fmt.Fprintf(w, "%s: intact, %d entries verified (evt_%d to evt_%d)\n", name, r.Result.Checked, r.Result.FirstSeq, r.Result.LastSeq)
+			case r.Result.Broken != nil && r.Result.Broken.ID != "":
+				fmt.Fprintf(w, "%s: broken at %s: %s\n", name, escapeCell(r.Result.Broken.ID), escapeCell(r.Result.Broken.Reason))
+			default:
+				fmt.Fprintf(w, "%s: broken\n", name)
+			}
+		}
+	}
+	if !all.OK {
+		return errors.New("event logs not all verified intact (see above)")
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ func (s *server) openEvents(master []byte, stdout io.Writer) error {
 	m := metrics.New()
 	log, err := events.Open(s.cfg.DataDir, events.Options{
 		MasterKey:  master,
+		InstanceID: s.instanceID,
 		MaxAge:     s.cfg.Events.MaxAge,
 		MaxCount:   s.cfg.Events.MaxCount,
 		BatchDelay: s.cfg.Events.FlushInterval,

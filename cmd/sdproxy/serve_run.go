@@ -50,7 +50,8 @@ func (s *server) listen(getenv func(string) string) error {
 	}
 	adm := admin.New(admin.Options{
 		Store: s.store, Token: token, Logger: s.log, Events: s.events, Members: s.members,
-		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
+		MergeEvents: s.cfg.Store.Backend == config.BackendEtcd,
+		Ready:       func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
 	})
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
 	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)

@@ -1,0 +1,185 @@
+package admin
+
+import (
+	"cmp"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// A merged cursor is "m" and the base64url (unpadded) JSON of each
+// instance's position in its own log: its local cursor, "" for its
+// newest event, or cursorDone once its events are all listed. An instance
+// named in the cursor but no longer live is skipped; one that joined
+// after the first page is not in the cursor and is not listed.
+const (
+	mergedCursorPrefix = "m"
+	cursorDone         = "-"
+)
+
+func encodeMergedCursor(pos map[string]string) string {
+	b, _ := json.Marshal(pos)
+	return mergedCursorPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeMergedCursor(s string) (map[string]string, bool) {
+	raw, ok := strings.CutPrefix(s, mergedCursorPrefix)
+	if !ok {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	var pos map[string]string
+	if err != nil || json.Unmarshal(b, &pos) != nil || pos == nil {
+		return nil, false
+	}
+	return pos, true
+}
+
+// instancePage is one instance's answer to a merged list.
+type instancePage struct {
+	in    keystore.Instance
+	pos   string // where its page started
+	items []wire.Event
+	next  string
+	err   error
+}
+
+// listMerged answers a page of the events of every live instance, newest
+// first by (time, instance id, seq): each instance is asked for a page
+// from its position, at once, for at most peerTimeout; the merged page
+// takes the newest f.Limit, and its cursor records how far into each
+// instance's log it went. Instances that did not answer are named in
+// "unreachable" and asked again, from the same position, for the next page.
+func (a *Admin) listMerged(ctx *fasthttp.RequestCtx, f events.Filter) error {
+	live := a.members.List()
+	pos := map[string]string{}
+	var list []keystore.Instance
+	if f.Cursor == "" {
+		list = live
+	} else {
+		var ok bool
+		if pos, ok = decodeMergedCursor(f.Cursor); !ok {
+			return httpapi.BadRequest("cursor: not a value this API gave out")
+		}
+		for _, in := range live {
+			if p, ok := pos[in.ID]; ok && p != cursorDone {
+				list = append(list, in)
+			}
+		}
+	}
+	pages := make([]instancePage, len(list))
+	a.eachInstance(list, func(i int, in keystore.Instance, self bool) {
+		pg := instancePage{in: in, pos: pos[in.ID]}
+		lf := f
+		lf.Cursor = pg.pos
+		if self {
+			pg.items, pg.next, pg.err = a.queryLocal(lf)
+		} else {
+			pg.items, pg.next, pg.err = a.queryPeer(in, ctx.QueryArgs(), lf)
+		}
+		pages[i] = pg
+	})
+	out := mergePages(pages, f.Limit)
+	httpapi.WriteJSON(ctx, 200, out)
+	return nil
+}
+
+// queryPeer asks another instance for one page of its own log.
+func (a *Admin) queryPeer(in keystore.Instance, args *fasthttp.Args, f events.Filter) ([]wire.Event, string, error) {
+	q := url.Values{}
+	args.VisitAll(func(k, v []byte) { q.Set(string(k), string(v)) })
+	q.Set("local", "1")
+	q.Set("limit", strconv.Itoa(f.Limit))
+	q.Del("cursor")
+	if f.Cursor != "" {
+		q.Set("cursor", f.Cursor)
+	}
+	var pg wire.Page[wire.Event]
+	if err := a.peerGet(in.AdminURL, "/admin/v1/projects/"+url.PathEscape(f.ProjectID)+"/events?"+q.Encode(), &pg, 200); err != nil {
+		return nil, "", err
+	}
+	for i := range pg.Items {
+		if pg.Items[i].InstanceID == "" {
+			pg.Items[i].InstanceID = in.ID
+		}
+	}
+	next := ""
+	if pg.NextCursor != nil {
+		next = *pg.NextCursor
+	}
+	return pg.Items, next, nil
+}
+
+// mergePages takes the newest limit events of the instances' pages and
+// the cursor that goes on after them.
+func mergePages(pages []instancePage, limit int) wire.EventPage {
+	type ref struct {
+		page, k int
+		seq     uint64
+	}
+	var refs []ref
+	out := wire.EventPage{Items: []wire.Event{}}
+	for i, pg := range pages {
+		if pg.err != nil {
+			out.Unreachable = append(out.Unreachable, pg.in.ID)
+			continue
+		}
+		for k, e := range pg.items {
+			refs = append(refs, ref{i, k, eventSeq(e.ID)})
+		}
+	}
+	slices.SortFunc(refs, func(x, y ref) int { // newest first
+		if c := pages[y.page].items[y.k].Time.Compare(pages[x.page].items[x.k].Time); c != 0 {
+			return c
+		}
+		if c := strings.Compare(pages[y.page].in.ID, pages[x.page].in.ID); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.seq, x.seq)
+	})
+	taken := make([]int, len(pages))
+	lastSeq := make([]uint64, len(pages))
+	for _, r := range refs[:min(limit, len(refs))] {
+		out.Items = append(out.Items, pages[r.page].items[r.k])
+		taken[r.page]++
+		lastSeq[r.page] = r.seq
+	}
+	pos := map[string]string{}
+	more := false
+	for i, pg := range pages {
+		p := pg.pos
+		switch {
+		case pg.err != nil: // asked again from where it was
+		case taken[i] == len(pg.items) && pg.next == "":
+			p = cursorDone
+		case taken[i] == len(pg.items):
+			p, more = pg.next, true
+		case taken[i] > 0:
+			p, more = "c"+strconv.FormatUint(lastSeq[i], 10), true
+		default:
+			more = true
+		}
+		pos[pg.in.ID] = p
+	}
+	if more {
+		next := encodeMergedCursor(pos)
+		out.NextCursor = &next
+	}
+	return out
+}
+
+// eventSeq is the sequence number in an event id (evt_<seq>), or 0.
+func eventSeq(id string) uint64 {
+	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "evt_"), 10, 64)
+	return n
+}
