@@ -10,8 +10,12 @@ import (
 	"testing"
 )
 
-func TestAuthenticateAllocs(t *testing.T) {
-	s := openTestStore(t, "", newClock())
+func TestAuthenticateAllocs(t *testing.T) { authenticateAllocs(t, openTestStore(t, "", newClock())) }
+
+// authenticateAllocs checks that authenticating a valid key from s's
+// cache allocates nothing.
+func authenticateAllocs(t *testing.T, s *Store) {
+	t.Helper()
 	p := mustProject(t, s, "a")
 	k := mustKey(t, s, p.ID, KeyInput{})
 	project, key := []byte(p.ID), []byte(k.Secret)
