@@ -32,8 +32,9 @@ func (a *Admin) record(typ, project, keyID string, details map[string]string) {
 }
 
 // listEvents is GET /admin/v1/projects/{id}/events. With MergeEvents it
-// merges the logs of every live instance (listMerged), unless asked for
-// this instance's alone (local=1) or for events after one (after=).
+// merges the logs of every live instance (listMerged, or listFollow for
+// after=<follow cursor>), unless asked for this instance's alone (local=1)
+// or for events after one of its events (after=evt_<seq>).
 func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 	if a.events == nil {
 		httpapi.WriteJSON(ctx, 200, wire.Page[wire.Event]{Items: []wire.Event{}})
@@ -44,8 +45,13 @@ func (a *Admin) listEvents(ctx *fasthttp.RequestCtx, project string) error {
 		return err
 	}
 	q := ctx.QueryArgs()
-	if a.mergeEvents && a.members != nil && string(q.Peek("local")) != "1" && f.After == "" {
-		return a.listMerged(ctx, f)
+	if a.mergeEvents && a.members != nil && string(q.Peek("local")) != "1" {
+		switch {
+		case f.After == "":
+			return a.listMerged(ctx, f)
+		case isFollowCursor(f.After):
+			return a.listFollow(ctx, f)
+		}
 	}
 	list, next, err := a.queryLocal(f)
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -90,6 +92,10 @@ func (a *Admin) listMerged(ctx *fasthttp.RequestCtx, f events.Filter) error {
 		pages[i] = pg
 	})
 	out := mergePages(pages, f.Limit)
+	if f.Cursor == "" {
+		fc := firstFollowCursor(pages, a.now())
+		out.FollowCursor = &fc
+	}
 	httpapi.WriteJSON(ctx, 200, out)
 	return nil
 }
@@ -103,6 +109,13 @@ func (a *Admin) queryPeer(in keystore.Instance, args *fasthttp.Args, f events.Fi
 	q.Del("cursor")
 	if f.Cursor != "" {
 		q.Set("cursor", f.Cursor)
+	}
+	q.Del("after")
+	if f.After != "" {
+		q.Set("after", f.After)
+	}
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
 	}
 	var pg wire.Page[wire.Event]
 	if err := a.peerGet(in.AdminURL, "/admin/v1/projects/"+url.PathEscape(f.ProjectID)+"/events?"+q.Encode(), &pg, 200); err != nil {
@@ -182,4 +195,105 @@ func mergePages(pages []instancePage, limit int) wire.EventPage {
 func eventSeq(id string) uint64 {
 	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "evt_"), 10, 64)
 	return n
+}
+
+// A follow cursor is "f" and the base64url (unpadded) JSON of
+// followCursor: the time the follow began and, for each instance seen,
+// the sequence number of its newest event listed. after=<follow cursor>
+// answers each instance's events newer than its position; an instance not
+// in the cursor (it did not answer, or joined later) is asked for its
+// events since the follow began, by its own clock.
+const followCursorPrefix = "f"
+
+type followCursor struct {
+	Start int64             `json:"s"` // unix nanoseconds
+	Pos   map[string]uint64 `json:"p"` // instance id → newest seq listed
+}
+
+func encodeFollowCursor(c followCursor) string {
+	b, _ := json.Marshal(c)
+	return followCursorPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeFollowCursor(s string) (followCursor, bool) {
+	var c followCursor
+	raw, ok := strings.CutPrefix(s, followCursorPrefix)
+	if !ok {
+		return c, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.Pos == nil || c.Start <= 0 {
+		return c, false
+	}
+	return c, true
+}
+
+// isFollowCursor tells a follow cursor from an event id (evt_<seq>).
+func isFollowCursor(after string) bool { return strings.HasPrefix(after, followCursorPrefix) }
+
+// firstFollowCursor is the follow cursor of a merged first page: each
+// instance that answered at its newest matching event (0 when it has
+// none, so that its first one is listed), the others left out.
+func firstFollowCursor(pages []instancePage, start time.Time) string {
+	c := followCursor{Start: start.UnixNano(), Pos: map[string]uint64{}}
+	for _, pg := range pages {
+		if pg.err != nil {
+			continue
+		}
+		c.Pos[pg.in.ID] = 0
+		if len(pg.items) > 0 {
+			c.Pos[pg.in.ID] = eventSeq(pg.items[0].ID)
+		}
+	}
+	return encodeFollowCursor(c)
+}
+
+// listFollow answers after=<follow cursor>: every live instance's events
+// newer than its position in the cursor, merged newest first like
+// mergePages, at most f.Limit of them, and the next follow cursor.
+func (a *Admin) listFollow(ctx *fasthttp.RequestCtx, f events.Filter) error {
+	c, ok := decodeFollowCursor(f.After)
+	if !ok {
+		return httpapi.BadRequest("after: not a value this API gave out")
+	}
+	live := a.members.List()
+	pages := make([]instancePage, len(live))
+	a.eachInstance(live, func(i int, in keystore.Instance, self bool) {
+		pg := instancePage{in: in}
+		lf := f
+		if seq, ok := c.Pos[in.ID]; ok {
+			lf.After = "evt_" + strconv.FormatUint(seq, 10)
+		} else {
+			lf.After = "evt_0"
+			if start := time.Unix(0, c.Start); lf.Since.Before(start) {
+				lf.Since = start
+			}
+		}
+		if self {
+			pg.items, pg.next, pg.err = a.queryLocal(lf)
+		} else {
+			pg.items, pg.next, pg.err = a.queryPeer(in, ctx.QueryArgs(), lf)
+		}
+		pages[i] = pg
+	})
+	httpapi.WriteJSON(ctx, 200, mergeFollow(c, pages, f.Limit))
+	return nil
+}
+
+// mergeFollow merges one follow poll's pages, newest first, keeps the
+// newest limit, and moves each instance that answered to its newest
+// event. Like after=<event id> on one log, a burst of more than limit
+// events since the last poll lists its newest limit only.
+func mergeFollow(c followCursor, pages []instancePage, limit int) wire.EventPage {
+	out := mergePages(pages, limit)
+	out.NextCursor = nil
+	next := followCursor{Start: c.Start, Pos: maps.Clone(c.Pos)}
+	for _, pg := range pages {
+		if pg.err == nil && len(pg.items) > 0 {
+			next.Pos[pg.in.ID] = max(next.Pos[pg.in.ID], eventSeq(pg.items[0].ID))
+		}
+	}
+	s := encodeFollowCursor(next)
+	out.FollowCursor = &s
+	return out
 }

@@ -97,3 +97,97 @@ func TestMergePagesUnreachable(t *testing.T) {
 		t.Errorf("cursor after one event = %v, want inst_a at c2 and inst_b where it was (c9)", pos)
 	}
 }
+
+// follow answers one follow poll of logs from c, as listFollow asks each
+// instance: after its position, or since the follow began when it has
+// none; down instances do not answer.
+func (m mergeEnv) follow(c followCursor, ids []string, down map[string]bool, limit int) wire.EventPage {
+	var pgs []instancePage
+	for _, id := range ids {
+		pg := instancePage{in: keystore.Instance{ID: id}}
+		if down[id] {
+			pg.err = errors.New("timeout")
+			pgs = append(pgs, pg)
+			continue
+		}
+		seq, known := c.Pos[id]
+		for _, e := range m[id] {
+			if len(pg.items) < limit && eventSeq(e.ID) > seq && (known || !e.Time.Before(time.Unix(0, c.Start))) {
+				pg.items = append(pg.items, e)
+			}
+		}
+		pgs = append(pgs, pg)
+	}
+	return mergeFollow(c, pgs, limit)
+}
+
+func TestFollowCursorListsEachNewEventOnce(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	logs := mergeEnv{}
+	now := t0
+	rec := func(id string) {
+		now = now.Add(time.Second)
+		logs[id] = append([]wire.Event{{ID: "evt_" + strconv.Itoa(len(logs[id])+1), InstanceID: id, Time: now}}, logs[id]...)
+	}
+	rec("inst_a")
+	rec("inst_a")
+	rec("inst_b")
+	rec("inst_c") // c has events but does not answer the first page
+	// The first page: a and b answer (b's newest is on it, a's too), c does not.
+	first := []instancePage{logs.page("inst_a", "", 10), logs.page("inst_b", "", 10), {in: keystore.Instance{ID: "inst_c"}, err: errors.New("timeout")}}
+	start := now.Add(time.Millisecond)
+	fc, ok := decodeFollowCursor(firstFollowCursor(first, start))
+	if !ok || fc.Pos["inst_a"] != 2 || fc.Pos["inst_b"] != 1 || len(fc.Pos) != 2 {
+		t.Fatalf("first follow cursor = %+v, want inst_a at 2, inst_b at 1, inst_c absent", fc)
+	}
+	if _, ok := decodeFollowCursor("evt_3"); ok {
+		t.Error("evt_3 decodes as a follow cursor")
+	}
+	if isFollowCursor("evt_3") || !isFollowCursor(encodeFollowCursor(fc)) {
+		t.Error("isFollowCursor does not tell a follow cursor from an event id")
+	}
+
+	ids := []string{"inst_a", "inst_b", "inst_c", "inst_d"}
+	seen := map[string]int{}
+	poll := func(down map[string]bool) wire.EventPage {
+		out := logs.follow(fc, ids, down, 100)
+		for i, e := range out.Items {
+			seen[e.InstanceID+"/"+e.ID]++
+			if i > 0 && e.Time.After(out.Items[i-1].Time) {
+				t.Errorf("poll lists %s %s after an older event: want newest first", e.InstanceID, e.ID)
+			}
+		}
+		var ok bool
+		if out.FollowCursor == nil {
+			t.Fatal("a follow poll without a follow cursor")
+		}
+		if fc, ok = decodeFollowCursor(*out.FollowCursor); !ok {
+			t.Fatalf("follow cursor %q does not decode", *out.FollowCursor)
+		}
+		return out
+	}
+	if out := poll(nil); len(out.Items) != 0 {
+		t.Errorf("first poll with nothing new lists %d events (%v), want none (inst_c's evt_1 predates the follow)", len(out.Items), out.Items)
+	}
+	rec("inst_a")
+	rec("inst_b")
+	rec("inst_c")
+	rec("inst_d") // joined after the follow began
+	out := poll(map[string]bool{"inst_b": true})
+	if len(out.Items) != 3 || len(out.Unreachable) != 1 || out.Unreachable[0] != "inst_b" {
+		t.Errorf("poll with b down = %d events, unreachable %v; want 3 (a, c, d) and [inst_b]", len(out.Items), out.Unreachable)
+	}
+	rec("inst_b")
+	rec("inst_a")
+	poll(nil)
+	poll(nil)
+	want := []string{"inst_a/evt_3", "inst_a/evt_4", "inst_b/evt_2", "inst_b/evt_3", "inst_c/evt_2", "inst_d/evt_1"}
+	if len(seen) != len(want) {
+		t.Errorf("follow listed %v, want %v", seen, want)
+	}
+	for _, k := range want {
+		if seen[k] != 1 {
+			t.Errorf("%s listed %d times, want once", k, seen[k])
+		}
+	}
+}

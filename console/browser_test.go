@@ -143,6 +143,42 @@ func (s *scenario) createKey() {
 	}
 }
 
+// instanceColumn is true when the Event Log table has an Instance column.
+const instanceColumn = `[...document.querySelectorAll('.events-list th')].some((th) => th.textContent.trim() === 'Instance')`
+
+// mergedEventLog answers the Event Log's requests as an etcd backend's
+// merged list would (the events spread over two instances, a third named
+// unreachable), by wrapping fetch in the page: the table gains an
+// Instance column and a notice names the missing instance; unwrapped,
+// both go again.
+func (s *scenario) mergedEventLog() {
+	t, p := s.t, s.p
+	js[bool](p, "wrapping fetch", `(() => {
+		window.realFetch = window.fetch;
+		window.fetch = async (path, init) => {
+			const res = await window.realFetch(path, init);
+			if (!String(path).includes('/events?')) return res;
+			const page = await res.json();
+			page.items = page.items.map((e, i) => ({ ...e, instance_id: i % 2 ? 'inst_other' : 'inst_self' }));
+			page.unreachable = ['inst_gone'];
+			return new Response(JSON.stringify(page), { status: 200, headers: { 'Content-Type': 'application/json' } });
+		};
+		return true;
+	})()`)
+	p.click("refreshing the merged log", "#refresh-events")
+	p.wait("the Instance column", instanceColumn)
+	p.wait("the unreachable notice", `document.querySelector('#events-unreachable .notice')`)
+	if got := p.text("#events-unreachable .notice"); got != "Not answering, so their events are missing from this page: inst_gone" {
+		t.Errorf("unreachable notice = %q, want it to name inst_gone", got)
+	}
+	if got := p.text(`tr[data-type="request"]`); !strings.Contains(got, "inst_") {
+		t.Errorf("request event row of the merged log = %q, want its instance", got)
+	}
+	js[bool](p, "unwrapping fetch", `(() => { window.fetch = window.realFetch; return true; })()`)
+	p.click("refreshing the log", "#refresh-events")
+	p.wait("one instance's log again", `!(`+instanceColumn+`) && !document.querySelector('#events-unreachable .notice')`)
+}
+
 // useKeyAndWatchEvents opens the Event Log, uses the key through the
 // proxy, waits for the request to appear (by auto-refresh), then sees Last
 // Used change on the API Keys tab.
@@ -172,7 +208,11 @@ func (s *scenario) useKeyAndWatchEvents() {
 		p.wait("the filtered log", `!document.querySelector('tr[data-type="request"]') && document.querySelector('tr[data-type="key.created"]')`)
 		p.setValue("clearing the filter", "#event-type", "")
 		p.wait("the unfiltered log", `document.querySelector('tr[data-type="request"]')`)
+		if js[bool](p, "looking for an Instance column", instanceColumn) {
+			t.Error("the Event Log of one instance has an Instance column, want none")
+		}
 		p.screenshot(s.shots, "events")
+		s.mergedEventLog()
 	})
 
 	p.click("opening the API Keys tab", "#tab-keys")

@@ -62,11 +62,14 @@ type Broken struct {
 // EventPage is the answer of GET /admin/v1/projects/{id}/events: a Page
 // of events, newest first, and, when the logs of several instances are
 // merged, the instances that did not answer in time (their events are
-// missing from this page).
+// missing from this page). A merged first page, and every answer to
+// after=<follow cursor>, also carries FollowCursor: pass it as after= to
+// get only the events recorded since, on any instance.
 type EventPage struct {
-	Items       []Event  `json:"items"`
-	NextCursor  *string  `json:"next_cursor"`
-	Unreachable []string `json:"unreachable,omitempty"`
+	Items        []Event  `json:"items"`
+	NextCursor   *string  `json:"next_cursor"`
+	Unreachable  []string `json:"unreachable,omitempty"`
+	FollowCursor *string  `json:"follow_cursor,omitempty"`
 }
 
 // InstanceVerify is one instance's part of GET

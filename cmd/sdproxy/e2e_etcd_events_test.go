@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,6 +94,85 @@ func TestE2EEtcdEventsMerged(t *testing.T) {
 		t.Errorf("sdproxy events verify --all = %q, want 3 intact instances", out)
 	}
 
+	// Following the merged list, by the API and by `sdproxy events
+	// --follow`: events recorded on A and on C after the follow began are
+	// each listed once.
+	idOf := map[string]string{}
+	for _, in := range ids {
+		idOf[in.AdminAddress] = in.ID
+	}
+	aID, cID := idOf["http://"+a.proc.AdminAddr], idOf["http://"+insts[2].proc.AdminAddr]
+	first := page("", 5)
+	if first.FollowCursor == nil {
+		t.Fatalf("merged first page without a follow_cursor: %+v", first)
+	}
+	follow := &lockedBuffer{}
+	fcmd := exec.Command(e2e.Binary(t), "events", "--project", p.ID, "--limit", "1", "--follow", "--interval", "200ms", "-o", "json")
+	fcmd.Env = e2e.Environ(insts[1].cl)
+	fcmd.Stdout, fcmd.Stderr = follow, follow
+	if err := fcmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { fcmd.Process.Kill(); fcmd.Wait() }()
+	time.Sleep(time.Second) // its first page and first follow cursor
+	for _, inst := range []*etcdInstance{a, a, insts[2]} {
+		waitStatus(t, "an encrypt", func() int { return encryptOn(t, inst, key).StatusCode }, 200)
+	}
+	followed := map[string]int{}
+	after := *first.FollowCursor
+	poll := func() {
+		path := fmt.Sprintf("/admin/v1/projects/%s/events?limit=100&after=%s", p.ID, after)
+		status, body := etcdAdminDo(t, "GET", insts[1].proc.AdminAddr, token, path, "")
+		var pg wire.EventPage
+		if err := json.Unmarshal([]byte(body), &pg); status != 200 || err != nil || pg.FollowCursor == nil {
+			t.Fatalf("GET %s = %d %s, want 200 with a follow_cursor", path, status, body)
+		}
+		for _, e := range pg.Items {
+			followed[e.InstanceID+"/"+e.ID]++
+		}
+		after = *pg.FollowCursor
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(followed) < 3 && time.Now().Before(deadline) {
+		poll()
+		time.Sleep(100 * time.Millisecond)
+	}
+	poll() // nothing new: lists none again
+	newOn := map[string]int{}
+	for k, n := range followed {
+		if n != 1 || seen[k] {
+			t.Errorf("follow listed %s %d times (listed before the follow: %v), want once and new", k, n, seen[k])
+		}
+		newOn[strings.Split(k, "/")[0]]++
+	}
+	if len(followed) != 3 || newOn[aID] != 2 || newOn[cID] != 1 {
+		t.Errorf("follow by the API listed %v, want 2 new events of A (%s) and 1 of C (%s)", followed, aID, cID)
+	}
+	cliNew := map[string]int{}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		clear(cliNew)
+		for line := range strings.Lines(follow.String()) {
+			var e wire.Event
+			if json.Unmarshal([]byte(line), &e) == nil && e.ID != "" && !seen[e.InstanceID+"/"+e.ID] {
+				cliNew[e.InstanceID+"/"+e.ID]++
+			}
+		}
+		if len(cliNew) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for k, n := range cliNew {
+		if n != 1 || followed[k] != 1 {
+			t.Errorf("sdproxy events --follow printed %s %d times, want once and one of the new events %v", k, n, followed)
+		}
+	}
+	if len(cliNew) != 3 {
+		t.Errorf("sdproxy events --follow printed new events %v, want the 3 of %v; output:\n%s", cliNew, followed, follow.String())
+	}
+	fcmd.Process.Kill()
+	fcmd.Wait()
+	total += 3
+
 	// C stops answering (its lease has not expired yet): the list comes
 	// without C's events, naming it.
 	c := insts[2]
@@ -101,16 +183,29 @@ func TestE2EEtcdEventsMerged(t *testing.T) {
 	pg := page("", 100)
 	c.proc.Signal(syscall.SIGCONT)
 	took := time.Since(start)
-	cID := ""
-	for _, in := range ids {
-		if in.AdminAddress == "http://"+c.proc.AdminAddr {
-			cID = in.ID
-		}
-	}
-	if len(pg.Unreachable) != 1 || pg.Unreachable[0] != cID || len(pg.Items) != total-6 {
-		t.Errorf("with C stopped: %d events, unreachable %v; want %d and [%s]", len(pg.Items), pg.Unreachable, total-6, cID)
+	if len(pg.Unreachable) != 1 || pg.Unreachable[0] != cID || len(pg.Items) != total-7 {
+		t.Errorf("with C stopped: %d events, unreachable %v; want %d and [%s]", len(pg.Items), pg.Unreachable, total-7, cID)
 	}
 	if took > 5*time.Second {
 		t.Errorf("the list with C stopped took %s, want about 2 s", took)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer a running process writes to while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

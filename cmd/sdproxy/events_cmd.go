@@ -34,7 +34,10 @@ polling for new events. "sdproxy events verify" checks the log's HMAC chain.
 
 On the etcd backend the list merges the logs of every live instance (the
 INSTANCE column); instances that did not answer are named on stderr.
---follow follows the log of the instance asked.`,
+--follow follows the merged list too: it shows the events recorded on any
+live instance since the first page, each once (an instance that did not
+answer, or joined later, from the time the follow began). A poll shows at
+most 1000 events; a bigger burst between two polls shows its newest 1000.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if project == "" {
@@ -45,9 +48,6 @@ INSTANCE column); instances that did not answer are named on stderr.
 				return err
 			}
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if follow {
-				q.Set("local", "1") // "after" is a position in one instance's log
-			}
 			for k, v := range map[string]string{"key_id": key, "type": typ, "since": since} {
 				if v != "" {
 					q.Set(k, v)
@@ -70,7 +70,8 @@ INSTANCE column); instances that did not answer are named on stderr.
 }
 
 // showEvents prints one page, oldest first, then with follow polls for
-// newer events until interrupted.
+// newer events until interrupted: after the follow cursor of a merged
+// list (etcd), else after the newest event id (one log).
 func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values, follow bool, interval time.Duration) error {
 	raw, err := c.do("GET", path+"?"+q.Encode(), nil)
 	if err != nil {
@@ -80,29 +81,43 @@ func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values,
 	if err := json.Unmarshal(raw, &pg); err != nil {
 		return err
 	}
-	if len(pg.Unreachable) > 0 {
-		fmt.Fprintf(errw, "note: instances that did not answer, whose events are missing: %s\n", strings.Join(pg.Unreachable, ", "))
+	unreachable := strings.Join(pg.Unreachable, ", ")
+	if unreachable != "" {
+		fmt.Fprintf(errw, "note: instances that did not answer, whose events are missing: %s\n", unreachable)
 	}
 	if output == "json" && !follow {
 		return printJSON(w, raw)
 	}
-	newest := printEvents(w, output, pg.Items, true)
+	after := printEvents(w, output, pg.Items, true)
+	if pg.FollowCursor != nil {
+		after = *pg.FollowCursor
+	}
 	for follow {
 		time.Sleep(interval)
-		if newest != "" {
-			q.Set("after", newest)
+		if after != "" {
+			q.Set("after", after)
 		}
 		q.Set("limit", "1000")
 		raw, err := c.do("GET", path+"?"+q.Encode(), nil)
 		if err != nil {
 			return err
 		}
-		pg.Items = nil
+		pg = wire.EventPage{}
 		if err := json.Unmarshal(raw, &pg); err != nil {
 			return err
 		}
-		if id := printEvents(w, output, pg.Items, false); id != "" {
-			newest = id
+		if u := strings.Join(pg.Unreachable, ", "); u != unreachable { // said once, not every poll
+			if u != "" {
+				fmt.Fprintf(errw, "note: instances that did not answer, whose new events are not shown until they do: %s\n", u)
+			}
+			unreachable = u
+		}
+		id := printEvents(w, output, pg.Items, false)
+		switch {
+		case pg.FollowCursor != nil:
+			after = *pg.FollowCursor
+		case id != "":
+			after = id
 		}
 	}
 	return nil

@@ -1,5 +1,7 @@
 // events.js: the Event Log tab: newest first, paged with next_cursor,
-// filtered by key and type, refreshed every 5 s while it is on screen.
+// filtered by key and type, refreshed every 5 s while it is on screen. On
+// the etcd backend the page merges every live instance's log: it then has
+// an Instance column, and names the instances that did not answer.
 
 import { api, listAll, projectPath } from './api.js';
 import { alertBox, badge, field, h, replace, showError, table, timeEl } from './dom.js';
@@ -26,6 +28,7 @@ export function eventsTab(panel, ctx) {
   const err = alertBox();
   const updated = h('span', { class: 'muted', id: 'events-updated' });
   const list = h('div', { class: 'events-list', 'aria-busy': 'true', 'aria-live': 'off' });
+  const missing = h('div', { id: 'events-unreachable' });
   replace(panel,
     h('div', { class: 'toolbar filters' },
       h('h2', null, 'Event log'),
@@ -33,7 +36,7 @@ export function eventsTab(panel, ctx) {
       field('Key', keySel), field('Event type', typeSel),
       h('label', { class: 'check' }, auto, ' Auto-refresh every 5 s'),
       refresh),
-    err, list,
+    err, missing, list,
     h('div', { class: 'pager' }, newest, older, updated));
 
   let cursors = []; // cursors of the pages before this one; [] is the newest page
@@ -63,6 +66,7 @@ export function eventsTab(panel, ctx) {
       next = page.next_cursor || null;
       showError(err, null, null);
       render(page.items || []);
+      renderUnreachable(page.unreachable || []);
       updated.textContent = 'Updated ' + new Date().toLocaleTimeString();
     } catch (e) {
       if (!stopped) showError(err, 'Could not load the event log', e);
@@ -83,13 +87,30 @@ export function eventsTab(panel, ctx) {
     load();
   }
 
+  function renderUnreachable(ids) {
+    if (ids.length === 0) {
+      replace(missing);
+      return;
+    }
+    replace(missing, h('p', { class: 'notice', role: 'note' },
+      'Not answering, so their events are missing from this page: ',
+      ids.map((id, i) => [i ? ', ' : '', h('code', null, id)])));
+  }
+
   function render(items) {
     if (items.length === 0) {
       replace(list, h('p', { class: 'empty' }, cursors.length ? 'No older events.' : 'No events match.'));
       return;
     }
+    // The Instance column only when the page holds more than one
+    // instance's events: a single instance's view stays as it was.
+    const instances = new Set(items.map((e) => e.instance_id || ''));
+    const instanceCol = instances.size > 1
+      ? [{ label: 'Instance', cell: (e) => (e.instance_id ? h('code', null, e.instance_id) : '—') }]
+      : [];
     replace(list, table('Events of ' + ctx.project.name + ', newest first', [
       { label: 'Time', cell: (e) => timeEl(e.time) },
+      ...instanceCol,
       { label: 'Type', cell: (e) => badge(e.type, e.type === 'request' ? 'request' : 'admin') },
       { label: 'Key', cell: (e) => (e.key_id ? h('code', null, e.key_id) : '—') },
       { label: 'Request or change', cell: what },
