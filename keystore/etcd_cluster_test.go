@@ -179,29 +179,36 @@ func checkSameDataKeys(t *testing.T, stores []*Store, project string) {
 	}
 	for v := range want {
 		for i, s := range stores {
-			var sealer *dataKeyVersion
-			eventually(t, propagation, fmt.Sprintf("version %d on store %d", v, i), func() error {
-				k, err := s.Keyring(project)
-				if err != nil {
-					return err
-				}
-				if sealer = (*k.versions.Load())[v]; sealer == nil {
-					return errors.New("missing")
-				}
-				return nil
-			})
+			sealer := eventuallyVersion(t, s, i, project, v)
 			nonce := make([]byte, sealer.aead.NonceSize())
 			ct := sealer.aead.Seal(nil, nonce, []byte("x"), nil)
 			for j, o := range stores {
-				k, _ := o.Keyring(project)
-				if dk := (*k.versions.Load())[v]; dk == nil {
-					t.Errorf("store %d lacks version %d", j, v)
-				} else if _, err := dk.aead.Open(nil, nonce, ct, nil); err != nil {
+				dk := eventuallyVersion(t, o, j, project, v)
+				if _, err := dk.aead.Open(nil, nonce, ct, nil); err != nil {
 					t.Errorf("version %d sealed on store %d does not open on store %d", v, i, j)
 				}
 			}
 		}
 	}
+}
+
+// eventuallyVersion waits for data-key version v of project to reach
+// store i (s), each store learning of it through its own watch, and
+// returns it; the test fails when it does not arrive in time.
+func eventuallyVersion(t *testing.T, s *Store, i int, project string, v uint32) *dataKeyVersion {
+	t.Helper()
+	var dk *dataKeyVersion
+	eventually(t, propagation, fmt.Sprintf("version %d on store %d", v, i), func() error {
+		k, err := s.Keyring(project)
+		if err != nil {
+			return err
+		}
+		if dk = (*k.versions.Load())[v]; dk == nil {
+			return errors.New("missing")
+		}
+		return nil
+	})
+	return dk
 }
 
 // TestEtcdRotateDataKeyAcrossStores: concurrent rotations on three
