@@ -8,21 +8,25 @@ import (
 )
 
 // AdminURL is the admin API's advertised base URL: AdminAdvertise when set,
-// else http://host:port of the admin listener bound at listenAddr (which
+// else http://host:port (https:// with admin TLS) of the admin listener bound at listenAddr (which
 // may differ from AdminListen when that asks for port 0), with host
 // 127.0.0.1 when it listens on all interfaces.
 func (c *Config) AdminURL(listenAddr string) string {
 	if c.AdminAdvertise != "" {
 		return strings.TrimRight(c.AdminAdvertise, "/")
 	}
+	scheme := "http://"
+	if c.AdminTLS.Enabled() {
+		scheme = "https://"
+	}
 	host, port, err := net.SplitHostPort(listenAddr)
 	if err != nil {
-		return "http://" + listenAddr
+		return scheme + listenAddr
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // checkAdvertise accepts http(s)://host:port with nothing after it but "/".

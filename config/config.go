@@ -49,6 +49,12 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Store selects the store's backend: bbolt (default) or etcd.
 	Store Store `yaml:"store"`
+	// TLS is the data listener's certificate (SDPROXY_TLS_CERT_FILE,
+	// SDPROXY_TLS_KEY_FILE). Zero means plain HTTP.
+	TLS TLS `yaml:"tls"`
+	// AdminTLS is the admin listener's certificate and client CA
+	// (SDPROXY_ADMIN_TLS_*). Zero means plain HTTP.
+	AdminTLS AdminTLS `yaml:"admin_tls"`
 }
 
 // Limits bound the data listener's work per request and per client.

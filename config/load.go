@@ -40,6 +40,15 @@ const (
 	EnvEtcdPassword     = "SDPROXY_ETCD_PASSWORD"
 	EnvEtcdPasswordFile = "SDPROXY_ETCD_PASSWORD_FILE"
 	EnvEtcdMaxStaleness = "SDPROXY_ETCD_MAX_STALENESS"
+
+	EnvTLSCertFile          = "SDPROXY_TLS_CERT_FILE"
+	EnvTLSKeyFile           = "SDPROXY_TLS_KEY_FILE"
+	EnvAdminTLSCertFile     = "SDPROXY_ADMIN_TLS_CERT_FILE"
+	EnvAdminTLSKeyFile      = "SDPROXY_ADMIN_TLS_KEY_FILE"
+	EnvAdminTLSClientCAFile = "SDPROXY_ADMIN_TLS_CLIENT_CA_FILE"
+	EnvAdminCAFile          = "SDPROXY_ADMIN_CA_FILE"
+	EnvAdminClientCertFile  = "SDPROXY_ADMIN_CLIENT_CERT_FILE"
+	EnvAdminClientKeyFile   = "SDPROXY_ADMIN_CLIENT_KEY_FILE"
 )
 
 // LoadFile overlays the YAML (or JSON) file at path onto c. Unknown keys
@@ -84,6 +93,11 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	setStr(EnvEtcdKeyFile, &e.KeyFile)
 	setStr(EnvEtcdUsername, &e.Username)
 	setStr(EnvEtcdPasswordFile, &e.PasswordFile)
+	setStr(EnvTLSCertFile, &c.TLS.CertFile)
+	setStr(EnvTLSKeyFile, &c.TLS.KeyFile)
+	setStr(EnvAdminTLSCertFile, &c.AdminTLS.CertFile)
+	setStr(EnvAdminTLSKeyFile, &c.AdminTLS.KeyFile)
+	setStr(EnvAdminTLSClientCAFile, &c.AdminTLS.ClientCAFile)
 	setInt := func(name string, dst *int) {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -178,5 +192,7 @@ func (c *Config) Validate() error {
 		bad("log.format must be text or json, got %q", c.Log.Format)
 	}
 	c.Store.validate(bad)
+	c.TLS.validate("tls", bad)
+	c.AdminTLS.validate(bad)
 	return errors.Join(errs...)
 }

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"strconv"
@@ -51,6 +53,7 @@ var (
 	errStoreUnavailable    = &apiError{Status: 503, Code: "store_unavailable", Message: "this instance has lost contact with its store for too long to trust its API keys; retry later or on another instance"}
 	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
+	errUpstreamTLS         = &apiError{Status: 502, Code: "upstream_tls_failed", Message: "the TLS handshake with the upstream failed: its certificate could not be verified (unknown CA, wrong name, expired) or it offers no TLS 1.2 or later"}
 	errUpstreamTimeout     = &apiError{Status: 504, Code: "upstream_timeout", Message: "the upstream did not answer in time"}
 )
 
@@ -98,7 +101,31 @@ func upstreamError(err error) *apiError {
 		errors.As(err, &ne) && ne.Timeout() {
 		return errUpstreamTimeout
 	}
+	if isTLSFailure(err) {
+		return errUpstreamTLS
+	}
 	return errUpstreamUnreachable
+}
+
+// isTLSFailure reports whether err is a failed TLS handshake: a
+// certificate that does not verify, or an alert from the upstream (such
+// as no common protocol version), which crypto/tls reports as a
+// *net.OpError of Op "remote error" (or "local error" for one it sent).
+func isTLSFailure(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && (op.Op == "remote error" || op.Op == "local error") {
+		return true
+	}
+	var (
+		verify   *tls.CertificateVerificationError
+		alert    tls.AlertError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &unknown) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &record)
 }
 
 // fail answers err through the table.

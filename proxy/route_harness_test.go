@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,6 +48,8 @@ type rtOptions struct {
 	maxBody int
 	// timeout is UpstreamOptions.Timeout. Zero means 10s.
 	timeout time.Duration
+	// upstreamRoots is UpstreamOptions.RootCAs (nil: the system's).
+	upstreamRoots *x509.CertPool
 	// realClock uses time.Now instead of the settable clock (benchmarks:
 	// a frozen clock would empty every token bucket), as the data plane's
 	// default (DataOptions.Now nil), so durations cost what they do in
@@ -94,7 +97,7 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 	}
 	e.data = NewData(DataOptions{
 		Store: store, Now: now, MaxBodyBytes: o.maxBody,
-		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial},
+		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial, RootCAs: o.upstreamRoots},
 		Events:   o.events, Audit: o.audit, AuthFailures: o.authFail,
 		MaxValues: o.maxValues, MaxOutputBytes: o.maxOutput,
 	})

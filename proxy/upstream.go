@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -29,6 +31,10 @@ type UpstreamOptions struct {
 	// Dial replaces the TCP dialer (tests use in-memory listeners). Nil
 	// means fasthttp's dialer with DialTimeout.
 	Dial func(addr string) (net.Conn, error)
+	// RootCAs verifies https upstreams' certificates. Nil means the
+	// system's roots. Verification is never skipped, and TLS is 1.2 or
+	// later.
+	RootCAs *x509.CertPool
 }
 
 func (o UpstreamOptions) withDefaults() UpstreamOptions {
@@ -176,6 +182,7 @@ func (u *upstreams) clientLocked(t *target, now int64) *clientEntry {
 		MaxResponseBodySize:      u.opts.MaxResponseBytes,
 		RetryIfErr:               retryIdempotentOnly,
 		SecureErrorLogMessage:    true, // errors never quote the request or response
+		TLSConfig:                &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: u.opts.RootCAs},
 	}
 	if u.opts.Dial != nil {
 		c.Dial = u.opts.Dial

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -64,7 +63,11 @@ func (c *clientFlags) client() (*client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return &client{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	hc, err := adminHTTPClient(c.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &client{base: strings.TrimSuffix(base, "/"), token: token, http: hc}, nil
 }
 
 // apiError is an error answer of the admin API.

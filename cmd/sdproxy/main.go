@@ -61,6 +61,7 @@ proxy through its admin API (see --admin-addr).`,
 		newApplyCmd(getenv),
 		newExportCmd(getenv),
 		newStoreCmd(getenv),
+		newHealthcheckCmd(getenv),
 	)
 	return root
 }

@@ -44,6 +44,10 @@ for development. The admin token comes from SDPROXY_ADMIN_TOKEN or
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			srv.hup = hup
 			return srv.Run(ctx)
 		},
 	}
@@ -116,6 +120,12 @@ type server struct {
 	memberTTL time.Duration
 	// expiryEvery is how often expired keys are looked for. Zero means 30s.
 	expiryEvery time.Duration
+	// certs reload the listeners' TLS certificates on a value from hup
+	// (SIGHUP) and when their files change, checked every certPoll (zero
+	// means 5s). A nil hup reloads on file changes only.
+	certs    []*certReloader
+	hup      <-chan os.Signal
+	certPoll time.Duration
 	// onExpired, when set, runs between taking expired keys from the store
 	// and recording their events (tests).
 	onExpired func()

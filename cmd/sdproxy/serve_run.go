@@ -34,6 +34,11 @@ func (s *server) listen(getenv func(string) string) error {
 		return err
 	}
 	s.tokenPath = tokenPath
+	dataTLS, adminTLS, certs, err := listenerTLS(s.cfg, s.log)
+	if err != nil {
+		return err
+	}
+	s.certs = certs
 	if s.dataLn, err = net.Listen("tcp", s.cfg.Listen); err != nil {
 		return fmt.Errorf("data listener %s: %w", s.cfg.Listen, err)
 	}
@@ -41,6 +46,7 @@ func (s *server) listen(getenv func(string) string) error {
 		s.dataLn.Close()
 		return fmt.Errorf("admin listener %s: %w", s.cfg.AdminListen, err)
 	}
+	s.dataLn, s.adminLn = wrapTLS(s.dataLn, dataTLS), wrapTLS(s.adminLn, adminTLS)
 	data := proxy.NewData(dataOptions(s.cfg, s.store, s.events, s.log))
 	s.data = data
 	if err := s.join(); err != nil {
@@ -124,6 +130,7 @@ func newHTTPServer(name string, h fasthttp.RequestHandler, onError func(*fasthtt
 func (s *server) Run(ctx context.Context) error {
 	s.log.Info("sdproxy serving",
 		"version", version, "instance_id", s.instanceID, "data_listen", s.dataLn.Addr().String(), "admin_listen", s.adminLn.Addr().String(),
+		"data_tls", s.cfg.TLS.Enabled(), "admin_tls", s.cfg.AdminTLS.Enabled(), "admin_client_certs", s.cfg.AdminTLS.ClientCAFile != "",
 		"data_dir", s.cfg.DataDir, "admin_token_file", s.tokenPath)
 	errc := make(chan error, 2)
 	go func() { errc <- s.dataSrv.Serve(s.dataLn) }()
@@ -137,6 +144,7 @@ func (s *server) Run(ctx context.Context) error {
 	})
 	bg.Go(func() { s.watchExpiry(bgCtx, cmp.Or(s.expiryEvery, 30*time.Second)) })
 	bg.Go(func() { s.data.RunAuthFailureSummaries(bgCtx.Done()) })
+	bg.Go(func() { watchCerts(bgCtx, cmp.Or(s.certPoll, 5*time.Second), s.hup, s.certs...) })
 	defer func() { stopBG(); bg.Wait() }()
 	var serveErr error
 	select {

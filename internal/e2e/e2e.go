@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -118,6 +119,10 @@ func Environ(vars map[string]string) []string {
 // Proc is a running `sdproxy serve`.
 type Proc struct {
 	AdminAddr string // host:port of the admin listener
+	// Admin is an HTTP client for the admin listener, and AdminURL its
+	// base URL (https:// when started by StartTLS).
+	Admin    *http.Client
+	AdminURL string
 	cmd       *exec.Cmd
 	logPath   string
 	done      chan struct{}
@@ -129,6 +134,14 @@ type Proc struct {
 // SIGTERM (then SIGKILL after ExitDeadline), and a failed test prints its log.
 func Start(t testing.TB, env map[string]string) *Proc {
 	t.Helper()
+	return StartTLS(t, env, nil)
+}
+
+// StartTLS is Start for an admin listener that speaks TLS: adminTLS is the
+// client side (roots, and a client certificate if one is asked for). A
+// nil adminTLS means plain HTTP.
+func StartTLS(t testing.TB, env map[string]string, adminTLS *tls.Config) *Proc {
+	t.Helper()
 	logFile, err := os.CreateTemp(t.TempDir(), "serve-*.log")
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +152,11 @@ func Start(t testing.TB, env map[string]string) *Proc {
 	cmd.Dir = t.TempDir()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	p := &Proc{cmd: cmd, AdminAddr: env["SDPROXY_ADMIN_LISTEN"], logPath: logFile.Name(), done: make(chan struct{})}
+	p.Admin, p.AdminURL = &http.Client{Timeout: time.Second}, "http://"+p.AdminAddr
+	if adminTLS != nil {
+		p.Admin.Transport = &http.Transport{TLSClientConfig: adminTLS}
+		p.AdminURL = "https://" + p.AdminAddr
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sdproxy serve: %v", err)
 	}
@@ -164,13 +182,12 @@ func Start(t testing.TB, env map[string]string) *Proc {
 
 func (p *Proc) waitHealthy(t testing.TB) {
 	t.Helper()
-	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(StartDeadline)
 	for {
 		if p.Exited() {
 			t.Fatalf("sdproxy serve exited before /healthz answered: %v\nlog:\n%s", p.waitErr, p.Log(t))
 		}
-		resp, err := client.Get("http://" + p.AdminAddr + "/healthz")
+		resp, err := p.Admin.Get(p.AdminURL + "/healthz")
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

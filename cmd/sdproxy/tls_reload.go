@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// certReloader serves a listener's certificate through GetCertificate and
+// swaps it atomically when Reload reads a new pair, so new handshakes get
+// the new certificate while open connections keep theirs.
+type certReloader struct {
+	name, certFile, keyFile string
+	log                     *slog.Logger
+	cur                     atomic.Pointer[tls.Certificate]
+
+	mu    sync.Mutex // serialises Reload; guards stamp
+	stamp string     // size and mtime of both files at the last attempt
+}
+
+// newCertReloader loads the pair once; an unreadable file or a key that
+// does not match the certificate is an error.
+func newCertReloader(name, certFile, keyFile string, log *slog.Logger) (*certReloader, error) {
+	r := &certReloader{name: name, certFile: certFile, keyFile: keyFile, log: log}
+	if err := r.Reload(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// GetCertificate is tls.Config.GetCertificate.
+func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.cur.Load(), nil
+}
+
+// Reload reads the pair again. On failure the old certificate stays.
+func (r *certReloader) Reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stamp = r.fileStamp()
+	cert, err := loadKeyPair(r.certFile, r.keyFile)
+	if err != nil {
+		return fmt.Errorf("%s TLS certificate: %w", r.name, err)
+	}
+	r.cur.Store(cert)
+	return nil
+}
+
+// loadKeyPair reads a PEM certificate chain and its key and checks that
+// they belong together and that the leaf parses.
+func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s and %s: %w", certFile, keyFile, err)
+	}
+	if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+		return nil, fmt.Errorf("%s: %w", certFile, err)
+	}
+	return &cert, nil
+}
+
+// fileStamp is the size and modification time of both files ("" parts
+// for a file that cannot be read).
+func (r *certReloader) fileStamp() string {
+	s := ""
+	for _, p := range []string{r.certFile, r.keyFile} {
+		if fi, err := os.Stat(p); err == nil {
+			s += fmt.Sprintf("%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			s += "-;"
+		}
+	}
+	return s
+}
+
+// changed reports whether either file differs from the last attempt.
+func (r *certReloader) changed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fileStamp() != r.stamp
+}
+
+// reload reloads and logs one line either way.
+func (r *certReloader) reload(why string) {
+	if err := r.Reload(); err != nil {
+		r.log.Error("TLS certificate reload failed: still serving the previous certificate", "listener", r.name, "reason", why, "err", err)
+		return
+	}
+	leaf := r.cur.Load().Leaf
+	r.log.Info("TLS certificate reloaded", "listener", r.name, "reason", why, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+}
+
+// watchCerts reloads every reloader on a value from hup, and any whose
+// files changed every poll, until ctx ends.
+func watchCerts(ctx context.Context, poll time.Duration, hup <-chan os.Signal, rs ...*certReloader) {
+	if len(rs) == 0 {
+		return
+	}
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			for _, r := range rs {
+				r.reload("SIGHUP")
+			}
+		case <-tick.C:
+			for _, r := range rs {
+				if r.changed() {
+					r.reload("file changed")
+				}
+			}
+		}
+	}
+}
+
+// errNoCerts is a CA file with no certificate in it.
+var errNoCerts = errors.New("no PEM certificate found")
+
+// loadCAPool reads a PEM bundle into a pool, adding to base when not nil.
+func loadCAPool(file string, base *x509.CertPool) (*x509.CertPool, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := base
+	if pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: %w", file, errNoCerts)
+	}
+	return pool, nil
+}
