@@ -178,25 +178,24 @@ func checkSameDataKeys(t *testing.T, stores []*Store, project string) {
 		}
 	}
 	for v := range want {
+		held := make([]*dataKeyVersion, len(stores))
 		for i, s := range stores {
-			var sealer *dataKeyVersion
 			eventually(t, propagation, fmt.Sprintf("version %d on store %d", v, i), func() error {
 				k, err := s.Keyring(project)
 				if err != nil {
 					return err
 				}
-				if sealer = (*k.versions.Load())[v]; sealer == nil {
+				if held[i] = (*k.versions.Load())[v]; held[i] == nil {
 					return errors.New("missing")
 				}
 				return nil
 			})
+		}
+		for i, sealer := range held {
 			nonce := make([]byte, sealer.aead.NonceSize())
 			ct := sealer.aead.Seal(nil, nonce, []byte("x"), nil)
-			for j, o := range stores {
-				k, _ := o.Keyring(project)
-				if dk := (*k.versions.Load())[v]; dk == nil {
-					t.Errorf("store %d lacks version %d", j, v)
-				} else if _, err := dk.aead.Open(nil, nonce, ct, nil); err != nil {
+			for j, dk := range held {
+				if _, err := dk.aead.Open(nil, nonce, ct, nil); err != nil {
 					t.Errorf("version %d sealed on store %d does not open on store %d", v, i, j)
 				}
 			}
