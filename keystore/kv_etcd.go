@@ -111,8 +111,7 @@ func (e *etcdKV) Update(fn func(kvTx) error) (int64, error) {
 		if down != nil && time.Since(since) >= e.timeout {
 			return 0, down
 		}
-		// An attempt ends with the request timeout at the latest.
-		t := e.begin(true, min(e.attemptTimeout, max(e.timeout-time.Since(since), 100*time.Millisecond)))
+		t := e.begin(true, e.attemptFrom(since))
 		err := fn(t)
 		rev, ok := int64(0), false
 		if t.err == nil && err == nil {
@@ -153,6 +152,14 @@ func (e *etcdKV) Update(fn func(kvTx) error) (int64, error) {
 		}
 		time.Sleep(backoff(conflicts))
 	}
+}
+
+// attemptFrom is how long an attempt of a write, or a question of
+// settle, may take when etcd last answered the write at since: the
+// attempt timeout, or less so as to end with the request timeout (but
+// never under 100ms).
+func (e *etcdKV) attemptFrom(since time.Time) time.Duration {
+	return min(e.attemptTimeout, max(e.timeout-time.Since(since), 100*time.Millisecond))
 }
 
 // backoff is the wait before attempt+1: doubling from 1ms to 64ms, then

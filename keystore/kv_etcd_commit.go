@@ -101,7 +101,7 @@ func (e *etcdKV) dropLease(lease clientv3.LeaseID) {
 // the commit may then have been applied.
 func (e *etcdKV) settle(marker string, lease clientv3.LeaseID, since time.Time) (rev int64, applied bool, err error) {
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), e.attemptTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), e.attemptFrom(since))
 		resp, err := e.c.Txn(ctx).
 			If(clientv3.Compare(clientv3.Version(marker), "=", 0)).
 			Then(clientv3.OpPut(marker, markerFenced, clientv3.WithLease(lease))).
