@@ -108,7 +108,10 @@ func (e *etcdKV) Update(fn func(kvTx) error) (int64, error) {
 	since := time.Now() // the last time etcd answered this write
 	var down error      // etcd's last failure since then
 	for conflicts := 0; ; {
-		if down != nil && time.Since(since) >= e.timeout {
+		// Give up once etcd has not answered this write for the request
+		// timeout, or this instance's contact reads for as long (a
+		// write that waited for another to give up).
+		if down != nil && (time.Since(since) >= e.timeout || e.open() != nil) {
 			return 0, down
 		}
 		t := e.begin(true, e.attemptFrom(since))

@@ -94,11 +94,12 @@ func (e *etcdKV) dropLease(lease clientv3.LeaseID) {
 }
 
 // settle finds out whether the commit that put marker under lease, whose
-// answer was lost, was applied, asking until etcd answers or until the
-// request timeout has passed since since. applied with the commit's
-// revision, or not applied (and never to be): the transaction may run
-// again. An error (ErrStoreUnavailable) when etcd did not answer in time:
-// the commit may then have been applied.
+// answer was lost, was applied, asking until etcd answers, until the
+// request timeout has passed since since, or until the contact reads have
+// failed for as long. applied with the commit's revision, or not applied
+// (and never to be): the transaction may run again. An error
+// (ErrStoreUnavailable) when etcd did not answer in time: the commit may
+// then have been applied.
 func (e *etcdKV) settle(marker string, lease clientv3.LeaseID, since time.Time) (rev int64, applied bool, err error) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), e.attemptFrom(since))
@@ -123,7 +124,7 @@ func (e *etcdKV) settle(marker string, lease clientv3.LeaseID, since time.Time) 
 			// within its life; the commit could no longer apply, but its
 			// marker would be gone with the lease.
 			return 0, false, fmt.Errorf("%w: etcd did not answer a write's commit, and whether it was applied cannot be found out (%w): check before writing again", ErrStoreUnavailable, err)
-		case time.Since(since) >= e.timeout:
+		case time.Since(since) >= e.timeout || e.open() != nil:
 			return 0, false, fmt.Errorf("%w: etcd did not answer a write's commit within %s, and it may have been applied: check before writing again: etcd: %w", ErrStoreUnavailable, e.timeout, err)
 		}
 		if !timedOut {
