@@ -51,8 +51,9 @@ var (
 	// a read or write of the store could not be done; or, for
 	// Authenticate, this instance has not heard from etcd for longer than
 	// EtcdOptions.MaxStaleness, so its cache may honour a revoked key. A
-	// write that fails with it when etcd went away during the commit may
-	// nonetheless have been applied.
+	// write fails with it once etcd has not answered for the request
+	// timeout; when etcd stopped answering in the middle of the write's
+	// commit the error says so, and the write may have been applied.
 	ErrStoreUnavailable = errors.New("keystore: store unavailable")
 	// ErrConflict: a write on etcd kept conflicting with the writes of
 	// other instances and was given up after EtcdOptions.MaxAttempts

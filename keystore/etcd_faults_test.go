@@ -121,7 +121,8 @@ func TestEtcdUnreachableThenBack(t *testing.T) {
 }
 
 // checkDown waits for the store to report etcd gone: unready, writes
-// refused at once, and, after the staleness window, keys refused.
+// refused (after the request timeout at most), and, after the staleness
+// window, keys refused.
 func checkDown(t *testing.T, s *Store, project, key []byte) {
 	t.Helper()
 	eventually(t, propagation, "unready", func() error {

@@ -22,8 +22,9 @@ import (
 // which buckets changed after the revision the cache holds; the cache was
 // fresh at the moment that read started once the watch has applied those
 // changes. Authenticate refuses keys (ErrStoreUnavailable) when the cache
-// has not been fresh for maxStale, Ready reports unready well before, and
-// transactions fail at once while the last read failed.
+// has not been fresh for maxStale, Ready reports unready while the last
+// read failed or well before maxStale, and transactions fail at once once
+// the reads have failed for a request timeout.
 type feed struct {
 	s        *Store
 	kv       *etcdKV
@@ -35,6 +36,9 @@ type feed struct {
 	// that etcd held.
 	fresh     atomic.Int64
 	reachable atomic.Bool
+	// downSince is when (after epoch) the contact reads began to fail;
+	// meaningful while reachable is false.
+	downSince atomic.Int64
 	// resyncs counts full reloads after the first (tests).
 	resyncs atomic.Int64
 
@@ -112,16 +116,21 @@ func (f *feed) tooStale() bool {
 // lag is how long ago the cache was last known fresh.
 func (f *feed) lag() time.Duration { return time.Duration(f.now() - f.fresh.Load()) }
 
+// gate refuses a transaction at once once the contact reads have failed
+// for a request timeout. Before that a transaction tries for itself
+// (etcdKV.Update rides out a member's death or a leader election), so a
+// write sent at a moment when a contact read has just failed still
+// succeeds.
 func (f *feed) gate() error {
-	if !f.reachable.Load() {
+	if !f.reachable.Load() && time.Duration(f.now()-f.downSince.Load()) >= f.kv.timeout {
 		return fmt.Errorf("%w: etcd cannot be reached", ErrStoreUnavailable)
 	}
 	return nil
 }
 
 func (f *feed) ready() error {
-	if err := f.gate(); err != nil {
-		return err
+	if !f.reachable.Load() {
+		return fmt.Errorf("%w: etcd cannot be reached", ErrStoreUnavailable)
 	}
 	if lag := f.lag(); lag > 3*f.interval+f.checkTimeout() {
 		return fmt.Errorf("%w: the cache was last known current %s ago", ErrStoreUnavailable, lag.Round(time.Millisecond))
@@ -181,7 +190,10 @@ func (f *feed) check(ctx context.Context) {
 	resp, err := f.kv.c.Get(cctx, f.kv.prefix+versionsBucket+"/", clientv3.WithPrefix(), clientv3.WithMinModRev(applied+1), clientv3.WithKeysOnly())
 	cancel()
 	if err != nil {
-		f.reachable.Store(false)
+		if f.reachable.Load() {
+			f.downSince.Store(at)
+			f.reachable.Store(false)
+		}
 		return
 	}
 	f.reachable.Store(true)

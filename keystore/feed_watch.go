@@ -75,7 +75,9 @@ func (f *feed) apply(evs []*clientv3.Event) {
 	var failed error
 	for _, ev := range evs {
 		bucket, key, ok := strings.Cut(strings.TrimPrefix(string(ev.Kv.Key), f.kv.prefix), "/")
-		if ok {
+		// _versions/, _instances/ and _txn/ (commit markers) hold no
+		// record of the store; their revisions count as applied all the same.
+		if ok && !strings.HasPrefix(bucket, "_") {
 			if err := f.s.applyChange(bucket, key, ev.Type == clientv3.EventTypeDelete, ev.Kv.Value, ev.Kv.ModRevision); err != nil {
 				failed = err
 			}

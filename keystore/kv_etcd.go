@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -23,18 +24,47 @@ import (
 // its own (0 when absent) and, for each bucket ranged over, that of its
 // version key. On a conflict fn runs again, after a jittered backoff, up to
 // maxAttempts times; then Update fails with ErrConflict.
+//
+// A commit whose answer is lost (the member died, or the leader it was
+// forwarded to) is settled: Update finds out whether etcd applied it, and
+// runs fn again only if it did not, so no write is ever applied twice
+// (kv_etcd_commit.go). An attempt that fails because etcd cannot be
+// reached (nothing written) runs again too; Update gives up with
+// ErrStoreUnavailable only once etcd has not answered for the request
+// timeout.
 type etcdKV struct {
 	c      *clientv3.Client
 	prefix string
-	// timeout bounds one attempt of a transaction, its commit included.
-	timeout     time.Duration
-	maxAttempts int
-	maxTxnOps   int
+	// timeout bounds one attempt of a read-only transaction. A write
+	// gives up (ErrStoreUnavailable) once etcd has not answered it for
+	// timeout; each of its attempts, and each question of settle, may
+	// take attemptTimeout, a fraction of it, so that an attempt lost in
+	// etcd (its member or the leader died) is tried again in time.
+	timeout        time.Duration
+	attemptTimeout time.Duration
+	maxAttempts    int
+	maxTxnOps      int
 	// gate, when set, refuses a transaction at once (ErrStoreUnavailable)
-	// while etcd is known to be unreachable.
+	// once etcd has been unreachable for a request timeout.
 	gate func() error
 	// onConflict, when set (tests), runs after each conflict.
 	onConflict func()
+	// commitHook, when set (tests), sends a commit in place of the
+	// engine: it may call send, or not, and lose the answer.
+	commitHook func(ctx context.Context, send func(context.Context) (*clientv3.TxnResponse, error)) (*clientv3.TxnResponse, error)
+
+	// The lease the commits' markers are put under (kv_etcd_commit.go),
+	// and when it was asked for.
+	leaseMu sync.Mutex
+	lease   clientv3.LeaseID
+	leaseAt time.Time
+}
+
+// attemptTimeout is how long one attempt of a write, or one question of
+// settle, may take: a third of the request timeout, between 250ms and
+// 1.5s.
+func attemptTimeout(request time.Duration) time.Duration {
+	return min(max(request/3, 250*time.Millisecond), 1500*time.Millisecond, request)
 }
 
 const (
@@ -58,7 +88,7 @@ func (e *etcdKV) View(fn func(kvTx) error) error {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		t := e.begin(false)
+		t := e.begin(false, e.timeout)
 		err := fn(t)
 		t.cancel()
 		if errors.Is(t.err, errRetry) && attempt < e.maxAttempts {
@@ -75,8 +105,16 @@ func (e *etcdKV) Update(fn func(kvTx) error) (int64, error) {
 	if err := e.open(); err != nil {
 		return 0, err
 	}
-	for attempt := 1; ; attempt++ {
-		t := e.begin(true)
+	since := time.Now() // the last time etcd answered this write
+	var down error      // etcd's last failure since then
+	for conflicts := 0; ; {
+		// Give up once etcd has not answered this write for the request
+		// timeout, or this instance's contact reads for as long (a
+		// write that waited for another to give up).
+		if down != nil && (time.Since(since) >= e.timeout || e.open() != nil) {
+			return 0, down
+		}
+		t := e.begin(true, e.attemptFrom(since))
 		err := fn(t)
 		rev, ok := int64(0), false
 		if t.err == nil && err == nil {
@@ -85,6 +123,22 @@ func (e *etcdKV) Update(fn func(kvTx) error) (int64, error) {
 		t.cancel()
 		switch {
 		case errors.Is(t.err, errRetry):
+		case t.marker != "":
+			rev, applied, err := e.settle(t.marker, t.lease, since)
+			switch {
+			case err != nil:
+				return 0, err
+			case applied:
+				return rev, nil
+			}
+			// Not applied, and now never will be: etcd answered; run fn
+			// again, as after a conflict.
+		case t.err != nil && t.transient:
+			down = t.err
+			if !errors.Is(t.err, context.DeadlineExceeded) {
+				time.Sleep(retryPause)
+			}
+			continue
 		case t.err != nil:
 			return 0, t.err
 		case err != nil:
@@ -94,11 +148,21 @@ func (e *etcdKV) Update(fn func(kvTx) error) (int64, error) {
 		case e.onConflict != nil:
 			e.onConflict()
 		}
-		if attempt >= e.maxAttempts {
+		since, down = time.Now(), nil
+		conflicts++
+		if conflicts >= e.maxAttempts {
 			return 0, ErrConflict
 		}
-		time.Sleep(backoff(attempt))
+		time.Sleep(backoff(conflicts))
 	}
+}
+
+// attemptFrom is how long an attempt of a write, or a question of
+// settle, may take when etcd last answered the write at since: the
+// attempt timeout, or less so as to end with the request timeout (but
+// never under 100ms).
+func (e *etcdKV) attemptFrom(since time.Time) time.Duration {
+	return min(e.attemptTimeout, max(e.timeout-time.Since(since), 100*time.Millisecond))
 }
 
 // backoff is the wait before attempt+1: doubling from 1ms to 64ms, then
@@ -127,8 +191,9 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: etcd: %w", ErrStoreUnavailable, err)
 }
 
-func (e *etcdKV) begin(writable bool) *etcdTx {
-	ctx, cancel := context.WithTimeout(context.Background(), e.timeout)
+// begin starts an attempt of a transaction, which may take timeout.
+func (e *etcdKV) begin(writable bool, timeout time.Duration) *etcdTx {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	return &etcdTx{
 		e: e, ctx: ctx, cancel: cancel, writable: writable,
 		reads: map[string]etcdRead{}, ranged: map[string]bool{}, single: map[string]int{},

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -23,6 +24,13 @@ type etcdTx struct {
 	writable bool
 	rev      int64 // the revision every read sees; 0 until the first
 	err      error
+	// transient: err is one that may pass (etcd unreachable, no leader),
+	// not a refusal, and nothing was written.
+	transient bool
+	// marker, when set, is the marker of a commit whose answer was lost
+	// (err is set): it may have been applied or not (see settle).
+	marker string
+	lease  clientv3.LeaseID
 
 	reads  map[string]etcdRead // by full key: what fn saw
 	ranged map[string]bool     // buckets ranged over
@@ -54,6 +62,7 @@ func (t *etcdTx) Revision() int64 { return t.rev }
 func (t *etcdTx) fail(err error) {
 	if t.err == nil {
 		t.err = unavailable(err)
+		t.transient = !refused(err)
 	}
 }
 
@@ -107,7 +116,12 @@ func (t *etcdTx) buffer(key string, w etcdWrite) {
 }
 
 // commit applies the buffered writes if nothing read has changed. ok is
-// false on a conflict; etcd's errors are left in t.err.
+// false on a conflict; etcd's errors are left in t.err, and t.marker is
+// set when the commit's outcome is unknown.
+//
+// The commit puts a marker of its own and applies only while the marker
+// does not exist, so that a commit whose answer was lost can be settled
+// (kv_etcd_commit.go).
 func (t *etcdTx) commit() (rev int64, ok bool) {
 	if len(t.writes) == 0 && len(t.wiped) == 0 {
 		return t.rev, true // the reads were one consistent snapshot
@@ -117,14 +131,38 @@ func (t *etcdTx) commit() (rev int64, ok bool) {
 		t.fail(err)
 		return 0, false
 	}
-	ops := t.ops()
+	lease, err := t.e.txnLease(t.ctx)
+	if err != nil {
+		t.fail(err)
+		return 0, false
+	}
+	marker := t.e.newMarker()
+	cmps = append(cmps, clientv3.Compare(clientv3.Version(marker), "=", 0))
+	ops := append(t.ops(), clientv3.OpPut(marker, markerApplied, clientv3.WithLease(lease)))
 	if max(len(cmps), len(ops)) > t.e.maxTxnOps {
 		t.err = fmt.Errorf("keystore: etcd: a transaction of %d writes and %d comparisons is more than etcd allows in one (--max-txn-ops %d)", len(ops), len(cmps), t.e.maxTxnOps)
 		return 0, false
 	}
-	resp, err := t.e.c.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
+	send := func(ctx context.Context) (*clientv3.TxnResponse, error) {
+		return t.e.c.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	}
+	var resp *clientv3.TxnResponse
+	if t.e.commitHook != nil {
+		resp, err = t.e.commitHook(t.ctx, send)
+	} else {
+		resp, err = send(t.ctx)
+	}
 	if err != nil {
 		t.fail(err)
+		switch {
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			// etcd checks the lease before applying anything: nothing
+			// was written. The lease expired early; take a new one.
+			t.e.dropLease(lease)
+			t.transient = true
+		case t.transient:
+			t.marker, t.lease = marker, lease // sent; its answer lost
+		}
 		return 0, false
 	}
 	return resp.Header.Revision, resp.Succeeded

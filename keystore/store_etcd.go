@@ -38,9 +38,12 @@ type EtcdOptions struct {
 	MaxStaleness time.Duration
 	// DialTimeout bounds connecting to etcd. Zero means 5s.
 	DialTimeout time.Duration
-	// RequestTimeout bounds one attempt of a read or write, and how long a
-	// write waits for the watch to bring its change into the cache. Zero
-	// means 5s.
+	// RequestTimeout bounds one attempt of a read; how long a write goes
+	// on trying while etcd does not answer it (each attempt of the write
+	// takes at most a third of it, between 250ms and 1.5s, so that an
+	// attempt lost with a dying member or leader is tried again in time);
+	// and how long a write waits for the watch to bring its change into
+	// the cache. Zero means 5s.
 	RequestTimeout time.Duration
 	// MaxAttempts bounds how often a write that conflicts with other
 	// instances' writes is tried (then ErrConflict). Zero means 50.
@@ -112,7 +115,7 @@ func OpenEtcd(eo EtcdOptions, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keystore.OpenEtcd: %w", unavailable(err))
 	}
-	kv := &etcdKV{c: c, prefix: eo.Prefix, timeout: eo.RequestTimeout, maxAttempts: eo.MaxAttempts, maxTxnOps: eo.MaxTxnOps}
+	kv := &etcdKV{c: c, prefix: eo.Prefix, timeout: eo.RequestTimeout, attemptTimeout: attemptTimeout(eo.RequestTimeout), maxAttempts: eo.MaxAttempts, maxTxnOps: eo.MaxTxnOps}
 	s := &Store{kv: kv, opts: opts, maxWrites: max(eo.MaxTxnOps-len(allBuckets)-8, 2)}
 	s.newHMACPool()
 	if err := s.init(); err != nil {

@@ -16,7 +16,7 @@ import (
 
 // TestE2EEtcdTwoInstances: two `sdproxy serve` on one etcd share
 // projects and keys; with etcd stopped, admin writes answer 503
-// store_unavailable at once, /readyz turns unready, and once the
+// store_unavailable, /readyz turns unready, and once the
 // staleness window has passed the data plane answers 503 too; when etcd
 // is back both serve again without a restart.
 func TestE2EEtcdTwoInstances(t *testing.T) {
