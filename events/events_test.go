@@ -246,3 +246,13 @@ func TestSecondOpenLocked(t *testing.T) {
 		t.Errorf("second Open = %v, want locked", err)
 	}
 }
+
+// TestRecordIsWrittenAtOnce: an admin event does not wait for the flush
+// interval (an hour here): whoever made the change may look for it.
+func TestRecordIsWrittenAtOnce(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{BatchDelay: time.Hour, CheckpointEvery: -1})
+	defer l.Close()
+	submit(l, "prj_a", "qk_a", 1, time.Unix(1e9, 0)) // a request waits for the interval…
+	l.Record(Event{Type: TypeKeyCreated, Time: time.Unix(1e9, 0), ProjectID: "prj_a", Actor: "admin"})
+	waitWritten(t, l, 2) // …and goes with the admin event
+}

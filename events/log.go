@@ -237,8 +237,17 @@ func (l *Log) Submit(r *Request) {
 }
 
 // Record queues an admin event, like Submit.
+//
+// Admin events are few, and whoever made the change may look for its
+// event at once: the writer is woken to write it now rather than at the
+// next flush interval.
 func (l *Log) Record(e Event) {
-	l.enqueue(item{ev: &e})
+	if l.enqueue(item{ev: &e}) {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (l *Log) enqueue(it item) bool {

@@ -178,17 +178,24 @@ func TestE2ERoutes(t *testing.T) {
 		t.Errorf("sdproxy route show of a deleted route stderr = %q, want not_found", stderr)
 	}
 
-	// the admin changes are in the event log
-	var evs wire.Page[wire.Event]
-	out = cli(t, env, "events", "--project", p.ID, "--type", "route.", "-o", "json")
-	if err := json.Unmarshal([]byte(out), &evs); err != nil {
-		t.Fatalf("sdproxy events --type route. = %q: %v", out, err)
-	}
-	count := map[string]int{}
-	for _, e := range evs.Items {
-		count[e.Type]++
-		if e.Details["route_id"] == "" || e.Details["path"] == "" {
-			t.Errorf("event %+v, want details route_id and path", e)
+	// the admin changes are in the event log (written off the request
+	// path, so the last one may take a moment)
+	var count map[string]int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var evs wire.Page[wire.Event]
+		out = cli(t, env, "events", "--project", p.ID, "--type", "route.", "-o", "json")
+		if err := json.Unmarshal([]byte(out), &evs); err != nil {
+			t.Fatalf("sdproxy events --type route. = %q: %v", out, err)
+		}
+		count = map[string]int{}
+		for _, e := range evs.Items {
+			count[e.Type]++
+			if e.Details["route_id"] == "" || e.Details["path"] == "" {
+				t.Errorf("event %+v, want details route_id and path", e)
+			}
+		}
+		if count["route.deleted"] == 1 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if count["route.created"] != 3 || count["route.updated"] != 2 || count["route.deleted"] != 1 {
