@@ -176,10 +176,22 @@ func (s *Store) copyDecision(r copyRecord, have []byte, o CopyOptions) (put []by
 		return nil, "", nil
 	case bytes.Equal(r.bucket, bucketDataKeys) && isDataKeyVersion(r.key):
 		return s.mergeDataKey(r, have)
+	case guarded(r):
+		return nil, "differs at the destination; never overwritten, so that a revocation or a retired data-key version there stays (change it with the admin API)", nil
 	case o.Overwrite:
 		return r.value, "", nil
 	}
 	return nil, "differs at the destination", nil
+}
+
+// guarded reports whether r is a record that Overwrite does not replace
+// when the destination's differs: an API key's (its revocation, expiry,
+// permissions) and a project's data-key state (current and minimum
+// decryption versions). Copying an older store over a newer one must not
+// bring a revoked key or a retired data-key version back.
+func guarded(r copyRecord) bool {
+	return bytes.Equal(r.bucket, bucketKeys) ||
+		(bytes.Equal(r.bucket, bucketDataKeys) && bytes.HasSuffix(r.key, []byte("/meta")))
 }
 
 func bucketIndex(name []byte) int {

@@ -159,3 +159,46 @@ func checkMoved(t *testing.T, s *Store, project, secret, token string) {
 		t.Errorf("OpenToken after the copy = %q, %v", plain, err)
 	}
 }
+
+// TestCopyOverwriteKeepsRevocations: copying an older store over a newer
+// one with Overwrite does not bring back a key revoked at the
+// destination, nor lower its minimum decryption version.
+func TestCopyOverwriteKeepsRevocations(t *testing.T) {
+	c := newClock()
+	src := openTestStore(t, "", c)
+	p := mustProject(t, src, "p")
+	k := mustKey(t, src, p.ID, KeyInput{})
+	sealValue(t, src, p.ID, `1`)
+	dst := openTestStore(t, "", c)
+	mustCopy(t, dst, src, CopyOptions{})
+	if _, err := dst.RevokeKey(p.ID, k.ID); err != nil {
+		t.Fatalf("RevokeKey = %v", err)
+	}
+	if _, err := dst.RotateDataKey(p.ID); err != nil {
+		t.Fatalf("RotateDataKey = %v", err)
+	}
+	if _, err := dst.SetMinDecryptionVersion(p.ID, 2); err != nil {
+		t.Fatalf("SetMinDecryptionVersion = %v", err)
+	}
+	got := mustCopy(t, dst, src, CopyOptions{Overwrite: true})
+	kinds := map[string]bool{}
+	for _, cf := range got.Conflicts {
+		kinds[cf.Kind] = true
+	}
+	if !kinds["keys"] || !kinds["datakeys"] {
+		t.Errorf("Copy(Overwrite) conflicts = %+v, want the key and the data-key state reported", got.Conflicts)
+	}
+	reopened := reopenBolt(t, dst, c)
+	if _, err := reopened.Authenticate([]byte(p.ID), []byte(k.Secret)); err == nil {
+		t.Errorf("the key revoked at the destination authenticates after Copy(Overwrite)")
+	}
+	dks, err := reopened.DataKeys(p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dks {
+		if d.Version == 1 && d.Status != "disabled" {
+			t.Errorf("data-key version 1, retired at the destination, decrypts again after Copy(Overwrite): %+v", d)
+		}
+	}
+}
