@@ -132,6 +132,9 @@ func (s *server) Run(ctx context.Context) error {
 		"version", version, "instance_id", s.instanceID, "data_listen", s.dataLn.Addr().String(), "admin_listen", s.adminLn.Addr().String(),
 		"data_tls", s.cfg.TLS.Enabled(), "admin_tls", s.cfg.AdminTLS.Enabled(), "admin_client_certs", s.cfg.AdminTLS.ClientCAFile != "",
 		"data_dir", s.cfg.DataDir, "admin_token_file", s.tokenPath)
+	if s.cfg.Store.Backend == config.BackendEtcd && s.cfg.AdminTLS.Enabled() {
+		s.log.Warn("the event list merges the other instances' logs with a plain client: with admin TLS from a private CA or with client certificates, they will be listed as unreachable (see docs/tls.md)")
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.dataSrv.Serve(s.dataLn) }()
 	go func() { errc <- s.adminSrv.Serve(s.adminLn) }()
