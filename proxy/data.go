@@ -174,7 +174,11 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		d.fail(ctx, err)
 	}
 	total := d.since(start)
-	setServerTiming(&ctx.Response.Header, total, st.upstream, st.upstreamCalled)
+	if !st.authFailed {
+		// A refused key gets no timing: its answer is the same, header
+		// for header, whichever way the key was wrong.
+		setServerTiming(&ctx.Response.Header, total, st.upstream, st.upstreamCalled)
+	}
 	d.record(ctx, st, start, total)
 }
 

@@ -94,7 +94,9 @@ func TestServerTiming(t *testing.T) {
 		{"direct API", "POST", "/api-v1/v1/encrypt", key, nil, 200, "proxy;dur=0", 0},
 		{"unreachable upstream", "GET", "/proxy/" + gone.ID + "/x", goneKey, nil, 502, "proxy;dur=0, upstream;dur=0", 0},
 		{"rate limited", "POST", "/proxy/" + limited.ID, limitedKey, nil, 429, "proxy;dur=0", 0},
-		{"unauthorized", "GET", "/proxy/" + fwd.ID + "/x", "qk_nope", nil, 401, "proxy;dur=0", 0},
+		// A refused key gets no timing, whatever was wrong with it.
+		{"unauthorized", "GET", "/proxy/" + fwd.ID + "/x", "qk_nope", nil, 401, "", 0},
+		{"unauthorized, well-formed", "GET", "/proxy/" + fwd.ID + "/x", key[:len(key)-1] + "x", nil, 401, "", 0},
 		{"not found", "GET", "/elsewhere", "", nil, 404, "proxy;dur=0", 0},
 	}
 	for _, tc := range cases {
