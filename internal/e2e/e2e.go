@@ -123,10 +123,10 @@ type Proc struct {
 	// base URL (https:// when started by StartTLS).
 	Admin    *http.Client
 	AdminURL string
-	cmd       *exec.Cmd
-	logPath   string
-	done      chan struct{}
-	waitErr   error // valid once done is closed
+	cmd      *exec.Cmd
+	logPath  string
+	done     chan struct{}
+	waitErr  error // valid once done is closed
 }
 
 // Start starts `sdproxy serve` with env (SDPROXY_ADMIN_LISTEN must be set)
