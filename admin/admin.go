@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -70,6 +71,11 @@ type Options struct {
 	// instance in Members, asking the others through their admin API
 	// (AdminURL) with Token. False lists this instance's log alone.
 	MergeEvents bool
+	// PeerTLS is the TLS configuration of calls to other instances'
+	// admin APIs over https:// (the CA that signs their certificates, a
+	// client certificate when they require one). Nil means the system's
+	// roots and no client certificate.
+	PeerTLS *tls.Config
 }
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
@@ -101,7 +107,7 @@ func New(o Options) *Admin {
 		a.ready = o.Store.Ready
 	}
 	a.ids = httpapi.NewRequestIDs("adm")
-	a.peers = newPeerClient()
+	a.peers = newPeerClient(o.PeerTLS)
 	return a
 }
 

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -15,10 +16,12 @@ import (
 // does not answer within it is reported unreachable.
 const peerTimeout = 2 * time.Second
 
-// newPeerClient is the client that calls other instances' admin APIs.
-func newPeerClient() *fasthttp.Client {
+// newPeerClient is the client that calls other instances' admin APIs,
+// with conf for https:// peers (nil: the system's roots, no client
+// certificate).
+func newPeerClient(conf *tls.Config) *fasthttp.Client {
 	return &fasthttp.Client{
-		Name: "sdproxy-admin-peer", NoDefaultUserAgentHeader: true,
+		Name: "sdproxy-admin-peer", NoDefaultUserAgentHeader: true, TLSConfig: conf,
 		ReadTimeout: peerTimeout, WriteTimeout: peerTimeout, MaxIdleConnDuration: time.Minute,
 		MaxResponseBodySize: 64 << 20, MaxConnsPerHost: 16,
 	}

@@ -54,10 +54,22 @@ func (s *server) listen(getenv func(string) string) error {
 		s.adminLn.Close()
 		return err
 	}
+	// Instances call each other's admin APIs as the CLI does: with
+	// SDPROXY_ADMIN_CA_FILE and SDPROXY_ADMIN_CLIENT_CERT_FILE/_KEY_FILE.
+	peerTLS, err := adminClientTLS(getenv)
+	if err != nil {
+		s.dataLn.Close()
+		s.adminLn.Close()
+		return err
+	}
+	if s.cfg.Store.Backend == config.BackendEtcd && s.cfg.AdminTLS.ClientCAFile != "" && (peerTLS == nil || len(peerTLS.Certificates) == 0) {
+		s.log.Warn("admin listeners require client certificates but this instance has none for calling the others (set " +
+			config.EnvAdminClientCertFile + " and " + config.EnvAdminClientKeyFile + "): the merged event list will list them as unreachable")
+	}
 	adm := admin.New(admin.Options{
 		Store: s.store, Token: token, Logger: s.log, Events: s.events, Members: s.members,
-		MergeEvents: s.cfg.Store.Backend == config.BackendEtcd,
-		Ready:       func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
+		MergeEvents: s.cfg.Store.Backend == config.BackendEtcd, PeerTLS: peerTLS,
+		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
 	})
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
 	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)
@@ -132,9 +144,6 @@ func (s *server) Run(ctx context.Context) error {
 		"version", version, "instance_id", s.instanceID, "data_listen", s.dataLn.Addr().String(), "admin_listen", s.adminLn.Addr().String(),
 		"data_tls", s.cfg.TLS.Enabled(), "admin_tls", s.cfg.AdminTLS.Enabled(), "admin_client_certs", s.cfg.AdminTLS.ClientCAFile != "",
 		"data_dir", s.cfg.DataDir, "admin_token_file", s.tokenPath)
-	if s.cfg.Store.Backend == config.BackendEtcd && s.cfg.AdminTLS.Enabled() {
-		s.log.Warn("the event list merges the other instances' logs with a plain client: with admin TLS from a private CA or with client certificates, they will be listed as unreachable (see docs/tls.md)")
-	}
 	errc := make(chan error, 2)
 	go func() { errc <- s.dataSrv.Serve(s.dataLn) }()
 	go func() { errc <- s.adminSrv.Serve(s.adminLn) }()
