@@ -125,6 +125,7 @@ func typeCode(typ string) byte {
 // idxAcc accumulates one family's index value for the open block.
 type idxAcc struct {
 	fam      byte
+	key      string // its key in the builder's maps: family byte || family key
 	family   []byte // the bucket key without the block id
 	recs     []byte // records: uvarint(seq - block), type code, varint(time - previous time)
 	min, max int64
@@ -189,8 +190,8 @@ func (b *builder) record(tx *bolt.Tx, fam byte, project, keyID string, seq uint6
 	b.key = k
 	a := b.accs[string(k)]
 	if a == nil {
-		a = &idxAcc{fam: fam, family: append(append([]byte(nil), k[1:]...), 0)}
-		b.accs[string(k)] = a
+		a = &idxAcc{fam: fam, key: string(k), family: append(append([]byte(nil), k[1:]...), 0)}
+		b.accs[a.key] = a
 	}
 	if a.n == 0 {
 		up, ok := b.upTo[string(k)]
@@ -291,7 +292,7 @@ func (b *builder) committed() {
 // close forgets the open block: the next entry opens a new one.
 func (b *builder) close() {
 	for _, a := range b.order {
-		b.upTo[string(append([]byte{a.fam}, a.family[:len(a.family)-1]...))] = max(a.upTo, a.max)
+		b.upTo[a.key] = max(a.upTo, a.max)
 		a.recs, a.n = a.recs[:0], 0
 	}
 	b.id, b.n, b.order, b.fails = 0, 0, b.order[:0], b.fails[:0]
@@ -302,11 +303,8 @@ func (b *builder) close() {
 // The families' upTo are read again from the file.
 func (b *builder) reset() {
 	clear(b.held)
-	b.held = b.held[:0]
-	for _, a := range b.order {
-		a.recs, a.n = a.recs[:0], 0
-	}
-	b.id, b.buf, b.n, b.order, b.fails = 0, nil, 0, b.order[:0], b.fails[:0]
+	b.held, b.buf = b.held[:0], nil
+	b.close()
 	clear(b.upTo)
 }
 
