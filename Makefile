@@ -35,6 +35,14 @@ bench: ## Run the benchmarks (5 runs each, for benchstat)
 loadtest: ## Load-test sdproxy against a bare forwarder and nginx with wrk (ROUNDS=3 SECS=10 CONNS=64)
 	GO=$(GO) tools/loadtest/loadtest.sh
 
+.PHONY: image
+image: ## Build the container image sdproxy:$(VERSION) and :latest (static binary into a scratch image; pulls nothing)
+	GO=$(GO) VERSION=$(VERSION) deploy/build-image.sh
+
+.PHONY: compose-test
+compose-test: ## Build the images, bring up deploy/compose (3 etcd, 2 sdproxy), try writes, reads and faults, tear it all down
+	GO=$(GO) VERSION=$(VERSION) deploy/compose/compose-test.sh
+
 .PHONY: fmt
 fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')

@@ -28,6 +28,11 @@ type Config struct {
 	// (SDPROXY_MASTER_KEY_FILE). Empty means: use SDPROXY_MASTER_KEY, else
 	// <data-dir>/master.key, generated on first start for development.
 	MasterKeyFile string `yaml:"master_key_file"`
+	// AdminTokenFile is a file holding the admin token
+	// (SDPROXY_ADMIN_TOKEN_FILE), e.g. a docker secret. Empty means: use
+	// SDPROXY_ADMIN_TOKEN, else <data-dir>/admin.token, generated on first
+	// start.
+	AdminTokenFile string `yaml:"admin_token_file"`
 	// MaxBodyBytes is the largest request body accepted on the data
 	// listener. Default 10 MiB.
 	MaxBodyBytes int `yaml:"max_body_bytes"`

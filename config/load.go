@@ -22,6 +22,7 @@ const (
 	EnvMasterKey      = "SDPROXY_MASTER_KEY"
 	EnvMasterKeyFile  = "SDPROXY_MASTER_KEY_FILE"
 	EnvAdminToken     = "SDPROXY_ADMIN_TOKEN"
+	EnvAdminTokenFile = "SDPROXY_ADMIN_TOKEN_FILE"
 	EnvAdminAddr      = "SDPROXY_ADMIN_ADDR"
 	EnvMaxBodyBytes   = "SDPROXY_MAX_BODY_BYTES"
 	EnvLogLevel       = "SDPROXY_LOG_LEVEL"
@@ -79,6 +80,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	setStr(EnvAdminAdvertise, &c.AdminAdvertise)
 	setStr(EnvDataDir, &c.DataDir)
 	setStr(EnvMasterKeyFile, &c.MasterKeyFile)
+	setStr(EnvAdminTokenFile, &c.AdminTokenFile)
 	setStr(EnvLogLevel, &c.Log.Level)
 	setStr(EnvLogFormat, &c.Log.Format)
 	setStr(EnvEventsSink, &c.Events.Sink)

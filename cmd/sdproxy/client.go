@@ -37,9 +37,49 @@ func projectScopedCmd(cl *clientFlags, use, short, resource string) (cmd *cobra.
 	project = new(string)
 	cmd = &cobra.Command{Use: use, Short: short}
 	cl.register(cmd)
-	cmd.PersistentFlags().StringVar(project, "project", "", "project id (required)")
+	cmd.PersistentFlags().StringVar(project, "project", "", "project id, or its name when no other project has it (required)")
 	cmd.MarkPersistentFlagRequired("project")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		id, err := resolveProject(cl, *project)
+		*project = id
+		return err
+	}
 	return cmd, project, func() string { return "/admin/v1/projects/" + *project + resource }
+}
+
+// resolveProject returns ref when it is a project id (prj_…), else the id
+// of the one project named ref: scripts and one-shot containers can name
+// the project their policy file created without first looking up its id.
+func resolveProject(cl *clientFlags, ref string) (string, error) {
+	if strings.HasPrefix(ref, "prj_") {
+		return ref, nil
+	}
+	c, err := cl.client()
+	if err != nil {
+		return "", err
+	}
+	items, err := c.getAll("/admin/v1/projects")
+	if err != nil {
+		return "", err
+	}
+	var ids []string
+	for _, raw := range items {
+		var p wire.Project
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return "", err
+		}
+		if p.Name == ref {
+			ids = append(ids, p.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("--project %q: no project has this id or name", ref)
+	case 1:
+		return ids[0], nil
+	default:
+		return "", fmt.Errorf("--project %q: %d projects have this name (%s): give the id", ref, len(ids), strings.Join(ids, ", "))
+	}
 }
 
 // client is a small admin-API client.
@@ -55,6 +95,13 @@ func (c *clientFlags) client() (*client, error) {
 	}
 	base := firstNonEmpty(c.adminAddr, c.getenv(config.EnvAdminAddr), "http://127.0.0.1:8081")
 	token := c.getenv(config.EnvAdminToken)
+	if f := c.getenv(config.EnvAdminTokenFile); token == "" && f != "" {
+		t, err := readAdminTokenFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("no admin token: %s: %w", config.EnvAdminTokenFile, err)
+		}
+		token = t
+	}
 	if token == "" {
 		dir := firstNonEmpty(c.dataDir, c.getenv(config.EnvDataDir), config.Default().DataDir)
 		b, err := os.ReadFile(adminTokenPath(dir))

@@ -48,6 +48,7 @@ proxy through its admin API (see --admin-addr).`,
 	root.AddCommand(
 		newServeCmd(getenv),
 		newDemoCmd(),
+		newDemoStoreCmd(),
 		newCryptCmd("encrypt", getenv),
 		newCryptCmd("decrypt", getenv),
 		newProjectCmd(cl),
@@ -62,6 +63,7 @@ proxy through its admin API (see --admin-addr).`,
 		newExportCmd(getenv),
 		newStoreCmd(getenv),
 		newHealthcheckCmd(getenv),
+		newSecretsInitCmd(),
 	)
 	return root
 }

@@ -114,22 +114,30 @@ func decodeMasterKey(b []byte) ([]byte, error) {
 }
 
 // loadAdminToken returns the token from SDPROXY_ADMIN_TOKEN (at least
-// minAdminTokenLen characters), or from <data-dir>/admin.token, generating
-// that file on first start.
-func loadAdminToken(dataDir string, getenv func(string) string) (token, path string, err error) {
+// minAdminTokenLen characters), from the configured token file
+// (SDPROXY_ADMIN_TOKEN_FILE / admin_token_file, e.g. a docker secret), or
+// from <data-dir>/admin.token, generating that file on first start. path
+// is the file the token came from ("" for the environment).
+func loadAdminToken(cfg config.Config, getenv func(string) string) (token, path string, err error) {
 	if v := getenv(config.EnvAdminToken); v != "" {
 		if n := utf8.RuneCountInString(v); n < minAdminTokenLen {
 			return "", "", fmt.Errorf("%s must be at least %d characters (got %d); generate one with: openssl rand -base64 32", config.EnvAdminToken, minAdminTokenLen, n)
 		}
 		return v, "", nil
 	}
-	path = adminTokenPath(dataDir)
-	b, err := readSecretFile("admin token file", path)
-	if err == nil {
-		t := string(bytes.TrimSpace(b))
-		if t == "" {
-			return "", "", fmt.Errorf("admin token file %s is empty", path)
+	if path = configuredAdminTokenFile(cfg, getenv); path != "" {
+		t, err := readAdminTokenFile(path)
+		if err != nil {
+			return "", "", err
 		}
+		if n := utf8.RuneCountInString(t); n < minAdminTokenLen {
+			return "", "", fmt.Errorf("admin token file %s holds %d characters, want at least %d; generate one with: openssl rand -base64 32", path, n, minAdminTokenLen)
+		}
+		return t, path, nil
+	}
+	path = adminTokenPath(cfg.DataDir)
+	t, err := readAdminTokenFile(path)
+	if err == nil {
 		return t, path, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -139,6 +147,26 @@ func loadAdminToken(dataDir string, getenv func(string) string) (token, path str
 	rand.Read(raw)
 	token = "sdpa_" + hex.EncodeToString(raw)
 	return token, path, writeSecretFile(path, token)
+}
+
+// configuredAdminTokenFile is SDPROXY_ADMIN_TOKEN_FILE, else the config
+// file's admin_token_file, else "".
+func configuredAdminTokenFile(cfg config.Config, getenv func(string) string) string {
+	return firstNonEmpty(getenv(config.EnvAdminTokenFile), cfg.AdminTokenFile)
+}
+
+// readAdminTokenFile reads a token file (refusing one that group or others
+// may read) and returns its trimmed content, refusing an empty one.
+func readAdminTokenFile(path string) (string, error) {
+	b, err := readSecretFile("admin token file", path)
+	if err != nil {
+		return "", err
+	}
+	t := string(bytes.TrimSpace(b))
+	if t == "" {
+		return "", fmt.Errorf("admin token file %s is empty", path)
+	}
+	return t, nil
 }
 
 // readSecretFile reads the secret file path, what it holds named by what

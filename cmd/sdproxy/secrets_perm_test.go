@@ -121,13 +121,66 @@ func TestLoadAdminTokenFileMode(t *testing.T) {
 		t.Run(fmt.Sprintf("%04o", m.mode), func(t *testing.T) {
 			dir := t.TempDir()
 			path := writeSecret(t, dir, adminTokenFile, token, m.mode)
-			got, gotPath, err := loadAdminToken(dir, fakeEnv{}.get)
+			got, gotPath, err := loadAdminToken(config.Config{DataDir: dir}, fakeEnv{}.get)
 			checkModeErr(t, "loadAdminToken", err, path, m.mode, m.ok)
 			if m.ok && (got != token || gotPath != path) {
 				t.Errorf("loadAdminToken(%s) = %q, %q, want %q, %q", dir, got, gotPath, token, path)
 			}
 		})
 	}
+}
+
+// TestLoadAdminTokenFromConfiguredFile: SDPROXY_ADMIN_TOKEN_FILE (or
+// admin_token_file) names the token, e.g. a docker secret; it is checked
+// like every secret file, never generated, and SDPROXY_ADMIN_TOKEN wins.
+func TestLoadAdminTokenFromConfiguredFile(t *testing.T) {
+	const token = "sdpa_0123456789abcdef0123456789abcdef"
+	for _, m := range secretModes {
+		t.Run(fmt.Sprintf("env file %04o", m.mode), func(t *testing.T) {
+			dir, secrets := t.TempDir(), t.TempDir()
+			path := writeSecret(t, secrets, "token", token, m.mode)
+			got, gotPath, err := loadAdminToken(config.Config{DataDir: dir}, fakeEnv{config.EnvAdminTokenFile: path}.get)
+			checkModeErr(t, "loadAdminToken", err, path, m.mode, m.ok)
+			if m.ok && (got != token || gotPath != path) {
+				t.Errorf("loadAdminToken = %q, %q, want %q, %q", got, gotPath, token, path)
+			}
+			if _, err := os.Stat(adminTokenPath(dir)); err == nil {
+				t.Errorf("loadAdminToken with a token file created %s", adminTokenPath(dir))
+			}
+		})
+	}
+	t.Run("config key", func(t *testing.T) {
+		path := writeSecret(t, t.TempDir(), "token", token, 0o600)
+		got, _, err := loadAdminToken(config.Config{DataDir: t.TempDir(), AdminTokenFile: path}, fakeEnv{}.get)
+		if err != nil || got != token {
+			t.Errorf("loadAdminToken(admin_token_file) = %q, %v, want the file's token", got, err)
+		}
+	})
+	t.Run("missing file is an error, not a generated token", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "absent")
+		_, _, err := loadAdminToken(config.Config{DataDir: t.TempDir()}, fakeEnv{config.EnvAdminTokenFile: path}.get)
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("loadAdminToken(missing file) = %v, want an error naming %s", err, path)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("loadAdminToken created the missing token file %s", path)
+		}
+	})
+	t.Run("short token in the file", func(t *testing.T) {
+		path := writeSecret(t, t.TempDir(), "token", "short-secret", 0o600)
+		_, _, err := loadAdminToken(config.Config{DataDir: t.TempDir()}, fakeEnv{config.EnvAdminTokenFile: path}.get)
+		if err == nil || !strings.Contains(err.Error(), "want at least 32") || strings.Contains(err.Error(), "short-secret") {
+			t.Errorf("loadAdminToken(short file) = %v, want a refusal that does not show the token", err)
+		}
+	})
+	t.Run("SDPROXY_ADMIN_TOKEN wins", func(t *testing.T) {
+		path := writeSecret(t, t.TempDir(), "token", token, 0o600)
+		envToken := strings.Repeat("e", 40)
+		got, gotPath, err := loadAdminToken(config.Config{DataDir: t.TempDir()}, fakeEnv{config.EnvAdminTokenFile: path, config.EnvAdminToken: envToken}.get)
+		if err != nil || got != envToken || gotPath != "" {
+			t.Errorf("loadAdminToken = %q, %q, %v, want the environment's token", got, gotPath, err)
+		}
+	})
 }
 
 func TestLoadAdminTokenEnvLength(t *testing.T) {
@@ -145,7 +198,7 @@ func TestLoadAdminTokenEnvLength(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			got, path, err := loadAdminToken(dir, fakeEnv{config.EnvAdminToken: tc.token}.get)
+			got, path, err := loadAdminToken(config.Config{DataDir: dir}, fakeEnv{config.EnvAdminToken: tc.token}.get)
 			if tc.wantErr == "" {
 				if err != nil || got != tc.token || path != "" {
 					t.Errorf("loadAdminToken(%s=%q) = %q, %q, %v, want the token, \"\", nil", config.EnvAdminToken, tc.token, got, path, err)

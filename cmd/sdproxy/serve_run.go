@@ -29,7 +29,7 @@ import (
 // listen binds both ports and builds the handlers. A port in use fails here,
 // before anything is served.
 func (s *server) listen(getenv func(string) string) error {
-	token, tokenPath, err := loadAdminToken(s.cfg.DataDir, getenv)
+	token, tokenPath, err := loadAdminToken(s.cfg, getenv)
 	if err != nil {
 		return err
 	}
