@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"fmt"
 	"log/slog"
 	"net"
 
@@ -36,7 +35,7 @@ func serverTLS(r *certReloader) *tls.Config {
 // HTTP) and the reloaders to watch.
 func listenerTLS(cfg config.Config, log *slog.Logger) (data, admin *tls.Config, rs []*certReloader, err error) {
 	if cfg.TLS.Enabled() {
-		r, err := newCertReloader("data", cfg.TLS.CertFile, cfg.TLS.KeyFile, log)
+		r, err := newCertReloader("data", cfg.TLS.CertFile, cfg.TLS.KeyFile, "", log)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -44,17 +43,17 @@ func listenerTLS(cfg config.Config, log *slog.Logger) (data, admin *tls.Config, 
 	}
 	a := cfg.AdminTLS
 	if a.Enabled() {
-		r, err := newCertReloader("admin", a.CertFile, a.KeyFile, log)
+		r, err := newCertReloader("admin", a.CertFile, a.KeyFile, a.ClientCAFile, log)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		admin, rs = serverTLS(r), append(rs, r)
 		if a.ClientCAFile != "" {
-			pool, err := loadCAPool(a.ClientCAFile, nil)
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("admin TLS client CA: %w", err)
-			}
-			admin.ClientCAs, admin.ClientAuth = pool, tls.RequireAndVerifyClientCert
+			// The handshake takes the config of the CAs read last;
+			// this one only decides that client certificates are asked for.
+			base := r.clientConf.Load()
+			admin.ClientCAs, admin.ClientAuth = base.ClientCAs, base.ClientAuth
+			admin.GetConfigForClient = r.GetConfigForClient
 		}
 	}
 	return data, admin, rs, nil

@@ -15,23 +15,30 @@ import (
 
 // certReloader serves a listener's certificate through GetCertificate and
 // swaps it atomically when Reload reads a new pair, so new handshakes get
-// the new certificate while open connections keep theirs.
+// the new certificate while open connections keep theirs. With a client CA
+// file (the admin listener's admin_tls.client_ca_file) it also serves, through
+// GetConfigForClient, a config asking for client certificates of the CAs
+// read last, reloaded with the pair.
 type certReloader struct {
 	name, certFile, keyFile string
+	caFile                  string // "" for no client certificates
 	log                     *slog.Logger
 	cur                     atomic.Pointer[tls.Certificate]
+	clientConf              atomic.Pointer[tls.Config] // nil without caFile
 
 	mu    sync.Mutex // serialises Reload; guards stamp
-	stamp string     // size and mtime of both files at the last attempt
+	stamp string     // size and mtime of the files at the last attempt
 }
 
-// newCertReloader loads the pair once; an unreadable file or a key that
-// does not match the certificate is an error.
-func newCertReloader(name, certFile, keyFile string, log *slog.Logger) (*certReloader, error) {
-	r := &certReloader{name: name, certFile: certFile, keyFile: keyFile, log: log}
+// newCertReloader loads the pair (and client CAs when caFile is set) once;
+// an unreadable file, a key that does not match the certificate or a CA
+// file with no certificate is an error.
+func newCertReloader(name, certFile, keyFile, caFile string, log *slog.Logger) (*certReloader, error) {
+	r := &certReloader{name: name, certFile: certFile, keyFile: keyFile, caFile: caFile, log: log}
 	if err := r.Reload(); err != nil {
 		return nil, err
 	}
+	warnLooseKeyFile(name, keyFile, log)
 	return r, nil
 }
 
@@ -40,7 +47,14 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return r.cur.Load(), nil
 }
 
-// Reload reads the pair again. On failure the old certificate stays.
+// GetConfigForClient is tls.Config.GetConfigForClient: the config with the
+// client CAs read last, or nil (the listener's own config) without them.
+func (r *certReloader) GetConfigForClient(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return r.clientConf.Load(), nil
+}
+
+// Reload reads the pair and the client CAs again. On any failure nothing
+// changes: the old certificate and CAs stay.
 func (r *certReloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -49,8 +63,32 @@ func (r *certReloader) Reload() error {
 	if err != nil {
 		return fmt.Errorf("%s TLS certificate: %w", r.name, err)
 	}
+	var conf *tls.Config
+	if r.caFile != "" {
+		pool, err := loadCAPool(r.caFile, nil)
+		if err != nil {
+			return fmt.Errorf("%s TLS client CA: %w", r.name, err)
+		}
+		conf = serverTLS(r)
+		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
 	r.cur.Store(cert)
+	if conf != nil {
+		r.clientConf.Store(conf)
+	}
 	return nil
+}
+
+// warnLooseKeyFile logs a warning when a private key file may be read by
+// group or others. It is not refused, as a master key file is: platforms
+// mount TLS secrets 0644 by default (Kubernetes), and the key is not the
+// data's.
+func warnLooseKeyFile(name, keyFile string, log *slog.Logger) {
+	fi, err := os.Stat(keyFile)
+	if err != nil || checkSecretMode("", keyFile, fi.Mode()) == nil {
+		return
+	}
+	log.Warn("TLS private key file is readable by group or others: chmod 600 it", "listener", name, "file", keyFile, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 }
 
 // loadKeyPair reads a PEM certificate chain and its key and checks that
@@ -66,11 +104,14 @@ func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// fileStamp is the size and modification time of both files ("" parts
+// fileStamp is the size and modification time of the files ("-" parts
 // for a file that cannot be read).
 func (r *certReloader) fileStamp() string {
 	s := ""
-	for _, p := range []string{r.certFile, r.keyFile} {
+	for _, p := range []string{r.certFile, r.keyFile, r.caFile} {
+		if p == "" {
+			continue
+		}
 		if fi, err := os.Stat(p); err == nil {
 			s += fmt.Sprintf("%d/%d;", fi.Size(), fi.ModTime().UnixNano())
 		} else {
@@ -80,7 +121,7 @@ func (r *certReloader) fileStamp() string {
 	return s
 }
 
-// changed reports whether either file differs from the last attempt.
+// changed reports whether any file differs from the last attempt.
 func (r *certReloader) changed() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -94,7 +135,7 @@ func (r *certReloader) reload(why string) {
 		return
 	}
 	leaf := r.cur.Load().Leaf
-	r.log.Info("TLS certificate reloaded", "listener", r.name, "reason", why, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+	r.log.Info("TLS certificate reloaded", "listener", r.name, "reason", why, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "client_ca_file", r.caFile)
 }
 
 // watchCerts reloads every reloader on a value from hup, and any whose

@@ -167,7 +167,7 @@ func TestCertificateReloadOnSignal(t *testing.T) {
 	ca, dir := newTestCA(t), t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "c.crt"), filepath.Join(dir, "c.key")
 	ca.Issue(t, "v1", certFile, keyFile)
-	r, err := newCertReloader("data", certFile, keyFile, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r, err := newCertReloader("data", certFile, keyFile, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,5 +283,75 @@ func waitLog(t *testing.T, log *lockedBuffer, want string) {
 			t.Fatalf("log = %q, want %q within 5s", log.String(), want)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAdminClientCAReload: a new admin_tls.client_ca_file is read with
+// the certificate (here on file change; SIGHUP takes the same path), so a
+// client CA can be replaced without a restart, and a broken file keeps
+// the CAs read before.
+func TestAdminClientCAReload(t *testing.T) {
+	var oldCA *testCA
+	ts := startTLSServer(t, func(c *config.Config, ca *testCA) {
+		oldCA = newTestCA(t)
+		c.AdminTLS.ClientCAFile = oldCA.File
+	})
+	dir := t.TempDir()
+	newCA := newTestCA(t)
+	oldClient := oldCA.Issue(t, "old operator", filepath.Join(dir, "o.crt"), filepath.Join(dir, "o.key"))
+	newClient := newCA.Issue(t, "new operator", filepath.Join(dir, "n.crt"), filepath.Join(dir, "n.key"))
+	ready := func(cert tls.Certificate) bool {
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: ts.ca.Pool(), Certificates: []tls.Certificate{cert}}}}
+		resp, err := hc.Get("https://" + ts.adminAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	if !ready(oldClient) || ready(newClient) {
+		t.Fatalf("before the change: old CA's client %v, new CA's %v, want only the old one accepted", ready(oldClient), ready(newClient))
+	}
+	pem, err := os.ReadFile(newCA.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(oldCA.File, pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, ts.log, "client_ca_file="+oldCA.File)
+	if ready(oldClient) || !ready(newClient) {
+		t.Errorf("after the change: old CA's client %v, new CA's %v, want only the new one accepted", ready(oldClient), ready(newClient))
+	}
+	if err := os.WriteFile(oldCA.File, []byte("not a certificate, and a bit longer"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, ts.log, "admin TLS client CA")
+	if !ready(newClient) {
+		t.Errorf("after a broken client CA file: the CA read before no longer accepted")
+	}
+}
+
+// TestLooseTLSKeyFileWarns: a private key others can read starts, with
+// one warning naming the file.
+func TestLooseTLSKeyFileWarns(t *testing.T) {
+	ca, dir := newTestCA(t), t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.crt"), filepath.Join(dir, "c.key")
+	ca.Issue(t, "v1", certFile, keyFile)
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o600, false}, {0o640, true}, {0o644, true}} {
+		if err := os.Chmod(keyFile, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		var log lockedBuffer
+		if _, err := newCertReloader("data", certFile, keyFile, "", slog.New(slog.NewTextHandler(&log, nil))); err != nil {
+			t.Fatalf("newCertReloader with a %04o key = %v, want it to start", tc.mode, err)
+		}
+		if got := strings.Contains(log.String(), "TLS private key file is readable by group or others") && strings.Contains(log.String(), keyFile); got != tc.warn {
+			t.Errorf("key file %04o: log %q, want a warning %v", tc.mode, log.String(), tc.warn)
+		}
 	}
 }
