@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // resolveTarget picks the URL to forward to and its client: an allowed
@@ -24,14 +22,18 @@ func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, pa
 		if !ok || !slices.Contains(st.project.Destinations, string(st.dest.origin)) {
 			return nil, nil, errDestination
 		}
-		return dest, d.upstreams.client(&st.dest, now), nil
+		c, err := d.upstreams.client(st.project, &st.dest, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return dest, c, nil
 	}
 	if st.project.Upstream == "" || path == nil {
 		return nil, nil, nil
 	}
-	c, ok := d.upstreams.project(st.project.Upstream, now)
-	if !ok {
-		return nil, nil, httpapi.ErrInternal
+	c, err := d.upstreams.project(st.project, now)
+	if err != nil {
+		return nil, nil, err
 	}
 	url := append(st.url[:0], st.project.Upstream...)
 	url = appendPath(url, ctx.URI().PathOriginal(), project, path)

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 // UpstreamOptions are the limits of forwarded requests. fasthttp's zero
@@ -32,8 +35,9 @@ type UpstreamOptions struct {
 	// means fasthttp's dialer with DialTimeout.
 	Dial func(addr string) (net.Conn, error)
 	// RootCAs verifies https upstreams' certificates. Nil means the
-	// system's roots. Verification is never skipped, and TLS is 1.2 or
-	// later.
+	// system's roots. A project's upstream_ca replaces them for its
+	// upstream and destinations. Verification is never skipped, and TLS
+	// is 1.2 or later.
 	RootCAs *x509.CertPool
 }
 
@@ -56,15 +60,44 @@ func (o UpstreamOptions) withDefaults() UpstreamOptions {
 	return o
 }
 
-// upstreams keeps one pooled keep-alive client per origin, and for each
-// project upstream URL its client, found once. Entries unused for longer
-// than 2 × IdleConnTimeout are dropped whenever a new one is added, so the
-// maps do not grow as projects change their upstreams and destinations.
+// upstreams keeps pooled keep-alive clients: one per origin, and for each
+// project upstream URL its client, found once. A project with its own TLS
+// profile (upstream_ca, a client certificate) has a pool of its own, so no
+// other project ever reaches an upstream through its CA or certificate;
+// the others share the default pool. Entries unused for longer than 2 ×
+// IdleConnTimeout are dropped whenever a new one is added, so the maps do
+// not grow as projects change their upstreams, destinations and profiles.
 type upstreams struct {
-	opts    UpstreamOptions
-	mu      sync.RWMutex
+	opts  UpstreamOptions
+	certs ClientCertificates
+	mu    sync.RWMutex
+	def   *pool                   // system roots (or opts.RootCAs), no client certificate
+	byID  map[string]*projectPool // by project id, for projects with a TLS profile
+}
+
+// ClientCertificates opens a project's upstream client certificate (the
+// key store).
+type ClientCertificates interface {
+	// UpstreamClientCertificate returns the project's client certificate
+	// with its key, or nil when it has none.
+	UpstreamClientCertificate(p *keystore.Project) (*tls.Certificate, error)
+}
+
+// pool is the clients of one TLS configuration.
+type pool struct {
+	conf    *tls.Config
 	clients map[string]*clientEntry // by origin
 	byURL   map[string]*urlEntry    // by project upstream URL
+}
+
+// projectPool is the pool of a project with a TLS profile, built from the
+// project's settings src; fp identifies the profile, so a change of other
+// settings keeps the pool and its connections.
+type projectPool struct {
+	src  atomic.Pointer[keystore.Project]
+	fp   [sha256.Size]byte
+	pool *pool
+	used lastUse
 }
 
 // clientEntry is one origin's client and when it was last used.
@@ -93,82 +126,226 @@ func (u *lastUse) mark(now int64) {
 
 func (u *lastUse) load() int64 { return u.ns.Load() }
 
-func newUpstreams(o UpstreamOptions) *upstreams {
-	return &upstreams{opts: o.withDefaults(), clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}}
+func newUpstreams(o UpstreamOptions, certs ClientCertificates) *upstreams {
+	o = o.withDefaults()
+	return &upstreams{opts: o, certs: certs, def: newPool(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.RootCAs}),
+		byID: map[string]*projectPool{}}
 }
 
-// evictIdle drops clients and URLs unused for 2 × IdleConnTimeout
-// (closing the clients' idle connections). The caller holds u.mu.
+func newPool(conf *tls.Config) *pool {
+	return &pool{conf: conf, clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}}
+}
+
+// hasProfile reports whether p has TLS settings of its own.
+func hasProfile(p *keystore.Project) bool {
+	return p.UpstreamCA != "" || p.UpstreamClientCert != ""
+}
+
+// profileFingerprint identifies p's TLS profile. The key is left out: it
+// must match the certificate, so the certificate stands for it.
+func profileFingerprint(p *keystore.Project) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(p.UpstreamCA))
+	h.Write([]byte{0})
+	h.Write([]byte(p.UpstreamClientCert))
+	var fp [sha256.Size]byte
+	h.Sum(fp[:0])
+	return fp
+}
+
+// poolRLocked returns p's pool when it is known for these very settings,
+// else nil. The caller holds u.mu (read or write).
+func (u *upstreams) poolRLocked(p *keystore.Project, now int64) *pool {
+	if !hasProfile(p) {
+		return u.def
+	}
+	e := u.byID[p.ID]
+	if e == nil || e.src.Load() != p {
+		return nil
+	}
+	e.used.mark(now)
+	return e.pool
+}
+
+// poolLocked returns p's pool, building it when p's profile is new or
+// changed (its old pool's idle connections are closed; requests still on
+// them finish). Settings older than the ones the pool was built from use
+// the newer pool. The caller holds u.mu for writing.
+func (u *upstreams) poolLocked(p *keystore.Project, now int64) (*pool, error) {
+	if c := u.poolRLocked(p, now); c != nil {
+		return c, nil
+	}
+	e := u.byID[p.ID]
+	if e != nil {
+		if src := e.src.Load(); src.UpdatedAt.After(p.UpdatedAt) {
+			e.used.mark(now)
+			return e.pool, nil
+		}
+	}
+	fp := profileFingerprint(p)
+	if e != nil && e.fp == fp {
+		e.src.Store(p)
+		e.used.mark(now)
+		return e.pool, nil
+	}
+	conf, err := u.tlsConfig(p)
+	if err != nil {
+		return nil, err
+	}
+	u.evictIdle(now)
+	if e != nil {
+		e.pool.closeIdle()
+	}
+	e = &projectPool{fp: fp, pool: newPool(conf)}
+	e.src.Store(p)
+	e.used.ns.Store(now)
+	u.byID[p.ID] = e
+	return e.pool, nil
+}
+
+// tlsConfig is the TLS configuration of p's profile: its CA certificates
+// as the only roots (else the default ones) and its client certificate.
+// TLS 1.2 or later, and verification is never skipped.
+func (u *upstreams) tlsConfig(p *keystore.Project) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: u.opts.RootCAs}
+	if p.UpstreamCA != "" {
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM([]byte(p.UpstreamCA)) {
+			return nil, fmt.Errorf("proxy: project %s: upstream_ca holds no certificate", p.ID)
+		}
+		conf.RootCAs = roots
+	}
+	if p.HasUpstreamClientKey() {
+		if u.certs == nil {
+			return nil, fmt.Errorf("proxy: project %s: no store to open its client certificate", p.ID)
+		}
+		cert, err := u.certs.UpstreamClientCertificate(p)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: project %s: %w", p.ID, err)
+		}
+		// Presented whenever the upstream asks, whichever CAs it names.
+		conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	}
+	return conf, nil
+}
+
+// closeIdle closes the idle connections of every client of the pool.
+func (c *pool) closeIdle() {
+	for _, e := range c.clients {
+		e.c.CloseIdleConnections()
+	}
+}
+
+// evictIdle drops clients, URLs and project pools unused for 2 ×
+// IdleConnTimeout (closing the clients' idle connections). The caller
+// holds u.mu.
 func (u *upstreams) evictIdle(now int64) {
 	cutoff := now - int64(2*u.opts.IdleConnTimeout)
-	for k, e := range u.clients {
+	u.def.evictIdle(cutoff)
+	for id, e := range u.byID {
+		if e.used.load() < cutoff {
+			e.pool.closeIdle()
+			delete(u.byID, id)
+			continue
+		}
+		e.pool.evictIdle(cutoff)
+	}
+}
+
+func (c *pool) evictIdle(cutoff int64) {
+	for k, e := range c.clients {
 		if e.used.load() < cutoff {
 			e.c.CloseIdleConnections()
-			delete(u.clients, k)
+			delete(c.clients, k)
 		}
 	}
-	for k, e := range u.byURL {
+	for k, e := range c.byURL {
 		if e.used.load() < cutoff || e.client.used.load() < cutoff { // its client just went
-			delete(u.byURL, k)
+			delete(c.byURL, k)
 		}
 	}
 }
 
-// size is how many clients and project URLs are kept (tests).
+// size is how many clients and project URLs are kept, in every pool
+// (tests).
 func (u *upstreams) size() (clients, urls int) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
-	return len(u.clients), len(u.byURL)
+	clients, urls = len(u.def.clients), len(u.def.byURL)
+	for _, e := range u.byID {
+		clients, urls = clients+len(e.pool.clients), urls+len(e.pool.byURL)
+	}
+	return clients, urls
 }
 
-// project returns the client of a project's upstream URL (validated when
+// project returns the client of project p's upstream URL (validated when
 // the project was saved) at now (unix ns): the URL is parsed and its
-// client found on first use, so a request pays one map look-up.
-func (u *upstreams) project(rawURL string, now int64) (*fasthttp.HostClient, bool) {
+// client found on first use, so a request pays one map look-up (two for
+// a project with a TLS profile).
+func (u *upstreams) project(p *keystore.Project, now int64) (*fasthttp.HostClient, error) {
+	rawURL := p.Upstream
 	u.mu.RLock()
-	e := u.byURL[rawURL]
+	var e *urlEntry
+	c := u.poolRLocked(p, now)
+	if c != nil {
+		e = c.byURL[rawURL]
+	}
 	u.mu.RUnlock()
 	if e == nil {
 		_, t, ok := parseTarget(nil, []byte(rawURL))
 		if !ok {
-			return nil, false
+			return nil, httpapi.ErrInternal
 		}
 		u.mu.Lock()
-		if e = u.byURL[rawURL]; e == nil {
+		c, err := u.poolLocked(p, now)
+		if err != nil {
+			u.mu.Unlock()
+			return nil, err
+		}
+		if e = c.byURL[rawURL]; e == nil {
 			u.evictIdle(now)
-			e = &urlEntry{client: u.clientLocked(&t, now)}
-			u.byURL[rawURL] = e
+			e = &urlEntry{client: u.clientLocked(c, &t, now)}
+			c.byURL[rawURL] = e
 		}
 		u.mu.Unlock()
 	}
 	e.used.mark(now)
 	e.client.used.mark(now)
-	return e.client.c, true
+	return e.client.c, nil
 }
 
-// client returns the client of t's origin at now (unix ns), creating it
-// on first use.
-func (u *upstreams) client(t *target, now int64) *fasthttp.HostClient {
+// client returns the client of t's origin for project p at now (unix ns),
+// creating it on first use.
+func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*fasthttp.HostClient, error) {
 	u.mu.RLock()
-	e := u.clients[string(t.origin)]
+	var e *clientEntry
+	c := u.poolRLocked(p, now)
+	if c != nil {
+		e = c.clients[string(t.origin)]
+	}
 	u.mu.RUnlock()
 	if e == nil {
 		u.mu.Lock()
-		e = u.clientLocked(t, now)
+		c, err := u.poolLocked(p, now)
+		if err != nil {
+			u.mu.Unlock()
+			return nil, err
+		}
+		e = u.clientLocked(c, t, now)
 		u.mu.Unlock()
 	}
 	e.used.mark(now)
-	return e.c
+	return e.c, nil
 }
 
-// clientLocked returns the entry of t's origin, creating it (and dropping
-// idle ones) when there is none. The caller holds u.mu.
-func (u *upstreams) clientLocked(t *target, now int64) *clientEntry {
-	if e := u.clients[string(t.origin)]; e != nil {
+// clientLocked returns the entry of t's origin in pool c, creating it (and
+// dropping idle ones) when there is none. The caller holds u.mu.
+func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
+	if e := c.clients[string(t.origin)]; e != nil {
 		return e
 	}
 	u.evictIdle(now)
-	c := &fasthttp.HostClient{
+	hc := &fasthttp.HostClient{
 		Addr:                     string(t.addr),
 		IsTLS:                    t.tls,
 		Name:                     "sdproxy",
@@ -182,17 +359,17 @@ func (u *upstreams) clientLocked(t *target, now int64) *clientEntry {
 		MaxResponseBodySize:      u.opts.MaxResponseBytes,
 		RetryIfErr:               retryIdempotentOnly,
 		SecureErrorLogMessage:    true, // errors never quote the request or response
-		TLSConfig:                &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: u.opts.RootCAs},
+		TLSConfig:                c.conf,
 	}
 	if u.opts.Dial != nil {
-		c.Dial = u.opts.Dial
+		hc.Dial = u.opts.Dial
 	} else {
 		d := u.opts.DialTimeout
-		c.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
+		hc.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
 	}
-	e := &clientEntry{c: c}
+	e := &clientEntry{c: hc}
 	e.used.ns.Store(now)
-	u.clients[string(t.origin)] = e
+	c.clients[string(t.origin)] = e
 	return e
 }
 
