@@ -60,10 +60,17 @@ type profileEnv struct {
 
 func newProfileEnv(t *testing.T, mtls bool) *profileEnv {
 	t.Helper()
+	return newProfileEnvMax(t, mtls, 0)
+}
+
+// newProfileEnvMax is newProfileEnv with the upstream's highest TLS
+// version (0: TLS 1.3).
+func newProfileEnvMax(t *testing.T, mtls bool, maxVersion uint16) *profileEnv {
+	t.Helper()
 	sink := &profileSink{}
 	e := &profileEnv{rtEnv: newRTEnv(t, rtOptions{events: sink}), sink: sink,
 		ca: testpki.NewCA(t, "upstream CA"), other: testpki.NewCA(t, "other CA"), clientCA: testpki.NewCA(t, "client CA")}
-	conf := &tls.Config{Certificates: []tls.Certificate{e.ca.Issue(t, "secure.test", "secure.test").TLS}}
+	conf := &tls.Config{Certificates: []tls.Certificate{e.ca.Issue(t, "secure.test", "secure.test").TLS}, MaxVersion: maxVersion}
 	if mtls {
 		conf.ClientAuth, conf.ClientCAs = tls.RequireAndVerifyClientCert, e.clientCA.Pool()
 	}
@@ -156,6 +163,20 @@ func TestUpstreamMTLS(t *testing.T) {
 				t.Fatalf("GET over mTLS = %d %s, want 200", r.status, r.body)
 			}
 		})
+	}
+}
+
+// TestUpstreamMTLS12: under TLS 1.2 the upstream refuses a missing
+// client certificate within the handshake, so the code is
+// upstream_tls_failed.
+func TestUpstreamMTLS12(t *testing.T) {
+	e := newProfileEnvMax(t, true, tls.VersionTLS12)
+	p := e.projectWith("https://secure.test", tlsProfile(e.ca, nil))
+	rtErrorShape(t, "GET over mTLS (TLS 1.2) without a client certificate", e.get(p, ""), 502, "upstream_tls_failed")
+	good := e.clientCA.Issue(t, "sdproxy", "sdproxy.test")
+	e.update(t, p.ID, tlsProfile(nil, &good))
+	if r := e.get(p, ""); r.status != 200 {
+		t.Fatalf("GET over mTLS (TLS 1.2) with the client certificate = %d %s, want 200", r.status, r.body)
 	}
 }
 
