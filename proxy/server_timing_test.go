@@ -78,7 +78,8 @@ func TestServerTiming(t *testing.T) {
 	limited := e.projectIn(keystore.ProjectInput{RateLimit: &one})
 	limitedKey := e.key(limited.ID, keystore.KeyInput{})
 	e.do("POST", "/proxy/"+limited.ID, `{}`, HeaderAuthorization, limitedKey) // the bucket's one token
-	wrongKey := key[:len(key)-1] + "x" // its last character changed: wrong, but well-formed
+	// A wrong but well-formed key: the last character changed.
+	wrongKey := key[:len(key)-1] + "x"
 	if strings.HasSuffix(key, "x") {
 		wrongKey = key[:len(key)-1] + "y"
 	}
