@@ -104,6 +104,13 @@ type projectPool struct {
 type clientEntry struct {
 	c    *fasthttp.HostClient
 	used lastUse
+	// certAsks counts the handshakes in which the upstream asked for a
+	// client certificate. Under TLS 1.3 an upstream that refuses the
+	// certificate (or its absence) says so after the handshake, on the
+	// first read, which fasthttp reports as a connection closed before
+	// the answer; a request that failed so while the count moved was
+	// refused for its certificate (see forward).
+	certAsks atomic.Uint64
 }
 
 // urlEntry is a project upstream URL's client and when it was last used.
@@ -282,7 +289,7 @@ func (u *upstreams) size() (clients, urls int) {
 // the project was saved) at now (unix ns): the URL is parsed and its
 // client found on first use, so a request pays one map look-up (two for
 // a project with a TLS profile).
-func (u *upstreams) project(p *keystore.Project, now int64) (*fasthttp.HostClient, error) {
+func (u *upstreams) project(p *keystore.Project, now int64) (*clientEntry, error) {
 	rawURL := p.Upstream
 	u.mu.RLock()
 	var e *urlEntry
@@ -311,12 +318,12 @@ func (u *upstreams) project(p *keystore.Project, now int64) (*fasthttp.HostClien
 	}
 	e.used.mark(now)
 	e.client.used.mark(now)
-	return e.client.c, nil
+	return e.client, nil
 }
 
 // client returns the client of t's origin for project p at now (unix ns),
 // creating it on first use.
-func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*fasthttp.HostClient, error) {
+func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*clientEntry, error) {
 	u.mu.RLock()
 	var e *clientEntry
 	c := u.poolRLocked(p, now)
@@ -335,7 +342,7 @@ func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*fasthttp
 		u.mu.Unlock()
 	}
 	e.used.mark(now)
-	return e.c, nil
+	return e, nil
 }
 
 // clientLocked returns the entry of t's origin in pool c, creating it (and
@@ -345,6 +352,7 @@ func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
 		return e
 	}
 	u.evictIdle(now)
+	e := &clientEntry{}
 	hc := &fasthttp.HostClient{
 		Addr:                     string(t.addr),
 		IsTLS:                    t.tls,
@@ -359,7 +367,7 @@ func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
 		MaxResponseBodySize:      u.opts.MaxResponseBytes,
 		RetryIfErr:               retryIdempotentOnly,
 		SecureErrorLogMessage:    true, // errors never quote the request or response
-		TLSConfig:                c.conf,
+		TLSConfig:                countCertAsks(c.conf, &e.certAsks),
 	}
 	if u.opts.Dial != nil {
 		hc.Dial = u.opts.Dial
@@ -367,10 +375,25 @@ func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
 		d := u.opts.DialTimeout
 		hc.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
 	}
-	e := &clientEntry{c: hc}
+	e.c = hc
 	e.used.ns.Store(now)
 	c.clients[string(t.origin)] = e
 	return e
+}
+
+// countCertAsks returns a copy of conf that counts in asks every request
+// for a client certificate, presenting conf's certificate, or none.
+func countCertAsks(conf *tls.Config, asks *atomic.Uint64) *tls.Config {
+	c := conf.Clone()
+	get := conf.GetClientCertificate
+	c.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		asks.Add(1)
+		if get == nil {
+			return &tls.Certificate{}, nil // an empty one: none is sent
+		}
+		return get(cri)
+	}
+	return c
 }
 
 // retryIdempotentOnly retries a failed request once on a fresh connection

@@ -19,8 +19,8 @@ import (
 // TestE2EUpstreamMTLS: the real binary forwards to an https upstream of a
 // private CA that requires a client certificate, with the project's
 // upstream_ca and client certificate set through the CLI; without the
-// certificate the upstream refuses (502); the key never shows in the log
-// or the CLI's output.
+// certificate the upstream refuses (502 upstream_tls_failed); the key
+// never shows in the log or the CLI's output.
 func TestE2EUpstreamMTLS(t *testing.T) {
 	ca := testpki.NewCA(t, "e2e upstream CA")
 	clientCA := testpki.NewCA(t, "e2e client CA")
@@ -56,8 +56,8 @@ func TestE2EUpstreamMTLS(t *testing.T) {
 	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
 
 	status, body := post(t, data+"/proxy/"+p.ID+"/echo", `{"a":1}`, "X-Qanapi-Authorization", key)
-	if status != 502 {
-		t.Fatalf("proxy to the mTLS upstream without a client certificate = %d %s, want 502", status, body)
+	if status != 502 || !strings.Contains(string(body), `"upstream_tls_failed"`) {
+		t.Fatalf("proxy to the mTLS upstream without a client certificate = %d %s, want 502 upstream_tls_failed", status, body)
 	}
 
 	out = cli(t, cl, "project", "update", p.ID, "--upstream-client-cert", filepath.Join(dir, "client.pem"),
