@@ -39,6 +39,7 @@ func TestAllocsProxyUpstreamTLSProfile(t *testing.T) {
 	base := allocsThrough(t, "https://bench-tls.test/api", &tls.Config{Certificates: []tls.Certificate{server}}, ca.Pool(), keystore.ProjectInput{})
 	mtls := allocsThrough(t, "https://bench-tls.test/api", &tls.Config{Certificates: []tls.Certificate{server},
 		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()}, nil, profile)
+	t.Logf("pass-through over TLS: %v allocs through the default pool, %v with the project's profile over mTLS", base, mtls)
 	if mtls > base || base > 2 {
 		t.Errorf("Data.Handler(pass-through over mTLS, project's profile) allocs = %v, over TLS through the default pool %v; want the profile to add none, and at most crypto/tls's 2", mtls, base)
 	}
