@@ -60,7 +60,10 @@ func NormalizeCertPEM(field, text string, limit int) (string, error) {
 	rest := bytes.TrimSpace([]byte(text))
 	for n := 1; len(rest) > 0; n++ {
 		b, next := nextPEM(rest)
-		if b == nil {
+		switch {
+		case b == nil && n == 1:
+			return "", invalid(field, "must hold only PEM CERTIFICATE blocks (-----BEGIN CERTIFICATE----- …), and no other text")
+		case b == nil:
 			return "", invalid(field, "must hold only PEM CERTIFICATE blocks: what follows block %d is not PEM", n-1)
 		}
 		if b.Type != "CERTIFICATE" {
