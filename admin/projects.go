@@ -71,7 +71,8 @@ func changedFields(in wire.ProjectInput) string {
 	for name, set := range map[string]bool{
 		"name": in.Name != nil, "environment": in.Environment != nil, "upstream": in.Upstream != nil,
 		"destinations": in.Destinations != nil, "rate_limit": in.RateLimit != nil, "max_active_keys": in.MaxActiveKeys != nil,
-		"bind_fields": in.BindFields != nil,
+		"bind_fields": in.BindFields != nil, "upstream_ca": in.UpstreamCA != nil,
+		"upstream_client_cert": in.UpstreamClientCert != nil, "upstream_client_key": in.UpstreamClientKey != nil,
 	} {
 		if set {
 			names = append(names, name)

@@ -16,6 +16,7 @@ func projectView(p keystore.Project) wire.Project {
 		ID: p.ID, Name: p.Name, Environment: p.Environment, Upstream: p.Upstream, Destinations: p.Destinations,
 		RateLimit:     wire.RateLimit{RequestsPerSecond: p.RateLimit.RequestsPerSecond, Burst: p.RateLimit.Burst},
 		MaxActiveKeys: p.MaxActiveKeys, BindFields: p.BindFields, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		UpstreamCA: p.UpstreamCA, UpstreamClientCert: p.UpstreamClientCert, UpstreamClientKeySet: p.HasUpstreamClientKey(),
 	}
 }
 
@@ -23,6 +24,8 @@ func projectInput(in wire.ProjectInput) keystore.ProjectInput {
 	out := keystore.ProjectInput{
 		Name: in.Name, Environment: in.Environment, Upstream: in.Upstream,
 		Destinations: in.Destinations, MaxActiveKeys: in.MaxActiveKeys, BindFields: in.BindFields,
+		UpstreamCA: in.UpstreamCA, UpstreamClientCert: in.UpstreamClientCert,
+		UpstreamClientKey: (*keystore.PrivateKeyPEM)(in.UpstreamClientKey),
 	}
 	if in.RateLimit != nil {
 		out.RateLimit = &keystore.RateLimit{RequestsPerSecond: in.RateLimit.RequestsPerSecond, Burst: in.RateLimit.Burst}

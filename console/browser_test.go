@@ -7,6 +7,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/sdproxy/sdproxy/internal/testpki"
 )
 
 // TestConsoleInBrowser drives the console in headless Chromium against a
@@ -246,6 +248,7 @@ func (s *scenario) editProxySettings() {
 	if s.srv.admin(t, "GET", "/admin/v1/projects/"+s.project, nil, &proj); proj.RateLimit.RequestsPerSecond != 75 {
 		t.Errorf("after saving, requests_per_second = %v, want 75", proj.RateLimit.RequestsPerSecond)
 	}
+	s.setUpstreamTLS()
 	p.screenshot(s.shots, "proxy")
 }
 
@@ -340,5 +343,37 @@ func checkNoSecret(t *testing.T, p *page, what, secret string, isToken bool) {
 		if got != secret {
 			t.Errorf("sessionStorage sdproxy.adminToken = %q, want the admin token", got)
 		}
+	}
+}
+
+// setUpstreamTLS: the proxy settings take an upstream CA and a client
+// certificate with its key; the key is never shown again, the status line
+// says what is set.
+func (s *scenario) setUpstreamTLS() {
+	t, p := s.t, s.p
+	ca := testpki.NewCA(t, "console upstream CA")
+	client := ca.Issue(t, "console client", "client.test")
+	if got := p.text("#project-upstream-tls"); !strings.Contains(got, "system's roots") || !strings.Contains(got, "no client certificate") {
+		t.Errorf("upstream TLS status = %q, want the system's roots and no client certificate", got)
+	}
+	p.setValue("pasting an upstream CA", "#project-upstream-ca", ca.CertPEM)
+	p.setValue("pasting a client certificate", "#project-client-cert", client.CertPEM)
+	p.click("saving without the key", "#save-project")
+	p.wait("the missing key refused", `document.querySelector(".settings [role=alert]") && document.querySelector(".settings [role=alert]").textContent.includes("private key")`)
+	p.setValue("pasting its key", "#project-client-key", client.KeyPEM)
+	p.click("saving the upstream TLS", "#save-project")
+	p.wait("the upstream TLS saved", `document.querySelector(".settings .form-status").textContent === "Saved."`)
+	if got := p.text("#project-upstream-tls"); !strings.Contains(got, "project's CA (1 certificate)") || !strings.Contains(got, "key is set") {
+		t.Errorf("upstream TLS status after saving = %q, want the project's CA and a key set", got)
+	}
+	if got := js[string](p, "reading the key field", `document.querySelector("#project-client-key").value`); got != "" {
+		t.Errorf("the key field after saving holds %q, want it empty (the key is never shown again)", got)
+	}
+	var proj struct {
+		UpstreamCA string `json:"upstream_ca"`
+		KeySet     bool   `json:"upstream_client_key_set"`
+	}
+	if s.srv.admin(t, "GET", "/admin/v1/projects/"+s.project, nil, &proj); proj.UpstreamCA != ca.CertPEM || !proj.KeySet {
+		t.Errorf("after saving, upstream_ca = %q and upstream_client_key_set %v, want the CA and true", proj.UpstreamCA, proj.KeySet)
 	}
 }

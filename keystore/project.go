@@ -32,8 +32,20 @@ type Project struct {
 	// token moved to another field no longer opens. Tokens sealed before
 	// stay as they were.
 	BindFields bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// UpstreamCA is PEM text of the CA certificates that the upstream's
+	// and the destinations' certificates are verified against, instead
+	// of the system's roots; "" means the system's roots.
+	UpstreamCA string
+	// UpstreamClientCert is the PEM certificate chain presented to the
+	// upstream and destinations that ask for a client certificate; ""
+	// means none. Its private key is held sealed (HasUpstreamClientKey,
+	// Store.UpstreamClientCertificate).
+	UpstreamClientCert string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	// clientKeySealed is UpstreamClientCert's private key (PEM), sealed
+	// under the master key and bound to ID (see project_tls.go).
+	clientKeySealed []byte
 }
 
 // ProjectInput creates a project or, with nil fields left alone, updates one.
@@ -45,6 +57,13 @@ type ProjectInput struct {
 	RateLimit     *RateLimit
 	MaxActiveKeys *int
 	BindFields    *bool
+	// UpstreamCA replaces the CA certificates (PEM; "" for the system's
+	// roots).
+	UpstreamCA *string
+	// UpstreamClientCert and UpstreamClientKey set a client certificate
+	// chain and its private key (PEM), together; both "" remove them.
+	UpstreamClientCert *string
+	UpstreamClientKey  *PrivateKeyPEM
 }
 
 // CreateProject validates in and stores a new project.
@@ -64,11 +83,20 @@ func (s *Store) CreateProject(in ProjectInput) (Project, error) {
 	if err := applyProjectInput(&p, in, true); err != nil {
 		return Project{}, err
 	}
+	clientKey, err := applyUpstreamTLS(&p, in)
+	if err != nil {
+		return Project{}, err
+	}
 	suffix, err := randomString(s.opts.Rand, base36, 12)
 	if err != nil {
 		return Project{}, err
 	}
 	p.ID = "prj_" + suffix
+	if clientKey != nil {
+		if err := s.sealClientKey(&p, clientKey); err != nil {
+			return Project{}, fmt.Errorf("keystore.CreateProject: %w", err)
+		}
+	}
 	err = s.update(func(tx kvTx) error {
 		return putProject(tx.Bucket(bucketProjects), p)
 	}, func() { s.cache.putProject(p) })
@@ -88,6 +116,15 @@ func (s *Store) UpdateProject(id string, in ProjectInput) (Project, error) {
 		}
 		if err := applyProjectInput(&p, in, false); err != nil {
 			return err
+		}
+		clientKey, err := applyUpstreamTLS(&p, in)
+		if err != nil {
+			return err
+		}
+		if clientKey != nil {
+			if err := s.sealClientKey(&p, clientKey); err != nil {
+				return err
+			}
 		}
 		p.UpdatedAt = s.now()
 		return putProject(b, p)

@@ -20,8 +20,13 @@ type projectJSON struct {
 	RateLimit     rateLimitJSON `json:"rate_limit"`
 	MaxActiveKeys int           `json:"max_active_keys"`
 	BindFields    bool          `json:"bind_fields,omitempty"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	UpstreamCA    string        `json:"upstream_ca,omitempty"`
+	// UpstreamClientCert and the sealed key (nonce || AES-256-GCM of the
+	// PEM key || tag) are set together.
+	UpstreamClientCert      string    `json:"upstream_client_cert,omitempty"`
+	UpstreamClientKeySealed []byte    `json:"upstream_client_key_sealed,omitempty"`
+	CreatedAt               time.Time `json:"created_at"`
+	UpdatedAt               time.Time `json:"updated_at"`
 }
 
 type rateLimitJSON struct {
@@ -49,6 +54,7 @@ func encodeProject(p Project) ([]byte, error) {
 		ID: p.ID, Name: p.Name, Environment: p.Environment, Upstream: p.Upstream, Destinations: p.Destinations,
 		RateLimit:     rateLimitJSON{p.RateLimit.RequestsPerSecond, p.RateLimit.Burst},
 		MaxActiveKeys: p.MaxActiveKeys, BindFields: p.BindFields, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		UpstreamCA: p.UpstreamCA, UpstreamClientCert: p.UpstreamClientCert, UpstreamClientKeySealed: p.clientKeySealed,
 	})
 }
 
@@ -62,6 +68,7 @@ func decodeProject(b []byte, p *Project) error {
 		ID: j.ID, Name: j.Name, Environment: j.Environment, Upstream: j.Upstream, Destinations: j.Destinations,
 		RateLimit:     RateLimit{j.RateLimit.RequestsPerSecond, j.RateLimit.Burst},
 		MaxActiveKeys: j.MaxActiveKeys, BindFields: j.BindFields, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+		UpstreamCA: j.UpstreamCA, UpstreamClientCert: j.UpstreamClientCert, clientKeySealed: j.UpstreamClientKeySealed,
 	}
 	return nil
 }

@@ -68,6 +68,9 @@ type Store struct {
 	opts      Options
 	hashKey   []byte // keyed hash of API-key secrets, derived from the master key
 	kek       []byte // wraps data keys, derived from the master key
+	// clientKeyKEK seals projects' upstream client keys, derived from the
+	// master key.
+	clientKeyKEK []byte
 
 	// writeMu orders the cache after the file: it is held across every
 	// write transaction of a project, key, route or classification record and the cache update
@@ -163,6 +166,7 @@ func withDefaults(o Options) Options {
 func (s *Store) init() error {
 	s.hashKey = derive(s.opts.MasterKey, "sdproxy api-key hash v1")
 	s.kek = derive(s.opts.MasterKey, "sdproxy data-key wrap v1")
+	s.clientKeyKEK = derive(s.opts.MasterKey, clientKeyPurpose)
 	s.keyrings = map[string]*Keyring{}
 	_, err := s.kv.Update(func(tx kvTx) error {
 		if err := s.checkMasterKey(tx.Bucket(bucketMeta)); err != nil {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"cmp"
+	"crypto/tls"
 	"log/slog"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ type DataStore interface {
 	// CachedMask returns the mask of the project's classification slug,
 	// or nil when the project does not define it. It must not allocate.
 	CachedMask(projectID, slug []byte) *fieldcrypt.Mask
+	// UpstreamClientCertificate returns the project's upstream client
+	// certificate with its key, or nil when it has none. It is called
+	// when the project's TLS profile changes, not per request.
+	UpstreamClientCertificate(p *keystore.Project) (*tls.Certificate, error)
 }
 
 // DataOptions configure NewData.
@@ -126,7 +131,7 @@ func NewData(o DataOptions) *Data {
 		o.LimiterIdle = 10 * time.Minute
 	}
 	d.limits = newLimiters(o.LimiterIdle)
-	d.upstreams = newUpstreams(o.Upstream)
+	d.upstreams = newUpstreams(o.Upstream, o.Store)
 	d.ids = httpapi.NewRequestIDs("req")
 	d.states.New = func() any { return d.newState() }
 	return d

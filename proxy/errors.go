@@ -54,6 +54,7 @@ var (
 	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
 	errUpstreamTLS         = &apiError{Status: 502, Code: "upstream_tls_failed", Message: "the TLS handshake with the upstream failed: its certificate could not be verified (unknown CA, wrong name, expired) or it offers no TLS 1.2 or later"}
+	errUpstreamClientCert  = &apiError{Status: 502, Code: "upstream_tls_failed", Message: "the upstream asked for a client certificate and closed the connection: it did not accept the project's client certificate (upstream_client_cert), or the project has none"}
 	errUpstreamTimeout     = &apiError{Status: 504, Code: "upstream_timeout", Message: "the upstream did not answer in time"}
 )
 

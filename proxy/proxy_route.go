@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // resolveTarget picks the URL to forward to and its client: an allowed
@@ -16,7 +14,7 @@ import (
 // the path + the query, else nil (answer directly). The bare project path
 // /proxy/{id} (nothing after the id) never goes to the upstream: it is
 // Qanapi's transform-only call. /proxy/{id}/ reaches the upstream's root.
-func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, path []byte) ([]byte, *fasthttp.HostClient, error) {
+func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, path []byte) ([]byte, *clientEntry, error) {
 	now := st.start.UnixNano()
 	if dest := bytes.TrimSpace(st.h.dest); len(dest) > 0 {
 		var ok bool
@@ -24,14 +22,18 @@ func (d *Data) resolveTarget(ctx *fasthttp.RequestCtx, st *reqState, project, pa
 		if !ok || !slices.Contains(st.project.Destinations, string(st.dest.origin)) {
 			return nil, nil, errDestination
 		}
-		return dest, d.upstreams.client(&st.dest, now), nil
+		c, err := d.upstreams.client(st.project, &st.dest, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		return dest, c, nil
 	}
 	if st.project.Upstream == "" || path == nil {
 		return nil, nil, nil
 	}
-	c, ok := d.upstreams.project(st.project.Upstream, now)
-	if !ok {
-		return nil, nil, httpapi.ErrInternal
+	c, err := d.upstreams.project(st.project, now)
+	if err != nil {
+		return nil, nil, err
 	}
 	url := append(st.url[:0], st.project.Upstream...)
 	url = appendPath(url, ctx.URI().PathOriginal(), project, path)
@@ -132,7 +134,7 @@ func isHex(c byte) bool {
 // forward sends the request upstream with c and copies the answer back.
 // The upstream's time (st.upstream) runs from sending the request until
 // its answer is read, failed attempts included.
-func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *fasthttp.HostClient, url, body []byte) error {
+func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *clientEntry, url, body []byte) error {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -142,10 +144,16 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *fasthttp.HostC
 	}
 	st.prepareUpstream(req)
 	sent := d.since(st.start)
-	err := c.Do(req, resp)
+	asks := c.certAsks.Load()
+	err := c.c.Do(req, resp)
 	st.upstream, st.upstreamCalled = d.since(st.start)-sent, true
 	if err != nil {
-		return upstreamError(err)
+		ae := upstreamError(err)
+		if ae == errUpstreamUnreachable && c.certAsks.Load() != asks {
+			// Asked for a certificate, then closed or reset: refused it.
+			return errUpstreamClientCert
+		}
+		return ae
 	}
 	if err := d.transformResponse(ctx, st, resp); err != nil {
 		return err

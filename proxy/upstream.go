@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 // UpstreamOptions are the limits of forwarded requests. fasthttp's zero
@@ -32,8 +33,9 @@ type UpstreamOptions struct {
 	// means fasthttp's dialer with DialTimeout.
 	Dial func(addr string) (net.Conn, error)
 	// RootCAs verifies https upstreams' certificates. Nil means the
-	// system's roots. Verification is never skipped, and TLS is 1.2 or
-	// later.
+	// system's roots. A project's upstream_ca replaces them for its
+	// upstream and destinations. Verification is never skipped, and TLS
+	// is 1.2 or later.
 	RootCAs *x509.CertPool
 }
 
@@ -56,13 +58,24 @@ func (o UpstreamOptions) withDefaults() UpstreamOptions {
 	return o
 }
 
-// upstreams keeps one pooled keep-alive client per origin, and for each
-// project upstream URL its client, found once. Entries unused for longer
-// than 2 × IdleConnTimeout are dropped whenever a new one is added, so the
-// maps do not grow as projects change their upstreams and destinations.
+// upstreams keeps pooled keep-alive clients: one per origin, and for each
+// project upstream URL its client, found once. A project with its own TLS
+// profile (upstream_ca, a client certificate) has a pool of its own, so no
+// other project ever reaches an upstream through its CA or certificate;
+// the others share the default pool. Entries unused for longer than 2 ×
+// IdleConnTimeout are dropped whenever a new one is added, so the maps do
+// not grow as projects change their upstreams, destinations and profiles.
 type upstreams struct {
-	opts    UpstreamOptions
-	mu      sync.RWMutex
+	opts  UpstreamOptions
+	certs ClientCertificates
+	mu    sync.RWMutex
+	def   *pool                   // system roots (or opts.RootCAs), no client certificate
+	byID  map[string]*projectPool // by project id, for projects with a TLS profile
+}
+
+// pool is the clients of one TLS configuration.
+type pool struct {
+	conf    *tls.Config
 	clients map[string]*clientEntry // by origin
 	byURL   map[string]*urlEntry    // by project upstream URL
 }
@@ -71,6 +84,13 @@ type upstreams struct {
 type clientEntry struct {
 	c    *fasthttp.HostClient
 	used lastUse
+	// certAsks counts the handshakes in which the upstream asked for a
+	// client certificate. Under TLS 1.3 an upstream that refuses the
+	// certificate (or its absence) says so after the handshake, on the
+	// first read, which fasthttp reports as a connection closed before
+	// the answer; a request that failed so while the count moved was
+	// refused for its certificate (see forward).
+	certAsks atomic.Uint64
 }
 
 // urlEntry is a project upstream URL's client and when it was last used.
@@ -93,82 +113,134 @@ func (u *lastUse) mark(now int64) {
 
 func (u *lastUse) load() int64 { return u.ns.Load() }
 
-func newUpstreams(o UpstreamOptions) *upstreams {
-	return &upstreams{opts: o.withDefaults(), clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}}
+func newUpstreams(o UpstreamOptions, certs ClientCertificates) *upstreams {
+	o = o.withDefaults()
+	return &upstreams{opts: o, certs: certs, def: newPool(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.RootCAs}),
+		byID: map[string]*projectPool{}}
 }
 
-// evictIdle drops clients and URLs unused for 2 × IdleConnTimeout
-// (closing the clients' idle connections). The caller holds u.mu.
+func newPool(conf *tls.Config) *pool {
+	return &pool{conf: conf, clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}}
+}
+
+// closeIdle closes the idle connections of every client of the pool.
+func (c *pool) closeIdle() {
+	for _, e := range c.clients {
+		e.c.CloseIdleConnections()
+	}
+}
+
+// evictIdle drops clients, URLs and project pools unused for 2 ×
+// IdleConnTimeout (closing the clients' idle connections). The caller
+// holds u.mu.
 func (u *upstreams) evictIdle(now int64) {
 	cutoff := now - int64(2*u.opts.IdleConnTimeout)
-	for k, e := range u.clients {
+	u.def.evictIdle(cutoff)
+	for id, e := range u.byID {
+		if e.used.load() < cutoff {
+			e.pool.closeIdle()
+			delete(u.byID, id)
+			continue
+		}
+		e.pool.evictIdle(cutoff)
+	}
+}
+
+func (c *pool) evictIdle(cutoff int64) {
+	for k, e := range c.clients {
 		if e.used.load() < cutoff {
 			e.c.CloseIdleConnections()
-			delete(u.clients, k)
+			delete(c.clients, k)
 		}
 	}
-	for k, e := range u.byURL {
+	for k, e := range c.byURL {
 		if e.used.load() < cutoff || e.client.used.load() < cutoff { // its client just went
-			delete(u.byURL, k)
+			delete(c.byURL, k)
 		}
 	}
 }
 
-// size is how many clients and project URLs are kept (tests).
+// size is how many clients and project URLs are kept, in every pool
+// (tests).
 func (u *upstreams) size() (clients, urls int) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
-	return len(u.clients), len(u.byURL)
+	clients, urls = len(u.def.clients), len(u.def.byURL)
+	for _, e := range u.byID {
+		clients, urls = clients+len(e.pool.clients), urls+len(e.pool.byURL)
+	}
+	return clients, urls
 }
 
-// project returns the client of a project's upstream URL (validated when
+// project returns the client of project p's upstream URL (validated when
 // the project was saved) at now (unix ns): the URL is parsed and its
-// client found on first use, so a request pays one map look-up.
-func (u *upstreams) project(rawURL string, now int64) (*fasthttp.HostClient, bool) {
+// client found on first use, so a request pays one map look-up (two for
+// a project with a TLS profile).
+func (u *upstreams) project(p *keystore.Project, now int64) (*clientEntry, error) {
+	rawURL := p.Upstream
 	u.mu.RLock()
-	e := u.byURL[rawURL]
+	var e *urlEntry
+	c := u.poolRLocked(p, now)
+	if c != nil {
+		e = c.byURL[rawURL]
+	}
 	u.mu.RUnlock()
 	if e == nil {
 		_, t, ok := parseTarget(nil, []byte(rawURL))
 		if !ok {
-			return nil, false
+			return nil, httpapi.ErrInternal
 		}
 		u.mu.Lock()
-		if e = u.byURL[rawURL]; e == nil {
+		c, err := u.poolLocked(p, now)
+		if err != nil {
+			u.mu.Unlock()
+			return nil, err
+		}
+		if e = c.byURL[rawURL]; e == nil {
 			u.evictIdle(now)
-			e = &urlEntry{client: u.clientLocked(&t, now)}
-			u.byURL[rawURL] = e
+			e = &urlEntry{client: u.clientLocked(c, &t, now)}
+			c.byURL[rawURL] = e
 		}
 		u.mu.Unlock()
 	}
 	e.used.mark(now)
 	e.client.used.mark(now)
-	return e.client.c, true
+	return e.client, nil
 }
 
-// client returns the client of t's origin at now (unix ns), creating it
-// on first use.
-func (u *upstreams) client(t *target, now int64) *fasthttp.HostClient {
+// client returns the client of t's origin for project p at now (unix ns),
+// creating it on first use.
+func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*clientEntry, error) {
 	u.mu.RLock()
-	e := u.clients[string(t.origin)]
+	var e *clientEntry
+	c := u.poolRLocked(p, now)
+	if c != nil {
+		e = c.clients[string(t.origin)]
+	}
 	u.mu.RUnlock()
 	if e == nil {
 		u.mu.Lock()
-		e = u.clientLocked(t, now)
+		c, err := u.poolLocked(p, now)
+		if err != nil {
+			u.mu.Unlock()
+			return nil, err
+		}
+		e = u.clientLocked(c, t, now)
 		u.mu.Unlock()
 	}
 	e.used.mark(now)
-	return e.c
+	return e, nil
 }
 
-// clientLocked returns the entry of t's origin, creating it (and dropping
-// idle ones) when there is none. The caller holds u.mu.
-func (u *upstreams) clientLocked(t *target, now int64) *clientEntry {
-	if e := u.clients[string(t.origin)]; e != nil {
+// clientLocked returns the entry of t's origin in pool c, creating it (and
+// dropping idle ones) when there is none. The caller holds u.mu.
+func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
+	if e := c.clients[string(t.origin)]; e != nil {
 		return e
 	}
 	u.evictIdle(now)
-	c := &fasthttp.HostClient{
+	e := &clientEntry{}
+	hc := &fasthttp.HostClient{
 		Addr:                     string(t.addr),
 		IsTLS:                    t.tls,
 		Name:                     "sdproxy",
@@ -182,17 +254,17 @@ func (u *upstreams) clientLocked(t *target, now int64) *clientEntry {
 		MaxResponseBodySize:      u.opts.MaxResponseBytes,
 		RetryIfErr:               retryIdempotentOnly,
 		SecureErrorLogMessage:    true, // errors never quote the request or response
-		TLSConfig:                &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: u.opts.RootCAs},
+		TLSConfig:                countCertAsks(c.conf, &e.certAsks),
 	}
 	if u.opts.Dial != nil {
-		c.Dial = u.opts.Dial
+		hc.Dial = u.opts.Dial
 	} else {
 		d := u.opts.DialTimeout
-		c.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
+		hc.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
 	}
-	e := &clientEntry{c: c}
+	e.c = hc
 	e.used.ns.Store(now)
-	u.clients[string(t.origin)] = e
+	c.clients[string(t.origin)] = e
 	return e
 }
 

@@ -18,8 +18,16 @@ type Project struct {
 	RateLimit     RateLimit `json:"rate_limit"`
 	MaxActiveKeys int       `json:"max_active_keys"`
 	BindFields    bool      `json:"bind_fields"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// UpstreamCA is the PEM CA certificates the upstream and destinations
+	// are verified against ("": the system's roots).
+	UpstreamCA string `json:"upstream_ca"`
+	// UpstreamClientCert is the PEM client certificate chain presented to
+	// them (""; none). Its key is never shown: UpstreamClientKeySet says
+	// whether one is held.
+	UpstreamClientCert   string    `json:"upstream_client_cert"`
+	UpstreamClientKeySet bool      `json:"upstream_client_key_set"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
 }
 
 // ProjectInput is the body of a project create (POST) or update (PATCH);
@@ -32,4 +40,9 @@ type ProjectInput struct {
 	RateLimit     *RateLimit `json:"rate_limit"`
 	MaxActiveKeys *int       `json:"max_active_keys"`
 	BindFields    *bool      `json:"bind_fields,omitempty"`
+	UpstreamCA    *string    `json:"upstream_ca,omitempty"`
+	// UpstreamClientCert and UpstreamClientKey (PEM) go together; both ""
+	// remove them. The key is write-only.
+	UpstreamClientCert *string `json:"upstream_client_cert,omitempty"`
+	UpstreamClientKey  *string `json:"upstream_client_key,omitempty"`
 }

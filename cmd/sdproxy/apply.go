@@ -335,6 +335,14 @@ func changedSettings(in wire.ProjectInput, p wire.Project) (changed, old wire.Pr
 	if v := in.BindFields; v != nil && *v != p.BindFields {
 		changed.BindFields, old.BindFields = v, &p.BindFields
 	}
+	if v := in.UpstreamCA; v != nil && *v != p.UpstreamCA {
+		changed.UpstreamCA, old.UpstreamCA = v, &p.UpstreamCA
+	}
+	// The old client key cannot be put back (it is never read): an undo
+	// leaves the new certificate in place.
+	if clientCertChange(in, p) {
+		changed.UpstreamClientCert, changed.UpstreamClientKey = in.UpstreamClientCert, in.UpstreamClientKey
+	}
 	return changed, old
 }
 

@@ -25,6 +25,13 @@ type fieldChange struct {
 // projectDiff lists the settings in that differ from p's; only settings
 // the file gives count. With creating, every setting given is listed.
 func projectDiff(p wire.Project, in wire.ProjectInput, creating bool) []fieldChange {
+	return projectDiffKey(p, in, creating, "")
+}
+
+// projectDiffKey is projectDiff naming the file a client key comes from.
+// Certificates show as their subjects and fingerprints; the key never
+// shows.
+func projectDiffKey(p wire.Project, in wire.ProjectInput, creating bool, keyFile string) []fieldChange {
 	var out []fieldChange
 	add := func(field string, old, new any, differ bool) {
 		if creating {
@@ -51,6 +58,16 @@ func projectDiff(p wire.Project, in wire.ProjectInput, creating bool) []fieldCha
 	}
 	if v := in.BindFields; v != nil {
 		add("bind_fields", p.BindFields, *v, *v != p.BindFields)
+	}
+	if v := in.UpstreamCA; v != nil {
+		add("upstream_ca", pemSummary(p.UpstreamCA), pemSummary(*v), *v != p.UpstreamCA)
+	}
+	if v := in.UpstreamClientCert; v != nil {
+		differ := clientCertChange(in, p)
+		add("upstream_client_cert", pemSummary(p.UpstreamClientCert), pemSummary(*v), differ)
+		if k := in.UpstreamClientKey; k != nil && (differ || creating) {
+			add("upstream_client_key", keyState(p.UpstreamClientKeySet, ""), keyState(*k != "", keyFile), true)
+		}
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -34,8 +35,9 @@ const maxPolicyFile = 16 << 20
 // The members accepted at each level of a policy file. The JSON Schema
 // names the same ones (TestPolicySchemaNamesEveryKey).
 var (
-	policyTopKeys            = []string{"version", "projects"}
-	policyProjectKeys        = []string{"name", "environment", "upstream", "destinations", "rate_limit", "max_active_keys", "bind_fields", "classifications", "routes"}
+	policyTopKeys     = []string{"version", "projects"}
+	policyProjectKeys = []string{"name", "environment", "upstream", "destinations", "rate_limit", "max_active_keys", "bind_fields",
+		"upstream_ca", "upstream_ca_file", "upstream_client_cert", "upstream_client_cert_file", "upstream_client_key_file", "classifications", "routes"}
 	policyRateLimitKeys      = []string{"requests_per_second", "burst"}
 	policyClassificationKeys = []string{"slug", "name", "description", "mask"}
 	policyMaskKeys           = []string{"show_first", "show_last", "char"}
@@ -58,10 +60,12 @@ type policy struct {
 // policyProject is one project of a policy file. Settings.Name is always
 // set; another nil setting is not in the file: apply leaves it as it is.
 type policyProject struct {
-	Field           string // "projects[0]"
-	Line            int
-	Name            string
-	Settings        wire.ProjectInput
+	Field    string // "projects[0]"
+	Line     int
+	Name     string
+	Settings wire.ProjectInput
+	// KeyFile is the file Settings.UpstreamClientKey was read from.
+	KeyFile         string
 	Classifications []*policyClass
 	Routes          []*policyRoute
 }
@@ -171,7 +175,10 @@ func decodePolicy(file string, data []byte) (*policy, error) {
 
 // decodePolicyWithin is decodePolicy walking at most maxValues values.
 func decodePolicyWithin(file string, data []byte, maxValues int) (*policy, error) {
-	d := &fileDecoder{lines: map[string]int{}, maxValues: maxValues}
+	d := &fileDecoder{lines: map[string]int{}, maxValues: maxValues, dir: "."}
+	if file != "<stdin>" {
+		d.dir = filepath.Dir(file)
+	}
 	root := d.parse(data)
 	pol := &policy{File: file, lines: d.lines}
 	if root != nil {
@@ -253,6 +260,9 @@ const maxPolicyValues = 1 << 20
 
 // fileDecoder walks a policy file's nodes, collecting every problem.
 type fileDecoder struct {
+	// dir is where the files a policy file names are (its directory,
+	// or the working directory for standard input).
+	dir       string
 	problems  []fileProblem
 	lines     map[string]int
 	values    int          // members and elements walked so far

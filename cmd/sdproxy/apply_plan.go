@@ -170,14 +170,16 @@ func (pl *planner) project(fp *policyProject, sp *serverProject) (*projectPlan, 
 	self := &planEntry{Kind: kindProject, Project: fp.Name, Name: fp.Name, field: fp.Field, file: fp}
 	pp := &projectPlan{self: self}
 	if sp == nil {
-		self.Action, self.Changes = actCreate, projectDiff(wire.Project{}, fp.Settings, true)
+		self.Action, self.Changes = actCreate, projectDiffKey(wire.Project{}, fp.Settings, true, fp.KeyFile)
+		pl.checkClientKey(fp, wire.Project{})
 	} else {
 		self.ID, self.srv = sp.Project.ID, &sp.Project
 		if env := fp.Settings.Environment; env != nil && *env != sp.Project.Environment {
 			pl.fail(fp.Field+".environment", "cannot change from %s to %s: a project's environment is fixed when it is created", sp.Project.Environment, *env)
 		}
-		self.Changes = projectDiff(sp.Project, fp.Settings, false)
+		self.Changes = projectDiffKey(sp.Project, fp.Settings, false, fp.KeyFile)
 		self.Action = actionOf(self.Changes)
+		pl.checkClientKey(fp, sp.Project)
 	}
 	pp.classes = pl.classes(fp, sp)
 	pp.routes = pl.routes(fp, sp)
@@ -186,6 +188,16 @@ func (pl *planner) project(fp *policyProject, sp *serverProject) (*projectPlan, 
 		return nil, err
 	}
 	return pp, nil
+}
+
+// checkClientKey fails a client certificate that would change (p is the
+// server's project, zero when it has none) without its key: the key is
+// needed only then.
+func (pl *planner) checkClientKey(fp *policyProject, p wire.Project) {
+	in := fp.Settings
+	if in.UpstreamClientKey == nil && in.UpstreamClientCert != nil && clientCertChange(in, p) {
+		pl.fail(fp.Field+".upstream_client_cert", "changes the client certificate, so upstream_client_key_file (its private key) is needed too")
+	}
 }
 
 func actionOf(changes []fieldChange) string {

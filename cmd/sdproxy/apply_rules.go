@@ -85,6 +85,7 @@ func (d *fileDecoder) decodeProject(n *yaml.Node, field string) *policyProject {
 		}
 	}
 	d.decodeSettings(m, field, in)
+	p.KeyFile = d.decodeUpstreamTLS(m, field, in)
 	if v := m["classifications"]; v != nil {
 		p.Classifications = d.decodeClasses(v, field+".classifications")
 	}

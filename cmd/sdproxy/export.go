@@ -61,15 +61,19 @@ type exportDoc struct {
 }
 
 type exportProject struct {
-	Name            string          `json:"name" yaml:"name"`
-	Environment     string          `json:"environment" yaml:"environment"`
-	Upstream        string          `json:"upstream" yaml:"upstream"`
-	Destinations    []string        `json:"destinations" yaml:"destinations"`
-	RateLimit       exportRateLimit `json:"rate_limit" yaml:"rate_limit"`
-	MaxActiveKeys   int             `json:"max_active_keys" yaml:"max_active_keys"`
-	BindFields      bool            `json:"bind_fields" yaml:"bind_fields"`
-	Classifications []exportClass   `json:"classifications,omitempty" yaml:"classifications,omitempty"`
-	Routes          []exportRoute   `json:"routes,omitempty" yaml:"routes,omitempty"`
+	Name          string          `json:"name" yaml:"name"`
+	Environment   string          `json:"environment" yaml:"environment"`
+	Upstream      string          `json:"upstream" yaml:"upstream"`
+	Destinations  []string        `json:"destinations" yaml:"destinations"`
+	RateLimit     exportRateLimit `json:"rate_limit" yaml:"rate_limit"`
+	MaxActiveKeys int             `json:"max_active_keys" yaml:"max_active_keys"`
+	BindFields    bool            `json:"bind_fields" yaml:"bind_fields"`
+	// UpstreamCA and UpstreamClientCert are written when set; the client
+	// key never is (apply needs it only to change the certificate).
+	UpstreamCA         string        `json:"upstream_ca,omitempty" yaml:"upstream_ca,omitempty"`
+	UpstreamClientCert string        `json:"upstream_client_cert,omitempty" yaml:"upstream_client_cert,omitempty"`
+	Classifications    []exportClass `json:"classifications,omitempty" yaml:"classifications,omitempty"`
+	Routes             []exportRoute `json:"routes,omitempty" yaml:"routes,omitempty"`
 }
 
 type exportRateLimit struct {
@@ -153,6 +157,7 @@ func exportOf(sp *serverProject) exportProject {
 		Name: p.Name, Environment: p.Environment, Upstream: p.Upstream, Destinations: nonNilStrings(p.Destinations),
 		RateLimit:     exportRateLimit{p.RateLimit.RequestsPerSecond, p.RateLimit.Burst},
 		MaxActiveKeys: p.MaxActiveKeys, BindFields: p.BindFields,
+		UpstreamCA: p.UpstreamCA, UpstreamClientCert: p.UpstreamClientCert,
 	}
 	for _, c := range sp.Classes {
 		out.Classifications = append(out.Classifications, exportClass{

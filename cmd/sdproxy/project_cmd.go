@@ -53,6 +53,8 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 		rps                 float64
 		burst, maxKeys      int
 		bindFields          bool
+		caFile              string
+		certFile, keyFile   string
 	)
 	use := verb
 	if verb == "update" {
@@ -86,6 +88,9 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 		if f.Changed("bind-fields") {
 			in.BindFields = &bindFields
 		}
+		if err := upstreamTLSFlags(f.Changed, caFile, certFile, keyFile, &in); err != nil {
+			return err
+		}
 		if verb == "create" {
 			return callProject(cl, cmd.OutOrStdout(), "POST", "/admin/v1/projects", in)
 		}
@@ -100,6 +105,9 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 	f.IntVar(&burst, "burst", 0, "rate limit per API key: burst size (with --rps)")
 	f.IntVar(&maxKeys, "max-active-keys", 0, "cap of active API keys (default 10)")
 	f.BoolVar(&bindFields, "bind-fields", false, "seal new tokens bound to their field path (a token moved to another field will not open)")
+	f.StringVar(&caFile, "upstream-ca", "", "PEM `FILE` of the CA certificates the upstream and destinations are verified against instead of the system's roots (\"\": back to the system's roots)")
+	f.StringVar(&certFile, "upstream-client-cert", "", "PEM `FILE` of the client certificate chain presented to the upstream and destinations (with --upstream-client-key; both \"\" remove it)")
+	f.StringVar(&keyFile, "upstream-client-key", "", "PEM `FILE` of the client certificate's private key (with --upstream-client-cert); sent once, stored sealed, never shown")
 	if verb == "create" {
 		cmd.MarkFlagRequired("name")
 	}
@@ -116,6 +124,9 @@ func callProject(cl *clientFlags, w io.Writer, method, path string, body any) er
 		t.row("rate_limit", fmt.Sprintf("%g/s, burst %d", p.RateLimit.RequestsPerSecond, p.RateLimit.Burst))
 		t.row("max_active_keys", strconv.Itoa(p.MaxActiveKeys))
 		t.row("bind_fields", strconv.FormatBool(p.BindFields))
+		t.row("upstream_ca", orDash(pemSummary(p.UpstreamCA)))
+		t.row("upstream_client_cert", orDash(pemSummary(p.UpstreamClientCert)))
+		t.row("upstream_client_key", keySetText(p.UpstreamClientKeySet))
 		t.row("created_at", fmtTime(&p.CreatedAt, "-"))
 	})
 }

@@ -37,6 +37,7 @@ var rules = map[string]rule{
 	"internal/httpapi":         {why: "the HTTP helpers know nothing of the store, the log or the crypto"},
 	"internal/bodycodec":       {why: "body decoding stands alone: the standard library and the compression libraries fasthttp already uses", only: []string{"github.com/klauspost/compress/", "github.com/molecule-man/go-brrr"}},
 	"internal/testclock":       {why: "a test clock stands alone"},
+	"internal/testpki":         {why: "certificates for tests: the standard library only", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 	"internal/etcdtest":        {why: "starts real etcd servers for tests and checks their health over HTTP: the standard library only", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 	"internal/e2e":             {why: "the end-to-end harness drives the binary from outside"},
 	"internal/deps":            {why: "this test"},
