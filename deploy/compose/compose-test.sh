@@ -57,7 +57,7 @@ cleanup() {
 	local rc=$?
 	if [ $rc -ne 0 ]; then
 		say "logs of the stack (failed run):"
-		dc logs --no-color --tail 40 2>&1 | sed 's/sdpa_[0-9a-f]*/sdpa_…/g' || true
+		dc logs --no-color --tail 40 2>&1 | sed -e 's/sdpa_[0-9a-f]*/sdpa_…/g' -e 's/\(qk_[a-z0-9]*_\)[A-Za-z0-9]*/\1…/g' || true
 	fi
 	dc down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
 	docker rmi -f "$SDPROXY_IMAGE" "${SDPROXY_IMAGE%:latest}:$version" "$ETCD_IMAGE" >/dev/null 2>&1 || true
@@ -78,7 +78,7 @@ dc up -d --no-build
 wait_exit() { # service timeout: waits for a one-shot service and checks it exited 0
 	local id status code
 	for _ in $(seq "$2"); do
-		id=$(dc ps -q "$1" 2>/dev/null || true)
+		id=$(dc ps -a -q "$1" 2>/dev/null || true)
 		if [ -n "$id" ]; then
 			status=$(docker inspect -f '{{.State.Status}}' "$id")
 			if [ "$status" = exited ]; then
@@ -93,7 +93,7 @@ wait_exit() { # service timeout: waits for a one-shot service and checks it exit
 }
 wait_exit init 120
 wait_exit init-key 60
-out=$(docker logs "$(dc ps -q init-key)" 2>&1)
+out=$(docker logs "$(dc ps -a -q init-key)" 2>&1)
 project=$(grep -o 'for project prj_[a-z0-9]*' <<<"$out" | awk '{print $3}')
 key=$(awk '/^    [^ ]/ {print $1; exit}' <<<"$out")
 [ -n "$project" ] && [ -n "$key" ] || fail "init-key printed no project or key"
