@@ -40,8 +40,9 @@ type keyJSON struct {
 	LastUsedAt      *time.Time `json:"last_used_at"`
 	RevokedAt       *time.Time `json:"revoked_at"`
 	ExpiresAt       *time.Time `json:"expires_at"`
-	RotatedTo       string     `json:"rotated_to,omitempty"`
-	Hash            []byte     `json:"hash"`
+	RotatedTo       string      `json:"rotated_to,omitempty"`
+	DecryptBudget   *budgetJSON `json:"decrypt_budget,omitempty"`
+	Hash            []byte      `json:"hash"`
 }
 
 func encodeProject(p Project) ([]byte, error) {
@@ -90,7 +91,7 @@ func (r *keyRecord) MarshalJSON() ([]byte, error) {
 	return json.Marshal(keyJSON{
 		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Permissions: k.Permissions, Classifications: k.Classifications,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt,
-		RotatedTo: k.RotatedTo, Hash: r.Hash,
+		RotatedTo: k.RotatedTo, DecryptBudget: encodeBudget(k.DecryptBudget), Hash: r.Hash,
 	})
 }
 
@@ -103,7 +104,7 @@ func (r *keyRecord) UnmarshalJSON(b []byte) error {
 	*r = keyRecord{Key: Key{
 		ID: j.ID, ProjectID: j.ProjectID, Name: j.Name, Permissions: j.Permissions, Classifications: j.Classifications,
 		CreatedAt: j.CreatedAt, LastUsedAt: j.LastUsedAt, RevokedAt: j.RevokedAt, ExpiresAt: j.ExpiresAt,
-		RotatedTo: j.RotatedTo,
+		RotatedTo: j.RotatedTo, DecryptBudget: decodeBudget(j.DecryptBudget),
 	}, Hash: j.Hash}
 	return nil
 }
