@@ -93,10 +93,13 @@ func (b Budget) windowStart(t int64) int64 {
 }
 
 // chunk is how many values an instance reserves at once: a 64th of the
-// budget, from 1 to 1024. Smaller chunks share a budget more fairly among
-// instances and lose less when one crashes; larger ones write less.
+// budget, from 1 to 65,536. Smaller chunks share a budget more fairly
+// among instances and lose less when one crashes (at most a 64th of the
+// budget per crash); larger ones write less (each chunk is one durable
+// write, an fsync on bbolt, during which the key's other requests on the
+// instance wait).
 func (b Budget) chunk() uint64 {
-	return min(max(b.Values/64, 1), 1024)
+	return min(max(b.Values/64, 1), 1<<16)
 }
 
 // BudgetUsage is a key's budget as seen now: by the store, plus what this

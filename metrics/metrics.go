@@ -115,7 +115,7 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 		if n := r.FieldCount(); n > 0 {
 			m.fields.WithLabelValues(mode).Add(float64(n))
 		}
-	case r.Status == 429:
+	case r.RateLimited:
 		m.rateLimited.WithLabelValues(r.ProjectID).Inc()
 	case r.Status == 502 || r.Status == 504:
 		m.upstreamErrors.WithLabelValues(r.ProjectID, status).Inc()

@@ -31,6 +31,9 @@ type reqState struct {
 	clientIP    netip.Addr
 	start       time.Time
 	authFailed  bool // refused before or at authentication: summarised, not recorded
+	// budgetRefused: refused 429 by the key's decrypt budget, not its
+	// rate limit.
+	budgetRefused bool
 	project     *keystore.Project
 	mode        mode
 	class       string // classification slug, "" for none
