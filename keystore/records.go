@@ -31,15 +31,15 @@ type rateLimitJSON struct {
 
 // keyJSON is an API key as stored: the public record and the keyed hash.
 type keyJSON struct {
-	ID              string     `json:"id"`
-	ProjectID       string     `json:"project_id"`
-	Name            string     `json:"name"`
-	Permissions     []string   `json:"permissions"`
-	Classifications []string   `json:"classifications"`
-	CreatedAt       time.Time  `json:"created_at"`
-	LastUsedAt      *time.Time `json:"last_used_at"`
-	RevokedAt       *time.Time `json:"revoked_at"`
-	ExpiresAt       *time.Time `json:"expires_at"`
+	ID              string      `json:"id"`
+	ProjectID       string      `json:"project_id"`
+	Name            string      `json:"name"`
+	Permissions     []string    `json:"permissions"`
+	Classifications []string    `json:"classifications"`
+	CreatedAt       time.Time   `json:"created_at"`
+	LastUsedAt      *time.Time  `json:"last_used_at"`
+	RevokedAt       *time.Time  `json:"revoked_at"`
+	ExpiresAt       *time.Time  `json:"expires_at"`
 	RotatedTo       string      `json:"rotated_to,omitempty"`
 	DecryptBudget   *budgetJSON `json:"decrypt_budget,omitempty"`
 	Hash            []byte      `json:"hash"`

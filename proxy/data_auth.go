@@ -34,11 +34,11 @@ type reqState struct {
 	// budgetRefused: refused 429 by the key's decrypt budget, not its
 	// rate limit.
 	budgetRefused bool
-	project     *keystore.Project
-	mode        mode
-	class       string // classification slug, "" for none
-	params      fieldcrypt.Params
-	dest        target
+	project       *keystore.Project
+	mode          mode
+	class         string // classification slug, "" for none
+	params        fieldcrypt.Params
+	dest          target
 	// upstream is how long the upstream took, when upstreamCalled.
 	upstream       time.Duration
 	upstreamCalled bool
