@@ -9,6 +9,7 @@ const (
 	TypeProjectUpdated   = "project.updated"
 	TypeProjectDeleted   = "project.deleted"
 	TypeKeyCreated       = "key.created"
+	TypeKeyUpdated       = "key.updated" // Details {"decrypt_budget": "10000/24h" or "none"}
 	TypeKeyRevoked       = "key.revoked"
 	TypeKeyRotated       = "key.rotated"
 	TypeKeyExpired       = "key.expired"
@@ -57,7 +58,7 @@ const (
 // Types lists every event type, in the order the console offers them.
 var Types = []string{
 	TypeRequest, TypeAuthFailed, TypeProjectCreated, TypeProjectUpdated, TypeProjectDeleted,
-	TypeKeyCreated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired, TypeKeyBudgetExhausted,
+	TypeKeyCreated, TypeKeyUpdated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired, TypeKeyBudgetExhausted,
 	TypeDataKeyRotated, TypeDataKeyMinChange, TypeRouteCreated, TypeRouteUpdated, TypeRouteDeleted,
 	TypeClassificationCreated, TypeClassificationUpdated, TypeClassificationDeleted,
 	TypeLogUpgraded,

@@ -41,9 +41,9 @@ type Budget struct {
 	Per time.Duration
 }
 
-// String is "10000/24h0m0s".
+// String is "10000/24h", as ParseBudget reads it.
 func (b Budget) String() string {
-	return strconv.FormatUint(b.Values, 10) + "/" + b.Per.String()
+	return strconv.FormatUint(b.Values, 10) + "/" + FormatPer(b.Per)
 }
 
 // Validate reports the first field of b that is out of bounds, as a
@@ -129,3 +129,14 @@ func (e *BudgetExhaustedError) Error() string {
 
 // Is makes errors.Is(err, ErrBudgetExhausted) true.
 func (e *BudgetExhaustedError) Is(target error) bool { return target == ErrBudgetExhausted }
+
+// FormatPer writes a window length the short way: "24h", "30m", "90s".
+func FormatPer(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
+}

@@ -177,3 +177,36 @@ func (s *Store) applyBudget(keyID string, value []byte) error {
 	}
 	return nil
 }
+
+// SetKeyBudget sets (nil: removes) the decrypt budget of a key. What the
+// key decrypted in the current window counts against the new budget.
+func (s *Store) SetKeyBudget(projectID, keyID string, b *Budget) (Key, error) {
+	if b != nil {
+		if err := b.Validate(); err != nil {
+			return Key{}, err
+		}
+		c := *b
+		b = &c
+	}
+	var rec keyRecord
+	err := s.update(func(tx kvTx) error {
+		if err := getProjectKey(tx, projectID, keyID, &rec); err != nil {
+			return err
+		}
+		rec.DecryptBudget = b
+		return putJSON(tx.Bucket(bucketKeys), keyID, &rec)
+	}, func() { s.cache.putKey(&rec) })
+	if err != nil {
+		return Key{}, fmt.Errorf("keystore.SetKeyBudget %s: %w", keyID, err)
+	}
+	return s.GetKey(projectID, keyID)
+}
+
+// unusedBudget is the usage of a new key's budget b (nil: none) at now.
+func unusedBudget(b *Budget, now time.Time) *BudgetUsage {
+	if b == nil {
+		return nil
+	}
+	ws, we := b.Window(now)
+	return &BudgetUsage{WindowStart: ws, WindowEnd: we, Remaining: b.Values}
+}

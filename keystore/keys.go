@@ -124,6 +124,7 @@ func (s *Store) CreateKey(projectID string, in KeyInput) (NewKey, error) {
 	if err != nil {
 		return NewKey{}, fmt.Errorf("keystore.CreateKey %s: %w", projectID, err)
 	}
+	rec.BudgetUsage = unusedBudget(rec.DecryptBudget, s.now())
 	return NewKey{Key: rec.Key, Secret: secret}, nil
 }
 
@@ -307,6 +308,7 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 	if err != nil {
 		return NewKey{}, Key{}, fmt.Errorf("keystore.RotateKey %s: %w", keyID, err)
 	}
+	fresh.BudgetUsage = unusedBudget(fresh.DecryptBudget, s.now())
 	return NewKey{Key: fresh.Key, Secret: secret}, s.withLastUsed(old.Key), nil
 }
 

@@ -71,7 +71,7 @@ func (d *Data) recordExhausted(e *keystore.BudgetExhaustedError, now time.Time) 
 		Type: events.TypeKeyBudgetExhausted, Time: now.UTC(), ProjectID: e.ProjectID, KeyID: &id, Actor: "sdproxy",
 		Details: map[string]string{
 			"values":       strconv.FormatUint(e.Budget.Values, 10),
-			"per":          e.Budget.Per.String(),
+			"per":          keystore.FormatPer(e.Budget.Per),
 			"window_start": e.WindowStart.Format(time.RFC3339),
 			"window_end":   e.WindowEnd.Format(time.RFC3339),
 		},

@@ -117,7 +117,7 @@ func TestBudgetDirect(t *testing.T) {
 		t.Errorf("decrypt with a key without budget = %d %s, want 200", r.status, r.body)
 	}
 	if got := e.audit.ofType(events.TypeKeyBudgetExhausted); len(got) != 1 || *got[0].KeyID != rtKeyID(e.key) ||
-		got[0].Details["values"] != "3" || got[0].Details["per"] != "1h0m0s" || got[0].Details["window_end"] == "" {
+		got[0].Details["values"] != "3" || got[0].Details["per"] != "1h" || got[0].Details["window_end"] == "" {
 		t.Errorf("key.budget_exhausted events = %+v, want one for %s with values, per and the window", got, rtKeyID(e.key))
 	}
 	e.nextWindow()
