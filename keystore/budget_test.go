@@ -261,3 +261,29 @@ func TestEtcdBudgetShared(t *testing.T) {
 		t.Errorf("%d first refusals across both instances, want 1", firsts.Load())
 	}
 }
+
+// TestBudgetCrash: an instance that dies without closing loses the unspent
+// rest of its chunk for the window (the documented under-spend bound),
+// and never lets a value through twice.
+func TestBudgetCrash(t *testing.T) {
+	c := newClock()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{MasterKey: testMaster, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Budget{Values: 6400, Per: time.Hour} // chunk: 100
+	p, k, pr := budgetKey(t, s, b)
+	if err := pr.Budget.Spend(c.Now(), 3); err != nil {
+		t.Fatal(err)
+	}
+	s.closeOnce.Do(func() {}) // a crash: no give-back, no flush
+	if err := s.kv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, c)
+	got, err := s.GetKey(p.ID, k.ID)
+	if err != nil || got.BudgetUsage == nil || got.BudgetUsage.Used != b.chunk() {
+		t.Fatalf("GetKey after a crash = %+v, %v, want the whole chunk (%d) counted as used", got.BudgetUsage, err, b.chunk())
+	}
+}
