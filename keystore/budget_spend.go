@@ -215,31 +215,12 @@ func (b *DecryptBudget) reserve(w *budgetWindow, n uint64) (reservation, error) 
 	return res, err
 }
 
-// giveBack returns to the store what this instance reserved and did not
-// spend in the window holding now, so that a graceful restart loses
-// nothing of the budget. It runs once no request spends any more.
-func (b *DecryptBudget) giveBack(now int64) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// unspent is what this instance reserved in the window holding now and
+// has not spent, and that window's start; 0 when none.
+func (b *DecryptBudget) unspent(now int64) (window int64, rest uint64) {
 	w := b.win.Load()
 	if w == nil || now >= w.end {
-		return nil
+		return 0, 0
 	}
-	rest := w.reserved.Load() - min(w.used.Load(), w.reserved.Load())
-	if rest == 0 {
-		return nil
-	}
-	_, err := b.s.kv.Update(func(tx kvTx) error {
-		bk := tx.Bucket(bucketBudgets)
-		var rec budgetRecord
-		if err := getJSON(bk, b.keyID, &rec, nil); err != nil || rec.Window != w.start {
-			return err
-		}
-		rec.Reserved -= min(rest, rec.Reserved)
-		return putJSON(bk, b.keyID, rec)
-	})
-	if err == nil {
-		w.reserved.Store(w.used.Load())
-	}
-	return err
+	return w.start, w.reserved.Load() - min(w.used.Load(), w.reserved.Load())
 }

@@ -2,7 +2,6 @@ package keystore
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -139,24 +138,61 @@ func (s *Store) BudgetGauges() []BudgetGauge {
 	return out
 }
 
-// giveBackBudgets returns every chunk's unspent values to the store (see
-// DecryptBudget.giveBack).
+// giveBackBudgets returns to the store what this instance reserved and
+// did not spend in the current windows, so that a graceful restart loses
+// nothing of any budget: in one transaction (on etcd, in transactions of
+// at most maxWrites keys). It runs once no request spends any more.
 func (s *Store) giveBackBudgets() error {
+	type giveBack struct {
+		d      *DecryptBudget
+		window int64
+		rest   uint64
+	}
+	now := s.now().UnixNano()
 	s.cache.mu.RLock()
 	all := make([]*DecryptBudget, 0, len(s.cache.budgets))
 	for _, d := range s.cache.budgets {
 		all = append(all, d)
 	}
 	s.cache.mu.RUnlock()
-	now := s.now().UnixNano()
-	var errs []error
+	var todo []giveBack
 	for _, d := range all {
-		if err := d.giveBack(now); err != nil {
-			errs = append(errs, fmt.Errorf("key %s: %w", d.keyID, err))
+		d.mu.Lock() // no reservation in flight; held until the store has the rest back
+		defer d.mu.Unlock()
+		if w, rest := d.unspent(now); rest > 0 {
+			todo = append(todo, giveBack{d, w, rest})
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("keystore: give back decrypt budgets: %w", err)
+	for len(todo) > 0 {
+		batch := todo
+		if s.maxWrites > 0 && len(batch) > s.maxWrites {
+			batch = batch[:s.maxWrites]
+		}
+		todo = todo[len(batch):]
+		_, err := s.kv.Update(func(tx kvTx) error {
+			bk := tx.Bucket(bucketBudgets)
+			for _, g := range batch {
+				var rec budgetRecord
+				if err := getJSON(bk, g.d.keyID, &rec, nil); err != nil {
+					return err
+				}
+				if rec.Window != g.window {
+					continue
+				}
+				rec.Reserved -= min(g.rest, rec.Reserved)
+				if err := putJSON(bk, g.d.keyID, rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("keystore: give back decrypt budgets: %w", err)
+		}
+		for _, g := range batch {
+			w := g.d.win.Load()
+			w.reserved.Store(w.used.Load())
+		}
 	}
 	return nil
 }
