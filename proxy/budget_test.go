@@ -14,10 +14,27 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// budgetAudit keeps the events recorded through AuditLog.
+// budgetAudit keeps the events recorded through AuditLog, and the
+// request records' status and rate_limited.
 type budgetAudit struct {
-	mu  sync.Mutex
-	evs []events.Event
+	mu          sync.Mutex
+	evs         []events.Event
+	rateLimited map[int]int // by status: how many records said rate_limited
+	statuses    map[int]int
+}
+
+func (a *budgetAudit) Acquire() *events.Request { return new(events.Request) }
+
+func (a *budgetAudit) Submit(r *events.Request) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.statuses == nil {
+		a.statuses, a.rateLimited = map[int]int{}, map[int]int{}
+	}
+	a.statuses[r.Status]++
+	if r.RateLimited {
+		a.rateLimited[r.Status]++
+	}
 }
 
 func (a *budgetAudit) Record(e events.Event) {
@@ -54,7 +71,7 @@ var testBudget = keystore.Budget{Values: 3, Per: time.Hour}
 
 func newBudgetEnv(t *testing.T) *budgetEnv {
 	a := &budgetAudit{}
-	e := &budgetEnv{rtEnv: newRTEnv(t, rtOptions{audit: a}), audit: a}
+	e := &budgetEnv{rtEnv: newRTEnv(t, rtOptions{audit: a, events: a}), audit: a}
 	e.p = e.project("http://up.test/api")
 	e.plain = e.rtEnv.key(e.p.ID, keystore.KeyInput{})
 	e.tok = e.seal(e.p.ID, e.plain, `"123-45-6789"`)
@@ -127,6 +144,12 @@ func TestBudgetDirect(t *testing.T) {
 	e.refused(t, "decrypt 2 with 1 left, next window", e.do("POST", pathDirectDecrypt, two, HeaderAuthorization, e.key))
 	if got := e.audit.ofType(events.TypeKeyBudgetExhausted); len(got) != 2 {
 		t.Errorf("%d key.budget_exhausted events after two windows, want 2", len(got))
+	}
+	e.audit.mu.Lock()
+	defer e.audit.mu.Unlock()
+	if e.audit.statuses[429] != 3 || e.audit.rateLimited[429] != 0 {
+		t.Errorf("request records: %d with 429, %d of them rate_limited; want 3 and 0 (a budget is not a rate limit)",
+			e.audit.statuses[429], e.audit.rateLimited[429])
 	}
 }
 
