@@ -31,6 +31,7 @@ type Store interface {
 	GetKey(projectID, keyID string) (keystore.Key, error)
 	RevokeKey(projectID, keyID string) (keystore.Key, error)
 	RotateKey(projectID, keyID string, grace time.Duration) (keystore.NewKey, keystore.Key, error)
+	SetKeyBudget(projectID, keyID string, b *keystore.Budget) (keystore.Key, error)
 	DataKeys(projectID string) ([]keystore.DataKeyInfo, error)
 	RotateDataKey(projectID string) (keystore.DataKeyInfo, error)
 	SetMinDecryptionVersion(projectID string, v uint32) ([]keystore.DataKeyInfo, error)
@@ -215,7 +216,8 @@ func (a *Admin) routeKeys(ctx *fasthttp.RequestCtx, m, project string, seg []str
 		})
 	case 1:
 		return dispatch(ctx, m, map[string]func() error{
-			"GET": func() error { return a.getKey(ctx, project, seg[0]) },
+			"GET":   func() error { return a.getKey(ctx, project, seg[0]) },
+			"PATCH": func() error { return a.updateKey(ctx, project, seg[0]) },
 		})
 	case 2:
 		switch seg[1] {

@@ -513,7 +513,7 @@ func TestAdminMethodNotAllowed(t *testing.T) {
 		{"delete projects", "DELETE", "/admin/v1/projects", "GET, POST"},
 		{"post project", "POST", "/admin/v1/projects/" + p.ID, "DELETE, GET, PATCH"},
 		{"put keys", "PUT", "/admin/v1/projects/" + p.ID + "/keys", "GET, POST"},
-		{"delete key", "DELETE", keyPath, "GET"},
+		{"delete key", "DELETE", keyPath, "GET, PATCH"},
 		{"get revoke", "GET", keyPath + "/revoke", "POST"},
 		{"get rotate", "GET", keyPath + "/rotate", "POST"},
 	}

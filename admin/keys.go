@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,11 +53,20 @@ func (a *Admin) createKey(ctx *fasthttp.RequestCtx, project string) error {
 		}
 		in.ExpiresAt = &t
 	}
+	budget, err := parseBudget(body.DecryptBudget)
+	if err != nil {
+		return err
+	}
+	in.DecryptBudget = budget
 	nk, err := a.store.CreateKey(project, in)
 	if err != nil {
 		return err
 	}
-	a.record(events.TypeKeyCreated, project, nk.ID, map[string]string{"name": nk.Name, "permissions": strings.Join(nk.Permissions, ",")})
+	details := map[string]string{"name": nk.Name, "permissions": strings.Join(nk.Permissions, ",")}
+	if nk.DecryptBudget != nil {
+		details["decrypt_budget"] = nk.DecryptBudget.String()
+	}
+	a.record(events.TypeKeyCreated, project, nk.ID, details)
 	v := a.view(nk.Key)
 	v.Secret = nk.Secret
 	ctx.Response.Header.Set("Cache-Control", "no-store")
@@ -105,4 +116,56 @@ func (a *Admin) rotateKey(ctx *fasthttp.RequestCtx, project, id string) error {
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	httpapi.WriteJSON(ctx, 201, v)
 	return nil
+}
+
+// updateKey is PATCH …/keys/{id}: {"decrypt_budget": {values, per}} sets
+// the key's budget, {"decrypt_budget": null} removes it.
+func (a *Admin) updateKey(ctx *fasthttp.RequestCtx, project, id string) error {
+	var body wire.KeyUpdate
+	if err := decodeBody(ctx, &body); err != nil {
+		return err
+	}
+	if len(body.DecryptBudget) == 0 {
+		return httpapi.BadRequest("decrypt_budget: required (an object {values, per}, or null to remove the budget)")
+	}
+	var wb *wire.Budget
+	if err := json.Unmarshal(body.DecryptBudget, &wb); err != nil {
+		return httpapi.BadRequest(`decrypt_budget: want an object {"values": 10000, "per": "24h"} or null`)
+	}
+	budget, err := parseBudget(wb)
+	if err != nil {
+		return err
+	}
+	k, err := a.store.SetKeyBudget(project, id, budget)
+	if err != nil {
+		return err
+	}
+	change := "none"
+	if budget != nil {
+		change = budget.String()
+	}
+	a.record(events.TypeKeyUpdated, project, k.ID, map[string]string{"decrypt_budget": change})
+	httpapi.WriteJSON(ctx, 200, a.view(k))
+	return nil
+}
+
+// parseBudget turns a budget of the wire into the store's (nil for none);
+// a bad one is a 400 naming the field.
+func parseBudget(b *wire.Budget) (*keystore.Budget, error) {
+	if b == nil {
+		return nil, nil
+	}
+	n, err := strconv.ParseUint(string(b.Values), 10, 64)
+	if err != nil {
+		return nil, httpapi.BadRequest("decrypt_budget.values: want a whole number from 1 to " + strconv.FormatUint(keystore.MaxBudgetValues, 10))
+	}
+	d, err := time.ParseDuration(b.Per)
+	if err != nil {
+		return nil, httpapi.BadRequest(`decrypt_budget.per: want a duration from 1m to 8760h, such as "24h" or "30m"`)
+	}
+	out := keystore.Budget{Values: n, Per: d}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
@@ -35,11 +37,24 @@ func projectInput(in wire.ProjectInput) keystore.ProjectInput {
 
 // keyView shows k with its status at now.
 func keyView(k keystore.Key, now time.Time) wire.Key {
-	return wire.Key{
+	v := wire.Key{
 		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Permissions: k.Permissions, Classifications: k.Classifications,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt,
 		RotatedTo: k.RotatedTo, Status: k.Status(now),
+		DecryptBudget: budgetView(k.DecryptBudget),
 	}
+	if u := k.BudgetUsage; u != nil {
+		used, left, end := u.Used, u.Remaining, u.WindowEnd
+		v.DecryptBudgetUsed, v.DecryptBudgetRemaining, v.DecryptBudgetWindowEnd = &used, &left, &end
+	}
+	return v
+}
+
+func budgetView(b *keystore.Budget) *wire.Budget {
+	if b == nil {
+		return nil
+	}
+	return &wire.Budget{Values: json.Number(strconv.FormatUint(b.Values, 10)), Per: keystore.FormatPer(b.Per)}
 }
 
 func dataKeyView(d keystore.DataKeyInfo) wire.DataKey {

@@ -15,7 +15,8 @@ import (
 // real `sdproxy serve`: sign in, create a project, create an API key
 // through the dialog and read it once, use it through the proxy, watch
 // Last Used and the Event Log, edit the proxy settings, rotate the data
-// key, revoke the key and see the proxy refuse it, rotate a key; create
+// key, revoke the key and see the proxy refuse it, rotate a key, create a
+// key with a decrypt budget and see what is left of it; create
 // and edit classifications, create, reorder and edit routes, preview what
 // they do to a pasted body, see a classification in use refused, delete a
 // route; sign out.
@@ -36,6 +37,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	s.rotateDataKey()
 	s.revokeKey()
 	s.rotateOtherKey()
+	s.createBudgetedKey()
 	s.manageClassifications()
 	s.manageRoutes()
 	s.tryPreview()

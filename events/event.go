@@ -9,6 +9,7 @@ const (
 	TypeProjectUpdated   = "project.updated"
 	TypeProjectDeleted   = "project.deleted"
 	TypeKeyCreated       = "key.created"
+	TypeKeyUpdated       = "key.updated" // Details {"decrypt_budget": "10000/24h" or "none"}
 	TypeKeyRevoked       = "key.revoked"
 	TypeKeyRotated       = "key.rotated"
 	TypeKeyExpired       = "key.expired"
@@ -39,6 +40,12 @@ const (
 	// over its MaxCount.
 	TypeAuthFailed = "auth.failed"
 
+	// TypeKeyBudgetExhausted records that an API key's decrypt budget
+	// refused a request for the first time in a window: once per key and
+	// window across every instance sharing the store. Details
+	// {"values", "per", "window_start", "window_end"}; never a field value.
+	TypeKeyBudgetExhausted = "key.budget_exhausted"
+
 	// TypeLogUpgraded is written by Open into the chain when it takes
 	// over a log whose head record was not signed (written by an sdproxy
 	// before signed heads) or was missing from an empty log: Details
@@ -51,7 +58,7 @@ const (
 // Types lists every event type, in the order the console offers them.
 var Types = []string{
 	TypeRequest, TypeAuthFailed, TypeProjectCreated, TypeProjectUpdated, TypeProjectDeleted,
-	TypeKeyCreated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired,
+	TypeKeyCreated, TypeKeyUpdated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired, TypeKeyBudgetExhausted,
 	TypeDataKeyRotated, TypeDataKeyMinChange, TypeRouteCreated, TypeRouteUpdated, TypeRouteDeleted,
 	TypeClassificationCreated, TypeClassificationUpdated, TypeClassificationDeleted,
 	TypeLogUpgraded,

@@ -77,3 +77,38 @@ func TestCachedClassificationAllocs(t *testing.T) {
 		t.Errorf("CachedClassification and CachedMask allocs = %v, want 0", n)
 	}
 }
+
+// TestBudgetSpendAllocs: spending from the instance's chunk allocates
+// nothing (a new chunk, once per chunk, writes to the store).
+func TestBudgetSpendAllocs(t *testing.T) {
+	c := newClock()
+	s := openTestStore(t, "", c)
+	_, _, pr := budgetKey(t, s, Budget{Values: 1 << 20, Per: 24 * 60 * 60 * 1e9})
+	now := c.Now()
+	if err := pr.Budget.Spend(now, 1); err != nil { // reserve the first chunk
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(1000, func() {
+		if err := pr.Budget.Spend(now, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("DecryptBudget.Spend allocs = %v, want 0", n)
+	}
+}
+
+func BenchmarkBudgetSpend(b *testing.B) {
+	c := newClock()
+	s := openTestStore(b, "", c)
+	_, _, pr := budgetKey(b, s, Budget{Values: MaxBudgetValues, Per: MaxBudgetPer})
+	now := c.Now()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := pr.Budget.Spend(now, 2); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

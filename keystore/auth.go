@@ -23,6 +23,9 @@ type Principal struct {
 	CanDecryptMasked bool
 	// Classifications limits the key to these slugs; empty means any.
 	Classifications []string
+	// Budget caps the values the key decrypts per window; nil means no
+	// cap.
+	Budget *DecryptBudget
 }
 
 // usage is the in-memory "last used" of one key, kept across cache updates.
@@ -47,11 +50,17 @@ type authCache struct {
 	usage    map[string]*usage
 	routes   map[string]routeList       // by project id
 	classes  map[string]*projectClasses // by project id
+	// budgets holds the decrypt budgets of keys that have one, by key id,
+	// kept across updates of the key while its budget is the same.
+	budgets map[string]*DecryptBudget
+	owner   *Store
 	// routeVersion numbers route lists; it only grows.
 	routeVersion uint64
 }
 
-func (c *authCache) init() {
+func (c *authCache) init(owner *Store) {
+	c.owner = owner
+	c.budgets = map[string]*DecryptBudget{}
 	c.keys = map[string]*cachedKey{}
 	c.projects = map[string]*Project{}
 	c.usage = map[string]*usage{}
@@ -89,6 +98,7 @@ func (c *authCache) putKey(rec *keyRecord) {
 		c.usage[rec.ID] = u
 	}
 	e.use = u
+	e.principal.Budget = c.budgetForLocked(rec.ID, rec.ProjectID, rec.DecryptBudget)
 	c.keys[rec.ID] = e
 }
 
@@ -108,6 +118,7 @@ func (c *authCache) deleteProject(id string, keyIDs []string) {
 	for _, k := range keyIDs {
 		delete(c.keys, k)
 		delete(c.usage, k)
+		delete(c.budgets, k)
 	}
 }
 

@@ -68,7 +68,7 @@ func cacheDiff(s *Store) []string {
 // cacheFromFile builds, in a fresh authCache, what loadCache would.
 func cacheFromFile(s *Store) (*authCache, error) {
 	c := new(authCache)
-	c.init()
+	c.init(nil)
 	err := s.kv.View(func(tx kvTx) error {
 		err := tx.Bucket(bucketProjects).ForEach(func(_, v []byte) error {
 			var p Project

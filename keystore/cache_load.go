@@ -7,7 +7,7 @@ import (
 
 // loadCache reads every project, key, route and classification into memory.
 func (s *Store) loadCache() error {
-	s.cache.init()
+	s.cache.init(s)
 	s.newHMACPool()
 	return s.kv.View(s.cache.load)
 }

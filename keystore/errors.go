@@ -59,6 +59,10 @@ var (
 	// other instances and was given up after EtcdOptions.MaxAttempts
 	// tries; nothing was written.
 	ErrConflict = errors.New("keystore: too many concurrent writes; try again")
+	// ErrBudgetExhausted: the key's decrypt budget cannot cover the values
+	// of the request in the current window; nothing was spent. The first
+	// refusal of a window is a *BudgetExhaustedError, which wraps it.
+	ErrBudgetExhausted = errors.New("keystore: decrypt budget exhausted")
 )
 
 // FieldError names the input field that failed validation.

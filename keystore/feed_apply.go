@@ -48,6 +48,10 @@ func (s *Store) applyChange(bucket, key string, deleted bool, value []byte, rev 
 		if !deleted {
 			return s.applyDataKey(key, value, rev)
 		}
+	case string(bucketBudgets):
+		if !deleted {
+			return s.applyBudget(key, value)
+		}
 	}
 	return nil
 }
@@ -140,6 +144,7 @@ func (c *authCache) deleteKey(id string) {
 	defer c.mu.Unlock()
 	delete(c.keys, id)
 	delete(c.usage, id)
+	delete(c.budgets, id)
 }
 
 // replace makes c hold what fresh holds, keeping the in-memory "last
@@ -152,7 +157,12 @@ func (c *authCache) replace(fresh *authCache) {
 			k.use = u
 			fresh.usage[id] = u
 		}
+		if b, nb := c.budgets[id], fresh.budgets[id]; b != nil && nb != nil && b.limit == nb.limit {
+			k.principal.Budget = b // keep this instance's chunk
+			fresh.budgets[id] = b
+		}
 	}
-	c.keys, c.projects, c.usage, c.routes, c.classes = fresh.keys, fresh.projects, fresh.usage, fresh.routes, fresh.classes
+	c.keys, c.projects, c.usage, c.routes, c.classes, c.budgets = fresh.keys, fresh.projects, fresh.usage, fresh.routes, fresh.classes, fresh.budgets
 	c.routeVersion = max(c.routeVersion, fresh.routeVersion)
+	c.owner = fresh.owner
 }

@@ -107,7 +107,7 @@ func (f *feed) load() error {
 	var rev int64
 	err := f.kv.View(func(tx kvTx) error {
 		fresh = new(authCache)
-		fresh.init()
+		fresh.init(s)
 		fresh.routeVersion = version
 		if err := fresh.load(tx); err != nil {
 			return err

@@ -50,6 +50,12 @@ type Key struct {
 	// RotatedTo is the key that replaced this one by a rotation; a rotated
 	// key no longer counts against the cap while its grace period runs.
 	RotatedTo string
+	// DecryptBudget caps the values the key decrypts per window; nil
+	// means no cap.
+	DecryptBudget *Budget
+	// BudgetUsage is the budget's current window, set by Keys and GetKey;
+	// nil without a budget.
+	BudgetUsage *BudgetUsage
 }
 
 // Status is active, revoked or expired at now.
@@ -85,6 +91,9 @@ type KeyInput struct {
 	Permissions     []string
 	Classifications []string
 	ExpiresAt       *time.Time
+	// DecryptBudget caps the values the key decrypts per window (see
+	// Budget.Validate); nil means no cap.
+	DecryptBudget *Budget
 }
 
 // NewKey is a key just created: the record, and the full key text, which
@@ -115,6 +124,7 @@ func (s *Store) CreateKey(projectID string, in KeyInput) (NewKey, error) {
 	if err != nil {
 		return NewKey{}, fmt.Errorf("keystore.CreateKey %s: %w", projectID, err)
 	}
+	rec.BudgetUsage = unusedBudget(rec.DecryptBudget, s.now())
 	return NewKey{Key: rec.Key, Secret: secret}, nil
 }
 
@@ -136,6 +146,14 @@ func (s *Store) newKeyRecord(projectID string, in KeyInput) (*keyRecord, string,
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
 		return nil, "", invalid("expires_at", "must be in the future")
 	}
+	var budget *Budget
+	if in.DecryptBudget != nil {
+		if err := in.DecryptBudget.Validate(); err != nil {
+			return nil, "", err
+		}
+		b := *in.DecryptBudget
+		budget = &b
+	}
 	id, secret, err := newAPIKey(s.opts.Rand)
 	if err != nil {
 		return nil, "", err
@@ -144,6 +162,7 @@ func (s *Store) newKeyRecord(projectID string, in KeyInput) (*keyRecord, string,
 		Key: Key{
 			ID: id, ProjectID: projectID, Name: name, Permissions: perms,
 			Classifications: classes, CreatedAt: now, ExpiresAt: utcPtr(in.ExpiresAt),
+			DecryptBudget: budget,
 		},
 		Hash: s.hashSecret([]byte(secret)),
 	}
@@ -198,6 +217,9 @@ func (s *Store) Keys(projectID string) ([]Key, error) {
 	for i, r := range recs {
 		out[i] = s.withLastUsed(r.Key)
 	}
+	if err := s.withBudgetUsage(out); err != nil {
+		return nil, fmt.Errorf("keystore.Keys %s: %w", projectID, err)
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
 			return out[i].CreatedAt.Before(out[j].CreatedAt)
@@ -214,7 +236,11 @@ func (s *Store) GetKey(projectID, keyID string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("keystore.GetKey %s: %w", keyID, err)
 	}
-	return s.withLastUsed(rec.Key), nil
+	out := []Key{s.withLastUsed(rec.Key)}
+	if err := s.withBudgetUsage(out); err != nil {
+		return Key{}, fmt.Errorf("keystore.GetKey %s: %w", keyID, err)
+	}
+	return out[0], nil
 }
 
 // RevokeKey revokes a key. The key stops authenticating before RevokeKey
@@ -261,6 +287,7 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 		fresh, secret, err = s.newKeyRecord(projectID, KeyInput{
 			Name: old.Name, Permissions: old.Permissions,
 			Classifications: old.Classifications, ExpiresAt: old.ExpiresAt,
+			DecryptBudget: old.DecryptBudget,
 		})
 		if err != nil {
 			return err
@@ -281,6 +308,7 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 	if err != nil {
 		return NewKey{}, Key{}, fmt.Errorf("keystore.RotateKey %s: %w", keyID, err)
 	}
+	fresh.BudgetUsage = unusedBudget(fresh.DecryptBudget, s.now())
 	return NewKey{Key: fresh.Key, Secret: secret}, s.withLastUsed(old.Key), nil
 }
 

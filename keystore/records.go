@@ -36,17 +36,18 @@ type rateLimitJSON struct {
 
 // keyJSON is an API key as stored: the public record and the keyed hash.
 type keyJSON struct {
-	ID              string     `json:"id"`
-	ProjectID       string     `json:"project_id"`
-	Name            string     `json:"name"`
-	Permissions     []string   `json:"permissions"`
-	Classifications []string   `json:"classifications"`
-	CreatedAt       time.Time  `json:"created_at"`
-	LastUsedAt      *time.Time `json:"last_used_at"`
-	RevokedAt       *time.Time `json:"revoked_at"`
-	ExpiresAt       *time.Time `json:"expires_at"`
-	RotatedTo       string     `json:"rotated_to,omitempty"`
-	Hash            []byte     `json:"hash"`
+	ID              string      `json:"id"`
+	ProjectID       string      `json:"project_id"`
+	Name            string      `json:"name"`
+	Permissions     []string    `json:"permissions"`
+	Classifications []string    `json:"classifications"`
+	CreatedAt       time.Time   `json:"created_at"`
+	LastUsedAt      *time.Time  `json:"last_used_at"`
+	RevokedAt       *time.Time  `json:"revoked_at"`
+	ExpiresAt       *time.Time  `json:"expires_at"`
+	RotatedTo       string      `json:"rotated_to,omitempty"`
+	DecryptBudget   *budgetJSON `json:"decrypt_budget,omitempty"`
+	Hash            []byte      `json:"hash"`
 }
 
 func encodeProject(p Project) ([]byte, error) {
@@ -97,7 +98,7 @@ func (r *keyRecord) MarshalJSON() ([]byte, error) {
 	return json.Marshal(keyJSON{
 		ID: k.ID, ProjectID: k.ProjectID, Name: k.Name, Permissions: k.Permissions, Classifications: k.Classifications,
 		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt,
-		RotatedTo: k.RotatedTo, Hash: r.Hash,
+		RotatedTo: k.RotatedTo, DecryptBudget: encodeBudget(k.DecryptBudget), Hash: r.Hash,
 	})
 }
 
@@ -110,7 +111,7 @@ func (r *keyRecord) UnmarshalJSON(b []byte) error {
 	*r = keyRecord{Key: Key{
 		ID: j.ID, ProjectID: j.ProjectID, Name: j.Name, Permissions: j.Permissions, Classifications: j.Classifications,
 		CreatedAt: j.CreatedAt, LastUsedAt: j.LastUsedAt, RevokedAt: j.RevokedAt, ExpiresAt: j.ExpiresAt,
-		RotatedTo: j.RotatedTo,
+		RotatedTo: j.RotatedTo, DecryptBudget: decodeBudget(j.DecryptBudget),
 	}, Hash: j.Hash}
 	return nil
 }

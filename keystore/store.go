@@ -183,16 +183,19 @@ func (s *Store) init() error {
 	return nil
 }
 
-// Close flushes "last used" times, stops following etcd and closes the
-// engine. It is safe to call more than once.
+// Close flushes "last used" times, gives back the decrypt budget this
+// instance reserved and did not spend, stops following etcd and closes the
+// engine. No request may spend a budget once Close has begun. It is safe
+// to call more than once.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		flushed := s.FlushLastUsed()
+		givenBack := s.giveBackBudgets()
 		if s.feed != nil {
 			s.feed.stop()
 		}
-		err = errors.Join(flushed, s.kv.Close())
+		err = errors.Join(flushed, givenBack, s.kv.Close())
 	})
 	return err
 }

@@ -61,7 +61,7 @@ func New() *Metrics {
 			Name: "sdproxy_fields_transformed_total", Help: "Field paths named in successful requests, by mode.",
 		}, []string{"mode"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sdproxy_rate_limited_total", Help: "Requests refused with 429, by project.",
+			Name: "sdproxy_rate_limited_total", Help: "Requests refused 429 rate_limited by their key's rate limit, by project (decrypt budget refusals are not counted).",
 		}, []string{"project"}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sdproxy_upstream_errors_total", Help: "Requests whose upstream was unreachable (502) or too slow (504).",
@@ -115,7 +115,7 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 		if n := r.FieldCount(); n > 0 {
 			m.fields.WithLabelValues(mode).Add(float64(n))
 		}
-	case r.Status == 429:
+	case r.RateLimited:
 		m.rateLimited.WithLabelValues(r.ProjectID).Inc()
 	case r.Status == 502 || r.Status == 504:
 		m.upstreamErrors.WithLabelValues(r.ProjectID, status).Inc()

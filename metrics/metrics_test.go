@@ -35,7 +35,8 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond, Upstream: 1500 * time.Microsecond},
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200},
 		{ProjectID: "prj_a", Status: 401},
-		{ProjectID: "prj_a", Mode: "decrypt", Status: 429},
+		{ProjectID: "prj_a", Mode: "decrypt", Status: 429, RateLimited: true},
+		{ProjectID: "prj_a", Mode: "decrypt", Status: 429}, // a decrypt budget's: not rate limiting
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 504, Latency: 40 * time.Millisecond, Upstream: 30 * time.Millisecond},
 		{ProjectID: "prj_a", Status: 200, ResponseValues: 3, Untransformed: 2},
 	} {
@@ -64,5 +65,18 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+func TestDecryptBudgetGauge(t *testing.T) {
+	m := New()
+	list := []BudgetSample{{Project: "prj_a", Key: "qk_1", Remaining: 9812}}
+	m.WatchDecryptBudgets(func() []BudgetSample { return list })
+	if out := scrape(t, m); !strings.Contains(out, `sdproxy_decrypt_budget_remaining{key="qk_1",project="prj_a"} 9812`) {
+		t.Errorf("/metrics lacks the budget gauge:\n%s", out)
+	}
+	list = nil // the key was revoked
+	if out := scrape(t, m); strings.Contains(out, `sdproxy_decrypt_budget_remaining{`) {
+		t.Errorf("/metrics still has a series for a key no longer listed")
 	}
 }

@@ -69,8 +69,9 @@ type rtBenchCase struct {
 	// routes: the project has 1,000 routes that do not match; sealed: the
 	// upstream answers the body with rtFields300 sealed; respRoute: a
 	// route decrypts them; timing: the upstream's answer has its own
-	// Server-Timing.
-	routes, sealed, respRoute, timing bool
+	// Server-Timing; budget: the key has a decrypt budget (large enough
+	// never to run out).
+	routes, sealed, respRoute, timing, budget bool
 }
 
 // rtUpstreamTiming is the Server-Timing of the bench upstream's answers
@@ -78,13 +79,14 @@ type rtBenchCase struct {
 const rtUpstreamTiming = `db;dur=2.5, cache;desc="hit"`
 
 var rtBenchCases = []rtBenchCase{
-	{"passthrough", true, "", rtBody300, false, false, false, false},
-	{"fields", true, rtFields300, rtBody300, false, false, false, false},
-	{"fields-noforward", false, rtFields300, rtBody300, false, false, false, false},
-	{"passthrough-1000-routes", true, "", rtBody300, true, false, false, false},
-	{"response-2-fields", true, "", rtBody300, false, true, true, false},
-	{"passthrough-sealed-answer", true, "", rtBody300, false, true, false, false},
-	{"passthrough-upstream-timing", true, "", rtBody300, false, false, false, true},
+	{"passthrough", true, "", rtBody300, false, false, false, false, false},
+	{"fields", true, rtFields300, rtBody300, false, false, false, false, false},
+	{"fields-noforward", false, rtFields300, rtBody300, false, false, false, false, false},
+	{"passthrough-1000-routes", true, "", rtBody300, true, false, false, false, false},
+	{"response-2-fields", true, "", rtBody300, false, true, true, false, false},
+	{"passthrough-sealed-answer", true, "", rtBody300, false, true, false, false, false},
+	{"passthrough-upstream-timing", true, "", rtBody300, false, false, false, true, false},
+	{"response-2-fields-budget", true, "", rtBody300, false, true, true, false, true},
 }
 
 // rtBenchEnv is an env with a real clock (a frozen one would empty the
@@ -97,7 +99,11 @@ func rtBenchEnv(tb testing.TB, c rtBenchCase) (e *rtEnv, project, key string) {
 	*answer = "{}"
 	e.benchUpstream("bench.test:80", answer, c.timing)
 	p := e.project("http://bench.test/api")
-	key = e.key(p.ID, keystore.KeyInput{})
+	var in keystore.KeyInput
+	if c.budget {
+		in.DecryptBudget = &keystore.Budget{Values: keystore.MaxBudgetValues, Per: keystore.MaxBudgetPer}
+	}
+	key = e.key(p.ID, in)
 	if c.routes {
 		for i := range 1000 {
 			in := keystore.RouteInput{Path: "/svc" + rtItoa(i) + "/**", Order: i,

@@ -199,7 +199,7 @@ func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time, t
 		r.Upstream = st.upstream
 	}
 	r.Status = ctx.Response.StatusCode()
-	r.RateLimited = r.Status == fasthttp.StatusTooManyRequests
+	r.RateLimited = r.Status == fasthttp.StatusTooManyRequests && !st.budgetRefused
 	switch {
 	case st.project != nil:
 		r.ProjectID = st.project.ID

@@ -31,11 +31,14 @@ type reqState struct {
 	clientIP    netip.Addr
 	start       time.Time
 	authFailed  bool // refused before or at authentication: summarised, not recorded
-	project     *keystore.Project
-	mode        mode
-	class       string // classification slug, "" for none
-	params      fieldcrypt.Params
-	dest        target
+	// budgetRefused: refused 429 by the key's decrypt budget, not its
+	// rate limit.
+	budgetRefused bool
+	project       *keystore.Project
+	mode          mode
+	class         string // classification slug, "" for none
+	params        fieldcrypt.Params
+	dest          target
 	// upstream is how long the upstream took, when upstreamCalled.
 	upstream       time.Duration
 	upstreamCalled bool

@@ -41,10 +41,16 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 	}
 	out := append(st.buf[:0], `{"data":`...)
 	out, err = transformData(out, raw, data.IsObject() || data.IsArray(), fields, st.mode, &st.params)
+	st.buf = out
 	if err != nil {
 		return err
 	}
-	st.buf = append(out, "}\n"...)
+	if st.mode == modeDecrypt {
+		if err := d.spendBudget(ctx, st, st.params.Values); err != nil {
+			return err
+		}
+	}
+	st.buf = append(st.buf, "}\n"...)
 	ctx.SetStatusCode(200)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(st.buf)

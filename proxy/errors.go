@@ -49,6 +49,7 @@ var (
 	errRouteConflict         = &apiError{Status: 400, Code: "route_conflict", Message: "a header contradicts the project's route for this path (its mode, response mode or classification); headers may add fields to a route, never remove or change them"}
 	errNotTransform          = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON (or could not be decoded), so the fields the route asks to encrypt could not be; nothing of it was passed on"}
 	errRateLimited           = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
+	errBudgetExhausted       = &apiError{Status: 429, Code: "decrypt_budget_exhausted", Message: "this API key's decrypt budget cannot cover the values of this request in the current window; nothing was decrypted; retry after the time in Retry-After (encrypting still works)"}
 
 	errStoreUnavailable    = &apiError{Status: 503, Code: "store_unavailable", Message: "this instance has lost contact with its store for too long to trust its API keys; retry later or on another instance"}
 	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
@@ -77,6 +78,7 @@ var dataErrors = []struct {
 	{keystore.ErrUnauthorized, errUnauthorized},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
+	{keystore.ErrBudgetExhausted, errBudgetExhausted},
 }
 
 // toAPIError is the data listener's one table from errors to answers.

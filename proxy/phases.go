@@ -44,6 +44,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	if err := d.planResponse(st); err != nil {
 		return err
 	}
+	if err := d.checkBudget(ctx, st); err != nil {
+		return err
+	}
 	body, err := d.transformBody(ctx, st)
 	if err != nil {
 		return err
@@ -176,10 +179,15 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	} else {
 		out, err = fieldcrypt.Decrypt(st.buf[:0], body, fields, &st.params)
 	}
+	st.buf = out
 	if err != nil {
 		return nil, err
 	}
-	st.buf = out
+	if st.mode == modeDecrypt {
+		if err := d.spendBudget(ctx, st, st.params.Values); err != nil {
+			return nil, err
+		}
+	}
 	st.reqValues = st.params.Values
 	return out, nil
 }

@@ -163,6 +163,10 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 		if err != nil {
 			return nil // not a document Reveal can walk: leave it
 		}
+		st.rbuf = out
+		if err := d.spendBudget(ctx, st, c.Opened); err != nil {
+			return err // nothing of the answer is passed on
+		}
 		st.respResult = respCounts{values: c.Opened, untransformed: c.Untransformed}
 	}
 	st.rbuf = out

@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Key is an API key as the admin API shows it. Secret (JSON "key") is set
 // only in the answer to a create or a rotate, and never again.
@@ -16,7 +19,23 @@ type Key struct {
 	ExpiresAt       *time.Time `json:"expires_at"`
 	RotatedTo       string     `json:"rotated_to,omitempty"`
 	Status          string     `json:"status"`
-	Secret          string     `json:"key,omitempty"`
+	// DecryptBudget is null for a key without one. The three fields
+	// after it describe the current window (null without a budget):
+	// values decrypted or reserved by instances (Used), what is left,
+	// and when the window ends.
+	DecryptBudget          *Budget    `json:"decrypt_budget"`
+	DecryptBudgetUsed      *uint64    `json:"decrypt_budget_used"`
+	DecryptBudgetRemaining *uint64    `json:"decrypt_budget_remaining"`
+	DecryptBudgetWindowEnd *time.Time `json:"decrypt_budget_window_end"`
+	Secret                 string     `json:"key,omitempty"`
+}
+
+// Budget is a key's decrypt budget: at most Values decrypted values per
+// window of Per (a Go duration such as "24h"; windows start at the Unix
+// epoch).
+type Budget struct {
+	Values json.Number `json:"values"`
+	Per    string      `json:"per"`
 }
 
 // KeyInput is the body of a key create. ExpiresAt is an RFC 3339 time.
@@ -25,6 +44,13 @@ type KeyInput struct {
 	Permissions     []string `json:"permissions,omitempty"`
 	Classifications []string `json:"classifications,omitempty"`
 	ExpiresAt       *string  `json:"expires_at,omitempty"`
+	DecryptBudget   *Budget  `json:"decrypt_budget,omitempty"`
+}
+
+// KeyUpdate is the body of PATCH …/keys/{id}: DecryptBudget is a Budget
+// to set, or null to remove the key's budget.
+type KeyUpdate struct {
+	DecryptBudget json.RawMessage `json:"decrypt_budget"`
 }
 
 // RotateInput is the body of a key rotation. GracePeriod is a Go duration

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 func newKeyCmd(cl *clientFlags) *cobra.Command {
@@ -27,6 +29,7 @@ func newKeyCmd(cl *clientFlags) *cobra.Command {
 			},
 		},
 		keyRotateCmd(cl, keysPath),
+		keyUpdateCmd(cl, keysPath),
 	)
 	return cmd
 }
@@ -37,6 +40,7 @@ func keyCreateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
 		perms, classes []string
 		expiresAt      string
 		expiresIn      time.Duration
+		budget         string
 		quiet          bool
 	)
 	cmd := &cobra.Command{
@@ -53,6 +57,13 @@ func keyCreateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
 			case expiresIn != 0:
 				body["expires_at"] = time.Now().Add(expiresIn).UTC().Format(time.RFC3339)
 			}
+			if budget != "" {
+				b, err := budgetBody(budget)
+				if err != nil {
+					return err
+				}
+				body["decrypt_budget"] = b
+			}
 			return printNewKey(cl, cmd, keysPath(), body, quiet)
 		},
 	}
@@ -62,6 +73,7 @@ func keyCreateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
 	f.StringSliceVar(&classes, "classifications", nil, "limit the key to these classification slugs")
 	f.StringVar(&expiresAt, "expires-at", "", "expiry time, RFC 3339")
 	f.DurationVar(&expiresIn, "expires-in", 0, "expiry as a duration from now, e.g. 720h")
+	f.StringVar(&budget, "decrypt-budget", "", "cap the values the key may decrypt per window, as VALUES/PER, e.g. 10000/24h (default no cap)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only the key")
 	return cmd
 }
@@ -107,6 +119,9 @@ func printNewKey(cl *clientFlags, cmd *cobra.Command, path string, body any, qui
 	}
 	fmt.Fprintf(w, "Created API key %s%s for project %s (permissions: %s).\n\n    %s\n\n",
 		escapeCell(k.ID), nameSuffix(k.Name), escapeCell(k.ProjectID), escapeCell(strings.Join(k.Permissions, ", ")), escapeCell(k.Secret))
+	if k.DecryptBudget != nil {
+		fmt.Fprintf(w, "Decrypt budget: %s values per %s.\n", escapeCell(string(k.DecryptBudget.Values)), escapeCell(k.DecryptBudget.Per))
+	}
 	fmt.Fprintln(w, "This key is shown only once. Store it securely now (for example in a secret manager):")
 	fmt.Fprintln(w, "it cannot be retrieved again. If you lose it, create a new key and revoke this one.")
 	return nil
@@ -120,9 +135,9 @@ func nameSuffix(name string) string {
 }
 
 func listKeys(cl *clientFlags, w io.Writer, path string) error {
-	return printList(cl, w, path, []string{"KEY ID", "NAME", "STATUS", "PERMISSIONS", "CREATED", "LAST USED", "EXPIRES"},
+	return printList(cl, w, path, []string{"KEY ID", "NAME", "STATUS", "PERMISSIONS", "BUDGET", "CREATED", "LAST USED", "EXPIRES"},
 		func(k wire.Key) []string {
-			return []string{k.ID, orDash(k.Name), k.Status, strings.Join(k.Permissions, ","),
+			return []string{k.ID, orDash(k.Name), k.Status, strings.Join(k.Permissions, ","), fmtBudget(k),
 				fmtTime(&k.CreatedAt, "-"), fmtTime(k.LastUsedAt, "never"), fmtTime(k.ExpiresAt, "-")}
 		})
 }
@@ -145,4 +160,70 @@ func revokeKey(cl *clientFlags, w io.Writer, path string) error {
 	}
 	_, err = fmt.Fprintf(w, "Revoked API key %s at %s; it no longer authenticates.\n", escapeCell(k.ID), fmtTime(k.RevokedAt, "-"))
 	return err
+}
+
+func keyUpdateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
+	var budget string
+	var none bool
+	cmd := &cobra.Command{
+		Use:   "update KEY_ID",
+		Short: "Change a key's decrypt budget (--decrypt-budget 10000/24h) or remove it (--no-decrypt-budget)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var b any
+			switch {
+			case budget != "" && none:
+				return fmt.Errorf("--decrypt-budget and --no-decrypt-budget exclude each other")
+			case budget != "":
+				var err error
+				if b, err = budgetBody(budget); err != nil {
+					return err
+				}
+			case !none:
+				return fmt.Errorf("nothing to change: give --decrypt-budget VALUES/PER or --no-decrypt-budget")
+			}
+			c, err := cl.client()
+			if err != nil {
+				return err
+			}
+			raw, err := c.do("PATCH", keysPath()+"/"+args[0], map[string]any{"decrypt_budget": b})
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if cl.output == "json" {
+				return printJSON(w, raw)
+			}
+			var k wire.Key
+			if err := json.Unmarshal(raw, &k); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(w, "API key %s: decrypt budget %s.\n", escapeCell(k.ID), fmtBudget(k))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&budget, "decrypt-budget", "", "the values the key may decrypt per window, as VALUES/PER, e.g. 10000/24h")
+	cmd.Flags().BoolVar(&none, "no-decrypt-budget", false, "remove the key's decrypt budget")
+	return cmd
+}
+
+// budgetBody turns "10000/24h" into the admin API's decrypt_budget.
+func budgetBody(s string) (wire.Budget, error) {
+	b, err := keystore.ParseBudget(s)
+	if err != nil {
+		return wire.Budget{}, fmt.Errorf("--decrypt-budget: %w", err)
+	}
+	return wire.Budget{Values: json.Number(strconv.FormatUint(b.Values, 10)), Per: keystore.FormatPer(b.Per)}, nil
+}
+
+// fmtBudget shows a key's decrypt budget: "9812/10000 per 24h", or "-".
+func fmtBudget(k wire.Key) string {
+	if k.DecryptBudget == nil {
+		return "-"
+	}
+	left := "?"
+	if k.DecryptBudgetRemaining != nil {
+		left = strconv.FormatUint(*k.DecryptBudgetRemaining, 10)
+	}
+	return escapeCell(left + "/" + string(k.DecryptBudget.Values) + " per " + k.DecryptBudget.Per)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/sdproxy/sdproxy/console"
 	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/metrics"
 	"github.com/sdproxy/sdproxy/proxy"
 )
 
@@ -72,11 +73,21 @@ func (s *server) listen(getenv func(string) string) error {
 		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
 	})
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
+	s.metrics.WatchDecryptBudgets(func() []metrics.BudgetSample { return budgetSamples(s.store.BudgetGauges()) })
 	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
 	s.dataSrv.HeaderReceived = data.HeaderReceived
 	s.dataSrv.MaxConnsPerIP = s.cfg.Limits.MaxConnsPerIP
 	return nil
+}
+
+// budgetSamples turns the store's decrypt budget gauges into the metrics'.
+func budgetSamples(gs []keystore.BudgetGauge) []metrics.BudgetSample {
+	out := make([]metrics.BudgetSample, len(gs))
+	for i, g := range gs {
+		out[i] = metrics.BudgetSample{Project: g.ProjectID, Key: g.KeyID, Remaining: float64(g.Remaining)}
+	}
+	return out
 }
 
 // dataOptions turns the configuration into the data plane's options.

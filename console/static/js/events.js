@@ -8,7 +8,8 @@ import { alertBox, badge, field, h, replace, showError, table, timeEl } from './
 
 export const EVENT_TYPES = [
   'request', 'auth.failed', 'project.created', 'project.updated', 'project.deleted', 'key.created',
-  'key.revoked', 'key.rotated', 'key.expired', 'datakey.rotated', 'datakey.min_decryption_version',
+  'key.updated', 'key.revoked', 'key.rotated', 'key.expired', 'key.budget_exhausted', 'datakey.rotated',
+  'datakey.min_decryption_version',
   'route.created', 'route.updated', 'route.deleted', 'classification.created', 'classification.updated',
   'classification.deleted', 'eventlog.upgraded',
 ];

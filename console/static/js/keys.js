@@ -8,6 +8,18 @@ import {
   alertBox, announce, badge, copyFrom, field, h, replace, selectText, showError, table, timeEl,
 } from './dom.js';
 
+const numbers = new Intl.NumberFormat('en-US');
+
+// budgetText shows a key's decrypt budget and what is left of its current
+// window: "10,000 per 24h · 9,812 left"; "—" without a budget.
+export function budgetText(k) {
+  const b = k.decrypt_budget;
+  if (!b) return '—';
+  const text = numbers.format(b.values) + ' per ' + b.per;
+  if (k.decrypt_budget_remaining == null) return text;
+  return text + ' · ' + numbers.format(k.decrypt_budget_remaining) + ' left';
+}
+
 // countsAgainstCap: active keys count against max_active_keys, except a
 // rotated key living out its grace period.
 function countsAgainstCap(k) {
@@ -63,9 +75,16 @@ export function keysTab(panel, ctx) {
       { label: 'Status', cell: statusCell },
       { label: 'Last Used', cell: (k) => h('span', { class: 'last-used' }, timeEl(k.last_used_at, 'never')) },
       { label: 'Permissions', cell: (k) => (k.permissions || []).join(', ') || '—' },
+      { label: 'Decrypt Budget', cell: budgetCell },
       { label: 'Expires', cell: (k) => timeEl(k.expires_at, 'never') },
       { label: 'Actions', cell: actions },
     ], keys, (k) => ({ 'data-key-id': k.id, class: 'status-' + k.status })));
+  }
+
+  function budgetCell(k) {
+    const end = k.decrypt_budget && k.decrypt_budget_window_end;
+    return h('span', { class: 'budget' }, budgetText(k),
+      end ? h('span', { class: 'sub' }, 'renews ', timeEl(end)) : null);
   }
 
   function statusCell(k) {
@@ -176,6 +195,15 @@ export function keysTab(panel, ctx) {
       type: 'checkbox', id: 'perm-decrypt-masked', value: 'decrypt_masked', 'aria-describedby': 'perm-masked-hint',
     });
     const expires = h('input', { type: 'datetime-local', id: 'key-expires' });
+    const budgetValues = h('input', {
+      type: 'number', id: 'key-budget-values', min: '1', max: '1000000000000', step: '1', inputmode: 'numeric',
+      placeholder: '10000', 'aria-describedby': 'key-budget-hint',
+    });
+    const budgetPer = h('select', { id: 'key-budget-per' },
+      h('option', { value: '1h' }, 'per hour'),
+      h('option', { value: '24h', selected: true }, 'per 24 hours'),
+      h('option', { value: '168h' }, 'per 7 days'),
+      h('option', { value: '720h' }, 'per 30 days'));
     const errBox = alertBox();
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
     const submit = h('button', { type: 'submit', id: 'create-key-submit' }, 'Create API Key');
@@ -194,6 +222,12 @@ export function keysTab(panel, ctx) {
           'decrypt_masked: where a route decrypts a response, this key sees the values masked ' +
           '(all but the last 4 characters as *) instead of in clear. With decrypt as well, it sees them in clear.')),
       field('Expires (optional)', expires, 'Your local time. Empty: the key does not expire.'),
+      h('fieldset', { class: 'budget-fields' }, h('legend', null, 'Decrypt budget (optional)'),
+        h('label', null, 'At most ', budgetValues), h('label', null, ' values ', budgetPer),
+        h('p', { class: 'hint', id: 'key-budget-hint' },
+          'Caps how many values this key may decrypt per window (windows start at 00:00 UTC), so a stolen key ' +
+          'cannot drain the data. Past it, decrypts are refused (429) until the window ends; encrypting still works. ' +
+          'Empty: no cap.')),
       errBox,
       h('div', { class: 'dialog-actions' }, cancel, submit));
     const dlg = openDialog({ title: 'Create API Key', content: form, focus: name, returnFocus: () => (create.disabled ? heading : create) });
@@ -215,6 +249,15 @@ export function keysTab(panel, ctx) {
           return;
         }
         body.expires_at = t.toISOString();
+      }
+      if (budgetValues.value.trim()) {
+        const n = Number(budgetValues.value);
+        if (!Number.isInteger(n) || n < 1 || n > 1e12) {
+          showError(errBox, null, new Error('Decrypt budget: a whole number of values from 1 to 1,000,000,000,000.'));
+          budgetValues.focus();
+          return;
+        }
+        body.decrypt_budget = { values: n, per: budgetPer.value };
       }
       submit.disabled = true;
       try {
