@@ -19,6 +19,7 @@ func openStore(cfg config.Config, getenv func(string) string, master []byte) (*k
 		MasterKey:            master,
 		DefaultRateLimit:     keystore.RateLimit(cfg.DefaultRateLimit),
 		DefaultMaxActiveKeys: cfg.DefaultMaxActiveKeys,
+		DataKeyRotateAfter:   cfg.DataKeyRotateAfter,
 	}
 	if cfg.Store.Backend != config.BackendEtcd {
 		s, err := keystore.Open(cfg.DataDir, opts)
