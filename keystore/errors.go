@@ -59,6 +59,10 @@ var (
 	// other instances and was given up after EtcdOptions.MaxAttempts
 	// tries; nothing was written.
 	ErrConflict = errors.New("keystore: too many concurrent writes; try again")
+	// ErrStorageFull: the bbolt file could not be written because its
+	// file system is full (or over quota); nothing was changed. Writes
+	// succeed again once space is freed, with no restart.
+	ErrStorageFull = errors.New("keystore: the data directory's disk is full")
 )
 
 // FieldError names the input field that failed validation.

@@ -51,6 +51,7 @@ var (
 	errRateLimited           = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 
 	errStoreUnavailable    = &apiError{Status: 503, Code: "store_unavailable", Message: "this instance has lost contact with its store for too long to trust its API keys; retry later or on another instance"}
+	errStorageFull         = &apiError{Status: 503, Code: "store_unavailable", Message: "the data directory's disk is full; retry later"}
 	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
 	errUpstreamTLS         = &apiError{Status: 502, Code: "upstream_tls_failed", Message: "the TLS handshake with the upstream failed: its certificate could not be verified (unknown CA, wrong name, expired) or it offers no TLS 1.2 or later"}
@@ -76,6 +77,7 @@ var dataErrors = []struct {
 	{keystore.ErrUnauthorized, errUnauthorized},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
+	{keystore.ErrStorageFull, errStorageFull},
 }
 
 // toAPIError is the data listener's one table from errors to answers.
