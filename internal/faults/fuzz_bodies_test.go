@@ -178,7 +178,7 @@ func TestFuzzedBodies(t *testing.T) {
 	n := startNode(t, baseConfig)
 	project := n.createProject(t, "http://"+ln.Addr().String())
 	key := n.createKey(t, project).Key
-	var next atomic.Int64
+	var next, withSecret atomic.Int64
 	statuses := map[int]int{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -199,6 +199,9 @@ func TestFuzzedBodies(t *testing.T) {
 					st = -1
 				}
 				local[st]++
+				if st == 200 && bytes.Contains(fc.body, []byte(secretMark)) {
+					withSecret.Add(1)
+				}
 			}
 			mu.Lock()
 			for k, v := range local {
@@ -208,7 +211,7 @@ func TestFuzzedBodies(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	t.Logf("%d fuzzed bodies: answers %v; %d reached the upstream, %d of them with a named field's plaintext", fuzzBodies, statuses, received.Load(), leaked.Load())
+	t.Logf("%d fuzzed bodies: answers %v; %d reached the upstream (%d of them sent with named-field values to seal), %d with a named field's plaintext", fuzzBodies, statuses, received.Load(), withSecret.Load(), leaked.Load())
 	if leaked.Load() != 0 {
 		t.Errorf("bodies with a named field's plaintext at the upstream = %d, want 0", leaked.Load())
 	}

@@ -183,17 +183,30 @@ func (n *node) metric(t *testing.T, name string) float64 {
 // rssBytes is the resident set size of pid, from /proc.
 func rssBytes(t *testing.T, pid int) int64 {
 	t.Helper()
+	return procStatus(t, pid, "VmRSS:")
+}
+
+// anonBytes is the anonymous part of pid's RSS (heap, stacks): its RSS
+// without the pages of mapped files, such as the bbolt files' mmap.
+func anonBytes(t *testing.T, pid int) int64 {
+	t.Helper()
+	return procStatus(t, pid, "RssAnon:")
+}
+
+// procStatus reads one "kB" line of /proc/<pid>/status, in bytes.
+func procStatus(t *testing.T, pid int, field string) int64 {
+	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatalf("read /proc/%d/status: %v", pid, err)
 	}
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}
 	}
-	t.Fatalf("/proc/%d/status has no VmRSS", pid)
+	t.Fatalf("/proc/%d/status has no %s", pid, field)
 	return 0
 }
 
@@ -301,4 +314,17 @@ func (n *node) countEvents(t *testing.T, project, query string) int {
 		}
 		cursor = *page.NextCursor
 	}
+}
+
+// cpuTime is the user+system CPU time pid has used.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("read /proc/%d/stat: %v", pid, err)
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ = 100
 }

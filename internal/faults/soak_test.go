@@ -22,16 +22,21 @@ const (
 // sample is serve's state at one moment of the soak.
 type sample struct {
 	done       int64
-	rss        int64
+	rss, anon  int64
+	heap       float64 // go_memstats_heap_inuse_bytes
 	goroutines float64
 	files      int
 }
 
 // TestSoak: 1,000,000 encrypts at a steady soakRate over soakWorkers
-// keep-alive connections. Between the first tenth and the end serve's RSS
-// may not drift by 10 % or more, nor its goroutines or open files grow;
-// afterwards the event log holds a request event for every request and
-// verifies.
+// keep-alive connections. From the warmed-up state (the median of the
+// samples taken between 20 % and 30 % of the requests) to the end (the
+// median of the last 10 %) serve's RSS may not drift by 10 % or more, nor its goroutines or open files grow;
+// afterwards the event log holds an entry for every request and verifies.
+// The RSS compared is the anonymous part (heap, stacks): the whole RSS
+// also counts the mapped pages of events.db, which grows by design with
+// the million events kept (clean file pages the kernel can reclaim);
+// both are reported.
 func TestSoak(t *testing.T) {
 	n := startNode(t, baseConfig+"events:\n  max_count: 2000000\n")
 	project := n.createProject(t, "")
@@ -75,7 +80,7 @@ func TestSoak(t *testing.T) {
 			sampling = false
 		case <-time.After(2 * time.Second):
 		}
-		samples = append(samples, sample{done.Load(), rssBytes(t, n.Pid()), n.metric(t, "go_goroutines"), openFiles(t, n.Pid())})
+		samples = append(samples, sample{done.Load(), rssBytes(t, n.Pid()), anonBytes(t, n.Pid()), n.metric(t, "go_memstats_heap_inuse_bytes"), n.metric(t, "go_goroutines"), openFiles(t, n.Pid())})
 	}
 	took := time.Since(start)
 	sent := done.Load()
@@ -83,7 +88,7 @@ func TestSoak(t *testing.T) {
 	var early, late []sample
 	for _, s := range samples {
 		switch {
-		case s.done >= sent/10 && s.done <= sent/5:
+		case s.done >= sent/5 && s.done <= sent*3/10:
 			early = append(early, s)
 		case s.done >= sent*9/10:
 			late = append(late, s)
@@ -93,14 +98,15 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("too few samples (%d) for a drift", len(samples))
 	}
 	e, l := median(early), median(late)
-	drift := float64(l.rss-e.rss) / float64(e.rss)
-	t.Logf("%d requests in %s (%.0f req/s), %d failed; RSS %.1f → %.1f MiB (drift %+.1f %%), goroutines %.0f → %.0f, open files %d → %d",
-		sent, took.Round(time.Second), float64(sent)/took.Seconds(), failed.Load(), float64(e.rss)/(1<<20), float64(l.rss)/(1<<20), 100*drift, e.goroutines, l.goroutines, e.files, l.files)
+	drift := float64(l.anon-e.anon) / float64(e.anon)
+	t.Logf("%d requests in %s (%.0f req/s), %d failed; anonymous RSS %.1f → %.1f MiB (drift %+.1f %%); heap in use %.1f → %.1f MiB; whole RSS, with the mapped pages of the growing event log, %.1f → %.1f MiB; goroutines %.0f → %.0f, open files %d → %d",
+		sent, took.Round(time.Second), float64(sent)/took.Seconds(), failed.Load(), float64(e.anon)/(1<<20), float64(l.anon)/(1<<20), 100*drift, e.heap/(1<<20), l.heap/(1<<20),
+		float64(e.rss)/(1<<20), float64(l.rss)/(1<<20), e.goroutines, l.goroutines, e.files, l.files)
 	if failed.Load() != 0 {
 		t.Errorf("failed requests = %d, want 0", failed.Load())
 	}
 	if drift >= 0.10 || drift <= -0.10 {
-		t.Errorf("RSS drift from the first tenth to the end = %+.1f %%, want within ±10 %%", 100*drift)
+		t.Errorf("anonymous RSS drift from the warmed-up state to the end = %+.1f %%, want within ±10 %%", 100*drift)
 	}
 	if l.goroutines > e.goroutines+5 || l.files > e.files+5 {
 		t.Errorf("goroutines %.0f → %.0f, open files %d → %d, want flat (at most +5)", e.goroutines, l.goroutines, e.files, l.files)
@@ -108,26 +114,27 @@ func TestSoak(t *testing.T) {
 	hc.CloseIdleConnections()
 	time.Sleep(500 * time.Millisecond) // the last flush
 	v := n.verifyOnline(t)
-	events := n.countEvents(t, project, "type=request")
-	t.Logf("event log: %d entries verified; %d request events of the soak's key", v.Checked, events)
-	if events != int(sent) {
-		t.Errorf("request events stored = %d, want %d", events, sent)
+	t.Logf("event log: %d entries verified (the soak's requests and 2 admin changes)", v.Checked)
+	if v.Checked != uint64(sent)+2 {
+		t.Errorf("event log entries = %d, want %d requests + project.created + key.created", v.Checked, sent)
 	}
 	if d := n.metric(t, "sdproxy_events_dropped_total"); d != 0 {
 		t.Errorf("sdproxy_events_dropped_total = %.0f, want 0", d)
 	}
 }
 
-// median is the sample with the median RSS, the largest goroutine and
-// file counts of ss.
+// median is a sample with the median RSS figures and the largest
+// goroutine and file counts of ss.
 func median(ss []sample) sample {
-	rss := make([]int64, len(ss))
+	rss, anon, heap := make([]int64, len(ss)), make([]int64, len(ss)), make([]float64, len(ss))
 	var m sample
 	for i, s := range ss {
-		rss[i] = s.rss
+		rss[i], anon[i], heap[i] = s.rss, s.anon, s.heap
 		m.goroutines, m.files = max(m.goroutines, s.goroutines), max(m.files, s.files)
 	}
 	slices.Sort(rss)
-	m.rss = rss[len(rss)/2]
+	slices.Sort(anon)
+	slices.Sort(heap)
+	m.rss, m.anon, m.heap = rss[len(rss)/2], anon[len(anon)/2], heap[len(heap)/2]
 	return m
 }
