@@ -16,7 +16,7 @@ import (
 // lockWait is how long serve waits for another process to release the
 // data directory: short, so that a second serve fails within a second
 // (docs/configuration.md).
-const lockWait = 500 * time.Millisecond
+const lockWait = 250 * time.Millisecond
 
 // openStore opens the store cfg names: the bbolt file in the data
 // directory, or etcd.
