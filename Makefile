@@ -29,9 +29,11 @@ test: ## Run every test with the race detector, then the allocation tests withou
 
 .PHONY: faults
 faults: ## Run the fault suite on the real binary, figures in docs/reliability.md (root: tmpfs; etcd-server)
-	$(GO) test -tags faults -count=1 -timeout 20m -v ./internal/faults
-	$(GO) test -count=1 -timeout 10m -v -run 'TestE2ECluster$$' ./cmd/sdproxy
-	$(GO) test -count=1 -timeout 5m -v -run 'TestEtcdClusterLosesMemberThenQuorum$$' ./keystore
+	@rc=0; \
+	$(GO) test -tags faults -count=1 -timeout 20m -v ./internal/faults || rc=1; \
+	$(GO) test -count=1 -timeout 10m -v -run 'TestE2ECluster$$' ./cmd/sdproxy || rc=1; \
+	$(GO) test -count=1 -timeout 5m -v -run 'TestEtcdClusterLosesMemberThenQuorum$$' ./keystore || rc=1; \
+	exit $$rc
 
 .PHONY: bench
 bench: ## Run the benchmarks (5 runs each, for benchstat)

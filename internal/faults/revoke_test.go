@@ -36,10 +36,10 @@ func TestRevokeUnderLoad(t *testing.T) {
 	var loadSent, loadOld, loadLate, loadFailed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range 10 { // 10 × 50/s
+	for w := range 20 { // 20 × 25/s
 		wg.Go(func() {
 			c := client(1)
-			tick := time.NewTicker(20 * time.Millisecond)
+			tick := time.NewTicker(40 * time.Millisecond)
 			defer tick.Stop()
 			for i := 0; ; i++ {
 				select {
