@@ -3,12 +3,16 @@
 package faults
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +77,7 @@ func flood(addr, project string, holdConns int, reopen time.Duration, rate int, 
 				c.Write([]byte("POST /proxy/" + project + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
 					strconv.Itoa(10<<20) + "\r\nX-Qanapi-Authorization: qk_aaaaaaaaaaaa_" + strings.Repeat("b", 38) + "\r\n\r\n{\"a\":\"" + strings.Repeat("x", 100)))
 				sent.Add(1)
-				go func() { <-stop; c.Close() }()
+				c.SetDeadline(time.Now().Add(10 * time.Second)) // serve closes it at once
 				buf := make([]byte, 4096)
 				for {
 					if _, err := c.Read(buf); err != nil {
@@ -130,9 +134,7 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	latencies(n, key.Key, 4, time.Second) // warm up
 
 	stop := make(chan struct{})
-	var active atomic.Bool
-	var sent atomic.Int64
-	wg := flood(strings.TrimPrefix(n.dataURL, "http://"), project, 1000, floodReopen, floodRate, &active, stop, &sent)
+	fl := startFloodProcess(t, strings.TrimPrefix(n.dataURL, "http://"), project)
 	var maxRSS atomic.Int64
 	sampling := make(chan struct{})
 	go func() {
@@ -165,19 +167,19 @@ func TestUnauthenticatedFlood(t *testing.T) {
 		l, f := latencies(n, key.Key, 4, window)
 		c1, s1 := cpuTime(t, n.Pid()), cpuTime(t, os.Getpid())
 		off, failed = append(off, l...), failed+f
-		active.Store(true)
+		fl.set(true)
 		time.Sleep(300 * time.Millisecond) // the flood's connections open
 		c2, s2 := cpuTime(t, n.Pid()), cpuTime(t, os.Getpid())
 		l, f = latencies(n, key.Key, 4, window)
 		c3, s3 := cpuTime(t, n.Pid()), cpuTime(t, os.Getpid())
 		on, failed = append(on, l...), failed+f
-		active.Store(false)
+		fl.set(false)
 		cpuOff, cpuOn, selfOff, selfOn = cpuOff+c1-c0, cpuOn+c3-c2, selfOff+s1-s0, selfOn+s3-s2
 	}
-	t.Logf("CPU used: serve %s without the flood, %s with it; the test process %s and %s", cpuOff, cpuOn, selfOff, selfOn)
+	t.Logf("CPU used: serve %s without the flood, %s with it; the test process %s and %s (the flood runs in a process of its own)", cpuOff, cpuOn, selfOff, selfOn)
 	<-adminDone
 	close(stop)
-	wg.Wait()
+	sent := fl.stop(t)
 	<-sampling
 
 	slices.Sort(off)
@@ -185,7 +187,7 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	secs := float64(pairs) * window.Seconds()
 	ratio := float64(len(on)) / float64(len(off))
 	t.Logf("valid traffic: %.0f req/s without the flood, %.0f req/s with it (%.0f %%; p50 %s / %s, p99 %s / %s); flood requests and connections sent: %d; serve RSS max %.1f MiB; %d admin creates answered",
-		float64(len(off))/secs, float64(len(on))/secs, 100*ratio, percentile(off, 50), percentile(on, 50), percentile(off, 99), percentile(on, 99), sent.Load(), float64(maxRSS.Load())/(1<<20), created)
+		float64(len(off))/secs, float64(len(on))/secs, 100*ratio, percentile(off, 50), percentile(on, 50), percentile(off, 99), percentile(on, 99), sent, float64(maxRSS.Load())/(1<<20), created)
 	if ratio <= 0.8 || failed != 0 {
 		t.Errorf("valid throughput under the flood = %.0f %% of that without (%d failed), want > 80 %% and none failed", 100*ratio, failed)
 	}
@@ -206,4 +208,67 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	}
 	n.verifyOnline(t)
 	n.noPanic(t)
+}
+
+// floodProc is the flood, run by this test binary in a process of its
+// own (TestFloodProcess), so that the flood's thousand goroutines do not
+// compete in one Go scheduler with the valid client being measured.
+type floodProc struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bytes.Buffer
+}
+
+func startFloodProcess(t *testing.T, addr, project string) *floodProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodProcess$")
+	cmd.Env = append(os.Environ(), "FAULTS_FLOOD_ADDR="+addr, "FAULTS_FLOOD_PROJECT="+project)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return &floodProc{cmd, in, out}
+}
+
+// set switches the flood on or off.
+func (f *floodProc) set(on bool) { fmt.Fprintln(f.in, on) }
+
+// stop ends the flood process and returns how much it sent.
+func (f *floodProc) stop(t *testing.T) int64 {
+	t.Helper()
+	f.in.Close()
+	f.cmd.Wait()
+	var sent int64
+	if _, err := fmt.Sscanf(f.out.String()[strings.Index(f.out.String(), "flood sent ")+len("flood sent "):], "%d", &sent); err != nil {
+		t.Fatalf("flood process output %q: %v", f.out.String(), err)
+	}
+	return sent
+}
+
+// TestFloodProcess is the flood process of TestUnauthenticatedFlood: it
+// does nothing unless started by it. Lines "true"/"false" on stdin switch
+// the flood; end of input stops it.
+func TestFloodProcess(t *testing.T) {
+	addr := os.Getenv("FAULTS_FLOOD_ADDR")
+	if addr == "" {
+		return
+	}
+	raiseFileLimit(t, 8000)
+	var active atomic.Bool
+	var sent atomic.Int64
+	stop := make(chan struct{})
+	wg := flood(addr, os.Getenv("FAULTS_FLOOD_PROJECT"), 1000, floodReopen, floodRate, &active, stop, &sent)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		active.Store(sc.Text() == "true")
+	}
+	close(stop)
+	wg.Wait()
+	fmt.Printf("flood sent %d\n", sent.Load())
 }
