@@ -176,10 +176,10 @@ func TestUnauthenticatedFlood(t *testing.T) {
 		fl.set(false)
 		cpuOff, cpuOn, selfOff, selfOn = cpuOff+c1-c0, cpuOn+c3-c2, selfOff+s1-s0, selfOn+s3-s2
 	}
-	t.Logf("CPU used: serve %s without the flood, %s with it; the test process %s and %s (the flood runs in a process of its own)", cpuOff, cpuOn, selfOff, selfOn)
 	<-adminDone
 	close(stop)
-	sent := fl.stop(t)
+	sent, floodCPU := fl.stop(t)
+	t.Logf("CPU used: serve %s without the flood, %s with it; the test process %s and %s; the flood process %s in all (%d pairs of %s windows)", cpuOff, cpuOn, selfOff, selfOn, floodCPU, pairs, window)
 	<-sampling
 
 	slices.Sort(off)
@@ -239,16 +239,18 @@ func startFloodProcess(t *testing.T, addr, project string) *floodProc {
 // set switches the flood on or off.
 func (f *floodProc) set(on bool) { fmt.Fprintln(f.in, on) }
 
-// stop ends the flood process and returns how much it sent.
-func (f *floodProc) stop(t *testing.T) int64 {
+// stop ends the flood process and returns how much it sent and the CPU
+// time it used.
+func (f *floodProc) stop(t *testing.T) (int64, time.Duration) {
 	t.Helper()
 	f.in.Close()
 	f.cmd.Wait()
+	cpu := f.cmd.ProcessState.UserTime() + f.cmd.ProcessState.SystemTime()
 	var sent int64
 	if _, err := fmt.Sscanf(f.out.String()[strings.Index(f.out.String(), "flood sent ")+len("flood sent "):], "%d", &sent); err != nil {
 		t.Fatalf("flood process output %q: %v", f.out.String(), err)
 	}
-	return sent
+	return sent, cpu
 }
 
 // TestFloodProcess is the flood process of TestUnauthenticatedFlood: it
