@@ -27,6 +27,14 @@ test: ## Run every test with the race detector, then the allocation tests withou
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'Allocs' ./fieldcrypt ./keystore ./proxy ./events ./internal/bodycodec
 
+.PHONY: faults
+faults: ## Run the fault suite on the real binary, figures in docs/reliability.md (root: tmpfs; etcd-server)
+	@rc=0; \
+	$(GO) test -tags faults -count=1 -timeout 20m -v ./internal/faults || rc=1; \
+	$(GO) test -count=1 -timeout 10m -v -run 'TestE2ECluster$$' ./cmd/sdproxy || rc=1; \
+	$(GO) test -count=1 -timeout 5m -v -run 'TestEtcdClusterLosesMemberThenQuorum$$' ./keystore || rc=1; \
+	exit $$rc
+
 .PHONY: bench
 bench: ## Run the benchmarks (5 runs each, for benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...

@@ -23,6 +23,7 @@ var (
 	errClassificationLimit    = &httpapi.Error{Status: 409, Code: "classification_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxClassifications) + " classifications; delete one first"}
 
 	errStoreUnavailable = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the store (etcd) cannot be reached; nothing was changed, unless etcd went away while the change was being made: check before retrying"}
+	errStorageFull      = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the data directory's disk is full; nothing was changed; free space and retry (no restart needed)"}
 	errStoreBusy        = &httpapi.Error{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the same records; nothing was changed; retry"}
 )
 
@@ -57,6 +58,7 @@ var storeErrors = []struct {
 	{keystore.ErrUnauthorized, errUnauthorized},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
+	{keystore.ErrStorageFull, errStorageFull},
 }
 
 // toAPIError is the admin listener's one table from errors to answers.

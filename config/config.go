@@ -44,6 +44,10 @@ type Config struct {
 	// DefaultMaxActiveKeys applies to projects created without a cap.
 	// Default 10.
 	DefaultMaxActiveKeys int `yaml:"default_max_active_keys"`
+	// DataKeyRotateAfter is how many values one data-key version seals
+	// before a new version is made current. Default 2^30; from 65,536 (one
+	// reservation block) to 2^32.
+	DataKeyRotateAfter uint64 `yaml:"datakey_rotate_after"`
 	// ShutdownTimeout bounds a graceful stop. Default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	// Log configures the process log.
@@ -135,6 +139,7 @@ func Default() Config {
 		LastUsedFlush:        10 * time.Second,
 		DefaultRateLimit:     RateLimit{RequestsPerSecond: 100, Burst: 200},
 		DefaultMaxActiveKeys: 10,
+		DataKeyRotateAfter:   1 << 30,
 		ShutdownTimeout:      15 * time.Second,
 		Log:                  Log{Level: "info", Format: "text"},
 		Events:               Events{MaxAge: 30 * 24 * time.Hour, MaxCount: 1_000_000, FlushInterval: 100 * time.Millisecond},

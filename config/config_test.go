@@ -58,3 +58,16 @@ func TestEventsFlushInterval(t *testing.T) {
 		}
 	}
 }
+
+func TestDataKeyRotateAfter(t *testing.T) {
+	for _, tc := range []struct {
+		n  uint64
+		ok bool
+	}{{0, false}, {1<<16 - 1, false}, {1 << 16, true}, {1 << 30, true}, {1 << 32, true}, {1<<32 + 1, false}} {
+		c := Default()
+		c.DataKeyRotateAfter = tc.n
+		if err := c.Validate(); (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), "datakey_rotate_after") {
+			t.Errorf("Validate(datakey_rotate_after %d) = %v, want ok %v", tc.n, err, tc.ok)
+		}
+	}
+}

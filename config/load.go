@@ -155,6 +155,9 @@ func (c *Config) Validate() error {
 	if c.DefaultMaxActiveKeys < 1 {
 		bad("default_max_active_keys must be at least 1, got %d", c.DefaultMaxActiveKeys)
 	}
+	if r := c.DataKeyRotateAfter; r < 1<<16 || r > 1<<32 {
+		bad("datakey_rotate_after must be from 65536 to 4294967296, got %d", r)
+	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout must be positive")
 	}

@@ -63,6 +63,10 @@ var (
 	// of the request in the current window; nothing was spent. The first
 	// refusal of a window is a *BudgetExhaustedError, which wraps it.
 	ErrBudgetExhausted = errors.New("keystore: decrypt budget exhausted")
+	// ErrStorageFull: the bbolt file could not be written because its
+	// file system is full (or over quota); nothing was changed. Writes
+	// succeed again once space is freed, with no restart.
+	ErrStorageFull = errors.New("keystore: the data directory's disk is full")
 )
 
 // FieldError names the input field that failed validation.

@@ -2,6 +2,9 @@ package keystore
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,7 +33,17 @@ func (b *boltKV) View(fn func(kvTx) error) error {
 }
 
 func (b *boltKV) Update(fn func(kvTx) error) (int64, error) {
-	return 0, b.db.Update(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+	return 0, diskFull(b.db.Update(func(tx *bolt.Tx) error { return fn(boltTx{tx}) }))
+}
+
+// diskFull marks a write that failed for want of space with
+// ErrStorageFull: bbolt rolls the transaction back, so nothing changed,
+// and callers answer 503 rather than an internal error.
+func diskFull(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: %w", ErrStorageFull, err)
+	}
+	return err
 }
 
 func (b *boltKV) Close() error { return b.db.Close() }

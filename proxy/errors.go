@@ -52,6 +52,7 @@ var (
 	errBudgetExhausted       = &apiError{Status: 429, Code: "decrypt_budget_exhausted", Message: "this API key's decrypt budget cannot cover the values of this request in the current window; nothing was decrypted; retry after the time in Retry-After (encrypting still works)"}
 
 	errStoreUnavailable    = &apiError{Status: 503, Code: "store_unavailable", Message: "this instance has lost contact with its store for too long to trust its API keys; retry later or on another instance"}
+	errStorageFull         = &apiError{Status: 503, Code: "store_unavailable", Message: "the data directory's disk is full; retry later"}
 	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
 	errUpstreamTLS         = &apiError{Status: 502, Code: "upstream_tls_failed", Message: "the TLS handshake with the upstream failed: its certificate could not be verified (unknown CA, wrong name, expired) or it offers no TLS 1.2 or later"}
@@ -79,6 +80,7 @@ var dataErrors = []struct {
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
 	{keystore.ErrBudgetExhausted, errBudgetExhausted},
+	{keystore.ErrStorageFull, errStorageFull},
 }
 
 // toAPIError is the data listener's one table from errors to answers.

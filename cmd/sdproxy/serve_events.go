@@ -22,14 +22,15 @@ func (s *server) openEvents(master []byte, stdout io.Writer) error {
 	}
 	m := metrics.New()
 	log, err := events.Open(s.cfg.DataDir, events.Options{
-		MasterKey:  master,
-		InstanceID: s.instanceID,
-		MaxAge:     s.cfg.Events.MaxAge,
-		MaxCount:   s.cfg.Events.MaxCount,
-		BatchDelay: s.cfg.Events.FlushInterval,
-		Sink:       sink,
-		Logger:     s.log,
-		OnWrite:    m.ObserveRequest,
+		MasterKey:   master,
+		InstanceID:  s.instanceID,
+		MaxAge:      s.cfg.Events.MaxAge,
+		MaxCount:    s.cfg.Events.MaxCount,
+		LockTimeout: lockWait,
+		BatchDelay:  s.cfg.Events.FlushInterval,
+		Sink:        sink,
+		Logger:      s.log,
+		OnWrite:     m.ObserveRequest,
 	})
 	if err != nil {
 		if closer != nil {

@@ -7,10 +7,16 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/keystore"
 )
+
+// lockWait is how long serve waits for another process to release the
+// data directory: short, so that a second serve fails within a second
+// (docs/configuration.md).
+const lockWait = 250 * time.Millisecond
 
 // openStore opens the store cfg names: the bbolt file in the data
 // directory, or etcd.
@@ -19,6 +25,8 @@ func openStore(cfg config.Config, getenv func(string) string, master []byte) (*k
 		MasterKey:            master,
 		DefaultRateLimit:     keystore.RateLimit(cfg.DefaultRateLimit),
 		DefaultMaxActiveKeys: cfg.DefaultMaxActiveKeys,
+		DataKeyRotateAfter:   cfg.DataKeyRotateAfter,
+		LockTimeout:          lockWait,
 	}
 	if cfg.Store.Backend != config.BackendEtcd {
 		s, err := keystore.Open(cfg.DataDir, opts)

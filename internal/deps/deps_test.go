@@ -40,6 +40,7 @@ var rules = map[string]rule{
 	"internal/testpki":         {why: "certificates for tests: the standard library only", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 	"internal/etcdtest":        {why: "starts real etcd servers for tests and checks their health over HTTP: the standard library only", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 	"internal/e2e":             {why: "the end-to-end harness drives the binary from outside"},
+	"internal/faults":          {why: "the fault suite (tests behind the faults tag) drives the binary from outside; its package file imports nothing"},
 	"internal/deps":            {why: "this test"},
 	"admin/wire":               {why: "the admin API's wire types are plain data the CLI shares", forbid: []string{"github.com/"}},
 	"admin":                    {may: []string{"admin/wire", "internal/httpapi", "internal/routematch", "keystore", "events", "fieldcrypt", "pii"}, why: "the control plane: admin API over the store and the event log; its preview matches routes and fields as the data plane does and runs the PII detector"},

@@ -222,6 +222,15 @@ func (p *Proc) WaitExit(d time.Duration) bool {
 	}
 }
 
+// Pid is the process id, for reading /proc/<pid> (RSS, open files).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Kill sends SIGKILL and waits for the process to end.
+func (p *Proc) Kill() {
+	p.cmd.Process.Kill()
+	<-p.done
+}
+
 // Signal sends sig to the process.
 func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 

@@ -1,0 +1,140 @@
+//go:build faults
+
+package faults
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+const (
+	soakRequests = 1_000_000
+	soakRate     = 8000 // requests a second, paced
+	soakWorkers  = 16
+)
+
+// sample is serve's state at one moment of the soak.
+type sample struct {
+	done       int64
+	rss, anon  int64
+	heap       float64 // go_memstats_heap_inuse_bytes
+	goroutines float64
+	files      int
+}
+
+// TestSoak: 1,000,000 encrypts at a steady soakRate over soakWorkers
+// keep-alive connections. From the warmed-up state (the median of the
+// samples taken between 20 % and 30 % of the requests) to the end (the
+// median of the last 10 %) serve's RSS may not drift by 10 % or more, nor its goroutines or open files grow;
+// afterwards the event log holds an entry for every request and verifies.
+// The RSS compared is the anonymous part (heap, stacks): the whole RSS
+// also counts the mapped pages of events.db, which grows by design with
+// the million events kept (clean file pages the kernel can reclaim);
+// both are reported.
+func TestSoak(t *testing.T) {
+	n := startNode(t, baseConfig+"events:\n  max_count: 2000000\n")
+	project := n.createProject(t, "")
+	key := n.createKey(t, project).Key
+	hc := &fasthttp.HostClient{Addr: strings.TrimPrefix(n.dataURL, "http://"), MaxConns: soakWorkers, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	body := []byte(`{"data":{"name":"Ada","ssn":"123-45-6789"},"fields":["ssn"]}`)
+
+	var done, failed atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	per := soakRequests / soakWorkers
+	for w := range soakWorkers {
+		wg.Go(func() {
+			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseRequest(req)
+			defer fasthttp.ReleaseResponse(resp)
+			req.SetRequestURI(n.dataURL + "/api-v1/v1/encrypt")
+			req.Header.SetMethod("POST")
+			req.Header.Set("X-Qanapi-Authorization", key)
+			req.SetBody(body)
+			interval := time.Second * soakWorkers / soakRate
+			next := start.Add(time.Duration(w) * interval / soakWorkers)
+			for range per {
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+				next = next.Add(interval)
+				if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
+					failed.Add(1)
+				}
+				done.Add(1)
+			}
+		})
+	}
+	var samples []sample
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	for sampling := true; sampling; {
+		select {
+		case <-finished:
+			sampling = false
+		case <-time.After(2 * time.Second):
+		}
+		samples = append(samples, sample{done.Load(), rssBytes(t, n.Pid()), anonBytes(t, n.Pid()), n.metric(t, "go_memstats_heap_inuse_bytes"), n.metric(t, "go_goroutines"), openFiles(t, n.Pid())})
+	}
+	took := time.Since(start)
+	sent := done.Load()
+
+	var early, late []sample
+	for _, s := range samples {
+		switch {
+		case s.done >= sent/5 && s.done <= sent*3/10:
+			early = append(early, s)
+		case s.done >= sent*9/10:
+			late = append(late, s)
+		}
+	}
+	if len(early) == 0 || len(late) == 0 {
+		t.Fatalf("too few samples (%d) for a drift", len(samples))
+	}
+	e, l := median(early), median(late)
+	drift := float64(l.anon-e.anon) / float64(e.anon)
+	t.Logf("%d requests in %s (%.0f req/s), %d failed; anonymous RSS %.1f → %.1f MiB (drift %+.1f %%); heap in use %.1f → %.1f MiB; whole RSS, with the mapped pages of the growing event log, %.1f → %.1f MiB; goroutines %.0f → %.0f, open files %d → %d",
+		sent, took.Round(time.Second), float64(sent)/took.Seconds(), failed.Load(), float64(e.anon)/(1<<20), float64(l.anon)/(1<<20), 100*drift, e.heap/(1<<20), l.heap/(1<<20),
+		float64(e.rss)/(1<<20), float64(l.rss)/(1<<20), e.goroutines, l.goroutines, e.files, l.files)
+	if failed.Load() != 0 {
+		t.Errorf("failed requests = %d, want 0", failed.Load())
+	}
+	if drift >= 0.10 || drift <= -0.10 {
+		t.Errorf("anonymous RSS drift from the warmed-up state to the end = %+.1f %%, want within ±10 %%", 100*drift)
+	}
+	if l.goroutines > e.goroutines+5 || l.files > e.files+5 {
+		t.Errorf("goroutines %.0f → %.0f, open files %d → %d, want flat (at most +5)", e.goroutines, l.goroutines, e.files, l.files)
+	}
+	hc.CloseIdleConnections()
+	time.Sleep(500 * time.Millisecond) // the last flush
+	v := n.verifyOnline(t)
+	t.Logf("event log: %d entries verified (the soak's requests and 2 admin changes)", v.Checked)
+	if v.Checked != uint64(sent)+2 {
+		t.Errorf("event log entries = %d, want %d requests + project.created + key.created", v.Checked, sent)
+	}
+	if d := n.metric(t, "sdproxy_events_dropped_total"); d != 0 {
+		t.Errorf("sdproxy_events_dropped_total = %.0f, want 0", d)
+	}
+}
+
+// median is a sample with the median RSS figures and the largest
+// goroutine and file counts of ss.
+func median(ss []sample) sample {
+	rss, anon, heap := make([]int64, len(ss)), make([]int64, len(ss)), make([]float64, len(ss))
+	var m sample
+	for i, s := range ss {
+		rss[i], anon[i], heap[i] = s.rss, s.anon, s.heap
+		m.goroutines, m.files = max(m.goroutines, s.goroutines), max(m.files, s.files)
+	}
+	slices.Sort(rss)
+	slices.Sort(anon)
+	slices.Sort(heap)
+	m.rss, m.anon, m.heap = rss[len(rss)/2], anon[len(anon)/2], heap[len(heap)/2]
+	return m
+}
