@@ -101,6 +101,8 @@ type Data struct {
 	maxOutput int
 	fields    fieldsCache
 	routes    routeCache
+	indexes   indexCache
+	indexKeys indexKeyCache
 }
 
 // NewData returns the data-plane handler.
@@ -143,6 +145,7 @@ const (
 	pathProxy         = "/proxy/"
 	pathDirectEncrypt = "/api-v1/v1/encrypt"
 	pathDirectDecrypt = "/api-v1/v1/decrypt"
+	pathDirectIndex   = "/api-v1/v1/index"
 )
 
 // Handler serves one data-plane request.
@@ -160,6 +163,8 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		err = d.serveDirect(ctx, st, modeEncrypt)
 	case pathDirectDecrypt:
 		err = d.serveDirect(ctx, st, modeDecrypt)
+	case pathDirectIndex:
+		err = d.serveIndex(ctx, st)
 	default:
 		if rest, ok := bytes.CutPrefix(path, []byte(pathProxy)); ok {
 			err = d.serveProxy(ctx, st, rest)
