@@ -72,7 +72,7 @@ func TestAdminRouteCRUD(t *testing.T) {
 	created := e.callOK("POST", routes, exampleRoute, 201)
 	m := admMembers(t, created.body)
 	wantMembers(t, "POST routes", created.body, "id", "project_id", "methods", "path", "order", "request", "response", "created_at", "updated_at")
-	wantMembers(t, "POST routes request", m["request"], "mode", "fields", "classification", "require", "index")
+	wantMembers(t, "POST routes request", m["request"], "mode", "fields", "classification", "require")
 	wantMembers(t, "POST routes response", m["response"], "mode", "fields")
 	var r admRoute
 	admDecode(t, created.body, &r)

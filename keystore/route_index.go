@@ -3,6 +3,7 @@ package keystore
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
 )
@@ -104,4 +105,12 @@ func indexMessage(err error) string {
 		return msg[len(prefix):]
 	}
 	return msg
+}
+
+// NormalizeIndex validates the index rules of a request rule of mode with
+// (canonical) fields, as a route's are when stored, and returns them with
+// their defaults filled in. The CLI's policy files validate with it, so
+// that a file compares equal with what the server stores.
+func NormalizeIndex(mode string, fields []string, in []RouteIndex) ([]RouteIndex, error) {
+	return normalizeRouteIndex("request", &RoutePhase{Mode: strings.ToLower(strings.TrimSpace(mode)), Fields: fields}, in)
 }

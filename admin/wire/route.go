@@ -18,13 +18,14 @@ type Route struct {
 }
 
 // RequestRule is what a route does to the request body. Classification is
-// "" and Require and Index [] when not set.
+// "" and Require [] when not set; Index is left out when the rule writes
+// no blind index.
 type RequestRule struct {
 	Mode           string       `json:"mode"`
 	Fields         []string     `json:"fields"`
 	Classification string       `json:"classification"`
 	Require        []string     `json:"require"`
-	Index          []RouteIndex `json:"index"`
+	Index          []RouteIndex `json:"index,omitempty"`
 }
 
 // RouteIndex is a blind index an encrypting request rule writes beside one
