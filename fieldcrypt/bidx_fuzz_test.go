@@ -52,3 +52,31 @@ func FuzzEncryptIndexed(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseIndex checks the X-Qanapi-Index parser: no panic; a list it
+// accepts gives rules that IndexFromRules accepts again unchanged, with
+// every default filled in.
+func FuzzParseIndex(f *testing.F) {
+	for _, s := range []string{"email", "email:lower_trim, user.phone:DIGITS", "items.*.e:lower", `a\,b:exact`, "a:b:exact", "x:", ":lower"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		x, err := ParseIndex(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidIndex) {
+				t.Fatalf("ParseIndex(%q) = %v, want ErrInvalidIndex", s, err)
+			}
+			return
+		}
+		rules := x.Rules()
+		y, err := IndexFromRules(rules)
+		if err != nil {
+			t.Fatalf("IndexFromRules(ParseIndex(%q).Rules()) = %v", s, err)
+		}
+		for i, r := range y.Rules() {
+			if r != rules[i] || r.Name == "" || r.Bytes != DefaultIndexBytes {
+				t.Fatalf("ParseIndex(%q) rule %d = %+v, again %+v", s, i, rules[i], r)
+			}
+		}
+	})
+}
