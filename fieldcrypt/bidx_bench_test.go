@@ -1,6 +1,7 @@
 package fieldcrypt
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -114,5 +115,36 @@ func BenchmarkEncryptIndexed(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestEncryptIndexedAllocsLongKeys: keys longer than any stack buffer,
+// escaped keys and an old sibling to replace allocate nothing either.
+func TestEncryptIndexedAllocsLongKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	keys := newTestIndexKeys("proj_1")
+	path := "customer_information_record_section.primary_email_address_of_the_customer"
+	x, err := ParseIndex(path + ":lower")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustFields(t, path)
+	doc := []byte(`{"customer_information_record_section":{"\u0070rimary_email_address_of_the_customer":"A@B",` +
+		`"PRIMARY_EMAIL_ADDRESS_OF_THE_CUSTOMER_BIDX":"old","other":[1,{"x":"\"y\""}]}}`)
+	p := testParams(t)
+	dst := make([]byte, 0, 4096)
+	out, err := EncryptIndexed(dst, doc, f, x, keys, p)
+	if err != nil || !strings.Contains(string(out), `"primary_email_address_of_the_customer_bidx":"`) || strings.Contains(string(out), "old") {
+		t.Fatalf("EncryptIndexed = %s, %v", out, err)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := EncryptIndexed(dst[:0], doc, f, x, keys, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("EncryptIndexed(long and escaped keys) allocs = %v, want 0", allocs)
 	}
 }

@@ -30,7 +30,7 @@ func (w *bidxWalk) value(i int, segs []segment) int {
 				return vs + 1
 			}
 			var ve int
-			if seg := &segs[0]; seg.wild || bytes.Equal(w.key(ks, ke), []byte(seg.key)) {
+			if seg := &segs[0]; seg.wild || string(w.key(ks, ke)) == seg.key {
 				ve = w.value(vs, segs[1:])
 			} else {
 				ve = skipJSON(doc, vs)
