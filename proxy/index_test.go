@@ -3,8 +3,10 @@ package proxy
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -196,4 +198,37 @@ func TestIndexDirectEncrypt(t *testing.T) {
 	rtErrorShape(t, "direct encrypt of a scalar with an index", r, 400, "invalid_index")
 	r = e.do("POST", "/api-v1/v1/decrypt", `{"data":"x"}`, HeaderAuthorization, key, HeaderIndex, "email")
 	rtErrorShape(t, "direct decrypt with an index", r, 400, "invalid_index")
+}
+
+// indexSink keeps what the index tests check of request records.
+type indexSink struct {
+	mu     sync.Mutex
+	recs   []events.Request
+	fields []int
+}
+
+func (s *indexSink) Acquire() *events.Request { return new(events.Request) }
+func (s *indexSink) Submit(r *events.Request) {
+	s.mu.Lock()
+	s.recs = append(s.recs, events.Request{Mode: r.Mode, Status: r.Status, RequestValues: r.RequestValues, KeyID: r.KeyID})
+	s.fields = append(s.fields, r.FieldCount())
+	s.mu.Unlock()
+}
+
+// TestIndexEvent: a direct index call is recorded like the other direct
+// API calls: encrypt mode, one field, one value.
+func TestIndexEvent(t *testing.T) {
+	sink := &indexSink{}
+	e := newRTEnv(t, rtOptions{events: sink})
+	p := e.project("")
+	key := e.key(p.ID, keystore.KeyInput{})
+	r := e.do("POST", pathDirectIndex, `{"field":"email","data":"ann@example.com"}`, HeaderAuthorization, key)
+	if r.status != 200 {
+		t.Fatalf("POST /index = %d %s", r.status, r.body)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.recs) != 1 || sink.recs[0].Mode != "encrypt" || sink.recs[0].Status != 200 || sink.recs[0].RequestValues != 1 || sink.fields[0] != 1 {
+		t.Errorf("event of POST /index = %+v with %v fields, want one encrypt event, 200, one value, one field", sink.recs, sink.fields)
+	}
 }
