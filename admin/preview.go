@@ -58,11 +58,15 @@ func (a *Admin) preview(ctx *fasthttp.RequestCtx, project string) error {
 	if out.Request, err = previewPhase(reqPlan, in.Body, "request", &out.Hints); err != nil {
 		return err
 	}
+	if out.Request.Index, err = previewIndex(route, in, reqPlan); err != nil {
+		return err
+	}
 	if in.ResponseBody != nil {
 		resp, err := previewPhase(respPlan, in.ResponseBody, "response", &out.Hints)
 		if err != nil {
 			return err
 		}
+		resp.Index = []wire.PreviewIndex{}
 		out.Response = &resp
 	} else if _, err := planFields(respPlan, "response"); err != nil {
 		return err // the proxy refuses bad response fields before forwarding

@@ -14,7 +14,7 @@ func routeView(r keystore.Route) wire.Route {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if p := r.Request; p != nil {
-		v.Request = &wire.RequestRule{Mode: p.Mode, Fields: nonNil(p.Fields), Classification: p.Classification, Require: nonNil(p.Require)}
+		v.Request = &wire.RequestRule{Mode: p.Mode, Fields: nonNil(p.Fields), Classification: p.Classification, Require: nonNil(p.Require), Index: indexView(p.Index)}
 	}
 	if p := r.Response; p != nil {
 		v.Response = &wire.ResponseRule{Mode: p.Mode, Fields: nonNil(p.Fields)}
@@ -33,7 +33,26 @@ func ruleInput(in *wire.RuleInput) *keystore.RoutePhase {
 	if in == nil {
 		return nil
 	}
-	return &keystore.RoutePhase{Mode: in.Mode, Fields: in.Fields, Classification: in.Classification, Require: in.Require}
+	return &keystore.RoutePhase{Mode: in.Mode, Fields: in.Fields, Classification: in.Classification, Require: in.Require, Index: indexInput(in.Index)}
+}
+
+func indexView(in []keystore.RouteIndex) []wire.RouteIndex {
+	out := make([]wire.RouteIndex, len(in))
+	for i, r := range in {
+		out[i] = wire.RouteIndex(r)
+	}
+	return out
+}
+
+func indexInput(in []wire.RouteIndex) []keystore.RouteIndex {
+	if in == nil {
+		return nil
+	}
+	out := make([]keystore.RouteIndex, len(in))
+	for i, r := range in {
+		out[i] = keystore.RouteIndex(r)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

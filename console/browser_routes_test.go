@@ -70,6 +70,11 @@ type route struct {
 		Fields         []string `json:"fields"`
 		Classification string   `json:"classification"`
 		Require        []string `json:"require"`
+		Index          []struct {
+			Field     string `json:"field"`
+			Normalize string `json:"normalize"`
+			Name      string `json:"name"`
+		} `json:"index"`
 	} `json:"request"`
 	Response *struct {
 		Mode   string   `json:"mode"`
@@ -113,6 +118,7 @@ func (s *scenario) manageRoutes() {
 	p.setValue("naming the request fields", "#route-request-fields", "title\nbody")
 	p.setValue("choosing the classification", "#route-request-classification", "pii")
 	p.setValue("requiring the title", "#route-request-require", "title")
+	p.setValue("indexing the title", "#route-request-index", "title:lower_trim")
 	p.setValue("choosing decrypt for the answer", "#route-response-mode", "decrypt")
 	p.setValue("naming the response fields", "#route-response-fields", "title, body")
 	p.screenshot(s.shots, "routes-create")
@@ -136,8 +142,9 @@ func (s *scenario) manageRoutes() {
 	posts, drafts := rs[0], rs[1]
 	if r := posts.Request; r == nil || r.Mode != "encrypt" || strings.Join(r.Fields, ",") != "title,body" ||
 		r.Classification != "pii" || strings.Join(r.Require, ",") != "title" ||
+		len(r.Index) != 1 || r.Index[0].Field != "title" || r.Index[0].Normalize != "lower_trim" || r.Index[0].Name != "title_bidx" ||
 		posts.Response == nil || strings.Join(posts.Response.Fields, ",") != "title,body" {
-		t.Errorf("route /posts/** as created = %+v, want encrypt title, body as pii, title required; decrypt title, body", posts)
+		t.Errorf("route /posts/** as created = %+v, want encrypt title, body as pii, title required and indexed; decrypt title, body", posts)
 	}
 	if got, want := s.routeOrder(), posts.ID+","+drafts.ID; got != want {
 		t.Errorf("Routes tab order = %s, want %s (evaluation order)", got, want)
@@ -165,7 +172,7 @@ func (s *scenario) manageRoutes() {
 	p.wait("the saved route", `!document.querySelector("dialog") && document.querySelector('tr[data-route-id="`+posts.ID+`"]').textContent.includes("summary")`)
 	for _, r := range s.listRoutes() {
 		if r.ID == posts.ID && (r.Request == nil || strings.Join(r.Request.Fields, ",") != "title,body,summary" ||
-			r.Request.Classification != "pii" || r.Response == nil || r.Order != posts.Order) {
+			r.Request.Classification != "pii" || len(r.Request.Index) != 1 || r.Response == nil || r.Order != posts.Order) {
 			t.Errorf("route /posts/** after the edit = %+v, want fields title, body, summary and the rest unchanged", r)
 		}
 	}
@@ -200,6 +207,9 @@ func (s *scenario) tryPreview() {
 	}
 	if got := p.text("#preview-request"); !strings.Contains(got, "summary") {
 		t.Errorf("preview request phase = %q, want summary named as absent", got)
+	}
+	if got := p.text("#preview-request .preview-index"); !strings.Contains(got, "title_bidx") || strings.Contains(got, "Hello") {
+		t.Errorf("preview blind index = %q, want title_bidx named, never the value", got)
 	}
 	if !js[bool](p, "reading the response highlights", `!!document.querySelector('#preview-doc-response .pv-transform[data-path="title"]')`) {
 		t.Errorf("preview: the answer's title is not highlighted as transformed")

@@ -51,3 +51,18 @@ var (
 // errBadAEAD means the Keyring returned an AEAD that is not AES-GCM shaped
 // (12-byte nonce, 16-byte tag). It is a programming error of the Keyring.
 var errBadAEAD = errors.New("fieldcrypt: keyring AEAD must take 12-byte nonces and add 16-byte tags")
+
+// Errors about blind indexes (EncryptIndexed, AppendIndex). Those about one
+// field's value come inside an *IndexError that names the field.
+var (
+	// ErrInvalidIndex means an index rule or list could not be parsed, or
+	// names a field that is not encrypted.
+	ErrInvalidIndex = errors.New("fieldcrypt: invalid index rule")
+	// ErrIndexNotScalar means an indexed field holds an object or array:
+	// only strings, numbers, booleans and null can be indexed.
+	ErrIndexNotScalar = errors.New("fieldcrypt: an indexed field holds an object or array")
+	// ErrIndexNotEncrypted means an indexed value is not sealed whole by
+	// the call (it sits inside an outer value that is), so no index may
+	// be written beside it.
+	ErrIndexNotEncrypted = errors.New("fieldcrypt: an indexed field is inside a value encrypted whole")
+)

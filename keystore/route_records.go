@@ -20,10 +20,11 @@ type routeJSON struct {
 }
 
 type routePhaseJSON struct {
-	Mode           string   `json:"mode"`
-	Fields         []string `json:"fields"`
-	Classification string   `json:"classification,omitempty"`
-	Require        []string `json:"require,omitempty"`
+	Mode           string           `json:"mode"`
+	Fields         []string         `json:"fields"`
+	Classification string           `json:"classification,omitempty"`
+	Require        []string         `json:"require,omitempty"`
+	Index          []routeIndexJSON `json:"index,omitempty"`
 }
 
 func encodeRoute(r Route) ([]byte, error) {
@@ -38,7 +39,7 @@ func encodePhase(p *RoutePhase) *routePhaseJSON {
 	if p == nil {
 		return nil
 	}
-	return &routePhaseJSON{Mode: p.Mode, Fields: p.Fields, Classification: p.Classification, Require: p.Require}
+	return &routePhaseJSON{Mode: p.Mode, Fields: p.Fields, Classification: p.Classification, Require: p.Require, Index: encodeIndex(p.Index)}
 }
 
 // decodeRoute decodes a stored route; it copies what it keeps. Lists
@@ -60,7 +61,7 @@ func decodePhase(j *routePhaseJSON) *RoutePhase {
 	if j == nil {
 		return nil
 	}
-	return &RoutePhase{Mode: j.Mode, Fields: nonNil(j.Fields), Classification: j.Classification, Require: nonNil(j.Require)}
+	return &RoutePhase{Mode: j.Mode, Fields: nonNil(j.Fields), Classification: j.Classification, Require: nonNil(j.Require), Index: decodeIndex(j.Index)}
 }
 
 // putRoute stores r under its project and id.

@@ -147,6 +147,9 @@ func normalizePhase(name string, in *RoutePhase) (*RoutePhase, error) {
 			return nil, err
 		}
 	}
+	if out.Index, err = normalizeRouteIndex(name, out, in.Index); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -60,6 +60,10 @@ type RoutePhase struct {
 	// refused; a response rule has none. Empty, never nil, on a stored
 	// route.
 	Require []string
+	// Index lists the blind indexes an encrypting request rule writes
+	// (see RouteIndex); a response rule has none. Empty, never nil, on a
+	// stored route.
+	Index []RouteIndex
 }
 
 // RouteInput is a whole route to create or to replace one with. Its

@@ -106,6 +106,8 @@ type Data struct {
 	maxOutput int
 	fields    fieldsCache
 	routes    routeCache
+	indexes   indexCache
+	indexKeys indexKeyCache
 }
 
 // NewData returns the data-plane handler.
@@ -148,6 +150,7 @@ const (
 	pathProxy         = "/proxy/"
 	pathDirectEncrypt = "/api-v1/v1/encrypt"
 	pathDirectDecrypt = "/api-v1/v1/decrypt"
+	pathDirectIndex   = "/api-v1/v1/index"
 )
 
 // Handler serves one data-plane request.
@@ -165,6 +168,8 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		err = d.serveDirect(ctx, st, modeEncrypt)
 	case pathDirectDecrypt:
 		err = d.serveDirect(ctx, st, modeDecrypt)
+	case pathDirectIndex:
+		err = d.serveIndex(ctx, st)
 	default:
 		if rest, ok := bytes.CutPrefix(path, []byte(pathProxy)); ok {
 			err = d.serveProxy(ctx, st, rest)

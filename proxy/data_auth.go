@@ -53,6 +53,8 @@ type reqState struct {
 	// classification allocates nothing per request.
 	maskFor     func(cls []byte) *fieldcrypt.Mask
 	maskProject []byte
+	// data is set before a blind index is computed, for IndexKey (index.go).
+	data *Data
 }
 
 // newState returns a reqState for the pool, with its maskFor.

@@ -40,7 +40,11 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 		return err
 	}
 	out := append(st.buf[:0], `{"data":`...)
-	out, err = transformData(out, raw, data.IsObject() || data.IsArray(), fields, st.mode, &st.params)
+	if len(st.h.index) > 0 {
+		out, err = d.directIndexed(out, st, raw, data.IsObject() || data.IsArray(), fields)
+	} else {
+		out, err = transformData(out, raw, data.IsObject() || data.IsArray(), fields, st.mode, &st.params)
+	}
 	st.buf = out
 	if err != nil {
 		return err

@@ -158,6 +158,10 @@ func (st *reqState) requestNames() []byte {
 func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, error) {
 	body := ctx.Request.Body()
 	fields, ok, err := d.requestFields(st)
+	if err != nil {
+		return body, err
+	}
+	index, err := d.requestIndex(st, fields, ok)
 	if !ok || err != nil {
 		return body, err
 	}
@@ -175,7 +179,7 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	}
 	var out []byte
 	if st.mode == modeEncrypt {
-		out, err = fieldcrypt.Encrypt(st.buf[:0], body, fields, &st.params)
+		out, err = d.encrypt(st, body, fields, index)
 	} else {
 		out, err = fieldcrypt.Decrypt(st.buf[:0], body, fields, &st.params)
 	}

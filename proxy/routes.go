@@ -36,6 +36,9 @@ type phase struct {
 	names              string   // the paths, comma-joined (events, merging with headers)
 	nameBytes          []byte   // names, as bytes
 	require            []string // request phase: paths that must be present
+	// index and indexSpec: the request rule's blind indexes (index.go).
+	index     fieldcrypt.Index
+	indexSpec string
 }
 
 // compileRoutes compiles the store's routes of one project. A route the
@@ -69,6 +72,9 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 	}
 	var err error
 	if c.fields, err = fieldcrypt.FieldsFromList(p.Fields); err != nil {
+		return nil, false
+	}
+	if c.index, c.indexSpec, err = compileIndex(p.Index); err != nil {
 		return nil, false
 	}
 	list := append([]string(nil), p.Fields...)

@@ -8,8 +8,9 @@ import "encoding/json"
 // JSON string is a body that is a string, never parsed again); absent
 // means no body. Fields and Mode stand for X-Qanapi-Fields and
 // X-Qanapi-Mode, ResponseFields and ResponseMode for
-// X-Qanapi-Response-Fields and X-Qanapi-Response-Mode; absent means the
-// header is not sent.
+// X-Qanapi-Response-Fields and X-Qanapi-Response-Mode, Index for
+// X-Qanapi-Index (entries "path[:normalization]"); absent means the header
+// is not sent.
 type PreviewInput struct {
 	Method         string          `json:"method"`
 	Path           string          `json:"path"`
@@ -19,6 +20,7 @@ type PreviewInput struct {
 	Mode           string          `json:"mode,omitempty"`
 	ResponseFields []string        `json:"response_fields,omitempty"`
 	ResponseMode   string          `json:"response_mode,omitempty"`
+	Index          []string        `json:"index,omitempty"`
 }
 
 // Preview is what the proxy would do to a request and its answer. It holds
@@ -63,6 +65,28 @@ type PreviewPhase struct {
 	// not a token: a request would be refused (422 not_a_token); an answer
 	// passes them unchanged.
 	NotTokens []string `json:"not_tokens"`
+	// Index are the blind indexes the request would get, one per rule
+	// (the route's, then the input's); always [] in a response.
+	Index []PreviewIndex `json:"index"`
+}
+
+// PreviewIndex is one blind-index rule of a preview: which sibling paths
+// it would write and replace. It never holds a value or an index.
+type PreviewIndex struct {
+	Field     string `json:"field"`
+	Normalize string `json:"normalize"`
+	Name      string `json:"name"`
+	Bytes     int    `json:"bytes"`
+	// Written are the sibling paths that would be written, * for indices.
+	Written []string `json:"written"`
+	// Values is how many indexes would be written.
+	Values int `json:"values"`
+	// Replaced are the sibling paths already in the body (in any ASCII
+	// letter case) that would be replaced.
+	Replaced []string `json:"replaced"`
+	// NotScalar are the paths holding an object or array: the proxy
+	// would refuse the request (422 index_not_scalar).
+	NotScalar []string `json:"not_scalar"`
 }
 
 // PreviewHint is a value that looks like personal data or a secret and

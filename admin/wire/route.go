@@ -18,12 +18,25 @@ type Route struct {
 }
 
 // RequestRule is what a route does to the request body. Classification is
-// "" and Require [] when not set.
+// "" and Require [] when not set; Index is left out when the rule writes
+// no blind index.
 type RequestRule struct {
-	Mode           string   `json:"mode"`
-	Fields         []string `json:"fields"`
-	Classification string   `json:"classification"`
-	Require        []string `json:"require"`
+	Mode           string       `json:"mode"`
+	Fields         []string     `json:"fields"`
+	Classification string       `json:"classification"`
+	Require        []string     `json:"require"`
+	Index          []RouteIndex `json:"index,omitempty"`
+}
+
+// RouteIndex is a blind index an encrypting request rule writes beside one
+// of its fields (docs/blind-index.md). In a route shown, every member is
+// set: normalize "exact", name "<last key>_bidx" and bytes 16 when the
+// input left them out.
+type RouteIndex struct {
+	Field     string `json:"field"`
+	Normalize string `json:"normalize,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Bytes     int    `json:"bytes,omitempty"`
 }
 
 // ResponseRule is what a route does to the upstream's answer.
@@ -44,11 +57,12 @@ type RouteInput struct {
 }
 
 // RuleInput is one direction's rule in a RouteInput. Mode may be omitted
-// on a response rule (decrypt); Classification and Require belong to a
-// request rule only.
+// on a response rule (decrypt); Classification, Require and Index belong
+// to a request rule only, Index to an encrypting one.
 type RuleInput struct {
-	Mode           string   `json:"mode,omitempty"`
-	Fields         []string `json:"fields"`
-	Classification string   `json:"classification,omitempty"`
-	Require        []string `json:"require,omitempty"`
+	Mode           string       `json:"mode,omitempty"`
+	Fields         []string     `json:"fields"`
+	Classification string       `json:"classification,omitempty"`
+	Require        []string     `json:"require,omitempty"`
+	Index          []RouteIndex `json:"index,omitempty"`
 }

@@ -42,8 +42,9 @@ var (
 	policyClassificationKeys = []string{"slug", "name", "description", "mask"}
 	policyMaskKeys           = []string{"show_first", "show_last", "char"}
 	policyRouteKeys          = []string{"methods", "path", "order", "request", "response"}
-	policyRequestKeys        = []string{"mode", "fields", "classification", "require"}
+	policyRequestKeys        = []string{"mode", "fields", "classification", "require", "index"}
 	policyResponseKeys       = []string{"mode", "fields"}
+	policyIndexKeys          = []string{"field", "normalize", "name", "bytes"}
 )
 
 // policy is a decoded, validated policy file. Values are in the canonical

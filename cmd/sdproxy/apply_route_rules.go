@@ -197,6 +197,10 @@ func (d *fileDecoder) decodeRequest(n *yaml.Node, field string) *wire.RequestRul
 			r.Require = req
 		}
 	}
+	r.Index = []wire.RouteIndex{}
+	if v := m["index"]; v != nil {
+		r.Index = d.decodeIndex(v, field+".index", r)
+	}
 	return r
 }
 

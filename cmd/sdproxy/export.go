@@ -103,10 +103,19 @@ type exportRoute struct {
 }
 
 type exportRequest struct {
-	Mode           string   `json:"mode" yaml:"mode"`
-	Fields         []string `json:"fields" yaml:"fields"`
-	Classification string   `json:"classification,omitempty" yaml:"classification,omitempty"`
-	Require        []string `json:"require,omitempty" yaml:"require,omitempty"`
+	Mode           string        `json:"mode" yaml:"mode"`
+	Fields         []string      `json:"fields" yaml:"fields"`
+	Classification string        `json:"classification,omitempty" yaml:"classification,omitempty"`
+	Require        []string      `json:"require,omitempty" yaml:"require,omitempty"`
+	Index          []exportIndex `json:"index,omitempty" yaml:"index,omitempty"`
+}
+
+// exportIndex is a route's index rule, every member written out.
+type exportIndex struct {
+	Field     string `json:"field" yaml:"field"`
+	Normalize string `json:"normalize" yaml:"normalize"`
+	Name      string `json:"name" yaml:"name"`
+	Bytes     int    `json:"bytes" yaml:"bytes"`
 }
 
 type exportResponse struct {
@@ -168,6 +177,9 @@ func exportOf(sp *serverProject) exportProject {
 		er := exportRoute{Methods: r.Methods, Path: r.Path, Order: r.Order}
 		if q := r.Request; q != nil {
 			er.Request = &exportRequest{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: q.Require}
+			for _, x := range q.Index {
+				er.Request.Index = append(er.Request.Index, exportIndex(x))
+			}
 		}
 		if q := r.Response; q != nil {
 			er.Response = &exportResponse{Mode: q.Mode, Fields: q.Fields}

@@ -32,7 +32,7 @@ and --response-mode for X-Qanapi-Response-Fields and -Mode.
 // previewFlags are the flags of sdproxy preview.
 type previewFlags struct {
 	project, method, path, data, response, mode, responseMode string
-	fields, responseFields                                    []string
+	fields, responseFields, index                             []string
 }
 
 func newPreviewCmd(cl *clientFlags) *cobra.Command {
@@ -75,6 +75,7 @@ func newPreviewCmd(cl *clientFlags) *cobra.Command {
 	f.StringSliceVar(&pf.fields, "fields", nil, "request fields as X-Qanapi-Fields would add them, e.g. user.email,items.*.card")
 	f.StringVar(&pf.mode, "mode", "", "request mode as X-Qanapi-Mode: encrypt or decrypt")
 	f.StringSliceVar(&pf.responseFields, "response-fields", nil, "response fields as X-Qanapi-Response-Fields would add them")
+	f.StringSliceVar(&pf.index, "index", nil, "blind indexes as X-Qanapi-Index would add them, e.g. email:lower_trim")
 	f.StringVar(&pf.responseMode, "response-mode", "", "response mode as X-Qanapi-Response-Mode: decrypt or encrypt")
 	cmd.MarkFlagRequired("project")
 	cmd.MarkFlagRequired("path")
@@ -84,7 +85,7 @@ func newPreviewCmd(cl *clientFlags) *cobra.Command {
 // input builds the preview's request body from the flags.
 func (pf *previewFlags) input(stdin io.Reader) (wire.PreviewInput, error) {
 	in := wire.PreviewInput{Method: pf.method, Path: pf.path, Fields: pf.fields, Mode: pf.mode,
-		ResponseFields: pf.responseFields, ResponseMode: pf.responseMode}
+		ResponseFields: pf.responseFields, ResponseMode: pf.responseMode, Index: pf.index}
 	if pf.data == "@-" && pf.response == "@-" {
 		return in, fmt.Errorf("-d and --response cannot both read standard input")
 	}
@@ -198,5 +199,16 @@ func previewRows(t *table, phase string, ph wire.PreviewPhase) {
 	}
 	for _, f := range ph.NotTokens {
 		t.row(phase, ph.Mode, f, notToken)
+	}
+	for _, x := range ph.Index {
+		for _, w := range x.Written {
+			t.row(phase, "index", w, "blind index of "+x.Field+" ("+x.Normalize+")")
+		}
+		for _, r := range x.Replaced {
+			t.row(phase, "index", r, "replaced by "+x.Name)
+		}
+		for _, n := range x.NotScalar {
+			t.row(phase, "index", n, "object or array: the proxy answers 422")
+		}
 	}
 }

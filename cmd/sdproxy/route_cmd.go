@@ -31,7 +31,8 @@ comma-separated values or repeats; for a key holding a comma, use -f.
 -f FILE (or - for standard input) gives the route as the admin API's JSON
 instead of flags, e.g.
   {"methods": ["POST", "PUT"], "path": "/posts/**", "order": 10,
-   "request":  {"mode": "encrypt", "fields": ["title", "body"], "classification": "pii", "require": ["title"]},
+   "request":  {"mode": "encrypt", "fields": ["title", "body"], "classification": "pii", "require": ["title"],
+               "index": [{"field": "title", "normalize": "lower_trim", "name": "title_bidx", "bytes": 16}]},
    "response": {"mode": "decrypt", "fields": ["title", "body", "*.title", "*.body"]}}
 The output of "route show ROUTE_ID --output json" is accepted as it is (its
 id, project_id and times are ignored).`
@@ -74,13 +75,14 @@ func newRouteCmd(cl *clientFlags) *cobra.Command {
 // routeFlags are the flags that describe a route.
 type routeFlags struct {
 	methods, requestFields, require, responseFields []string
+	index                                           []string
 	path, requestMode, requestClass, responseMode   string
 	order                                           int
 	file                                            string
 }
 
 var (
-	requestFlags  = []string{"request-mode", "request-fields", "request-classification", "require"}
+	requestFlags  = []string{"request-mode", "request-fields", "request-classification", "require", "index"}
 	responseFlags = []string{"response-mode", "response-fields"}
 	routeFlagSet  = append(append([]string{"methods", "path", "order"}, requestFlags...), responseFlags...)
 )
@@ -116,6 +118,7 @@ keep its place among routes of the same order.`
 	f.StringSliceVar(&rf.requestFields, "request-fields", nil, "request rule: field paths to transform, e.g. title,body")
 	f.StringVar(&rf.requestClass, "request-classification", "", "request rule: classification slug of new tokens")
 	f.StringSliceVar(&rf.require, "require", nil, "request rule: paths the request must hold (no *), else 422")
+	f.StringSliceVar(&rf.index, "index", nil, "request rule: blind indexes, FIELD[:NORMALIZATION] each (exact, lower, lower_trim, digits), e.g. email:lower_trim; name and bytes with -f")
 	f.StringVar(&rf.responseMode, "response-mode", "", "response rule: decrypt (default) or encrypt")
 	f.StringSliceVar(&rf.responseFields, "response-fields", nil, "response rule: field paths to transform, e.g. title,*.title")
 	f.StringVarP(&rf.file, "file", "f", "", "the route as JSON from FILE (- for standard input) instead of the flags above")
@@ -135,7 +138,7 @@ func (rf *routeFlags) body(cmd *cobra.Command) (any, error) {
 	}
 	in := wire.RouteInput{Methods: rf.methods, Path: rf.path, Order: rf.order}
 	if anyChanged(cmd, requestFlags) {
-		in.Request = &wire.RuleInput{Mode: rf.requestMode, Fields: rf.requestFields, Classification: rf.requestClass, Require: rf.require}
+		in.Request = &wire.RuleInput{Mode: rf.requestMode, Fields: rf.requestFields, Classification: rf.requestClass, Require: rf.require, Index: indexFlag(rf.index)}
 	}
 	if anyChanged(cmd, responseFlags) {
 		in.Response = &wire.RuleInput{Mode: rf.responseMode, Fields: rf.responseFields}
@@ -229,7 +232,42 @@ func requestCell(r *wire.RequestRule) string {
 	if len(r.Require) > 0 {
 		s += " require=" + strings.Join(r.Require, ",")
 	}
+	if len(r.Index) > 0 {
+		s += " index=" + indexCell(r.Index)
+	}
 	return s
+}
+
+// indexFlag turns --index entries (FIELD[:NORMALIZATION], the last ':'
+// starting the normalisation) into index rules; the server validates them.
+func indexFlag(list []string) []wire.RouteIndex {
+	var out []wire.RouteIndex
+	for _, e := range list {
+		r := wire.RouteIndex{Field: e}
+		if i := strings.LastIndexByte(e, ':'); i >= 0 {
+			r.Field, r.Normalize = e[:i], e[i+1:]
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// indexCell sums up index rules: "email:lower_trim,phone:digits>phone_idx/8"
+// (the name when not the default, the bytes when not 16).
+func indexCell(list []wire.RouteIndex) string {
+	parts := make([]string, len(list))
+	for i, r := range list {
+		s := r.Field + ":" + r.Normalize
+		last := r.Field[strings.LastIndexByte(r.Field, '.')+1:]
+		if r.Name != "" && r.Name != last+"_bidx" {
+			s += ">" + r.Name
+		}
+		if r.Bytes != 0 && r.Bytes != 16 {
+			s += "/" + strconv.Itoa(r.Bytes)
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ",")
 }
 
 func responseCell(r *wire.ResponseRule) string {

@@ -203,10 +203,23 @@ function phaseSummary(phase, ph, route, given) {
         : given ? 'no value of this body would be ' + verb + '.' : 'no body given.'),
     (ph.absent || []).length ? h('p', { class: 'sub preview-absent' }, 'Named, but absent from this body: ', codes(ph.absent), '.') : null,
     missingLine(ph),
+    indexLines(ph),
     notTokens.length ? h('p', { class: phase === 'request' ? 'error preview-not-tokens' : 'sub preview-not-tokens' },
       'Not tokens: ', codes(notTokens), phase === 'request'
         ? '. The proxy would refuse this request with 422 not_a_token.'
         : '. The proxy passes them unchanged (data written before the route existed).') : null);
+}
+
+// indexLines says which blind-index siblings the request would get, which
+// old ones they replace, and which values cannot be indexed.
+function indexLines(ph) {
+  const list = (ph && ph.index) || [];
+  return list.map((x) => h('p', { class: x.not_scalar.length ? 'error preview-index' : 'sub preview-index', 'data-field': x.field },
+    'Blind index of ', h('code', null, x.field), ' (' + x.normalize + ', ' + x.bytes + ' bytes): ',
+    x.values ? [x.values === 1 ? '1 value' : x.values + ' values', ' written to ', codes(x.written)] : 'nothing in this body',
+    x.replaced.length ? ['; replaces ', codes(x.replaced)] : '',
+    x.not_scalar.length ? ['; ', codes(x.not_scalar), ' hold an object or array: the proxy would refuse this request with 422 index_not_scalar'] : '',
+    '.'));
 }
 
 function missingLine(ph) {

@@ -22,6 +22,7 @@ export function routeInput(r, order = r.order) {
     body.request = { mode: r.request.mode, fields: r.request.fields };
     if (r.request.classification) body.request.classification = r.request.classification;
     if (r.request.require && r.request.require.length) body.request.require = r.request.require;
+    if (r.request.index && r.request.index.length) body.request.index = r.request.index;
   }
   if (r.response) body.response = { mode: r.response.mode, fields: r.response.fields };
   return body;
@@ -123,6 +124,7 @@ function phaseFields(name, rule, modes, slugs) {
   const more = [field('Fields', fields, 'One path a line (or comma-separated): dot paths, * for any key or index, a\\.b for a key holding a dot.')];
   let classification = null;
   let require = null;
+  let index = null;
   if (name === 'request') {
     classification = classificationControl(rule ? rule.classification : '', slugs);
     require = h('textarea', {
@@ -132,6 +134,13 @@ function phaseFields(name, rule, modes, slugs) {
     more[0] = h('div', { class: 'inline-fields' }, more[0],
       field('Required paths', require, 'Must be in the request body, else the proxy answers 422 field_missing. No *.'));
     more.push(field('Classification', classification, 'Tags the tokens this rule seals. Define classifications on the Classifications tab.'));
+    index = h('textarea', {
+      id: 'route-request-index', rows: 2, spellcheck: 'false', placeholder: 'email:lower_trim',
+      value: rule && rule.index ? rule.index.map(indexLine).join('\n') : '',
+    });
+    more.push(field('Blind indexes', index, 'Encrypt mode only. One a line: a field of the list above, then optionally ' +
+      ':exact, :lower, :lower_trim or :digits, >name (default <key>_bidx) and /bytes (default 16), e.g. email:lower_trim. ' +
+      'A sibling holding a keyed hash of the value lets the app find records by it.'));
   }
   const details = h('div', { class: 'phase-details', hidden: !rule });
   details.append(...more);
@@ -146,6 +155,10 @@ function phaseFields(name, rule, modes, slugs) {
       if (require) {
         const req = lines(require.value);
         if (req.length) out.require = req;
+      }
+      if (index) {
+        const ix = lines(index.value).map(parseIndexLine);
+        if (ix.length) out.index = ix;
       }
       return out;
     },
@@ -165,4 +178,24 @@ function classificationControl(current, slugs) {
   return h('select', { id: 'route-request-classification' },
     h('option', { value: '' }, 'none'),
     all.map((s) => h('option', { value: s, selected: s === current }, s)));
+}
+
+// indexLine spells an index rule as the dialog edits it:
+// field:normalize, then >name and /bytes when not the defaults.
+export function indexLine(x) {
+  const key = x.field.slice(x.field.lastIndexOf('.') + 1);
+  let s = x.field + ':' + (x.normalize || 'exact');
+  if (x.name && x.name !== key + '_bidx') s += '>' + x.name;
+  if (x.bytes && x.bytes !== 16) s += '/' + x.bytes;
+  return s;
+}
+
+// parseIndexLine reads a line of indexLine's syntax; the API checks it.
+export function parseIndexLine(line) {
+  const m = /^(.*?)(?::([A-Za-z_]*))?(?:>([^/]*))?(?:\/(\d+))?$/.exec(line.trim());
+  const out = { field: m[1] };
+  if (m[2]) out.normalize = m[2];
+  if (m[3]) out.name = m[3];
+  if (m[4]) out.bytes = Number(m[4]);
+  return out;
 }

@@ -187,5 +187,9 @@ function ruleCell(rule, name) {
     name === 'request' && rule.classification ? h('span', { class: 'sub' }, 'classification ', h('code', null, rule.classification)) : null,
     name === 'request' && rule.require && rule.require.length
       ? h('span', { class: 'sub' }, 'required: ', rule.require.map((f, i) => [i ? ', ' : '', h('code', null, f)]))
+      : null,
+    name === 'request' && rule.index && rule.index.length
+      ? h('span', { class: 'sub route-index' }, 'blind index: ', rule.index.map((x, i) => [i ? ', ' : '',
+        h('code', null, x.name), ' of ', h('code', null, x.field), ' (' + x.normalize + ')']))
       : null);
 }

@@ -1,0 +1,151 @@
+package admin
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
+	"github.com/sdproxy/sdproxy/keystore"
+	"github.com/sdproxy/sdproxy/pii"
+)
+
+// The preview of blind indexes: the route's request.index plus the
+// input's index (X-Qanapi-Index), checked as the data plane checks them,
+// and the sibling paths each would write or replace in the body.
+
+var (
+	errPreviewIndexMode = &httpapi.Error{Status: 400, Code: "invalid_index", Message: "index goes with encrypt mode and with the fields it indexes: an index is written only beside an encrypted value"}
+	errPreviewIndexConf = &httpapi.Error{Status: 400, Code: "route_conflict", Message: "index indexes a field that the route already indexes differently; it may add indexes to a route, never change them"}
+)
+
+func previewIndexError(err error) error {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, fieldcrypt.ErrInvalidIndex.Error()+": "); ok {
+		msg = after
+	}
+	return &httpapi.Error{Status: 400, Code: "invalid_index", Message: "index: " + msg}
+}
+
+// previewIndex returns the request's index rules and what they would do
+// to body (nil: no body), or the error the data plane would answer.
+func previewIndex(route *keystore.Route, in wire.PreviewInput, plan phasePlan) ([]wire.PreviewIndex, error) {
+	out := []wire.PreviewIndex{}
+	rules, err := indexPlan(route, in)
+	if err != nil || len(rules) == 0 {
+		return out, err
+	}
+	x, err := fieldcrypt.IndexFromRules(rules)
+	if err != nil {
+		return out, previewIndexError(err)
+	}
+	fields, err := fieldcrypt.FieldsFromList(plan.named)
+	if plan.mode != keystore.ModeEncrypt || err != nil || fields.Len() == 0 {
+		return out, errPreviewIndexMode
+	}
+	if name := x.CoveredBy(fields); name != "" {
+		return out, &httpapi.Error{Status: 400, Code: "invalid_index", Message: "index names " + name + ", which is not among the fields to encrypt"}
+	}
+	var root *jsonNode
+	if in.Body != nil {
+		if root, err = decodeTree(in.Body); err != nil {
+			return out, err
+		}
+	}
+	for _, r := range x.Rules() {
+		v := wire.PreviewIndex{Field: r.Field, Normalize: r.Normalize.String(), Name: r.Name, Bytes: r.Bytes,
+			Written: []string{}, Replaced: []string{}, NotScalar: []string{}}
+		if root != nil {
+			f, _ := fieldcrypt.FieldsFromList([]string{r.Field})
+			walkIndex(root, parseFieldPaths(f)[0].segs, nil, r.Name, &v)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// indexPlan merges the route's index rules with the input's, as the data
+// plane merges X-Qanapi-Index into a route's.
+func indexPlan(route *keystore.Route, in wire.PreviewInput) ([]fieldcrypt.IndexRule, error) {
+	var rules []fieldcrypt.IndexRule
+	if route != nil && route.Request != nil {
+		var err error
+		if rules, err = keystore.IndexRules("request", route.Request.Index); err != nil {
+			return nil, err
+		}
+		if x, err := fieldcrypt.IndexFromRules(rules); err == nil {
+			rules = x.Rules() // with their defaults, to compare
+		}
+	}
+	if len(in.Index) == 0 {
+		return rules, nil
+	}
+	hx, err := fieldcrypt.ParseIndex(strings.Join(in.Index, ","))
+	if err != nil {
+		return nil, previewIndexError(err)
+	}
+	for _, r := range hx.Rules() {
+		i := slices.IndexFunc(rules, func(o fieldcrypt.IndexRule) bool { return o.Field == r.Field })
+		switch {
+		case i < 0:
+			rules = append(rules, r)
+		case rules[i] != r:
+			return nil, errPreviewIndexConf
+		}
+	}
+	return rules, nil
+}
+
+// walkIndex finds, under n, the objects holding the indexed key segs
+// names (its last segment) and notes the sibling name's paths.
+func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.PreviewIndex) {
+	if len(segs) > 1 {
+		for i := range n.kids {
+			if segMatches(segs[0], n, i) && n.kind != '"' && n.kind != 0 {
+				s := step{index: i}
+				if n.kind == '{' {
+					s = step{key: pii.EscapeKey(n.keys[i]), index: -1}
+				}
+				walkIndex(n.kids[i], segs[1:], append(at, s), name, v)
+			}
+		}
+		return
+	}
+	if n.kind != '{' {
+		return
+	}
+	i := slices.Index(n.keys, segs[0].key)
+	if i < 0 {
+		return
+	}
+	kid := n.kids[i]
+	field := joinSteps(append(at, step{key: pii.EscapeKey(segs[0].key), index: -1}), true)
+	if kid.kind == '{' || kid.kind == '[' {
+		if !slices.Contains(v.NotScalar, field) {
+			v.NotScalar = append(v.NotScalar, field)
+		}
+		return
+	}
+	sibling := joinSteps(append(at, step{key: pii.EscapeKey(name), index: -1}), true)
+	v.Values++
+	if !slices.Contains(v.Written, sibling) {
+		v.Written = append(v.Written, sibling)
+	}
+	for _, k := range n.keys {
+		if strings.EqualFold(k, name) && isASCII(k) {
+			if p := joinSteps(append(at, step{key: pii.EscapeKey(k), index: -1}), true); !slices.Contains(v.Replaced, p) {
+				v.Replaced = append(v.Replaced, p)
+			}
+		}
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,424 @@
+package fieldcrypt
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Blind indexes. An indexed field gets a sibling member in the same object
+// (by default "<key>_bidx") whose value is a keyed hash of the field's
+// normalised plaintext, so that an application can look records up by
+// equality without holding the plaintext: base64url, without padding, of
+// HMAC-SHA-256(field key, normalised value) truncated to IndexRule.Bytes.
+// The field key comes from IndexKeys, one per project and field path, so
+// equal values under different fields or projects give unrelated indexes.
+// docs/blind-index.md says what an index leaks.
+
+// Normalization is how a value is normalised before it is hashed.
+type Normalization uint8
+
+// Normalizations. The zero value is NormExact.
+const (
+	// NormExact hashes the value as it is: the unescaped text of a
+	// string, the JSON text of a number or boolean.
+	NormExact Normalization = iota
+	// NormLower lower-cases the text (Unicode simple case mapping, as
+	// strings.ToLower; no other folding, no Unicode normalisation).
+	NormLower
+	// NormLowerTrim lower-cases and trims Unicode white space at both ends.
+	NormLowerTrim
+	// NormDigits keeps only the ASCII digits 0-9 (phone and card numbers).
+	NormDigits
+)
+
+var normNames = [...]string{"exact", "lower", "lower_trim", "digits"}
+
+// String returns the normalisation's name as written in rules.
+func (n Normalization) String() string {
+	if int(n) < len(normNames) {
+		return normNames[n]
+	}
+	return fmt.Sprintf("Normalization(%d)", uint8(n))
+}
+
+// ParseNormalization reads a normalisation name: exact, lower, lower_trim
+// or digits, case-insensitive; "" is exact.
+func ParseNormalization(s string) (Normalization, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	if t == "" {
+		return NormExact, nil
+	}
+	for i, name := range normNames {
+		if t == name {
+			return Normalization(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown normalization %q (want exact, lower, lower_trim or digits)", ErrInvalidIndex, s)
+}
+
+// Index sizes, in bytes of the truncated HMAC.
+const (
+	// DefaultIndexBytes is the size of an index when a rule gives none:
+	// 128 bits, so that two different values collide with probability
+	// 2^-128 and a table of 2^32 values holds no collision in practice.
+	DefaultIndexBytes = 16
+	// MinIndexBytes and MaxIndexBytes bound IndexRule.Bytes.
+	MinIndexBytes = 4
+	MaxIndexBytes = sha256.Size
+	// MaxIndexName is the longest sibling name, in bytes.
+	MaxIndexName = 128
+	// IndexSuffix makes the default sibling name: "email" gets "email_bidx".
+	IndexSuffix = "_bidx"
+)
+
+// IndexRule asks for a blind index of one field.
+type IndexRule struct {
+	// Field is the field's path, in the Fields syntax. Its last segment
+	// must be an object key (not * nor an array index): the index is put
+	// beside it in the same object.
+	Field string
+	// Normalize is applied to the value before it is hashed.
+	Normalize Normalization
+	// Name is the sibling member's key; "" means the field's last key
+	// followed by IndexSuffix. It may not contain '"', '\' or control
+	// characters.
+	Name string
+	// Bytes is how much of the HMAC is kept, from MinIndexBytes to
+	// MaxIndexBytes; zero means DefaultIndexBytes.
+	Bytes int
+}
+
+// Index is a parsed, validated list of index rules. The zero value indexes
+// nothing. An Index is immutable and safe to share between goroutines.
+type Index struct {
+	rules []indexRule
+}
+
+// indexRule is one parsed rule.
+type indexRule struct {
+	field string    // canonical path name: the IndexKeys argument
+	segs  []segment // the path
+	norm  Normalization
+	name  string // sibling key
+	size  int    // bytes of HMAC kept
+}
+
+// ParseIndex parses the X-Qanapi-Index header: a comma-separated list of
+// field paths (the Fields syntax), each optionally followed by ':' and a
+// normalisation: "email:lower_trim, phone:digits, user.id". Every rule gets
+// the default name and size. The last ':' of an entry starts the
+// normalisation, so a key holding ':' is written with one more
+// (a:b:exact). An empty string is refused.
+func ParseIndex(s string) (Index, error) {
+	var rules []IndexRule
+	for {
+		entry, rest, more := cutUnescaped(s, ',')
+		r := IndexRule{Field: entry}
+		if i := strings.LastIndexByte(entry, ':'); i >= 0 {
+			n, err := ParseNormalization(entry[i+1:])
+			if err != nil {
+				return Index{}, err
+			}
+			r.Field, r.Normalize = entry[:i], n
+		}
+		rules = append(rules, r)
+		if !more {
+			return IndexFromRules(rules)
+		}
+		s = rest
+	}
+}
+
+// IndexFromRules validates rules. A field indexed twice, two rules with
+// one sibling name, or a name that is also an indexed key are refused.
+func IndexFromRules(rules []IndexRule) (Index, error) {
+	if len(rules) > MaxFields {
+		return Index{}, fmt.Errorf("%w: more than %d rules", ErrInvalidIndex, MaxFields)
+	}
+	x := Index{rules: make([]indexRule, 0, len(rules))}
+	for _, r := range rules {
+		c, err := compileIndexRule(r)
+		if err != nil {
+			return Index{}, err
+		}
+		for _, o := range x.rules {
+			switch {
+			case o.field == c.field:
+				return Index{}, fmt.Errorf("%w: %s is indexed twice", ErrInvalidIndex, c.field)
+			case o.name == c.name:
+				return Index{}, fmt.Errorf("%w: %s and %s both write %q", ErrInvalidIndex, o.field, c.field, c.name)
+			}
+		}
+		x.rules = append(x.rules, c)
+	}
+	for _, r := range x.rules {
+		for _, o := range x.rules {
+			if strings.EqualFold(r.name, o.segs[len(o.segs)-1].key) {
+				return Index{}, fmt.Errorf("%w: the index name %q is an indexed key", ErrInvalidIndex, r.name)
+			}
+		}
+	}
+	return x, nil
+}
+
+// compileIndexRule validates one rule and fills in its defaults.
+func compileIndexRule(r IndexRule) (indexRule, error) {
+	entry := strings.Trim(r.Field, " \t")
+	segs, err := parsePath(entry)
+	if err != nil {
+		return indexRule{}, fmt.Errorf("%w: %q: %v", ErrInvalidIndex, entry, err)
+	}
+	c := indexRule{field: canonicalName(segs), segs: segs, norm: r.Normalize, name: r.Name, size: r.Bytes}
+	last := segs[len(segs)-1]
+	switch {
+	case last.wild || last.index >= 0:
+		return indexRule{}, fmt.Errorf("%w: %s: an indexed path must end in an object key, not * or an array index", ErrInvalidIndex, c.field)
+	case int(c.norm) >= len(normNames):
+		return indexRule{}, fmt.Errorf("%w: %s: unknown normalization", ErrInvalidIndex, c.field)
+	case c.size == 0:
+		c.size = DefaultIndexBytes
+	case c.size < MinIndexBytes || c.size > MaxIndexBytes:
+		return indexRule{}, fmt.Errorf("%w: %s: bytes must be from %d to %d", ErrInvalidIndex, c.field, MinIndexBytes, MaxIndexBytes)
+	}
+	if c.name == "" {
+		c.name = last.key + IndexSuffix
+	}
+	if err := validIndexName(c.name); err != nil {
+		return indexRule{}, fmt.Errorf("%w: %s: %v", ErrInvalidIndex, c.field, err)
+	}
+	if c.name == last.key {
+		return indexRule{}, fmt.Errorf("%w: %s: the index name must differ from the field's key", ErrInvalidIndex, c.field)
+	}
+	return c, nil
+}
+
+// validIndexName checks a sibling name: it is written into JSON as it is.
+func validIndexName(name string) error {
+	switch {
+	case name == "" || len(name) > MaxIndexName:
+		return fmt.Errorf("the index name must have 1 to %d bytes", MaxIndexName)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("the index name must be UTF-8")
+	}
+	for _, c := range []byte(name) {
+		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' {
+			return fmt.Errorf("the index name may not hold quotes, backslashes or control characters")
+		}
+	}
+	return nil
+}
+
+// Len returns the number of rules.
+func (x Index) Len() int { return len(x.rules) }
+
+// Rules returns the rules with their defaults filled in and their fields in
+// canonical spelling. The slice is the caller's.
+func (x Index) Rules() []IndexRule {
+	out := make([]IndexRule, len(x.rules))
+	for i, r := range x.rules {
+		out[i] = IndexRule{Field: r.field, Normalize: r.norm, Name: r.name, Bytes: r.size}
+	}
+	return out
+}
+
+// CoveredBy returns "" when every indexed field is also a path of f (by
+// its canonical spelling), else the first that is not. An index is only
+// written beside a value that is encrypted.
+func (x Index) CoveredBy(f Fields) string {
+	for _, r := range x.rules {
+		found := false
+		for _, p := range f.paths {
+			if p.name == r.field {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return r.field
+		}
+	}
+	return ""
+}
+
+// IndexKeys gives the blind-index key of a field path (canonical
+// spelling) of one project. Implementations must be safe for concurrent
+// use and should cache: it is called once per rule per call.
+type IndexKeys interface {
+	IndexKey(field string) (*IndexKey, error)
+}
+
+// IndexKey is the HMAC-SHA-256 key of one project's field. It keeps a pool
+// of HMAC states, so computing an index allocates nothing. Safe for
+// concurrent use.
+type IndexKey struct {
+	hashes sync.Pool
+}
+
+// NewIndexKey returns the index key for the secret key (32 bytes of
+// key material), which it copies.
+func NewIndexKey(key []byte) *IndexKey {
+	k := append([]byte(nil), key...)
+	x := &IndexKey{}
+	x.hashes.New = func() any { return hmac.New(sha256.New, k) }
+	return x
+}
+
+// String hides the key.
+func (k *IndexKey) String() string { return "fieldcrypt.IndexKey{…}" }
+
+// sum appends HMAC(key, msg) to dst.
+func (k *IndexKey) sum(dst, msg []byte) []byte {
+	h := k.hashes.Get().(hash.Hash)
+	h.Reset()
+	h.Write(msg)
+	dst = h.Sum(dst)
+	k.hashes.Put(h)
+	return dst
+}
+
+// AppendIndex appends to dst the blind index (base64url, no padding) of
+// one JSON scalar, as the direct API answers it, or reports null: rawJSON
+// is valid JSON (see Validate); a JSON null has no index (null true, dst
+// unchanged); an object or array is ErrIndexNotScalar. The index is the
+// one Encrypt would write beside the same value of the same field.
+func AppendIndex(dst []byte, key *IndexKey, r IndexRule, rawJSON []byte) (out []byte, null bool, err error) {
+	c, err := compileIndexRule(r)
+	if err != nil {
+		return dst, false, err
+	}
+	x := getBidxScratch()
+	defer putBidxScratch(x)
+	v := trimSpace(rawJSON)
+	if len(v) == 0 {
+		return dst, false, ErrInvalidJSON
+	}
+	switch v[0] {
+	case '{', '[':
+		return dst, false, &IndexError{Field: c.field, Err: ErrIndexNotScalar}
+	case 'n':
+		return dst, true, nil
+	}
+	return x.appendIndex(dst, key, &c, v), false, nil
+}
+
+// appendIndex appends the index of the scalar JSON value v under rule r.
+func (x *bidxScratch) appendIndex(dst []byte, key *IndexKey, r *indexRule, v []byte) []byte {
+	if v[0] == '"' {
+		v = v[1 : len(v)-1]
+		if hasBackslash(v) {
+			x.text = appendUnescaped(x.text[:0], v)
+			v = x.text
+		}
+	}
+	x.norm = appendNormalized(x.norm[:0], v, r.norm)
+	x.sum = key.sum(x.sum[:0], x.norm)
+	return b64.AppendEncode(dst, x.sum[:r.size])
+}
+
+// indexLen is the length of the base64url text of an n-byte index.
+func indexLen(n int) int { return b64.EncodedLen(n) }
+
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendNormalized appends v normalised per n.
+func appendNormalized(dst, v []byte, n Normalization) []byte {
+	switch n {
+	case NormDigits:
+		for _, c := range v {
+			if '0' <= c && c <= '9' {
+				dst = append(dst, c)
+			}
+		}
+		return dst
+	case NormLowerTrim:
+		v = trimUnicodeSpace(v)
+		fallthrough
+	case NormLower:
+		return appendLower(dst, v)
+	}
+	return append(dst, v...)
+}
+
+// appendLower appends v lower-cased as strings.ToLower would, with an
+// ASCII fast path.
+func appendLower(dst, v []byte) []byte {
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(v[i:])
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		i += size
+	}
+	return dst
+}
+
+// trimUnicodeSpace trims Unicode white space (unicode.IsSpace) at both ends.
+func trimUnicodeSpace(v []byte) []byte {
+	for len(v) > 0 {
+		r, size := utf8.DecodeRune(v)
+		if !unicode.IsSpace(r) {
+			break
+		}
+		v = v[size:]
+	}
+	for len(v) > 0 {
+		r, size := utf8.DecodeLastRune(v)
+		if !unicode.IsSpace(r) {
+			break
+		}
+		v = v[:len(v)-size]
+	}
+	return v
+}
+
+// IndexError is an error about one indexed field's value; it names the
+// field, never the value.
+type IndexError struct {
+	Field string // canonical path
+	Err   error  // ErrIndexNotScalar or ErrIndexNotEncrypted
+}
+
+func (e *IndexError) Error() string { return e.Err.Error() + ": " + e.Field }
+
+// Unwrap returns Err.
+func (e *IndexError) Unwrap() error { return e.Err }
+
+// bidxScratch holds the buffers of one indexed call, pooled.
+type bidxScratch struct {
+	text, norm, sum, key []byte
+	vals                 []byte     // the index values of this call, back to back
+	edits                []bidxEdit // sorted before use
+	keep                 []int32    // the scanner spans that are sealed
+}
+
+var bidxPool = sync.Pool{New: func() any { return new(bidxScratch) }}
+
+func getBidxScratch() *bidxScratch { return bidxPool.Get().(*bidxScratch) }
+
+func putBidxScratch(x *bidxScratch) {
+	if cap(x.vals) > maxPooled || cap(x.edits) > maxPooled/32 || cap(x.text) > maxPooled || cap(x.norm) > maxPooled || cap(x.keep) > maxPooled/4 {
+		return
+	}
+	x.edits, x.keep = x.edits[:0], x.keep[:0]
+	bidxPool.Put(x)
+}

@@ -1,0 +1,150 @@
+package fieldcrypt
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEncryptIndexedAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	keys := newTestIndexKeys("proj_1")
+	x, err := ParseIndex("user.email:lower_trim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range allocParams(t) {
+		f := mustFields(t, fields300)
+		doc := []byte(body300)
+		dst := make([]byte, 0, 4096)
+		if _, err := EncryptIndexed(dst, doc, f, x, keys, p); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(200, func() {
+			if _, err := EncryptIndexed(dst[:0], doc, f, x, keys, p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 0 {
+			t.Errorf("EncryptIndexed(2 fields, 1 index, %s) allocs = %v, want 0", name, allocs)
+		}
+	}
+}
+
+func TestAppendIndexAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	k, _ := newTestIndexKeys("p").IndexKey("email")
+	c, _ := compileIndexRule(IndexRule{Field: "email", Normalize: NormLowerTrim})
+	dst := make([]byte, 0, 64)
+	v := []byte(`" \u00c9cole@Example.com "`)
+	allocs := testing.AllocsPerRun(200, func() {
+		b := getBidxScratch()
+		b.appendIndex(dst[:0], k, &c, v) // AppendIndex less the parse of its rule
+		putBidxScratch(b)
+	})
+	if allocs > 0 {
+		t.Errorf("index of one value allocs = %v, want 0", allocs)
+	}
+}
+
+// BenchmarkIndexValue is the cost of one index: normalisation, HMAC and
+// base64url, the key cached (the budget is 1 µs).
+func BenchmarkIndexValue(b *testing.B) {
+	k, _ := newTestIndexKeys("p").IndexKey("email")
+	for _, c := range []struct {
+		name string
+		norm Normalization
+		v    string
+	}{
+		{"exact-17B", NormExact, `"ann@example.com"`},
+		{"lower_trim-17B", NormLowerTrim, `" Ann@Example.com "`},
+		{"lower-unicode-40B", NormLower, `"ÉCOLE ÉLÉMENTAIRE DE LA RUE DE L'ÉGLISE"`},
+		{"digits-19B", NormDigits, `"4111 1111 1111 1111"`},
+		{"lower-1KiB", NormLower, `"` + string(make1K()) + `"`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r, _ := compileIndexRule(IndexRule{Field: "email", Normalize: c.norm})
+			x := getBidxScratch()
+			dst := make([]byte, 0, 64)
+			v := []byte(c.v)
+			b.ReportAllocs()
+			for b.Loop() {
+				x.appendIndex(dst[:0], k, &r, v)
+			}
+		})
+	}
+}
+
+func make1K() []byte {
+	b := make([]byte, 1024)
+	for i := range b {
+		b[i] = 'A' + byte(i%26)
+	}
+	return b
+}
+
+// BenchmarkEncryptIndexed is BenchmarkEncrypt's 300-byte body with one of
+// its two fields indexed, next to the same call without the index.
+func BenchmarkEncryptIndexed(b *testing.B) {
+	keys := newTestIndexKeys("proj_1")
+	p := &Params{ProjectID: "proj_1", Keys: newTestKeyring(b, 1)}
+	f := mustFields(b, fields300)
+	doc := []byte(body300)
+	for _, c := range []struct{ name, index string }{
+		{"300B-2fields-0index", ""},
+		{"300B-2fields-1index", "user.email:lower_trim"},
+		{"300B-2fields-2index", "user.email:lower_trim,order.card:digits"},
+	} {
+		var x Index
+		if c.index != "" {
+			var err error
+			if x, err = ParseIndex(c.index); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(c.name, func(b *testing.B) {
+			dst := make([]byte, 0, 4096)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if _, err := EncryptIndexed(dst[:0], doc, f, x, keys, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestEncryptIndexedAllocsLongKeys: keys longer than any stack buffer,
+// escaped keys and an old sibling to replace allocate nothing either.
+func TestEncryptIndexedAllocsLongKeys(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	keys := newTestIndexKeys("proj_1")
+	path := "customer_information_record_section.primary_email_address_of_the_customer"
+	x, err := ParseIndex(path + ":lower")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustFields(t, path)
+	doc := []byte(`{"customer_information_record_section":{"\u0070rimary_email_address_of_the_customer":"A@B",` +
+		`"PRIMARY_EMAIL_ADDRESS_OF_THE_CUSTOMER_BIDX":"old","other":[1,{"x":"\"y\""}]}}`)
+	p := testParams(t)
+	dst := make([]byte, 0, 4096)
+	out, err := EncryptIndexed(dst, doc, f, x, keys, p)
+	if err != nil || !strings.Contains(string(out), `"primary_email_address_of_the_customer_bidx":"`) || strings.Contains(string(out), "old") {
+		t.Fatalf("EncryptIndexed = %s, %v", out, err)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := EncryptIndexed(dst[:0], doc, f, x, keys, p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("EncryptIndexed(long and escaped keys) allocs = %v, want 0", allocs)
+	}
+}

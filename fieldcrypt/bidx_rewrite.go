@@ -1,0 +1,199 @@
+package fieldcrypt
+
+import (
+	"fmt"
+	"slices"
+)
+
+// bidxEdit is one change of an indexed call besides the sealed spans: an
+// insertion of a sibling at at (end == at), or the deletion of the bytes
+// [at, end) (an old sibling and the separator before or after it).
+type bidxEdit struct {
+	at, end int
+	vstart  int   // insertions: where the indexed value starts
+	rule    int32 // insertions: the rule
+	val     int32 // insertions: the index in vals, or -1 for null
+	ins     bool
+}
+
+// EncryptIndexed is Encrypt that also writes the blind indexes of x: beside
+// each value of an indexed path, in the same object, a member named by the
+// rule holds the index of the value's plaintext (or null for a JSON null).
+// A member of that name already there (an app sending back a record it
+// read), or one differing from it only in ASCII letter case, is replaced,
+// never duplicated. Every indexed path must be a path of f (else
+// ErrInvalidIndex) and each indexed value must be one that f seals whole
+// (not inside an outer sealed value, else ErrIndexNotEncrypted); an object
+// or array at an indexed path is ErrIndexNotScalar. Both come as an
+// *IndexError naming the field. Indexes are computed before anything is
+// sealed; keys calls IndexKey once per rule that has a value. On any error
+// dst is returned unchanged. With x empty it is Encrypt.
+//
+// doc is validated and its spans found in one pass (as Encrypt); the
+// indexed paths are then walked again, on the validated document, along
+// those paths only, to find the values and old siblings; the output is
+// written in one append loop.
+func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Params) ([]byte, error) {
+	if len(x.rules) == 0 {
+		return Encrypt(dst, doc, f, p)
+	}
+	if name := x.CoveredBy(f); name != "" {
+		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w: %s is indexed but not among the fields to encrypt", ErrInvalidIndex, name)
+	}
+	s := getScratch()
+	defer putScratch(s)
+	if err := s.locate(doc, f, false, p.BindFields); err != nil {
+		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w", err)
+	}
+	b := getBidxScratch()
+	defer putBidxScratch(b)
+	if err := b.plan(doc, x, keys, s.sc.spans); err != nil {
+		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w", err)
+	}
+	out, err := b.write(dst, doc, s, x, p)
+	if err != nil {
+		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w", err)
+	}
+	return out, nil
+}
+
+// plan finds the edits of every rule, checks them against the sealed
+// spans, and computes the index values.
+func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) error {
+	b.edits, b.vals, b.keep = b.edits[:0], b.vals[:0], b.keep[:0]
+	start := skipWS(doc, 0)
+	for i := range x.rules {
+		w := bidxWalk{doc: doc, b: b, r: &x.rules[i], rule: int32(i)}
+		w.value(start, w.r.segs)
+	}
+	if len(b.edits) == 0 {
+		return nil
+	}
+	slices.SortFunc(b.edits, func(a, c bidxEdit) int {
+		if a.at != c.at {
+			return a.at - c.at
+		}
+		if a.ins != c.ins {
+			if a.ins {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	// Spans wholly inside a deleted old sibling are dropped; every
+	// indexed value must be a span of its own.
+	j := 0
+	for i, sp := range spans {
+		for j < len(b.edits) && (b.edits[j].ins || b.edits[j].end <= sp.start) {
+			j++
+		}
+		if j < len(b.edits) && b.edits[j].at <= sp.start {
+			continue // inside the deletion: sp.end <= end on a valid doc
+		}
+		b.keep = append(b.keep, int32(i))
+	}
+	var cur *IndexKey
+	curRule := int32(-1)
+	for i := range b.edits {
+		e := &b.edits[i]
+		if !e.ins {
+			continue
+		}
+		r := &x.rules[e.rule]
+		if c := doc[e.vstart]; c == '{' || c == '[' {
+			return &IndexError{Field: r.field, Err: ErrIndexNotScalar}
+		}
+		if !b.sealed(spans, e.vstart, e.at) {
+			return &IndexError{Field: r.field, Err: ErrIndexNotEncrypted}
+		}
+		if doc[e.vstart] == 'n' {
+			e.val = -1
+			continue
+		}
+		if e.rule != curRule {
+			var err error
+			if cur, err = keys.IndexKey(r.field); err != nil {
+				return err
+			}
+			curRule = e.rule
+		}
+		e.val = int32(len(b.vals))
+		b.vals = b.appendIndex(b.vals, cur, r, doc[e.vstart:e.at])
+	}
+	return nil
+}
+
+// sealed reports whether [start, end) is one of the kept spans.
+func (b *bidxScratch) sealed(spans []span, start, end int) bool {
+	i, ok := slices.BinarySearchFunc(b.keep, start, func(k int32, v int) int { return spans[k].start - v })
+	return ok && spans[b.keep[i]].end == end
+}
+
+// write appends doc with the kept spans sealed and the edits applied.
+func (b *bidxScratch) write(dst, doc []byte, s *scratch, x Index, p *Params) ([]byte, error) {
+	spans := s.sc.spans
+	z := s.newSealer(p)
+	size := len(doc)
+	for _, k := range b.keep {
+		sp := spans[k]
+		size += z.tokenLenSansVersion(sp.end-sp.start) + 2 - (sp.end - sp.start)
+	}
+	for _, e := range b.edits {
+		switch {
+		case !e.ins:
+			size -= e.end - e.at
+		case e.val < 0:
+			size += len(`,"":null`) + len(x.rules[e.rule].name)
+		default:
+			size += len(`,"":""`) + len(x.rules[e.rule].name) + indexLen(x.rules[e.rule].size)
+		}
+	}
+	p.Values = 0
+	n := len(b.keep)
+	if n == 0 {
+		// Only old siblings can be left to delete: nothing is sealed.
+		if exceeds(0, p.MaxValues) {
+			return dst, ErrTooManyValues
+		}
+		if exceeds(size, p.MaxOutput) {
+			return dst, ErrOutputTooLarge
+		}
+	} else {
+		var err error
+		if size, err = z.begin(p, n, size); err != nil {
+			return dst, err
+		}
+	}
+	dst = slices.Grow(dst, size)
+	prev, j := 0, 0
+	for _, k := range b.keep {
+		sp := spans[k]
+		for ; j < len(b.edits) && b.edits[j].at <= sp.start; j++ {
+			dst, prev = b.apply(dst, doc, prev, &b.edits[j], x)
+		}
+		dst = append(append(dst, doc[prev:sp.start]...), '"')
+		dst = append(z.appendToken(dst, doc[sp.start:sp.end], s.sc.path(int(k))), '"')
+		prev = sp.end
+	}
+	for ; j < len(b.edits); j++ {
+		dst, prev = b.apply(dst, doc, prev, &b.edits[j], x)
+	}
+	p.Values = n
+	return append(dst, doc[prev:]...), nil
+}
+
+// apply appends doc[prev:e.at] and the edit, and returns the new prev.
+func (b *bidxScratch) apply(dst, doc []byte, prev int, e *bidxEdit, x Index) ([]byte, int) {
+	dst = append(dst, doc[prev:e.at]...)
+	if !e.ins {
+		return dst, e.end
+	}
+	r := &x.rules[e.rule]
+	dst = append(append(append(dst, ',', '"'), r.name...), '"', ':')
+	if e.val < 0 {
+		return append(dst, "null"...), e.at
+	}
+	v := b.vals[e.val : int(e.val)+indexLen(r.size)]
+	return append(append(append(dst, '"'), v...), '"'), e.at
+}

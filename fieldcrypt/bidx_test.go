@@ -1,0 +1,314 @@
+package fieldcrypt
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testIndexKeys gives each field of a project the key sha256(project, 0,
+// field): distinct per project and field, reproducible.
+type testIndexKeys struct {
+	project string
+	mu      sync.Mutex
+	keys    map[string]*IndexKey
+	calls   int
+}
+
+func newTestIndexKeys(project string) *testIndexKeys {
+	return &testIndexKeys{project: project, keys: map[string]*IndexKey{}}
+}
+
+func (k *testIndexKeys) IndexKey(field string) (*IndexKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.calls++
+	if x := k.keys[field]; x != nil {
+		return x, nil
+	}
+	sum := sha256.Sum256([]byte(k.project + "\x00" + field))
+	x := NewIndexKey(sum[:])
+	k.keys[field] = x
+	return x, nil
+}
+
+// indexOf is the index of the JSON value raw under rule r with keys.
+func indexOf(t testing.TB, keys IndexKeys, r IndexRule, raw string) string {
+	t.Helper()
+	x, err := IndexFromRules([]IndexRule{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keys.IndexKey(x.rules[0].field)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, null, err := AppendIndex(nil, key, r, []byte(raw))
+	if err != nil || null {
+		t.Fatalf("AppendIndex(%s, %s) = %q, %v, %v", r.Field, raw, out, null, err)
+	}
+	return string(out)
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		norm     Normalization
+		in, want string
+	}{
+		{NormExact, " Ann@Example.COM ", " Ann@Example.COM "},
+		{NormLower, " Ann@Example.COM ", " ann@example.com "},
+		{NormLower, "ÉCOLE Straße İ", strings.ToLower("ÉCOLE Straße İ")},
+		{NormLowerTrim, "\u00a0\t Ann@Example.COM \n\u2003", "ann@example.com"},
+		{NormLowerTrim, "a b", "a b"},
+		{NormLowerTrim, " \t", ""},
+		{NormDigits, "+44 (0)20 7946-0958", "4402079460958"},
+		{NormDigits, "4111 1111 1111 1111", "4111111111111111"},
+		{NormDigits, "٣٤", ""}, // ASCII digits only
+	}
+	for _, tt := range tests {
+		t.Run(tt.norm.String()+"/"+tt.in, func(t *testing.T) {
+			if got := string(appendNormalized(nil, []byte(tt.in), tt.norm)); got != tt.want {
+				t.Errorf("appendNormalized(%q, %v) = %q, want %q", tt.in, tt.norm, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseNormalization(t *testing.T) {
+	for _, s := range []string{"exact", "LOWER", " lower_trim ", "digits", ""} {
+		if _, err := ParseNormalization(s); err != nil {
+			t.Errorf("ParseNormalization(%q) = %v", s, err)
+		}
+	}
+	_, err := ParseNormalization("lowertrim")
+	if !errors.Is(err, ErrInvalidIndex) || !strings.Contains(err.Error(), `"lowertrim"`) {
+		t.Errorf("ParseNormalization(lowertrim) = %v, want ErrInvalidIndex naming it", err)
+	}
+}
+
+func TestParseIndex(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []IndexRule // nil: refused
+	}{
+		{"email", []IndexRule{{Field: "email", Name: "email_bidx", Bytes: 16}}},
+		{" email:lower_trim , user.phone:DIGITS", []IndexRule{
+			{Field: "email", Normalize: NormLowerTrim, Name: "email_bidx", Bytes: 16},
+			{Field: "user.phone", Normalize: NormDigits, Name: "phone_bidx", Bytes: 16}}},
+		{"items.*.email:lower", []IndexRule{{Field: "items.*.email", Normalize: NormLower, Name: "email_bidx", Bytes: 16}}},
+		{"a:b:exact", []IndexRule{{Field: "a:b", Name: "a:b_bidx", Bytes: 16}}},
+		{"email:lowr", nil},
+		{"", nil},
+		{"items.*", nil},
+		{"items.0", nil},
+		{"email,email:lower", nil},
+		{"a.email,b.email", nil}, // one sibling name for two fields
+		{"email,email_bidx", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			x, err := ParseIndex(tt.in)
+			if tt.want == nil {
+				if !errors.Is(err, ErrInvalidIndex) {
+					t.Errorf("ParseIndex(%q) = %v, want ErrInvalidIndex", tt.in, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseIndex(%q) = %v", tt.in, err)
+			}
+			got, _ := json.Marshal(x.Rules())
+			want, _ := json.Marshal(tt.want)
+			if string(got) != string(want) {
+				t.Errorf("ParseIndex(%q) = %s, want %s", tt.in, got, want)
+			}
+		})
+	}
+}
+
+func TestIndexFromRulesRefuses(t *testing.T) {
+	for name, r := range map[string]IndexRule{
+		"bytes too small": {Field: "a", Bytes: 3},
+		"bytes too large": {Field: "a", Bytes: 33},
+		"quote in name":   {Field: "a", Name: `a"b`},
+		"name is the key": {Field: "a", Name: "a"},
+		"bad norm":        {Field: "a", Normalize: 9},
+	} {
+		if _, err := IndexFromRules([]IndexRule{r}); !errors.Is(err, ErrInvalidIndex) {
+			t.Errorf("IndexFromRules(%s: %+v) = %v, want ErrInvalidIndex", name, r, err)
+		}
+	}
+}
+
+// TestIndexEquality: equal normalised values give equal indexes; another
+// field, another project or another normalised value gives another.
+func TestIndexEquality(t *testing.T) {
+	a, b := newTestIndexKeys("proj_a"), newTestIndexKeys("proj_b")
+	lower := IndexRule{Field: "email", Normalize: NormLowerTrim}
+	base := indexOf(t, a, lower, `"ann@example.com"`)
+	for _, v := range []string{`"Ann@Example.COM"`, `" ann@example.com\n"`, `"\u0041nn@example.com"`} {
+		if got := indexOf(t, a, lower, v); got != base {
+			t.Errorf("index(%s) = %s, want %s as for ann@example.com", v, got, base)
+		}
+	}
+	for name, got := range map[string]string{
+		"other value":   indexOf(t, a, lower, `"bob@example.com"`),
+		"other field":   indexOf(t, a, IndexRule{Field: "contact.email", Normalize: NormLowerTrim}, `"ann@example.com"`),
+		"other project": indexOf(t, b, lower, `"ann@example.com"`),
+		"exact":         indexOf(t, a, IndexRule{Field: "email"}, `"Ann@Example.COM"`),
+	} {
+		if got == base {
+			t.Errorf("%s: index = %s, the same as ann@example.com's", name, got)
+		}
+	}
+	if got := indexOf(t, a, IndexRule{Field: "n", Normalize: NormDigits}, `"0123"`); got != indexOf(t, a, IndexRule{Field: "n", Normalize: NormDigits}, `123`) &&
+		got != indexOf(t, a, IndexRule{Field: "n", Normalize: NormDigits}, `"0-1-2-3"`) {
+		t.Errorf("digits: index of \"0123\" differs from \"0-1-2-3\"")
+	}
+	if n := len(base); n != 22 {
+		t.Errorf("len(index) = %d, want 22 (16 bytes in base64url)", n)
+	}
+	if got := indexOf(t, a, IndexRule{Field: "email", Normalize: NormLowerTrim, Bytes: 8}, `"ann@example.com"`); len(got) != 11 {
+		t.Errorf("8-byte index = %q, want 11 characters", got)
+	}
+}
+
+func TestAppendIndexNullAndComposite(t *testing.T) {
+	keys := newTestIndexKeys("p")
+	k, _ := keys.IndexKey("email")
+	if out, null, err := AppendIndex(nil, k, IndexRule{Field: "email"}, []byte(" null ")); err != nil || !null || len(out) != 0 {
+		t.Errorf("AppendIndex(null) = %q, %v, %v; want no index, null", out, null, err)
+	}
+	for _, v := range []string{`{"a":1}`, `[1]`} {
+		_, _, err := AppendIndex(nil, k, IndexRule{Field: "email"}, []byte(v))
+		var ie *IndexError
+		if !errors.As(err, &ie) || ie.Field != "email" || !errors.Is(err, ErrIndexNotScalar) {
+			t.Errorf("AppendIndex(%s) = %v, want IndexError(email, ErrIndexNotScalar)", v, err)
+		}
+	}
+}
+
+func TestEncryptIndexed(t *testing.T) {
+	keys := newTestIndexKeys("proj_1")
+	I := func(field, norm, raw string) string {
+		n, _ := ParseNormalization(norm)
+		return `"` + indexOf(t, keys, IndexRule{Field: field, Normalize: n}, raw) + `"`
+	}
+	ann := I("email", "lower", `"Ann@Example.com"`)
+	tests := []struct {
+		name, doc, fields, index, want string
+	}{
+		{"sibling added", `{"email":"Ann@Example.com","x":1}`, "email", "email:lower",
+			`{"email":"T","email_bidx":` + ann + `,"x":1}`},
+		{"sibling after replaced", `{"email":"ann@example.com", "email_bidx" : "old" ,"x":1}`, "email", "email:lower",
+			`{"email":"T","email_bidx":` + ann + ` ,"x":1}`},
+		{"sibling last replaced", `{"x":1,"email":"ANN@example.com","email_bidx":"old"}`, "email", "email:lower",
+			`{"x":1,"email":"T","email_bidx":` + ann + `}`},
+		{"sibling first replaced", `{"email_bidx":"old", "email":"ann@example.com"}`, "email", "email:lower",
+			`{"email":"T","email_bidx":` + ann + `}`},
+		{"case variants replaced", `{"EMAIL_BIDX":1,"Email_Bidx":2,"a":3,"email\u005fbidx":[4],"email":"ann@example.com"}`, "email", "email:lower",
+			`{"a":3,"email":"T","email_bidx":` + ann + `}`},
+		{"sibling first then kept", `{"email_bidx":{"x":[1]},"a":1,"email":"ann@example.com"}`, "email", "email:lower",
+			`{"a":1,"email":"T","email_bidx":` + ann + `}`},
+		{"escaped value", `{"email":"\u0041nn@example.com"}`, "email", "email:lower",
+			`{"email":"T","email_bidx":` + ann + `}`},
+		{"null", `{"email":null,"email_bidx":"old"}`, "email", "email",
+			`{"email":"T","email_bidx":null}`},
+		{"absent: siblings left alone", `{"email_bidx":"keep","x":{"email_bidx":1}}`, "email", "email",
+			`{"email_bidx":"keep","x":{"email_bidx":1}}`},
+		{"number and bool", `{"n":4111,"b":true}`, "n,b", "n:digits,b",
+			`{"n":"T","n_bidx":` + I("n", "digits", "4111") + `,"b":"T","b_bidx":` + I("b", "exact", "true") + `}`},
+		{"array elements", `{"items":[{"email":"a"},{"email":"b","email_bidx":null},{"x":1},2]}`, "items.*.email", "items.*.email",
+			`{"items":[{"email":"T","email_bidx":` + I("items.*.email", "", `"a"`) + `},{"email":"T","email_bidx":` + I("items.*.email", "", `"b"`) + `},{"x":1},2]}`},
+		{"nested and more fields", `{"user":{"email":"x","name":"n"},"card":"1"}`, "user.email,card", "user.email",
+			`{"user":{"email":"T","email_bidx":` + I("user.email", "", `"x"`) + `,"name":"n"},"card":"T"}`},
+		{"top-level array untouched", `[{"email":"x"}]`, "email", "email", `[{"email":"x"}]`},
+		{"sibling encrypted by a wildcard is dropped", `{"u":{"email":"x","email_bidx":"old"}}`, "u.*,u.email", "u.email",
+			`{"u":{"email":"T","email_bidx":` + I("u.email", "", `"x"`) + `}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testParams(t)
+			x, err := ParseIndex(tt.index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := mustFields(t, tt.fields)
+			out, err := EncryptIndexed([]byte("pre"), []byte(tt.doc), f, x, keys, p)
+			if err != nil {
+				t.Fatalf("EncryptIndexed(%s) = %v", tt.doc, err)
+			}
+			if got := mask(out[3:]); got != tt.want {
+				t.Errorf("EncryptIndexed(%s) =\n %s\nwant\n %s", tt.doc, got, tt.want)
+			}
+			if err := Validate(out[3:]); err != nil {
+				t.Errorf("EncryptIndexed(%s) = %s: %v", tt.doc, out[3:], err)
+			}
+			if want := strings.Count(tt.want, `"T"`); p.Values != want {
+				t.Errorf("Values = %d, want %d", p.Values, want)
+			}
+		})
+	}
+}
+
+func TestEncryptIndexedRefuses(t *testing.T) {
+	keys := newTestIndexKeys("proj_1")
+	tests := []struct {
+		name, doc, fields, index string
+		want                     error
+		field                    string
+	}{
+		{"object", `{"email":{"a":"secret"}}`, "email", "email", ErrIndexNotScalar, "email"},
+		{"array", `{"u":{"email":["secret"]}}`, "u.email", "u.email", ErrIndexNotScalar, "u.email"},
+		{"inside an outer value", `{"u":{"email":"secret"}}`, "u,u.email", "u.email", ErrIndexNotEncrypted, "u.email"},
+		{"not encrypted", `{"email":"secret"}`, "name", "email", ErrInvalidIndex, ""},
+		{"invalid JSON", `{"email":"secret",}`, "email", "email", ErrInvalidJSON, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := ParseIndex(tt.index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := EncryptIndexed([]byte("pre"), []byte(tt.doc), mustFields(t, tt.fields), x, keys, testParams(t))
+			if !errors.Is(err, tt.want) || string(out) != "pre" {
+				t.Fatalf("EncryptIndexed(%s) = %q, %v; want dst unchanged, %v", tt.doc, out, err, tt.want)
+			}
+			var ie *IndexError
+			if tt.field != "" && (!errors.As(err, &ie) || ie.Field != tt.field) {
+				t.Errorf("EncryptIndexed(%s) = %v, want an IndexError naming %s", tt.doc, err, tt.field)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("EncryptIndexed(%s) = %v: the error holds the value", tt.doc, err)
+			}
+		})
+	}
+}
+
+// TestEncryptIndexedDecrypts: the sealed values open again and the index
+// sits beside them.
+func TestEncryptIndexedDecrypts(t *testing.T) {
+	keys := newTestIndexKeys("proj_1")
+	p := testParams(t)
+	f := mustFields(t, fields300)
+	x, _ := ParseIndex("user.email:lower_trim")
+	enc, err := EncryptIndexed(nil, []byte(body300), f, x, keys, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := Decrypt(nil, enc, f, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(body300, `"ada@example.com",`, `"ada@example.com","email_bidx":`+
+		`"`+indexOf(t, keys, IndexRule{Field: "user.email", Normalize: NormLowerTrim}, `"ada@example.com"`)+`",`, 1)
+	if string(dec) != want {
+		t.Errorf("Decrypt(EncryptIndexed(body300)) = %s, want %s", dec, want)
+	}
+	if keys.calls != 2 { // one here, one in indexOf
+		t.Errorf("IndexKey calls = %d, want one per rule", keys.calls)
+	}
+}
