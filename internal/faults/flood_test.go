@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -57,7 +58,7 @@ func flood(addr, project string, holdConns int, reopen time.Duration, rate int, 
 		wg.Go(func() {
 			ip := net.IPv4(127, 0, 1, byte(1+i%20))
 			time.Sleep(time.Duration(rand.IntN(1000)) * time.Millisecond) // spread over the second
-			tick := time.NewTicker(time.Second)                           // each reopens at most once a second
+			tick := time.NewTicker(reopen)                                // each reopens at most once per reopen
 			defer tick.Stop()
 			for {
 				select {
@@ -130,8 +131,12 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	n := startNode(t, baseConfig)
 	project := n.createProject(t, "")
 	key := n.createKey(t, project)
-	const window, pairs = 2 * time.Second, 5
-	latencies(n, key.Key, 4, time.Second) // warm up
+	const window, pairs = 2 * time.Second, 3
+	warm, _ := latencies(n, key.Key, 4, time.Second) // warm up, and the capacity
+	// The asserted figure: an application's steady traffic at half of what
+	// the valid client got through closed-loop (at least 100 requests a
+	// second), offered alike with and without the flood.
+	rate := max(100, len(warm)/2)
 
 	stop := make(chan struct{})
 	fl := startFloodProcess(t, strings.TrimPrefix(n.dataURL, "http://"), project)
@@ -161,7 +166,17 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	}()
 	var off, on []time.Duration
 	failed := 0
+	var steadyOff, steadyOn int
 	var cpuOff, cpuOn, selfOff, selfOn time.Duration
+	for range pairs {
+		ok, f := steady(n, key.Key, rate, 16, window)
+		steadyOff, failed = steadyOff+ok, failed+f
+		fl.set(true)
+		time.Sleep(300 * time.Millisecond)
+		ok, f = steady(n, key.Key, rate, 16, window)
+		steadyOn, failed = steadyOn+ok, failed+f
+		fl.set(false)
+	}
 	for range pairs {
 		c0, s0 := cpuTime(t, n.Pid()), cpuTime(t, os.Getpid())
 		l, f := latencies(n, key.Key, 4, window)
@@ -185,17 +200,19 @@ func TestUnauthenticatedFlood(t *testing.T) {
 	slices.Sort(off)
 	slices.Sort(on)
 	secs := float64(pairs) * window.Seconds()
-	ratio := float64(len(on)) / float64(len(off))
-	t.Logf("valid traffic: %.0f req/s without the flood, %.0f req/s with it (%.0f %%; p50 %s / %s, p99 %s / %s); flood requests and connections sent: %d; serve RSS max %.1f MiB; %d admin creates answered",
-		float64(len(off))/secs, float64(len(on))/secs, 100*ratio, percentile(off, 50), percentile(on, 50), percentile(off, 99), percentile(on, 99), sent, float64(maxRSS.Load())/(1<<20), created)
+	closed := float64(len(on)) / float64(len(off))
+	ratio := float64(steadyOn) / float64(steadyOff)
+	t.Logf("valid traffic, steady at %d req/s: %.0f req/s answered without the flood, %.0f req/s with it (%.0f %%)", rate, float64(steadyOff)/secs, float64(steadyOn)/secs, 100*ratio)
+	t.Logf("valid traffic, closed-loop (not asserted: it measures how the flood process, the client and serve share the cores): %.0f req/s without the flood, %.0f req/s with it (%.0f %%; p50 %s / %s, p99 %s / %s); flood requests and connections sent: %d; serve RSS max %.1f MiB; %d admin creates answered",
+		float64(len(off))/secs, float64(len(on))/secs, 100*closed, percentile(off, 50), percentile(on, 50), percentile(off, 99), percentile(on, 99), sent, float64(maxRSS.Load())/(1<<20), created)
 	if ratio <= 0.8 || failed != 0 {
-		t.Errorf("valid throughput under the flood = %.0f %% of that without (%d failed), want > 80 %% and none failed", 100*ratio, failed)
+		t.Errorf("steady valid throughput under the flood = %.0f %% of that without (%d failed), want > 80 %% and none failed", 100*ratio, failed)
 	}
 	if maxRSS.Load() >= 256<<20 {
 		t.Errorf("serve RSS under the flood = %d MiB, want < 256", maxRSS.Load()>>20)
 	}
 	time.Sleep(500 * time.Millisecond) // the last flush
-	if got, want := n.countEvents(t, project, "type=request&key_id="+key.ID), len(off)+len(on); got < want {
+	if got, want := n.countEvents(t, project, "type=request&key_id="+key.ID), len(off)+len(on)+steadyOff+steadyOn; got < want {
 		t.Errorf("request events of the valid key = %d, want at least the %d answered in the measured windows", got, want)
 	} else {
 		t.Logf("request events of the valid key: %d (%d answered in the measured windows, plus the warm-up)", got, want)
@@ -211,7 +228,7 @@ func TestUnauthenticatedFlood(t *testing.T) {
 }
 
 // floodProc is the flood, run by this test binary in a process of its
-// own (TestFloodProcess), so that the flood's thousand goroutines do not
+// own (floodProcess), so that the flood's thousand goroutines do not
 // compete in one Go scheduler with the valid client being measured.
 type floodProc struct {
 	cmd *exec.Cmd
@@ -221,7 +238,7 @@ type floodProc struct {
 
 func startFloodProcess(t *testing.T, addr, project string) *floodProc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodProcess$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "FAULTS_FLOOD_ADDR="+addr, "FAULTS_FLOOD_PROJECT="+project)
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -253,15 +270,15 @@ func (f *floodProc) stop(t *testing.T) (int64, time.Duration) {
 	return sent, cpu
 }
 
-// TestFloodProcess is the flood process of TestUnauthenticatedFlood: it
-// does nothing unless started by it. Lines "true"/"false" on stdin switch
-// the flood; end of input stops it.
-func TestFloodProcess(t *testing.T) {
-	addr := os.Getenv("FAULTS_FLOOD_ADDR")
-	if addr == "" {
-		return
+// floodProcess is the flood process of TestUnauthenticatedFlood, run by
+// TestMain instead of the tests when FAULTS_FLOOD_ADDR is set. Lines
+// "true"/"false" on stdin switch the flood; end of input stops it.
+func floodProcess(addr string) {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < 8000 {
+		l.Cur = min(8000, l.Max)
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
-	raiseFileLimit(t, 8000)
 	var active atomic.Bool
 	var sent atomic.Int64
 	stop := make(chan struct{})

@@ -19,7 +19,13 @@ import (
 	"github.com/sdproxy/sdproxy/internal/e2e"
 )
 
-func TestMain(m *testing.M) { e2e.Main(m) }
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("FAULTS_FLOOD_ADDR"); addr != "" {
+		floodProcess(addr) // this binary re-run as TestUnauthenticatedFlood's flood
+		os.Exit(0)
+	}
+	e2e.Main(m)
+}
 
 // node is one `sdproxy serve` on a data directory, with the secrets it
 // was started with, so that it can be killed and started again.

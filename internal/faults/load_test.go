@@ -60,3 +60,42 @@ func raiseFileLimit(t *testing.T, need uint64) {
 }
 
 var _ = http.MethodPost
+
+// steady sends encrypts with key at rate requests a second for d, from
+// workers keep-alive connections (each paced at rate/workers; a request
+// that takes longer than its interval delays only its own worker), and
+// returns how many were answered 200 and how many failed by the end of
+// d (requests still due then are not sent: a server that falls behind
+// answers fewer). Unlike
+// latencies it offers a fixed load, as an application's traffic is,
+// rather than as much as the machine lets through.
+func steady(n *node, key string, rate, workers int, d time.Duration) (ok, failed int) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) * float64(workers) / float64(rate))
+	start := time.Now()
+	end := start.Add(d)
+	for w := range workers {
+		wg.Go(func() {
+			c := client(1)
+			good, bad := 0, 0
+			// Workers start spread over one interval, then each sends
+			// at start + w*interval/workers + k*interval.
+			next := start.Add(time.Duration(w) * interval / time.Duration(workers))
+			for next.Before(end) && time.Now().Before(end) {
+				time.Sleep(time.Until(next))
+				if st, err := n.encrypt(c, key); err == nil && st == 200 {
+					good++
+				} else {
+					bad++
+				}
+				next = next.Add(interval)
+			}
+			mu.Lock()
+			ok, failed = ok+good, failed+bad
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return ok, failed
+}
