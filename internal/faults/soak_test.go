@@ -24,6 +24,8 @@ type sample struct {
 	done       int64
 	rss, anon  int64
 	heap       float64 // go_memstats_heap_inuse_bytes
+	idle, rel  float64 // go_memstats_heap_idle_bytes, go_memstats_heap_released_bytes
+	stack, sys float64 // go_memstats_stack_inuse_bytes, go_memstats_sys_bytes
 	goroutines float64
 	files      int
 }
@@ -80,7 +82,10 @@ func TestSoak(t *testing.T) {
 			sampling = false
 		case <-time.After(2 * time.Second):
 		}
-		samples = append(samples, sample{done.Load(), rssBytes(t, n.Pid()), anonBytes(t, n.Pid()), n.metric(t, "go_memstats_heap_inuse_bytes"), n.metric(t, "go_goroutines"), openFiles(t, n.Pid())})
+		samples = append(samples, sample{done: done.Load(), rss: rssBytes(t, n.Pid()), anon: anonBytes(t, n.Pid()), heap: n.metric(t, "go_memstats_heap_inuse_bytes"),
+			idle: n.metric(t, "go_memstats_heap_idle_bytes"), rel: n.metric(t, "go_memstats_heap_released_bytes"),
+			stack: n.metric(t, "go_memstats_stack_inuse_bytes"), sys: n.metric(t, "go_memstats_sys_bytes"),
+			goroutines: n.metric(t, "go_goroutines"), files: openFiles(t, n.Pid())})
 	}
 	took := time.Since(start)
 	sent := done.Load()
@@ -106,7 +111,11 @@ func TestSoak(t *testing.T) {
 		t.Errorf("failed requests = %d, want 0", failed.Load())
 	}
 	if drift >= 0.10 || drift <= -0.10 {
-		t.Errorf("anonymous RSS drift from the warmed-up state to the end = %+.1f %%, want within ±10 %%", 100*drift)
+		t.Errorf("anonymous RSS drift from the warmed-up state to the end = %+.1f %%, want within ±10 %%; the samples:", 100*drift)
+		for _, s := range samples { // where the memory went, from the Go runtime's own figures
+			t.Logf("%7d done: anonymous RSS %.1f MiB; Go heap in use %.1f, idle %.1f, released %.1f, stacks %.1f, obtained from the OS %.1f MiB",
+				s.done, float64(s.anon)/(1<<20), s.heap/(1<<20), s.idle/(1<<20), s.rel/(1<<20), s.stack/(1<<20), s.sys/(1<<20))
+		}
 	}
 	if l.goroutines > e.goroutines+5 || l.files > e.files+5 {
 		t.Errorf("goroutines %.0f → %.0f, open files %d → %d, want flat (at most +5)", e.goroutines, l.goroutines, e.files, l.files)
