@@ -114,6 +114,20 @@ value:
 				s.notePath(d)
 			}
 		}
+	case (c == '{' || c == '[') && m == 0 && !each && !s.tokens:
+		// Nothing inside can match or be recorded: skip validates it
+		// without the bookkeeping.
+		var err error
+		if i, err = s.skip(i, d); err != nil {
+			return err
+		}
+		if target {
+			s.spans = append(s.spans, span{start, i})
+			if s.bind {
+				s.notePath(d)
+			}
+		}
+		goto after // f is unchanged
 	case c == '{' || c == '[':
 		if d >= MaxDepth {
 			return ErrTooDeep

@@ -1,0 +1,231 @@
+package fieldcrypt
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Classes of the first byte of a value, for skip's dispatch (one indexed
+// load and a jump table rather than a chain of comparisons).
+const (
+	clsInvalid = iota
+	clsString
+	clsOpen // '{' or '['
+	clsTrue
+	clsFalse
+	clsNull
+	clsNumber // '-' or a digit
+	clsSpace
+)
+
+var valueClass = [256]byte{
+	'"': clsString, '{': clsOpen, '[': clsOpen, 't': clsTrue, 'f': clsFalse, 'n': clsNull,
+	'-': clsNumber, '0': clsNumber, '1': clsNumber, '2': clsNumber, '3': clsNumber, '4': clsNumber,
+	'5': clsNumber, '6': clsNumber, '7': clsNumber, '8': clsNumber, '9': clsNumber,
+	' ': clsSpace, '\t': clsSpace, '\n': clsSpace, '\r': clsSpace,
+}
+
+// skip validates the array or object that opens at doc[i], a value inside
+// d open containers in which no path can match and nothing is recorded (no
+// field and not in tokens mode), and returns the index after it. It checks
+// what scan checks, in the same order, so it refuses the same documents
+// with the same error; it leaves out what scan does for paths and spans,
+// and reads the common cases (a short key and its colon, a plain string,
+// a plain number) without a call. Most of a large body that names a few
+// fields is read here.
+//
+// Like scan, it is one function whose states are joined by goto:
+//   - open: doc[i] opens a container;
+//   - value: scan one value;
+//   - closed: a container ended;
+//   - after: consume a separator or a closing bracket after a value;
+//   - member: scan an object member's key and colon.
+func (s *scanner) skip(i, d int) (int, error) {
+	var (
+		doc = s.doc
+		top = d
+		f   *frame
+		c   byte
+		ok  bool
+		obj bool // f is an object
+		e   keyEntry
+		kb  uint64
+	)
+open: // doc[i] is '{' or '['
+	if d >= MaxDepth {
+		return i, ErrTooDeep
+	}
+	f = &s.stack[d]
+	d++
+	obj = doc[i] == '{'
+	f.obj = obj
+	if obj {
+		f.base, f.mark, f.bloom = len(s.keys), len(s.decoded), 0
+		if i = skipSpace(doc, i+1); i < len(doc) && doc[i] == '}' {
+			i++
+			goto closed
+		}
+		goto member
+	}
+	if i = skipSpace(doc, i+1); i < len(doc) && doc[i] == ']' {
+		i++
+		goto closed
+	}
+
+value:
+	if i >= len(doc) {
+		return i, ErrInvalidJSON
+	}
+	switch c = doc[i]; valueClass[c] {
+	case clsString:
+		if j := skipPlain(doc, i+1); j < len(doc) && doc[j] == '"' {
+			i = j + 1
+		} else if i, _, ok = scanStringFrom(doc, j); !ok {
+			return i, ErrInvalidJSON
+		}
+		goto after
+	case clsOpen:
+		goto open
+	case clsNumber:
+		if j, ok := plainNumber(doc, i); ok {
+			i = j
+		} else if i, ok = scanNumber(doc, i); !ok {
+			return i, ErrInvalidJSON
+		}
+		goto after
+	case clsTrue:
+		if i+4 > len(doc) || binary.LittleEndian.Uint32(doc[i:i+4:i+4]) != 't'|'r'<<8|'u'<<16|'e'<<24 {
+			return i, ErrInvalidJSON
+		}
+		i += 4
+		goto after
+	case clsFalse:
+		if i+5 > len(doc) || binary.LittleEndian.Uint32(doc[i+1:i+5:i+5]) != 'a'|'l'<<8|'s'<<16|'e'<<24 {
+			return i, ErrInvalidJSON
+		}
+		i += 5
+		goto after
+	case clsNull:
+		if i+4 > len(doc) || binary.LittleEndian.Uint32(doc[i:i+4:i+4]) != 'n'|'u'<<8|'l'<<16|'l'<<24 {
+			return i, ErrInvalidJSON
+		}
+		i += 4
+		goto after
+	case clsSpace:
+		i = skipSpaceSlow(doc, i)
+		goto value
+	default:
+		return i, ErrInvalidJSON
+	}
+
+closed: // a container ended; f, if any, is its parent again
+	if d--; d == top {
+		return i, nil
+	}
+	f = &s.stack[(d-1)&(MaxDepth-1)] // 0 < d <= MaxDepth
+	obj = f.obj
+
+after:
+	if i >= len(doc) {
+		return i, ErrInvalidJSON
+	}
+	switch c = doc[i]; {
+	case c == ',':
+		i++
+		if obj {
+			goto member
+		}
+		goto value
+	case c == '}' && obj:
+		if len(s.keys)-f.base > linearKeys {
+			if err := s.checkKeys(f.base); err != nil {
+				return i, err
+			}
+		}
+		s.keys, s.decoded = s.keys[:f.base], s.decoded[:f.mark]
+		i++
+		goto closed
+	case c == ']' && !obj:
+		i++
+		goto closed
+	case valueClass[c] == clsSpace:
+		i = skipSpaceSlow(doc, i)
+		goto after
+	}
+	return i, ErrInvalidJSON
+
+member: // f is the object
+	// The common case: a short plain key and its closing quote in one
+	// word (see keyPrint for its print), and the colon right after.
+	if i+10 <= len(doc) && doc[i] == '"' {
+		x := binary.LittleEndian.Uint64(doc[i+1 : i+9 : i+9])
+		n := bits.TrailingZeros64(needsCare(x)) >> 3
+		if n < 8 && x>>(8*n&63)&0xff == '"' && doc[i+n+2] == ':' {
+			e = keyEntry{i + 1, n, x&(1<<(8*n&63)-1) | uint64(n)<<56}
+			i += n + 3
+			goto key
+		}
+	}
+	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != '"' {
+		return i, ErrInvalidJSON
+	}
+	if e, _, i, ok = s.longKey(i); !ok {
+		return i, ErrInvalidJSON
+	}
+	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != ':' {
+		return i, ErrInvalidJSON
+	}
+	i++
+
+key: // e is the key of a member of f, whose value starts at or after i
+	if kb = keyBits(e.fp); f.bloom&kb != kb {
+		f.bloom |= kb
+	} else if err := s.findKey(f.base, s.keyAt(e), e.fp); err != nil {
+		return i, err
+	}
+	s.keys = append(s.keys, e)
+	goto value
+}
+
+// plainNumber scans the common numbers, an integer or a decimal fraction
+// without exponent ("-12", "3.25"), that start at b[i], and returns their
+// end. For anything else (a leading zero, an exponent, an error) it
+// returns false and scanNumber decides.
+func plainNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) || b[i]-'1' > 8 {
+		return i, false
+	}
+	if i = digitsEnd(b, i+1); i < len(b) && b[i] == '.' {
+		j := digitsEnd(b, i+1)
+		if j == i+1 {
+			return i, false
+		}
+		i = j
+	}
+	if i < len(b) && b[i]|0x20 == 'e' {
+		return i, false
+	}
+	return i, true
+}
+
+// digitsEnd returns the index of the first byte at or after i that is not
+// a decimal digit, 8 bytes at a time while 8 remain. In a word, the first
+// byte that is not a digit is the lowest with its high bit set in x-'0'
+// (a byte below '0'), x+0x46 (a byte from '9'+1 to 0x7f) or x (non-ASCII):
+// below it, digits neither borrow nor carry.
+func digitsEnd(b []byte, i int) int {
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i : i+8 : i+8])
+		if m := ((x - ones*'0') | (x + ones*0x46) | x) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && b[i]-'0' < 10 {
+		i++
+	}
+	return i
+}
