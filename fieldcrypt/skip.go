@@ -87,7 +87,15 @@ value:
 	case clsOpen:
 		goto open
 	case clsNumber:
-		if j, ok := plainNumber(doc, i); ok {
+		// An integer or a fraction without sign, leading zero or
+		// exponent ("12", "3.25") is read here, the others by
+		// scanNumber.
+		j, plain := digitsEnd(doc, i+1), c-'1' < 9
+		if j < len(doc) && doc[j] == '.' {
+			k := digitsEnd(doc, j+1)
+			j, plain = k, plain && k > j+1
+		}
+		if plain && (j >= len(doc) || doc[j]|0x20 != 'e') {
 			i = j
 		} else if i, ok = scanNumber(doc, i); !ok {
 			return i, ErrInvalidJSON
@@ -185,30 +193,6 @@ key: // e is the key of a member of f, whose value starts at or after i
 	}
 	s.keys = append(s.keys, e)
 	goto value
-}
-
-// plainNumber scans the common numbers, an integer or a decimal fraction
-// without exponent ("-12", "3.25"), that start at b[i], and returns their
-// end. For anything else (a leading zero, an exponent, an error) it
-// returns false and scanNumber decides.
-func plainNumber(b []byte, i int) (int, bool) {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	if i >= len(b) || b[i]-'1' > 8 {
-		return i, false
-	}
-	if i = digitsEnd(b, i+1); i < len(b) && b[i] == '.' {
-		j := digitsEnd(b, i+1)
-		if j == i+1 {
-			return i, false
-		}
-		i = j
-	}
-	if i < len(b) && b[i]|0x20 == 'e' {
-		return i, false
-	}
-	return i, true
 }
 
 // digitsEnd returns the index of the first byte at or after i that is not
