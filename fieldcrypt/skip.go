@@ -167,11 +167,13 @@ member: // f is the object
 	// word (see keyPrint for its print), and the colon right after.
 	if i+10 <= len(doc) && doc[i] == '"' {
 		x := binary.LittleEndian.Uint64(doc[i+1 : i+9 : i+9])
-		n := bits.TrailingZeros64(needsCare(x)) >> 3
-		if n < 8 && x>>(8*n&63)&0xff == '"' && doc[i+n+2] == ':' {
-			e = keyEntry{i + 1, n, x&(1<<(8*n&63)-1) | uint64(n)<<56}
-			i += n + 3
-			goto key
+		if m := needsCare(x); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if x>>(8*n&63)&0xff == '"' && doc[i+n+2] == ':' {
+				e = keyEntry{i + 1, n, x&(1<<(8*n&63)-1) | uint64(n)<<56}
+				i += n + 3
+				goto key
+			}
 		}
 	}
 	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != '"' {
