@@ -32,6 +32,7 @@ type scanner struct {
 	keys    []keyEntry      // keys of the open objects, for duplicate checks
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
+	pending keyEntry        // a key skipHot leaves to skip
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
