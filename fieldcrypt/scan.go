@@ -79,6 +79,11 @@ func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 //   - after: consume separators and closing brackets after a value in f,
 //     the innermost open container (f stays valid across scalar values);
 //   - member: scan an object member's key and colon.
+//
+// An array or object in which no path can match, outside tokens mode, is
+// read by skip (skip.go), which validates it the same way without the
+// bookkeeping: most of a large body with a few named fields, all of a body
+// that is only validated.
 func (s *scanner) scan() error {
 	var (
 		doc         = s.doc
