@@ -39,12 +39,12 @@ func (s *scanner) appendPath(dst []byte, d int) []byte {
 			continue
 		}
 		if inner {
-			dst, first = appendPathKey(dst, s.keys[f.base-1].key, first), false
+			dst, first = appendPathKey(dst, s.keyAt(s.keys[f.base-1]), first), false
 		}
 		inner = true
 	}
 	if inner {
-		dst = appendPathKey(dst, s.keys[len(s.keys)-1].key, first)
+		dst = appendPathKey(dst, s.keyAt(s.keys[len(s.keys)-1]), first)
 	}
 	return dst
 }

@@ -17,10 +17,21 @@ const linearKeys = 16
 // no way to choose keys that collide.
 var keySeed = maphash.MakeSeed()
 
-// keyEntry is the unescaped key of an open object and its print.
+// keyEntry is the unescaped key of an open object and its print. It holds
+// offsets rather than a slice so that appending one stores no pointer (and
+// costs no write barrier): the key is doc[at:at+n], or, when it was
+// unescaped, decoded[^at:^at+n] (see keyAt).
 type keyEntry struct {
-	key []byte
-	fp  uint64 // keyPrint, or the full hash once checkKeys ran
+	at, n int
+	fp    uint64 // keyPrint, or the full hash once checkKeys ran
+}
+
+// keyAt returns the key of e.
+func (s *scanner) keyAt(e keyEntry) []byte {
+	if e.at < 0 {
+		return s.decoded[^e.at : ^e.at+e.n]
+	}
+	return s.doc[e.at : e.at+e.n]
 }
 
 // findKey reports ErrDuplicateKey if key, of print fp, is among the keys of
@@ -33,7 +44,7 @@ func (s *scanner) findKey(base int, key []byte, fp uint64) error {
 		return nil
 	}
 	for _, k := range s.keys[base:] {
-		if k.fp == fp && bytes.Equal(k.key, key) {
+		if k.fp == fp && bytes.Equal(s.keyAt(k), key) {
 			return ErrDuplicateKey
 		}
 	}
@@ -85,7 +96,7 @@ func (s *scanner) checkKeys(base int) error {
 	clear(table)
 	mask := uint64(size - 1)
 	for j := range keys {
-		k := keys[j].key
+		k := s.keyAt(keys[j])
 		h := maphash.Bytes(keySeed, k)
 		keys[j].fp = h
 		for p := h & mask; ; p = (p + 1) & mask {
@@ -94,7 +105,7 @@ func (s *scanner) checkKeys(base int) error {
 				table[p] = uint32(j + 1)
 				break
 			}
-			if keys[e-1].fp == h && bytes.Equal(keys[e-1].key, k) {
+			if keys[e-1].fp == h && bytes.Equal(s.keyAt(keys[e-1]), k) {
 				return ErrDuplicateKey
 			}
 		}

@@ -72,3 +72,29 @@ func TestSkipPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestDigitsEnd checks digitsEnd against skipDigits for every byte value
+// after every run of digits, with anything above it, and near the end of
+// the buffer, where fewer than 8 bytes remain.
+func TestDigitsEnd(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	b := make([]byte, 20)
+	for n := range 12 {
+		for c := range 256 {
+			for range 20 {
+				for k := range b {
+					b[k] = byte(r.Uint32())
+				}
+				for k := range n {
+					b[k] = '0' + byte(r.IntN(10))
+				}
+				b[n] = byte(c)
+				for _, end := range []int{len(b), n + 1, n + 3} {
+					if got, want := digitsEnd(b[:end], 0), skipDigits(b[:end], 0); got != want {
+						t.Fatalf("digitsEnd(%q, 0) = %d, want %d", b[:end], got, want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -32,6 +32,7 @@ type scanner struct {
 	keys    []keyEntry      // keys of the open objects, for duplicate checks
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
+	pending keyEntry        // a key skipHot leaves to skip
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
@@ -78,6 +79,11 @@ func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 //   - after: consume separators and closing brackets after a value in f,
 //     the innermost open container (f stays valid across scalar values);
 //   - member: scan an object member's key and colon.
+//
+// An array or object in which no path can match, outside tokens mode, is
+// read by skip (skip.go), which validates it the same way without the
+// bookkeeping: most of a large body with a few named fields, all of a body
+// that is only validated.
 func (s *scanner) scan() error {
 	var (
 		doc         = s.doc
@@ -88,7 +94,7 @@ func (s *scanner) scan() error {
 		ok, target  bool
 		each        bool
 		key         []byte
-		fp          uint64
+		e           keyEntry
 	)
 value:
 	if i = skipSpace(doc, i); i >= len(doc) {
@@ -114,6 +120,20 @@ value:
 				s.notePath(d)
 			}
 		}
+	case (c == '{' || c == '[') && m == 0 && !each && !s.tokens:
+		// Nothing inside can match or be recorded: skip validates it
+		// without the bookkeeping.
+		var err error
+		if i, err = s.skip(i, d); err != nil {
+			return err
+		}
+		if target {
+			s.spans = append(s.spans, span{start, i})
+			if s.bind {
+				s.notePath(d)
+			}
+		}
+		goto after // f is unchanged
 	case c == '{' || c == '[':
 		if d >= MaxDepth {
 			return ErrTooDeep
@@ -227,9 +247,9 @@ member: // f is the object, at depth d-1
 	// A short plain key, the common case, is read as one word, and its
 	// print is that word masked (see keyPrint).
 	if x, n := wordAt(doc, i+1); n < 8 && i+1+n < len(doc) && doc[i+1+n] == '"' {
-		start, i = i+1, i+n+2
-		key, fp = doc[start:i-1], x&(1<<(8*n)-1)|uint64(n)<<56
-	} else if key, fp, i, ok = s.longKey(i); !ok {
+		e = keyEntry{i + 1, n, x&(1<<(8*n)-1) | uint64(n)<<56}
+		key, i = doc[i+1:i+1+n], i+n+2
+	} else if e, key, i, ok = s.longKey(i); !ok {
 		return ErrInvalidJSON
 	}
 	if i = skipSpace(doc, i); i >= len(doc) || doc[i] != ':' {
@@ -239,12 +259,12 @@ member: // f is the object, at depth d-1
 	// Duplicates: the siblings are compared only when the key's bits are
 	// already set in the object's bloom (and the object is small, see
 	// findKey); most keys cost a multiply and an append.
-	if bits := keyBits(fp); f.bloom&bits != bits {
+	if bits := keyBits(e.fp); f.bloom&bits != bits {
 		f.bloom |= bits
-	} else if err := s.findKey(f.base, key, fp); err != nil {
+	} else if err := s.findKey(f.base, key, e.fp); err != nil {
 		return err
 	}
-	s.keys = append(s.keys, keyEntry{key, fp})
+	s.keys = append(s.keys, e)
 	if m = 0; f.m != 0 {
 		m = s.matchKey(d-1, f.m, key)
 	}
@@ -252,22 +272,23 @@ member: // f is the object, at depth d-1
 }
 
 // longKey scans the key whose opening quote is at doc[i] when it is not a
-// short plain one, and returns it unescaped, with its print and the index
+// short plain one, and returns its entry, the key unescaped and the index
 // after its closing quote.
-func (s *scanner) longKey(i int) (key []byte, fp uint64, end int, ok bool) {
+func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 	end, escaped, ok := scanString(s.doc, i)
 	if !ok {
-		return nil, 0, end, false
+		return e, nil, end, false
 	}
 	// The capacity lets keyPrint read a short key as one word, without
 	// going past the end of doc.
-	key = s.doc[i+1 : end-1 : len(s.doc)]
+	key, e.at = s.doc[i+1:end-1:len(s.doc)], i+1
 	if escaped {
 		n := len(s.decoded)
 		s.decoded = appendUnescaped(s.decoded, key)
-		key = s.decoded[n:]
+		key, e.at = s.decoded[n:], ^n
 	}
-	return key, keyPrint(key), end, true
+	e.n, e.fp = len(key), keyPrint(key)
+	return e, key, end, true
 }
 
 // matchKey returns the paths of m whose segment at depth d matches key.

@@ -53,7 +53,6 @@ func putScratch(s *scratch) {
 // release drops the scanner's references to the caller's bytes.
 func (s *scanner) release() {
 	s.doc, s.paths = nil, nil
-	clear(s.keys[:cap(s.keys)])
 }
 
 // locate validates doc and collects the spans of the values to transform,

@@ -44,6 +44,12 @@ func FuzzValidate(f *testing.F) {
 			var s scratch
 			got := s.locate(doc, fl, tokens, bind)
 			refSpans, ref := refLocate(doc, fl, tokens)
+			if got == ErrCaseVariantKey && ref == nil {
+				// The reference predates ErrCaseVariantKey, which the
+				// scanner returns only for a document valid otherwise
+				// (FuzzScanPrev checks it against the previous scanner).
+				continue
+			}
 			if got != ref {
 				t.Fatalf("locate(%q, %q, %v) = %v, reference scanner gives %v", doc, fields, tokens, got, ref)
 			}
