@@ -13,18 +13,8 @@ import (
 // data) encrypt turns data into one token, and decrypt opens every token
 // in data.
 func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error {
-	if err := d.admit(ctx, st, nil, m); err != nil {
-		return err
-	}
-	if !ctx.IsPost() {
-		ctx.Response.Header.Set("Allow", "POST")
-		return httpapi.ErrMethodNotAllowed
-	}
-	if err := d.checkBody(ctx); err != nil {
-		return err
-	}
-	body := ctx.Request.Body()
-	if err := fieldcrypt.Validate(body); err != nil {
+	body, err := d.directBody(ctx, st, m)
+	if err != nil {
 		return err
 	}
 	data := gjson.GetBytes(body, "data")
@@ -59,6 +49,26 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 	ctx.SetContentType("application/json")
 	ctx.SetBody(st.buf)
 	return nil
+}
+
+// directBody admits a direct-API request in mode m (key, permission,
+// limits) and returns its body: a POST whose body is valid JSON.
+func (d *Data) directBody(ctx *fasthttp.RequestCtx, st *reqState, m mode) ([]byte, error) {
+	if err := d.admit(ctx, st, nil, m); err != nil {
+		return nil, err
+	}
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		return nil, httpapi.ErrMethodNotAllowed
+	}
+	if err := d.checkBody(ctx); err != nil {
+		return nil, err
+	}
+	body := ctx.Request.Body()
+	if err := fieldcrypt.Validate(body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // directFields reads "fields" from the body, or else X-Qanapi-Fields.

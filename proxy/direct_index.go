@@ -7,7 +7,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
-	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
 // errIndexRequest is the 400 of a malformed index request.
@@ -20,18 +19,8 @@ var errIndexRequest = &apiError{Status: 400, Code: "invalid_request", Message: `
 // app can query its own database. It needs the encrypt permission: who
 // can encrypt can index. The event names the field, never the value.
 func (d *Data) serveIndex(ctx *fasthttp.RequestCtx, st *reqState) error {
-	if err := d.admit(ctx, st, nil, modeEncrypt); err != nil {
-		return err
-	}
-	if !ctx.IsPost() {
-		ctx.Response.Header.Set("Allow", "POST")
-		return httpapi.ErrMethodNotAllowed
-	}
-	if err := d.checkBody(ctx); err != nil {
-		return err
-	}
-	body := ctx.Request.Body()
-	if err := fieldcrypt.Validate(body); err != nil {
+	body, err := d.directBody(ctx, st, modeEncrypt)
+	if err != nil {
 		return err
 	}
 	r, raw, err := indexRequest(body)

@@ -99,6 +99,16 @@ func callDirect(addr, verb, key, class string, data json.RawMessage, fields []st
 	if len(fields) > 0 {
 		body["fields"] = fields
 	}
+	var hdr map[string]string
+	if class != "" {
+		hdr = map[string]string{"X-Qanapi-Classification": class}
+	}
+	return postDirect(addr, verb, key, body, hdr)
+}
+
+// postDirect posts body to /api-v1/v1/{verb} with the API key and the
+// headers hdr, and returns the answer (an error for any status but 200).
+func postDirect(addr, verb, key string, body any, hdr map[string]string) ([]byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
@@ -109,8 +119,8 @@ func callDirect(addr, verb, key, class string, data json.RawMessage, fields []st
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Qanapi-Authorization", key)
-	if class != "" {
-		req.Header.Set("X-Qanapi-Classification", class)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -56,7 +51,7 @@ The API key comes from --api-key or SDPROXY_API_KEY, the proxy address from
 			if cmd.Flags().Changed("bytes") {
 				body["bytes"] = size
 			}
-			out, err := postDirect(addr, "index", key, body)
+			out, err := postDirect(addr, "index", key, body, nil)
 			if err != nil {
 				return err
 			}
@@ -84,31 +79,4 @@ The API key comes from --api-key or SDPROXY_API_KEY, the proxy address from
 	f.StringVar(&dataAddr, "data-addr", "", "data listener base URL (env SDPROXY_DATA_ADDR, default http://127.0.0.1:8080)")
 	f.StringVarP(&output, "output", "o", "data", "data (print only the index) or json (the whole answer)")
 	return cmd
-}
-
-// postDirect posts body to /api-v1/v1/{verb} and returns the answer.
-func postDirect(addr, verb, key string, body any) ([]byte, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequest("POST", strings.TrimSuffix(addr, "/")+"/api-v1/v1/"+verb, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Qanapi-Authorization", key)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the proxy at %s (see --data-addr): %w", addr, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != 200 {
-		return nil, decodeAPIError(resp.StatusCode, out)
-	}
-	return out, nil
 }
