@@ -42,6 +42,7 @@ type tokenParts struct {
 	version uint32
 	bound   bool   // v<N>f: the associated data holds the value's path
 	payload []byte // base64url of nonce || ciphertext || tag
+	ref64   []byte // v<N>[f]s<ref>: base64url of the subject reference; nil if none
 }
 
 // IsToken reports whether b (the bare text, without JSON quotes) has the
@@ -69,6 +70,7 @@ func splitToken(b []byte) (t tokenParts, ok bool) {
 	if !found || !isB64(cls) || !isB64(payload) {
 		return t, false
 	}
+	ver, t.ref64 = cutSubject(ver)
 	if n := len(ver); n > 0 && ver[n-1] == boundMark {
 		ver, t.bound = ver[:n-1], true
 	}
@@ -126,6 +128,11 @@ func tokenLenSansVersion(cls64 []byte, bound bool, n int) int {
 		l++
 	}
 	return l
+}
+
+// subjectTokenLenSansVersion is tokenLenSansVersion for a subject token.
+func subjectTokenLenSansVersion(cls64 []byte, bound bool, n int) int {
+	return tokenLenSansVersion(cls64, bound, n) + 1 + subjectRef64Len
 }
 
 // versionDigits returns the number of decimal digits of a key version.
