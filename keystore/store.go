@@ -190,7 +190,7 @@ func (s *Store) init() error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		flushed := s.FlushLastUsed()
+		flushed := errors.Join(s.FlushLastUsed(), s.FlushSubjectCounts())
 		givenBack := s.giveBackBudgets()
 		if s.feed != nil {
 			s.feed.stop()
