@@ -12,7 +12,7 @@ type boltKV struct{ db *bolt.DB }
 // openBoltKV creates the buckets the store uses, if missing.
 func openBoltKV(db *bolt.DB) (*boltKV, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketBudgets, bucketSubjects) {
+		for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketBudgets) {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

@@ -26,7 +26,7 @@ var (
 	bucketRoutes      = []byte("routes") // "<project id>/<route id>" → route record
 	// "<project id>/<slug>" → classification record
 	bucketClassifications = []byte("classifications")
-	allBuckets            = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes, bucketClassifications}
+	allBuckets            = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes, bucketClassifications, bucketSubjects}
 )
 
 // Options configure Open. The zero value of every field is usable.
