@@ -79,6 +79,8 @@ var dataErrors = []struct {
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
 	{keystore.ErrBudgetExhausted, errBudgetExhausted},
+	{fieldcrypt.ErrSubjectErased, errSubjectErased},
+	{keystore.ErrSubjectErased, errSubjectErased},
 }
 
 // toAPIError is the data listener's one table from errors to answers.

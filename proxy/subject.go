@@ -1,0 +1,44 @@
+package proxy
+
+import (
+	"errors"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// Errors of subjects (crypto-shredding).
+var (
+	errSubjectErased  = &apiError{Status: 422, Code: "subject_erased", Message: "the data subject of this request or of a token was erased: its values can no longer be sealed or opened"}
+	errInvalidSubject = &apiError{Status: 400, Code: "invalid_subject", Message: "X-Qanapi-Subject must be 1 to 256 bytes"}
+)
+
+// setSubject makes the request's seals subject seals when it names a
+// subject: X-Qanapi-Subject, or the value of the route's subject_field.
+// Only the subject's reference (a keyed hash) goes into the tokens. With
+// the subject's reference cached it does not allocate.
+func (d *Data) setSubject(st *reqState, kr *keystore.Keyring) error {
+	id := st.h.subject
+	if id == nil {
+		return nil
+	}
+	ref, err := kr.SubjectRef(id)
+	switch {
+	case errors.Is(err, keystore.ErrInvalid):
+		return errInvalidSubject
+	case err != nil:
+		return err
+	}
+	st.subjectRef = ref
+	st.params.SubjectRef = st.subjectRef[:]
+	return nil
+}
+
+// subjectErr is errSubjectErased when err says a subject is erased, else
+// otherwise.
+func subjectErr(err error, otherwise error) error {
+	if errors.Is(err, fieldcrypt.ErrSubjectErased) {
+		return errSubjectErased
+	}
+	return otherwise
+}
