@@ -46,6 +46,11 @@ const (
 	// {"values", "per", "window_start", "window_end"}; never a field value.
 	TypeKeyBudgetExhausted = "key.budget_exhausted"
 
+	// TypeSubjectErased records the erasure of a data subject (its secret
+	// destroyed): Details {"subject": "<reference>"}, the keyed hash that
+	// the subject's tokens carry; never the subject id.
+	TypeSubjectErased = "subject.erased"
+
 	// TypeLogUpgraded is written by Open into the chain when it takes
 	// over a log whose head record was not signed (written by an sdproxy
 	// before signed heads) or was missing from an empty log: Details
@@ -61,7 +66,7 @@ var Types = []string{
 	TypeKeyCreated, TypeKeyUpdated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired, TypeKeyBudgetExhausted,
 	TypeDataKeyRotated, TypeDataKeyMinChange, TypeRouteCreated, TypeRouteUpdated, TypeRouteDeleted,
 	TypeClassificationCreated, TypeClassificationUpdated, TypeClassificationDeleted,
-	TypeLogUpgraded,
+	TypeSubjectErased, TypeLogUpgraded,
 }
 
 // Event is one entry of the log as stored and as the admin API shows it.
