@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sdproxy/sdproxy/config"
+	"github.com/sdproxy/sdproxy/internal/e2e"
+)
+
+// TestE2ESubjectErase: through the real binary, values sealed with
+// X-Qanapi-Subject open until `sdproxy subject erase`; then they are 422
+// subject_erased (proxy and direct API) while another subject's still
+// open; `subject show` reports the state and count; the event log has
+// subject.erased; and the subject id is nowhere in the data directory.
+func TestE2ESubjectErase(t *testing.T) {
+	dataDir := t.TempDir()
+	env := serveEnv(t, dataDir, e2e.NewMasterKey(t))
+	srv := e2e.Start(t, env)
+	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
+	var p struct{ ID string }
+	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Shred", "-o", "json")), &p)
+	var k struct{ Key string }
+	json.Unmarshal([]byte(cli(t, cl, "key", "create", "--project", p.ID, "-o", "json")), &k)
+	data := "http://" + env[config.EnvListen]
+	const ann, bob = "e2e-subject-ann@example.com", "e2e-subject-bob"
+	seal := func(subject, body string) string {
+		status, out := post(t, data+"/proxy/"+p.ID, body, "X-Qanapi-Authorization", k.Key, "X-Qanapi-Fields", "ssn", "X-Qanapi-Subject", subject)
+		if status != 200 {
+			t.Fatalf("seal for a subject = %d %s", status, out)
+		}
+		return string(out)
+	}
+	open := func(body string) (int, []byte) {
+		return post(t, data+"/proxy/"+p.ID, body, "X-Qanapi-Authorization", k.Key, "X-Qanapi-Mode", "decrypt", "X-Qanapi-Fields", "ssn")
+	}
+	annDoc, bobDoc := seal(ann, `{"ssn":"123-45-6789"}`), seal(bob, `{"ssn":"987-65-4321"}`)
+	if status, out := open(annDoc); status != 200 || string(out) != `{"ssn":"123-45-6789"}` {
+		t.Fatalf("decrypt before erasure = %d %s", status, out)
+	}
+	if out := cli(t, cl, "subject", "show", "--project", p.ID, ann); !strings.Contains(out, "active") {
+		t.Errorf("subject show = %s, want active", out)
+	}
+	if out := cli(t, cl, "subject", "erase", "--project", p.ID, ann); !strings.Contains(out, "Subject erased") {
+		t.Errorf("subject erase = %s", out)
+	}
+	if status, out := open(annDoc); status != 422 || !strings.Contains(string(out), `"subject_erased"`) {
+		t.Errorf("decrypt after erasure = %d %s, want 422 subject_erased", status, out)
+	}
+	token := annDoc[strings.Index(annDoc, `"qanapi:`) : strings.LastIndex(annDoc, `"`)+1]
+	if status, out := post(t, data+"/api-v1/v1/decrypt", `{"data":`+token+`}`, "X-Qanapi-Authorization", k.Key); status != 422 || !strings.Contains(string(out), `"subject_erased"`) {
+		t.Errorf("direct decrypt after erasure = %d %s, want 422 subject_erased", status, out)
+	}
+	if status, out := open(bobDoc); status != 200 {
+		t.Errorf("another subject after erasure = %d %s, want 200", status, out)
+	}
+	var show struct{ State string }
+	json.Unmarshal([]byte(cli(t, cl, "subject", "show", "--project", p.ID, ann, "-o", "json")), &show)
+	if show.State != "erased" {
+		t.Errorf("subject show after erase: state %q, want erased", show.State)
+	}
+	var page struct{ Items []struct{ Details map[string]string } }
+	for deadline := time.Now().Add(10 * time.Second); len(page.Items) == 0 && time.Now().Before(deadline); {
+		json.Unmarshal([]byte(cli(t, cl, "events", "--project", p.ID, "--type", "subject.erased", "-o", "json")), &page)
+		time.Sleep(100 * time.Millisecond) // events are written in batches
+	}
+	if len(page.Items) != 1 || page.Items[0].Details["subject"] == "" {
+		t.Errorf("subject.erased events = %+v, want one with the reference", page.Items)
+	}
+	srv.Stop(t)
+	filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(path)
+		for _, id := range []string{ann, bob} {
+			if strings.Contains(string(b), id) {
+				t.Errorf("%s holds the subject id %q", path, id)
+			}
+		}
+		return nil
+	})
+}
