@@ -64,7 +64,9 @@ func TestE2ESubjectErase(t *testing.T) {
 	if show.State != "erased" {
 		t.Errorf("subject show after erase: state %q, want erased", show.State)
 	}
-	var page struct{ Items []struct{ Details map[string]string } }
+	var page struct {
+		Items []struct{ Details map[string]string }
+	}
 	for deadline := time.Now().Add(10 * time.Second); len(page.Items) == 0 && time.Now().Before(deadline); {
 		json.Unmarshal([]byte(cli(t, cl, "events", "--project", p.ID, "--type", "subject.erased", "-o", "json")), &page)
 		time.Sleep(100 * time.Millisecond) // events are written in batches
