@@ -3,6 +3,7 @@ package keystore
 import (
 	"bytes"
 	"crypto/cipher"
+	"encoding/hex"
 	"errors"
 	"os"
 	"testing"
@@ -192,5 +193,22 @@ func TestSubjectSealAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("SubjectRef+SubjectSealKey+SubjectOpenKey allocate %v times, want 0", allocs)
+	}
+}
+
+// TestSubjectKeyDocVector: SubjectKey gives the subject key printed in
+// docs/token-format.md (fieldcrypt's TestSubjectDocVector checks the rest
+// of that vector).
+func TestSubjectKeyDocVector(t *testing.T) {
+	unhex := func(s string) []byte { b, _ := hex.DecodeString(s); return b }
+	got := SubjectKey(unhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+		unhex("202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"), "proj_docs", unhex("5c0a1f2e3d4c5b6a79881706f5e4d3c2"))
+	const want = "de1841f008c988c10ad02eddea7f51475972894d3a17b12bb3960124a82e0961"
+	if hex.EncodeToString(got) != want {
+		t.Errorf("SubjectKey(doc vector) = %x, want %s", got, want)
+	}
+	doc, err := os.ReadFile("../docs/token-format.md")
+	if err != nil || !bytes.Contains(doc, []byte(want)) {
+		t.Errorf("docs/token-format.md does not show the subject key %s (%v)", want, err)
 	}
 }
