@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"errors"
+
+	"github.com/sdproxy/sdproxy/events"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/keystore"
@@ -41,4 +44,14 @@ func subjectErr(err error, otherwise error) error {
 		return errSubjectErased
 	}
 	return otherwise
+}
+
+// recordSubject puts the reference of the request's subject, never its
+// id, into its event.
+func (st *reqState) recordSubject(r *events.Request) {
+	if st.params.SubjectRef == nil {
+		return
+	}
+	st.scratch = base64.RawURLEncoding.AppendEncode(st.scratch[:0], st.subjectRef[:])
+	r.SetSubject(st.scratch)
 }

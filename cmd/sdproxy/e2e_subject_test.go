@@ -72,7 +72,22 @@ func TestE2ESubjectErase(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // events are written in batches
 	}
 	if len(page.Items) != 1 || page.Items[0].Details["subject"] == "" {
-		t.Errorf("subject.erased events = %+v, want one with the reference", page.Items)
+		t.Fatalf("subject.erased events = %+v, want one with the reference", page.Items)
+	}
+	ref := page.Items[0].Details["subject"]
+	if !strings.Contains(annDoc, "s"+ref+":") {
+		t.Errorf("subject.erased reference %s is not the one in ann's token %s", ref, annDoc)
+	}
+	var reqs struct{ Items []struct{ Subject string } }
+	json.Unmarshal([]byte(cli(t, cl, "events", "--project", p.ID, "--type", "request", "-o", "json")), &reqs)
+	n := 0
+	for _, ev := range reqs.Items {
+		if ev.Subject == ref {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Errorf("no request event carries the subject reference %s: %+v", ref, reqs.Items)
 	}
 	srv.Stop(t)
 	filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
