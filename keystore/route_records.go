@@ -24,6 +24,7 @@ type routePhaseJSON struct {
 	Fields         []string `json:"fields"`
 	Classification string   `json:"classification,omitempty"`
 	Require        []string `json:"require,omitempty"`
+	SubjectField   string   `json:"subject_field,omitempty"`
 }
 
 func encodeRoute(r Route) ([]byte, error) {
@@ -38,7 +39,7 @@ func encodePhase(p *RoutePhase) *routePhaseJSON {
 	if p == nil {
 		return nil
 	}
-	return &routePhaseJSON{Mode: p.Mode, Fields: p.Fields, Classification: p.Classification, Require: p.Require}
+	return &routePhaseJSON{Mode: p.Mode, Fields: p.Fields, Classification: p.Classification, Require: p.Require, SubjectField: p.SubjectField}
 }
 
 // decodeRoute decodes a stored route; it copies what it keeps. Lists
@@ -60,7 +61,7 @@ func decodePhase(j *routePhaseJSON) *RoutePhase {
 	if j == nil {
 		return nil
 	}
-	return &RoutePhase{Mode: j.Mode, Fields: nonNil(j.Fields), Classification: j.Classification, Require: nonNil(j.Require)}
+	return &RoutePhase{Mode: j.Mode, Fields: nonNil(j.Fields), Classification: j.Classification, Require: nonNil(j.Require), SubjectField: j.SubjectField}
 }
 
 // putRoute stores r under its project and id.

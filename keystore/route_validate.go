@@ -147,6 +147,9 @@ func normalizePhase(name string, in *RoutePhase) (*RoutePhase, error) {
 			return nil, err
 		}
 	}
+	if out.SubjectField, err = normalizeSubjectField(name, out.Mode, in.SubjectField); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
