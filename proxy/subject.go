@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/sdproxy/sdproxy/events"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
@@ -54,4 +56,24 @@ func (st *reqState) recordSubject(r *events.Request) {
 	}
 	st.scratch = base64.RawURLEncoding.AppendEncode(st.scratch[:0], st.subjectRef[:])
 	r.SetSubject(st.scratch)
+}
+
+// routeSubject takes the request's subject from the body field that the
+// route's subject_field names: it must be a non-empty string (else 400
+// naming the field). A X-Qanapi-Subject header must then name the same
+// subject (else 400 route_conflict: a header never changes a route).
+func (st *reqState) routeSubject(body []byte) error {
+	if st.route == nil || st.route.request == nil || st.route.request.subjectField == "" {
+		return nil
+	}
+	f := st.route.request.subjectField
+	v := gjson.GetBytes(body, st.route.request.subjectPath)
+	if v.Type != gjson.String || v.Str == "" {
+		return &apiError{Status: 400, Code: "invalid_subject", Message: "the route takes the data subject from the field " + f + ", which must be a non-empty string"}
+	}
+	if st.h.subject != nil && string(st.h.subject) != v.Str {
+		return errRouteConflict
+	}
+	st.h.subject = []byte(v.Str)
+	return nil
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"regexp"
 	"strings"
 	"testing"
@@ -99,4 +100,52 @@ func TestSubjectInvalid(t *testing.T) {
 			t.Errorf("subject of %d bytes = %d %s, want 400 invalid_subject", len(s), r.status, r.body)
 		}
 	}
+}
+
+// TestSubjectRouteField: a route's subject_field takes the subject from
+// the body (left in clear unless named); a missing or non-string field is
+// 400 naming it; a header naming another subject is route_conflict.
+func TestSubjectRouteField(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	if _, err := e.store.CreateRoute(p.ID, keystore.RouteInput{Path: "/users/**",
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user.email"}, SubjectField: "user.id"}}); err != nil {
+		t.Fatal(err)
+	}
+	up := e.upstream("up.test:80", rtOK)
+	pp := "/proxy/" + p.ID + "/users"
+	r := e.do("POST", pp, `{"user":{"id":"u-77","email":"a@b.c"}}`, HeaderAuthorization, key)
+	if r.status != 200 {
+		t.Fatalf("POST = %d %s", r.status, r.body)
+	}
+	sent := string(up.last(t).body)
+	if !strings.Contains(sent, `"id":"u-77"`) || !subjectTokenRE.MatchString(sent) || strings.Contains(sent, "a@b.c") {
+		t.Fatalf("upstream got %s, want the email sealed for the subject, the id in clear", sent)
+	}
+	kr, _ := e.store.Keyring(p.ID)
+	ref, _ := kr.SubjectRef([]byte("u-77"))
+	if !strings.Contains(sent, "s"+base64.RawURLEncoding.EncodeToString(ref[:])+":") {
+		t.Errorf("upstream got %s, want the reference of u-77", sent)
+	}
+	for body, want := range map[string]string{
+		`{"user":{"email":"a@b.c"}}`:         "user.id",
+		`{"user":{"id":42,"email":"a@b.c"}}`: "user.id",
+		`{"user":{"id":"","email":"a@b.c"}}`: "user.id",
+	} {
+		r := e.do("POST", pp, body, HeaderAuthorization, key)
+		if r.status != 400 || r.code() != "invalid_subject" || !strings.Contains(string(r.body), want) {
+			t.Errorf("POST %s = %d %s, want 400 invalid_subject naming %s", body, r.status, r.body, want)
+		}
+	}
+	rtErrorShape(t, "header naming another subject",
+		e.do("POST", pp, `{"user":{"id":"u-77","email":"x"}}`, HeaderAuthorization, key, HeaderSubject, "u-78"), 400, "route_conflict")
+	if r := e.do("POST", pp, `{"user":{"id":"u-77","email":"x"}}`, HeaderAuthorization, key, HeaderSubject, "u-77"); r.status != 200 {
+		t.Errorf("header naming the same subject = %d %s, want 200", r.status, r.body)
+	}
+	if _, _, err := e.store.EraseSubject(p.ID, []byte("u-77")); err != nil {
+		t.Fatal(err)
+	}
+	rtErrorShape(t, "route seal for an erased subject",
+		e.do("POST", pp, `{"user":{"id":"u-77","email":"x"}}`, HeaderAuthorization, key), 422, "subject_erased")
 }
