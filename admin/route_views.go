@@ -14,7 +14,7 @@ func routeView(r keystore.Route) wire.Route {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if p := r.Request; p != nil {
-		v.Request = &wire.RequestRule{Mode: p.Mode, Fields: nonNil(p.Fields), Classification: p.Classification, Require: nonNil(p.Require)}
+		v.Request = &wire.RequestRule{Mode: p.Mode, Fields: nonNil(p.Fields), Classification: p.Classification, Require: nonNil(p.Require), SubjectField: p.SubjectField}
 	}
 	if p := r.Response; p != nil {
 		v.Response = &wire.ResponseRule{Mode: p.Mode, Fields: nonNil(p.Fields)}
@@ -33,7 +33,7 @@ func ruleInput(in *wire.RuleInput) *keystore.RoutePhase {
 	if in == nil {
 		return nil
 	}
-	return &keystore.RoutePhase{Mode: in.Mode, Fields: in.Fields, Classification: in.Classification, Require: in.Require}
+	return &keystore.RoutePhase{Mode: in.Mode, Fields: in.Fields, Classification: in.Classification, Require: in.Require, SubjectField: in.SubjectField}
 }
 
 func nonNil(s []string) []string {

@@ -80,3 +80,29 @@ func TestAdminSubjects(t *testing.T) {
 	e.want(e.call("GET", "/admin/v1/projects/nope/subjects/x", ""), "GET", "unknown project", 404)
 	e.want(e.call("PUT", path, ""), "PUT", path, 405)
 }
+
+// TestAdminRouteSubjectField: routes take subject_field in JSON, show it,
+// refuse it on a response rule naming the field, and preview shows it.
+func TestAdminRouteSubjectField(t *testing.T) {
+	e := newAdmEnv(t)
+	p := e.project(`{"name":"Routes"}`)
+	routes := "/admin/v1/projects/" + p.ID + "/routes"
+	r := e.callOK("POST", routes, `{"path":"/users/**","request":{"mode":"encrypt","fields":["user.email"],"subject_field":"user.id"}}`, 201)
+	if !strings.Contains(string(r.body), `"subject_field":"user.id"`) {
+		t.Errorf("POST route = %s, want subject_field", r.body)
+	}
+	bad := e.call("POST", routes, `{"path":"/x","response":{"fields":["a"],"subject_field":"id"}}`)
+	if bad.status != 400 || !strings.Contains(string(bad.body), "subject_field") {
+		t.Errorf("response rule with subject_field = %d %s, want 400 naming it", bad.status, bad.body)
+	}
+	preview := "/admin/v1/projects/" + p.ID + "/preview"
+	for body, invalid := range map[string]bool{
+		`{"method":"POST","path":"/users/1","body":{"user":{"id":"u-1","email":"a@b.c"}}}`: false,
+		`{"method":"POST","path":"/users/1","body":{"user":{"id":7,"email":"a@b.c"}}}`:     true,
+	} {
+		out := string(e.callOK("POST", preview, body, 200).body)
+		if !strings.Contains(out, `"subject_field":"user.id"`) || strings.Contains(out, `"subject_invalid":true`) != invalid || strings.Contains(out, "u-1") {
+			t.Errorf("preview %s = %s, want subject_field shown, subject_invalid %v, no value", body, out, invalid)
+		}
+	}
+}

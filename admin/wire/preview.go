@@ -63,6 +63,11 @@ type PreviewPhase struct {
 	// not a token: a request would be refused (422 not_a_token); an answer
 	// passes them unchanged.
 	NotTokens []string `json:"not_tokens"`
+	// SubjectField is the route's subject_field (request phase), absent
+	// when none; SubjectInvalid says the body holds no non-empty string
+	// there, so the proxy would refuse the request (400 invalid_subject).
+	SubjectField   string `json:"subject_field,omitempty"`
+	SubjectInvalid bool   `json:"subject_invalid,omitempty"`
 }
 
 // PreviewHint is a value that looks like personal data or a secret and

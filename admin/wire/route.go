@@ -24,6 +24,9 @@ type RequestRule struct {
 	Fields         []string `json:"fields"`
 	Classification string   `json:"classification"`
 	Require        []string `json:"require"`
+	// SubjectField is the body path whose value is the data subject the
+	// values are sealed for (docs/erasure.md); absent when none.
+	SubjectField string `json:"subject_field,omitempty"`
 }
 
 // ResponseRule is what a route does to the upstream's answer.
@@ -51,4 +54,5 @@ type RuleInput struct {
 	Fields         []string `json:"fields"`
 	Classification string   `json:"classification,omitempty"`
 	Require        []string `json:"require,omitempty"`
+	SubjectField   string   `json:"subject_field,omitempty"`
 }
