@@ -117,6 +117,7 @@ func routeDiff(old, new routeSpec) []fieldChange {
 		out = appendIfList(out, "request.fields", o.Fields, n.Fields)
 		out = appendIf(out, "request.classification", o.Classification, n.Classification)
 		out = appendIfList(out, "request.require", o.Require, n.Require)
+		out = appendIf(out, "request.subject_field", o.SubjectField, n.SubjectField)
 	}
 	switch o, n := old.Response, new.Response; {
 	case creating && n == nil:

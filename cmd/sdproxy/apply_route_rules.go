@@ -197,6 +197,9 @@ func (d *fileDecoder) decodeRequest(n *yaml.Node, field string) *wire.RequestRul
 			r.Require = req
 		}
 	}
+	if v := m["subject_field"]; v != nil {
+		r.SubjectField = d.subjectField(v, field+".subject_field", r.Mode)
+	}
 	return r
 }
 

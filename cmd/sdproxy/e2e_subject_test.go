@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,19 @@ func TestE2ESubjectErase(t *testing.T) {
 	if n == 0 {
 		t.Errorf("no request event carries the subject reference %s: %+v", ref, reqs.Items)
 	}
+	// A route takes the subject from the body.
+	cli(t, cl, "route", "create", "--project", p.ID, "--path", "/users/**", "--request-mode", "encrypt",
+		"--request-fields", "ssn", "--subject-field", "user.id")
+	if out := cli(t, cl, "route", "list", "--project", p.ID); !strings.Contains(out, "subject=user.id") {
+		t.Errorf("route list = %s, want subject=user.id", out)
+	}
+	status, out := post(t, data+"/proxy/"+p.ID+"/users", `{"user":{"id":"`+bob+`"},"ssn":"1"}`, "X-Qanapi-Authorization", k.Key)
+	if status != 200 || !strings.Contains(string(out), `"id":"`+bob+`"`) || !strings.Contains(bobDoc, subjectRefOf(t, string(out))) {
+		t.Errorf("route seal = %d %s, want ssn sealed for bob (as %s)", status, out, bobDoc)
+	}
+	if status, out := post(t, data+"/proxy/"+p.ID+"/users", `{"user":{"id":"`+ann+`"},"ssn":"1"}`, "X-Qanapi-Authorization", k.Key); status != 422 {
+		t.Errorf("route seal for erased ann = %d %s, want 422", status, out)
+	}
 	srv.Stop(t)
 	filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -102,4 +116,14 @@ func TestE2ESubjectErase(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// subjectRefOf returns "s<ref>:" of the first subject token in s.
+func subjectRefOf(t *testing.T, s string) string {
+	t.Helper()
+	m := regexp.MustCompile(`:v[0-9]+f?(s[A-Za-z0-9_-]{22}:)`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no subject token in %s", s)
+	}
+	return m[1]
 }

@@ -107,6 +107,7 @@ type exportRequest struct {
 	Fields         []string `json:"fields" yaml:"fields"`
 	Classification string   `json:"classification,omitempty" yaml:"classification,omitempty"`
 	Require        []string `json:"require,omitempty" yaml:"require,omitempty"`
+	SubjectField   string   `json:"subject_field,omitempty" yaml:"subject_field,omitempty"`
 }
 
 type exportResponse struct {
@@ -167,7 +168,7 @@ func exportOf(sp *serverProject) exportProject {
 	for _, r := range sp.Routes {
 		er := exportRoute{Methods: r.Methods, Path: r.Path, Order: r.Order}
 		if q := r.Request; q != nil {
-			er.Request = &exportRequest{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: q.Require}
+			er.Request = &exportRequest{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: q.Require, SubjectField: q.SubjectField}
 		}
 		if q := r.Response; q != nil {
 			er.Response = &exportResponse{Mode: q.Mode, Fields: q.Fields}
