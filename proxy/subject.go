@@ -77,3 +77,21 @@ func (st *reqState) routeSubject(body []byte) error {
 	st.h.subject = []byte(v.Str)
 	return nil
 }
+
+// directSubject takes the subject of a direct API call from the body's
+// "subject" member, when there is one: a non-empty string, and, with an
+// X-Qanapi-Subject header too, the same subject.
+func (st *reqState) directSubject(body []byte) error {
+	v := gjson.GetBytes(body, "subject")
+	if !v.Exists() {
+		return nil
+	}
+	if v.Type != gjson.String || v.Str == "" {
+		return &apiError{Status: 400, Code: "invalid_subject", Message: `"subject" must be a non-empty string`}
+	}
+	if st.h.subject != nil && string(st.h.subject) != v.Str {
+		return &apiError{Status: 400, Code: "invalid_subject", Message: `"subject" and X-Qanapi-Subject name different subjects`}
+	}
+	st.h.subject = []byte(v.Str)
+	return nil
+}

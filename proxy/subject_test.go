@@ -149,3 +149,24 @@ func TestSubjectRouteField(t *testing.T) {
 	rtErrorShape(t, "route seal for an erased subject",
 		e.do("POST", pp, `{"user":{"id":"u-77","email":"x"}}`, HeaderAuthorization, key), 422, "subject_erased")
 }
+
+// TestSubjectDirectBody: the direct API takes "subject" from the body.
+func TestSubjectDirectBody(t *testing.T) {
+	e := newDPEnv(t)
+	p := e.project(keystore.ProjectInput{})
+	key := e.key(p.ID, keystore.KeyInput{})
+	r := e.do("POST", pathDirectEncrypt, `{"data":{"email":"a@b.c"},"fields":["email"],"subject":"u-9"}`, HeaderAuthorization, key)
+	kr, _ := e.store.Keyring(p.ID)
+	ref, _ := kr.SubjectRef([]byte("u-9"))
+	if r.status != 200 || !strings.Contains(string(r.body), "s"+base64.RawURLEncoding.EncodeToString(ref[:])+":") {
+		t.Fatalf("direct encrypt with subject = %d %s, want a token of u-9", r.status, r.body)
+	}
+	for _, body := range []string{`{"data":1,"subject":7}`, `{"data":1,"subject":""}`} {
+		if r := e.do("POST", pathDirectEncrypt, body, HeaderAuthorization, key); r.status != 400 || r.code() != "invalid_subject" {
+			t.Errorf("direct encrypt %s = %d %s, want 400 invalid_subject", body, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", pathDirectEncrypt, `{"data":1,"subject":"a"}`, HeaderAuthorization, key, HeaderSubject, "b"); r.status != 400 {
+		t.Errorf("direct encrypt with two subjects = %d %s, want 400", r.status, r.body)
+	}
+}

@@ -90,6 +90,14 @@ func TestE2ESubjectErase(t *testing.T) {
 	if n == 0 {
 		t.Errorf("no request event carries the subject reference %s: %+v", ref, reqs.Items)
 	}
+	// The CLI seals for a subject; erased, it is refused.
+	cl["SDPROXY_API_KEY"], cl["SDPROXY_DATA_ADDR"] = k.Key, data
+	if out := cli(t, cl, "encrypt", "--text", "x", "--subject", bob); !strings.Contains(out, subjectRefOf(t, bobDoc)) {
+		t.Errorf("sdproxy encrypt --subject bob = %s, want a token of bob", out)
+	}
+	if _, _, code := e2e.Run(t, 30*time.Second, cl, "encrypt", "--text", "x", "--subject", ann); code == 0 {
+		t.Error("sdproxy encrypt --subject (erased) exit 0, want a failure")
+	}
 	// A route takes the subject from the body.
 	cli(t, cl, "route", "create", "--project", p.ID, "--path", "/users/**", "--request-mode", "encrypt",
 		"--request-fields", "ssn", "--subject-field", "user.id")
