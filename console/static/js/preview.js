@@ -203,10 +203,22 @@ function phaseSummary(phase, ph, route, given) {
         : given ? 'no value of this body would be ' + verb + '.' : 'no body given.'),
     (ph.absent || []).length ? h('p', { class: 'sub preview-absent' }, 'Named, but absent from this body: ', codes(ph.absent), '.') : null,
     missingLine(ph),
+    subjectLine(ph),
     notTokens.length ? h('p', { class: phase === 'request' ? 'error preview-not-tokens' : 'sub preview-not-tokens' },
       'Not tokens: ', codes(notTokens), phase === 'request'
         ? '. The proxy would refuse this request with 422 not_a_token.'
         : '. The proxy passes them unchanged (data written before the route existed).') : null);
+}
+
+// subjectLine names the route's subject field, and says when the body
+// would be refused for it (never its value).
+function subjectLine(ph) {
+  if (!ph || !ph.subject_field) return null;
+  if (ph.subject_invalid) {
+    return h('p', { class: 'error preview-subject' }, 'Subject field ', h('code', null, ph.subject_field),
+      ' holds no non-empty string: the proxy would refuse this request with 400 invalid_subject.');
+  }
+  return h('p', { class: 'sub preview-subject' }, 'Values sealed for the data subject in ', h('code', null, ph.subject_field), '.');
 }
 
 function missingLine(ph) {

@@ -22,6 +22,7 @@ export function routeInput(r, order = r.order) {
     body.request = { mode: r.request.mode, fields: r.request.fields };
     if (r.request.classification) body.request.classification = r.request.classification;
     if (r.request.require && r.request.require.length) body.request.require = r.request.require;
+    if (r.request.subject_field) body.request.subject_field = r.request.subject_field;
   }
   if (r.response) body.response = { mode: r.response.mode, fields: r.response.fields };
   return body;
@@ -123,6 +124,7 @@ function phaseFields(name, rule, modes, slugs) {
   const more = [field('Fields', fields, 'One path a line (or comma-separated): dot paths, * for any key or index, a\\.b for a key holding a dot.')];
   let classification = null;
   let require = null;
+  let subject = null;
   if (name === 'request') {
     classification = classificationControl(rule ? rule.classification : '', slugs);
     require = h('textarea', {
@@ -132,6 +134,11 @@ function phaseFields(name, rule, modes, slugs) {
     more[0] = h('div', { class: 'inline-fields' }, more[0],
       field('Required paths', require, 'Must be in the request body, else the proxy answers 422 field_missing. No *.'));
     more.push(field('Classification', classification, 'Tags the tokens this rule seals. Define classifications on the Classifications tab.'));
+    subject = h('input', {
+      type: 'text', id: 'route-request-subject-field', autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'user.id', value: rule && rule.subject_field ? rule.subject_field : '',
+    });
+    more.push(field('Subject field', subject, 'Encrypt only: the body path (no *) whose string value is the data subject; values are sealed for that subject, so erasing it makes them unreadable. Stays in clear unless listed in Fields.'));
   }
   const details = h('div', { class: 'phase-details', hidden: !rule });
   details.append(...more);
@@ -147,6 +154,7 @@ function phaseFields(name, rule, modes, slugs) {
         const req = lines(require.value);
         if (req.length) out.require = req;
       }
+      if (subject && subject.value.trim()) out.subject_field = subject.value.trim();
       return out;
     },
   };

@@ -187,5 +187,8 @@ function ruleCell(rule, name) {
     name === 'request' && rule.classification ? h('span', { class: 'sub' }, 'classification ', h('code', null, rule.classification)) : null,
     name === 'request' && rule.require && rule.require.length
       ? h('span', { class: 'sub' }, 'required: ', rule.require.map((f, i) => [i ? ', ' : '', h('code', null, f)]))
+      : null,
+    name === 'request' && rule.subject_field
+      ? h('span', { class: 'sub route-subject' }, 'subject from ', h('code', null, rule.subject_field))
       : null);
 }
