@@ -55,7 +55,8 @@ func isErased(err error) bool {
 	return errors.Is(err, ErrSubjectErased) || errors.As(err, &e) && e.SubjectErased()
 }
 
-// subjectKey returns the seal key of p's subject.
+// subjectSealKey returns the version and AEAD to seal n values for p's
+// subject.
 func subjectSealKey(p *Params, n int) (uint32, cipher.AEAD, error) {
 	sk, ok := p.Keys.(SubjectKeyring)
 	if !ok || len(p.SubjectRef) != SubjectRefSize {

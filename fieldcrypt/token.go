@@ -9,7 +9,8 @@ import (
 )
 
 // Token syntax: qanapi:<cls>:v<N>:<payload>:$, or qanapi:<cls>:v<N>f:<payload>:$
-// for a token bound to its field path (see docs/token-format.md).
+// for a token bound to its field path, either followed after the version
+// by s<ref> for a subject token (subject.go; see docs/token-format.md).
 const (
 	tokenPrefix = "qanapi:"
 	tokenSuffix = ":$"
@@ -48,8 +49,9 @@ type tokenParts struct {
 // IsToken reports whether b (the bare text, without JSON quotes) has the
 // token syntax: prefix "qanapi:", suffix ":$", a non-empty base64url
 // classification, "v" and a decimal version from 1 to 2^32-1 without leading
-// zeros, optionally followed by "f" (a token bound to its field path), and a
-// non-empty base64url payload. It does no decoding.
+// zeros, optionally followed by "f" (a token bound to its field path),
+// optionally followed by "s" and 22 base64url characters (a subject token),
+// and a non-empty base64url payload. It does no decoding.
 func IsToken(b []byte) bool {
 	_, ok := splitToken(b)
 	return ok
