@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"testing"
@@ -62,5 +63,59 @@ func TestEtcdSubjectErasePropagation(t *testing.T) {
 	info, err := b.Subject(p.ID, []byte("ann"))
 	if err != nil || info.State != SubjectErased {
 		t.Errorf("B.Subject(ann) = %+v, %v; want erased", info, err)
+	}
+}
+
+// TestEtcdSubjectOneSecret: A and B seal for a new subject at the same
+// time; both end up with the one secret, so each opens the other's value.
+func TestEtcdSubjectOneSecret(t *testing.T) {
+	ep := startEtcd(t)
+	c := newClock()
+	a, b := openEtcdTestStore(t, ep, c), openEtcdTestStore(t, ep, c)
+	p := mustProject(t, a, "race")
+	ka, _ := a.Keyring(p.ID)
+	ref, _ := ka.SubjectRef([]byte("new-subject")) // creates data key v1
+	var kb *Keyring
+	eventually(t, propagation, "the data key on B", func() error {
+		var err error
+		if kb, err = b.Keyring(p.ID); err != nil {
+			return err
+		}
+		_, err = kb.OpenKey(1)
+		return err
+	})
+	type sealed struct {
+		v    uint32
+		aead cipher.AEAD
+		err  error
+	}
+	done := make(chan sealed, 2)
+	for _, k := range []*Keyring{ka, kb} {
+		go func() {
+			v, aead, err := k.SubjectSealKey(ref[:], 1)
+			done <- sealed{v, aead, err}
+		}()
+	}
+	nonce := make([]byte, 12)
+	var cts [][]byte
+	var v uint32
+	for range 2 {
+		s := <-done
+		if s.err != nil {
+			t.Fatal(s.err)
+		}
+		v = s.v
+		cts = append(cts, s.aead.Seal(nil, nonce, []byte("x"), nil))
+	}
+	for name, k := range map[string]*Keyring{"A": ka, "B": kb} {
+		o, err := k.SubjectOpenKey(v, ref[:])
+		if err != nil {
+			t.Fatalf("%s.SubjectOpenKey = %v", name, err)
+		}
+		for i, ct := range cts {
+			if _, err := o.Open(nil, nonce, ct, nil); err != nil {
+				t.Errorf("%s cannot open seal %d: two secrets were made for one subject", name, i)
+			}
+		}
 	}
 }
