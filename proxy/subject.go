@@ -24,8 +24,8 @@ var (
 // the subject's reference cached it does not allocate.
 func (d *Data) setSubject(st *reqState, kr *keystore.Keyring) error {
 	id := st.h.subject
-	if id == nil {
-		return nil
+	if id == nil || st.mode != modeEncrypt && !(st.resp.active && st.resp.mode == modeEncrypt) {
+		return nil // nothing is sealed: the subject has no effect
 	}
 	ref, err := kr.SubjectRef(id)
 	switch {

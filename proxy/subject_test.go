@@ -170,3 +170,16 @@ func TestSubjectDirectBody(t *testing.T) {
 		t.Errorf("direct encrypt with two subjects = %d %s, want 400", r.status, r.body)
 	}
 }
+
+// TestSubjectIgnoredOnDecrypt: a subject on a request that seals nothing
+// has no effect (no reference computed, none in its event).
+func TestSubjectIgnoredOnDecrypt(t *testing.T) {
+	e := newDPEnv(t)
+	p := e.project(keystore.ProjectInput{})
+	key := e.key(p.ID, keystore.KeyInput{})
+	enc := e.do("POST", "/proxy/"+p.ID, `{"a":1}`, HeaderAuthorization, key, HeaderFields, "a")
+	r := e.do("POST", "/proxy/"+p.ID, string(enc.body), HeaderAuthorization, key, HeaderFields, "a", HeaderMode, "decrypt", HeaderSubject, "")
+	if r.status != 200 || string(r.body) != `{"a":1}` {
+		t.Errorf("decrypt with an (empty) subject = %d %s, want 200 {\"a\":1}", r.status, r.body)
+	}
+}
