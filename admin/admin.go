@@ -188,6 +188,8 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 		return a.routeKeys(ctx, m, seg[1], seg[3:])
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "routes":
 		return a.routeRoutes(ctx, m, seg[1], seg[3:])
+	case len(seg) >= 4 && seg[0] == "projects" && seg[2] == "subjects":
+		return a.routeSubjects(ctx, m, seg[1])
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "classifications":
 		return a.routeClassifications(ctx, m, seg[1], seg[3:])
 	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "datakeys":

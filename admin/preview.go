@@ -123,6 +123,8 @@ type phasePlan struct {
 	named   []string
 	require []string
 	list    bool // a response: a top-level array has the paths applied in each element
+	// subjectField is the request rule's subject_field, or "".
+	subjectField string
 }
 
 // requestPlan mirrors the data plane's request phase: the route's rule
@@ -138,7 +140,7 @@ func requestPlan(route *keystore.Route, in wire.PreviewInput) (phasePlan, error)
 		if given != "" && given != ruleMode(rule.Mode, keystore.ModeEncrypt) {
 			return phasePlan{}, errPreviewConflict
 		}
-		return phasePlan{mode: ruleMode(rule.Mode, keystore.ModeEncrypt), named: concat(rule.Fields, in.Fields), require: rule.Require}, nil
+		return phasePlan{mode: ruleMode(rule.Mode, keystore.ModeEncrypt), named: concat(rule.Fields, in.Fields), require: rule.Require, subjectField: rule.SubjectField}, nil
 	}
 	if len(in.Fields) == 0 {
 		return phasePlan{}, nil
@@ -222,6 +224,7 @@ func previewPhase(plan phasePlan, body []byte, phase string, hints *[]wire.Previ
 	if plan.mode != "" {
 		covered = transformed(plan, root, paths, &out)
 	}
+	previewSubject(plan.subjectField, root, &out)
 	if root == nil {
 		return out, nil
 	}

@@ -14,7 +14,7 @@ func routeView(r keystore.Route) wire.Route {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if p := r.Request; p != nil {
-		v.Request = &wire.RequestRule{Mode: p.Mode, Fields: nonNil(p.Fields), Classification: p.Classification, Require: nonNil(p.Require), Index: indexView(p.Index)}
+		v.Request = &wire.RequestRule{Mode: p.Mode, Fields: nonNil(p.Fields), Classification: p.Classification, Require: nonNil(p.Require), Index: indexView(p.Index), SubjectField: p.SubjectField}
 	}
 	if p := r.Response; p != nil {
 		v.Response = &wire.ResponseRule{Mode: p.Mode, Fields: nonNil(p.Fields)}
@@ -33,7 +33,7 @@ func ruleInput(in *wire.RuleInput) *keystore.RoutePhase {
 	if in == nil {
 		return nil
 	}
-	return &keystore.RoutePhase{Mode: in.Mode, Fields: in.Fields, Classification: in.Classification, Require: in.Require, Index: indexInput(in.Index)}
+	return &keystore.RoutePhase{Mode: in.Mode, Fields: in.Fields, Classification: in.Classification, Require: in.Require, Index: indexInput(in.Index), SubjectField: in.SubjectField}
 }
 
 func indexView(in []keystore.RouteIndex) []wire.RouteIndex {

@@ -69,7 +69,8 @@ func eventView(e events.Event) wire.Event {
 		RequestID: e.RequestID, ClientIP: e.ClientIP, RateLimited: e.RateLimited,
 		RouteID: e.RouteID, ResponseFields: e.ResponseFields,
 		RequestValues: e.RequestValues, ResponseValues: e.ResponseValues, Untransformed: e.Untransformed,
-		Actor: e.Actor, Details: e.Details,
+		Subject: e.Subject,
+		Actor:   e.Actor, Details: e.Details,
 	}
 }
 

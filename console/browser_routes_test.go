@@ -75,6 +75,7 @@ type route struct {
 			Normalize string `json:"normalize"`
 			Name      string `json:"name"`
 		} `json:"index"`
+		SubjectField string `json:"subject_field"`
 	} `json:"request"`
 	Response *struct {
 		Mode   string   `json:"mode"`
@@ -132,6 +133,7 @@ func (s *scenario) manageRoutes() {
 	p.typeInto("typing the order", "#route-order", "20")
 	p.setValue("choosing encrypt", "#route-request-mode", "encrypt")
 	p.setValue("naming the request fields", "#route-request-fields", "title, body, author.email")
+	p.setValue("taking the subject from the author", "#route-request-subject-field", "author.id")
 	p.click("creating the second route", "#route-submit")
 	p.wait("both routes in the list", `!document.querySelector("dialog") && document.querySelector("#route-count").textContent === "2 routes"`)
 
@@ -140,6 +142,12 @@ func (s *scenario) manageRoutes() {
 		t.Fatalf("routes after creating two = %+v, want /posts/** then /posts/drafts", rs)
 	}
 	posts, drafts := rs[0], rs[1]
+	if drafts.Request == nil || drafts.Request.SubjectField != "author.id" || posts.Request == nil || posts.Request.SubjectField != "" {
+		t.Errorf("subject fields as created = %+v, %+v; want author.id on /posts/drafts only", drafts.Request, posts.Request)
+	}
+	if got := p.text(`tr[data-route-id="` + drafts.ID + `"] .route-subject`); !strings.Contains(got, "author.id") {
+		t.Errorf("Routes tab shows the subject of /posts/drafts as %q, want author.id", got)
+	}
 	if r := posts.Request; r == nil || r.Mode != "encrypt" || strings.Join(r.Fields, ",") != "title,body" ||
 		r.Classification != "pii" || strings.Join(r.Require, ",") != "title" ||
 		len(r.Index) != 1 || r.Index[0].Field != "title" || r.Index[0].Normalize != "lower_trim" || r.Index[0].Name != "title_bidx" ||

@@ -74,6 +74,7 @@ func appendEvent(b []byte, e *Event) []byte {
 		b = append(b, ']')
 	}
 	b = appendCounts(b, e.RequestValues, e.ResponseValues, e.Untransformed)
+	b = appendMember(b, "subject", e.Subject)
 	b = appendMember(b, "actor", e.Actor)
 	if len(e.Details) > 0 {
 		b = append(b, `,"details":{`...)

@@ -72,6 +72,7 @@ func appendRequest[S ~string | ~[]byte](b []byte, id S, inst string, r *Request)
 		b = append(b, ']')
 	}
 	b = appendCounts(b, r.RequestValues, r.ResponseValues, r.Untransformed)
+	b = appendMemberBytes(b, "subject", r.subject)
 	return append(b, '}')
 }
 

@@ -21,6 +21,7 @@ func (r *Request) event() Event {
 		Classification: optional(r.class), Destination: optional(r.dest), Geofence: optional(r.geofence),
 		RouteID: r.RouteID, ResponseFields: fieldNames(string(r.respFields)),
 		RequestValues: r.RequestValues, ResponseValues: r.ResponseValues, Untransformed: r.Untransformed,
+		Subject: string(r.subject),
 	}
 	if r.KeyID != "" {
 		id := r.KeyID
@@ -67,6 +68,7 @@ func TestAppendRequestMatchesEvent(t *testing.T) {
 		r.SetGeofence(pick())
 		r.SetRequestID(pick())
 		r.SetClientIP(pick())
+		r.SetSubject(pick())
 		r.RouteID = string(pick())
 		r.SetResponseFields(pick())
 		r.RequestValues, r.ResponseValues, r.Untransformed = rnd.Intn(3), rnd.Intn(3), rnd.Intn(2)

@@ -46,6 +46,11 @@ const (
 	// {"values", "per", "window_start", "window_end"}; never a field value.
 	TypeKeyBudgetExhausted = "key.budget_exhausted"
 
+	// TypeSubjectErased records the erasure of a data subject (its secret
+	// destroyed): Details {"subject": "<reference>"}, the keyed hash that
+	// the subject's tokens carry; never the subject id.
+	TypeSubjectErased = "subject.erased"
+
 	// TypeLogUpgraded is written by Open into the chain when it takes
 	// over a log whose head record was not signed (written by an sdproxy
 	// before signed heads) or was missing from an empty log: Details
@@ -61,7 +66,7 @@ var Types = []string{
 	TypeKeyCreated, TypeKeyUpdated, TypeKeyRevoked, TypeKeyRotated, TypeKeyExpired, TypeKeyBudgetExhausted,
 	TypeDataKeyRotated, TypeDataKeyMinChange, TypeRouteCreated, TypeRouteUpdated, TypeRouteDeleted,
 	TypeClassificationCreated, TypeClassificationUpdated, TypeClassificationDeleted,
-	TypeLogUpgraded,
+	TypeSubjectErased, TypeLogUpgraded,
 }
 
 // Event is one entry of the log as stored and as the admin API shows it.
@@ -101,6 +106,9 @@ type Event struct {
 	RequestValues  int `json:"request_values,omitempty"`
 	ResponseValues int `json:"response_values,omitempty"`
 	Untransformed  int `json:"untransformed,omitempty"`
+	// Subject is the reference (keyed hash) of the data subject the
+	// request sealed for (X-Qanapi-Subject); never the subject id.
+	Subject string `json:"subject,omitempty"`
 
 	Actor   string            `json:"actor,omitempty"`
 	Details map[string]string `json:"details,omitempty"`
@@ -128,6 +136,7 @@ type Request struct {
 	respFields                                                       []byte
 	method, path, fields, class, dest, geofence, requestID, clientIP []byte
 	nfields                                                          int // names in the list given to SetFields
+	subject                                                          []byte
 }
 
 // SetMethod and the other Set methods copy b into the record. SetPath
@@ -140,6 +149,9 @@ func (r *Request) SetGeofence(b []byte)       { r.geofence = append(r.geofence[:
 func (r *Request) SetRequestID(b []byte)      { r.requestID = append(r.requestID[:0], b...) }
 func (r *Request) SetClientIP(b []byte)       { r.clientIP = append(r.clientIP[:0], b...) }
 
+// SetSubject copies in the reference of the request's data subject.
+func (r *Request) SetSubject(b []byte) { r.subject = append(r.subject[:0], b...) }
+
 // FieldCount is how many field names the request named, all of them,
 // also those beyond the MaxFieldNames that are stored.
 func (r *Request) FieldCount() int { return r.nfields }
@@ -149,5 +161,6 @@ func (r *Request) reset() {
 		respFields: r.respFields[:0],
 		method:     r.method[:0], path: r.path[:0], fields: r.fields[:0], class: r.class[:0],
 		dest: r.dest[:0], geofence: r.geofence[:0], requestID: r.requestID[:0], clientIP: r.clientIP[:0],
+		subject: r.subject[:0],
 	}
 }

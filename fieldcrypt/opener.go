@@ -20,16 +20,28 @@ func (s *scratch) openToken(dst, tok, path []byte, p *Params) ([]byte, []byte, e
 	if err := s.allow(p, cls); err != nil {
 		return dst, nil, err
 	}
-	aead, err := s.openKey(p, t.version)
+	var aead cipher.AEAD
+	if t.ref64 != nil {
+		aead, err = s.openSubjectKey(p, t.version, t.ref64)
+	} else {
+		aead, err = s.openKey(p, t.version)
+	}
 	if err != nil {
 		return dst, nil, err
 	}
 	if s.payload, err = b64.AppendDecode(s.payload[:0], t.payload); err != nil {
 		return dst, nil, ErrDecryptFailed
 	}
-	if t.bound {
+	switch {
+	case t.ref64 != nil:
+		s.ad = appendADLabel(s.ad[:0], sealLabel(t.bound, true), p.ProjectID, cls, t.version)
+		s.ad = appendADSubject(s.ad, s.ref)
+		if t.bound {
+			s.ad = appendADPath(s.ad, path)
+		}
+	case t.bound:
 		s.ad = appendBoundAD(s.ad[:0], p.ProjectID, cls, t.version, path)
-	} else {
+	default:
 		s.ad = appendAD(s.ad[:0], p.ProjectID, cls, t.version)
 	}
 	n := len(dst)
@@ -83,7 +95,7 @@ func decryptErr(op string, err error) error {
 	switch err {
 	case ErrDecryptFailed:
 		return err
-	case ErrNotAToken, ErrClassificationMismatch, ErrTooManyValues, ErrOutputTooLarge, errBadAEAD:
+	case ErrNotAToken, ErrClassificationMismatch, ErrSubjectErased, ErrTooManyValues, ErrOutputTooLarge, errBadAEAD:
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return err

@@ -37,6 +37,12 @@ type Params struct {
 	// as before. Decryption ignores BindFields: every token says whether it
 	// is bound, and unbound tokens open wherever they are.
 	BindFields bool
+	// SubjectRef, on encryption, seals every value for one data subject:
+	// the SubjectRefSize-byte keyed hash of the subject's id (never the id
+	// itself), which the token carries (v<N>s<ref>). Keys must then be a
+	// SubjectKeyring. nil seals ordinary tokens. Decryption ignores it:
+	// each token says whether, and for which subject, it was sealed.
+	SubjectRef []byte
 	// MaxValues is the most values one call may seal or open; a call that
 	// would do more fails with ErrTooManyValues before sealing or opening
 	// any. Zero means no limit; a negative value refuses every call.

@@ -49,6 +49,9 @@ type RevealCounts struct {
 	// of an unknown or retired key version, bound to another path, or of a
 	// classification that Params.Classification or Params.Allow refuses.
 	Untransformed int
+	// Erased is how many of the Untransformed tokens were sealed for a
+	// subject that has been erased (ErrSubjectErased).
+	Erased int
 }
 
 // Reveal is the decryption of a response: it never fails for one bad value.
@@ -119,6 +122,7 @@ func (s *scratch) revealSpans(dst, doc []byte, p *Params, o *RevealOptions) ([]b
 	if exceeds(len(dst)-len(orig)+len(doc)-prev, p.MaxOutput) {
 		return orig, RevealCounts{}, ErrOutputTooLarge
 	}
+	c.Erased = s.erased
 	return append(dst, doc[prev:]...), c, nil
 }
 

@@ -19,12 +19,19 @@ type scratch struct {
 	nonces  []byte  // nonces of this call, each used once
 	payload []byte  // nonce || ciphertext || tag
 	plain   []byte  // an opened plaintext before masking (Reveal)
+	ref64   []byte  // base64url of the subject reference being sealed
+	ref     []byte  // decoded subject reference of the token being opened
 
 	// Per-call caches, cleared before the scratch goes back to the pool.
 	ver     uint32
 	aead    cipher.AEAD
 	clsStr  string
 	clsSeen bool
+	// The last subject key opened: version, base64url reference, AEAD.
+	subVer   uint32
+	subRef64 []byte
+	subAEAD  cipher.AEAD
+	erased   int // tokens of erased subjects met (Reveal's count)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -38,6 +45,7 @@ func putScratch(s *scratch) {
 	s.sc.release()
 	s.check.release()
 	s.ver, s.aead, s.clsStr, s.clsSeen = 0, nil, "", false
+	s.subVer, s.subAEAD, s.subRef64, s.erased = 0, nil, s.subRef64[:0], 0
 	for _, b := range [][]byte{s.ad, s.cls, s.cls64, s.nonces, s.payload, s.plain} {
 		if cap(b) > maxPooled {
 			return

@@ -19,6 +19,7 @@ type sealer struct {
 	used    int
 	bound   bool // Params.BindFields: tokens carry their path in the AD
 	adLen   int  // length of s.ad without the path of a bound value
+	subject bool // Params.SubjectRef: subject tokens (subject.go)
 }
 
 // newSealer prepares the classification of p's tokens, so that
@@ -26,7 +27,11 @@ type sealer struct {
 func (s *scratch) newSealer(p *Params) sealer {
 	s.cls = append(s.cls[:0], p.sealClass()...)
 	s.cls64 = b64.AppendEncode(s.cls64[:0], s.cls)
-	return sealer{s: s, bound: p.BindFields}
+	z := sealer{s: s, bound: p.BindFields, subject: p.SubjectRef != nil}
+	if z.subject {
+		s.ref64 = b64.AppendEncode(s.ref64[:0], p.SubjectRef)
+	}
+	return z
 }
 
 // begin applies the limits of p to n values whose output is size bytes
@@ -41,7 +46,14 @@ func (z *sealer) begin(p *Params, n, size int) (int, error) {
 	if exceeds(size+n, p.MaxOutput) {
 		return 0, ErrOutputTooLarge
 	}
-	version, aead, err := p.Keys.SealKey(n)
+	var version uint32
+	var aead cipher.AEAD
+	var err error
+	if z.subject {
+		version, aead, err = subjectSealKey(p, n)
+	} else {
+		version, aead, err = p.Keys.SealKey(n)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -52,10 +64,9 @@ func (z *sealer) begin(p *Params, n, size int) (int, error) {
 		return 0, ErrOutputTooLarge
 	}
 	s := z.s
-	if z.bound {
-		s.ad = appendADLabel(s.ad[:0], adLabelBound, p.ProjectID, s.cls, version)
-	} else {
-		s.ad = appendAD(s.ad[:0], p.ProjectID, s.cls, version)
+	s.ad = appendADLabel(s.ad[:0], sealLabel(z.bound, z.subject), p.ProjectID, s.cls, version)
+	if z.subject {
+		s.ad = appendADSubject(s.ad, p.SubjectRef)
 	}
 	s.nonces = slices.Grow(s.nonces[:0], n*nonceSize)[:n*nonceSize]
 	if _, err := io.ReadFull(p.random(), s.nonces); err != nil {
@@ -74,11 +85,17 @@ func (z *sealer) appendToken(dst, plaintext, path []byte) []byte {
 		z.s.ad = appendADPath(z.s.ad[:z.adLen], path)
 	}
 	z.s.payload = seal(z.s.payload[:0], z.aead, nonce, plaintext, z.s.ad)
+	if z.subject {
+		return appendSubjectToken(dst, z.s.cls64, z.version, z.bound, z.s.ref64, z.s.payload)
+	}
 	return appendToken(dst, z.s.cls64, z.version, z.bound, z.s.payload)
 }
 
 // tokenLenSansVersion returns the length of the token for a plaintext of n
 // bytes, less the digits of the key version (not known before begin).
 func (z *sealer) tokenLenSansVersion(n int) int {
+	if z.subject {
+		return subjectTokenLenSansVersion(z.s.cls64, z.bound, n)
+	}
 	return tokenLenSansVersion(z.s.cls64, z.bound, n)
 }

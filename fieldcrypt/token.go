@@ -9,7 +9,8 @@ import (
 )
 
 // Token syntax: qanapi:<cls>:v<N>:<payload>:$, or qanapi:<cls>:v<N>f:<payload>:$
-// for a token bound to its field path (see docs/token-format.md).
+// for a token bound to its field path, either followed after the version
+// by s<ref> for a subject token (subject.go; see docs/token-format.md).
 const (
 	tokenPrefix = "qanapi:"
 	tokenSuffix = ":$"
@@ -42,13 +43,15 @@ type tokenParts struct {
 	version uint32
 	bound   bool   // v<N>f: the associated data holds the value's path
 	payload []byte // base64url of nonce || ciphertext || tag
+	ref64   []byte // v<N>[f]s<ref>: base64url of the subject reference; nil if none
 }
 
 // IsToken reports whether b (the bare text, without JSON quotes) has the
 // token syntax: prefix "qanapi:", suffix ":$", a non-empty base64url
 // classification, "v" and a decimal version from 1 to 2^32-1 without leading
-// zeros, optionally followed by "f" (a token bound to its field path), and a
-// non-empty base64url payload. It does no decoding.
+// zeros, optionally followed by "f" (a token bound to its field path),
+// optionally followed by "s" and 22 base64url characters (a subject token),
+// and a non-empty base64url payload. It does no decoding.
 func IsToken(b []byte) bool {
 	_, ok := splitToken(b)
 	return ok
@@ -69,6 +72,7 @@ func splitToken(b []byte) (t tokenParts, ok bool) {
 	if !found || !isB64(cls) || !isB64(payload) {
 		return t, false
 	}
+	ver, t.ref64 = cutSubject(ver)
 	if n := len(ver); n > 0 && ver[n-1] == boundMark {
 		ver, t.bound = ver[:n-1], true
 	}
@@ -126,6 +130,11 @@ func tokenLenSansVersion(cls64 []byte, bound bool, n int) int {
 		l++
 	}
 	return l
+}
+
+// subjectTokenLenSansVersion is tokenLenSansVersion for a subject token.
+func subjectTokenLenSansVersion(cls64 []byte, bound bool, n int) int {
+	return tokenLenSansVersion(cls64, bound, n) + 1 + subjectRef64Len
 }
 
 // versionDigits returns the number of decimal digits of a key version.

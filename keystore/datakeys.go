@@ -48,6 +48,7 @@ type dataKeyMeta struct {
 type dataKeyVersion struct {
 	rec      dataKeyRecord
 	aead     cipher.AEAD
+	raw      []byte // the key itself: subject keys are derived from it (subjects.go)
 	used     atomic.Uint64
 	reserved atomic.Uint64
 }
@@ -69,6 +70,9 @@ type Keyring struct {
 	// rev is the etcd revision of the current and minimum set last; 0 on
 	// bbolt.
 	rev int64
+
+	// subjects caches the project's subjects (subjects_cache.go).
+	subjects subjectCache
 }
 
 const defaultRotateAfter = 1 << 30
@@ -208,7 +212,7 @@ func (s *Store) unwrapDataKey(project string, rec dataKeyRecord) (*dataKeyVersio
 	if err != nil {
 		return nil, fmt.Errorf("data key %s v%d: %w", project, rec.Version, ErrWrongMasterKey)
 	}
-	dk := &dataKeyVersion{rec: rec, aead: newGCM(raw)}
+	dk := &dataKeyVersion{rec: rec, aead: newGCM(raw), raw: raw}
 	// Whatever was reserved before a restart counts as used.
 	dk.used.Store(rec.Reserved)
 	dk.reserved.Store(rec.Reserved)

@@ -69,6 +69,17 @@ var (
 	ErrStorageFull = errors.New("keystore: the data directory's disk is full")
 )
 
+// ErrSubjectErased: the subject's secret was destroyed (EraseSubject), so
+// its tokens no longer open and nothing more may be sealed for it. It has
+// a method SubjectErased() bool, by which fieldcrypt knows it without
+// importing the store.
+var ErrSubjectErased error = subjectErasedError{}
+
+type subjectErasedError struct{}
+
+func (subjectErasedError) Error() string       { return "keystore: subject erased" }
+func (subjectErasedError) SubjectErased() bool { return true }
+
 // FieldError names the input field that failed validation.
 type FieldError struct {
 	Field string

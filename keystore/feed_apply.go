@@ -52,6 +52,8 @@ func (s *Store) applyChange(bucket, key string, deleted bool, value []byte, rev 
 		if !deleted {
 			return s.applyBudget(key, value)
 		}
+	case string(bucketSubjects):
+		s.applySubject(key, deleted, value)
 	}
 	return nil
 }
@@ -116,9 +118,11 @@ func (s *Store) keyringFor(project string) *Keyring {
 // at rev, and drops those of projects that are gone.
 func (s *Store) syncKeyrings(stored map[string]*storedDataKeys, rev int64) error {
 	for project, d := range stored {
-		if err := s.keyringFor(project).sync(d.recs, d.meta, rev); err != nil {
+		k := s.keyringFor(project)
+		if err := k.sync(d.recs, d.meta, rev); err != nil {
 			return err
 		}
+		k.subjects.purgeAll() // erasures may have been missed
 	}
 	s.keyringsMu.Lock()
 	defer s.keyringsMu.Unlock()

@@ -87,6 +87,9 @@ func (s *Store) RunFlusher(ctx context.Context, interval time.Duration, onErr fu
 			if err := s.FlushLastUsed(); err != nil && onErr != nil {
 				onErr(err)
 			}
+			if err := s.FlushSubjectCounts(); err != nil && onErr != nil {
+				onErr(err)
+			}
 		}
 	}
 }

@@ -193,6 +193,9 @@ func (s *Store) DeleteProject(id string) error {
 		if err := deletePrefix(tx.Bucket(bucketRoutes), id+"/"); err != nil {
 			return err
 		}
+		if err := deletePrefix(tx.Bucket(bucketSubjects), id+"/"); err != nil {
+			return err
+		}
 		if err := deletePrefix(tx.Bucket(bucketClassifications), id+"/"); err != nil {
 			return err
 		}

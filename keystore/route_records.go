@@ -25,6 +25,7 @@ type routePhaseJSON struct {
 	Classification string           `json:"classification,omitempty"`
 	Require        []string         `json:"require,omitempty"`
 	Index          []routeIndexJSON `json:"index,omitempty"`
+	SubjectField   string           `json:"subject_field,omitempty"`
 }
 
 func encodeRoute(r Route) ([]byte, error) {
@@ -39,7 +40,7 @@ func encodePhase(p *RoutePhase) *routePhaseJSON {
 	if p == nil {
 		return nil
 	}
-	return &routePhaseJSON{Mode: p.Mode, Fields: p.Fields, Classification: p.Classification, Require: p.Require, Index: encodeIndex(p.Index)}
+	return &routePhaseJSON{Mode: p.Mode, Fields: p.Fields, Classification: p.Classification, Require: p.Require, Index: encodeIndex(p.Index), SubjectField: p.SubjectField}
 }
 
 // decodeRoute decodes a stored route; it copies what it keeps. Lists
@@ -61,7 +62,7 @@ func decodePhase(j *routePhaseJSON) *RoutePhase {
 	if j == nil {
 		return nil
 	}
-	return &RoutePhase{Mode: j.Mode, Fields: nonNil(j.Fields), Classification: j.Classification, Require: nonNil(j.Require), Index: decodeIndex(j.Index)}
+	return &RoutePhase{Mode: j.Mode, Fields: nonNil(j.Fields), Classification: j.Classification, Require: nonNil(j.Require), Index: decodeIndex(j.Index), SubjectField: j.SubjectField}
 }
 
 // putRoute stores r under its project and id.

@@ -150,6 +150,9 @@ func normalizePhase(name string, in *RoutePhase) (*RoutePhase, error) {
 	if out.Index, err = normalizeRouteIndex(name, out, in.Index); err != nil {
 		return nil, err
 	}
+	if out.SubjectField, err = normalizeSubjectField(name, out.Mode, in.SubjectField); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

@@ -64,6 +64,11 @@ type RoutePhase struct {
 	// (see RouteIndex); a response rule has none. Empty, never nil, on a
 	// stored route.
 	Index []RouteIndex
+	// SubjectField, on an encrypting request rule, is the path (no '*') of
+	// a string field of the body whose value is the data subject the
+	// request's values are sealed for (subjects.go); the field itself is
+	// not encrypted unless named in Fields. Empty means none.
+	SubjectField string
 }
 
 // RouteInput is a whole route to create or to replace one with. Its

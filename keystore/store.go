@@ -26,7 +26,7 @@ var (
 	bucketRoutes      = []byte("routes") // "<project id>/<route id>" → route record
 	// "<project id>/<slug>" → classification record
 	bucketClassifications = []byte("classifications")
-	allBuckets            = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes, bucketClassifications}
+	allBuckets            = [][]byte{bucketMeta, bucketProjects, bucketKeys, bucketProjectKeys, bucketDataKeys, bucketRoutes, bucketClassifications, bucketSubjects}
 )
 
 // Options configure Open. The zero value of every field is usable.
@@ -190,7 +190,7 @@ func (s *Store) init() error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		flushed := s.FlushLastUsed()
+		flushed := errors.Join(s.FlushLastUsed(), s.FlushSubjectCounts())
 		givenBack := s.giveBackBudgets()
 		if s.feed != nil {
 			s.feed.stop()

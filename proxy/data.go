@@ -233,6 +233,7 @@ func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time, t
 		r.SetResponseFields(st.resp.names)
 	}
 	r.RequestValues, r.ResponseValues, r.Untransformed = st.reqValues, st.respResult.values, st.respResult.untransformed
+	st.recordSubject(r)
 	st.scratch = appendIP(st.scratch[:0], ctx.RemoteAddr())
 	r.SetClientIP(st.scratch)
 	d.events.Submit(r)

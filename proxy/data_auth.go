@@ -38,6 +38,7 @@ type reqState struct {
 	mode          mode
 	class         string // classification slug, "" for none
 	params        fieldcrypt.Params
+	subjectRef    [keystore.SubjectRefSize]byte // params.SubjectRef's bytes (subject.go)
 	dest          target
 	// upstream is how long the upstream took, when upstreamCalled.
 	upstream       time.Duration
@@ -304,5 +305,5 @@ func (d *Data) setParams(st *reqState) error {
 	if st.mode == modeDecrypt {
 		st.params.Allow = allowClass(st.principal)
 	}
-	return nil
+	return d.setSubject(st, kr)
 }

@@ -26,6 +26,9 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 	if err != nil {
 		return err
 	}
+	if err := st.directSubject(body); err != nil {
+		return err
+	}
 	if err := d.setParams(st); err != nil {
 		return err
 	}

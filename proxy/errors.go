@@ -81,6 +81,8 @@ var dataErrors = []struct {
 	{keystore.ErrConflict, errStoreBusy},
 	{keystore.ErrBudgetExhausted, errBudgetExhausted},
 	{keystore.ErrStorageFull, errStorageFull},
+	{fieldcrypt.ErrSubjectErased, errSubjectErased},
+	{keystore.ErrSubjectErased, errSubjectErased},
 }
 
 // toAPIError is the data listener's one table from errors to answers.

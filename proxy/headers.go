@@ -23,6 +23,9 @@ const (
 	HeaderResponseMode   = "X-Qanapi-Response-Mode"
 	// HeaderIndex asks for blind indexes of encrypted fields (index.go).
 	HeaderIndex = "X-Qanapi-Index"
+	// HeaderSubject seals the request's values for a data subject, so that
+	// erasing the subject makes them unreadable (proxy/subject.go).
+	HeaderSubject = "X-Qanapi-Subject"
 )
 
 // HeaderUntransformed, on an answer whose response phase ran, counts the
@@ -59,7 +62,7 @@ const qanapiPrefix = "X-Qanapi-"
 // qHeaders holds the X-Qanapi-* request headers. The slices point into the
 // request: valid only during the handler.
 type qHeaders struct {
-	auth, mode, fields, class, dest, geofence, respFields, respMode, index []byte
+	auth, mode, fields, class, dest, geofence, respFields, respMode, index, subject []byte
 	// dup names a header that was sent more than once.
 	dup string
 	// unknown is the first X-Qanapi-* header that is not one of ours
@@ -71,12 +74,12 @@ type qHeaders struct {
 // of qHeaders.slot.
 var qanapiHeaders = [...]string{
 	HeaderAuthorization, HeaderMode, HeaderFields, HeaderClassification, HeaderDestination, HeaderGeofence,
-	HeaderResponseFields, HeaderResponseMode, HeaderIndex,
+	HeaderResponseFields, HeaderResponseMode, HeaderIndex, HeaderSubject,
 }
 
 // slot returns the field of q for header i of qanapiHeaders.
 func (q *qHeaders) slot(i int) *[]byte {
-	return [...]*[]byte{&q.auth, &q.mode, &q.fields, &q.class, &q.dest, &q.geofence, &q.respFields, &q.respMode, &q.index}[i]
+	return [...]*[]byte{&q.auth, &q.mode, &q.fields, &q.class, &q.dest, &q.geofence, &q.respFields, &q.respMode, &q.index, &q.subject}[i]
 }
 
 // parseHeaders reads the X-Qanapi-* headers in one pass over the request

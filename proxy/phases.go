@@ -174,6 +174,9 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if len(bytes.TrimSpace(body)) == 0 {
 		return body, nil
 	}
+	if err := st.routeSubject(body); err != nil {
+		return nil, err
+	}
 	if err := d.setParams(st); err != nil {
 		return nil, err
 	}

@@ -148,7 +148,7 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 		st.params.Classification = ""
 		out, err = fieldcrypt.Encrypt(st.rbuf[:0], body, fields, &st.params)
 		if err != nil {
-			return errNotTransform
+			return subjectErr(err, errNotTransform)
 		}
 		st.respResult.values = st.params.Values
 	} else {
@@ -164,6 +164,9 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 			return nil // not a document Reveal can walk: leave it
 		}
 		st.rbuf = out
+		if c.Erased > 0 {
+			return errSubjectErased // nothing of the answer is passed on
+		}
 		if err := d.spendBudget(ctx, st, c.Opened); err != nil {
 			return err // nothing of the answer is passed on
 		}

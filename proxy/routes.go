@@ -39,6 +39,9 @@ type phase struct {
 	// index and indexSpec: the request rule's blind indexes (index.go).
 	index     fieldcrypt.Index
 	indexSpec string
+	// subjectField, request phase: the path whose string value is the
+	// data subject (subject.go), and subjectPath its gjson form; "" none.
+	subjectField, subjectPath string
 }
 
 // compileRoutes compiles the store's routes of one project. A route the
@@ -67,6 +70,9 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 	}
 	c := &phase{mode: def, class: p.Classification, names: strings.Join(p.Fields, ","), require: p.Require}
 	c.nameBytes = []byte(c.names)
+	if p.SubjectField != "" {
+		c.subjectField, c.subjectPath = p.SubjectField, gjsonPath(p.SubjectField)
+	}
 	if m, ok := parseMode([]byte(p.Mode)); ok && p.Mode != "" {
 		c.mode = m
 	}

@@ -32,6 +32,9 @@ type Event struct {
 	RequestValues  int      `json:"request_values,omitempty"`
 	ResponseValues int      `json:"response_values,omitempty"`
 	Untransformed  int      `json:"untransformed,omitempty"`
+	// Subject is the reference of the data subject a request sealed for
+	// (never the subject id).
+	Subject string `json:"subject,omitempty"`
 
 	Actor   string            `json:"actor,omitempty"`
 	Details map[string]string `json:"details,omitempty"`

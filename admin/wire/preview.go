@@ -68,6 +68,11 @@ type PreviewPhase struct {
 	// Index are the blind indexes the request would get, one per rule
 	// (the route's, then the input's); always [] in a response.
 	Index []PreviewIndex `json:"index"`
+	// SubjectField is the route's subject_field (request phase), absent
+	// when none; SubjectInvalid says the body holds no non-empty string
+	// there, so the proxy would refuse the request (400 invalid_subject).
+	SubjectField   string `json:"subject_field,omitempty"`
+	SubjectInvalid bool   `json:"subject_invalid,omitempty"`
 }
 
 // PreviewIndex is one blind-index rule of a preview: which sibling paths

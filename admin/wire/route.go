@@ -26,6 +26,9 @@ type RequestRule struct {
 	Classification string       `json:"classification"`
 	Require        []string     `json:"require"`
 	Index          []RouteIndex `json:"index,omitempty"`
+	// SubjectField is the body path whose value is the data subject the
+	// values are sealed for (docs/erasure.md); absent when none.
+	SubjectField string `json:"subject_field,omitempty"`
 }
 
 // RouteIndex is a blind index an encrypting request rule writes beside one
@@ -65,4 +68,5 @@ type RuleInput struct {
 	Classification string       `json:"classification,omitempty"`
 	Require        []string     `json:"require,omitempty"`
 	Index          []RouteIndex `json:"index,omitempty"`
+	SubjectField   string       `json:"subject_field,omitempty"`
 }

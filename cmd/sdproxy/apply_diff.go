@@ -118,6 +118,7 @@ func routeDiff(old, new routeSpec) []fieldChange {
 		out = appendIf(out, "request.classification", o.Classification, n.Classification)
 		out = appendIfList(out, "request.require", o.Require, n.Require)
 		out = appendIfList(out, "request.index", indexStrings(o.Index), indexStrings(n.Index))
+		out = appendIf(out, "request.subject_field", o.SubjectField, n.SubjectField)
 	}
 	switch o, n := old.Response, new.Response; {
 	case creating && n == nil:

@@ -246,7 +246,7 @@ func setRoute(rt *wire.Route, in wire.RouteInput) {
 		rt.Methods = append(rt.Methods, strings.ToUpper(m))
 	}
 	if q := in.Request; q != nil {
-		rt.Request = &wire.RequestRule{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: nonNilStrings(q.Require)}
+		rt.Request = &wire.RequestRule{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: nonNilStrings(q.Require), SubjectField: q.SubjectField}
 	}
 	if q := in.Response; q != nil {
 		rt.Response = &wire.ResponseRule{Mode: cmp.Or(q.Mode, "decrypt"), Fields: q.Fields}

@@ -42,7 +42,7 @@ var (
 	policyClassificationKeys = []string{"slug", "name", "description", "mask"}
 	policyMaskKeys           = []string{"show_first", "show_last", "char"}
 	policyRouteKeys          = []string{"methods", "path", "order", "request", "response"}
-	policyRequestKeys        = []string{"mode", "fields", "classification", "require", "index"}
+	policyRequestKeys        = []string{"mode", "fields", "classification", "require", "index", "subject_field"}
 	policyResponseKeys       = []string{"mode", "fields"}
 	policyIndexKeys          = []string{"field", "normalize", "name", "bytes"}
 )

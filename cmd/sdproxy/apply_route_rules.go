@@ -201,6 +201,9 @@ func (d *fileDecoder) decodeRequest(n *yaml.Node, field string) *wire.RequestRul
 	if v := m["index"]; v != nil {
 		r.Index = d.decodeIndex(v, field+".index", r)
 	}
+	if v := m["subject_field"]; v != nil {
+		r.SubjectField = d.subjectField(v, field+".subject_field", r.Mode)
+	}
 	return r
 }
 

@@ -62,7 +62,7 @@ func (s routeSpec) label() string {
 func (s routeSpec) input() wire.RouteInput {
 	in := wire.RouteInput{Methods: s.Methods, Path: s.Path, Order: s.Order}
 	if r := s.Request; r != nil {
-		in.Request = &wire.RuleInput{Mode: r.Mode, Fields: r.Fields, Classification: r.Classification, Require: r.Require, Index: r.Index}
+		in.Request = &wire.RuleInput{Mode: r.Mode, Fields: r.Fields, Classification: r.Classification, Require: r.Require, Index: r.Index, SubjectField: r.SubjectField}
 	}
 	if r := s.Response; r != nil {
 		in.Response = &wire.RuleInput{Mode: r.Mode, Fields: r.Fields}

@@ -243,7 +243,7 @@ func TestExportApplyIsANoOp(t *testing.T) {
 			Request:  &wire.RuleInput{Mode: "decrypt", Fields: []string{`a\.b`, "*.c", "items.0.card", "null", "true"}, Require: []string{`a.\*`}},
 			Response: &wire.RuleInput{Mode: "encrypt", Fields: []string{"*"}}},
 		wire.RouteInput{Path: "/", Order: 1000000000},
-		wire.RouteInput{Path: "/- a/&b/!c/'d\"/ e: f/[g]", Request: &wire.RuleInput{Mode: "encrypt", Fields: []string{"x"}, Classification: "no"}},
+		wire.RouteInput{Path: "/- a/&b/!c/'d\"/ e: f/[g]", Request: &wire.RuleInput{Mode: "encrypt", Fields: []string{"x"}, Classification: "no", SubjectField: `user.id\.x`}},
 	)
 	f.seed(wire.ProjectInput{Name: ptr("Plain")}, nil)
 	for _, format := range []string{"yaml", "json"} {
@@ -366,6 +366,10 @@ func TestApplyFileProblems(t *testing.T) {
 		{"bad path", "projects:\n  - name: A\n    routes:\n      - path: posts/**\n", []string{`4: projects[0].routes[0].path: must start with "/"`}},
 		{"wildcard in require", "projects:\n  - name: A\n    routes:\n      - path: /a\n        request: {mode: encrypt, fields: [x], require: [a.*]}\n",
 			[]string{`5: projects[0].routes[0].request.require[0]: "a.*" has a * segment`}},
+		{"wildcard in subject_field", "projects:\n  - name: A\n    routes:\n      - path: /a\n        request: {mode: encrypt, fields: [x], subject_field: a.*}\n",
+			[]string{`5: projects[0].routes[0].request.subject_field: "a.*" has a * segment`}},
+		{"subject_field on decrypt", "projects:\n  - name: A\n    routes:\n      - path: /a\n        request: {mode: decrypt, fields: [x], subject_field: id}\n",
+			[]string{`5: projects[0].routes[0].request.subject_field: only an encrypting request rule takes a subject_field`}},
 		{"classification on a response", "projects:\n  - name: A\n    routes:\n      - path: /a\n        response: {fields: [x], classification: pii}\n",
 			[]string{`5: projects[0].routes[0].response.classification: unknown field`}},
 		{"no fields", "projects:\n  - name: A\n    routes:\n      - path: /a\n        response: {fields: []}\n",

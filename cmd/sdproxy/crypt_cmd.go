@@ -23,6 +23,7 @@ const (
 func newCryptCmd(verb string, getenv func(string) string) *cobra.Command {
 	var (
 		apiKey, dataAddr, class, output string
+		subject                         string
 		fields                          []string
 		text                            bool
 	)
@@ -47,7 +48,7 @@ The API key comes from --api-key or SDPROXY_API_KEY, the proxy address from
 				return fmt.Errorf("no API key: pass --api-key or set %s", envAPIKey)
 			}
 			addr := firstNonEmpty(dataAddr, getenv(envDataAddr), "http://127.0.0.1:8080")
-			out, err := callDirect(addr, verb, key, class, data, fields)
+			out, err := callDirect(addr, verb, key, class, subject, data, fields)
 			if err != nil {
 				return err
 			}
@@ -67,6 +68,9 @@ The API key comes from --api-key or SDPROXY_API_KEY, the proxy address from
 	f.StringSliceVar(&fields, "fields", nil, "field paths to transform, e.g. user.email,items.*.card")
 	f.StringVar(&class, "classification", "", "classification slug (encrypt: tag; decrypt: must match)")
 	f.BoolVar(&text, "text", false, "take DATA as a plain string")
+	if verb == "encrypt" {
+		f.StringVar(&subject, "subject", "", "seal for this data subject, so that `sdproxy subject erase` can make the tokens unreadable (docs/erasure.md)")
+	}
 	f.StringVarP(&output, "output", "o", "data", "data (print only the data) or json (the whole answer)")
 	return cmd
 }
@@ -94,10 +98,13 @@ func readData(stdin io.Reader, args []string, text bool) (json.RawMessage, error
 }
 
 // callDirect posts {"data": …, "fields": […]} to /api-v1/v1/{verb}.
-func callDirect(addr, verb, key, class string, data json.RawMessage, fields []string) ([]byte, error) {
+func callDirect(addr, verb, key, class, subject string, data json.RawMessage, fields []string) ([]byte, error) {
 	body := map[string]any{"data": data}
 	if len(fields) > 0 {
 		body["fields"] = fields
+	}
+	if subject != "" {
+		body["subject"] = subject
 	}
 	var hdr map[string]string
 	if class != "" {

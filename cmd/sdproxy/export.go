@@ -108,6 +108,7 @@ type exportRequest struct {
 	Classification string        `json:"classification,omitempty" yaml:"classification,omitempty"`
 	Require        []string      `json:"require,omitempty" yaml:"require,omitempty"`
 	Index          []exportIndex `json:"index,omitempty" yaml:"index,omitempty"`
+	SubjectField   string        `json:"subject_field,omitempty" yaml:"subject_field,omitempty"`
 }
 
 // exportIndex is a route's index rule, every member written out.
@@ -176,7 +177,7 @@ func exportOf(sp *serverProject) exportProject {
 	for _, r := range sp.Routes {
 		er := exportRoute{Methods: r.Methods, Path: r.Path, Order: r.Order}
 		if q := r.Request; q != nil {
-			er.Request = &exportRequest{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: q.Require}
+			er.Request = &exportRequest{Mode: q.Mode, Fields: q.Fields, Classification: q.Classification, Require: q.Require, SubjectField: q.SubjectField}
 			for _, x := range q.Index {
 				er.Request.Index = append(er.Request.Index, exportIndex(x))
 			}

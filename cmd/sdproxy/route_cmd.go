@@ -79,10 +79,11 @@ type routeFlags struct {
 	path, requestMode, requestClass, responseMode   string
 	order                                           int
 	file                                            string
+	subjectField                                    string
 }
 
 var (
-	requestFlags  = []string{"request-mode", "request-fields", "request-classification", "require", "index"}
+	requestFlags  = []string{"request-mode", "request-fields", "request-classification", "require", "index", "subject-field"}
 	responseFlags = []string{"response-mode", "response-fields"}
 	routeFlagSet  = append(append([]string{"methods", "path", "order"}, requestFlags...), responseFlags...)
 )
@@ -119,6 +120,7 @@ keep its place among routes of the same order.`
 	f.StringVar(&rf.requestClass, "request-classification", "", "request rule: classification slug of new tokens")
 	f.StringSliceVar(&rf.require, "require", nil, "request rule: paths the request must hold (no *), else 422")
 	f.StringSliceVar(&rf.index, "index", nil, "request rule: blind indexes, FIELD[:NORMALIZATION] each (exact, lower, lower_trim, digits), e.g. email:lower_trim; name and bytes with -f")
+	f.StringVar(&rf.subjectField, "subject-field", "", "request rule (encrypt): body path (no *) whose string value is the data subject to seal for, e.g. user.id")
 	f.StringVar(&rf.responseMode, "response-mode", "", "response rule: decrypt (default) or encrypt")
 	f.StringSliceVar(&rf.responseFields, "response-fields", nil, "response rule: field paths to transform, e.g. title,*.title")
 	f.StringVarP(&rf.file, "file", "f", "", "the route as JSON from FILE (- for standard input) instead of the flags above")
@@ -138,7 +140,7 @@ func (rf *routeFlags) body(cmd *cobra.Command) (any, error) {
 	}
 	in := wire.RouteInput{Methods: rf.methods, Path: rf.path, Order: rf.order}
 	if anyChanged(cmd, requestFlags) {
-		in.Request = &wire.RuleInput{Mode: rf.requestMode, Fields: rf.requestFields, Classification: rf.requestClass, Require: rf.require, Index: indexFlag(rf.index)}
+		in.Request = &wire.RuleInput{Mode: rf.requestMode, Fields: rf.requestFields, Classification: rf.requestClass, Require: rf.require, Index: indexFlag(rf.index), SubjectField: rf.subjectField}
 	}
 	if anyChanged(cmd, responseFlags) {
 		in.Response = &wire.RuleInput{Mode: rf.responseMode, Fields: rf.responseFields}
@@ -234,6 +236,9 @@ func requestCell(r *wire.RequestRule) string {
 	}
 	if len(r.Index) > 0 {
 		s += " index=" + indexCell(r.Index)
+	}
+	if r.SubjectField != "" {
+		s += " subject=" + r.SubjectField
 	}
 	return s
 }

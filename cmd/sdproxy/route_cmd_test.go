@@ -19,7 +19,8 @@ func TestRouteHelp(t *testing.T) {
 		{[]string{"--help"}, []string{"route"}},
 		{[]string{"route", "--help"}, []string{"create", "list", "show", "update", "delete", "--project", "--output", "**"}},
 		{[]string{"route", "create", "--help"}, []string{"--methods", "--path", "--order", "--request-mode", "--request-fields",
-			"--request-classification", "--require", "--response-mode", "--response-fields", "--file"}},
+			"--request-classification", "--require", "--subject-field", "--response-mode", "--response-fields", "--file"}},
+		{[]string{"subject", "--help"}, []string{"show", "erase", "--project"}},
 		{[]string{"route", "update", "--help"}, []string{"ROUTE_ID", "as a whole", "PUT", "not kept"}},
 		{[]string{"key", "create", "--help"}, []string{"decrypt_masked"}},
 	}

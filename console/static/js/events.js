@@ -11,7 +11,7 @@ export const EVENT_TYPES = [
   'key.updated', 'key.revoked', 'key.rotated', 'key.expired', 'key.budget_exhausted', 'datakey.rotated',
   'datakey.min_decryption_version',
   'route.created', 'route.updated', 'route.deleted', 'classification.created', 'classification.updated',
-  'classification.deleted', 'eventlog.upgraded',
+  'classification.deleted', 'subject.erased', 'eventlog.upgraded',
 ];
 
 const REFRESH_MS = 5000;

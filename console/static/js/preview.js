@@ -204,6 +204,7 @@ function phaseSummary(phase, ph, route, given) {
     (ph.absent || []).length ? h('p', { class: 'sub preview-absent' }, 'Named, but absent from this body: ', codes(ph.absent), '.') : null,
     missingLine(ph),
     indexLines(ph),
+    subjectLine(ph),
     notTokens.length ? h('p', { class: phase === 'request' ? 'error preview-not-tokens' : 'sub preview-not-tokens' },
       'Not tokens: ', codes(notTokens), phase === 'request'
         ? '. The proxy would refuse this request with 422 not_a_token.'
@@ -220,6 +221,17 @@ function indexLines(ph) {
     x.replaced.length ? ['; replaces ', codes(x.replaced)] : '',
     x.not_scalar.length ? ['; ', codes(x.not_scalar), ' hold an object or array: the proxy would refuse this request with 422 index_not_scalar'] : '',
     '.'));
+}
+
+// subjectLine names the route's subject field, and says when the body
+// would be refused for it (never its value).
+function subjectLine(ph) {
+  if (!ph || !ph.subject_field) return null;
+  if (ph.subject_invalid) {
+    return h('p', { class: 'error preview-subject' }, 'Subject field ', h('code', null, ph.subject_field),
+      ' holds no non-empty string: the proxy would refuse this request with 400 invalid_subject.');
+  }
+  return h('p', { class: 'sub preview-subject' }, 'Values sealed for the data subject in ', h('code', null, ph.subject_field), '.');
 }
 
 function missingLine(ph) {

@@ -23,6 +23,7 @@ export function routeInput(r, order = r.order) {
     if (r.request.classification) body.request.classification = r.request.classification;
     if (r.request.require && r.request.require.length) body.request.require = r.request.require;
     if (r.request.index && r.request.index.length) body.request.index = r.request.index;
+    if (r.request.subject_field) body.request.subject_field = r.request.subject_field;
   }
   if (r.response) body.response = { mode: r.response.mode, fields: r.response.fields };
   return body;
@@ -125,6 +126,7 @@ function phaseFields(name, rule, modes, slugs) {
   let classification = null;
   let require = null;
   let index = null;
+  let subject = null;
   if (name === 'request') {
     classification = classificationControl(rule ? rule.classification : '', slugs);
     require = h('textarea', {
@@ -141,6 +143,11 @@ function phaseFields(name, rule, modes, slugs) {
     more.push(field('Blind indexes', index, 'Encrypt mode only. One a line: a field of the list above, then optionally ' +
       ':exact, :lower, :lower_trim or :digits, >name (default <key>_bidx) and /bytes (default 16), e.g. email:lower_trim. ' +
       'A sibling holding a keyed hash of the value lets the app find records by it.'));
+    subject = h('input', {
+      type: 'text', id: 'route-request-subject-field', autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'user.id', value: rule && rule.subject_field ? rule.subject_field : '',
+    });
+    more.push(field('Subject field', subject, 'Encrypt only: the body path (no *) whose string value is the data subject; values are sealed for that subject, so erasing it makes them unreadable. Stays in clear unless listed in Fields.'));
   }
   const details = h('div', { class: 'phase-details', hidden: !rule });
   details.append(...more);
@@ -160,6 +167,7 @@ function phaseFields(name, rule, modes, slugs) {
         const ix = lines(index.value).map(parseIndexLine);
         if (ix.length) out.index = ix;
       }
+      if (subject && subject.value.trim()) out.subject_field = subject.value.trim();
       return out;
     },
   };

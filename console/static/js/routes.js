@@ -191,5 +191,8 @@ function ruleCell(rule, name) {
     name === 'request' && rule.index && rule.index.length
       ? h('span', { class: 'sub route-index' }, 'blind index: ', rule.index.map((x, i) => [i ? ', ' : '',
         h('code', null, x.name), ' of ', h('code', null, x.field), ' (' + x.normalize + ')']))
+      : null,
+    name === 'request' && rule.subject_field
+      ? h('span', { class: 'sub route-subject' }, 'subject from ', h('code', null, rule.subject_field))
       : null);
 }
