@@ -58,7 +58,11 @@ func printSubject(w io.Writer, s wire.Subject) error {
 		if !*s.Erased {
 			what = "Subject was already erased"
 		}
-		_, err := fmt.Fprintf(w, "%s (ref %s, %s values sealed): its tokens can no longer be decrypted.\n", what, s.Ref, strconv.FormatUint(s.SealedValues, 10))
+		n := strconv.FormatUint(s.SealedValues, 10) + " values"
+		if s.SealedValues == 1 {
+			n = "1 value"
+		}
+		_, err := fmt.Fprintf(w, "%s (ref %s, %s sealed): its tokens can no longer be decrypted.\n", what, s.Ref, n)
 		return err
 	}
 	_, err := fmt.Fprintf(w, "REF\t%s\nSTATE\t%s\nSEALED\t%d\nCREATED\t%s\nERASED\t%s\n",
