@@ -145,6 +145,10 @@ type Log struct {
 	kick     chan struct{}   // a batch is waiting
 }
 
+// initialMmapSize is the address space the log's file is mapped with at
+// open: 1 GiB, some 15 million events, before bbolt first remaps it.
+const initialMmapSize = 1 << 30
+
 // Open opens (creating) the event log in dir and starts its writer.
 func Open(dir string, opts Options) (*Log, error) {
 	if len(opts.MasterKey) != 32 {
@@ -156,6 +160,11 @@ func Open(dir string, opts Options) (*Log, error) {
 		// The log only grows at its end and is pruned at its start: a map
 		// freelist rebuilt on open is cheaper than syncing it every batch.
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true,
+		// Map address space for a large log from the start (etcd does the
+		// same): each remap as the file grows waits for every reader and
+		// stalls the writer while requests queue their events. Address
+		// space, not memory: pages count in RSS only once the file has them.
+		InitialMmapSize: initialMmapSize,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("events.Open %s: %w", dir, ErrLocked)
