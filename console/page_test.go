@@ -262,7 +262,7 @@ func screenshotMode() shotMode {
 	case "":
 		return shotMode{width: 1280, height: 800}
 	case "phone":
-		return shotMode{on: true, only: map[string]bool{"keys-create": true, "keys-list": true, "events": true, "routes-preview": true},
+		return shotMode{on: true, only: map[string]bool{"keys-create": true, "keys-list": true, "events": true, "routes-preview": true, "subjects": true, "subjects-erase": true},
 			suffix: "-phone", width: 390, height: 844, mobile: true}
 	default:
 		return shotMode{on: true, width: 1280, height: 800}

@@ -1,6 +1,6 @@
 // app.js: the console's entry point: sign-in state and the router.
 // Addresses: #/projects,
-// #/projects/{id}/{keys|proxy|routes|classifications|events|datakeys}.
+// #/projects/{id}/{keys|proxy|routes|classifications|events|datakeys|subjects}.
 
 import { onUnauthorized, signOut, token } from './api.js';
 import { replace } from './dom.js';

@@ -1,6 +1,6 @@
 // project.js: one project's page: its header and the tabs API Keys, Data
-// Proxy, Routes, Classifications, Event Log and Data Keys (a WAI-ARIA
-// tablist: arrow keys, Home and End move between tabs).
+// Proxy, Routes, Classifications, Event Log, Data Keys and Subjects (a
+// WAI-ARIA tablist: arrow keys, Home and End move between tabs).
 
 import { api, projectPath } from './api.js';
 import { alertBox, badge, h, replace, showError } from './dom.js';
@@ -11,6 +11,7 @@ import { routesTab } from './routes.js';
 import { classificationsTab } from './classifications.js';
 import { eventsTab } from './events.js';
 import { dataKeysTab } from './datakeys.js';
+import { subjectsTab } from './subjects.js';
 
 const TABS = [
   { id: 'keys', label: 'API Keys', mount: keysTab },
@@ -19,6 +20,7 @@ const TABS = [
   { id: 'classifications', label: 'Classifications', mount: classificationsTab },
   { id: 'events', label: 'Event Log', mount: eventsTab },
   { id: 'datakeys', label: 'Data Keys', mount: dataKeysTab },
+  { id: 'subjects', label: 'Subjects', mount: subjectsTab },
 ];
 
 // projectView shows project id with tab open.
