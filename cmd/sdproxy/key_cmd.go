@@ -96,23 +96,29 @@ func keyRotateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
 }
 
 // printNewKey creates (or rotates) a key and shows it once with the notice.
-func printNewKey(cl *clientFlags, cmd *cobra.Command, path string, body any, quiet bool) error {
+// sendKey sends body to a key's path and decodes the key answered; with
+// --output json it prints the answer as it is and reports done.
+func sendKey(cl *clientFlags, cmd *cobra.Command, method, path string, body any) (k wire.Key, done bool, err error) {
 	c, err := cl.client()
 	if err != nil {
-		return err
+		return k, false, err
 	}
-	raw, err := c.do("POST", path, body)
+	raw, err := c.do(method, path, body)
 	if err != nil {
+		return k, false, err
+	}
+	if cl.output == "json" {
+		return k, true, printJSON(cmd.OutOrStdout(), raw)
+	}
+	return k, false, json.Unmarshal(raw, &k)
+}
+
+func printNewKey(cl *clientFlags, cmd *cobra.Command, path string, body any, quiet bool) error {
+	k, done, err := sendKey(cl, cmd, "POST", path, body)
+	if done || err != nil {
 		return err
 	}
 	w := cmd.OutOrStdout()
-	if cl.output == "json" {
-		return printJSON(w, raw)
-	}
-	var k wire.Key
-	if err := json.Unmarshal(raw, &k); err != nil {
-		return err
-	}
 	if quiet {
 		_, err := fmt.Fprintln(w, k.Secret)
 		return err
@@ -182,23 +188,11 @@ func keyUpdateCmd(cl *clientFlags, keysPath func() string) *cobra.Command {
 			case !none:
 				return fmt.Errorf("nothing to change: give --decrypt-budget VALUES/PER or --no-decrypt-budget")
 			}
-			c, err := cl.client()
-			if err != nil {
+			k, done, err := sendKey(cl, cmd, "PATCH", keysPath()+"/"+args[0], map[string]any{"decrypt_budget": b})
+			if done || err != nil {
 				return err
 			}
-			raw, err := c.do("PATCH", keysPath()+"/"+args[0], map[string]any{"decrypt_budget": b})
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if cl.output == "json" {
-				return printJSON(w, raw)
-			}
-			var k wire.Key
-			if err := json.Unmarshal(raw, &k); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(w, "API key %s: decrypt budget %s.\n", escapeCell(k.ID), fmtBudget(k))
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "API key %s: decrypt budget %s.\n", escapeCell(k.ID), fmtBudget(k))
 			return err
 		},
 	}
