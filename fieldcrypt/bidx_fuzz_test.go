@@ -16,6 +16,10 @@ func FuzzEncryptIndexed(f *testing.F) {
 	f.Add([]byte(body300), fields300, "user.email:lower_trim")
 	f.Add([]byte(`{"email_bidx":1,"email":"A","EMAIL_BIDX":2}`), "email", "email:lower")
 	f.Add([]byte(`{"items":[{"e":"x","e_bidx":null},{"e":null}]}`), "items.*.e", "items.*.e:digits")
+	// Old siblings of several rules in one object (once a panic).
+	f.Add([]byte(`{"phone_bidx":"x","email_bidx":"y","email":"a","phone":"p"}`), "email,phone", "email,phone")
+	f.Add([]byte(`{"a":"1","b_bidx":2,"b":"3","a_bidx":4,"c":5, "c_bidx" : 6}`), "a,b,c", "a,b:digits,c")
+	f.Add([]byte(`{"ssn":"1","ſsn_bidx":"evil"}`), "ssn", "ssn")
 	f.Fuzz(func(t *testing.T, doc []byte, fields, index string) {
 		fl, err := ParseFields(fields)
 		if err != nil {

@@ -14,6 +14,12 @@ type bidxEdit struct {
 	rule    int32 // insertions: the rule
 	val     int32 // insertions: the index in vals, or -1 for null
 	ins     bool
+	// del marks a member to delete as the walk records it: the member is
+	// [at, end), prev the end of the value before it (-1: first member)
+	// and next the start of the key after it (-1: last member).
+	// mergeDeletions turns these into byte ranges with their separators.
+	del        bool
+	prev, next int
 }
 
 // EncryptIndexed is Encrypt that also writes the blind indexes of x: beside
@@ -69,18 +75,9 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 	if len(b.edits) == 0 {
 		return nil
 	}
-	slices.SortFunc(b.edits, func(a, c bidxEdit) int {
-		if a.at != c.at {
-			return a.at - c.at
-		}
-		if a.ins != c.ins {
-			if a.ins {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	if err := b.mergeDeletions(); err != nil {
+		return err
+	}
 	// Spans wholly inside a deleted old sibling are dropped; every
 	// indexed value must be a span of its own.
 	j := 0
@@ -122,6 +119,74 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 		b.vals = b.appendIndex(b.vals, cur, r, doc[e.vstart:e.at])
 	}
 	return nil
+}
+
+// mergeDeletions turns the member deletions that the rules' walks
+// recorded into byte ranges that remove each old sibling with one
+// separator: runs of neighbouring deleted members (perhaps of different
+// rules) go as one range, the comma after them when a member follows,
+// else the comma before them. The same member found by two rules is
+// deleted once. Afterwards the edits are sorted by position (insertions
+// before a deletion at the same place) and overlap nowhere; if they would
+// (an indexed value inside an old sibling), the request is refused rather
+// than the document cut wrongly.
+func (b *bidxScratch) mergeDeletions() error {
+	slices.SortFunc(b.edits, editOrder)
+	edits, out := b.edits, b.edits[:0] // out never passes the edit read
+	for i := 0; i < len(edits); {
+		first := edits[i]
+		i++
+		if !first.del {
+			out = append(out, first)
+			continue
+		}
+		last := first
+		for i < len(edits) && edits[i].del {
+			d := edits[i]
+			if d.at != last.at { // not the same member again
+				if last.next != d.at {
+					break
+				}
+				last = d
+			}
+			i++
+		}
+		switch {
+		case last.next >= 0: // a member follows: take the comma after
+			out = append(out, bidxEdit{at: first.at, end: last.next})
+		case first.prev >= 0: // the object's last members: the comma before
+			out = append(out, bidxEdit{at: first.prev, end: last.end})
+		default: // every member
+			out = append(out, bidxEdit{at: first.at, end: last.end})
+		}
+	}
+	b.edits = out
+	slices.SortFunc(b.edits, editOrder)
+	pos := 0
+	for _, e := range b.edits {
+		if e.at < pos {
+			return fmt.Errorf("%w: an indexed value or an old sibling lies inside another old sibling", ErrInvalidIndex)
+		}
+		if !e.ins {
+			pos = e.end
+		}
+	}
+	return nil
+}
+
+// editOrder sorts edits by position, an insertion before a deletion at
+// the same place.
+func editOrder(a, c bidxEdit) int {
+	if a.at != c.at {
+		return a.at - c.at
+	}
+	if a.ins != c.ins {
+		if a.ins {
+			return -1
+		}
+		return 1
+	}
+	return 0
 }
 
 // sealed reports whether [start, end) is one of the kept spans.

@@ -204,7 +204,7 @@ func TestEncryptIndexed(t *testing.T) {
 		{"sibling added", `{"email":"Ann@Example.com","x":1}`, "email", "email:lower",
 			`{"email":"T","email_bidx":` + ann + `,"x":1}`},
 		{"sibling after replaced", `{"email":"ann@example.com", "email_bidx" : "old" ,"x":1}`, "email", "email:lower",
-			`{"email":"T","email_bidx":` + ann + ` ,"x":1}`},
+			`{"email":"T","email_bidx":` + ann + `, "x":1}`}, // the old member goes with the comma after it
 		{"sibling last replaced", `{"x":1,"email":"ANN@example.com","email_bidx":"old"}`, "email", "email:lower",
 			`{"x":1,"email":"T","email_bidx":` + ann + `}`},
 		{"sibling first replaced", `{"email_bidx":"old", "email":"ann@example.com"}`, "email", "email:lower",
@@ -226,6 +226,21 @@ func TestEncryptIndexed(t *testing.T) {
 		{"nested and more fields", `{"user":{"email":"x","name":"n"},"card":"1"}`, "user.email,card", "user.email",
 			`{"user":{"email":"T","email_bidx":` + I("user.email", "", `"x"`) + `,"name":"n"},"card":"T"}`},
 		{"top-level array untouched", `[{"email":"x"}]`, "email", "email", `[{"email":"x"}]`},
+		// Old siblings of two rules side by side (this once cut the
+		// document out of range and panicked): one range each run.
+		{"two old siblings first", `{"phone_bidx":"x","email_bidx":"y","email":"a","phone":"p"}`, "email,phone", "email,phone",
+			`{"email":"T","email_bidx":` + I("email", "", `"a"`) + `,"phone":"T","phone_bidx":` + I("phone", "", `"p"`) + `}`},
+		{"two old siblings last", `{"email":"a","phone":"p","email_bidx":"x", "phone_bidx":"y"}`, "email,phone", "email,phone",
+			`{"email":"T","email_bidx":` + I("email", "", `"a"`) + `,"phone":"T","phone_bidx":` + I("phone", "", `"p"`) + `}`},
+		{"old siblings interleaved", `{"email_bidx":"x","email":"a","phone_bidx":"y","phone":"p","q":1}`, "email,phone", "email,phone",
+			`{"email":"T","email_bidx":` + I("email", "", `"a"`) + `,"phone":"T","phone_bidx":` + I("phone", "", `"p"`) + `,"q":1}`},
+		// Keys that fold to the name in Unicode (ſ is s, K is k) are
+		// replaced too: decoders that match keys without regard to case
+		// would read a planted one as the index.
+		{"unicode fold of the name replaced", `{"ssn":"1","ſsn_bidx":"evil","ssn_bIdx":"evil2"}`, "ssn", "ssn",
+			`{"ssn":"T","ssn_bidx":` + I("ssn", "", `"1"`) + `}`},
+		{"kelvin sign", `{"k":"1","\u212a_bidx":"evil"}`, "k", "k",
+			`{"k":"T","k_bidx":` + I("k", "", `"1"`) + `}`},
 		{"sibling encrypted by a wildcard is dropped", `{"u":{"email":"x","email_bidx":"old"}}`, "u.*,u.email", "u.email",
 			`{"u":{"email":"T","email_bidx":` + I("u.email", "", `"x"`) + `}}`},
 	}

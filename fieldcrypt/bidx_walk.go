@@ -1,6 +1,10 @@
 package fieldcrypt
 
-import "bytes"
+import (
+	"bytes"
+	"unicode"
+	"unicode/utf8"
+)
 
 // bidxWalk walks a document that is already validated along one index
 // rule's path, and records in b.edits, for each object holding the indexed
@@ -67,12 +71,15 @@ func (w *bidxWalk) value(i int, segs []segment) int {
 }
 
 // parent walks the object at doc[i] that may hold the indexed key seg and
-// records its edits when it does.
+// records its edits when it does: the insertion after the key's value,
+// and each old sibling as a member deletion (bidxEdit.del) that plan turns
+// into byte ranges once every rule has walked, since two rules may delete
+// neighbouring members of one object.
 func (w *bidxWalk) parent(i int, seg segment) int {
 	doc, b := w.doc, w.b
 	mark := len(b.edits)
 	target, tend := -1, -1
-	kept := -1 // the end of the last member kept (or deleted after one kept)
+	last := -1 // the end of the previous member's value; -1 before the first
 	i++
 	for {
 		ks, ke, vs, ok := w.member(i)
@@ -86,20 +93,18 @@ func (w *bidxWalk) parent(i int, seg segment) int {
 		key := w.key(ks, ke)
 		switch {
 		case string(key) == seg.key:
-			target, tend, kept = vs, ve, ve
-		case len(key) == len(w.r.name) && foldEqual(key, w.r.name):
-			switch {
-			case kept >= 0:
-				b.edits = append(b.edits, bidxEdit{at: kept, end: ve})
-				kept = ve
-			case more:
-				b.edits = append(b.edits, bidxEdit{at: ks, end: skipWS(doc, j+1)})
-			default:
-				b.edits = append(b.edits, bidxEdit{at: ks, end: ve})
+			target, tend = vs, ve
+		case equalFoldKey(key, w.r.name):
+			// Any key that folds to the name, in Unicode as decoders that
+			// match keys without regard to case do (ſ is s, K is k): a
+			// planted one would be read as the index.
+			next := -1
+			if more {
+				next = skipWS(doc, j+1)
 			}
-		default:
-			kept = ve
+			b.edits = append(b.edits, bidxEdit{at: ks, end: ve, prev: last, next: next, del: true})
 		}
+		last = ve
 		i = j + 1
 		if !more {
 			break
@@ -195,4 +200,34 @@ func skipJSON(doc []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// equalFoldKey reports whether key and name are equal under Unicode case
+// folding (strings.EqualFold's rule), without converting key to a string.
+func equalFoldKey(key []byte, name string) bool {
+	for len(key) > 0 && len(name) > 0 {
+		r1, n1 := utf8.DecodeRune(key)
+		r2, n2 := utf8.DecodeRuneInString(name)
+		key, name = key[n1:], name[n2:]
+		if r1 == r2 {
+			continue
+		}
+		if r2 < r1 {
+			r1, r2 = r2, r1
+		}
+		if r2 < utf8.RuneSelf { // ASCII: only the letter case differs
+			if 'A' <= r1 && r1 <= 'Z' && r2 == r1+'a'-'A' {
+				continue
+			}
+			return false
+		}
+		r := unicode.SimpleFold(r1)
+		for r != r1 && r < r2 {
+			r = unicode.SimpleFold(r)
+		}
+		if r != r2 {
+			return false
+		}
+	}
+	return len(key) == 0 && len(name) == 0
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/console"
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 	"github.com/sdproxy/sdproxy/metrics"
 	"github.com/sdproxy/sdproxy/proxy"
@@ -130,7 +133,7 @@ func adminMux(api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHan
 // values mean "none".
 func newHTTPServer(name string, h fasthttp.RequestHandler, onError func(*fasthttp.RequestCtx, error), maxBody int, log *slog.Logger) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:               h,
+		Handler:               recovering(name, h, log),
 		Name:                  name,
 		NoDefaultServerHeader: true,
 		ReadTimeout:           30 * time.Second,
@@ -243,4 +246,34 @@ func redactQuoted(msg string) string {
 		msg = msg[:i] + "contents withheld"
 	}
 	return quoted.ReplaceAllString(msg, `"[withheld]"`)
+}
+
+// recovering answers a request whose handler panics with 500
+// internal_error and one log line (the panic's type and, for a runtime
+// error, its message; the stack; never the request), instead of letting
+// the panic end the process with every other request in flight. fasthttp
+// does not recover handler panics.
+func recovering(name string, h fasthttp.RequestHandler, log *slog.Logger) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			what := fmt.Sprintf("%T", r)
+			if re, ok := r.(runtime.Error); ok {
+				what = re.Error() // index and slice bounds: numbers, never data
+			}
+			reqID := string(ctx.Response.Header.Peek(httpapi.HeaderRequestID))
+			log.Error("handler panicked: answered 500", "server", name, "request_id", reqID,
+				"method", string(ctx.Method()), "panic", what, "stack", string(debug.Stack()))
+			ctx.Response.Reset()
+			if reqID != "" {
+				ctx.Response.Header.Set(httpapi.HeaderRequestID, reqID)
+			}
+			httpapi.WriteError(ctx, nil, func(error) (*httpapi.Error, bool) { return httpapi.ErrInternal, true }, httpapi.ErrInternal)
+			ctx.SetConnectionClose()
+		}()
+		h(ctx)
+	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -53,7 +54,7 @@ func WriteError(ctx *fasthttp.RequestCtx, log *slog.Logger, table Table, err err
 	reqID := ctx.Response.Header.Peek(HeaderRequestID)
 	if e.Status >= 500 && log != nil {
 		log.Error("request failed", "request_id", string(reqID), "status", e.Status, "code", e.Code,
-			"method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+			"method", string(ctx.Method()), "path", LogPath(ctx.Path()), "err", err)
 	}
 	ctx.Response.Header.Set(HeaderErrorCode, e.Code)
 	ctx.SetStatusCode(e.Status)
@@ -144,4 +145,17 @@ func Own(err error) (*Error, bool) {
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+// subjectsSegment starts the part of an admin path that names a data
+// subject, which is personal data and never logged.
+const subjectsSegment = "/subjects/"
+
+// LogPath is path as it may be logged: a data subject's id (what follows
+// /subjects/) is cut.
+func LogPath(path []byte) string {
+	if i := bytes.Index(path, []byte(subjectsSegment)); i >= 0 {
+		return string(path[:i+len(subjectsSegment)]) + "…"
+	}
+	return string(path)
 }
