@@ -32,6 +32,11 @@ type scratch struct {
 	subRef64 []byte
 	subAEAD  cipher.AEAD
 	erased   int // tokens of erased subjects met (Reveal's count)
+	// subMisses counts the subject look-ups of this call that found no
+	// subject, and missRef64 is the last one's reference: see
+	// maxSubjectMisses.
+	subMisses int
+	missRef64 []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -46,6 +51,7 @@ func putScratch(s *scratch) {
 	s.check.release()
 	s.ver, s.aead, s.clsStr, s.clsSeen = 0, nil, "", false
 	s.subVer, s.subAEAD, s.subRef64, s.erased = 0, nil, s.subRef64[:0], 0
+	s.subMisses, s.missRef64 = 0, s.missRef64[:0]
 	for _, b := range [][]byte{s.ad, s.cls, s.cls64, s.nonces, s.payload, s.plain} {
 		if cap(b) > maxPooled {
 			return

@@ -44,6 +44,13 @@ type SubjectKeyring interface {
 	SubjectOpenKey(version uint32, ref []byte) (cipher.AEAD, error)
 }
 
+// SubjectCache is a SubjectKeyring that can answer SubjectOpenKey from
+// memory alone: cached is false when it would have to read its store.
+// Past maxSubjectMisses in a call, only such answers are taken.
+type SubjectCache interface {
+	SubjectOpenKeyCached(version uint32, ref []byte) (aead cipher.AEAD, cached bool, err error)
+}
+
 // errNoSubjectKeyring means Params.SubjectRef was set with a Keyring that
 // is not a SubjectKeyring, or a reference of the wrong size.
 var errNoSubjectKeyring = errors.New("fieldcrypt: Params.SubjectRef needs a SubjectKeyring and a 16-byte reference")
@@ -125,6 +132,11 @@ func TokenSubjectRef(tok []byte) string {
 	return string(t.ref64)
 }
 
+// maxSubjectMisses bounds the subject look-ups of one call that find no
+// subject (see openSubjectKey); past it, only subjects a SubjectCache
+// holds in memory open.
+const maxSubjectMisses = 16
+
 // openSubjectKey decodes ref64 into s.ref and returns the subject's AEAD
 // of a version, asking the Keyring once per call and subject.
 func (s *scratch) openSubjectKey(p *Params, version uint32, ref64 []byte) (cipher.AEAD, error) {
@@ -139,12 +151,34 @@ func (s *scratch) openSubjectKey(p *Params, version uint32, ref64 []byte) (ciphe
 	if !ok {
 		return nil, ErrDecryptFailed
 	}
-	aead, err := sk.SubjectOpenKey(version, ref)
+	// A token naming a subject the project does not have costs a look-up
+	// in the store (a network round trip on etcd). Tokens planted in
+	// data that answers carry could name thousands: the same reference is
+	// looked up once per call, and after maxSubjectMisses references that
+	// found nothing, only subjects held in memory open (the others fail).
+	if string(s.missRef64) == string(ref64) {
+		return nil, ErrDecryptFailed
+	}
+	var aead cipher.AEAD
+	if s.subMisses < maxSubjectMisses {
+		aead, err = sk.SubjectOpenKey(version, ref)
+	} else if sc, ok := p.Keys.(SubjectCache); ok {
+		// Past the misses: subjects in memory still open, nothing more is
+		// read from the store.
+		var cached bool
+		if aead, cached, err = sc.SubjectOpenKeyCached(version, ref); !cached {
+			return nil, ErrDecryptFailed
+		}
+	} else {
+		return nil, ErrDecryptFailed
+	}
 	if err != nil {
 		if isErased(err) {
 			s.erased++
 			return nil, ErrSubjectErased
 		}
+		s.subMisses++
+		s.missRef64 = append(s.missRef64[:0], ref64...)
 		return nil, ErrDecryptFailed
 	}
 	if checkAEAD(aead) != nil {

@@ -233,3 +233,75 @@ func TestSubjectTokenSyntax(t *testing.T) {
 		t.Error("IsToken(short ref) = true, want false")
 	}
 }
+
+// countingSubjects counts the subject look-ups a call makes.
+type countingSubjects struct {
+	*subjectKeyring
+	lookups int
+}
+
+func (c *countingSubjects) SubjectOpenKey(v uint32, ref []byte) (cipher.AEAD, error) {
+	c.lookups++
+	return c.subjectKeyring.SubjectOpenKey(v, ref)
+}
+
+// SubjectOpenKeyCached holds every known subject in memory.
+func (c *countingSubjects) SubjectOpenKeyCached(v uint32, ref []byte) (cipher.AEAD, bool, error) {
+	if _, ok := c.secrets[string(ref)]; !ok {
+		return nil, false, nil
+	}
+	a, err := c.subjectKeyring.SubjectOpenKey(v, ref)
+	return a, true, err
+}
+
+// TestUnknownSubjectsBoundLookups: tokens naming subjects the project
+// does not have (planted in data an answer carries) cost one look-up per
+// reference and call, and no more than maxSubjectMisses in all; known
+// subjects after that still open from memory.
+func TestUnknownSubjectsBoundLookups(t *testing.T) {
+	seal := newSubjectKeyring(t)
+	var same, distinct []byte
+	sealFor := func(ref []byte) []byte {
+		if _, ok := seal.secrets[string(ref)]; !ok {
+			seal.secrets[string(ref)] = bytes.Repeat([]byte{byte(len(seal.secrets))}, 32)
+		}
+		p := &Params{ProjectID: docProject, Keys: seal, SubjectRef: ref}
+		out, err := Encrypt(nil, []byte(`{"a":"x"}`), mustFields(t, "a"), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[len(`{"a":`) : len(out)-1]
+	}
+	one := sealFor(bytes.Repeat([]byte{0xee}, 16))
+	for i := range 100 {
+		same = append(append(same, one...), ',')
+		ref := bytes.Repeat([]byte{byte(i)}, 16)
+		ref[0] = 0xfe
+		distinct = append(append(distinct, sealFor(ref)...), ',')
+	}
+	known := sealFor(unhex(t, docSubjectRefHex))
+	// The opener knows only the documented subject.
+	open := newSubjectKeyring(t)
+	for name, tc := range map[string]struct {
+		tokens []byte
+		max    int
+	}{
+		"one unknown reference 100 times": {same, 1},
+		"100 unknown references":          {distinct, maxSubjectMisses},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := &countingSubjects{subjectKeyring: open}
+			doc := []byte(`{"a":[` + string(tc.tokens) + string(known) + `]}`)
+			out, counts, err := Reveal(nil, doc, mustFields(t, "a"), &Params{ProjectID: docProject, Keys: c}, RevealOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.lookups > tc.max+1 { // + the known subject
+				t.Errorf("subject look-ups = %d, want at most %d", c.lookups, tc.max+1)
+			}
+			if counts.Untransformed != 100 || !bytes.Contains(out, []byte(`"x"]}`)) {
+				t.Errorf("Reveal = …%s, %+v; want the 100 unknown tokens left and the known one opened", out[max(0, len(out)-40):], counts)
+			}
+		})
+	}
+}

@@ -3,6 +3,8 @@ package keystore
 import (
 	"crypto/cipher"
 	"fmt"
+
+	"github.com/sdproxy/sdproxy/fieldcrypt"
 )
 
 // SubjectRef returns the reference of a subject id in this project: the
@@ -123,3 +125,30 @@ func (k *Keyring) subjectEntry(ref []byte, create bool) (*subjectEntry, error) {
 	}
 	return k.subjects.put(&subjectEntry{ref: r, secret: secret}, gen), nil
 }
+
+// SubjectOpenKeyCached is SubjectOpenKey from memory alone: cached is
+// false when the subject is not in memory (nothing is read from the
+// store). It satisfies fieldcrypt.SubjectCache.
+func (k *Keyring) SubjectOpenKeyCached(v uint32, ref []byte) (aead cipher.AEAD, cached bool, err error) {
+	if len(ref) != SubjectRefSize {
+		return nil, false, nil
+	}
+	e := k.subjects.entry(ref)
+	if e == nil {
+		return nil, false, nil
+	}
+	if v < k.minDecrypt.Load() {
+		return nil, true, ErrNotFound
+	}
+	dk := (*k.versions.Load())[v]
+	if dk == nil {
+		return nil, true, ErrNotFound
+	}
+	if e.secret == nil {
+		return nil, true, ErrSubjectErased
+	}
+	return e.aead(k.project, dk), true, nil
+}
+
+// The Keyring answers subject look-ups from memory when asked to.
+var _ fieldcrypt.SubjectCache = (*Keyring)(nil)
