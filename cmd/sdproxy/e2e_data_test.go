@@ -71,17 +71,36 @@ func post(t *testing.T, url, body string, headers ...string) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-func TestE2EDataPlane(t *testing.T) {
+// dataE2E is a running serve with a project whose upstream records what
+// it gets, a key of it, and a CLI environment for both APIs.
+type dataE2E struct {
+	env, cl   map[string]string
+	srv       *e2e.Proc
+	up        *upstreamRecorder
+	project   struct{ ID string }
+	key, data string // data: the data listener's base URL
+}
+
+// startDataE2E starts serve and creates the project name with its key;
+// cl holds the admin address and data dir, SDPROXY_API_KEY and
+// SDPROXY_DATA_ADDR.
+func startDataE2E(t *testing.T, name string) dataE2E {
+	t.Helper()
 	dataDir := t.TempDir()
-	env := serveEnv(t, dataDir, e2e.NewMasterKey(t))
-	srv := e2e.Start(t, env)
-	up := newUpstreamRecorder(t)
-	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
-	var p struct{ ID string }
-	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Shop", "--upstream", up.srv.URL, "-o", "json")), &p)
-	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
-	data := "http://" + env[config.EnvListen]
-	cl["SDPROXY_API_KEY"], cl["SDPROXY_DATA_ADDR"] = key, data
+	x := dataE2E{env: serveEnv(t, dataDir, e2e.NewMasterKey(t))}
+	x.srv = e2e.Start(t, x.env)
+	x.up = newUpstreamRecorder(t)
+	x.cl = map[string]string{config.EnvAdminAddr: "http://" + x.srv.AdminAddr, config.EnvDataDir: dataDir}
+	json.Unmarshal([]byte(cli(t, x.cl, "project", "create", "--name", name, "--upstream", x.up.srv.URL, "-o", "json")), &x.project)
+	x.key = strings.TrimSpace(cli(t, x.cl, "key", "create", "--project", x.project.ID, "-q"))
+	x.data = "http://" + x.env[config.EnvListen]
+	x.cl["SDPROXY_API_KEY"], x.cl["SDPROXY_DATA_ADDR"] = x.key, x.data
+	return x
+}
+
+func TestE2EDataPlane(t *testing.T) {
+	x := startDataE2E(t, "Shop")
+	env, srv, up, cl, p, key, data := x.env, x.srv, x.up, x.cl, x.project, x.key, x.data
 
 	// The CLI's direct API round trip.
 	token := strings.TrimSpace(cli(t, cl, "encrypt", "--text", "card 4111-1111"))

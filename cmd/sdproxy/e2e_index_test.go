@@ -4,25 +4,14 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/sdproxy/sdproxy/config"
-	"github.com/sdproxy/sdproxy/internal/e2e"
 )
 
 // TestE2EBlindIndex drives blind indexes through the binary: a route made
 // with `route create --index`, a request through the proxy, the header, the
 // direct API with `sdproxy index`, and a policy file applied and exported.
 func TestE2EBlindIndex(t *testing.T) {
-	dataDir := t.TempDir()
-	env := serveEnv(t, dataDir, e2e.NewMasterKey(t))
-	srv := e2e.Start(t, env)
-	up := newUpstreamRecorder(t)
-	cl := map[string]string{config.EnvAdminAddr: "http://" + srv.AdminAddr, config.EnvDataDir: dataDir}
-	var p struct{ ID string }
-	json.Unmarshal([]byte(cli(t, cl, "project", "create", "--name", "Users", "--upstream", up.srv.URL, "-o", "json")), &p)
-	key := strings.TrimSpace(cli(t, cl, "key", "create", "--project", p.ID, "-q"))
-	data := "http://" + env[config.EnvListen]
-	cl["SDPROXY_API_KEY"], cl["SDPROXY_DATA_ADDR"] = key, data
+	x := startDataE2E(t, "Users")
+	up, cl, p, key, data := x.up, x.cl, x.project, x.key, x.data
 
 	out := cli(t, cl, "route", "create", "--project", p.ID, "--path", "/users/**", "--request-mode", "encrypt",
 		"--request-fields", "email,phone", "--index", "email:lower_trim", "--index", "phone:digits")
