@@ -10,10 +10,12 @@
 #
 # Environment: ROUNDS (3), SECS per run (10), CONNS (64), WARMUP seconds
 # before each run (2), OUT (a directory to keep wrk's output, the per-run
-# figures and the processes' logs in), GO (go).
+# figures and the processes' logs in), GO (go), PROFILE (1: after the
+# rounds, record the bare forwarder and sdproxy's full path with perf and
+# print where each one's CPU time goes per request; see README.md).
 set -euo pipefail
 
-ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go}
+ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go} PROFILE=${PROFILE:-}
 OUT=${OUT:+$(realpath -m "$OUT")}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -28,6 +30,7 @@ install_tools() {
 	command -v wrk >/dev/null || need+=(wrk)
 	nginx_bin >/dev/null || need+=(nginx)
 	command -v taskset >/dev/null || need+=(util-linux)
+	[[ -z $PROFILE ]] || command -v perf >/dev/null || need+=(linux-perf)
 	((${#need[@]})) || return 0
 	command -v apt-get >/dev/null || die "${need[*]} missing and no apt-get: install them by hand"
 	if ((EUID != 0)); then
@@ -144,6 +147,7 @@ start_all() {
 	"$GO" build -o "$tmp/sdproxy" ./cmd/sdproxy
 	"$GO" build -o "$tmp/bareproxy" ./tools/loadtest/bareproxy
 	"$GO" build -o "$tmp/upstream" ./tools/loadtest/upstream
+	[[ -z $PROFILE ]] || "$GO" build -o "$tmp/perfsplit" ./tools/loadtest/perfsplit
 
 	local p_up p_bare p_nginx p_data p_admin
 	p_up=$(free_port 19180); p_bare=$(free_port $((p_up + 1))); p_nginx=$(free_port $((p_bare + 1)))
@@ -229,6 +233,26 @@ measure() {
 		-v cpu=$((c1 - c0)) -v up=$((u1 - u0)) -v tsv="$tmp/runs.tsv" -f tools/loadtest/run_line.awk
 }
 
+# profile TARGET records TARGET's proxy process with perf (cpu-clock, call
+# chains) for SECS seconds in the middle of a wrk run of SECS+2, and prints
+# perfsplit's table: where its CPU time went, per request answered in that
+# window (wrk's count scaled to the window: the rate is steady).
+profile() {
+	local t=$1 out requests duration w
+	run_wrk "$t" "$WARMUP" "$CONNS" >/dev/null
+	run_wrk "$t" $((SECS + 2)) "$CONNS" >"$tmp/wrk-profile-$t.txt" &
+	w=$!
+	sleep 1
+	out=$(perf record -q -e cpu-clock -F 4999 -g -p "${pid[$t]}" -o "$tmp/perf-$t.data" -- sleep "$SECS" 2>&1) ||
+		{ wait "$w"; log "perf record failed (is perf allowed here? kernel.perf_event_paranoid): $(tail -2 <<<"$out")"; return 1; }
+	wait "$w"
+	read -r requests duration < <(sed -n 's/^LOADTEST requests=\([0-9]*\) duration_us=\([0-9]*\).*/\1 \2/p' "$tmp/wrk-profile-$t.txt")
+	[[ -n $requests && -n $duration ]] || { log "profile $t: wrk printed no request count"; return 1; }
+	requests=$((requests * SECS * 1000000 / duration))
+	perf script -i "$tmp/perf-$t.data" -F period,ip,sym 2>/dev/null |
+		"$tmp/perfsplit" -requests "$requests" -label "${label[$t]}: about $requests requests in the ${SECS}s recorded"
+}
+
 # report_logs shows what sdproxy and nginx logged (warnings and errors).
 report_logs() {
 	local f
@@ -261,6 +285,11 @@ main() {
 	echo "median (min-max) over $ROUNDS rounds; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 	awk -f tools/loadtest/report.awk "$tmp/runs.tsv"
 	report_logs
+	if [[ -n $PROFILE ]]; then
+		echo
+		echo "where the CPU time of one request goes (perf, cpu-clock samples at 4999 Hz, call chains)"
+		for t in bare fields; do profile "$t" && echo || log "profile of ${label[$t]} failed"; done
+	fi
 	if [[ -n ${OUT:-} ]]; then
 		mkdir -p "$OUT" && cp "$tmp"/runs.tsv "$tmp"/wrk-*.txt "$tmp"/*.log "$tmp"/nginx/error.log "$OUT"/ &&
 			log "kept wrk's output, the per-run figures and the logs in $OUT"
