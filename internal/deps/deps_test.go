@@ -53,6 +53,7 @@ var rules = map[string]rule{
 	"tools/loadtest/bareproxy": {why: "a baseline must not share sdproxy's code"},
 	"tools/loadtest/upstream":  {why: "a baseline must not share sdproxy's code"},
 	"tools/flood":              {why: "an attacker talks to sdproxy only over the network"},
+	"tools/loadtest/perfsplit": {why: "reads perf's text output: the standard library only", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 }
 
 // TestImportRules parses every non-test Go file of the module and checks
