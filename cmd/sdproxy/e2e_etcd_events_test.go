@@ -176,9 +176,7 @@ func TestE2EEtcdEventsMerged(t *testing.T) {
 	// C stops answering (its lease has not expired yet): the list comes
 	// without C's events, naming it.
 	c := insts[2]
-	if err := c.proc.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	c.proc.Pause(t)
 	start := time.Now()
 	pg := page("", 100)
 	c.proc.Signal(syscall.SIGCONT)

@@ -234,6 +234,47 @@ func (p *Proc) Kill() {
 // Signal sends sig to the process.
 func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
+// Pause stops the process with SIGSTOP and waits until every one of its
+// threads is stopped: the signal is delivered to each thread as it is
+// next scheduled, which on a busy machine can be after a request the
+// caller sends next has been answered.
+func (p *Proc) Pause(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	task := fmt.Sprintf("/proc/%d/task", p.Pid())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if allStopped(task) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped 10 s after SIGSTOP", p.Pid())
+		}
+	}
+}
+
+// allStopped reports whether every thread under a /proc/<pid>/task
+// directory is in the stopped state (T).
+func allStopped(task string) bool {
+	threads, err := os.ReadDir(task)
+	if err != nil || len(threads) == 0 {
+		return false
+	}
+	for _, th := range threads {
+		b, err := os.ReadFile(filepath.Join(task, th.Name(), "stat"))
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
+
 // Log is what the process printed so far.
 func (p *Proc) Log(t testing.TB) string {
 	t.Helper()
