@@ -10,12 +10,12 @@
 #
 # Environment: ROUNDS (3), SECS per run (10), CONNS (64), WARMUP seconds
 # before each run (2), OUT (a directory to keep wrk's output, the per-run
-# figures and the processes' logs in), GO (go), PROFILE (1: after the
+# figures and the processes' logs in), GO (go), PROFILE (0; 1: after the
 # rounds, record the bare forwarder and sdproxy's full path with perf and
 # print where each one's CPU time goes per request; see README.md).
 set -euo pipefail
 
-ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go} PROFILE=${PROFILE:-}
+ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go} PROFILE=${PROFILE:-0}
 OUT=${OUT:+$(realpath -m "$OUT")}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -30,7 +30,7 @@ install_tools() {
 	command -v wrk >/dev/null || need+=(wrk)
 	nginx_bin >/dev/null || need+=(nginx)
 	command -v taskset >/dev/null || need+=(util-linux)
-	[[ -z $PROFILE ]] || command -v perf >/dev/null || need+=(linux-perf)
+	[[ $PROFILE != 1 ]] || command -v perf >/dev/null || need+=(linux-perf)
 	((${#need[@]})) || return 0
 	command -v apt-get >/dev/null || die "${need[*]} missing and no apt-get: install them by hand"
 	if ((EUID != 0)); then
@@ -147,7 +147,7 @@ start_all() {
 	"$GO" build -o "$tmp/sdproxy" ./cmd/sdproxy
 	"$GO" build -o "$tmp/bareproxy" ./tools/loadtest/bareproxy
 	"$GO" build -o "$tmp/upstream" ./tools/loadtest/upstream
-	[[ -z $PROFILE ]] || "$GO" build -o "$tmp/perfsplit" ./tools/loadtest/perfsplit
+	[[ $PROFILE != 1 ]] || "$GO" build -o "$tmp/perfsplit" ./tools/loadtest/perfsplit
 
 	local p_up p_bare p_nginx p_data p_admin
 	p_up=$(free_port 19180); p_bare=$(free_port $((p_up + 1))); p_nginx=$(free_port $((p_bare + 1)))
@@ -285,7 +285,7 @@ main() {
 	echo "median (min-max) over $ROUNDS rounds; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 	awk -f tools/loadtest/report.awk "$tmp/runs.tsv"
 	report_logs
-	if [[ -n $PROFILE ]]; then
+	if [[ $PROFILE == 1 ]]; then
 		echo
 		echo "where the CPU time of one request goes (perf, cpu-clock samples at 4999 Hz, call chains)"
 		for t in bare fields; do profile "$t" && echo || log "profile of ${label[$t]} failed"; done
