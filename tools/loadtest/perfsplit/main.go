@@ -62,7 +62,7 @@ func main() {
 	if err != nil {
 		log.Fatal("perfsplit: ", err)
 	}
-	print(os.Stdout, *label, s, *requests)
+	writeTable(os.Stdout, *label, s, *requests)
 }
 
 // read parses perf script output: a header line holding the period, then
@@ -121,7 +121,7 @@ func classify(frames []string) int {
 	return len(categories) - 1
 }
 
-func print(w io.Writer, label string, s split, requests float64) {
+func writeTable(w io.Writer, label string, s split, requests float64) {
 	if label != "" {
 		fmt.Fprintf(w, "%s\n", label)
 	}

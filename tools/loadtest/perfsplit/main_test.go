@@ -33,7 +33,7 @@ func TestReadSplitsByCategory(t *testing.T) {
 		t.Errorf("all = %d, want 1000000", s.all)
 	}
 	var out bytes.Buffer
-	print(&out, "t", s, 10)
+	writeTable(&out, "t", s, 10)
 	// 200,000 ns over 10 requests: 20 us each, all of it in the kernel.
 	if !strings.Contains(out.String(), "upstream round trip (fasthttp client)                  20.0           20.0") {
 		t.Errorf("table:\n%s", out.String())
