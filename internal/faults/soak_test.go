@@ -110,8 +110,11 @@ func TestSoak(t *testing.T) {
 	if failed.Load() != 0 {
 		t.Errorf("failed requests = %d, want 0", failed.Load())
 	}
-	if drift >= 0.10 || drift <= -0.10 {
-		t.Errorf("anonymous RSS drift from the warmed-up state to the end = %+.1f %%, want within ±10 %%; the samples:", 100*drift)
+	// A leak grows; memory the runtime gives back to the OS (heap
+	// released rising) is not one, and shrinks the RSS by more than 10 %
+	// in some runs (-13.8 % once, with the heap in use 11.0 → 7.0 MiB).
+	if drift >= 0.10 {
+		t.Errorf("anonymous RSS drift from the warmed-up state to the end = %+.1f %%, want under +10 %%; the samples:", 100*drift)
 		for _, s := range samples { // where the memory went, from the Go runtime's own figures
 			t.Logf("%7d done: anonymous RSS %.1f MiB; Go heap in use %.1f, idle %.1f, released %.1f, stacks %.1f, obtained from the OS %.1f MiB",
 				s.done, float64(s.anon)/(1<<20), s.heap/(1<<20), s.idle/(1<<20), s.rel/(1<<20), s.stack/(1<<20), s.sys/(1<<20))
