@@ -10,8 +10,9 @@ import (
 )
 
 // Blocks. Entries are stored many to a bbolt value: a block is the
-// entries' JSON lines (exactly the bytes json.Marshal of entry writes,
-// each followed by '\n'), in seq order, under the seq of its first entry
+// entries in binary (see record.go), or, in blocks written before that,
+// their JSON lines (exactly the bytes json.Marshal of entry writes, each
+// followed by '\n'), in seq order, under the seq of its first entry
 // (its id, which it keeps when retention removes entries from it). Each
 // block is the value "lines" of its own bucket inside the blocks bucket:
 // bbolt rewrites a whole leaf when a key is added to it, and a leaf of
@@ -137,6 +138,7 @@ type idxAcc struct {
 // builder is the writer's open block and its index values.
 type builder struct {
 	id    uint64 // the block's id, 0 when none is open
+	bin   bool   // it is a binary block (its first entry is binary; see record.go)
 	buf   []byte
 	n     int
 	accs  map[string]*idxAcc // by family byte || family key
@@ -166,8 +168,10 @@ func (b *builder) add(tx *bolt.Tx, seq uint64, line []byte, project, keyID, typ 
 		}
 		b.buf = b.buf[:0]
 	}
-	b.buf = append(b.buf, line...)
-	b.buf = append(b.buf, '\n')
+	if b.n == 0 {
+		b.bin = len(line) > 0 && line[0] == entryBinary
+	}
+	b.buf = appendBlockLine(b.buf, line, b.bin)
 	b.n++
 	code := typeCode(typ)
 	b.record(tx, famProject, project, "", seq, code, t)
@@ -308,10 +312,20 @@ func (b *builder) reset() {
 	clear(b.upTo)
 }
 
-// forEachLine calls fn with the seq and bytes (without '\n') of each line
-// of a block until fn returns false. A line whose seq cannot be read is
-// passed with seq 0.
+// forEachLine calls fn with the seq and bytes of each entry of a block
+// (a JSON line without its '\n', or a binary entry) until fn returns
+// false. An entry whose seq cannot be read is passed with seq 0.
 func forEachLine(block []byte, fn func(seq uint64, line []byte) bool) {
+	if isBinaryBlock(block) {
+		for rest := block[1:]; len(rest) > 0; {
+			var line []byte
+			line, rest = nextBinLine(rest)
+			if !fn(lineSeq(line), line) {
+				return
+			}
+		}
+		return
+	}
 	for len(block) > 0 {
 		i := bytes.IndexByte(block, '\n')
 		var line []byte
@@ -326,8 +340,12 @@ func forEachLine(block []byte, fn func(seq uint64, line []byte) bool) {
 	}
 }
 
-// lineSeq reads the seq an entry line starts with ({"seq":N,), or 0.
+// lineSeq reads the seq an entry starts with (binary, or a JSON line's
+// {"seq":N,), or 0.
 func lineSeq(line []byte) uint64 {
+	if seq, _, _, _, ok := parseBinEntry(line); ok {
+		return seq
+	}
 	const pre = `{"seq":`
 	if !bytes.HasPrefix(line, []byte(pre)) {
 		return 0

@@ -84,14 +84,14 @@ func putEntry(tx *bolt.Tx, seq uint64, v []byte) error {
 		return fmt.Errorf("no entry %d", seq)
 	}
 	var out []byte
-	at, i := lineAt(block, binary.BigEndian.Uint64(k), seq), 0
+	at, i, bin := lineAt(block, binary.BigEndian.Uint64(k), seq), 0, isBinaryBlock(block)
 	forEachLine(block, func(_ uint64, line []byte) bool {
 		i++
 		switch {
 		case i-1 != at:
-			out = append(append(out, line...), '\n')
+			out = appendBlockLine(out, line, bin)
 		case v != nil:
-			out = append(append(out, v...), '\n')
+			out = appendBlockLine(out, v, bin)
 		}
 		return true
 	})

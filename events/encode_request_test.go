@@ -52,26 +52,8 @@ func fieldNames(list string) []string {
 
 func TestAppendRequestMatchesEvent(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
-	words := []string{"", "a", " title , body ", "x\u00e9,\t y ", "q\"u", "\x01", "é🙂", "bad\xff", ",,", "a.b,*.c"}
-	pick := func() []byte { return []byte(words[rnd.Intn(len(words))]) }
 	for i := 0; i < 2000; i++ {
-		r := &Request{
-			Time: time.Unix(rnd.Int63n(2e9), rnd.Int63n(1e9)), ProjectID: string(pick()), KeyID: string(pick()),
-			Mode: string(pick()), Status: rnd.Intn(3) * 200, Latency: time.Duration(rnd.Int63n(5e6)), RateLimited: rnd.Intn(2) == 1,
-			Upstream: time.Duration(rnd.Intn(2)) * time.Duration(rnd.Int63n(5e6)), // none half of the time
-		}
-		r.SetMethod(pick())
-		r.SetPath(pick())
-		r.SetFields(pick())
-		r.SetClassification(pick())
-		r.SetDestination(pick())
-		r.SetGeofence(pick())
-		r.SetRequestID(pick())
-		r.SetClientIP(pick())
-		r.SetSubject(pick())
-		r.RouteID = string(pick())
-		r.SetResponseFields(pick())
-		r.RequestValues, r.ResponseValues, r.Untransformed = rnd.Intn(3), rnd.Intn(3), rnd.Intn(2)
+		r := randomRequest(rnd)
 		e := r.event()
 		e.ID = "evt_7"
 		e.InstanceID = []string{"", "inst_a", "inst_\"q"}[rnd.Intn(3)]
@@ -84,6 +66,31 @@ func TestAppendRequestMatchesEvent(t *testing.T) {
 			t.Fatalf("appendRequest = %s, not JSON", got)
 		}
 	}
+}
+
+// randomRequest is a request record with members picked from values
+// that JSON escapes, replaces or splits.
+func randomRequest(rnd *rand.Rand) *Request {
+	words := []string{"", "a", " title , body ", "x\u00e9,\t y ", "q\"u", "\x01", "é🙂", "bad\xff", ",,", "a.b,*.c"}
+	pick := func() []byte { return []byte(words[rnd.Intn(len(words))]) }
+	r := &Request{
+		Time: time.Unix(rnd.Int63n(2e9), rnd.Int63n(1e9)), ProjectID: string(pick()), KeyID: string(pick()),
+		Mode: string(pick()), Status: rnd.Intn(3) * 200, Latency: time.Duration(rnd.Int63n(5e6)), RateLimited: rnd.Intn(2) == 1,
+		Upstream: time.Duration(rnd.Intn(2)) * time.Duration(rnd.Int63n(5e6)), // none half of the time
+	}
+	r.SetMethod(pick())
+	r.SetPath(pick())
+	r.SetFields(pick())
+	r.SetClassification(pick())
+	r.SetDestination(pick())
+	r.SetGeofence(pick())
+	r.SetRequestID(pick())
+	r.SetClientIP(pick())
+	r.SetSubject(pick())
+	r.RouteID = string(pick())
+	r.SetResponseFields(pick())
+	r.RequestValues, r.ResponseValues, r.Untransformed = rnd.Intn(3), rnd.Intn(3), rnd.Intn(2)
+	return r
 }
 
 func TestAppendRequestAllocs(t *testing.T) {

@@ -31,6 +31,9 @@ type stored struct {
 // needs no key: that it reads, is byte for byte as it was written, and
 // is entry seq. reason says what failed, or is "".
 func readEntry(seq uint64, v []byte) (en stored, reason string) {
+	if len(v) > 0 && v[0] == entryBinary {
+		return readBinEntry(seq, v)
+	}
 	if quickEntry(seq, v, &en) {
 		return en, ""
 	}
@@ -123,6 +126,18 @@ func quickEntry(seq uint64, v []byte, en *stored) bool {
 		return false
 	}
 	event := rest[:len(rest)-1]
+	if !jsonMembers(event, en) {
+		return false
+	}
+	en.Seq, en.Prev, en.MAC, en.Event = n, string(prev), string(mac), event
+	en.id = "evt_" + strconv.FormatUint(seq, 10)
+	return en.ev.ID == en.id
+}
+
+// jsonMembers reads the members of JSON event that en.ev holds and
+// reports whether it could: valid JSON, an object with an id, a type, a
+// time, a project and, when present, a numeric status and a key id.
+func jsonMembers(event []byte, en *stored) bool {
 	if !gjson.ValidBytes(event) || event[0] != '{' {
 		return false
 	}
@@ -150,11 +165,35 @@ func quickEntry(seq uint64, v []byte, en *stored) bool {
 		(status.Exists() && status.Type != gjson.Number) || (key.Exists() && key.Type != gjson.String && key.Type != gjson.Null) {
 		return false
 	}
-	en.Seq, en.Prev, en.MAC, en.Event = n, string(prev), string(mac), event
-	en.id = "evt_" + strconv.FormatUint(seq, 10)
 	en.ev.ID, en.ev.Type, en.ev.Time = id.Str, typ.Str, tm.Str
 	en.ev.Status, en.ev.Project, en.ev.KeyID = int(status.Int()), project.Str, key.Str
-	return en.ev.ID == en.id && float64(en.ev.Status) == status.Num
+	return float64(en.ev.Status) == status.Num
+}
+
+// readBinEntry is readEntry of a binary entry. Its seq, links and event
+// bytes have a single form; the event is a request record or an event's
+// JSON, whose id must be the entry's.
+func readBinEntry(seq uint64, v []byte) (en stored, reason string) {
+	en.id = "evt_" + strconv.FormatUint(seq, 10)
+	n, prev, mac, event, ok := parseBinEntry(v)
+	if !ok {
+		return en, "entry is unreadable"
+	}
+	en.Seq, en.Prev, en.MAC, en.Event = n, hex.EncodeToString(prev), hex.EncodeToString(mac), event
+	if event[0] == recRequest {
+		var d decoded
+		if decodeRecord(event, &d) != nil {
+			return en, "entry is unreadable"
+		}
+		en.ev.ID, en.ev.Type, en.ev.Time = en.id, TypeRequest, string(appendTime(nil, d.Time))
+		en.ev.Status, en.ev.Project, en.ev.KeyID = d.Status, d.ProjectID, d.KeyID
+	} else if !jsonMembers(event, &en) {
+		return en, "entry is unreadable"
+	}
+	if en.Seq != seq || en.ev.ID != en.id {
+		return en, "entry was moved"
+	}
+	return en, ""
 }
 
 // cutHex cuts a mac in lowercase hex (64 digits, or none when empty is

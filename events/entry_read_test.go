@@ -1,27 +1,83 @@
 package events
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestQuickEntryAgreesWithEncodingJSON reads real entries (request and
-// admin events, with and without a key) both ways, and checks that no
-// changed byte gets past the fast reader with a mac that still holds.
-func TestQuickEntryAgreesWithEncodingJSON(t *testing.T) {
+// writtenEntries writes a request event with a key, a failed one without
+// and an admin event with characters JSON escapes, and returns their
+// stored (binary) entries.
+func writtenEntries(t *testing.T) (*Log, [][]byte) {
 	l := openLog(t, t.TempDir(), Options{CheckpointEvery: -1})
-	defer l.Close()
 	at := time.Unix(1e9, 0)
 	submit(l, "prj_a", "qk_a", 1, at)
 	submitStatus(l, 401, 2, at)
 	key := "qk_<b>&\u2028"
 	l.Record(Event{Type: TypeKeyCreated, Time: at, ProjectID: "prj_a", KeyID: &key, Actor: "admin", Details: map[string]string{"name": "ünï \"q\""}})
 	waitWritten(t, l, 3)
-	for seq := uint64(1); seq <= 3; seq++ {
-		var v []byte
-		l.db.View(func(tx *bolt.Tx) error { v = append([]byte(nil), getEntry(tx, seq)...); return nil })
+	var out [][]byte
+	l.db.View(func(tx *bolt.Tx) error {
+		for seq := uint64(1); seq <= 3; seq++ {
+			out = append(out, append([]byte(nil), getEntry(tx, seq)...))
+		}
+		return nil
+	})
+	return l, out
+}
+
+// TestBinaryEntryEveryByteCounts reads real binary entries and checks
+// that no changed byte gets past readEntry with a mac that still holds
+// at the entry's place.
+func TestBinaryEntryEveryByteCounts(t *testing.T) {
+	l, entries := writtenEntries(t)
+	defer l.Close()
+	for i, v := range entries {
+		seq := uint64(i + 1)
+		if v[0] != entryBinary {
+			t.Fatalf("evt_%d is not stored in binary: %q", seq, v)
+		}
+		en, reason := readEntry(seq, v)
+		if reason != "" || !l.macOK(en) {
+			t.Fatalf("evt_%d as written: %q, mac ok %v", seq, reason, l.macOK(en))
+		}
+		for pos := range v {
+			changed := append([]byte(nil), v...)
+			changed[pos] ^= 0x01
+			if en, reason := readEntry(seq, changed); reason == "" && en.Seq == seq && l.macOK(en) {
+				t.Errorf("evt_%d with byte %d changed reads and its mac holds", seq, pos)
+			}
+		}
+	}
+}
+
+// TestQuickEntryAgreesWithEncodingJSON reads entries in the JSON form of
+// blocks written before the binary one (request and admin events, with
+// and without a key) both ways, and checks that no changed byte gets past
+// the fast reader with a mac that still holds.
+func TestQuickEntryAgreesWithEncodingJSON(t *testing.T) {
+	l, entries := writtenEntries(t)
+	defer l.Close()
+	prev := []byte(nil)
+	for i, bin := range entries {
+		seq := uint64(i + 1)
+		_, _, _, event, ok := parseBinEntry(bin)
+		if !ok {
+			t.Fatalf("evt_%d does not read", seq)
+		}
+		if event[0] == recRequest {
+			var d decoded
+			if err := decodeRecord(event, &d); err != nil {
+				t.Fatal(err)
+			}
+			event = appendRequest(nil, "evt_"+strconv.FormatUint(seq, 10), d.inst, &d.Request)
+		}
+		mac := l.mac(prev, seq, event)
+		v := appendEntry(nil, seq, prev, mac, event)
+		prev = mac
 		var quick stored
 		if !quickEntry(seq, v, &quick) {
 			t.Fatalf("quickEntry(evt_%d) = false for an entry as written: %s", seq, v)

@@ -114,6 +114,9 @@ func firstPrev(tx *bolt.Tx) (prev string, found bool) {
 	case rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq):
 		json.Unmarshal(rv, &link)
 	case ok:
+		if _, prev, _, _, bin := parseBinEntry(ev); bin {
+			return hex.EncodeToString(prev), true
+		}
 		json.Unmarshal(ev, &link)
 	default:
 		return "", false

@@ -15,6 +15,7 @@ type entryIter struct {
 	bc     *bolt.Cursor // blocks
 	bid    uint64       // the current block's id
 	rest   []byte       // its lines not yet returned
+	binary bool         // it is a binary block
 	bseq   uint64       // the next block line's seq
 	bline  []byte       // and its bytes, nil when blocks are done
 	lc     *bolt.Cursor // legacy entries
@@ -48,6 +49,9 @@ func (it *entryIter) load(k, _ []byte) {
 		return
 	}
 	it.bid, it.rest = binary.BigEndian.Uint64(k), v
+	if it.binary = isBinaryBlock(v); it.binary {
+		it.rest = v[1:]
+	}
 	it.bseq = it.bid
 	it.advance()
 }
@@ -59,11 +63,13 @@ func (it *entryIter) advance() {
 		it.load(k, v)
 		return
 	}
-	line := it.rest
-	if i := bytes.IndexByte(it.rest, '\n'); i >= 0 {
+	var line []byte
+	if it.binary {
+		line, it.rest = nextBinLine(it.rest)
+	} else if i := bytes.IndexByte(it.rest, '\n'); i >= 0 {
 		line, it.rest = it.rest[:i], it.rest[i+1:]
 	} else {
-		it.rest = nil
+		line, it.rest = it.rest, nil
 	}
 	if s := lineSeq(line); s != 0 {
 		it.bseq = s

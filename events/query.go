@@ -78,6 +78,8 @@ type query struct {
 	recs         []idxRecord
 	block        []byte // the block of lines, decompressed
 	lines        []blockLine
+	rec          decoded // a request record read back
+	json         []byte  // and its JSON
 	out          []Event
 	next         string
 }
@@ -174,6 +176,23 @@ func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) 
 		return e, false, nil
 	}
 	line := q.lines[i].line
+	if len(line) > 0 && line[0] == entryBinary {
+		_, _, _, event, ok := parseBinEntry(line)
+		if !ok {
+			return e, false, fmt.Errorf("events: entry %d does not read", seq)
+		}
+		if event[0] == recRequest {
+			if err := decodeRecord(event, &q.rec); err != nil {
+				return e, false, fmt.Errorf("events: entry %d: %w", seq, err)
+			}
+			q.json = appendRequest(q.json[:0], "evt_"+strconv.FormatUint(seq, 10), q.rec.inst, &q.rec.Request)
+			event = q.json
+		}
+		if err := json.Unmarshal(event, &e); err != nil {
+			return e, false, fmt.Errorf("events: entry %d: %w", seq, err)
+		}
+		return e, true, nil
+	}
 	const member = `,"event":`
 	j := bytes.Index(line, []byte(member))
 	if j < 0 || line[len(line)-1] != '}' {

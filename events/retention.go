@@ -280,7 +280,7 @@ func (p *pruner) pruneBlockFailures(key []byte, seqs []uint64) error {
 	kept := make([]byte, 0, len(block))
 	forEachLine(block, func(seq uint64, line []byte) bool {
 		if !gone[seq] {
-			kept = append(append(kept, line...), '\n')
+			kept = appendBlockLine(kept, line, isBinaryBlock(block))
 		}
 		return true
 	})

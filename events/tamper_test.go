@@ -12,8 +12,8 @@ import (
 // entryMAC is the mac stored with entry seq.
 func entryMAC(t *testing.T, l *Log, seq uint64) string {
 	t.Helper()
-	var en struct{ MAC string }
-	l.db.View(func(tx *bolt.Tx) error { return json.Unmarshal(getEntry(tx, seq), &en) })
+	var en stored
+	l.db.View(func(tx *bolt.Tx) error { en, _ = readEntry(seq, getEntry(tx, seq)); return nil })
 	if en.MAC == "" {
 		t.Fatalf("entry %d has no mac", seq)
 	}

@@ -146,6 +146,11 @@ func (w *walker) entry(seq uint64, v []byte) *Broken {
 	case reason != "":
 		seq = w.seq
 		en.id = "evt_" + strconv.FormatUint(seq, 10)
+	case en.Seq != w.seq && !w.l.macOK(en):
+		// A binary entry's seq has one form, covered by its mac: a
+		// changed one is a changed entry, at the place the chain expects.
+		reason, seq = "content was changed (HMAC mismatch)", w.seq
+		en.id = "evt_" + strconv.FormatUint(seq, 10)
 	case en.Seq != w.seq:
 		reason = fmt.Sprintf("entries missing before it (expected evt_%d)", w.seq)
 	case en.Prev != w.prev:

@@ -145,16 +145,25 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 	if l.blk.id != 0 && l.blk.id+uint64(l.blk.n) != h.Seq+1 {
 		l.blk.close() // not where the chain goes on (Open wrote before the writer)
 	}
+	sink := l.opts.Sink != nil
 	for _, it := range batch {
 		h.Seq++
 		l.idbuf = strconv.AppendUint(append(l.idbuf[:0], "evt_"...), h.Seq, 10)
 		var project, keyID, typ string
 		var status int
 		var t int64
-		if it.req != nil {
-			r := it.req
+		if r := it.req; r != nil && recordable(r) {
+			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
+			l.evbuf = appendRecord(l.evbuf[:0], l.opts.InstanceID, r)
+			if sink {
+				l.sinkbuf = append(appendRequest(l.sinkbuf, l.idbuf, l.opts.InstanceID, r), '\n')
+			}
+		} else if r != nil {
 			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
 			l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
+			if sink {
+				l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
+			}
 		} else {
 			e := it.ev
 			e.ID = string(l.idbuf)
@@ -166,19 +175,19 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 				keyID = *e.KeyID
 			}
 			l.evbuf = appendEvent(l.evbuf[:0], e)
+			if sink {
+				l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
+			}
 		}
 		mac := chainMAC(l.wmac, prev, h.Seq, l.evbuf, l.macbuf[:0])
 		l.macbuf = mac
-		l.linebuf = appendEntry(l.linebuf[:0], h.Seq, prev, mac, l.evbuf)
+		l.linebuf = appendBinEntry(l.linebuf[:0], h.Seq, prev, mac, l.evbuf)
 		l.blk.add(tx, h.Seq, l.linebuf, project, keyID, typ, status, t)
 		if isFailure(typ, status) {
 			h.Failures++
 		}
 		h.Live++
 		prev = append(prev[:0], mac...)
-		if l.opts.Sink != nil {
-			l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
-		}
 		if l.blk.full() {
 			if err := l.blk.put(tx, true); err != nil {
 				return err

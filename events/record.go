@@ -1,0 +1,215 @@
+package events
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// Binary entries. Blocks written since the binary format (see
+// docs/events.md, "File format") hold entries in binary rather than as
+// JSON lines: a request event is a compact record instead of its JSON,
+// and the links are 32 raw bytes instead of 64 hex digits. Encoding the
+// JSON, the hex and the MAC over JSON was most of the writer's cost per
+// event; the JSON is rendered from the record when it is read, by the
+// same code that wrote it before (appendRequest), so readers see the
+// same event.
+//
+// A binary block is blockBinary followed by its entries, each as
+// uvarint(length) and the entry:
+//
+//	entryBinary
+//	seq           8 bytes big-endian
+//	len(prev)     1 byte, 32 (or 0: a chain that starts at nothing)
+//	prev          the previous entry's mac
+//	mac           32 bytes: HMAC(chain key, prev || seq || event)
+//	event         the rest: a request record (first byte recRequest),
+//	              or any other event as its JSON (first byte '{')
+//
+// A request record is recRequest, the time as 8 bytes big-endian Unix
+// nanoseconds, varints of the status, the latency and upstream time in
+// microseconds and the three value counts, a flags byte (bit 0:
+// rate_limited) and then 15 strings, each uvarint(length) and its bytes:
+// instance_id, project_id, key_id ("" when the key did not
+// authenticate: null), method, path, mode, fields (the stored names,
+// comma-separated), classification, destination, geofence, request_id,
+// client_ip, route_id, response_fields (as fields) and subject.
+const (
+	blockBinary = 0x01 // first byte of a binary block (a JSON block starts with '{')
+	entryBinary = 0x01 // first byte of a binary entry
+	recRequest  = 0x01 // first byte of a request record
+)
+
+// binEntryHead is the length of a binary entry before its prev.
+const binEntryHead = 1 + 8 + 1
+
+// appendBinEntry appends the binary entry of seq to b.
+func appendBinEntry(b []byte, seq uint64, prev, mac, event []byte) []byte {
+	b = append(b, entryBinary)
+	b = binary.BigEndian.AppendUint64(b, seq)
+	b = append(b, byte(len(prev)))
+	b = append(b, prev...)
+	b = append(b, mac...)
+	return append(b, event...)
+}
+
+// parseBinEntry splits binary entry v; ok is false when it is not one.
+func parseBinEntry(v []byte) (seq uint64, prev, mac, event []byte, ok bool) {
+	if len(v) < binEntryHead || v[0] != entryBinary {
+		return 0, nil, nil, nil, false
+	}
+	seq = binary.BigEndian.Uint64(v[1:])
+	n := int(v[9])
+	if (n != 0 && n != macSize) || len(v) < binEntryHead+n+macSize+1 {
+		return 0, nil, nil, nil, false
+	}
+	prev = v[binEntryHead : binEntryHead+n]
+	mac = v[binEntryHead+n : binEntryHead+n+macSize]
+	return seq, prev, mac, v[binEntryHead+n+macSize:], true
+}
+
+const macSize = 32
+
+// appendBlockLine appends one entry to a block's decompressed bytes: to
+// a binary block (bin) the entry with its length, the block starting with
+// blockBinary; to a block of JSON lines the line and its '\n'.
+func appendBlockLine(block, line []byte, bin bool) []byte {
+	if bin {
+		if len(block) == 0 {
+			block = append(block, blockBinary)
+		}
+		block = binary.AppendUvarint(block, uint64(len(line)))
+		return append(block, line...)
+	}
+	return append(append(block, line...), '\n')
+}
+
+// isBinaryBlock reports whether a block's decompressed bytes are binary.
+func isBinaryBlock(block []byte) bool { return len(block) > 0 && block[0] == blockBinary }
+
+// nextBinLine cuts the first entry off the entries of a binary block
+// (after its first byte); a length that does not read takes the rest.
+func nextBinLine(rest []byte) (line, after []byte) {
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)-k) {
+		return rest, nil
+	}
+	return rest[k : k+int(n)], rest[k+int(n):]
+}
+
+// recordable reports whether a request's time fits a record (Unix
+// nanoseconds in an int64); other requests are stored as JSON.
+func recordable(r *Request) bool {
+	y := r.Time.Year()
+	return y > 1678 && y < 2262
+}
+
+// appendRecord appends the request record of r, recorded by instance inst.
+func appendRecord(b []byte, inst string, r *Request) []byte {
+	b = append(b, recRequest)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
+	b = binary.AppendVarint(b, int64(r.Status))
+	b = binary.AppendVarint(b, r.Latency.Microseconds())
+	b = binary.AppendVarint(b, r.Upstream.Microseconds())
+	b = binary.AppendVarint(b, int64(r.RequestValues))
+	b = binary.AppendVarint(b, int64(r.ResponseValues))
+	b = binary.AppendVarint(b, int64(r.Untransformed))
+	var flags byte
+	if r.RateLimited {
+		flags |= 1
+	}
+	b = append(b, flags)
+	b = appendStr(b, inst)
+	b = appendStr(b, r.ProjectID)
+	b = appendStr(b, r.KeyID)
+	b = appendStr(b, r.method)
+	b = appendStr(b, r.path)
+	b = appendStr(b, r.Mode)
+	b = appendStr(b, r.fields)
+	b = appendStr(b, r.class)
+	b = appendStr(b, r.dest)
+	b = appendStr(b, r.geofence)
+	b = appendStr(b, r.requestID)
+	b = appendStr(b, r.clientIP)
+	b = appendStr(b, r.RouteID)
+	b = appendStr(b, r.respFields)
+	return appendStr(b, r.subject)
+}
+
+func appendStr[S ~string | ~[]byte](b []byte, s S) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+var errRecord = errors.New("request record does not read")
+
+// decoded is a request record read back: the request and the instance
+// that recorded it.
+type decoded struct {
+	Request
+	inst string
+}
+
+// decodeRecord reads request record v into d; it accepts only a record
+// exactly as appendRecord writes it, every byte used.
+func decodeRecord(v []byte, d *decoded) error {
+	if len(v) < 9 || v[0] != recRequest {
+		return errRecord
+	}
+	rd := recReader{b: v[9:]}
+	d.Request = Request{Time: time.Unix(0, int64(binary.BigEndian.Uint64(v[1:]))).UTC()}
+	r := &d.Request
+	r.Status = int(rd.varint())
+	r.Latency = time.Duration(rd.varint()) * time.Microsecond
+	r.Upstream = time.Duration(rd.varint()) * time.Microsecond
+	r.RequestValues, r.ResponseValues, r.Untransformed = int(rd.varint()), int(rd.varint()), int(rd.varint())
+	flags := rd.byte()
+	r.RateLimited = flags&1 != 0
+	d.inst = string(rd.str())
+	r.ProjectID, r.KeyID = string(rd.str()), string(rd.str())
+	r.method, r.path, r.Mode = rd.str(), rd.str(), string(rd.str())
+	r.fields, r.class, r.dest, r.geofence = rd.str(), rd.str(), rd.str(), rd.str()
+	r.requestID, r.clientIP, r.RouteID = rd.str(), rd.str(), string(rd.str())
+	r.respFields, r.subject = rd.str(), rd.str()
+	if rd.bad || len(rd.b) != 0 || flags&^1 != 0 {
+		return errRecord
+	}
+	return nil
+}
+
+// recReader reads a record's parts; bad is set at the first that does
+// not read, and every later read returns zero.
+type recReader struct {
+	b   []byte
+	bad bool
+}
+
+func (rd *recReader) varint() int64 {
+	v, n := binary.Varint(rd.b)
+	if n <= 0 || rd.bad {
+		rd.bad = true
+		return 0
+	}
+	rd.b = rd.b[n:]
+	return v
+}
+
+func (rd *recReader) byte() byte {
+	if len(rd.b) == 0 || rd.bad {
+		rd.bad = true
+		return 0
+	}
+	c := rd.b[0]
+	rd.b = rd.b[1:]
+	return c
+}
+
+func (rd *recReader) str() []byte {
+	n, k := binary.Uvarint(rd.b)
+	if k <= 0 || n > uint64(len(rd.b)-k) || rd.bad {
+		rd.bad = true
+		return nil
+	}
+	s := rd.b[k : k+int(n) : k+int(n)]
+	rd.b = rd.b[k+int(n):]
+	return s
+}

@@ -1,0 +1,168 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestRecordRendersTheSameJSON: a request record read back renders the
+// JSON the request itself renders, and a record cut short, lengthened or
+// with unknown flags does not read.
+func TestRecordRendersTheSameJSON(t *testing.T) {
+	rnd := rand.New(rand.NewSource(2))
+	for i := 0; i < 2000; i++ {
+		r := randomRequest(rnd)
+		inst := []string{"", "inst_a", "inst_\"q"}[rnd.Intn(3)]
+		rec := appendRecord(nil, inst, r)
+		var d decoded
+		if err := decodeRecord(rec, &d); err != nil {
+			t.Fatalf("decodeRecord(appendRecord(%+v)) = %v", r, err)
+		}
+		if got, want := appendRequest(nil, "evt_9", d.inst, &d.Request), appendRequest(nil, "evt_9", inst, r); !bytes.Equal(got, want) {
+			t.Fatalf("record read back renders\n%s\nwant\n%s", got, want)
+		}
+		for n := range rec {
+			if decodeRecord(rec[:n], &d) == nil {
+				t.Fatalf("record cut to %d of %d bytes reads", n, len(rec))
+			}
+		}
+		if decodeRecord(append(rec[:len(rec):len(rec)], 0), &d) == nil {
+			t.Fatal("record with a byte after it reads")
+		}
+	}
+	r := &Request{Time: time.Unix(1e9, 0), Status: 1}
+	rec := appendRecord(nil, "", r)
+	rec[9+6] = 0x02 // the flags byte, after the time and six varints of one byte each
+	var d decoded
+	if err := decodeRecord(rec, &d); err == nil {
+		t.Error("record with an unknown flag reads")
+	}
+}
+
+// TestQueryReturnsWhatTheSinkGot writes requests of every kind, one of
+// them at a time a record cannot hold (stored as JSON), and admin events,
+// and checks that Query returns each event as the sink received it, and
+// that the stored entries are binary.
+func TestQueryReturnsWhatTheSinkGot(t *testing.T) {
+	var sink syncBuffer
+	l := openLog(t, t.TempDir(), Options{Sink: &sink, CheckpointEvery: -1, InstanceID: "inst_q"})
+	defer l.Close()
+	rnd := rand.New(rand.NewSource(3))
+	const n = 300
+	for i := 0; i < n; i++ {
+		if i%50 == 7 {
+			key := "qk_a"
+			l.Record(Event{Type: TypeKeyRevoked, Time: time.Unix(1e9, int64(i)), ProjectID: "prj_q", KeyID: &key, Actor: "admin"})
+			continue
+		}
+		r := l.Acquire()
+		*r = *randomRequest(rnd)
+		r.ProjectID = "prj_q"
+		if i == 11 {
+			r.Time = time.Date(1500, 1, 2, 3, 4, 5, 6, time.UTC)
+		}
+		l.Submit(r)
+	}
+	waitWritten(t, l, n)
+	want := map[string]Event{}
+	for _, line := range sink.lines() {
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("sink line %s: %v", line, err)
+		}
+		want[e.ID] = e
+	}
+	got := queryAll(t, l, Filter{ProjectID: "prj_q", Limit: 100})
+	if len(got) != n || len(want) != n {
+		t.Fatalf("Query returned %d events, the sink got %d, want %d", len(got), len(want), n)
+	}
+	for _, e := range got {
+		if !reflect.DeepEqual(e, want[e.ID]) {
+			t.Fatalf("Query returned %+v\nthe sink got %+v", e, want[e.ID])
+		}
+	}
+	if storedEvents(t, l)[n-12].Time.Year() != 1500 {
+		t.Error("the request of year 1500 was not stored with its time")
+	}
+	l.db.View(func(tx *bolt.Tx) error {
+		for seq := uint64(1); seq <= n; seq++ {
+			v := getEntry(tx, seq)
+			_, _, _, event, ok := parseBinEntry(v)
+			wantRecord := seq%50 != 8 && seq != 12
+			if !ok || (event[0] == recRequest) != wantRecord {
+				t.Errorf("evt_%d stored as %.20q, want a binary entry holding a request record: %v", seq, v, wantRecord)
+			}
+		}
+		return nil
+	})
+}
+
+// TestJSONBlocksThenBinary opens a log whose blocks hold JSON lines
+// (written before the binary format), writes more, and checks that the
+// chain verifies across both, that Query and retention read both, and
+// that the old blocks stay as they were.
+func TestJSONBlocksThenBinary(t *testing.T) {
+	dir := t.TempDir()
+	statuses := []int{200, 401, 200, 200, 401, 200, 200, 200, 401, 200}
+	writeSignedLegacyLog(t, dir, statuses) // moved into blocks of JSON lines at Open
+	c := &clock{t: time.Unix(1e9+100, 0)}
+	l := openLog(t, dir, Options{CheckpointEvery: -1, Now: c.Now})
+	defer l.Close()
+	for i := 0; i < 10; i++ {
+		submitStatus(l, statuses[i], 100+i, c.Now())
+	}
+	waitWritten(t, l, 10)
+	formats := func() (s string) {
+		l.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketBlocks)
+			return b.ForEach(func(k, _ []byte) error {
+				if isBinaryBlock(readBlock(b, k)) {
+					s += "b"
+				} else {
+					s += "j"
+				}
+				return nil
+			})
+		})
+		return s
+	}
+	if f := formats(); !strings.HasPrefix(f, "j") || !strings.HasSuffix(f, "b") {
+		t.Fatalf("blocks are %q (j: JSON lines, b: binary), want the moved ones JSON and the new ones binary", f)
+	}
+	if res, err := l.Verify(); err != nil || !res.OK || res.Checked != 20 {
+		t.Fatalf("Verify = %+v (%+v), %v, want ok over 20", res, res.Broken, err)
+	}
+	all := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 7})
+	if len(all) != 20 || all[0].ID != "evt_20" || all[19].ID != "evt_1" {
+		t.Fatalf("Query = %v, want evt_20 … evt_1", ids(all))
+	}
+	if !reflect.DeepEqual(all, storedEvents(t, l)) {
+		t.Fatal("Query disagrees with the stored entries")
+	}
+	l.opts.MaxCount = 14
+	if err := l.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	left := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 100})
+	for _, e := range left {
+		if e.Status == 401 {
+			t.Errorf("retention kept failure %s", e.ID)
+		}
+	}
+	if len(left) != 14 {
+		t.Errorf("retention left %d events, want 14 (the 6 failures gone)", len(left))
+	}
+	if res, err := l.Verify(); err != nil || !res.OK || res.Pruned != 6 {
+		t.Fatalf("Verify after pruning failures of both formats = %+v (%+v), %v", res, res.Broken, err)
+	}
+	if f := formats(); !strings.HasPrefix(f, "j") || !strings.HasSuffix(f, "b") {
+		t.Errorf("blocks after retention are %q, want each kept in its format", f)
+	}
+}
