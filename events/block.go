@@ -123,6 +123,22 @@ func typeCode(typ string) byte {
 	return 0
 }
 
+// lastFamily is a family the builder used last, by what names it.
+type lastFamily struct {
+	project, keyID string
+	a              *idxAcc
+}
+
+func famIndex(fam byte) int {
+	switch fam {
+	case famKey:
+		return 1
+	case famAdmin:
+		return 2
+	}
+	return 0
+}
+
 // idxAcc accumulates one family's index value for the open block.
 type idxAcc struct {
 	fam      byte
@@ -146,6 +162,7 @@ type builder struct {
 	fails []byte             // uvarints of failure seqs - id
 	upTo  map[string]int64   // the families' upTo after their last block
 	key   []byte             // scratch map key
+	last  [3]lastFamily      // by famIndex: the family of the last record (a busy project's come in runs)
 	// Compressed blocks' buffers: those stored in the current transaction
 	// (bbolt holds them until the commit) and those free again after it.
 	held, free [][]byte
@@ -187,18 +204,22 @@ func (b *builder) add(tx *bolt.Tx, seq uint64, line []byte, project, keyID, typ 
 }
 
 func (b *builder) record(tx *bolt.Tx, fam byte, project, keyID string, seq uint64, code byte, t int64) {
-	k := append(append(b.key[:0], fam), project...)
-	if fam == famKey {
-		k = append(append(k, 0), keyID...)
-	}
-	b.key = k
-	a := b.accs[string(k)]
-	if a == nil {
-		a = &idxAcc{fam: fam, key: string(k), family: append(append([]byte(nil), k[1:]...), 0)}
-		b.accs[a.key] = a
+	c := &b.last[famIndex(fam)]
+	a := c.a
+	if a == nil || c.project != project || c.keyID != keyID {
+		k := append(append(b.key[:0], fam), project...)
+		if fam == famKey {
+			k = append(append(k, 0), keyID...)
+		}
+		b.key = k
+		if a = b.accs[string(k)]; a == nil {
+			a = &idxAcc{fam: fam, key: string(k), family: append(append([]byte(nil), k[1:]...), 0)}
+			b.accs[a.key] = a
+		}
+		*c = lastFamily{project, keyID, a}
 	}
 	if a.n == 0 {
-		up, ok := b.upTo[string(k)]
+		up, ok := b.upTo[a.key]
 		if !ok {
 			up = lastUpTo(tx.Bucket(famBucket(fam)), a.family)
 		}

@@ -124,7 +124,6 @@ type Log struct {
 	wmac     hash.Hash // the writer's keyed HMAC of the chain
 	readMACs sync.Pool // keyed HMACs of the chain for readers (verify, retention)
 
-	queue   chan item
 	blk     *builder // the writer's open block
 	evbuf   []byte   // the writer's encoding buffers
 	idbuf   []byte
@@ -132,13 +131,18 @@ type Log struct {
 	macbuf  []byte
 	sinkbuf []byte        // the batch's lines for the sink
 	cpbuf   []byte        // the writer's checkpoint line
-	free    chan *Request // request records to reuse: unlike a sync.Pool, a GC does not empty it
 	dropped atomic.Uint64
 	written atomic.Uint64
 	lastLog atomic.Int64
 
-	mu       sync.RWMutex // guards closed against sends on a closed queue
-	closed   bool
+	// mu guards the queue, the free records and closed. A slice under a
+	// mutex rather than channels: a request takes the lock once to get a
+	// record and once to queue it, and the writer once per batch for
+	// each, where channels take theirs for every event on both sides.
+	mu     sync.Mutex
+	queue  []item     // events waiting for the writer, at most QueueSize
+	free   []*Request // request records to reuse: unlike a sync.Pool, a GC does not empty it
+	closed bool
 	done     chan struct{}
 	stop     chan struct{}
 	pruneReq chan chan error // Prune asks the writer to prune
@@ -180,7 +184,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	l := &Log{db: db, opts: opts, keys: k, wmac: hmac.New(sha256.New, k.chain), blk: newBuilder(),
 		done: make(chan struct{}), stop: make(chan struct{}), pruneReq: make(chan chan error),
 		kick: make(chan struct{}, 1)}
-	l.free = make(chan *Request, opts.BatchSize)
 	if opts.ReadOnly {
 		l.closed = true
 		close(l.done)
@@ -197,7 +200,6 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("events.Open: %w", err)
 	}
 	l.toSink(l.sinkbuf)
-	l.queue = make(chan item, opts.QueueSize)
 	go l.run()
 	return l, nil
 }
@@ -228,12 +230,16 @@ func deriveKeys(master []byte) (keys, error) {
 
 // Acquire returns an empty request record to fill and Submit.
 func (l *Log) Acquire() *Request {
-	select {
-	case r := <-l.free:
+	l.mu.Lock()
+	if n := len(l.free); n > 0 {
+		r := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		l.mu.Unlock()
 		return r
-	default:
-		return new(Request)
 	}
+	l.mu.Unlock()
+	return new(Request)
 }
 
 // Submit queues a request record without blocking. When the queue is full
@@ -260,20 +266,21 @@ func (l *Log) Record(e Event) {
 }
 
 func (l *Log) enqueue(it item) bool {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if !l.closed {
-		select {
-		case l.queue <- it:
-			if len(l.queue) >= l.opts.BatchSize {
-				select {
-				case l.kick <- struct{}{}:
-				default:
-				}
+	l.mu.Lock()
+	ok := !l.closed && len(l.queue) < l.opts.QueueSize
+	if ok {
+		l.queue = append(l.queue, it)
+	}
+	n := len(l.queue)
+	l.mu.Unlock()
+	if ok {
+		if n >= l.opts.BatchSize {
+			select {
+			case l.kick <- struct{}{}:
+			default:
 			}
-			return true
-		default:
 		}
+		return true
 	}
 	l.dropped.Add(1)
 	now := l.opts.Now().UnixNano()
@@ -285,14 +292,36 @@ func (l *Log) enqueue(it item) bool {
 
 func (l *Log) release(r *Request) {
 	r.reset()
-	select {
-	case l.free <- r:
-	default:
+	l.mu.Lock()
+	if len(l.free) < l.opts.BatchSize {
+		l.free = append(l.free, r)
 	}
+	l.mu.Unlock()
+}
+
+// releaseAll returns the request records of a written batch to be
+// reused, taking the lock once.
+func (l *Log) releaseAll(batch []item) {
+	for _, it := range batch {
+		if it.req != nil {
+			it.req.reset()
+		}
+	}
+	l.mu.Lock()
+	for _, it := range batch {
+		if it.req != nil && len(l.free) < l.opts.BatchSize {
+			l.free = append(l.free, it.req)
+		}
+	}
+	l.mu.Unlock()
 }
 
 // QueueDepth is how many events wait to be written.
-func (l *Log) QueueDepth() int { return len(l.queue) }
+func (l *Log) QueueDepth() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queue)
+}
 
 // Dropped is how many events were dropped because the queue was full.
 func (l *Log) Dropped() uint64 { return l.dropped.Load() }

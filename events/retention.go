@@ -32,9 +32,9 @@ const pruneBatch = 10_000
 // chain order: it stops with an error at a changed entry, leaving it for
 // Verify to name.
 func (l *Log) Prune() error {
-	l.mu.RLock()
+	l.mu.Lock()
 	running := !l.closed
-	l.mu.RUnlock()
+	l.mu.Unlock()
 	if running {
 		reply := make(chan error, 1)
 		select {

@@ -30,7 +30,7 @@ type entry struct {
 // goroutine woken 20,000 times a second costs more than writing.
 func (l *Log) run() {
 	defer close(l.done)
-	batch := make([]item, 0, l.opts.BatchSize)
+	var batch []item
 	prune := time.NewTicker(l.opts.PruneEvery)
 	defer prune.Stop()
 	var checkpoint <-chan time.Time
@@ -69,25 +69,24 @@ func (l *Log) run() {
 }
 
 // drain writes everything queued, BatchSize events a transaction, and
-// returns batch emptied.
+// returns batch emptied. It swaps the queue for batch (empty) so that
+// requests queue while it writes.
 func (l *Log) drain(batch []item) []item {
-	for {
-		select {
-		case it := <-l.queue:
-			batch = append(batch, it)
-			if len(batch) >= l.opts.BatchSize {
-				batch = l.flush(batch)
-			}
-		default:
-			return l.flush(batch)
-		}
+	l.mu.Lock()
+	batch, l.queue = l.queue, batch[:0]
+	l.mu.Unlock()
+	for rest := batch; len(rest) > 0; {
+		n := min(len(rest), l.opts.BatchSize)
+		l.flush(rest[:n])
+		rest = rest[n:]
 	}
+	return batch[:0]
 }
 
-// flush writes batch in one transaction and returns it emptied.
-func (l *Log) flush(batch []item) []item {
+// flush writes batch in one transaction and empties it.
+func (l *Log) flush(batch []item) {
 	if len(batch) == 0 {
-		return batch
+		return
 	}
 	lines, err := l.write(batch)
 	if err != nil {
@@ -96,17 +95,16 @@ func (l *Log) flush(batch []item) []item {
 	} else {
 		l.written.Add(uint64(len(batch)))
 		l.toSink(lines)
-	}
-	for i, it := range batch {
-		if it.req != nil {
-			if err == nil && l.opts.OnWrite != nil {
-				l.opts.OnWrite(it.req)
+		if l.opts.OnWrite != nil {
+			for _, it := range batch {
+				if it.req != nil {
+					l.opts.OnWrite(it.req)
+				}
 			}
-			l.release(it.req)
 		}
-		batch[i] = item{}
 	}
-	return batch[:0]
+	l.releaseAll(batch)
+	clear(batch)
 }
 
 // write appends events to the chain in one transaction and returns the
@@ -148,17 +146,20 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 	sink := l.opts.Sink != nil
 	for _, it := range batch {
 		h.Seq++
-		l.idbuf = strconv.AppendUint(append(l.idbuf[:0], "evt_"...), h.Seq, 10)
 		var project, keyID, typ string
 		var status int
 		var t int64
 		if r := it.req; r != nil && recordable(r) {
+			// A record has no id (its seq is the entry's): the JSON is
+			// only for the sink.
 			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
 			l.evbuf = appendRecord(l.evbuf[:0], l.opts.InstanceID, r)
 			if sink {
+				l.idbuf = appendID(l.idbuf[:0], h.Seq)
 				l.sinkbuf = append(appendRequest(l.sinkbuf, l.idbuf, l.opts.InstanceID, r), '\n')
 			}
 		} else if r != nil {
+			l.idbuf = appendID(l.idbuf[:0], h.Seq)
 			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
 			l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
 			if sink {
@@ -166,7 +167,7 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 			}
 		} else {
 			e := it.ev
-			e.ID = string(l.idbuf)
+			e.ID = string(appendID(l.idbuf[:0], h.Seq))
 			if e.InstanceID == "" {
 				e.InstanceID = l.opts.InstanceID
 			}
@@ -197,6 +198,9 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 	h.MAC = hex.EncodeToString(prev)
 	return l.blk.put(tx, false)
 }
+
+// appendID appends the id of entry seq, evt_<seq>.
+func appendID(b []byte, seq uint64) []byte { return strconv.AppendUint(append(b, "evt_"...), seq, 10) }
 
 // isFailure reports whether an event is a failure for retention: a
 // request that did not authenticate (401) or a summary of such requests.
