@@ -129,8 +129,8 @@ type Log struct {
 	idbuf   []byte
 	linebuf []byte
 	macbuf  []byte
-	sinkbuf []byte        // the batch's lines for the sink
-	cpbuf   []byte        // the writer's checkpoint line
+	sinkbuf []byte // the batch's lines for the sink
+	cpbuf   []byte // the writer's checkpoint line
 	dropped atomic.Uint64
 	written atomic.Uint64
 	lastLog atomic.Int64
@@ -139,10 +139,10 @@ type Log struct {
 	// mutex rather than channels: a request takes the lock once to get a
 	// record and once to queue it, and the writer once per batch for
 	// each, where channels take theirs for every event on both sides.
-	mu     sync.Mutex
-	queue  []item     // events waiting for the writer, at most QueueSize
-	free   []*Request // request records to reuse: unlike a sync.Pool, a GC does not empty it
-	closed bool
+	mu       sync.Mutex
+	queue    []item     // events waiting for the writer, at most QueueSize
+	free     []*Request // request records to reuse: unlike a sync.Pool, a GC does not empty it
+	closed   bool
 	done     chan struct{}
 	stop     chan struct{}
 	pruneReq chan chan error // Prune asks the writer to prune
