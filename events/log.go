@@ -128,7 +128,6 @@ type Log struct {
 	evbuf   []byte   // the writer's encoding buffers
 	idbuf   []byte
 	linebuf []byte
-	macbuf  []byte
 	sinkbuf []byte // the batch's lines for the sink
 	cpbuf   []byte // the writer's checkpoint line
 	dropped atomic.Uint64

@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/binary"
 	"errors"
+	"hash"
 	"time"
 )
 
@@ -19,12 +20,14 @@ import (
 // uvarint(length) and the entry:
 //
 //	entryBinary
-//	seq           8 bytes big-endian
 //	len(prev)     1 byte, 32 (or 0: a chain that starts at nothing)
-//	prev          the previous entry's mac
 //	mac           32 bytes: HMAC(chain key, prev || seq || event)
+//	prev          the previous entry's mac
+//	seq           8 bytes big-endian
 //	event         the rest: a request record (first byte recRequest),
 //	              or any other event as its JSON (first byte '{')
+//
+// so that what the mac covers is the entry's tail, hashed in one piece.
 //
 // A request record is recRequest, the time as 8 bytes big-endian Unix
 // nanoseconds, varints of the status, the latency and upstream time in
@@ -41,31 +44,38 @@ const (
 )
 
 // binEntryHead is the length of a binary entry before its prev.
-const binEntryHead = 1 + 8 + 1
+const binEntryHead = 1 + 1 + macSize
 
-// appendBinEntry appends the binary entry of seq to b.
-func appendBinEntry(b []byte, seq uint64, prev, mac, event []byte) []byte {
-	b = append(b, entryBinary)
-	b = binary.BigEndian.AppendUint64(b, seq)
-	b = append(b, byte(len(prev)))
+// appendBinEntry appends the binary entry of seq to b, and its mac, by
+// m, in place.
+func appendBinEntry(m hash.Hash, b []byte, seq uint64, prev, event []byte) []byte {
+	at := len(b)
+	b = append(b, entryBinary, byte(len(prev)))
+	b = append(b, zeroMAC[:]...)
 	b = append(b, prev...)
-	b = append(b, mac...)
-	return append(b, event...)
+	b = binary.BigEndian.AppendUint64(b, seq)
+	b = append(b, event...)
+	m.Reset()
+	m.Write(b[at+binEntryHead:])
+	m.Sum(b[at+2 : at+2 : at+binEntryHead])
+	return b
 }
+
+var zeroMAC [macSize]byte
 
 // parseBinEntry splits binary entry v; ok is false when it is not one.
 func parseBinEntry(v []byte) (seq uint64, prev, mac, event []byte, ok bool) {
 	if len(v) < binEntryHead || v[0] != entryBinary {
 		return 0, nil, nil, nil, false
 	}
-	seq = binary.BigEndian.Uint64(v[1:])
-	n := int(v[9])
-	if (n != 0 && n != macSize) || len(v) < binEntryHead+n+macSize+1 {
+	n := int(v[1])
+	if (n != 0 && n != macSize) || len(v) < binEntryHead+n+8+1 {
 		return 0, nil, nil, nil, false
 	}
+	mac = v[2:binEntryHead]
 	prev = v[binEntryHead : binEntryHead+n]
-	mac = v[binEntryHead+n : binEntryHead+n+macSize]
-	return seq, prev, mac, v[binEntryHead+n+macSize:], true
+	seq = binary.BigEndian.Uint64(v[binEntryHead+n:])
+	return seq, prev, mac, v[binEntryHead+n+8:], true
 }
 
 const macSize = 32

@@ -180,15 +180,13 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 				l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
 			}
 		}
-		mac := chainMAC(l.wmac, prev, h.Seq, l.evbuf, l.macbuf[:0])
-		l.macbuf = mac
-		l.linebuf = appendBinEntry(l.linebuf[:0], h.Seq, prev, mac, l.evbuf)
+		l.linebuf = appendBinEntry(l.wmac, l.linebuf[:0], h.Seq, prev, l.evbuf)
 		l.blk.add(tx, h.Seq, l.linebuf, project, keyID, typ, status, t)
 		if isFailure(typ, status) {
 			h.Failures++
 		}
 		h.Live++
-		prev = append(prev[:0], mac...)
+		prev = append(prev[:0], l.linebuf[2:binEntryHead]...)
 		if l.blk.full() {
 			if err := l.blk.put(tx, true); err != nil {
 				return err
