@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -33,6 +34,23 @@ type Metrics struct {
 	upstreamErrors *prometheus.CounterVec
 	respValues     prometheus.Counter
 	untransformed  prometheus.Counter
+
+	// The children of the vectors ObserveRequest uses, by their labels:
+	// looking them up in a vector hashes and validates every label value,
+	// for every request.
+	mu     sync.Mutex
+	byReq  map[reqLabels]prometheus.Counter
+	byMode map[string]modeChildren
+}
+
+type reqLabels struct {
+	project, mode string
+	status        int
+}
+
+type modeChildren struct {
+	latency prometheus.Observer
+	fields  prometheus.Counter
 }
 
 // durationBuckets are the buckets of the duration histograms, in seconds:
@@ -104,21 +122,36 @@ func (m *Metrics) WatchQueue(q Queue) {
 // log's writer).
 func (m *Metrics) ObserveRequest(r *events.Request) {
 	mode := r.Mode
-	status := strconv.Itoa(r.Status)
-	m.requests.WithLabelValues(r.ProjectID, mode, status).Inc()
-	m.latency.WithLabelValues(mode).Observe(r.Latency.Seconds())
+	m.mu.Lock()
+	if m.byReq == nil {
+		m.byReq, m.byMode = map[reqLabels]prometheus.Counter{}, map[string]modeChildren{}
+	}
+	k := reqLabels{r.ProjectID, mode, r.Status}
+	requests, ok := m.byReq[k]
+	if !ok {
+		requests = m.requests.WithLabelValues(r.ProjectID, mode, strconv.Itoa(r.Status))
+		m.byReq[k] = requests
+	}
+	mc, ok := m.byMode[mode]
+	if !ok {
+		mc = modeChildren{m.latency.WithLabelValues(mode), m.fields.WithLabelValues(mode)}
+		m.byMode[mode] = mc
+	}
+	m.mu.Unlock()
+	requests.Inc()
+	mc.latency.Observe(r.Latency.Seconds())
 	if r.Upstream > 0 {
 		m.upstream.Observe(r.Upstream.Seconds())
 	}
 	switch {
 	case r.Status < 400:
 		if n := r.FieldCount(); n > 0 {
-			m.fields.WithLabelValues(mode).Add(float64(n))
+			mc.fields.Add(float64(n))
 		}
 	case r.RateLimited:
 		m.rateLimited.WithLabelValues(r.ProjectID).Inc()
 	case r.Status == 502 || r.Status == 504:
-		m.upstreamErrors.WithLabelValues(r.ProjectID, status).Inc()
+		m.upstreamErrors.WithLabelValues(r.ProjectID, strconv.Itoa(r.Status)).Inc()
 	}
 	if r.ResponseValues > 0 {
 		m.respValues.Add(float64(r.ResponseValues))

@@ -80,3 +80,16 @@ func TestDecryptBudgetGauge(t *testing.T) {
 		t.Errorf("/metrics still has a series for a key no longer listed")
 	}
 }
+
+// BenchmarkObserveRequest is the metrics work the event writer does for
+// each request event.
+func BenchmarkObserveRequest(b *testing.B) {
+	m := New()
+	r := &events.Request{ProjectID: "prj_abcdefghijkl", Mode: "encrypt", Status: 200,
+		Latency: 1234 * time.Microsecond, Upstream: time.Millisecond}
+	r.SetFields([]byte("title,body"))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m.ObserveRequest(r)
+	}
+}
