@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"regexp"
 	"strconv"
 	"sync"
 
@@ -53,6 +54,12 @@ type modeChildren struct {
 	fields  prometheus.Counter
 }
 
+// liveHeap adds go_gc_heap_live_bytes to the Go runtime's metrics: the
+// heap the last garbage collection found live. Unlike the heap in use or
+// the RSS, it does not swing with where a collection cycle is, so it is
+// the figure to watch for a leak.
+var liveHeap = collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}
+
 // durationBuckets are the buckets of the duration histograms, in seconds:
 // from 100 µs (a transform answered directly) to 30 s (the upstream
 // timeout).
@@ -92,7 +99,8 @@ func New() *Metrics {
 		Name: "sdproxy_untransformed_values_total", Help: "Tokens in upstream answers left as they were: not openable by the key or the project.",
 	})
 	m.reg.MustRegister(m.requests, m.latency, m.upstream, m.fields, m.rateLimited, m.upstreamErrors, m.respValues, m.untransformed,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(liveHeap)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -93,3 +93,14 @@ func BenchmarkObserveRequest(b *testing.B) {
 		m.ObserveRequest(r)
 	}
 }
+
+// TestLiveHeapExported: go_gc_heap_live_bytes (what the soak test and
+// operators watch for leaks) is on /metrics, with the usual Go metrics.
+func TestLiveHeapExported(t *testing.T) {
+	out := scrape(t, New())
+	for _, name := range []string{"\ngo_gc_heap_live_bytes ", "\ngo_memstats_heap_inuse_bytes ", "\ngo_goroutines "} {
+		if !strings.Contains(out, name) {
+			t.Errorf("/metrics has no %s", strings.TrimSpace(name))
+		}
+	}
+}
