@@ -125,14 +125,7 @@ func TestAppendRequestUpstream(t *testing.T) {
 
 // BenchmarkAppendRequest encodes one request event as the writer does.
 func BenchmarkAppendRequest(b *testing.B) {
-	r := new(Request)
-	r.Time, r.ProjectID, r.KeyID, r.Mode, r.Status = time.Date(2026, 12, 1, 12, 0, 0, 123456789, time.UTC), "prj_abcdefghijkl", "qk_abcdefghijkl", "encrypt", 200
-	r.Latency, r.Upstream = 1234*time.Microsecond, 1000*time.Microsecond
-	r.SetMethod([]byte("POST"))
-	r.SetPath([]byte("/proxy/prj_abcdefghijkl/posts"))
-	r.SetFields([]byte("title,body"))
-	r.SetRequestID([]byte("req_0a1b2c3d-42"))
-	r.SetClientIP([]byte("127.0.0.1"))
+	r := benchRequest()
 	var buf []byte
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
