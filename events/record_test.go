@@ -166,3 +166,15 @@ func TestJSONBlocksThenBinary(t *testing.T) {
 		t.Errorf("blocks after retention are %q, want each kept in its format", f)
 	}
 }
+
+// BenchmarkAppendRecord encodes one request record as the writer does
+// (compare BenchmarkAppendRequest, its JSON).
+func BenchmarkAppendRecord(b *testing.B) {
+	r := benchRequest()
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = appendRecord(buf[:0], "inst_a", r)
+	}
+	b.ReportMetric(float64(len(buf)), "bytes")
+}
