@@ -149,21 +149,22 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 		var project, keyID, typ string
 		var status int
 		var t int64
-		if r := it.req; r != nil && recordable(r) {
-			// A record has no id (its seq is the entry's): the JSON is
-			// only for the sink.
+		if r := it.req; r != nil {
 			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
-			l.evbuf = appendRecord(l.evbuf[:0], l.opts.InstanceID, r)
-			if sink {
+			if recordable(r) {
+				// A record has no id (its seq is the entry's): the
+				// JSON is only for the sink.
+				l.evbuf = appendRecord(l.evbuf[:0], l.opts.InstanceID, r)
+				if sink {
+					l.idbuf = appendID(l.idbuf[:0], h.Seq)
+					l.sinkbuf = append(appendRequest(l.sinkbuf, l.idbuf, l.opts.InstanceID, r), '\n')
+				}
+			} else {
 				l.idbuf = appendID(l.idbuf[:0], h.Seq)
-				l.sinkbuf = append(appendRequest(l.sinkbuf, l.idbuf, l.opts.InstanceID, r), '\n')
-			}
-		} else if r != nil {
-			l.idbuf = appendID(l.idbuf[:0], h.Seq)
-			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
-			l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
-			if sink {
-				l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
+				l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
+				if sink {
+					l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
+				}
 			}
 		} else {
 			e := it.ev
