@@ -49,11 +49,17 @@ var blockLines = []byte("lines")
 func readBlock(blocks *bolt.Bucket, k []byte) []byte { return readBlockInto(nil, blocks, k) }
 
 // readBlockInto is readBlock decompressing into dst when it is large
-// enough.
+// enough. A block that claims to decompress to more than maxBlockLen
+// does not read: its length comes from the file, and a changed one
+// would otherwise have readers allocate up to 4 GiB.
 func readBlockInto(dst []byte, blocks *bolt.Bucket, k []byte) []byte {
 	if b := blocks.Bucket(k); b != nil {
 		z := b.Get(blockLines)
-		if n, err := s2.DecodedLen(z); err == nil && n > cap(dst) {
+		n, err := s2.DecodedLen(z)
+		if err != nil || n > maxBlockLen {
+			return nil
+		}
+		if n > cap(dst) {
 			dst = make([]byte, n)
 		}
 		lines, err := s2.Decode(dst[:cap(dst)], z)
@@ -170,6 +176,11 @@ type builder struct {
 
 // blockCap is a block buffer's capacity: a full block and a last line.
 const blockCap = blockMaxBytes + 64<<10
+
+// maxBlockLen bounds the decompressed length of a stored block: the
+// writer's are at most blockMaxBytes and one entry more (an entry holds
+// at most a few tens of KiB: see limits.go).
+const maxBlockLen = 4 << 20
 
 func newBuilder() *builder {
 	return &builder{accs: map[string]*idxAcc{}, upTo: map[string]int64{}}

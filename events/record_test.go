@@ -2,9 +2,11 @@ package events
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math/rand"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +179,34 @@ func BenchmarkAppendRecord(b *testing.B) {
 		buf = appendRecord(buf[:0], "inst_a", r)
 	}
 	b.ReportMetric(float64(len(buf)), "bytes")
+}
+
+// TestBlockClaimingAHugeLengthDoesNotRead: a block's decompressed length
+// comes from the file; one changed to claim 1 GiB reads as no block
+// (Verify names the entries missing) instead of making readers allocate
+// it.
+func TestBlockClaimingAHugeLengthDoesNotRead(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{CheckpointEvery: -1})
+	defer l.Close()
+	for i := 0; i < 5; i++ {
+		submit(l, "prj_a", "qk_a", i, time.Unix(1e9, 0))
+	}
+	waitWritten(t, l, 5)
+	tamper(t, l, func(tx *bolt.Tx) error {
+		z := binary.AppendUvarint(nil, 1<<30)
+		return putBlock(tx.Bucket(bucketBlocks), seqKey(1), append(z, 0, 0, 0, 0))
+	})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := l.Verify()
+	runtime.ReadMemStats(&after)
+	if err != nil || res.OK {
+		t.Fatalf("Verify of a log whose only block claims 1 GiB = %+v, %v, want broken", res, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("Verify allocated %d MiB for a block that claims 1 GiB", grew>>20)
+	}
+	if page, _, err := l.Query(Filter{ProjectID: "prj_a"}); err != nil || len(page) != 0 {
+		t.Fatalf("Query = %d events, %v; want none (the block does not read)", len(page), err)
+	}
 }
