@@ -348,28 +348,35 @@ func (b *builder) reset() {
 // (a JSON line without its '\n', or a binary entry) until fn returns
 // false. An entry whose seq cannot be read is passed with seq 0.
 func forEachLine(block []byte, fn func(seq uint64, line []byte) bool) {
-	if isBinaryBlock(block) {
-		for rest := block[1:]; len(rest) > 0; {
-			var line []byte
-			line, rest = nextBinLine(rest)
-			if !fn(lineSeq(line), line) {
-				return
-			}
-		}
-		return
+	bin := isBinaryBlock(block)
+	if bin {
+		block = block[1:]
 	}
 	for len(block) > 0 {
-		i := bytes.IndexByte(block, '\n')
 		var line []byte
-		if i < 0 {
-			line, block = block, nil
-		} else {
-			line, block = block[:i], block[i+1:]
-		}
+		line, block = nextLine(block, bin)
 		if !fn(lineSeq(line), line) {
 			return
 		}
 	}
+}
+
+// nextLine cuts the next entry off rest, a block's entries not yet read
+// (after a binary block's first byte): a binary entry (bin) and its
+// length, whose length when it does not read takes the rest; or a JSON
+// line and its '\n'.
+func nextLine(rest []byte, bin bool) (line, after []byte) {
+	if bin {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || n > uint64(len(rest)-k) {
+			return rest, nil
+		}
+		return rest[k : k+int(n)], rest[k+int(n):]
+	}
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		return rest[:i], rest[i+1:]
+	}
+	return rest, nil
 }
 
 // lineSeq reads the seq an entry starts with (binary, or a JSON line's

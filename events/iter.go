@@ -1,7 +1,6 @@
 package events
 
 import (
-	"bytes"
 	"encoding/binary"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,13 +63,7 @@ func (it *entryIter) advance() {
 		return
 	}
 	var line []byte
-	if it.binary {
-		line, it.rest = nextBinLine(it.rest)
-	} else if i := bytes.IndexByte(it.rest, '\n'); i >= 0 {
-		line, it.rest = it.rest[:i], it.rest[i+1:]
-	} else {
-		line, it.rest = it.rest, nil
-	}
+	line, it.rest = nextLine(it.rest, it.binary)
 	if s := lineSeq(line); s != 0 {
 		it.bseq = s
 	} // else: an unreadable line keeps its place after the line before it

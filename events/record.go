@@ -97,16 +97,6 @@ func appendBlockLine(block, line []byte, bin bool) []byte {
 // isBinaryBlock reports whether a block's decompressed bytes are binary.
 func isBinaryBlock(block []byte) bool { return len(block) > 0 && block[0] == blockBinary }
 
-// nextBinLine cuts the first entry off the entries of a binary block
-// (after its first byte); a length that does not read takes the rest.
-func nextBinLine(rest []byte) (line, after []byte) {
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || n > uint64(len(rest)-k) {
-		return rest, nil
-	}
-	return rest[k : k+int(n)], rest[k+int(n):]
-}
-
 // recordable reports whether a request's time fits a record (Unix
 // nanoseconds in an int64); other requests are stored as JSON.
 func recordable(r *Request) bool {
