@@ -197,7 +197,7 @@ func (b *builder) add(tx *bolt.Tx, seq uint64, line []byte, project, keyID, typ 
 		b.buf = b.buf[:0]
 	}
 	if b.n == 0 {
-		b.bin = len(line) > 0 && line[0] == entryBinary
+		b.bin = isBinEntry(line)
 	}
 	b.buf = appendBlockLine(b.buf, line, b.bin)
 	b.n++

@@ -110,14 +110,15 @@ func ParseCheckpoint(line []byte) (Checkpoint, error) {
 	if v.Msg == "event log checkpoint" && v.CheckpointTime != nil {
 		v.Type, c.Time = "checkpoint", *v.CheckpointTime
 	}
-	if v.Type != "checkpoint" || !isHex(c.MAC) || !isHex(c.Sig) {
+	if v.Type != "checkpoint" || !isHex(c.MAC, tagSize) && !isHex(c.MAC, sha256.Size) || !isHex(c.Sig, sha256.Size) {
 		return Checkpoint{}, fmt.Errorf("events.ParseCheckpoint: %w", ErrNotCheckpoint)
 	}
 	return c, nil
 }
 
-// isHex reports whether s is a MAC in hex.
-func isHex(s string) bool {
+// isHex reports whether s is n bytes in hex: a MAC (32), or an
+// entry's tag (16).
+func isHex(s string, n int) bool {
 	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == sha256.Size
+	return err == nil && len(b) == n
 }

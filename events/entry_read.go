@@ -16,8 +16,9 @@ import (
 // event that verification and retention look at.
 type stored struct {
 	entry
-	id string // evt_<seq of its key>
-	ev struct {
+	id    string // evt_<seq of its key>
+	short bool   // a binary entry with a 16-byte tag: MAC holds 32 hex digits, not 64
+	ev    struct {
 		ID      string `json:"id"`
 		Type    string `json:"type"`
 		Time    string `json:"time"` // parsed only by retention
@@ -31,7 +32,7 @@ type stored struct {
 // needs no key: that it reads, is byte for byte as it was written, and
 // is entry seq. reason says what failed, or is "".
 func readEntry(seq uint64, v []byte) (en stored, reason string) {
-	if len(v) > 0 && v[0] == entryBinary {
+	if isBinEntry(v) {
 		return readBinEntry(seq, v)
 	}
 	if quickEntry(seq, v, &en) {
@@ -72,7 +73,11 @@ func (l *Log) macOK(en stored) bool {
 	var sum [sha256.Size]byte
 	mac := chainMAC(m, prev, en.Seq, en.Event, sum[:0])
 	l.readMACs.Put(m)
-	return hmac.Equal([]byte(en.MAC), hex.AppendEncode(buf[:0], mac))
+	want := hex.AppendEncode(buf[:0], mac)
+	if en.short {
+		want = want[:2*tagSize]
+	}
+	return hmac.Equal([]byte(en.MAC), want)
 }
 
 func (en *stored) failure() bool { return isFailure(en.ev.Type, en.ev.Status) }
@@ -180,6 +185,7 @@ func readBinEntry(seq uint64, v []byte) (en stored, reason string) {
 		return en, "entry is unreadable"
 	}
 	en.Seq, en.Prev, en.MAC, en.Event = n, hex.EncodeToString(prev), hex.EncodeToString(mac), event
+	en.short = v[0] == entryShort
 	if event[0] == recRequest {
 		var d decoded
 		if decodeRecord(event, &d) != nil {

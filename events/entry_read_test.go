@@ -12,7 +12,12 @@ import (
 // and an admin event with characters JSON escapes, and returns their
 // stored (binary) entries.
 func writtenEntries(t *testing.T) (*Log, [][]byte) {
-	l := openLog(t, t.TempDir(), Options{CheckpointEvery: -1})
+	return writtenEntriesWith(t, Options{CheckpointEvery: -1})
+}
+
+// writtenEntriesWith is writtenEntries with the log opened with opts.
+func writtenEntriesWith(t *testing.T, opts Options) (*Log, [][]byte) {
+	l := openLog(t, t.TempDir(), opts)
 	at := time.Unix(1e9, 0)
 	submit(l, "prj_a", "qk_a", 1, at)
 	submitStatus(l, 401, 2, at)
@@ -29,16 +34,28 @@ func writtenEntries(t *testing.T) (*Log, [][]byte) {
 	return l, out
 }
 
-// TestBinaryEntryEveryByteCounts reads real binary entries and checks
-// that no changed byte gets past readEntry with a mac that still holds
-// at the entry's place.
+// TestBinaryEntryEveryByteCounts reads real binary entries, with short
+// tags as written now and with the 32-byte macs of the earlier form, and
+// checks that no changed byte gets past readEntry with a mac that still
+// holds at the entry's place.
 func TestBinaryEntryEveryByteCounts(t *testing.T) {
-	l, entries := writtenEntries(t)
-	defer l.Close()
+	for _, long := range []bool{false, true} {
+		l, entries := writtenEntriesWith(t, Options{CheckpointEvery: -1, longMACs: long})
+		everyByteCounts(t, l, entries, long)
+		l.Close()
+	}
+}
+
+func everyByteCounts(t *testing.T, l *Log, entries [][]byte, long bool) {
+	t.Helper()
+	form, tagLen := byte(entryShort), tagSize
+	if long {
+		form, tagLen = entryBinary, macSize
+	}
 	for i, v := range entries {
 		seq := uint64(i + 1)
-		if v[0] != entryBinary {
-			t.Fatalf("evt_%d is not stored in binary: %q", seq, v)
+		if v[0] != form || (i > 0 && int(v[1]) != tagLen) {
+			t.Fatalf("evt_%d is not stored in binary with a %d-byte tag: %q", seq, tagLen, v)
 		}
 		en, reason := readEntry(seq, v)
 		if reason != "" || !l.macOK(en) {

@@ -74,6 +74,8 @@ type Options struct {
 	// OnWrite, when set, is called by the writer for every request event
 	// after it is stored (metrics hang here, off the request path).
 	OnWrite func(*Request)
+
+	longMACs bool // tests: write entries with 32-byte macs, as before short tags
 }
 
 func (o Options) withDefaults() Options {

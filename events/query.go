@@ -176,7 +176,7 @@ func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) 
 		return e, false, nil
 	}
 	line := q.lines[i].line
-	if len(line) > 0 && line[0] == entryBinary {
+	if isBinEntry(line) {
 		_, _, _, event, ok := parseBinEntry(line)
 		if !ok {
 			return e, false, fmt.Errorf("events: entry %d does not read", seq)

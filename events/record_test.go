@@ -169,6 +169,85 @@ func TestJSONBlocksThenBinary(t *testing.T) {
 	}
 }
 
+// TestLongMACsThenShortTags opens a log of entries with 32-byte macs (the
+// binary form before short tags) and writes on: the chain goes on from
+// the last long mac with short tags, and verify (also against a
+// checkpoint of each form), query and failure pruning work across both.
+func TestLongMACsThenShortTags(t *testing.T) {
+	dir := t.TempDir()
+	statuses := []int{200, 401, 200, 200, 401, 200, 200, 200, 401, 200}
+	c := &clock{t: time.Unix(1e9+100, 0)}
+	l := openLog(t, dir, Options{CheckpointEvery: -1, Now: c.Now, longMACs: true})
+	for i, st := range statuses {
+		submitStatus(l, st, i, c.Now())
+	}
+	waitWritten(t, l, 10)
+	longCP, err := l.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = openLog(t, dir, Options{CheckpointEvery: -1, Now: c.Now})
+	defer l.Close()
+	for i, st := range statuses {
+		submitStatus(l, st, 100+i, c.Now())
+	}
+	waitWritten(t, l, 10)
+	forms := func() (s string) {
+		l.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketBlocks)
+			return b.ForEach(func(k, _ []byte) error {
+				forEachLine(readBlock(b, k), func(_ uint64, line []byte) bool {
+					s += map[byte]string{entryBinary: "l", entryShort: "s"}[line[0]]
+					return true
+				})
+				return nil
+			})
+		})
+		return s
+	}
+	if f := forms(); f != strings.Repeat("l", 10)+strings.Repeat("s", 10) {
+		t.Fatalf("entries are %q (l: 32-byte macs, s: short tags), want 10 of each", f)
+	}
+	shortCP, err := l.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(longCP.MAC) != 64 || len(shortCP.MAC) != 32 {
+		t.Fatalf("checkpoint macs %q, %q: want 64 and 32 hex digits", longCP.MAC, shortCP.MAC)
+	}
+	for _, cp := range []Checkpoint{longCP, shortCP} {
+		line, _ := json.Marshal(checkpointLine{Type: "checkpoint", Checkpoint: cp})
+		parsed, err := ParseCheckpoint(line)
+		if err != nil {
+			t.Fatalf("ParseCheckpoint(%s): %v", line, err)
+		}
+		if res, err := l.VerifyWith(VerifyOptions{Checkpoint: &parsed}); err != nil || !res.OK || res.Checked != 20 {
+			t.Fatalf("VerifyWith(checkpoint at %d) = %+v (%+v), %v, want ok over 20", cp.Seq, res, res.Broken, err)
+		}
+	}
+	all := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 7})
+	if len(all) != 20 || all[0].ID != "evt_20" || all[19].ID != "evt_1" {
+		t.Fatalf("Query = %v, want evt_20 … evt_1", ids(all))
+	}
+	if !reflect.DeepEqual(all, storedEvents(t, l)) {
+		t.Fatal("Query disagrees with the stored entries")
+	}
+	l.opts.MaxCount = 14
+	if err := l.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	if left := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 100}); len(left) != 14 {
+		t.Errorf("retention left %d events, want 14 (the 6 failures gone)", len(left))
+	}
+	if res, err := l.Verify(); err != nil || !res.OK || res.Pruned != 6 {
+		t.Fatalf("Verify after pruning failures of both forms = %+v (%+v), %v", res, res.Broken, err)
+	}
+	if f := forms(); f != "lllllllsssssss" {
+		t.Errorf("entries after retention are %q, want each kept in its form", f)
+	}
+}
+
 // BenchmarkAppendRecord encodes one request record as the writer does
 // (compare BenchmarkAppendRequest, its JSON).
 func BenchmarkAppendRecord(b *testing.B) {

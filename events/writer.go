@@ -181,13 +181,14 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 				l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
 			}
 		}
-		l.linebuf = appendBinEntry(l.wmac, l.linebuf[:0], h.Seq, prev, l.evbuf)
+		l.linebuf = appendBinEntry(l.wmac, l.linebuf[:0], h.Seq, prev, l.evbuf, l.opts.longMACs)
 		l.blk.add(tx, h.Seq, l.linebuf, project, keyID, typ, status, t)
 		if isFailure(typ, status) {
 			h.Failures++
 		}
 		h.Live++
-		prev = append(prev[:0], l.linebuf[2:binEntryHead]...)
+		_, _, tag, _, _ := parseBinEntry(l.linebuf)
+		prev = append(prev[:0], tag...)
 		if l.blk.full() {
 			if err := l.blk.put(tx, true); err != nil {
 				return err
