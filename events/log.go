@@ -301,10 +301,15 @@ func (l *Log) release(r *Request) {
 }
 
 // releaseAll returns the request records of a written batch to be
-// reused, taking the lock once.
-func (l *Log) releaseAll(batch []item) {
+// reused, taking the lock once, after observe (when not nil) has seen
+// each: one pass over the records, which a batch has too many of to
+// stay in the CPU's cache between passes.
+func (l *Log) releaseAll(batch []item, observe func(*Request)) {
 	for _, it := range batch {
 		if it.req != nil {
+			if observe != nil {
+				observe(it.req)
+			}
 			it.req.reset()
 		}
 	}

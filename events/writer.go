@@ -95,15 +95,12 @@ func (l *Log) flush(batch []item) {
 	} else {
 		l.written.Add(uint64(len(batch)))
 		l.toSink(lines)
-		if l.opts.OnWrite != nil {
-			for _, it := range batch {
-				if it.req != nil {
-					l.opts.OnWrite(it.req)
-				}
-			}
-		}
 	}
-	l.releaseAll(batch)
+	var observe func(*Request)
+	if err == nil {
+		observe = l.opts.OnWrite
+	}
+	l.releaseAll(batch, observe)
 	clear(batch)
 }
 
