@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // benchLogs are the query benchmarks' logs, built once per process.
@@ -69,7 +71,10 @@ func benchLog(b *testing.B, n int) *Log {
 	for l.QueueDepth() > 0 || l.Written() < uint64(n) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	b.Logf("built a log of %d events in %v", n, time.Since(start).Round(time.Second))
+	var size int64
+	l.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+	b.Logf("built a log of %d events in %v: %d bytes used in its file, %.0f per event", n,
+		time.Since(start).Round(time.Second), size, float64(size)/float64(n))
 	benchLogs.Store(n, l)
 	return l
 }
