@@ -10,9 +10,10 @@
 #
 # Environment: ROUNDS (3), SECS per run (10), CONNS (64), WARMUP seconds
 # before each run (2), OUT (a directory to keep wrk's output, the per-run
-# figures and the processes' logs in), GO (go), PROFILE (0; 1: after the
-# rounds, record the bare forwarder and sdproxy's full path with perf and
-# print where each one's CPU time goes per request; see README.md).
+# figures, the processes' logs and perf's recordings in), GO (go), PROFILE
+# (0; 1: after the rounds, record the bare forwarder and sdproxy's full
+# path with perf and print where each one's CPU time goes per request;
+# see README.md).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go} PROFILE=${PROFILE:-0}
@@ -293,6 +294,8 @@ main() {
 	if [[ -n ${OUT:-} ]]; then
 		mkdir -p "$OUT" && cp "$tmp"/runs.tsv "$tmp"/wrk-*.txt "$tmp"/*.log "$tmp"/nginx/error.log "$OUT"/ &&
 			log "kept wrk's output, the per-run figures and the logs in $OUT"
+		[[ $PROFILE != 1 ]] || cp "$tmp"/perf-*.data "$OUT"/ 2>/dev/null &&
+			log "and perf's recordings (perf report -i $OUT/perf-fields.data)"
 	fi
 }
 
