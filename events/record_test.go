@@ -248,6 +248,45 @@ func TestLongMACsThenShortTags(t *testing.T) {
 	}
 }
 
+// TestLongMACCutToATagBreaksTheChain: an entry with a 32-byte mac
+// rewritten as a short-tag entry carrying the mac's first 16 bytes has a
+// tag that holds on its own, but the next entry links to the whole mac
+// (or the signed head does, for the last entry), so verify names it.
+func TestLongMACCutToATagBreaksTheChain(t *testing.T) {
+	for _, seq := range []uint64{3, 5} {
+		dir := t.TempDir()
+		c := &clock{t: time.Unix(1e9+100, 0)}
+		l := openLog(t, dir, Options{CheckpointEvery: -1, Now: c.Now, longMACs: true})
+		for i := 0; i < 5; i++ {
+			submitStatus(l, 200, i, c.Now())
+		}
+		waitWritten(t, l, 5)
+		err := l.db.Update(func(tx *bolt.Tx) error {
+			s, prev, mac, event, ok := parseBinEntry(getEntry(tx, seq))
+			if !ok || s != seq || len(mac) != macSize {
+				t.Fatalf("evt_%d does not read as an entry with a 32-byte mac", seq)
+			}
+			cut := append([]byte{entryShort, byte(len(prev))}, mac[:tagSize]...)
+			cut = append(binary.BigEndian.AppendUint64(append(cut, prev...), seq), event...)
+			en, reason := readEntry(seq, cut)
+			if reason != "" || !l.macOK(en) {
+				t.Fatalf("the cut entry does not hold on its own (%q): the test proves nothing", reason)
+			}
+			return putEntry(tx, seq, cut)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.Verify()
+		if err != nil || res.OK {
+			t.Errorf("Verify with evt_%d's mac cut to a tag = %+v, %v, want broken", seq, res, err)
+		} else {
+			t.Logf("evt_%d cut: %+v", seq, res.Broken)
+		}
+		l.Close()
+	}
+}
+
 // BenchmarkAppendRecord encodes one request record as the writer does
 // (compare BenchmarkAppendRequest, its JSON).
 func BenchmarkAppendRecord(b *testing.B) {
