@@ -141,18 +141,7 @@ func TestJSONBlocksThenBinary(t *testing.T) {
 	if res, err := l.Verify(); err != nil || !res.OK || res.Checked != 20 {
 		t.Fatalf("Verify = %+v (%+v), %v, want ok over 20", res, res.Broken, err)
 	}
-	all := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 7})
-	if len(all) != 20 || all[0].ID != "evt_20" || all[19].ID != "evt_1" {
-		t.Fatalf("Query = %v, want evt_20 … evt_1", ids(all))
-	}
-	if !reflect.DeepEqual(all, storedEvents(t, l)) {
-		t.Fatal("Query disagrees with the stored entries")
-	}
-	l.opts.MaxCount = 14
-	if err := l.Prune(); err != nil {
-		t.Fatal(err)
-	}
-	left := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 100})
+	left := queryTwentyThenPrune(t, l)
 	for _, e := range left {
 		if e.Status == 401 {
 			t.Errorf("retention kept failure %s", e.ID)
@@ -167,6 +156,25 @@ func TestJSONBlocksThenBinary(t *testing.T) {
 	if f := formats(); !strings.HasPrefix(f, "j") || !strings.HasSuffix(f, "b") {
 		t.Errorf("blocks after retention are %q, want each kept in its format", f)
 	}
+}
+
+// queryTwentyThenPrune checks that Query pages through a log of 20
+// events of prj_a, newest first, as they are stored, prunes it to 14
+// events and returns what Query returns then.
+func queryTwentyThenPrune(t *testing.T, l *Log) []Event {
+	t.Helper()
+	all := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 7})
+	if len(all) != 20 || all[0].ID != "evt_20" || all[19].ID != "evt_1" {
+		t.Fatalf("Query = %v, want evt_20 … evt_1", ids(all))
+	}
+	if !reflect.DeepEqual(all, storedEvents(t, l)) {
+		t.Fatal("Query disagrees with the stored entries")
+	}
+	l.opts.MaxCount = 14
+	if err := l.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	return queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 100})
 }
 
 // TestLongMACsThenShortTags opens a log of entries with 32-byte macs (the
@@ -226,18 +234,7 @@ func TestLongMACsThenShortTags(t *testing.T) {
 			t.Fatalf("VerifyWith(checkpoint at %d) = %+v (%+v), %v, want ok over 20", cp.Seq, res, res.Broken, err)
 		}
 	}
-	all := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 7})
-	if len(all) != 20 || all[0].ID != "evt_20" || all[19].ID != "evt_1" {
-		t.Fatalf("Query = %v, want evt_20 … evt_1", ids(all))
-	}
-	if !reflect.DeepEqual(all, storedEvents(t, l)) {
-		t.Fatal("Query disagrees with the stored entries")
-	}
-	l.opts.MaxCount = 14
-	if err := l.Prune(); err != nil {
-		t.Fatal(err)
-	}
-	if left := queryAll(t, l, Filter{ProjectID: "prj_a", Limit: 100}); len(left) != 14 {
+	if left := queryTwentyThenPrune(t, l); len(left) != 14 {
 		t.Errorf("retention left %d events, want 14 (the 6 failures gone)", len(left))
 	}
 	if res, err := l.Verify(); err != nil || !res.OK || res.Pruned != 6 {
