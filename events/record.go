@@ -36,7 +36,8 @@ import (
 // 16-byte tag is the standard truncation (RFC 4868; forging one is a
 // 2^-128 guess) and halves the random bytes each entry stores, which
 // no compression shrinks: with the prev and one SHA-256 block less to
-// hash, about a tenth of the writer's cost per event.
+// hash, about 6 % of the writer's transaction per event, and a file a
+// seventh smaller.
 //
 // A request record is recRequest, the time as 8 bytes big-endian Unix
 // nanoseconds, varints of the status, the latency and upstream time in
