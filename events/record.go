@@ -20,8 +20,9 @@ import (
 // uvarint(length) and the entry:
 //
 //	entryShort
-//	len(prev)     1 byte: 16, 32 (the first entry after entries of the
-//	              earlier form) or 0 (a chain that starts at nothing)
+//	len(prev)     1 byte: 16; 32 for entry 1 (it links to 32 zero bytes)
+//	              and the first entry after entries of the earlier form;
+//	              or 0 (a chain that starts at nothing)
 //	tag           16 bytes: HMAC-SHA256(chain key, prev || seq || event)
 //	              cut to its first 16 bytes (HMAC-SHA-256-128)
 //	prev          the previous entry's tag (or mac)
