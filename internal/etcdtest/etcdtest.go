@@ -7,7 +7,6 @@ package etcdtest
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sdproxy/sdproxy/internal/testport"
 )
 
 // Binary is the etcd server started; when it does not exist, "etcd" is
@@ -82,7 +83,7 @@ func launch(t testing.TB, bin string, n int) (*Cluster, error) {
 	token := fmt.Sprintf("etcdtest-%d", time.Now().UnixNano())
 	root := t.TempDir()
 	for i := range n {
-		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + freeAddr(t), peerURL: "http://" + freeAddr(t), t: t}
+		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + testport.Addr(t), peerURL: "http://" + testport.Addr(t), t: t}
 		m.dir = filepath.Join(root, m.Name)
 		m.logPath = filepath.Join(root, m.Name+".log")
 		c.Members = append(c.Members, m)
@@ -109,16 +110,6 @@ func launch(t testing.TB, bin string, n int) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("etcdtest: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func (m *Member) start(bin string) error {

@@ -1,0 +1,32 @@
+package testport
+
+import (
+	"net"
+	"strconv"
+	"testing"
+)
+
+// TestAddrBelowTheEphemeralRange: the address is on loopback, below the
+// range outgoing connections take their ports from, and free.
+func TestAddrBelowTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	if low <= first {
+		t.Skipf("the ephemeral range starts at %d: Addr falls back to port 0 here", low)
+	}
+	for range 20 {
+		addr := Addr(t)
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := strconv.Atoi(port)
+		if host != "127.0.0.1" || p < first || p >= low {
+			t.Fatalf("Addr = %s, want 127.0.0.1 and a port in [%d, %d)", addr, first, low)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("Addr = %s, not free: %v", addr, err)
+		}
+		ln.Close()
+	}
+}
