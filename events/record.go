@@ -62,10 +62,11 @@ const tagSize = 16
 // m, in place (the whole mac when long, as entries were written before
 // short tags: for tests of logs that hold both).
 func appendBinEntry(m hash.Hash, b []byte, seq uint64, prev, event []byte, long bool) []byte {
-	at, form, n := len(b), byte(entryShort), tagSize
+	form := byte(entryShort)
 	if long {
-		form, n = entryBinary, macSize
+		form = entryBinary
 	}
+	at, n := len(b), macLen(form)
 	b = append(b, form, byte(len(prev)))
 	b = append(b, zeroMAC[:n]...)
 	b = append(b, prev...)
@@ -83,25 +84,31 @@ var zeroMAC [macSize]byte
 
 // isBinEntry reports whether an entry is binary (of either form) rather
 // than a JSON line.
-func isBinEntry(v []byte) bool { return len(v) > 0 && (v[0] == entryShort || v[0] == entryBinary) }
+func isBinEntry(v []byte) bool { return len(v) > 0 && macLen(v[0]) != 0 }
+
+// macLen is the length of the mac a binary entry of form (its first
+// byte) holds, 0 when form is none.
+func macLen(form byte) int {
+	switch form {
+	case entryShort:
+		return tagSize
+	case entryBinary:
+		return macSize
+	}
+	return 0
+}
+
+// binEntryMAC is the mac (or tag) of e, a binary entry as written.
+func binEntryMAC(e []byte) []byte { return e[2 : 2+macLen(e[0])] }
 
 // parseBinEntry splits binary entry v; ok is false when it is not one.
 // mac is its tag (16 bytes) or, in an entry of the earlier form, its
 // mac (32 bytes).
 func parseBinEntry(v []byte) (seq uint64, prev, mac, event []byte, ok bool) {
-	if len(v) < 2 {
+	if len(v) < 2 || macLen(v[0]) == 0 {
 		return 0, nil, nil, nil, false
 	}
-	var m int
-	switch v[0] {
-	case entryShort:
-		m = tagSize
-	case entryBinary:
-		m = macSize
-	default:
-		return 0, nil, nil, nil, false
-	}
-	n := int(v[1])
+	m, n := macLen(v[0]), int(v[1])
 	if !(n == 0 || n == macSize || n == tagSize && m == tagSize) || len(v) < 2+m+n+8+1 {
 		return 0, nil, nil, nil, false
 	}

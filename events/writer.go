@@ -184,8 +184,7 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 			h.Failures++
 		}
 		h.Live++
-		_, _, tag, _, _ := parseBinEntry(l.linebuf)
-		prev = append(prev[:0], tag...)
+		prev = append(prev[:0], binEntryMAC(l.linebuf)...)
 		if l.blk.full() {
 			if err := l.blk.put(tx, true); err != nil {
 				return err
