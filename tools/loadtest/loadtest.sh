@@ -13,10 +13,13 @@
 # figures, the processes' logs and perf's recordings in), GO (go), PROFILE
 # (0; 1: after the rounds, record the bare forwarder and sdproxy's full
 # path with perf and print where each one's CPU time goes per request;
-# see README.md).
+# see README.md), BASE (a git revision: also build sdproxy at it and run
+# its full path in every round, after the work tree's, to compare a change
+# in one run).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go} PROFILE=${PROFILE:-0}
+BASE=${BASE:-}
 OUT=${OUT:+$(realpath -m "$OUT")}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -170,24 +173,51 @@ start_all() {
 	pid[nginx]=$(child_of "$master")
 	url[nginx]=http://127.0.0.1:$p_nginx/posts
 
-	export SDPROXY_DATA_DIR=$tmp/data SDPROXY_LISTEN=127.0.0.1:$p_data SDPROXY_ADMIN_LISTEN=127.0.0.1:$p_admin \
-		SDPROXY_ADMIN_ADDR=http://127.0.0.1:$p_admin SDPROXY_LOG_LEVEL=warn
-	SDPROXY_MASTER_KEY=$(head -c32 /dev/urandom | base64)
-	export SDPROXY_MASTER_KEY
-	on_cpu1 sdproxy "$tmp/sdproxy" serve
-	pid[pass]=$!
-	pid[fields]=$!
-	wait_port "$p_admin" "${pid[pass]}" sdproxy
-	wait_port "$p_data" "${pid[pass]}" sdproxy
+	start_sdproxy sdproxy "$tmp/sdproxy" "$p_up"
+	key[bare]=$sd_key key[nginx]=$sd_key # the same request bytes to every proxy
+	url[pass]=$sd_url pid[pass]=$sd_pid key[pass]=$sd_key
+	url[fields]=$sd_url pid[fields]=$sd_pid key[fields]=$sd_key
 	local project
-	project=$(create_project load "http://127.0.0.1:$p_up")
-	KEY=$("$tmp/sdproxy" key create --project "$project" -q)
-	export KEY
-	url[pass]=http://127.0.0.1:$p_data/proxy/$project/posts
-	url[fields]=${url[pass]}
 	project=$(create_project check "")
 	check_key=$("$tmp/sdproxy" key create --project "$project" -q)
 	check_url=http://127.0.0.1:$p_data/proxy/$project/posts
+	if [[ -n $BASE ]]; then
+		build_base
+		p_data=$(free_port $((p_data + 10))); p_admin=$(free_port $((p_data + 1)))
+		start_sdproxy sdproxy-base "$tmp/sdproxy-base" "$p_up"
+		url[base]=$sd_url pid[base]=$sd_pid key[base]=$sd_key
+	fi
+}
+
+# start_sdproxy NAME BINARY UPSTREAM_PORT starts sdproxy serve on its
+# defaults (event log on) with a data directory of its own, on p_data and
+# p_admin, creates a project forwarding to the upstream and a key, and sets
+# sd_url, sd_pid and sd_key. Its environment stays exported for the CLI
+# (create_project, the preflight's check project) until the next call.
+start_sdproxy() {
+	local name=$1 bin=$2 project
+	export SDPROXY_DATA_DIR=$tmp/data-$name SDPROXY_LISTEN=127.0.0.1:$p_data SDPROXY_ADMIN_LISTEN=127.0.0.1:$p_admin \
+		SDPROXY_ADMIN_ADDR=http://127.0.0.1:$p_admin SDPROXY_LOG_LEVEL=warn
+	SDPROXY_MASTER_KEY=$(head -c32 /dev/urandom | base64)
+	export SDPROXY_MASTER_KEY
+	on_cpu1 "$name" "$bin" serve
+	sd_pid=$!
+	wait_port "$p_admin" "$sd_pid" "$name"
+	wait_port "$p_data" "$sd_pid" "$name"
+	project=$(create_project load "http://127.0.0.1:$3")
+	sd_key=$("$tmp/sdproxy" key create --project "$project" -q)
+	sd_url=http://127.0.0.1:$p_data/proxy/$project/posts
+}
+
+# build_base builds sdproxy as it is at the git revision BASE, from that
+# revision's files exported into tmp, into $tmp/sdproxy-base.
+build_base() {
+	local rev
+	rev=$(git rev-parse --verify --quiet "$BASE^{commit}") || die "BASE=$BASE is not a git revision here"
+	log "building sdproxy at $BASE ($(git log -1 --format='%h %s' "$rev"))"
+	mkdir "$tmp/base"
+	git archive "$rev" | tar -x -C "$tmp/base" || die "git archive $BASE failed"
+	(cd "$tmp/base" && "$GO" build -o "$tmp/sdproxy-base" ./cmd/sdproxy) || die "building sdproxy at $BASE failed"
 }
 
 # create_project NAME UPSTREAM prints the id of a new project whose rate
@@ -202,7 +232,7 @@ create_project() {
 
 # run_wrk TARGET SECONDS CONNS [URL] runs wrk on CPU 0 against TARGET.
 run_wrk() {
-	FIELDS=${fields[$1]} taskset -c 0 wrk -t1 -c"$3" -d"$2s" --latency -s tools/loadtest/post.lua "${4:-${url[$1]}}"
+	FIELDS=${fields[$1]} KEY=${CHECK_KEY:-${key[$1]:-}} taskset -c 0 wrk -t1 -c"$3" -d"$2s" --latency -s tools/loadtest/post.lua "${4:-${url[$1]}}"
 }
 
 # preflight checks that each target's first answer is 2xx, and that sdproxy
@@ -215,7 +245,7 @@ preflight() {
 		status=$(sed -n 's/^CHECK status=\([0-9]*\).*/\1/p' <<<"$out" | head -1)
 		[[ $status == 2?? ]] || die "${label[$t]}: first answer ${status:-missing}: $(grep '^CHECK' <<<"$out" | head -1)"
 	done
-	out=$(CHECK=1 KEY=$check_key run_wrk fields 1 1 "$check_url" | grep '^CHECK' | head -1)
+	out=$(CHECK=1 CHECK_KEY=$check_key run_wrk fields 1 1 "$check_url" | grep '^CHECK' | head -1)
 	[[ $(grep -o '"qanapi:' <<<"$out" | wc -l) == 2 && $out != *"sunt aut facere"* ]] ||
 		die "sdproxy did not encrypt title and body: $out"
 	log "preflight: every target answers 2xx; sdproxy encrypts title and body"
@@ -257,7 +287,7 @@ profile() {
 # report_logs shows what sdproxy and nginx logged (warnings and errors).
 report_logs() {
 	local f
-	for f in "$tmp/sdproxy.log" "$tmp/nginx/error.log"; do
+	for f in "$tmp/sdproxy.log" "$tmp/sdproxy-base.log" "$tmp/nginx/error.log"; do
 		[[ ! -s $f ]] || printf '\n%s logged %d lines; the first:\n%s\n' "${f#"$tmp"/}" "$(wc -l <"$f")" "$(head -3 "$f")"
 	done
 }
@@ -271,8 +301,12 @@ main() {
 	hz=$(getconf CLK_TCK)
 	targets=(bare nginx pass fields)
 	declare -gA label=([bare]="bare forwarder" [nginx]="nginx" [pass]="sdproxy pass-through" [fields]="sdproxy 2 fields")
-	declare -gA fields=([bare]="" [nginx]="" [pass]="" [fields]="title,body")
-	declare -gA url=() pid=()
+	declare -gA fields=([bare]="" [nginx]="" [pass]="" [fields]="title,body" [base]="title,body")
+	declare -gA url=() pid=() key=()
+	if [[ -n $BASE ]]; then
+		targets+=(base)
+		label[base]="sdproxy 2 fields @$BASE"
+	fi
 	start_all
 	preflight
 	echo "$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -289,7 +323,7 @@ main() {
 	if [[ $PROFILE == 1 ]]; then
 		echo
 		echo "where the CPU time of one request goes (perf, cpu-clock samples at 4999 Hz, call chains)"
-		for t in bare fields; do profile "$t" && echo || log "profile of ${label[$t]} failed"; done
+		for t in bare fields ${BASE:+base}; do profile "$t" && echo || log "profile of ${label[$t]} failed"; done
 	fi
 	if [[ -n ${OUT:-} ]]; then
 		mkdir -p "$OUT" && cp "$tmp"/runs.tsv "$tmp"/wrk-*.txt "$tmp"/*.log "$tmp"/nginx/error.log "$OUT"/ &&

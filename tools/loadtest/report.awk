@@ -21,15 +21,15 @@ BEGIN { FS = "\t" }
 }
 
 END {
-	printf "%-22s  %-22s  %-26s  %-20s  %s\n", "target", "req/s", "p99 ms", "proxy CPU us/req", "errors"
+	printf "%-26s  %-22s  %-26s  %-20s  %s\n", "target", "req/s", "p99 ms", "proxy CPU us/req", "errors"
 	for (i = 1; i <= targets; i++) {
 		t = order[i]
-		printf "%-22s  %-22s  %-26s  %-20s  %d\n", label[t],
+		printf "%-26s  %-22s  %-26s  %-20s  %d\n", label[t],
 			column(t, "", "rps", "%.0f"), column(t, "", "p99", "%.2f"), column(t, "", "cpu", "%.1f"), bad[t]
 	}
 	print ""
-	printf "%-38s  %-20s  %-20s  %s\n", "ratio (median of rounds, range)", "req/s", "p99", "CPU us/req"
-	ratio("fields", "bare"); ratio("fields", "nginx"); ratio("pass", "bare")
+	printf "%-46s  %-20s  %-20s  %s\n", "ratio (median of rounds, range)", "req/s", "p99", "CPU us/req"
+	ratio("fields", "bare"); ratio("fields", "nginx"); ratio("pass", "bare"); ratio("fields", "base")
 	if (flagged != "") printf "\nruns with errors (their figures are suspect):\n%s", flagged
 	if (shared != "") printf "\nruns where the proxy and the upstream used under 85%% of CPU 1: other processes took CPU 1,\nor wrk's CPU 0; req/s and p99 suffer, CPU us/req much less:\n%s", shared
 }
@@ -37,7 +37,7 @@ END {
 # ratio prints one line of a/b ratios, for the rounds that ran both.
 function ratio(a, b) {
 	if (!(a in label) || !(b in label)) return
-	printf "%-38s  %-20s  %-20s  %s\n", label[a] " / " label[b],
+	printf "%-46s  %-20s  %-20s  %s\n", label[a] " / " label[b],
 		column(a, b, "rps", "%.2f"), column(a, b, "p99", "%.2f"), column(a, b, "cpu", "%.2f")
 }
 
