@@ -156,6 +156,34 @@ func (r *Request) SetSubject(b []byte) { r.subject = append(r.subject[:0], b...)
 // also those beyond the MaxFieldNames that are stored.
 func (r *Request) FieldCount() int { return r.nfields }
 
+// size is the bytes r holds beyond its fixed part: what its record
+// copies of the request.
+func (r *Request) size() int {
+	return len(r.respFields) + len(r.method) + len(r.path) + len(r.fields) + len(r.class) + len(r.dest) +
+		len(r.geofence) + len(r.requestID) + len(r.clientIP) + len(r.subject)
+}
+
+// capacity is the bytes r's buffers have room for.
+func (r *Request) capacity() int {
+	return cap(r.respFields) + cap(r.method) + cap(r.path) + cap(r.fields) + cap(r.class) + cap(r.dest) +
+		cap(r.geofence) + cap(r.requestID) + cap(r.clientIP) + cap(r.subject)
+}
+
+// maxKept bounds the buffers a pooled record keeps for the next request:
+// one that held long field lists lets them go rather than hold them in
+// the free list (up to BatchSize records) for good.
+const maxKept = 4 << 10
+
+// recycle makes r ready to be reused: reset, and without its buffers
+// when they have grown past maxKept.
+func (r *Request) recycle() {
+	if r.capacity() > maxKept {
+		*r = Request{}
+		return
+	}
+	r.reset()
+}
+
 func (r *Request) reset() {
 	*r = Request{
 		respFields: r.respFields[:0],

@@ -40,7 +40,8 @@ type Options struct {
 	// from it. Required.
 	MasterKey []byte
 	// QueueSize is how many events wait for the writer before new ones are
-	// dropped (and counted). Zero means 65536.
+	// dropped (and counted). Zero means 65536. Requests are also dropped
+	// when those waiting hold maxHeld bytes (32 MiB) of names and values.
 	QueueSize int
 	// BatchSize is the most events written in one transaction. Zero means 4096.
 	BatchSize int
@@ -143,12 +144,21 @@ type Log struct {
 	mu       sync.Mutex
 	queue    []item     // events waiting for the writer, at most QueueSize
 	free     []*Request // request records to reuse: unlike a sync.Pool, a GC does not empty it
+	held     int        // the bytes of the queued and unwritten request records (Request.size)
 	closed   bool
 	done     chan struct{}
 	stop     chan struct{}
 	pruneReq chan chan error // Prune asks the writer to prune
 	kick     chan struct{}   // a batch is waiting
 }
+
+// maxHeld bounds the bytes of the request records queued or being
+// written (Request.size): a request submitted with more held is dropped,
+// as when QueueSize events wait. A typical record holds about a hundred
+// bytes and the largest the limits allow (limits.go) some 33 KiB, so the
+// bound matters only when a stalled disk backs up requests that name
+// many long fields, which would otherwise hold up to 2 GiB.
+const maxHeld = 32 << 20
 
 // initialMmapSize is the address space the log's file is mapped with at
 // open: 1 GiB, some 15 million events, before bbolt first remaps it.
@@ -247,7 +257,7 @@ func (l *Log) Acquire() *Request {
 // the record is dropped, counted (Dropped) and logged at most once a
 // second. The record must not be used after Submit.
 func (l *Log) Submit(r *Request) {
-	if !l.enqueue(item{req: r}) {
+	if !l.enqueue(item{req: r}, r.size()) {
 		l.release(r)
 	}
 }
@@ -258,7 +268,7 @@ func (l *Log) Submit(r *Request) {
 // event at once: the writer is woken to write it now rather than at the
 // next flush interval.
 func (l *Log) Record(e Event) {
-	if l.enqueue(item{ev: &e}) {
+	if l.enqueue(item{ev: &e}, 0) {
 		select {
 		case l.kick <- struct{}{}:
 		default:
@@ -266,11 +276,14 @@ func (l *Log) Record(e Event) {
 	}
 }
 
-func (l *Log) enqueue(it item) bool {
+// enqueue queues it, a request whose record holds size bytes (or an
+// admin event: 0), unless the log is closed or the queue full.
+func (l *Log) enqueue(it item, size int) bool {
 	l.mu.Lock()
-	ok := !l.closed && len(l.queue) < l.opts.QueueSize
+	ok := !l.closed && len(l.queue) < l.opts.QueueSize && l.held+size <= maxHeld
 	if ok {
 		l.queue = append(l.queue, it)
+		l.held += size
 	}
 	n := len(l.queue)
 	l.mu.Unlock()
@@ -292,7 +305,7 @@ func (l *Log) enqueue(it item) bool {
 }
 
 func (l *Log) release(r *Request) {
-	r.reset()
+	r.recycle()
 	l.mu.Lock()
 	if len(l.free) < l.opts.BatchSize {
 		l.free = append(l.free, r)
@@ -305,15 +318,18 @@ func (l *Log) release(r *Request) {
 // each: one pass over the records, which a batch has too many of to
 // stay in the CPU's cache between passes.
 func (l *Log) releaseAll(batch []item, observe func(*Request)) {
+	size := 0
 	for _, it := range batch {
 		if it.req != nil {
 			if observe != nil {
 				observe(it.req)
 			}
-			it.req.reset()
+			size += it.req.size()
+			it.req.recycle()
 		}
 	}
 	l.mu.Lock()
+	l.held -= size
 	for _, it := range batch {
 		if it.req != nil && len(l.free) < l.opts.BatchSize {
 			l.free = append(l.free, it.req)
