@@ -357,8 +357,8 @@ func TestE2EDemo(t *testing.T) {
 		if err != nil {
 			t.Errorf("sdproxy demo after SIGTERM = %v, want exit 0", err)
 		}
-	case <-time.After(e2e.ExitDeadline):
-		t.Fatalf("sdproxy demo still running %s after SIGTERM", e2e.ExitDeadline)
+	case <-time.After(e2e.StopDeadline):
+		t.Fatalf("sdproxy demo still running %s after SIGTERM", e2e.StopDeadline)
 	}
 	if _, err := os.Stat(dm[1]); !os.IsNotExist(err) {
 		t.Errorf("demo data dir %s still exists after exit (%v), want it removed", dm[1], err)

@@ -153,7 +153,7 @@ func TestE2EDemoStore(t *testing.T) {
 		if err != nil {
 			t.Errorf("sdproxy demo-store after SIGINT: %v, want exit 0", err)
 		}
-	case <-time.After(e2e.ExitDeadline):
-		t.Errorf("sdproxy demo-store still running %s after SIGINT", e2e.ExitDeadline)
+	case <-time.After(e2e.StopDeadline):
+		t.Errorf("sdproxy demo-store still running %s after SIGINT", e2e.StopDeadline)
 	}
 }

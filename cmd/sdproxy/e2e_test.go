@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -407,4 +408,36 @@ func TestE2EGeneratedSecrets(t *testing.T) {
 			t.Errorf("serve log of the restart = %q, want no new key generated", log)
 		}
 	})
+}
+
+// TestE2EStopWithUnusedConnections: with a connection open on the data
+// listener that has not sent a request (an HTTP client's pool may hold
+// one, dialled for a request another connection took), SIGTERM closes the
+// admin listener at once too, rather than after the data server's wait
+// for that connection, and serve still exits with status 0.
+func TestE2EStopWithUnusedConnections(t *testing.T) {
+	env := serveEnv(t, t.TempDir(), "")
+	srv := e2e.Start(t, env)
+	idle, err := net.Dial("tcp", env[config.EnvListen])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	time.Sleep(100 * time.Millisecond) // accepted
+	if err := srv.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	for deadline := time.Now().Add(2 * time.Second); !closed && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", srv.AdminAddr, time.Second)
+		if err != nil {
+			closed = true
+		} else {
+			c.Close()
+		}
+	}
+	if !closed {
+		t.Error("the admin listener still accepts connections 2 s after SIGTERM (the data server is waiting for an unused connection)")
+	}
+	srv.Stop(t) // exit status 0 within StopDeadline
 }

@@ -181,9 +181,17 @@ func (s *server) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err := errors.Join(serveErr,
-		s.dataSrv.ShutdownWithContext(sctx),
-		s.adminSrv.ShutdownWithContext(sctx))
+	// Both servers at once, so that both listeners close now. A server
+	// waits for a connection that has not sent its first request until 5 s
+	// after it was accepted (fasthttp counts it idle then, as net/http
+	// does); one after the other, the admin listener would go on accepting
+	// connections, each with 5 s of its own, while the data server waited.
+	var dataErr, adminErr error
+	var down sync.WaitGroup
+	down.Go(func() { dataErr = s.dataSrv.ShutdownWithContext(sctx) })
+	down.Go(func() { adminErr = s.adminSrv.ShutdownWithContext(sctx) })
+	down.Wait()
+	err := errors.Join(serveErr, dataErr, adminErr)
 	stopBG()
 	bg.Wait()
 	err = errors.Join(err, s.members.Close(), s.events.Close(), s.store.Close())
