@@ -275,13 +275,19 @@ var (
 	demoKeyRE     = regexp.MustCompile(`export KEY=(qk_\S+)`)
 	demoProjectRE = regexp.MustCompile(`Project\s+(prj_[0-9a-z]+)`)
 	demoDirRE     = regexp.MustCompile(`--data-dir (\S+)`)
+	demoAppRE     = regexp.MustCompile(`export APP=http://(\S+?)/proxy/`)
+	demoStoreRE   = regexp.MustCompile(`curl -s http://([0-9.:]+)/posts/1`)
 )
 
-// TestE2EDemo runs `sdproxy demo` and the steps it prints.
+// TestE2EDemo runs `sdproxy demo` and the steps it prints. Its listeners
+// take ports the kernel picks as they bind (port 0), read back from what
+// it prints: no other test can take them in between.
 func TestE2EDemo(t *testing.T) {
-	data, admin, store := e2e.FreeAddr(t), e2e.FreeAddr(t), e2e.FreeAddr(t)
-	cmd := exec.Command(e2e.Binary(t), "demo", "--listen", data, "--admin-listen", admin, "--store-listen", store)
+	const anyPort = "127.0.0.1:0"
+	cmd := exec.Command(e2e.Binary(t), "demo", "--listen", anyPort, "--admin-listen", anyPort, "--store-listen", anyPort)
 	cmd.Env = e2e.Environ(nil)
+	var stderr lockedBuffer // what it says when it cannot start
+	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -299,9 +305,11 @@ func TestE2EDemo(t *testing.T) {
 	go io.Copy(io.Discard, out)
 	printed := text.String()
 	km, pm, dm := demoKeyRE.FindStringSubmatch(printed), demoProjectRE.FindStringSubmatch(printed), demoDirRE.FindStringSubmatch(printed)
-	if km == nil || pm == nil || dm == nil {
-		t.Fatalf("sdproxy demo printed %q, want a key, a project and its data dir", printed)
+	am, sm := demoAppRE.FindStringSubmatch(printed), demoStoreRE.FindStringSubmatch(printed)
+	if km == nil || pm == nil || dm == nil || am == nil || sm == nil {
+		t.Fatalf("sdproxy demo printed %q, want a key, a project, its data dir and the proxy's and store's addresses; stderr:\n%s", printed, stderr.String())
 	}
+	data, store := am[1], sm[1]
 	key, project := km[1], pm[1]
 	mm, em := regexp.MustCompile(`MASKED=(qk_\S+)`).FindStringSubmatch(printed), regexp.MustCompile(`ENCONLY=(qk_\S+)`).FindStringSubmatch(printed)
 	if mm == nil || em == nil {
