@@ -156,17 +156,26 @@ func (r *Request) SetSubject(b []byte) { r.subject = append(r.subject[:0], b...)
 // also those beyond the MaxFieldNames that are stored.
 func (r *Request) FieldCount() int { return r.nfields }
 
+// buffers are r's copies of the request's bytes.
+func (r *Request) buffers() [10][]byte {
+	return [...][]byte{r.respFields, r.method, r.path, r.fields, r.class, r.dest, r.geofence, r.requestID, r.clientIP, r.subject}
+}
+
 // size is the bytes r holds beyond its fixed part: what its record
 // copies of the request.
-func (r *Request) size() int {
-	return len(r.respFields) + len(r.method) + len(r.path) + len(r.fields) + len(r.class) + len(r.dest) +
-		len(r.geofence) + len(r.requestID) + len(r.clientIP) + len(r.subject)
+func (r *Request) size() (n int) {
+	for _, b := range r.buffers() {
+		n += len(b)
+	}
+	return n
 }
 
 // capacity is the bytes r's buffers have room for.
-func (r *Request) capacity() int {
-	return cap(r.respFields) + cap(r.method) + cap(r.path) + cap(r.fields) + cap(r.class) + cap(r.dest) +
-		cap(r.geofence) + cap(r.requestID) + cap(r.clientIP) + cap(r.subject)
+func (r *Request) capacity() (n int) {
+	for _, b := range r.buffers() {
+		n += cap(b)
+	}
+	return n
 }
 
 // maxKept bounds the buffers a pooled record keeps for the next request:

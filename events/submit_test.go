@@ -3,6 +3,7 @@ package events
 import (
 	"log/slog"
 	"math/rand"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,5 +155,20 @@ func TestRecordBytesBoundTheQueue(t *testing.T) {
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBuffersNameEveryByteField: size and capacity count every []byte
+// field of Request, so a field added later is not left out of the bound.
+func TestBuffersNameEveryByteField(t *testing.T) {
+	var r Request
+	n := 0
+	for f := range reflect.TypeOf(r).Fields() {
+		if f.Type == reflect.TypeOf([]byte(nil)) {
+			n++
+		}
+	}
+	if got := len(r.buffers()); got != n {
+		t.Errorf("buffers() lists %d fields, Request has %d of type []byte", got, n)
 	}
 }
