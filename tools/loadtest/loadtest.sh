@@ -179,7 +179,7 @@ start_all() {
 	url[fields]=$sd_url pid[fields]=$sd_pid key[fields]=$sd_key
 	local project
 	project=$(create_project check "")
-	check_key=$("$tmp/sdproxy" key create --project "$project" -q)
+	check_key=$("$sd_cli" key create --project "$project" -q)
 	check_url=http://127.0.0.1:$p_data/proxy/$project/posts
 	if [[ -n $BASE ]]; then
 		build_base
@@ -192,10 +192,12 @@ start_all() {
 # start_sdproxy NAME BINARY UPSTREAM_PORT starts sdproxy serve on its
 # defaults (event log on) with a data directory of its own, on p_data and
 # p_admin, creates a project forwarding to the upstream and a key, and sets
-# sd_url, sd_pid and sd_key. Its environment stays exported for the CLI
-# (create_project, the preflight's check project) until the next call.
+# sd_url, sd_pid and sd_key. Its environment stays exported, and sd_cli
+# names its binary, for the CLI (create_project, the preflight's check
+# project) until the next call.
 start_sdproxy() {
 	local name=$1 bin=$2 project
+	sd_cli=$bin
 	export SDPROXY_DATA_DIR=$tmp/data-$name SDPROXY_LISTEN=127.0.0.1:$p_data SDPROXY_ADMIN_LISTEN=127.0.0.1:$p_admin \
 		SDPROXY_ADMIN_ADDR=http://127.0.0.1:$p_admin SDPROXY_LOG_LEVEL=warn
 	SDPROXY_MASTER_KEY=$(head -c32 /dev/urandom | base64)
@@ -205,7 +207,7 @@ start_sdproxy() {
 	wait_port "$p_admin" "$sd_pid" "$name"
 	wait_port "$p_data" "$sd_pid" "$name"
 	project=$(create_project load "http://127.0.0.1:$3")
-	sd_key=$("$tmp/sdproxy" key create --project "$project" -q)
+	sd_key=$("$bin" key create --project "$project" -q)
 	sd_url=http://127.0.0.1:$p_data/proxy/$project/posts
 }
 
@@ -224,7 +226,7 @@ build_base() {
 # limit is far above what the load test sends; no upstream: answer directly.
 create_project() {
 	local id
-	id=$("$tmp/sdproxy" project create --name "$1" --upstream "$2" --rps 1000000 --burst 1000000 -o json |
+	id=$("$sd_cli" project create --name "$1" --upstream "$2" --rps 1000000 --burst 1000000 -o json |
 		sed -n 's/.*"id": "\(prj_[a-z0-9]*\)".*/\1/p')
 	[[ -n $id ]] || die "sdproxy project create $1: no project id"
 	echo "$id"
