@@ -161,11 +161,22 @@ func (c *client) do(method, path string, body any) ([]byte, error) {
 	return out, nil
 }
 
-// decodeAPIError turns an error answer into an *apiError.
+// statusError is an error answer that is not the admin API's error
+// body (verify's 409 is its result): it keeps the body for the caller
+// that knows its shape.
+type statusError struct {
+	Status int
+	Body   []byte
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("the server answered HTTP %d", e.Status) }
+
+// decodeAPIError turns an error answer into an *apiError, or a
+// *statusError when it is not an error body.
 func decodeAPIError(status int, body []byte) error {
 	var e wire.ErrorBody
 	if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
-		return fmt.Errorf("the server answered HTTP %d", status)
+		return &statusError{Status: status, Body: body}
 	}
 	return &apiError{Status: status, ErrorDetail: e.Error}
 }

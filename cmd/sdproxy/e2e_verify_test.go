@@ -39,6 +39,16 @@ func TestE2EVerifyCheckpoint(t *testing.T) {
 	if out := cli(t, cl, "events", "verify", "--checkpoint-file", sink); !strings.Contains(out, "intact") {
 		t.Errorf("events verify (online) = %q, want intact", out)
 	}
+	// Online, a log that does not reach --min-seq: verify names the entry
+	// as it does offline (the server's 409 is its result, not an error).
+	stdout, stderr, code := e2e.Run(t, 30*time.Second, cl, "events", "verify", "--min-seq", "100000")
+	if code != 1 || !strings.Contains(stderr, "event log broken at evt_100000: entries missing at the end") {
+		t.Errorf("events verify --min-seq 100000 (online) = exit %d, stdout %q, stderr %q; want exit 1 naming evt_100000", code, stdout, stderr)
+	}
+	stdout, stderr, code = e2e.Run(t, 30*time.Second, cl, "events", "verify", "--min-seq", "100000", "--output", "json")
+	if code != 1 || !strings.Contains(stdout, `"ok": false`) || !strings.Contains(stdout, `"id": "evt_100000"`) {
+		t.Errorf("events verify --min-seq 100000 --output json (online) = exit %d, stdout %q, stderr %q; want exit 1 and the result", code, stdout, stderr)
+	}
 	srv.Stop(t)
 	if out := cli(t, cl, "events", "verify", "--checkpoint-file", sink); !strings.Contains(out, "intact") {
 		t.Errorf("events verify --checkpoint-file (offline) = %q, want intact", out)
@@ -51,7 +61,7 @@ func TestE2EVerifyCheckpoint(t *testing.T) {
 	if out := cli(t, cl, "events", "verify"); !strings.Contains(out, "intact") {
 		t.Fatalf("events verify without evidence = %q, want intact (a consistent older copy)", out)
 	}
-	stdout, stderr, code := e2e.Run(t, 30*time.Second, cl, "events", "verify", "--checkpoint-file", sink)
+	stdout, stderr, code = e2e.Run(t, 30*time.Second, cl, "events", "verify", "--checkpoint-file", sink)
 	if code != 1 || !strings.Contains(stderr, "event log broken") {
 		t.Errorf("events verify --checkpoint-file after a rollback = exit %d, stdout %q, stderr %q; want exit 1 naming the break", code, stdout, stderr)
 	}

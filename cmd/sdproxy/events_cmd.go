@@ -219,8 +219,8 @@ or log), or a sequence number you know was reached with --min-seq.`,
 	f := cmd.Flags()
 	f.BoolVar(&v.all, "all", false, "ask the running server to have every live instance verify its own chain (etcd backend), one line per instance")
 	f.Uint64Var(&v.minSeq, "min-seq", 0, "fail unless the log reaches at least this sequence number")
-	f.StringVar(&v.checkpoint, "checkpoint", "", "a checkpoint line as written to the events sink or the server log")
-	f.StringVar(&v.checkpointFile, "checkpoint-file", "", "use the last checkpoint line in this file (an events sink file or a server log)")
+	f.StringVar(&v.checkpoint, "checkpoint", "", "a checkpoint line as written to the events sink or a JSON server log (log.format json)")
+	f.StringVar(&v.checkpointFile, "checkpoint-file", "", "use the last checkpoint line in this file (an events sink file or a JSON server log)")
 	return cmd
 }
 
@@ -315,14 +315,23 @@ func verifyOnline(cl *clientFlags, minSeq uint64, checkpoint string) (wire.Verif
 		path += "?" + q.Encode()
 	}
 	raw, err := c.do("GET", path, nil)
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == 409 {
-		return res, fmt.Errorf("event log broken (see the server's answer)")
+	if se := (*statusError)(nil); errors.As(err, &se) && se.Status == 409 {
+		// 409 is the result of a broken chain, naming its first entry.
+		if json.Unmarshal(se.Body, &res) != nil || res.OK || res.Broken == nil {
+			return res, fmt.Errorf("event log broken (the server answered HTTP 409 without naming the entry)")
+		}
+		return res, nil
 	}
 	if err != nil {
 		return res, err
 	}
-	return res, json.Unmarshal(raw, &res)
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return res, err
+	}
+	if !res.OK && res.Broken == nil {
+		return res, errors.New("event log broken (the server named no entry)")
+	}
+	return res, nil
 }
 
 // verifyAll asks the running server for every live instance's
