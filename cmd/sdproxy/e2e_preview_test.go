@@ -69,7 +69,7 @@ func TestE2EPreview(t *testing.T) {
 	}
 
 	// Body on standard input, no route for the path: nothing transformed.
-	out = cliStdin(t, env, e2ePreviewBody, "preview", "--project", p.ID, "--path", "/other", "-d", "@-")
+	out = cliStdin(t, env, e2ePreviewBody, "preview", "--project", "Signup", "--path", "/other", "-d", "@-") // by name
 	if !strings.Contains(out, "No route matches POST /other.") || !strings.Contains(out, "nothing transformed") || !strings.Contains(out, "us_ssn") {
 		t.Errorf("sdproxy preview of an unmatched path = %q, want no route, nothing transformed, the SSN hinted", out)
 	}

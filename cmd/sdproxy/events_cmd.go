@@ -47,18 +47,35 @@ most 1000 events; a bigger burst between two polls shows its newest 1000.`,
 			if err != nil {
 				return err
 			}
+			id, err := resolveProject(cl, project)
+			if err != nil {
+				return err
+			}
 			q := url.Values{"limit": {strconv.Itoa(limit)}}
 			for k, v := range map[string]string{"key_id": key, "type": typ, "since": since} {
 				if v != "" {
 					q.Set(k, v)
 				}
 			}
-			return showEvents(cmd.OutOrStdout(), cmd.ErrOrStderr(), c, cl.output, "/admin/v1/projects/"+project+"/events", q, follow, interval)
+			path := "/admin/v1/projects/" + id
+			if empty, err := showEvents(cmd.OutOrStdout(), cmd.ErrOrStderr(), c, cl.output, path+"/events", q, follow, interval); err != nil || !empty {
+				return err
+			}
+			// The events of a deleted project stay listed, so an unknown
+			// id lists nothing rather than failing: say which it is.
+			if _, err := c.do("GET", path, nil); err != nil {
+				if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Status == 404 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: no project has the id %s now (a deleted project's events stay listed; it has none)\n", id)
+					return nil
+				}
+				return err
+			}
+			return nil
 		},
 	}
 	cl.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&project, "project", "", "project id (required)")
+	f.StringVar(&project, "project", "", "project id, or name when no other project has it (required)")
 	f.StringVar(&key, "key", "", "only events of this key id")
 	f.StringVar(&typ, "type", "", `only this type ("request", "key.revoked", or a family such as "key.")`)
 	f.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
@@ -71,22 +88,24 @@ most 1000 events; a bigger burst between two polls shows its newest 1000.`,
 
 // showEvents prints one page, oldest first, then with follow polls for
 // newer events until interrupted: after the follow cursor of a merged
-// list (etcd), else after the newest event id (one log).
-func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values, follow bool, interval time.Duration) error {
+// list (etcd), else after the newest event id (one log). Without follow
+// it reports whether the page was empty.
+func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values, follow bool, interval time.Duration) (empty bool, err error) {
 	raw, err := c.do("GET", path+"?"+q.Encode(), nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var pg wire.EventPage
 	if err := json.Unmarshal(raw, &pg); err != nil {
-		return err
+		return false, err
 	}
+	empty = len(pg.Items) == 0 && !follow
 	unreachable := strings.Join(pg.Unreachable, ", ")
 	if unreachable != "" {
 		fmt.Fprintf(errw, "note: instances that did not answer, whose events are missing: %s\n", unreachable)
 	}
 	if output == "json" && !follow {
-		return printJSON(w, raw)
+		return empty, printJSON(w, raw)
 	}
 	after := printEvents(w, output, pg.Items, true)
 	if pg.FollowCursor != nil {
@@ -100,11 +119,11 @@ func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values,
 		q.Set("limit", "1000")
 		raw, err := c.do("GET", path+"?"+q.Encode(), nil)
 		if err != nil {
-			return err
+			return false, err
 		}
 		pg = wire.EventPage{}
 		if err := json.Unmarshal(raw, &pg); err != nil {
-			return err
+			return false, err
 		}
 		if u := strings.Join(pg.Unreachable, ", "); u != unreachable { // said once, not every poll
 			if u != "" {
@@ -120,7 +139,7 @@ func showEvents(w, errw io.Writer, c *client, output, path string, q url.Values,
 			after = id
 		}
 	}
-	return nil
+	return empty, nil
 }
 
 // printEvents prints items (newest first from the API) oldest first and

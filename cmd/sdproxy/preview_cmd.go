@@ -51,7 +51,11 @@ func newPreviewCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := c.do("POST", "/admin/v1/projects/"+pf.project+"/preview", in)
+			id, err := resolveProject(cl, pf.project)
+			if err != nil {
+				return err
+			}
+			raw, err := c.do("POST", "/admin/v1/projects/"+id+"/preview", in)
 			if err != nil {
 				return err
 			}
@@ -67,7 +71,7 @@ func newPreviewCmd(cl *clientFlags) *cobra.Command {
 	}
 	cl.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&pf.project, "project", "", "project id (required)")
+	f.StringVar(&pf.project, "project", "", "project id, or name when no other project has it (required)")
 	f.StringVar(&pf.method, "method", "", "HTTP method of the request (default POST with -d, else GET)")
 	f.StringVar(&pf.path, "path", "", `request path after /proxy/{project-id}, e.g. /posts/1 (required)`)
 	f.StringVarP(&pf.data, "data", "d", "", "request body: JSON, @FILE or @- (standard input)")
