@@ -17,7 +17,7 @@ type Event struct {
 	Method         string   `json:"method,omitempty"`
 	Path           string   `json:"path,omitempty"`
 	Mode           string   `json:"mode,omitempty"`
-	Fields         []string `json:"fields,omitempty"`
+	Fields         []string `json:"fields,omitzero"` // a request event's, maybe [] (none); nil for others
 	Classification *string  `json:"classification,omitempty"`
 	Destination    *string  `json:"destination,omitempty"`
 	Geofence       *string  `json:"geofence,omitempty"`

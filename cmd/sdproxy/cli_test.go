@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +31,8 @@ func TestRunHelp(t *testing.T) {
 		{"root -h", []string{"-h"}, []string{"serve", "project", "key"}},
 		{"serve --help", []string{"serve", "--help"}, []string{"--listen", "--admin-listen", "--data-dir", "--config", "SDPROXY_MASTER_KEY"}},
 		{"project --help", []string{"project", "--help"}, []string{"create", "list", "show", "update", "delete", "--admin-addr", "--output"}},
-		{"key --help", []string{"key", "--help"}, []string{"create", "list", "revoke", "rotate", "--project"}},
+		{"key --help", []string{"key", "--help"}, []string{"create", "list", "update", "revoke", "rotate", "--project"}},
+		{"serve --help names the secret files", []string{"serve", "--help"}, []string{"SDPROXY_MASTER_KEY_FILE", "SDPROXY_ADMIN_TOKEN_FILE", "admin_token_file"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,6 +47,14 @@ func TestRunHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+	// update changes only the flags given: it shows no defaults, and
+	// not the environment, which is fixed at creation.
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"project", "update", "--help"}, &stdout, &stderr, fakeEnv{}.get)
+	own, _, _ := strings.Cut(stdout.String(), "Global Flags:")
+	if code != 0 || !strings.Contains(own, "--max-active-keys") || strings.Contains(own, "environment") || strings.Contains(own, "default") {
+		t.Errorf("project update --help = %d, %q; want its flags, neither --environment nor defaults", code, stdout.String())
 	}
 }
 
@@ -81,6 +92,8 @@ func TestRunErrors(t *testing.T) {
 		{"admin API down via env", []string{"key", "list", "--project", "prj_x"}, fakeEnv{config.EnvAdminToken: "t", config.EnvAdminAddr: down}, down},
 		{"project create without --name", []string{"project", "create"}, fakeEnv{config.EnvAdminToken: "t"}, "name"},
 		{"serve with a positional argument", []string{"serve", "extra"}, nil, "extra"},
+		{"project update --environment", []string{"project", "update", "prj_x", "--environment", "production"}, fakeEnv{config.EnvAdminToken: "t"},
+			"environment is fixed at creation"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,6 +316,38 @@ func TestLoadConfigExampleIsDefault(t *testing.T) {
 	}
 	if want := config.Default(); got != want {
 		t.Errorf("loadConfig(example) = %+v, want the defaults %+v", got, want)
+	}
+}
+
+// ... and names every key the config file takes (set, or commented out
+// where the default is empty).
+func TestConfigExampleNamesEveryKey(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "sdproxy.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			keys = append(keys, name)
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Duration]() {
+				walk(f.Type)
+			}
+		}
+	}
+	walk(reflect.TypeFor[config.Config]())
+	if len(keys) < 30 {
+		t.Fatalf("found %d yaml keys in config.Config, want the whole struct walked", len(keys))
+	}
+	for _, k := range keys {
+		if !regexp.MustCompile(`(?m)^[ #]*` + regexp.QuoteMeta(k) + `:`).Match(b) {
+			t.Errorf("testdata/sdproxy.example.yaml does not name the key %q", k)
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 func newKeyCmd(cl *clientFlags) *cobra.Command {
-	cmd, _, keysPath := projectScopedCmd(cl, "key", "Manage a project's API keys (create, list, revoke, rotate)", "/keys")
+	cmd, _, keysPath := projectScopedCmd(cl, "key", "Manage a project's API keys (create, list, update, revoke, rotate)", "/keys")
 	cmd.AddCommand(
 		keyCreateCmd(cl, keysPath),
 		&cobra.Command{

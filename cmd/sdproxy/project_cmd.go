@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -68,6 +69,9 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 			in.Name = &name
 		}
 		if f.Changed("environment") {
+			if verb == "update" {
+				return errors.New("--environment: a project's environment is fixed at creation; create a new project for another")
+			}
 			in.Environment = &env
 		}
 		if f.Changed("upstream") {
@@ -99,11 +103,18 @@ func projectWriteCmd(cl *clientFlags, verb, short string, args cobra.PositionalA
 	f := cmd.Flags()
 	f.StringVar(&name, "name", "", "project name")
 	f.StringVar(&env, "environment", "development", "development, staging or production (fixed at creation)")
+	if verb == "update" {
+		f.MarkHidden("environment") // refused below: only create takes it
+	}
 	f.StringVar(&upstream, "upstream", "", "base URL requests are forwarded to (empty: answer directly)")
 	f.StringSliceVar(&destinations, "destination", nil, "allowed X-Qanapi-Destination origin (repeatable, or comma-separated)")
 	f.Float64Var(&rps, "rps", 0, "rate limit per API key: requests per second (with --burst)")
 	f.IntVar(&burst, "burst", 0, "rate limit per API key: burst size (with --rps)")
-	f.IntVar(&maxKeys, "max-active-keys", 0, "cap of active API keys (default 10)")
+	keysHelp := "cap of active API keys"
+	if verb == "create" {
+		keysHelp += " (default: the server's default_max_active_keys, 10 unless set)"
+	}
+	f.IntVar(&maxKeys, "max-active-keys", 0, keysHelp)
 	f.BoolVar(&bindFields, "bind-fields", false, "seal new tokens bound to their field path (a token moved to another field will not open)")
 	f.StringVar(&caFile, "upstream-ca", "", "PEM `FILE` of the CA certificates the upstream and destinations are verified against instead of the system's roots (\"\": back to the system's roots)")
 	f.StringVar(&certFile, "upstream-client-cert", "", "PEM `FILE` of the client certificate chain presented to the upstream and destinations (with --upstream-client-key; both \"\" remove it)")

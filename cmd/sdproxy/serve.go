@@ -28,10 +28,11 @@ func newServeCmd(getenv func(string) string) *cobra.Command {
 		Long: `Run the proxy. Settings come from flags, then SDPROXY_* environment
 variables, then the config file (--config or SDPROXY_CONFIG), then defaults.
 
-The master key comes from SDPROXY_MASTER_KEY (base64 of 32 bytes) or
-SDPROXY_MASTER_KEY_FILE; without either, <data-dir>/master.key is created
-for development. The admin token comes from SDPROXY_ADMIN_TOKEN or
-<data-dir>/admin.token, created on first start.`,
+The master key comes from SDPROXY_MASTER_KEY (base64 of 32 bytes) or a
+file (SDPROXY_MASTER_KEY_FILE, master_key_file); without either,
+<data-dir>/master.key is created for development. The admin token comes
+from SDPROXY_ADMIN_TOKEN or a file (SDPROXY_ADMIN_TOKEN_FILE,
+admin_token_file), else <data-dir>/admin.token, created on first start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd, configPath, flags, getenv)
