@@ -38,6 +38,7 @@ type segment struct {
 	key   string // unescaped object key
 	index int    // array index named by key, or -1
 	wild  bool   // an unescaped *
+	ascii bool   // key is ASCII
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

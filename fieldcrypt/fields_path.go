@@ -49,7 +49,7 @@ func newSegment(key string, escaped bool) (segment, error) {
 	if key == "*" && !escaped {
 		return segment{index: -1, wild: true}, nil
 	}
-	return segment{key: key, index: arrayIndex(key)}, nil
+	return segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key))}, nil
 }
 
 // arrayIndex returns the array index spelled by key, or -1.

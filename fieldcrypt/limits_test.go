@@ -206,6 +206,18 @@ func TestCaseVariantKey(t *testing.T) {
 		{`{"title":"x","titles":"y"}`, "title", false},
 		{`{"other":{"TITLE":"y"}}`, "title", false},
 		{`{"title":"x"}`, "title", false},
+		// Unicode letters some decoders read as ASCII ones: Go's
+		// encoding/json folds "ſ" (U+017F) to s and the Kelvin sign
+		// (U+212A) to k; .NET's OrdinalIgnoreCase upper-cases "ı" to I.
+		{`{"ssn":"x","\u017f\u017fn":"secret"}`, "ssn", true},
+		{"{\"\u017fsn\":\"secret\"}", "ssn", true},
+		{`{"\u212aind":"secret"}`, "kind", true},
+		{`{"\u0131d":"secret"}`, "id", true},
+		{`{"user":{"\u212a":"secret"}}`, "user.k", true},
+		{`{"caf\u00e9":"x","CAF\u00c9":"secret"}`, "café", true},
+		{`{"caf\u00e9":"x"}`, "café", false},
+		{`{"s\u00dfn":"x"}`, "ssn", false}, // ß is not s
+		{`{"\u017fsnx":"x"}`, "ssn", false},
 	}
 	for _, tc := range cases {
 		f, err := ParseFields(tc.fields)

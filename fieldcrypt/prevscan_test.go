@@ -239,6 +239,8 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 			out |= 1 << i
 		} else if len(seg.key) == len(key) && prevFoldEqual(key, seg.key) {
 			s.foldKey = true
+		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
+			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
 		}
 	}
 	return out

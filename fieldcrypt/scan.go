@@ -1,8 +1,11 @@
 package fieldcrypt
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects accepted: a document
@@ -294,15 +297,75 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
+	ascii := -1 // whether key is ASCII, once needed
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		if seg := &s.paths[i].segs[d]; seg.wild || seg.key == string(key) {
+		seg := &s.paths[i].segs[d]
+		switch {
+		case seg.wild || seg.key == string(key):
 			out |= 1 << i
-		} else if len(seg.key) == len(key) && foldEqual(key, seg.key) {
+		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
+		default:
+			if ascii < 0 {
+				ascii = b2i(isASCII(key))
+			}
+			if (ascii == 0 || !seg.ascii) && caseVariant(key, seg.key) {
+				s.foldKey = true
+			}
 		}
 	}
 	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// isASCII reports whether b holds only ASCII bytes.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// caseVariant reports whether b and s, not both ASCII, are the same
+// letters but for case as some decoder that matches keys without regard
+// to case sees them: Unicode simple folding (Go's encoding/json: "ſsn"
+// is "ssn", the Kelvin sign "K" is "k"), or the upper or lower case
+// mapping of each letter (.NET's OrdinalIgnoreCase: "ıd" is "ID").
+func caseVariant(b []byte, s string) bool {
+	for len(b) > 0 && len(s) > 0 {
+		x, n := utf8.DecodeRune(b)
+		y, m := utf8.DecodeRuneInString(s)
+		b, s = b[n:], s[m:]
+		if x != y && unicode.ToUpper(x) != unicode.ToUpper(y) && unicode.ToLower(x) != unicode.ToLower(y) && !sameFold(x, y) {
+			return false
+		}
+	}
+	return len(b) == 0 && len(s) == 0
+}
+
+// sameFold reports whether y is in x's orbit of Unicode simple folding.
+func sameFold(x, y rune) bool {
+	for r := unicode.SimpleFold(x); r != x; r = unicode.SimpleFold(r) {
+		if r == y {
+			return true
+		}
+	}
+	return false
 }
 
 // foldEqual reports whether b and s are equal under ASCII case folding.
