@@ -48,7 +48,7 @@ func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Param
 	}
 	s := getScratch()
 	defer putScratch(s)
-	if err := s.locate(doc, f, false, p.BindFields); err != nil {
+	if err := s.locateStrict(doc, f, p.BindFields); err != nil {
 		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w", err)
 	}
 	b := getBidxScratch()

@@ -31,6 +31,10 @@ type Fields struct {
 type path struct {
 	name string    // canonical spelling
 	segs []segment // one per nesting level
+	// covered: bit d is set when another path is this one with a *
+	// inserted at depth d (items.card and items.*.card): the elements of
+	// an array there are that path's (see ErrFieldInArray).
+	covered uint64
 }
 
 // segment is one level of a path.
@@ -101,8 +105,37 @@ func (f *Fields) add(entry string) error {
 	if len(f.paths) == MaxFields {
 		return fmt.Errorf("%w: more than %d paths", ErrInvalidFields, MaxFields)
 	}
-	f.paths = append(f.paths, path{name: name, segs: segs})
+	p := path{name: name, segs: segs}
+	for i := range f.paths {
+		if d, ok := wildTwin(segs, f.paths[i].segs); ok {
+			p.covered |= 1 << d
+		}
+		if d, ok := wildTwin(f.paths[i].segs, segs); ok {
+			f.paths[i].covered |= 1 << d
+		}
+	}
+	f.paths = append(f.paths, p)
 	return nil
+}
+
+// wildTwin reports whether b is a with a * inserted at depth d, before a
+// key segment (items.*.card for items.card, *.ssn for ssn): where a meets
+// an array at depth d, b names what a would in each element.
+func wildTwin(a, b []segment) (d int, ok bool) {
+	if len(b) != len(a)+1 {
+		return 0, false
+	}
+	for d = 0; d < len(a) && a[d] == b[d]; d++ {
+	}
+	if d == len(a) || a[d].wild || !b[d].wild {
+		return 0, false
+	}
+	for i := d; i < len(a); i++ {
+		if a[i] != b[i+1] {
+			return 0, false
+		}
+	}
+	return d, true
 }
 
 // cutUnescaped splits s around the first sep not escaped by a backslash.

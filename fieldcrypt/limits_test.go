@@ -230,3 +230,44 @@ func TestCaseVariantKey(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldInArray: encrypting, a path that names a key where the document
+// has an array of objects is refused (the key may be in every element),
+// unless the list also names the elements (a * twin); arrays without an
+// object, and decrypting, pass as before.
+func TestFieldInArray(t *testing.T) {
+	p := testParams(t)
+	cases := []struct {
+		doc, fields string
+		refused     bool
+	}{
+		{`{"items":[{"card":"4111"}]}`, "items.card", true},
+		{`[{"ssn":"123-45-6789"}]`, "ssn", true},
+		{`{"a":[{"b":[{"c":"s1"}]}]}`, "a.b.c", true},
+		{`{"a":{"b":[{"c":"s1"}]}}`, "a.b.c", true},
+		{`{"items":[1,"x",{"card":"4111"}]}`, "items.card", true},
+		{`{"items":[]}`, "items.card", false},
+		{`{"tags":["a","b",[1]]}`, "tags.name", false},
+		{`{"items":[{"card":"4111"}]}`, "items.*.card", false},
+		{`{"items":[{"card":"4111"}]}`, "items.card,items.*.card", false},
+		{`[{"ssn":"123-45-6789"}]`, "ssn,*.ssn", false},
+		{`{"items":[{"card":"4111"}]}`, "items.0.card", false},
+		{`{"items":[{"card":"4111"}]}`, "items", false},
+		{`{"other":[{"card":"4111"}]}`, "items.card", false},
+	}
+	for _, tc := range cases {
+		f := mustFields(t, tc.fields)
+		out, err := Encrypt(nil, []byte(tc.doc), f, p)
+		if got := errors.Is(err, ErrFieldInArray); got != tc.refused {
+			t.Errorf("Encrypt(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
+		}
+		if tc.refused && out != nil {
+			t.Errorf("Encrypt(%s, %s) = %q, want nothing", tc.doc, tc.fields, out)
+		}
+		if tc.refused {
+			if _, err := Decrypt(nil, []byte(tc.doc), f, p); err != nil {
+				t.Errorf("Decrypt(%s, %s) = %v, want nil: decrypting leaves what it does not name", tc.doc, tc.fields, err)
+			}
+		}
+	}
+}

@@ -39,6 +39,8 @@ type prevScanner struct {
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
+	// strict, inArray: as the live scanner's (ErrFieldInArray).
+	strict, inArray bool
 
 	// With bind, the bound path of spans[i] is
 	// pathBuf[pathEnds[i-1]:pathEnds[i]] (see path).
@@ -62,7 +64,7 @@ type prevFrame struct {
 func (s *prevScanner) reset(doc []byte, f Fields, tokens, bind bool) {
 	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
 	s.spans, s.keys, s.fps, s.decoded = s.spans[:0], s.keys[:0], s.fps[:0], s.decoded[:0]
-	s.foldKey = false
+	s.foldKey, s.strict, s.inArray = false, false, false
 	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
@@ -124,6 +126,7 @@ value:
 			goto member
 		}
 		f.elem, m = i, s.matchIndex(d-1, f.m, 0)
+		s.noteElement(d-1, f.m, i)
 		goto value
 	case '"':
 		if end, _, ok = prevScanString(doc, i); !ok {
@@ -162,6 +165,9 @@ after:
 		if s.foldKey {
 			return ErrCaseVariantKey
 		}
+		if s.inArray {
+			return ErrFieldInArray
+		}
 		return nil
 	}
 	f = &s.stack[(d-1)&(MaxDepth-1)] // d <= MaxDepth
@@ -183,6 +189,7 @@ after:
 		i = prevSkipSpace(doc, i+1)
 		f.elem = i
 		m = s.matchIndex(d-1, f.m, f.n)
+		s.noteElement(d-1, f.m, i)
 		goto value
 	case c == '}' && f.obj:
 		if err := s.checkKeys(f.base); err != nil {
@@ -261,6 +268,23 @@ func prevFoldEqual(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// noteElement, strict, notes an object element at doc[at] of an array at
+// depth d where a path of m names a key that no * twin covers.
+func (s *prevScanner) noteElement(d int, m uint64, at int) {
+	if !s.strict {
+		return
+	}
+	if at = prevSkipSpace(s.doc, at); at >= len(s.doc) || s.doc[at] != '{' {
+		return
+	}
+	for ; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		if seg := &s.paths[j].segs[d]; !seg.wild && seg.index < 0 && s.paths[j].covered&(1<<d) == 0 {
+			s.inArray = true
+		}
+	}
 }
 
 // matchIndex returns the paths of m whose segment at depth d matches index i.

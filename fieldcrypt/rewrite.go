@@ -14,7 +14,7 @@ import (
 func Encrypt(dst, doc []byte, f Fields, p *Params) ([]byte, error) {
 	s := getScratch()
 	defer putScratch(s)
-	if err := s.locate(doc, f, false, p.BindFields); err != nil {
+	if err := s.locateStrict(doc, f, p.BindFields); err != nil {
 		return dst, fmt.Errorf("fieldcrypt.Encrypt: %w", err)
 	}
 	out, err := s.encryptSpans(dst, doc, p)

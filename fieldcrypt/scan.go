@@ -39,6 +39,9 @@ type scanner struct {
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
+	// strict: refuse an object in an array where a path names a key
+	// (encrypting; see ErrFieldInArray); inArray: one was found.
+	strict, inArray bool
 
 	// With bind, the bound path of spans[i] is
 	// pathBuf[pathEnds[i-1]:pathEnds[i]] (see path).
@@ -59,13 +62,14 @@ type frame struct {
 	bloom uint64 // objects: two bits per key seen (see keyBits)
 	obj   bool   // an object, not an array
 	each  bool   // a target array: every element is a target
+	cross bool   // arrays, strict: a path of m names a key here
 }
 
 // reset prepares s for a new document and field list.
 func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
 	s.spans, s.keys, s.decoded = s.spans[:0], s.keys[:0], s.decoded[:0]
-	s.foldKey = false
+	s.foldKey, s.strict, s.inArray = false, false, false
 	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
@@ -142,7 +146,7 @@ value:
 			return ErrTooDeep
 		}
 		f = &s.stack[d]
-		f.m, f.start, f.n, f.obj, f.each = m, -1, 0, c == '{', each
+		f.m, f.start, f.n, f.obj, f.each, f.cross = m, -1, 0, c == '{', each, false
 		if target {
 			f.start = start
 		}
@@ -164,6 +168,9 @@ value:
 		f.elem, f.wild, f.next, m = i, 0, math.MaxInt, 0
 		if f.m != 0 {
 			m = s.matchIndex(d-1, f)
+			if f.cross && i < len(doc) && doc[i] == '{' {
+				s.inArray = true
+			}
 		}
 		goto value
 	case c == 't':
@@ -199,6 +206,9 @@ after: // f is the innermost open container, if d > 0
 		if s.foldKey {
 			return ErrCaseVariantKey
 		}
+		if s.inArray {
+			return ErrFieldInArray
+		}
 		return nil
 	}
 	if f.each {
@@ -218,6 +228,9 @@ after: // f is the innermost open container, if d > 0
 		f.n++
 		i = skipSpace(doc, i+1)
 		f.elem = i
+		if f.cross && i < len(doc) && doc[i] == '{' {
+			s.inArray = true
+		}
 		if m = f.wild; f.n >= f.next {
 			m = s.matchIndex(d-1, f)
 		}
@@ -402,6 +415,8 @@ func (s *scanner) matchIndex(d int, f *frame) uint64 {
 			out |= 1 << j
 		case seg.index > f.n:
 			next = min(next, seg.index)
+		case seg.index < 0 && s.strict && s.paths[j].covered&(1<<d) == 0:
+			f.cross = true // a key: no element matches, yet one may hold it
 		}
 	}
 	f.next = next

@@ -20,6 +20,8 @@ func FuzzScanPrev(f *testing.F) {
 	f.Add([]byte(`{"a":[1,{"b":"x"}],"c":"\u00e9","d":[]}`), "a.*.b,c,d,a")
 	f.Add([]byte(`[{"a.b":null},{"a":{"b":true}},"qanapi:bm9uZQ:v1:AAAA:$"]`), `*.a\.b,*.a.b,*`)
 	f.Add([]byte(`{"Email":"x","email":"y","k\"ey":"\ud83d\ude00 é","n":-0.5e+7}`), "email,n")
+	f.Add([]byte(`{"items":[1,{"card":"x"}],"t":[],"u":[{"v":1}]}`), "items.card,t.x,u.v,u.*.v")
+	f.Add([]byte(`[{"ssn":"x"},{"\u017fsn":"y"}]`), "ssn,*.ssn")
 	keys := newTestKeyring(f, 1)
 	f.Fuzz(func(t *testing.T, doc []byte, fields string) {
 		fl, err := ParseFields(fields)
@@ -73,6 +75,7 @@ func comparePrev(t *testing.T, doc []byte, f Fields, tokens, bind bool) {
 func prevEncrypt(doc []byte, f Fields, p *Params) ([]byte, error) {
 	var ps prevScanner
 	ps.reset(doc, f, false, p.BindFields)
+	ps.strict = true
 	if err := ps.scan(); err != nil {
 		return nil, err
 	}

@@ -75,3 +75,12 @@ func (s *scratch) locate(doc []byte, f Fields, tokens, bind bool) error {
 	s.sc.reset(doc, f, tokens, bind)
 	return s.sc.scan()
 }
+
+// locateStrict is locate for encrypting: it also refuses a document in
+// which a path meets an array of objects where it names a key
+// (ErrFieldInArray), rather than leave what may be that field unsealed.
+func (s *scratch) locateStrict(doc []byte, f Fields, bind bool) error {
+	s.sc.reset(doc, f, false, bind)
+	s.sc.strict = true
+	return s.sc.scan()
+}

@@ -223,7 +223,8 @@ func (d *Data) record(ctx *fasthttp.RequestCtx, st *reqState, start time.Time, t
 	r.SetPath(ctx.Path())
 	r.SetFields(st.requestNames())
 	r.SetClassification(st.h.class)
-	r.SetDestination(st.h.dest)
+	var dest [256]byte
+	r.SetDestination(destOrigin(dest[:0], st.h.dest))
 	r.SetGeofence(st.h.geofence)
 	r.SetRequestID(st.reqID)
 	if st.route != nil {

@@ -26,6 +26,7 @@ var (
 	errInvalidJSON           = &apiError{Status: 400, Code: "invalid_json", Message: "the body is not valid JSON"}
 	errTooDeep               = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body is nested more than " + strconv.Itoa(fieldcrypt.MaxDepth) + " levels deep"}
 	errDuplicateKey          = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body has an object with a duplicate key"}
+	errFieldInArray          = &apiError{Status: 400, Code: "field_in_array", Message: "a field to transform names an object key where the body has an array of objects (items.card with \"items\": [{\"card\": …}]); name the elements with * (items.*.card), or *.card for a body that is a list"}
 	errCaseVariant           = &apiError{Status: 400, Code: "ambiguous_field", Message: "the body has a key that differs from a field to transform only in letter case; upstreams that match keys without regard to case would read it as that field, in plaintext"}
 	errInvalidFields         = &apiError{Status: 400, Code: "invalid_fields", Message: "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
 	errInvalidClass          = &apiError{Status: 400, Code: "invalid_classification", Message: "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most " + strconv.Itoa(keystore.MaxSlugLen) + " characters"}
@@ -70,6 +71,7 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrTooDeep, errTooDeep},
 	{fieldcrypt.ErrDuplicateKey, errDuplicateKey},
 	{fieldcrypt.ErrCaseVariantKey, errCaseVariant},
+	{fieldcrypt.ErrFieldInArray, errFieldInArray},
 	{fieldcrypt.ErrInvalidFields, errInvalidFields},
 	{fieldcrypt.ErrNotAToken, errNotAToken},
 	{fieldcrypt.ErrDecryptFailed, errDecryptFailed},

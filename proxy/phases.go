@@ -139,6 +139,23 @@ func (d *Data) requestFields(st *reqState) (f fieldcrypt.Fields, ok bool, err er
 	return f, err == nil, err
 }
 
+// listRequestFields are the request phase's paths as they are and under
+// "*." (the same paths in every element of a body that is a list), as
+// the response phase reads a list answer.
+func (d *Data) listRequestFields(st *reqState) (fieldcrypt.Fields, error) {
+	if st.route != nil && st.route.request != nil && len(bytes.TrimSpace(st.h.fields)) == 0 {
+		return st.route.request.listFields, nil
+	}
+	names := st.requestNames()
+	st.scratch = appendListPaths(append(append(st.scratch[:0], names...), ','), names)
+	f, err := d.fields.parse(st.scratch)
+	if err != nil { // over the limit of paths: the "*." forms alone
+		st.scratch = appendListPaths(st.scratch[:0], names)
+		f, err = d.fields.parse(st.scratch)
+	}
+	return f, err
+}
+
 // requestNames are the request phase's field paths for the event.
 func (st *reqState) requestNames() []byte {
 	if st.route == nil || st.route.request == nil {
@@ -179,6 +196,12 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	}
 	if err := d.setParams(st); err != nil {
 		return nil, err
+	}
+	if st.mode == modeEncrypt && index.Len() == 0 && firstByte(body) == '[' {
+		// A list body: the paths in every element too, as for answers.
+		if fields, err = d.listRequestFields(st); err != nil {
+			return nil, err
+		}
 	}
 	var out []byte
 	if st.mode == modeEncrypt {

@@ -331,3 +331,47 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	rtErrorShape(t, "response encrypt without the encrypt permission",
 		e.do("GET", pp+"/unrouted", "", HeaderAuthorization, e.dec, HeaderMode, "decrypt", HeaderResponseFields, "userId", HeaderResponseMode, "encrypt"), 403, "permission_denied")
 }
+
+// TestArraysCannotCarryPlaintext: a body that is a list gets the route's
+// and the header's fields in every element, as a list answer does; a path
+// that names a key where the body has an array of objects is refused
+// rather than forwarded with that key in clear (from a security review).
+func TestArraysCannotCarryPlaintext(t *testing.T) {
+	e := newRouteEnv(t)
+	if _, err := e.rtEnv.store.CreateRoute(e.project.ID, keystore.RouteInput{Methods: []string{"POST"}, Path: "/bulk/**", Order: 5,
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"title", "user.email"}}}); err != nil {
+		t.Fatal(err)
+	}
+	pp := "/proxy/" + e.project.ID
+	for _, c := range []struct {
+		name, path, body string
+		hdr              []string
+	}{
+		{"route, list body", "/bulk", `[{"title":"Sensitive A","user":{"email":"Sensitive B"}},{"title":"Sensitive C"}]`, nil},
+		{"header, list body", "/other", `[{"ssn":"Sensitive D"},{"ssn":"Sensitive E"}]`, []string{HeaderFields, "ssn"}},
+		{"route and header, list body", "/bulk", `[{"title":"Sensitive F","note":"Sensitive G"}]`, []string{HeaderFields, "note"}},
+		{"header with its own * form", "/other", `{"items":[{"card":"Sensitive H"}]}`, []string{HeaderFields, "items.card,items.*.card"}},
+	} {
+		r := e.do("POST", pp+c.path, c.body, append([]string{HeaderAuthorization, e.full}, c.hdr...)...)
+		got := string(e.up.last(t).body)
+		if r.status != 200 || strings.Contains(got, "Sensitive") || !strings.Contains(got, "qanapi:") {
+			t.Errorf("%s: POST %s = %d %s; the upstream received %s, want every named value sealed", c.name, c.path, r.status, r.body, got)
+		}
+	}
+	n := len(e.up.requests())
+	for _, c := range []struct {
+		name, path, body string
+		hdr              []string
+	}{
+		{"header path through an array", "/other", `{"items":[{"card":"Sensitive I"}]}`, []string{HeaderFields, "items.card"}},
+		{"deeper", "/other", `{"a":[{"b":[{"c":"Sensitive J"}]}]}`, []string{HeaderFields, "a.b.c"}},
+		{"route path through an array", "/bulk", `{"user":[{"email":"Sensitive K"}]}`, nil},
+		{"route path through a list body's array", "/bulk", `[{"user":[{"email":"Sensitive L"}]}]`, nil},
+	} {
+		r := e.do("POST", pp+c.path, c.body, append([]string{HeaderAuthorization, e.full}, c.hdr...)...)
+		rtErrorShape(t, c.name, r, 400, "field_in_array")
+	}
+	if len(e.up.requests()) != n {
+		t.Errorf("refused bodies reached the upstream")
+	}
+}

@@ -293,6 +293,27 @@ type target struct {
 // returns the grown buf with the target pointing into it; ok is false for
 // anything else, including URLs with credentials and URLs with a space, a
 // control or a non-ASCII byte (which would break the request line).
+// destOrigin appends what the event log keeps of an X-Qanapi-Destination
+// value: its scheme and authority without any user information, and not
+// its path or query, which may carry credentials (?api_key=…), cut to
+// what dst holds.
+func destOrigin(dst, raw []byte) []byte {
+	raw = bytes.TrimSpace(raw)
+	rest := raw
+	if i := bytes.Index(raw, []byte("://")); i >= 0 && i <= 16 {
+		rest = raw[i+3:]
+		dst = append(dst, raw[:i+3]...)
+	}
+	if end := bytes.IndexAny(rest, "/?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	if at := bytes.LastIndexByte(rest, '@'); at >= 0 {
+		rest = rest[at+1:]
+	}
+	n := min(len(rest), cap(dst)-len(dst))
+	return append(dst, rest[:max(n, 0)]...)
+}
+
 func parseTarget(buf []byte, rawURL []byte) (_ []byte, t target, ok bool) {
 	for _, c := range rawURL {
 		if c <= ' ' || c >= 0x7f {
