@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
@@ -74,7 +75,9 @@ func (d *Data) directBody(ctx *fasthttp.RequestCtx, st *reqState, m mode) ([]byt
 	return body, nil
 }
 
-// directFields reads "fields" from the body, or else X-Qanapi-Fields.
+// directFields reads "fields" from the body and X-Qanapi-Fields: either,
+// or both (the header adds its paths to the body's, as it adds to a
+// route's).
 func directFields(body, header []byte) (fieldcrypt.Fields, error) {
 	f := gjson.GetBytes(body, "fields")
 	if !f.Exists() {
@@ -92,6 +95,13 @@ func directFields(body, header []byte) (fieldcrypt.Fields, error) {
 			return fieldcrypt.Fields{}, errInvalidFields
 		}
 		list = append(list, v.String())
+	}
+	if len(bytes.TrimSpace(header)) > 0 {
+		hf, err := fieldcrypt.ParseFields(string(header))
+		if err != nil {
+			return fieldcrypt.Fields{}, err
+		}
+		list = append(list, hf.Names()...) // canonical spellings parse back to the same paths
 	}
 	return fieldcrypt.FieldsFromList(list)
 }

@@ -61,6 +61,13 @@ func TestDirectFieldsFromHeader(t *testing.T) {
 	if got := jsonField(t, dec.body, "data"); string(got) != `{"ssn":"123","name":"Ann"}` {
 		t.Errorf("decrypt without fields = %s, want every token opened", got)
 	}
+	// With "fields" in the body too, the header adds to them (it never
+	// goes unheard: a caller naming a field there gets it sealed).
+	enc = e.do("POST", pathDirectEncrypt, `{"data":{"ssn":"123","name":"Ann","a,b":"x"},"fields":["name"]}`, HeaderAuthorization, key, HeaderFields, `ssn, a\,b`)
+	if data = jsonField(t, enc.body, "data"); enc.status != 200 || bytes.Contains(data, []byte("123")) || bytes.Contains(data, []byte("Ann")) ||
+		bytes.Contains(data, []byte(`"x"`)) {
+		t.Errorf("encrypt with fields [name] and X-Qanapi-Fields: ssn and a\\,b = %d %s, want all three sealed", enc.status, enc.body)
+	}
 }
 
 func TestDirectErrors(t *testing.T) {
