@@ -35,7 +35,7 @@ var (
 	errPermission            = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
 	errClassMismatch         = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
 	errDestination           = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
-	errInvalidPath           = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash or a dot segment with parameters (such as ..;), which upstreams may resolve outside the project's base path"}
+	errInvalidPath           = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash, a control character (such as %00 or %0A) or a dot segment with parameters (such as ..;), which upstreams may resolve differently, even outside the project's base path"}
 	errNotAToken             = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
 	errDecryptFailed         = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
 	errUnknownClass          = &apiError{Status: 422, Code: "unknown_classification", Message: "the project defines no classification with the slug this request names (X-Qanapi-Classification or the route's); define it with the admin API first"}
@@ -46,7 +46,7 @@ var (
 	errBadEncoding           = &apiError{Status: 400, Code: "invalid_request", Message: "the body could not be decoded per its Content-Encoding"}
 	errInvalidRespMode       = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Response-Mode must be encrypt or decrypt, and goes with X-Qanapi-Response-Fields or a route's response rule"}
 	errDestinationWithRoutes = &apiError{Status: 400, Code: "route_conflict", Message: "X-Qanapi-Destination cannot be used in a project that has routes: the routes apply to the project's upstream paths"}
-	errMethodOverride        = &apiError{Status: 400, Code: "route_conflict", Message: "method-override headers (X-HTTP-Method-Override and the like) cannot be used in a project that has routes"}
+	errMethodOverride        = &apiError{Status: 400, Code: "route_conflict", Message: "method overrides (X-HTTP-Method-Override and the like, or a _method query parameter) cannot be used in a project that has routes"}
 	errRouteConflict         = &apiError{Status: 400, Code: "route_conflict", Message: "a header contradicts the project's route for this path (its mode, response mode or classification); headers may add fields to a route, never remove or change them"}
 	errNotTransform          = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON (or could not be decoded), so the fields the route asks to encrypt could not be; nothing of it was passed on"}
 	errRateLimited           = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}

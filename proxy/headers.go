@@ -111,9 +111,29 @@ func parseHeaders(h *fasthttp.RequestHeader, q *qHeaders) {
 }
 
 // isQanapi reports whether k is one of our X-Qanapi-* headers, in any
-// letter case.
+// letter case, or spelt with underscores (X_Qanapi_Fields: CGI-style
+// frameworks read it as X-Qanapi-Fields; here it is an unknown header).
 func isQanapi(k []byte) bool {
-	return len(k) >= len(qanapiPrefix) && equalFold(k[:len(qanapiPrefix)], qanapiPrefix)
+	return len(k) >= len(qanapiPrefix) && equalFoldDash(k[:len(qanapiPrefix)], qanapiPrefix)
+}
+
+// equalFoldDash is equalFold with '_' in b taken as '-', as CGI-style
+// frameworks (Rack, PHP, WSGI) name headers: HTTP_X_QANAPI_FIELDS is
+// both X-Qanapi-Fields and X_Qanapi_Fields.
+func equalFoldDash(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		c := lowerASCII(b[i])
+		if c == '_' {
+			c = '-'
+		}
+		if c != lowerASCII(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // qanapiIndex returns the index in qanapiHeaders of name, in any letter

@@ -73,8 +73,8 @@ var methodOverride = []string{"X-Http-Method-Override", "X-Http-Method", "X-Meth
 
 // checkRouted refuses, in a project that has routes (routed), what would
 // let a request escape them: an X-Qanapi-Destination (the route matched
-// the proxy path, the request would go elsewhere) and method-override
-// headers.
+// the proxy path, the request would go elsewhere), method-override
+// headers (with '-' or '_') and a _method query parameter.
 func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) error {
 	if !routed {
 		return nil
@@ -84,10 +84,13 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 	}
 	for k := range ctx.Request.Header.All() {
 		for _, h := range methodOverride {
-			if equalFold(k, h) {
+			if equalFoldDash(k, h) {
 				return errMethodOverride
 			}
 		}
+	}
+	if ctx.QueryArgs().Has("_method") { // Symfony and Laravel read it from the query too
+		return errMethodOverride
 	}
 	return nil
 }

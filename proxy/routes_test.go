@@ -315,6 +315,9 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	n := len(e.up.requests())
 	rtErrorShape(t, "destination in a routed project", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, HeaderDestination, "http://up.test/api/posts"), 400, "route_conflict")
 	rtErrorShape(t, "method override", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X-HTTP-Method-Override", "POST"), 400, "route_conflict")
+	rtErrorShape(t, "method override with underscores", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X_HTTP_Method_Override", "POST"), 400, "route_conflict")
+	rtErrorShape(t, "_method in the query", e.do("POST", pp+"/other/7?_method=PUT", post1, HeaderAuthorization, e.full), 400, "route_conflict")
+	rtErrorShape(t, "X-Qanapi header with underscores", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X_Qanapi_Fields", "title"), 400, "unknown_header")
 	if len(e.up.requests()) != n {
 		t.Errorf("refused requests reached the upstream")
 	}
