@@ -97,9 +97,10 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 
 // requestMode is the request phase's mode: the route's when it has a
 // request rule (a contradicting X-Qanapi-Mode is route_conflict), else
-// X-Qanapi-Mode (default encrypt). A request that a route matched and that
-// names no field of its own transforms nothing on the way in: 0, and no
-// mode's permission is needed (a read with a decrypt-only key).
+// X-Qanapi-Mode (default encrypt). A request that a route matched, or
+// that names response fields only, and that names no field of its own
+// transforms nothing on the way in: 0, and no mode's permission is needed
+// (a read with a decrypt-only or decrypt_masked key).
 func (st *reqState) requestMode() (mode, error) {
 	given := len(bytes.TrimSpace(st.h.mode)) > 0
 	hm, ok := parseMode(st.h.mode)
@@ -116,6 +117,8 @@ func (st *reqState) requestMode() (mode, error) {
 		if !given && len(bytes.TrimSpace(st.h.fields)) == 0 {
 			return 0, nil
 		}
+	} else if !given && len(bytes.TrimSpace(st.h.fields)) == 0 && len(bytes.TrimSpace(st.h.respFields)) > 0 {
+		return 0, nil // a read that only transforms the answer, as through a GET route
 	}
 	return hm, nil
 }

@@ -242,6 +242,16 @@ func TestResponseFieldsHeader(t *testing.T) {
 		t.Errorf("GET with X-Qanapi-Response-Fields *.ssn = %s, want the list decrypted too", r.body)
 	}
 	rtErrorShape(t, "response mode alone", e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseMode, "decrypt"), 400, "invalid_mode")
+	// A key that may only read masked values reads through the header as
+	// through a route: the request names nothing to transform, so it needs
+	// no encrypt permission. Naming request fields still does.
+	masked := e.key(p.ID, keystore.KeyInput{Permissions: []string{keystore.PermDecryptMasked}})
+	r = e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, masked, HeaderResponseFields, "ssn")
+	if r.status != 200 || string(r.body) != `[{"ssn":"**cret"},{"ssn":"plain"}]` {
+		t.Errorf("GET with a decrypt_masked key and X-Qanapi-Response-Fields = %d %s, want the list masked", r.status, r.body)
+	}
+	rtErrorShape(t, "decrypt_masked key naming request fields",
+		e.do("POST", "/proxy/"+p.ID+"/people", `{"a":"x"}`, HeaderAuthorization, masked, HeaderFields, "a", HeaderResponseFields, "ssn"), 403, "permission_denied")
 }
 
 // TestRoutesCompressed: a gzip request is decoded, encrypted and forwarded
