@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strconv"
@@ -122,7 +123,9 @@ type phasePlan struct {
 	mode    string
 	named   []string
 	require []string
-	list    bool // a response: a top-level array has the paths applied in each element
+	// list: a top-level array has the paths applied in each element too
+	// (answers; requests that encrypt without blind indexes)
+	list bool
 	// subjectField is the request rule's subject_field, or "".
 	subjectField string
 }
@@ -140,12 +143,15 @@ func requestPlan(route *keystore.Route, in wire.PreviewInput) (phasePlan, error)
 		if given != "" && given != ruleMode(rule.Mode, keystore.ModeEncrypt) {
 			return phasePlan{}, errPreviewConflict
 		}
-		return phasePlan{mode: ruleMode(rule.Mode, keystore.ModeEncrypt), named: concat(rule.Fields, in.Fields), require: rule.Require, subjectField: rule.SubjectField}, nil
+		m := ruleMode(rule.Mode, keystore.ModeEncrypt)
+		return phasePlan{mode: m, named: concat(rule.Fields, in.Fields), require: rule.Require, subjectField: rule.SubjectField,
+			list: m == keystore.ModeEncrypt && len(rule.Index) == 0 && len(in.Index) == 0}, nil
 	}
 	if len(in.Fields) == 0 {
 		return phasePlan{}, nil
 	}
-	return phasePlan{mode: ruleMode(given, keystore.ModeEncrypt), named: in.Fields}, nil
+	m := ruleMode(given, keystore.ModeEncrypt)
+	return phasePlan{mode: m, named: in.Fields, list: m == keystore.ModeEncrypt && len(in.Index) == 0}, nil
 }
 
 // responsePlan mirrors the data plane's response phase: the route's
@@ -219,6 +225,11 @@ func previewPhase(plan phasePlan, body []byte, phase string, hints *[]wire.Previ
 		if root, err = decodeTree(body); err != nil {
 			return out, err
 		}
+		if plan.mode == keystore.ModeEncrypt {
+			if err := checkEncrypt(plan, body, fields); err != nil {
+				return out, httpapi.BadRequest(phase + " body: the proxy would refuse it: " + fieldcryptReason(err))
+			}
+		}
 	}
 	covered := map[string]bool{}
 	if plan.mode != "" {
@@ -242,6 +253,27 @@ func previewPhase(plan phasePlan, body []byte, phase string, hints *[]wire.Previ
 }
 
 // planFields parses the paths a phase names.
+// checkEncrypt is what the proxy would refuse an encrypting phase's body
+// for beyond its validity: a key that differs from a named field only in
+// case, a path through an array of objects. A list body is checked with
+// the paths under "*." too, as the proxy encrypts it.
+func checkEncrypt(plan phasePlan, body []byte, fields fieldcrypt.Fields) error {
+	if t := bytes.TrimLeft(body, " \t\r\n"); plan.list && len(t) > 0 && t[0] == '[' {
+		list := slices.Clone(plan.named)
+		for _, n := range plan.named {
+			list = append(list, "*."+n)
+		}
+		var err error
+		if fields, err = fieldcrypt.FieldsFromList(list); err != nil {
+			// over the limit of paths: the proxy then keeps the "*." forms alone
+			if fields, err = fieldcrypt.FieldsFromList(list[len(plan.named):]); err != nil {
+				return err
+			}
+		}
+	}
+	return fieldcrypt.CheckEncrypt(body, fields)
+}
+
 func planFields(plan phasePlan, phase string) (fieldcrypt.Fields, error) {
 	f, err := fieldcrypt.FieldsFromList(plan.named)
 	if err != nil {

@@ -241,3 +241,31 @@ func (r *previewEvents) Query(events.Filter) ([]events.Event, string, error) { r
 func (r *previewEvents) VerifyWith(events.VerifyOptions) (events.VerifyResult, error) {
 	return events.VerifyResult{OK: true}, nil
 }
+
+// TestAdminPreviewArrays: the preview answers what the proxy does with
+// arrays when encrypting: a list body has the fields applied in each
+// element, a path through an array of objects is refused (field_in_array
+// on the data plane), and a key that differs from a named field only in
+// case is refused too.
+func TestAdminPreviewArrays(t *testing.T) {
+	e := newAdmEnv(t)
+	p := e.project(`{"name":"Bulk"}`)
+	got := e.preview(p.ID, `{"method": "POST", "path": "/bulk", "fields": ["title"], "body": [{"title": "a"}, {"title": "b"}, {"x": 1}]}`)
+	if !slices.Equal(got.Request.Fields, []string{"0.title", "1.title"}) && !slices.Equal(got.Request.Fields, []string{"*.title"}) || got.Request.Values != 2 {
+		t.Errorf("preview of a list body = %+v, want title in each element (2 values)", got.Request)
+	}
+	for name, in := range map[string]string{
+		"path through an array": `{"method": "POST", "path": "/x", "fields": ["items.card"], "body": {"items": [{"card": "4111"}]}}`,
+		"list body, deeper":     `{"method": "POST", "path": "/x", "fields": ["user.email"], "body": [{"user": [{"email": "a"}]}]}`,
+		"case variant":          `{"method": "POST", "path": "/x", "fields": ["ssn"], "body": {"\u017fsn": "x"}}`,
+	} {
+		r := e.call("POST", "/admin/v1/projects/"+p.ID+"/preview", in)
+		if r.status != 400 || !strings.Contains(string(r.body), "the proxy would refuse it") {
+			t.Errorf("%s: preview = %d %s, want 400 saying the proxy would refuse it", name, r.status, r.body)
+		}
+	}
+	// Decrypting, the proxy leaves what it does not name: no refusal.
+	if r := e.call("POST", "/admin/v1/projects/"+p.ID+"/preview", `{"method": "POST", "path": "/x", "mode": "decrypt", "fields": ["items.card"], "body": {"items": [{"card": "x"}]}}`); r.status != 200 {
+		t.Errorf("decrypt preview through an array = %d %s, want 200", r.status, r.body)
+	}
+}

@@ -24,6 +24,15 @@ func Encrypt(dst, doc []byte, f Fields, p *Params) ([]byte, error) {
 	return out, nil
 }
 
+// CheckEncrypt returns the error Encrypt would refuse doc with for f
+// (invalid JSON, ErrCaseVariantKey, ErrFieldInArray…), or nil, without
+// sealing anything: for previews.
+func CheckEncrypt(doc []byte, f Fields) error {
+	s := getScratch()
+	defer putScratch(s)
+	return s.locateStrict(doc, f, false)
+}
+
 // Decrypt is the reverse of Encrypt: every value at a path of f (each
 // element, for an array) must be a token string (else ErrNotAToken) and is
 // replaced by its plaintext. A token that fails to open gives the bare
