@@ -256,19 +256,12 @@ func previewPhase(plan phasePlan, body []byte, phase string, hints *[]wire.Previ
 // checkEncrypt is what the proxy would refuse an encrypting phase's body
 // for beyond its validity: a key that differs from a named field only in
 // case, a path through an array of objects. A list body is checked with
-// the paths under "*." too, as the proxy encrypts it.
+// the paths in every element, as the proxy encrypts it.
 func checkEncrypt(plan phasePlan, body []byte, fields fieldcrypt.Fields) error {
 	if t := bytes.TrimLeft(body, " \t\r\n"); plan.list && len(t) > 0 && t[0] == '[' {
-		list := slices.Clone(plan.named)
-		for _, n := range plan.named {
-			list = append(list, "*."+n)
-		}
 		var err error
-		if fields, err = fieldcrypt.FieldsFromList(list); err != nil {
-			// over the limit of paths: the proxy then keeps the "*." forms alone
-			if fields, err = fieldcrypt.FieldsFromList(list[len(plan.named):]); err != nil {
-				return err
-			}
+		if fields, err = fields.ForList(); err != nil {
+			return err
 		}
 	}
 	return fieldcrypt.CheckEncrypt(body, fields)
@@ -322,11 +315,16 @@ func transformed(plan phasePlan, root *jsonNode, paths []fieldPath, out *wire.Pr
 	return covered
 }
 
-// underEachElement returns paths with a leading * segment: the data plane
-// applies a response rule's paths to each element of a top-level array.
+// underEachElement returns paths as the data plane applies them to each
+// element of a top-level array: a leading * before those that start with a
+// key (see fieldcrypt.AppendListNames).
 func underEachElement(paths []fieldPath) []fieldPath {
 	out := make([]fieldPath, len(paths))
 	for i, p := range paths {
+		if len(p.segs) > 0 && (p.segs[0].wild || p.segs[0].index >= 0) {
+			out[i] = p // names elements already (*.ssn, 0.ssn), as fieldcrypt.AppendListNames keeps it
+			continue
+		}
 		out[i] = fieldPath{name: p.name, segs: append([]fieldSeg{{index: -1, wild: true}}, p.segs...)}
 	}
 	return out

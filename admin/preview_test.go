@@ -160,16 +160,17 @@ func TestAdminPreviewRequiredAndTokens(t *testing.T) {
 }
 
 // TestAdminPreviewListAnswer: a response rule applies its paths to each
-// element of a top-level array, as the data plane does (and only so: a
-// path written *.title names a level deeper).
+// element of a top-level array, as the data plane does, whether written as
+// for one object (title) or for the elements (*.body, which stays as
+// written: it does not name a level deeper).
 func TestAdminPreviewListAnswer(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"Blog"}`)
 	e.route(p.ID, `{"path": "/posts", "response": {"fields": ["title", "*.body"]}}`)
 	got := e.preview(p.ID, `{"method": "GET", "path": "/posts", "response_body": [{"title": "a", "body": "b", "author_email": "ann@example.com"}, {"title": "c", "body": "d"}]}`)
 	r := got.Response
-	if r == nil || !slices.Equal(r.Fields, []string{"*.title"}) || r.Values != 2 || !slices.Equal(r.Absent, []string{"*.body"}) {
-		t.Errorf("preview list answer = %+v, want *.title transformed (2 values), *.body absent", r)
+	if r == nil || !slices.Equal(r.Fields, []string{"*.title", "*.body"}) || r.Values != 4 || len(r.Absent) != 0 {
+		t.Errorf("preview list answer = %+v, want *.title and *.body transformed (4 values), none absent", r)
 	}
 	if g, want := previewHints(got), []string{"response *.author_email email"}; !slices.Equal(g, want) {
 		t.Errorf("preview hints = %q, want %q", g, want)

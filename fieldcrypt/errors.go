@@ -18,9 +18,10 @@ var (
 	// would read it as the named field, in plaintext.
 	ErrCaseVariantKey = errors.New("fieldcrypt: a key differs from a named field only in letter case")
 	// ErrFieldInArray means that, encrypting, a named path goes on by an
-	// object key where the document has an array of objects (items.card
-	// with "items": [{"card": …}]): the key may be in every element, and
-	// the path names none of them (items.*.card would).
+	// object key where the document has an array holding objects or
+	// arrays (items.card with "items": [{"card": …}], or [[{"card": …}]]):
+	// the key may be in every element, and the path names none of them
+	// (items.*.card would).
 	ErrFieldInArray = errors.New("fieldcrypt: a named field's path meets an array of objects where it names a key")
 	// ErrInvalidFields means a field list could not be parsed.
 	ErrInvalidFields = errors.New("fieldcrypt: invalid field list")

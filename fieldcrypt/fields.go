@@ -79,6 +79,33 @@ func FieldsFromList(list []string) (Fields, error) {
 // Len returns the number of distinct paths.
 func (f Fields) Len() int { return len(f.paths) }
 
+// AppendListNames appends to dst, comma-separated, the paths of f as they
+// apply to a document whose top level is an array: a path that starts with
+// a key is named under "*." (that key in every element: an array has no
+// keys of its own), one that starts with * or an index is kept as it is.
+// ParseFields reads the list back to as many paths as f has.
+func AppendListNames(dst []byte, f Fields) []byte {
+	for i, p := range f.paths {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if s := p.segs[0]; !s.wild && s.index < 0 {
+			dst = append(dst, "*."...)
+		}
+		dst = append(dst, p.name...)
+	}
+	return dst
+}
+
+// ForList returns the paths of f for a document whose top level is an
+// array (see AppendListNames).
+func (f Fields) ForList() (Fields, error) {
+	if len(f.paths) == 0 {
+		return f, nil
+	}
+	return ParseFields(string(AppendListNames(nil, f)))
+}
+
 // Names returns the canonical spelling of each path, in the order given,
 // for the event log. The slice is the caller's.
 func (f Fields) Names() []string {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -247,7 +249,12 @@ func TestFieldInArray(t *testing.T) {
 		{`{"a":{"b":[{"c":"s1"}]}}`, "a.b.c", true},
 		{`{"items":[1,"x",{"card":"4111"}]}`, "items.card", true},
 		{`{"items":[]}`, "items.card", false},
-		{`{"tags":["a","b",[1]]}`, "tags.name", false},
+		{`{"tags":["a","b",1]}`, "tags.name", false},
+		{`{"tags":["a",[1]]}`, "tags.name", true}, // an array inside: refused without looking in
+		{`{"items":[[{"card":"4111"}]]}`, "items.card", true},
+		{`{"items":[1,[{"card":"4111"}]]}`, "items.card", true},
+		{`[[{"ssn":"1"}]]`, "*.ssn", true},
+		{`{"items":[[{"card":"4111"}]]}`, "items.*.*.card", false},
 		{`{"items":[{"card":"4111"}]}`, "items.*.card", false},
 		{`{"items":[{"card":"4111"}]}`, "items.card,items.*.card", false},
 		{`[{"ssn":"123-45-6789"}]`, "ssn,*.ssn", false},
@@ -268,6 +275,40 @@ func TestFieldInArray(t *testing.T) {
 			if _, err := Decrypt(nil, []byte(tc.doc), f, p); err != nil {
 				t.Errorf("Decrypt(%s, %s) = %v, want nil: decrypting leaves what it does not name", tc.doc, tc.fields, err)
 			}
+		}
+	}
+}
+
+// TestForList: the paths of a list for a document that is an array:
+// those that start with a key go under "*.", the others stay, none is
+// lost however many there are (from a security review: a doubled list over
+// MaxFields fell back to "*." forms only, and "*.ssn" became "*.*.ssn").
+func TestForList(t *testing.T) {
+	list := []string{"ssn", "*.card", "0.id", `a\,b`, `\*`, "user.email"}
+	for i := range MaxFields - len(list) {
+		list = append(list, "f"+strconv.Itoa(i))
+	}
+	f, err := FieldsFromList(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.ForList()
+	if err != nil {
+		t.Fatalf("ForList of %d paths = %v", f.Len(), err)
+	}
+	want := []string{"*.ssn", "*.card", "0.id", `*.a\,b`, `*.\*`, "*.user.email"}
+	if names := got.Names(); got.Len() != MaxFields || !slices.Equal(names[:len(want)], want) {
+		t.Errorf("ForList = %d paths %q…, want %d starting %q", got.Len(), names[:len(want)], MaxFields, want)
+	}
+	p := testParams(t)
+	doc := `[{"ssn":"s1","card":"c1","a,b":"ab1","*":"star1","user":{"email":"e1"}},{"id":"i0"}]`
+	out, err := Encrypt(nil, []byte(doc), got, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"s1", "c1", "ab1", "star1", "e1"} {
+		if strings.Contains(string(out), `"`+v+`"`) {
+			t.Errorf("Encrypt(%s) with the list paths = %s, %s left in clear", doc, out, v)
 		}
 	}
 }

@@ -270,13 +270,13 @@ func prevFoldEqual(b []byte, s string) bool {
 	return true
 }
 
-// noteElement, strict, notes an object element at doc[at] of an array at
+// noteElement, strict, notes an object or array element at doc[at] of an array at
 // depth d where a path of m names a key that no * twin covers.
 func (s *prevScanner) noteElement(d int, m uint64, at int) {
 	if !s.strict {
 		return
 	}
-	if at = prevSkipSpace(s.doc, at); at >= len(s.doc) || s.doc[at] != '{' {
+	if at = prevSkipSpace(s.doc, at); at >= len(s.doc) || s.doc[at] != '{' && s.doc[at] != '[' {
 		return
 	}
 	for ; m != 0; m &= m - 1 {

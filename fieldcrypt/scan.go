@@ -39,8 +39,8 @@ type scanner struct {
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
-	// strict: refuse an object in an array where a path names a key
-	// (encrypting; see ErrFieldInArray); inArray: one was found.
+	// strict: refuse an object or an array in an array where a path names
+	// a key (encrypting; see ErrFieldInArray); inArray: one was found.
 	strict, inArray bool
 
 	// With bind, the bound path of spans[i] is
@@ -168,7 +168,7 @@ value:
 		f.elem, f.wild, f.next, m = i, 0, math.MaxInt, 0
 		if f.m != 0 {
 			m = s.matchIndex(d-1, f)
-			if f.cross && i < len(doc) && doc[i] == '{' {
+			if f.cross && i < len(doc) && (doc[i] == '{' || doc[i] == '[') {
 				s.inArray = true
 			}
 		}
@@ -228,7 +228,7 @@ after: // f is the innermost open container, if d > 0
 		f.n++
 		i = skipSpace(doc, i+1)
 		f.elem = i
-		if f.cross && i < len(doc) && doc[i] == '{' {
+		if f.cross && i < len(doc) && (doc[i] == '{' || doc[i] == '[') {
 			s.inArray = true
 		}
 		if m = f.wild; f.n >= f.next {

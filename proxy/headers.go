@@ -111,22 +111,23 @@ func parseHeaders(h *fasthttp.RequestHeader, q *qHeaders) {
 }
 
 // isQanapi reports whether k is one of our X-Qanapi-* headers, in any
-// letter case, or spelt with underscores (X_Qanapi_Fields: CGI-style
-// frameworks read it as X-Qanapi-Fields; here it is an unknown header).
+// letter case, or spelt with underscores or dots (X_Qanapi_Fields:
+// CGI-style frameworks read it as X-Qanapi-Fields; here it is an unknown
+// header).
 func isQanapi(k []byte) bool {
 	return len(k) >= len(qanapiPrefix) && equalFoldDash(k[:len(qanapiPrefix)], qanapiPrefix)
 }
 
-// equalFoldDash is equalFold with '_' in b taken as '-', as CGI-style
-// frameworks (Rack, PHP, WSGI) name headers: HTTP_X_QANAPI_FIELDS is
-// both X-Qanapi-Fields and X_Qanapi_Fields.
+// equalFoldDash is equalFold with '_' and '.' in b taken as '-': CGI-style
+// frameworks (Rack, PHP, WSGI) name headers HTTP_X_QANAPI_FIELDS, which is
+// X-Qanapi-Fields, X_Qanapi_Fields and X.Qanapi.Fields alike.
 func equalFoldDash(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
 	for i := range len(b) {
 		c := lowerASCII(b[i])
-		if c == '_' {
+		if c == '_' || c == '.' {
 			c = '-'
 		}
 		if c != lowerASCII(s[i]) {

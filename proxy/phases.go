@@ -89,8 +89,13 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 			}
 		}
 	}
-	if ctx.QueryArgs().Has("_method") { // Symfony and Laravel read it from the query too
-		return errMethodOverride
+	for k := range ctx.QueryArgs().All() { // Symfony and Laravel read _method from the query too
+		if i := bytes.IndexAny(k, "[;"); i >= 0 {
+			k = k[:i] // _method[]=, _method;=
+		}
+		if equalFold(k, "_method") {
+			return errMethodOverride
+		}
 	}
 	return nil
 }
@@ -145,21 +150,15 @@ func (d *Data) requestFields(st *reqState) (f fieldcrypt.Fields, ok bool, err er
 	return f, err == nil, err
 }
 
-// listRequestFields are the request phase's paths as they are and under
-// "*." (the same paths in every element of a body that is a list), as
-// the response phase reads a list answer.
-func (d *Data) listRequestFields(st *reqState) (fieldcrypt.Fields, error) {
+// listRequestFields are the request phase's paths f for a body that is a
+// list: in every element (fieldcrypt.AppendListNames), as the response
+// phase reads a list answer.
+func (d *Data) listRequestFields(st *reqState, f fieldcrypt.Fields) (fieldcrypt.Fields, error) {
 	if st.route != nil && st.route.request != nil && len(bytes.TrimSpace(st.h.fields)) == 0 {
 		return st.route.request.listFields, nil
 	}
-	names := st.requestNames()
-	st.scratch = appendListPaths(append(append(st.scratch[:0], names...), ','), names)
-	f, err := d.fields.parse(st.scratch)
-	if err != nil { // over the limit of paths: the "*." forms alone
-		st.scratch = appendListPaths(st.scratch[:0], names)
-		f, err = d.fields.parse(st.scratch)
-	}
-	return f, err
+	st.scratch = fieldcrypt.AppendListNames(st.scratch[:0], f)
+	return d.fields.parse(st.scratch)
 }
 
 // requestNames are the request phase's field paths for the event.
@@ -205,7 +204,7 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	}
 	if st.mode == modeEncrypt && index.Len() == 0 && firstByte(body) == '[' {
 		// A list body: the paths in every element too, as for answers.
-		if fields, err = d.listRequestFields(st); err != nil {
+		if fields, err = d.listRequestFields(st, fields); err != nil {
 			return nil, err
 		}
 	}

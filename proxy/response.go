@@ -73,31 +73,10 @@ func (d *Data) planResponse(st *reqState) error {
 	if p.fields, err = d.fields.parse(p.names); err != nil {
 		return err
 	}
-	// A list answer: the paths as they are and under '*.' (see phase).
-	st.scratch = appendListPaths(append(append(st.scratch[:0], p.names...), ','), p.names)
-	if p.listFields, err = d.fields.parse(st.scratch); err != nil {
-		st.scratch = appendListPaths(st.scratch[:0], p.names)
-		p.listFields, err = d.fields.parse(st.scratch)
-	}
+	// A list answer: the paths in every element (see phase).
+	st.scratch = fieldcrypt.AppendListNames(st.scratch[:0], p.fields)
+	p.listFields, err = d.fields.parse(st.scratch)
 	return err
-}
-
-// appendListPaths appends the comma-separated paths of list, each under
-// "*." (the same paths in every element of a top-level array).
-func appendListPaths(dst, list []byte) []byte {
-	for first := true; len(list) > 0; first = false {
-		f := list
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			f, list = list[:i], list[i+1:]
-		} else {
-			list = nil
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		dst = append(append(dst, "*."...), bytes.TrimSpace(f)...)
-	}
-	return dst
 }
 
 // prepareUpstream asks the upstream for an uncompressed answer when the

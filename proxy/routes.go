@@ -83,15 +83,8 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 	if c.index, c.indexSpec, err = compileIndex(p.Index); err != nil {
 		return nil, false
 	}
-	list := append([]string(nil), p.Fields...)
-	for _, f := range p.Fields {
-		list = append(list, "*."+f)
-	}
-	if c.listFields, err = fieldcrypt.FieldsFromList(list); err != nil {
-		// Over fieldcrypt's limit of paths: the '*.' forms alone.
-		if c.listFields, err = fieldcrypt.FieldsFromList(list[len(p.Fields):]); err != nil {
-			return nil, false
-		}
+	if c.listFields, err = c.fields.ForList(); err != nil {
+		return nil, false
 	}
 	return c, true
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -326,8 +327,11 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	rtErrorShape(t, "destination in a routed project", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, HeaderDestination, "http://up.test/api/posts"), 400, "route_conflict")
 	rtErrorShape(t, "method override", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X-HTTP-Method-Override", "POST"), 400, "route_conflict")
 	rtErrorShape(t, "method override with underscores", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X_HTTP_Method_Override", "POST"), 400, "route_conflict")
-	rtErrorShape(t, "_method in the query", e.do("POST", pp+"/other/7?_method=PUT", post1, HeaderAuthorization, e.full), 400, "route_conflict")
+	for _, q := range []string{"_method=PUT", "_METHOD=PUT", "%5Fmethod=PUT", "x=1&_method%5B%5D=PUT", "_method;=PUT"} {
+		rtErrorShape(t, "?"+q, e.do("POST", pp+"/other/7?"+q, post1, HeaderAuthorization, e.full), 400, "route_conflict")
+	}
 	rtErrorShape(t, "X-Qanapi header with underscores", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X_Qanapi_Fields", "title"), 400, "unknown_header")
+	rtErrorShape(t, "X-Qanapi header with dots", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X.Qanapi.Fields", "title"), 400, "unknown_header")
 	if len(e.up.requests()) != n {
 		t.Errorf("refused requests reached the upstream")
 	}
@@ -364,6 +368,8 @@ func TestArraysCannotCarryPlaintext(t *testing.T) {
 		{"header, list body", "/other", `[{"ssn":"Sensitive D"},{"ssn":"Sensitive E"}]`, []string{HeaderFields, "ssn"}},
 		{"route and header, list body", "/bulk", `[{"title":"Sensitive F","note":"Sensitive G"}]`, []string{HeaderFields, "note"}},
 		{"header with its own * form", "/other", `{"items":[{"card":"Sensitive H"}]}`, []string{HeaderFields, "items.card,items.*.card"}},
+		{"header naming elements, 33 paths, list body", "/other", `[{"ssn":"Sensitive M"}]`, []string{HeaderFields, "*.ssn" + manyFields(32)}},
+		{"header key with a comma, list body", "/other", `[{"a,b":"Sensitive N"}]`, []string{HeaderFields, `a\,b`}},
 	} {
 		r := e.do("POST", pp+c.path, c.body, append([]string{HeaderAuthorization, e.full}, c.hdr...)...)
 		got := string(e.up.last(t).body)
@@ -380,6 +386,8 @@ func TestArraysCannotCarryPlaintext(t *testing.T) {
 		{"deeper", "/other", `{"a":[{"b":[{"c":"Sensitive J"}]}]}`, []string{HeaderFields, "a.b.c"}},
 		{"route path through an array", "/bulk", `{"user":[{"email":"Sensitive K"}]}`, nil},
 		{"route path through a list body's array", "/bulk", `[{"user":[{"email":"Sensitive L"}]}]`, nil},
+		{"array of arrays", "/other", `{"items":[[{"card":"Sensitive O"}]]}`, []string{HeaderFields, "items.card"}},
+		{"array of arrays, list body", "/other", `[[{"ssn":"Sensitive P"}]]`, []string{HeaderFields, "ssn"}},
 	} {
 		r := e.do("POST", pp+c.path, c.body, append([]string{HeaderAuthorization, e.full}, c.hdr...)...)
 		rtErrorShape(t, c.name, r, 400, "field_in_array")
@@ -387,4 +395,13 @@ func TestArraysCannotCarryPlaintext(t *testing.T) {
 	if len(e.up.requests()) != n {
 		t.Errorf("refused bodies reached the upstream")
 	}
+}
+
+// manyFields returns ",f0,f1,…" with n paths.
+func manyFields(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(",f" + strconv.Itoa(i))
+	}
+	return b.String()
 }

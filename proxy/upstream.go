@@ -294,24 +294,55 @@ type target struct {
 // anything else, including URLs with credentials and URLs with a space, a
 // control or a non-ASCII byte (which would break the request line).
 // destOrigin appends what the event log keeps of an X-Qanapi-Destination
-// value: its scheme and authority without any user information, and not
-// its path or query, which may carry credentials (?api_key=…), cut to
-// what dst holds.
+// value: the origin parseTarget makes of it (scheme, host and port,
+// lower-cased; never user information, a path or a query, which may carry
+// credentials), or "(invalid)" when it is not an http(s) URL whose host is
+// a plain name or address (what is left could be anything: a password cut
+// at a '#', a path read as a host). dst should hold 256 bytes: a longer
+// origin is logged as invalid rather than grow it.
 func destOrigin(dst, raw []byte) []byte {
 	raw = bytes.TrimSpace(raw)
-	rest := raw
-	if i := bytes.Index(raw, []byte("://")); i >= 0 && i <= 16 {
-		rest = raw[i+3:]
-		dst = append(dst, raw[:i+3]...)
+	if len(raw) == 0 {
+		return dst[:0]
 	}
-	if end := bytes.IndexAny(rest, "/?#"); end >= 0 {
-		rest = rest[:end]
+	buf, t, ok := parseTarget(dst[:0], raw)
+	if !ok || len(buf) > cap(dst) || !plainHost(t.addr) {
+		return append(dst[:0], "(invalid)"...)
 	}
-	if at := bytes.LastIndexByte(rest, '@'); at >= 0 {
-		rest = rest[at+1:]
+	return t.origin
+}
+
+// plainHost reports whether addr is a DNS name or an IPv4 address, or a
+// bracketed IPv6 address, and a port of digits.
+func plainHost(addr []byte) bool {
+	i := bytes.LastIndexByte(addr, ':')
+	if i <= 0 || i == len(addr)-1 || len(addr)-i > 6 {
+		return false
 	}
-	n := min(len(rest), cap(dst)-len(dst))
-	return append(dst, rest[:max(n, 0)]...)
+	host, port := addr[:i], addr[i+1:]
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	if host[0] == '[' {
+		host = host[1:]
+		if len(host) < 3 || host[len(host)-1] != ']' {
+			return false
+		}
+		for _, c := range host[:len(host)-1] {
+			if !('a' <= c && c <= 'f' || '0' <= c && c <= '9' || c == ':' || c == '.') {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range host {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func parseTarget(buf []byte, rawURL []byte) (_ []byte, t target, ok bool) {
