@@ -84,7 +84,8 @@ func TestRunErrors(t *testing.T) {
 		want string // in stderr
 	}{
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
-		{"key without --project", []string{"key", "list", "--data-dir", withToken}, nil, "project"},
+		{"key without --project", []string{"key", "list", "--data-dir", withToken}, nil, "--project is required"},
+		{"key without --project: no call is made", []string{"key", "list", "--admin-addr", down}, fakeEnv{config.EnvAdminToken: "t"}, "--project is required"},
 		{"bad --output", []string{"project", "list", "--output", "yaml", "--data-dir", withToken}, nil, "--output must be table or json"},
 		{"no admin token", []string{"project", "list", "--data-dir", empty}, nil, config.EnvAdminToken},
 		{"no admin token via env data dir", []string{"project", "list"}, fakeEnv{config.EnvDataDir: empty}, filepath.Join(empty, adminTokenFile)},

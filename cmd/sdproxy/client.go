@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,7 +52,12 @@ func projectScopedCmd(cl *clientFlags, use, short, resource string) (cmd *cobra.
 // of the one project named ref: scripts and one-shot containers can name
 // the project their policy file created without first looking up its id.
 func resolveProject(cl *clientFlags, ref string) (string, error) {
-	if strings.HasPrefix(ref, "prj_") {
+	switch {
+	case strings.TrimSpace(ref) == "":
+		// Before any call: cobra checks required flags only after the
+		// pre-run hook that resolves the project.
+		return "", errors.New("--project is required: a project's id, or its name when no other project has it")
+	case strings.HasPrefix(ref, "prj_"):
 		return ref, nil
 	}
 	c, err := cl.client()
