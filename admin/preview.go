@@ -282,7 +282,7 @@ func transformed(plan phasePlan, root *jsonNode, paths []fieldPath, out *wire.Pr
 	covered := map[string]bool{}
 	for _, r := range plan.require {
 		f, err := fieldcrypt.FieldsFromList([]string{r})
-		if err != nil || root == nil || !exists(root, parseFieldPaths(f)[0]) {
+		if err != nil || root == nil || !requiredIn(plan, root, parseFieldPaths(f)[0]) {
 			out.MissingRequired = append(out.MissingRequired, r)
 		}
 	}
@@ -313,6 +313,20 @@ func transformed(plan phasePlan, root *jsonNode, paths []fieldPath, out *wire.Pr
 		}
 	}
 	return covered
+}
+
+// requiredIn reports whether a required path is in root: in every element
+// when the plan takes a list body so (as the data plane checks it).
+func requiredIn(plan phasePlan, root *jsonNode, p fieldPath) bool {
+	if !plan.list || root.kind != '[' {
+		return exists(root, p)
+	}
+	for _, el := range root.kids {
+		if el.kind != '{' || !exists(el, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // underEachElement returns paths as the data plane applies them to each

@@ -265,6 +265,16 @@ func TestAdminPreviewArrays(t *testing.T) {
 			t.Errorf("%s: preview = %d %s, want 400 saying the proxy would refuse it", name, r.status, r.body)
 		}
 	}
+	// A route's require holds in every element of a list body.
+	e.route(p.ID, `{"methods": ["POST"], "path": "/posts", "request": {"mode": "encrypt", "fields": ["title"], "require": ["title"]}}`)
+	got = e.preview(p.ID, `{"method": "POST", "path": "/posts", "body": [{"title": "a"}, {"title": "b"}]}`)
+	if len(got.Request.MissingRequired) != 0 || got.Request.Values != 2 {
+		t.Errorf("preview of a list of posts = %+v, want title found in each (2 values), nothing missing", got.Request)
+	}
+	got = e.preview(p.ID, `{"method": "POST", "path": "/posts", "body": [{"title": "a"}, {"body": "b"}]}`)
+	if !slices.Equal(got.Request.MissingRequired, []string{"title"}) {
+		t.Errorf("preview of a list with an element lacking title = %+v, want title missing", got.Request)
+	}
 	// Decrypting, the proxy leaves what it does not name: no refusal.
 	if r := e.call("POST", "/admin/v1/projects/"+p.ID+"/preview", `{"method": "POST", "path": "/x", "mode": "decrypt", "fields": ["items.card"], "body": {"items": [{"card": "x"}]}}`); r.status != 200 {
 		t.Errorf("decrypt preview through an array = %d %s, want 200", r.status, r.body)

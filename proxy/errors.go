@@ -179,3 +179,8 @@ var acceptedList = strings.Join(qanapiHeaders[:], ", ")
 func fieldMissing(path string) error {
 	return &apiError{Status: 422, Code: "field_missing", Message: "the body lacks " + path + ", which the project's route requires"}
 }
+
+// fieldMissingAt is fieldMissing for element i of a list body.
+func fieldMissingAt(path string, i int) error {
+	return &apiError{Status: 422, Code: "field_missing", Message: "element " + strconv.Itoa(i) + " of the list body lacks " + path + ", which the project's route requires of every element"}
+}

@@ -190,7 +190,10 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if body, err = d.decodeRequest(ctx, st, body); err != nil {
 		return nil, err
 	}
-	if err := st.checkRequired(body); err != nil {
+	// A list body, encrypting without blind indexes: the paths, and what
+	// the route requires, apply in every element, as for a list answer.
+	list := st.mode == modeEncrypt && index.Len() == 0 && firstByte(body) == '['
+	if err := st.checkRequired(body, list); err != nil {
 		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -202,8 +205,7 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if err := d.setParams(st); err != nil {
 		return nil, err
 	}
-	if st.mode == modeEncrypt && index.Len() == 0 && firstByte(body) == '[' {
-		// A list body: the paths in every element too, as for answers.
+	if list {
 		if fields, err = d.listRequestFields(st, fields); err != nil {
 			return nil, err
 		}
@@ -252,14 +254,33 @@ func (d *Data) decodeRequest(ctx *fasthttp.RequestCtx, st *reqState, body []byte
 	return out, nil
 }
 
-// checkRequired refuses a body that lacks a path the route requires.
-func (st *reqState) checkRequired(body []byte) error {
+// checkRequired refuses a body that lacks a path the route requires; of
+// a list body (list), every element must hold it.
+func (st *reqState) checkRequired(body []byte, list bool) error {
 	if st.route == nil || st.route.request == nil {
 		return nil
 	}
 	for _, p := range st.route.request.require {
-		if !gjson.GetBytes(body, gjsonPath(p)).Exists() {
-			return fieldMissing(p)
+		path := gjsonPath(p)
+		if !list {
+			if !gjson.GetBytes(body, path).Exists() {
+				return fieldMissing(p)
+			}
+			continue
+		}
+		// A list body: every element must hold it, as the route's fields
+		// apply in every element.
+		i, missing := 0, -1
+		gjson.ParseBytes(body).ForEach(func(_, v gjson.Result) bool {
+			if !v.IsObject() || !v.Get(path).Exists() {
+				missing = i
+				return false
+			}
+			i++
+			return true
+		})
+		if missing >= 0 {
+			return fieldMissingAt(p, missing)
 		}
 	}
 	return nil

@@ -405,3 +405,29 @@ func manyFields(n int) string {
 	}
 	return b.String()
 }
+
+// TestRequireInEveryElement: a route's require applies in every element of
+// a list body, as its fields do.
+func TestRequireInEveryElement(t *testing.T) {
+	e := newRouteEnv(t) // POST /posts/** requires title
+	pp := "/proxy/" + e.project.ID
+	r := e.do("POST", pp+"/posts", `[{"title":"Sensitive A","body":"Sensitive B"},{"title":"Sensitive C"}]`, HeaderAuthorization, e.full)
+	if got := string(e.up.last(t).body); r.status >= 300 || strings.Contains(got, "Sensitive") || strings.Count(got, "qanapi:") != 3 {
+		t.Errorf("POST a list of posts = %d %s; the upstream received %s, want 3 values sealed", r.status, r.body, got)
+	}
+	n := len(e.up.requests())
+	for body, element := range map[string]string{
+		`[{"title":"x"},{"body":"Sensitive D"}]`: "element 1 ",
+		`[{"title":"x"},"Sensitive E"]`:          "element 1 ",
+		`[[{"title":"x"}]]`:                      "element 0 ",
+	} {
+		r := e.do("POST", pp+"/posts", body, HeaderAuthorization, e.full)
+		rtErrorShape(t, body, r, 422, "field_missing")
+		if !strings.Contains(string(r.body), element) {
+			t.Errorf("POST %s = %s, want it to name %q", body, r.body, element)
+		}
+	}
+	if len(e.up.requests()) != n {
+		t.Errorf("refused lists reached the upstream")
+	}
+}
