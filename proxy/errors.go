@@ -35,7 +35,7 @@ var (
 	errPermission            = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
 	errClassMismatch         = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
 	errDestination           = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
-	errInvalidPath           = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash, a control character (such as %00 or %0A) or a dot segment with parameters (such as ..;), which upstreams may resolve differently, even outside the project's base path"}
+	errInvalidPath           = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash, a control character (such as %00 or %0A), a Unicode space or invisible character (such as %C2%85) or a dot segment with parameters (such as ..;), which upstreams may resolve differently, even outside the project's base path"}
 	errNotAToken             = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
 	errDecryptFailed         = &apiError{Status: 422, Code: "decrypt_failed", Message: "a token could not be decrypted"}
 	errUnknownClass          = &apiError{Status: 422, Code: "unknown_classification", Message: "the project defines no classification with the slug this request names (X-Qanapi-Classification or the route's); define it with the admin API first"}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 )
@@ -54,9 +56,18 @@ func safePath(p []byte) bool {
 	if bytes.IndexByte(p, '\\') >= 0 {
 		return false
 	}
-	for _, c := range p {
-		if c < ' ' || c == 0x7f { // %00, %09, %0A…: matchers trim or cut at them
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c < ' ' || c == 0x7f: // %00, %09, %0A…: matchers trim or cut at them
 			return false
+		case c >= utf8.RuneSelf:
+			// Unicode spaces and invisible characters (NEL %C2%85, NBSP,
+			// U+2028, zero width): Python's strip() and others trim them.
+			r, n := utf8.DecodeRune(p[i:])
+			if unicode.IsSpace(r) || r == 0x200b || r == 0x2060 || r == 0xfeff {
+				return false
+			}
+			i += n - 1
 		}
 	}
 	for len(p) > 0 {

@@ -78,13 +78,18 @@ func TestPathTraversalCorpus(t *testing.T) {
 	// The refusal names the problem; plain paths with parameters still pass.
 	r := e.raw(rtStatusLine("GET", "/proxy/"+p.ID+"/..;/admin"), "Host: sdproxy", HeaderAuthorization+": "+key, "", "")
 	rtErrorShape(t, "..;", r, 400, "invalid_path")
-	for _, path := range []string{"/orders%00", "/orders%0a/1", "/orders%09", "/orders%7F", "/or%1fders", "/x%0D%0AX-Injected:%20yes"} {
+	for _, path := range []string{"/orders%00", "/orders%0a/1", "/orders%09", "/orders%7F", "/or%1fders", "/x%0D%0AX-Injected:%20yes",
+		"/orders%C2%85", "/orders%C2%A0", "/orders%E2%80%8B", "/orders%E2%80%A8", "/orders%EF%BB%BF", "/orders%E3%80%80"} {
 		n := len(up.requests())
 		r = e.raw(rtStatusLine("GET", "/proxy/"+p.ID+path), "Host: sdproxy", HeaderAuthorization+": "+key, "", "")
 		rtErrorShape(t, path, r, 400, "invalid_path")
 		if len(up.requests()) != n {
 			t.Errorf("GET %s reached the upstream", path)
 		}
+	}
+	r = e.do("GET", "/proxy/"+p.ID+"/caf%C3%A9s/%E6%97%A5", "", HeaderAuthorization, key)
+	if r.status != 200 {
+		t.Errorf("GET /cafés/日 = %d %s, want other letters forwarded", r.status, r.body)
 	}
 	r = e.do("GET", "/proxy/"+p.ID+"/orders;v=2/7", "", HeaderAuthorization, key)
 	if got := up.last(t).uri; r.status != 200 || got != "/api/v1/orders;v=2/7" {
