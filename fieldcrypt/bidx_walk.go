@@ -209,25 +209,28 @@ func equalFoldKey(key []byte, name string) bool {
 		r1, n1 := utf8.DecodeRune(key)
 		r2, n2 := utf8.DecodeRuneInString(name)
 		key, name = key[n1:], name[n2:]
-		if r1 == r2 {
-			continue
-		}
-		if r2 < r1 {
-			r1, r2 = r2, r1
-		}
-		if r2 < utf8.RuneSelf { // ASCII: only the letter case differs
-			if 'A' <= r1 && r1 <= 'Z' && r2 == r1+'a'-'A' {
-				continue
-			}
-			return false
-		}
-		r := unicode.SimpleFold(r1)
-		for r != r1 && r < r2 {
-			r = unicode.SimpleFold(r)
-		}
-		if r != r2 {
+		if !foldRune(r1, r2) {
 			return false
 		}
 	}
 	return len(key) == 0 && len(name) == 0
+}
+
+// foldRune reports whether r1 and r2 are equal under Unicode simple case
+// folding.
+func foldRune(r1, r2 rune) bool {
+	if r1 == r2 {
+		return true
+	}
+	if r2 < r1 {
+		r1, r2 = r2, r1
+	}
+	if r2 < utf8.RuneSelf { // ASCII: only the letter case differs
+		return 'A' <= r1 && r1 <= 'Z' && r2 == r1+'a'-'A'
+	}
+	r := unicode.SimpleFold(r1)
+	for r != r1 && r < r2 {
+		r = unicode.SimpleFold(r)
+	}
+	return r == r2
 }

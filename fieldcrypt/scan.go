@@ -310,7 +310,7 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
-	ascii := -1 // whether key is ASCII, once needed
+	var known, ascii bool // whether key is ASCII, once needed
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		seg := &s.paths[i].segs[d]
@@ -320,22 +320,15 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
 		default:
-			if ascii < 0 {
-				ascii = b2i(isASCII(key))
+			if !known {
+				known, ascii = true, isASCII(key)
 			}
-			if (ascii == 0 || !seg.ascii) && caseVariant(key, seg.key) {
+			if (!ascii || !seg.ascii) && caseVariant(key, seg.key) {
 				s.foldKey = true
 			}
 		}
 	}
 	return out
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // isASCII reports whether b holds only ASCII bytes.
@@ -364,21 +357,11 @@ func caseVariant(b []byte, s string) bool {
 		x, n := utf8.DecodeRune(b)
 		y, m := utf8.DecodeRuneInString(s)
 		b, s = b[n:], s[m:]
-		if x != y && unicode.ToUpper(x) != unicode.ToUpper(y) && unicode.ToLower(x) != unicode.ToLower(y) && !sameFold(x, y) {
+		if !foldRune(x, y) && unicode.ToUpper(x) != unicode.ToUpper(y) && unicode.ToLower(x) != unicode.ToLower(y) {
 			return false
 		}
 	}
 	return len(b) == 0 && len(s) == 0
-}
-
-// sameFold reports whether y is in x's orbit of Unicode simple folding.
-func sameFold(x, y rune) bool {
-	for r := unicode.SimpleFold(x); r != x; r = unicode.SimpleFold(r) {
-		if r == y {
-			return true
-		}
-	}
-	return false
 }
 
 // foldEqual reports whether b and s are equal under ASCII case folding.
