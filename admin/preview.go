@@ -113,7 +113,7 @@ func phaseCompiles(p *keystore.RoutePhase) bool {
 	if p == nil {
 		return true
 	}
-	_, err := fieldcrypt.FieldsFromList(p.Fields)
+	_, err := fieldcrypt.StoredFields(p.Fields)
 	return err == nil
 }
 
@@ -144,7 +144,7 @@ func requestPlan(route *keystore.Route, in wire.PreviewInput) (phasePlan, error)
 			return phasePlan{}, errPreviewConflict
 		}
 		m := ruleMode(rule.Mode, keystore.ModeEncrypt)
-		return phasePlan{mode: m, named: concat(rule.Fields, in.Fields), require: rule.Require, subjectField: rule.SubjectField,
+		return phasePlan{mode: m, named: concat(storedNames(rule.Fields), in.Fields), require: rule.Require, subjectField: rule.SubjectField,
 			list: m == keystore.ModeEncrypt && len(rule.Index) == 0 && len(in.Index) == 0}, nil
 	}
 	if len(in.Fields) == 0 {
@@ -179,7 +179,7 @@ func responsePlan(route *keystore.Route, in wire.PreviewInput) (phasePlan, error
 	if given != "" && given != mode {
 		return phasePlan{}, errPreviewConflict
 	}
-	return phasePlan{mode: mode, named: concat(rule.Fields, in.ResponseFields), list: true}, nil
+	return phasePlan{mode: mode, named: concat(storedNames(rule.Fields), in.ResponseFields), list: true}, nil
 }
 
 // previewMode parses a mode as X-Qanapi-Mode is read: encrypt or decrypt
@@ -202,6 +202,18 @@ func ruleMode(mode, def string) string {
 
 func concat(a, b []string) []string {
 	return append(append([]string(nil), a...), b...)
+}
+
+// storedNames is a stored rule's paths as the data plane compiles them
+// (fieldcrypt.StoredFields: one stored before brackets and the like were
+// refused reads as it did then), in their canonical spelling, which the
+// input's parser reads back to the same paths.
+func storedNames(list []string) []string {
+	f, err := fieldcrypt.StoredFields(list)
+	if err != nil {
+		return list
+	}
+	return f.Names()
 }
 
 // previewPhase works out one phase on body (nil: no body) and appends its
@@ -281,7 +293,7 @@ func planFields(plan phasePlan, phase string) (fieldcrypt.Fields, error) {
 func transformed(plan phasePlan, root *jsonNode, paths []fieldPath, out *wire.PreviewPhase) map[string]bool {
 	covered := map[string]bool{}
 	for _, r := range plan.require {
-		f, err := fieldcrypt.FieldsFromList([]string{r})
+		f, err := fieldcrypt.StoredFields([]string{r})
 		if err != nil || root == nil || !requiredIn(plan, root, parseFieldPaths(f)[0]) {
 			out.MissingRequired = append(out.MissingRequired, r)
 		}

@@ -102,7 +102,8 @@ type Index struct {
 
 // indexRule is one parsed rule.
 type indexRule struct {
-	field string    // canonical path name: the IndexKeys argument
+	field string    // canonical path name
+	key   string    // the path as IndexKeys derives its key from (indexKeyPath)
 	segs  []segment // the path
 	norm  Normalization
 	name  string // sibling key
@@ -170,11 +171,11 @@ func IndexFromRules(rules []IndexRule) (Index, error) {
 // compileIndexRule validates one rule and fills in its defaults.
 func compileIndexRule(r IndexRule) (indexRule, error) {
 	entry := strings.Trim(r.Field, " \t")
-	segs, err := parsePath(entry)
+	segs, err := parsePath(entry, false)
 	if err != nil {
 		return indexRule{}, fmt.Errorf("%w: %q: %v", ErrInvalidIndex, entry, err)
 	}
-	c := indexRule{field: canonicalName(segs), segs: segs, norm: r.Normalize, name: r.Name, size: r.Bytes}
+	c := indexRule{field: canonicalName(segs), key: indexKeyPath(segs), segs: segs, norm: r.Normalize, name: r.Name, size: r.Bytes}
 	last := segs[len(segs)-1]
 	switch {
 	case last.wild || last.index >= 0:
@@ -226,6 +227,13 @@ func (x Index) Rules() []IndexRule {
 	}
 	return out
 }
+
+// KeyPath is the spelling of rule i's path that its blind-index key is
+// derived from (the IndexKeys argument): the canonical one, but for keys
+// with characters escaped only since other path notations were refused
+// (brackets, a * inside a key, a lone $ or #, a leading /), as it was
+// spelt before, so that the indexes already stored keep matching.
+func (x Index) KeyPath(i int) string { return x.rules[i].key }
 
 // CoveredBy returns "" when every indexed field is also a path of f (by
 // its canonical spelling), else the first that is not. An index is only

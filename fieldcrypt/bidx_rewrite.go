@@ -110,7 +110,7 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 		}
 		if e.rule != curRule {
 			var err error
-			if cur, err = keys.IndexKey(r.field); err != nil {
+			if cur, err = keys.IndexKey(r.key); err != nil {
 				return err
 			}
 			curRule = e.rule

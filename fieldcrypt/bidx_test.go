@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,7 +44,7 @@ func indexOf(t testing.TB, keys IndexKeys, r IndexRule, raw string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := keys.IndexKey(x.rules[0].field)
+	key, err := keys.IndexKey(x.KeyPath(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +189,35 @@ func TestAppendIndexNullAndComposite(t *testing.T) {
 		var ie *IndexError
 		if !errors.As(err, &ie) || ie.Field != "email" || !errors.Is(err, ErrIndexNotScalar) {
 			t.Errorf("AppendIndex(%s) = %v, want IndexError(email, ErrIndexNotScalar)", v, err)
+		}
+	}
+}
+
+// TestIndexKeyPathKeepsItsSpelling: a key with brackets (or a * inside
+// it, a lone $ or #, a leading /) is spelt with escapes in canonical names
+// since those notations are refused unescaped, but its blind-index key is
+// still derived from the spelling it had before, so that stored indexes
+// keep matching.
+func TestIndexKeyPathKeepsItsSpelling(t *testing.T) {
+	for _, tc := range []struct{ index, fields, field, keyPath, doc string }{
+		{"user[email]", `user\[email\]`, `user\[email\]`, "user[email]", `{"user[email]":"a"}`},
+		{`a\*b`, `a\*b`, `a\*b`, "a*b", `{"a*b":"a"}`},
+		{"$ref.id", "$ref.id", "$ref.id", "$ref.id", `{"$ref":{"id":"a"}}`},
+		{`tax\.id`, `tax\.id`, `tax\.id`, `tax\.id`, `{"tax.id":"a"}`},
+	} {
+		x, err := ParseIndex(tc.index)
+		if err != nil {
+			t.Fatalf("ParseIndex(%q) = %v", tc.index, err)
+		}
+		if got := x.Rules()[0].Field; got != tc.field || x.KeyPath(0) != tc.keyPath {
+			t.Errorf("ParseIndex(%q): field %q, key path %q; want %q, %q", tc.index, got, x.KeyPath(0), tc.field, tc.keyPath)
+		}
+		keys := newTestIndexKeys("proj_1")
+		if _, err := EncryptIndexed(nil, []byte(tc.doc), mustFields(t, tc.fields), x, keys, testParams(t)); err != nil {
+			t.Fatalf("EncryptIndexed(%s) = %v", tc.doc, err)
+		}
+		if _, ok := keys.keys[tc.keyPath]; !ok || len(keys.keys) != 1 {
+			t.Errorf("%s: keys asked for %v, want only %q", tc.index, slices.Collect(maps.Keys(keys.keys)), tc.keyPath)
 		}
 	}
 }

@@ -17,8 +17,13 @@ const MaxFields = 64
 //     of an array at that level: items.*.card;
 //   - a segment of decimal digits (no leading zero) also matches that index
 //     of an array: items.0.card;
-//   - a backslash makes the next character literal; only \. \* \, and \\
-//     are allowed: a\.b is the single key "a.b", \* is the key "*";
+//   - a backslash makes the next character literal; only \. \* \, \\ \[ \]
+//     \$ \# and \/ are allowed: a\.b is the single key "a.b", \* is the key "*";
+//   - the notations of other path languages, which would name keys nobody
+//     has, are refused unless escaped: brackets (items[0].card), a * that
+//     is not a whole segment (**, card*), a first segment $ (JSONPath's
+//     $.ssn), a segment # (gjson's items.#.card) and a leading / (JSON
+//     Pointer). StoredFields reads paths without this check;
 //   - spaces and tabs around a path are trimmed; spaces inside are kept;
 //   - empty paths and empty segments are refused (ErrInvalidFields), as are
 //     more than MaxFields distinct paths or paths of more than MaxDepth
@@ -53,7 +58,7 @@ func ParseFields(s string) (Fields, error) {
 	var f Fields
 	for {
 		entry, rest, more := cutUnescaped(s, ',')
-		if err := f.add(entry); err != nil {
+		if err := f.add(entry, true); err != nil {
 			return Fields{}, err
 		}
 		if !more {
@@ -66,10 +71,17 @@ func ParseFields(s string) (Fields, error) {
 // FieldsFromList parses a list of paths, as sent in the "fields" array of
 // the direct API. Each element is one path with the ParseFields syntax,
 // except that a comma needs no escape. An empty list gives the zero Fields.
-func FieldsFromList(list []string) (Fields, error) {
+func FieldsFromList(list []string) (Fields, error) { return fromList(list, true) }
+
+// StoredFields is FieldsFromList for paths stored before the notations of
+// other path languages were refused (a route's fields): it reads them as
+// it did then, every character a key's, so that a rule keeps applying.
+func StoredFields(list []string) (Fields, error) { return fromList(list, false) }
+
+func fromList(list []string, strict bool) (Fields, error) {
 	var f Fields
 	for _, entry := range list {
-		if err := f.add(entry); err != nil {
+		if err := f.add(entry, strict); err != nil {
 			return Fields{}, err
 		}
 	}
@@ -117,9 +129,9 @@ func (f Fields) Names() []string {
 }
 
 // add parses one path and appends it unless already present.
-func (f *Fields) add(entry string) error {
+func (f *Fields) add(entry string, strict bool) error {
 	entry = strings.Trim(entry, " \t")
-	segs, err := parsePath(entry)
+	segs, err := parsePath(entry, strict)
 	if err != nil {
 		return fmt.Errorf("%w: %q: %v", ErrInvalidFields, entry, err)
 	}

@@ -5,33 +5,54 @@ import (
 	"strings"
 )
 
-// parsePath splits one trimmed path into segments.
-func parsePath(s string) ([]segment, error) {
+// parsePath splits one trimmed path into segments. strict also refuses
+// the notations of other path languages (see foreignSyntax), which would
+// otherwise name a key nobody has and transform nothing; paths already
+// stored (routes written before the check) are read without it.
+func parsePath(s string, strict bool) ([]segment, error) {
 	if s == "" {
 		return nil, errors.New("empty path")
+	}
+	if strict && s[0] == '/' {
+		return nil, errors.New(`JSON Pointer is not path syntax here: write user.email for /user/email (\/ for a key that starts with /)`)
 	}
 	var segs []segment
 	var key strings.Builder
 	escaped := false // the current segment holds an escape
+	star := false    // the current segment holds an unescaped *
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '.' {
-			seg, err := newSegment(key.String(), escaped)
+			k := key.String()
+			if strict && !escaped {
+				if err := foreignSyntax(k, len(segs) == 0); err != nil {
+					return nil, err
+				}
+			}
+			if strict && star && (escaped || k != "*") {
+				return nil, errors.New(`* stands for one whole segment (items.*.card); ** and partial globs are not path syntax (\* for a literal *)`)
+			}
+			seg, err := newSegment(k, escaped)
 			if err != nil {
 				return nil, err
 			}
 			segs = append(segs, seg)
 			key.Reset()
-			escaped = false
+			escaped, star = false, false
 			continue
 		}
 		c := s[i]
-		if c == '\\' {
-			if i+1 == len(s) || !strings.ContainsRune(`.*,\`, rune(s[i+1])) {
-				return nil, errors.New(`bad escape: only \. \* \, \\ are allowed`)
+		switch {
+		case c == '\\':
+			if i+1 == len(s) || !strings.ContainsRune(escapable, rune(s[i+1])) {
+				return nil, errors.New(`bad escape: only \. \* \, \\ \[ \] \$ \# \/ are allowed`)
 			}
 			i++
 			c = s[i]
 			escaped = true
+		case c == '*':
+			star = true
+		case strict && (c == '[' || c == ']'):
+			return nil, errors.New(`brackets are not path syntax here: write items.0.card or items.*.card for items[0].card or items[*].card (\[ \] for a key with brackets)`)
 		}
 		key.WriteByte(c)
 	}
@@ -39,6 +60,22 @@ func parsePath(s string) ([]segment, error) {
 		return nil, errors.New("more segments than MaxDepth")
 	}
 	return segs, nil
+}
+
+// escapable are the characters a backslash may escape.
+const escapable = `.*,\[]$#/`
+
+// foreignSyntax refuses a segment, written without escapes, that is the
+// notation of another path language: JSONPath's root $ (VGS and others
+// write $.ssn) and gjson's # for every element of an array.
+func foreignSyntax(k string, first bool) error {
+	switch {
+	case first && k == "$":
+		return errors.New(`JSONPath is not path syntax here: write ssn for $.ssn and items.*.card for $.items[*].card (\$ for a key named $)`)
+	case k == "#":
+		return errors.New(`# is not path syntax here: write items.*.card for items.#.card (\# for a key named #)`)
+	}
+	return nil
 }
 
 // newSegment builds a segment from its unescaped key.
@@ -67,8 +104,17 @@ func arrayIndex(key string) int {
 	return n
 }
 
-// canonicalName spells segments back with the minimal escapes.
-func canonicalName(segs []segment) string {
+// canonicalName spells segments back with the minimal escapes that the
+// strict parse reads back to the same segments.
+func canonicalName(segs []segment) string { return spell(segs, true) }
+
+// indexKeyPath spells segments as canonical names were spelt before the
+// notations of other path languages needed escapes (only . , \ and a key
+// that is exactly *): blind-index keys are derived from it, and a changed
+// spelling would orphan the indexes already stored for such a key.
+func indexKeyPath(segs []segment) string { return spell(segs, false) }
+
+func spell(segs []segment, strict bool) string {
 	var b strings.Builder
 	for i, seg := range segs {
 		if i > 0 {
@@ -81,10 +127,12 @@ func canonicalName(segs []segment) string {
 			b.WriteString(`\*`)
 		default:
 			for j := 0; j < len(seg.key); j++ {
-				if c := seg.key[j]; c == '.' || c == ',' || c == '\\' {
+				c := seg.key[j]
+				if c == '.' || c == ',' || c == '\\' || strict && (c == '*' || c == '[' || c == ']' ||
+					len(seg.key) == 1 && (c == '#' || c == '$' && i == 0) || c == '/' && i == 0 && j == 0) {
 					b.WriteByte('\\')
 				}
-				b.WriteByte(seg.key[j])
+				b.WriteByte(c)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package fieldcrypt
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,11 @@ func TestParseFields(t *testing.T) {
 		{"unicode", "ключ.名前", []string{"ключ.名前"}},
 		{"inner space kept", "first name", []string{"first name"}},
 		{"index", "items.0.card", []string{"items.0.card"}},
+		{"escaped brackets", `user\[email\]`, []string{`user\[email\]`}},
+		{"escaped glob", `card\*,\*\*`, []string{`card\*`, `\*\*`}},
+		{"escaped root", `\$.ssn`, []string{`\$.ssn`}},
+		{"escaped hash and slash", `items.\#,\/ssn,a/b`, []string{`items.\#`, `\/ssn`, "a/b"}},
+		{"dollar and hash inside keys", "$ref,a.$,price$,#tag", []string{"$ref", "a.$", "price$", "#tag"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +51,59 @@ func TestParseFieldsInvalid(t *testing.T) {
 				t.Errorf("ParseFields(%q) = %v, want ErrInvalidFields", in, err)
 			}
 		})
+	}
+}
+
+// TestParseFieldsForeign: the notations of other path languages, which
+// name keys nobody has and so would transform nothing, are refused with
+// what to write instead; StoredFields reads them as keys (routes stored
+// before), and their canonical names read back to the same paths.
+func TestParseFieldsForeign(t *testing.T) {
+	for in, hint := range map[string]string{
+		"$.ssn":              "JSONPath",
+		"$":                  "JSONPath",
+		"items.#.card":       "items.*.card",
+		"items[0].card":      "brackets",
+		"items[*].card":      "brackets",
+		"$.items[*].card":    "JSONPath",
+		"a]":                 "brackets",
+		"**.ssn":             "whole segment",
+		"user.**":            "whole segment",
+		"card*":              "whole segment",
+		`\**`:                "whole segment",
+		"/user/email":        "JSON Pointer",
+		"ok, $.ssn":          "JSONPath",
+		"user.email,a[0]":    "brackets",
+		"items.*.card,*.a*b": "whole segment",
+	} {
+		_, err := ParseFields(in)
+		if !errors.Is(err, ErrInvalidFields) || !strings.Contains(err.Error(), hint) {
+			t.Errorf("ParseFields(%q) = %v, want ErrInvalidFields naming %q", in, err, hint)
+		}
+		if _, err := FieldsFromList(strings.Split(in, ",")); !errors.Is(err, ErrInvalidFields) {
+			t.Errorf("FieldsFromList(%q) = %v, want ErrInvalidFields", in, err)
+		}
+	}
+	stored := []string{"$", "items.#.card", "items[0].card", "**.ssn", "card*", "/user/email", "a.$", "#"}
+	want := []string{`\$`, `items.\#.card`, `items\[0\].card`, `\*\*.ssn`, `card\*`, `\/user/email`, "a.$", `\#`}
+	f, err := StoredFields(stored)
+	if err != nil {
+		t.Fatalf("StoredFields(%q) = %v", stored, err)
+	}
+	if got := f.Names(); !slices.Equal(got, want) {
+		t.Fatalf("StoredFields(%q).Names() = %q, want %q", stored, got, want)
+	}
+	back, err := ParseFields(strings.Join(f.Names(), ","))
+	if err != nil {
+		t.Fatalf("the canonical names do not parse back: %v", err)
+	}
+	for i := range f.paths {
+		if !slices.Equal(back.paths[i].segs, f.paths[i].segs) {
+			t.Errorf("%q parses back to %+v, want %+v", want[i], back.paths[i].segs, f.paths[i].segs)
+		}
+	}
+	if l, err := f.ForList(); err != nil || l.Len() != f.Len() {
+		t.Errorf("ForList() = %d paths, %v; want %d", l.Len(), err, f.Len())
 	}
 }
 

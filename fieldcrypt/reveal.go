@@ -70,7 +70,10 @@ type RevealCounts struct {
 // strings found, before any is opened (ErrTooManyValues), and
 // Params.MaxOutput the bytes appended, as the output grows
 // (ErrOutputTooLarge; a masked value may be longer than its plaintext). On
-// error Reveal returns dst unchanged and zero counts.
+// error Reveal returns dst unchanged and zero counts, but for those two
+// limits: then Untransformed counts the token strings found, none of
+// which was opened (the caller may pass the document on as it is and say
+// so).
 //
 // Params.BindFields does not matter: bound tokens open only at their path,
 // as with Decrypt. With a pre-sized dst Reveal does not allocate
@@ -83,7 +86,7 @@ func Reveal(dst, doc []byte, f Fields, p *Params, o RevealOptions) ([]byte, Reve
 	}
 	out, counts, err := s.revealSpans(dst, doc, p, &o)
 	if err != nil {
-		return dst, RevealCounts{}, fmt.Errorf("fieldcrypt.Reveal: %w", err)
+		return dst, RevealCounts{Untransformed: counts.Untransformed}, fmt.Errorf("fieldcrypt.Reveal: %w", err)
 	}
 	return out, counts, nil
 }
@@ -92,8 +95,10 @@ func Reveal(dst, doc []byte, f Fields, p *Params, o RevealOptions) ([]byte, Reve
 // (and masked, as o says) where it can be, and left as it is where it cannot.
 func (s *scratch) revealSpans(dst, doc []byte, p *Params, o *RevealOptions) ([]byte, RevealCounts, error) {
 	var c RevealCounts
-	if exceeds(len(s.sc.spans), p.MaxValues) && exceeds(countTokens(doc, s.sc.spans), p.MaxValues) {
-		return dst, c, ErrTooManyValues
+	if exceeds(len(s.sc.spans), p.MaxValues) {
+		if n := countTokens(doc, s.sc.spans); exceeds(n, p.MaxValues) {
+			return dst, RevealCounts{Untransformed: n}, ErrTooManyValues
+		}
 	}
 	orig, hint := dst, len(doc)
 	if p.MaxOutput > 0 {
@@ -115,12 +120,12 @@ func (s *scratch) revealSpans(dst, doc []byte, p *Params, o *RevealOptions) ([]b
 			dst = append(dst, v...)
 		}
 		if exceeds(len(dst)-len(orig), p.MaxOutput) {
-			return orig, RevealCounts{}, ErrOutputTooLarge
+			return orig, RevealCounts{Untransformed: countTokens(doc, s.sc.spans)}, ErrOutputTooLarge
 		}
 		prev = sp.end
 	}
 	if exceeds(len(dst)-len(orig)+len(doc)-prev, p.MaxOutput) {
-		return orig, RevealCounts{}, ErrOutputTooLarge
+		return orig, RevealCounts{Untransformed: countTokens(doc, s.sc.spans)}, ErrOutputTooLarge
 	}
 	c.Erased = s.erased
 	return append(dst, doc[prev:]...), c, nil

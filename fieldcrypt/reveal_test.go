@@ -141,7 +141,8 @@ func TestReveal(t *testing.T) {
 }
 
 // TestRevealErrors checks that only an invalid document or a limit fails a
-// Reveal, and that dst then comes back unchanged.
+// Reveal, and that dst then comes back unchanged, with zero counts but for
+// a limit: then Untransformed is the token strings found (none opened).
 func TestRevealErrors(t *testing.T) {
 	p := testParams(t)
 	toks := revealTokens(t, p)
@@ -153,17 +154,19 @@ func TestRevealErrors(t *testing.T) {
 		maxValues, maxOutput int
 		mask                 *Mask
 		want                 error
+		left                 int // Untransformed on error
 	}{
 		{name: "invalid JSON", doc: `{"a":`, want: ErrInvalidJSON},
 		{name: "too deep", doc: strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1), want: ErrTooDeep},
 		{name: "duplicate key", doc: `{"a":1,"a":2}`, want: ErrDuplicateKey},
 		{name: "tokens at the value limit", doc: doc, maxValues: 3},
-		{name: "tokens over the value limit", doc: doc, maxValues: 2, want: ErrTooManyValues},
+		{name: "tokens over the value limit", doc: doc, maxValues: 2, want: ErrTooManyValues, left: 3},
 		{name: "value limit negative", doc: `{"a":1}`, maxValues: -1, want: ErrTooManyValues},
 		{name: "output at the limit", doc: doc, maxOutput: len(opened)},
-		{name: "output one over", doc: doc, maxOutput: len(opened) - 1, want: ErrOutputTooLarge},
+		{name: "output one over", doc: doc, maxOutput: len(opened) - 1, want: ErrOutputTooLarge, left: 3},
 		{name: "masked output at the limit", doc: doc, maxOutput: len(masked), mask: &DefaultMask},
-		{name: "masked output one over", doc: doc, maxOutput: len(masked) - 1, mask: &DefaultMask, want: ErrOutputTooLarge},
+		{name: "masked output one over", doc: doc, maxOutput: len(masked) - 1, mask: &DefaultMask, want: ErrOutputTooLarge, left: 3},
+		{name: "output over before the first token", doc: doc, maxOutput: 3, want: ErrOutputTooLarge, left: 3},
 		{name: "output over with no token", doc: `{"a":"plain"}`, maxOutput: 5, want: ErrOutputTooLarge},
 	}
 	for _, tt := range tests {
@@ -174,8 +177,8 @@ func TestRevealErrors(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Reveal(%s, MaxValues %d, MaxOutput %d) = %v, want %v", tt.doc, tt.maxValues, tt.maxOutput, err, tt.want)
 			}
-			if tt.want != nil && (string(got) != "prefix" || counts != RevealCounts{}) {
-				t.Errorf("Reveal failed with %v but returned %q, %+v; want dst unchanged, zero counts", err, got, counts)
+			if tt.want != nil && (string(got) != "prefix" || counts != RevealCounts{Untransformed: tt.left}) {
+				t.Errorf("Reveal failed with %v but returned %q, %+v; want dst unchanged, %d untransformed", err, got, counts, tt.left)
 			}
 		})
 	}

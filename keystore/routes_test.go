@@ -204,6 +204,10 @@ func TestRouteValidation(t *testing.T) {
 		{"request field empty segment", req(enc("a", "b..c")), "request.fields[1]"},
 		{"request field bad escape", req(enc(`a\b`)), "request.fields[0]"},
 		{"request field blank", req(enc("a", "b", "  ")), "request.fields[2]"},
+		{"request field JSONPath", req(enc("a", "$.ssn")), "request.fields[1]"},
+		{"request field brackets", req(enc("items[0].card")), "request.fields[0]"},
+		{"response field glob", resp(RoutePhase{Fields: []string{"ok", "**.ssn"}}), "response.fields[1]"},
+		{"require partial glob", req(RoutePhase{Mode: "encrypt", Fields: []string{"a"}, Require: []string{"k*"}}), "request.require[0]"},
 		{"response field too deep", resp(RoutePhase{Fields: []string{"ok", deep}}), "response.fields[1]"},
 		{"too many fields", req(enc(many(MaxRouteFields + 1)...)), "request.fields"},
 		{"classification not a slug", req(RoutePhase{Mode: "encrypt", Fields: []string{"a"}, Classification: "P I I"}), "request.classification"},
@@ -234,7 +238,7 @@ func TestRouteNormalisation(t *testing.T) {
 	p := mustProject(t, s, "n")
 	r := mustRoute(t, s, p.ID, RouteInput{
 		Methods: []string{"get", "Post", "GET"}, Path: "/",
-		Request:  &RoutePhase{Mode: " Encrypt ", Fields: []string{" a ", "a", `b\.c`, `x.\*`, "l.0"}, Require: []string{`k.\*`, "k*"}},
+		Request:  &RoutePhase{Mode: " Encrypt ", Fields: []string{" a ", "a", `b\.c`, `x.\*`, "l.0"}, Require: []string{`k.\*`, `k\*`}},
 		Response: &RoutePhase{Fields: []string{"*.a"}},
 	})
 	if !slices.Equal(r.Methods, []string{"GET", "POST"}) {
@@ -249,8 +253,8 @@ func TestRouteNormalisation(t *testing.T) {
 	if r.Response.Require == nil || r.Response.Classification != "" {
 		t.Errorf("response rule = %+v, want no classification and an empty require", *r.Response)
 	}
-	if !slices.Equal(r.Request.Require, []string{`k.\*`, "k*"}) {
-		t.Errorf("require = %q, want a key named * and a * inside a key accepted", r.Request.Require)
+	if !slices.Equal(r.Request.Require, []string{`k.\*`, `k\*`}) {
+		t.Errorf("require = %q, want a key named * and an escaped * inside a key accepted", r.Request.Require)
 	}
 	none := mustRoute(t, s, p.ID, RouteInput{Path: "/health/**"})
 	if none.Request != nil || none.Response != nil || none.Methods == nil {

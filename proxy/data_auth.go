@@ -170,6 +170,9 @@ func (d *Data) authenticate(ctx *fasthttp.RequestCtx, st *reqState, project []by
 	if st.h.unknown != nil {
 		return unknownHeader(st.h.unknown)
 	}
+	if st.h.trailer != nil {
+		return httpapi.BadRequest(string(st.h.trailer) + " was sent in the trailer, after the body: X-Qanapi-* headers go before the body")
+	}
 	return nil
 }
 

@@ -34,7 +34,7 @@ func (d *Data) serveIndex(ctx *fasthttp.RequestCtx, st *reqState) error {
 	field := x.Rules()[0].Field
 	st.h.fields = []byte(field) // the event's field list
 	st.data = d
-	key, err := st.IndexKey(field)
+	key, err := st.IndexKey(x.KeyPath(0))
 	if err != nil {
 		return err
 	}

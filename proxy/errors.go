@@ -46,9 +46,9 @@ var (
 	errBadEncoding           = &apiError{Status: 400, Code: "invalid_request", Message: "the body could not be decoded per its Content-Encoding"}
 	errInvalidRespMode       = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Response-Mode must be encrypt or decrypt, and goes with X-Qanapi-Response-Fields or a route's response rule"}
 	errDestinationWithRoutes = &apiError{Status: 400, Code: "route_conflict", Message: "X-Qanapi-Destination cannot be used in a project that has routes: the routes apply to the project's upstream paths"}
-	errMethodOverride        = &apiError{Status: 400, Code: "route_conflict", Message: "method overrides (X-HTTP-Method-Override and the like, or a _method query parameter) cannot be used in a project that has routes"}
+	errMethodOverride        = &apiError{Status: 400, Code: "route_conflict", Message: "method overrides (X-HTTP-Method-Override and the like, or a _method query parameter or member of a POST's JSON body) cannot be used in a project that has routes"}
 	errRouteConflict         = &apiError{Status: 400, Code: "route_conflict", Message: "a header contradicts the project's route for this path (its mode, response mode or classification); headers may add fields to a route, never remove or change them"}
-	errNotTransform          = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON (or could not be decoded), so the fields the route asks to encrypt could not be; nothing of it was passed on"}
+	errNotTransform          = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON, so the fields the rule asks to encrypt could not be; nothing of it was passed on"}
 	errRateLimited           = &apiError{Status: 429, Code: "rate_limited", Message: "rate limit exceeded for this API key; retry after the time in Retry-After"}
 	errBudgetExhausted       = &apiError{Status: 429, Code: "decrypt_budget_exhausted", Message: "this API key's decrypt budget cannot cover the values of this request in the current window; nothing was decrypted; retry after the time in Retry-After (encrypting still works)"}
 
@@ -72,7 +72,6 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrDuplicateKey, errDuplicateKey},
 	{fieldcrypt.ErrCaseVariantKey, errCaseVariant},
 	{fieldcrypt.ErrFieldInArray, errFieldInArray},
-	{fieldcrypt.ErrInvalidFields, errInvalidFields},
 	{fieldcrypt.ErrNotAToken, errNotAToken},
 	{fieldcrypt.ErrDecryptFailed, errDecryptFailed},
 	{fieldcrypt.ErrClassificationMismatch, errClassMismatch},
@@ -95,12 +94,54 @@ func toAPIError(err error) (*apiError, bool) {
 	if errors.As(err, &ae) {
 		return ae, true
 	}
+	if errors.Is(err, fieldcrypt.ErrInvalidFields) {
+		return invalidFields(err), true
+	}
 	for _, m := range dataErrors {
 		if errors.Is(err, m.err) {
 			return m.ae, true
 		}
 	}
 	return httpapi.ErrInternal, false
+}
+
+// notTransformable is errNotTransform saying why.
+func notTransformable(why string) *apiError {
+	return &apiError{Status: 502, Code: errNotTransform.Code, Message: "the upstream's answer " + why +
+		", so the fields the rule asks to encrypt could not be; nothing of it was passed on"}
+}
+
+// notTransformableBy is notTransformable for an error of fieldcrypt.Encrypt
+// on the upstream's answer.
+func notTransformableBy(err error) *apiError {
+	for _, m := range []struct {
+		err error
+		why string
+	}{
+		{fieldcrypt.ErrTooManyValues, "holds more values to encrypt than one request may transform (limits.max_values)"},
+		{fieldcrypt.ErrOutputTooLarge, "would be larger, encrypted, than one request may write (limits.max_output_bytes)"},
+		{fieldcrypt.ErrFieldInArray, "has an array of objects or arrays where a path names a key (name its elements with *, as items.*.card)"},
+		{fieldcrypt.ErrCaseVariantKey, "has a key that differs from a field to encrypt only in letter case"},
+		{fieldcrypt.ErrDuplicateKey, "repeats a key in an object"},
+		{fieldcrypt.ErrTooDeep, "is nested deeper than 32 levels"},
+		{fieldcrypt.ErrInvalidJSON, "is not valid JSON"},
+	} {
+		if errors.Is(err, m.err) {
+			return notTransformable(m.why)
+		}
+	}
+	return errNotTransform
+}
+
+// invalidFields is errInvalidFields naming the path and what is wrong
+// with it, when fieldcrypt said (`"$.ssn": JSONPath is not path syntax
+// here: write ssn…`): the client's own field names, never a value.
+func invalidFields(err error) *apiError {
+	detail, ok := strings.CutPrefix(err.Error(), fieldcrypt.ErrInvalidFields.Error()+": ")
+	if !ok {
+		return errInvalidFields
+	}
+	return &apiError{Status: 400, Code: errInvalidFields.Code, Message: "the field list is malformed: " + detail}
 }
 
 // upstreamError maps an error of the upstream client to 502 or 504.

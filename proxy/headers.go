@@ -68,6 +68,11 @@ type qHeaders struct {
 	// unknown is the first X-Qanapi-* header that is not one of ours
 	// (a misspelling must not let plaintext through).
 	unknown []byte
+	// trailer is the first X-Qanapi-* header announced in Trailer or
+	// sent in the trailer section of a chunked body: it would come after
+	// the body it is about, and fasthttp keeps it out of the headers, so
+	// a field it names would go through in plaintext.
+	trailer []byte
 }
 
 // qanapiHeaders are the request headers parseHeaders reads, in the order
@@ -107,6 +112,12 @@ func parseHeaders(h *fasthttp.RequestHeader, q *qHeaders) {
 			v = []byte{}
 		}
 		*slot = v
+	}
+	for _, k := range h.PeekTrailerKeys() {
+		if isQanapi(k) {
+			q.trailer = k
+			break
+		}
 	}
 }
 

@@ -177,6 +177,8 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *clientEntry, u
 	st.conn, st.scratch = copyResponse(ctx, resp, st.resp.ran, st.conn, st.scratch)
 	if st.resp.ran {
 		keyDependent(&ctx.Response.Header) // after the copy: no upstream header can undo it
+	}
+	if st.resp.ran || st.resp.left {
 		var num [20]byte
 		ctx.Response.Header.SetBytesV(HeaderUntransformed, strconv.AppendInt(num[:0], int64(st.respResult.untransformed), 10))
 	}

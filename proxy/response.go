@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 
 	"github.com/valyala/fasthttp"
 
@@ -12,8 +13,11 @@ import (
 // respPlan is the response phase of one request: which fields of the
 // upstream's answer to transform, and how.
 type respPlan struct {
-	active             bool
-	ran                bool // the answer was transformed
+	active bool
+	ran    bool // the answer was transformed
+	// left: a decrypting phase passed the answer on as it was, every
+	// token in it unopened (a limit of one request), and says how many.
+	left               bool
 	mode               mode
 	fields, listFields fieldcrypt.Fields
 	names              []byte // for the event: the paths, comma-joined
@@ -110,6 +114,9 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 	body, err := d.decodeResponse(st, resp)
 	if err != nil || !isJSON(body) {
 		if p.mode == modeEncrypt && len(bytes.TrimSpace(resp.Body())) > 0 {
+			if err != nil {
+				return notTransformable("could not be decoded per its Content-Encoding within the response limit")
+			}
 			return errNotTransform
 		}
 		return nil // nothing this phase can read: no token is opened, nothing leaks
@@ -127,7 +134,7 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 		st.params.Classification = ""
 		out, err = fieldcrypt.Encrypt(st.rbuf[:0], body, fields, &st.params)
 		if err != nil {
-			return subjectErr(err, errNotTransform)
+			return subjectErr(err, notTransformableBy(err))
 		}
 		st.respResult.values = st.params.Values
 	} else {
@@ -139,6 +146,13 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 		}
 		var c fieldcrypt.RevealCounts
 		out, c, err = fieldcrypt.Reveal(st.rbuf[:0], body, fields, &st.params, o)
+		if errors.Is(err, fieldcrypt.ErrTooManyValues) || errors.Is(err, fieldcrypt.ErrOutputTooLarge) {
+			// Too many tokens, or too long opened, for one request: the
+			// answer goes on as it was (nothing of it is lost, no token
+			// is opened), saying how many tokens it still holds.
+			p.left, st.respResult = true, respCounts{untransformed: c.Untransformed}
+			return nil
+		}
 		if err != nil {
 			return nil // not a document Reveal can walk: leave it
 		}

@@ -68,8 +68,7 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 	if p == nil {
 		return nil, true
 	}
-	c := &phase{mode: def, class: p.Classification, names: strings.Join(p.Fields, ","), require: p.Require}
-	c.nameBytes = []byte(c.names)
+	c := &phase{mode: def, class: p.Classification, require: p.Require}
 	if p.SubjectField != "" {
 		c.subjectField, c.subjectPath = p.SubjectField, gjsonPath(p.SubjectField)
 	}
@@ -77,9 +76,14 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 		c.mode = m
 	}
 	var err error
-	if c.fields, err = fieldcrypt.FieldsFromList(p.Fields); err != nil {
+	if c.fields, err = fieldcrypt.StoredFields(p.Fields); err != nil {
 		return nil, false
 	}
+	// The canonical spellings, which X-Qanapi-Fields' parser reads back
+	// to the same paths when a header adds to them (a path stored before
+	// brackets and the like were refused is spelt with escapes).
+	c.names = strings.Join(c.fields.Names(), ",")
+	c.nameBytes = []byte(c.names)
 	if c.index, c.indexSpec, err = compileIndex(p.Index); err != nil {
 		return nil, false
 	}

@@ -330,10 +330,34 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	for _, q := range []string{"_method=PUT", "_METHOD=PUT", "%5Fmethod=PUT", "x=1&_method%5B%5D=PUT", "_method;=PUT"} {
 		rtErrorShape(t, "?"+q, e.do("POST", pp+"/other/7?"+q, post1, HeaderAuthorization, e.full), 400, "route_conflict")
 	}
+	// Laravel and Symfony also read _method from a POST's JSON body.
+	for _, b := range []string{`{"_method":"PUT","title":"Sensitive"}`, `{"title":"Sensitive", "\u005fmethod" : "PUT"}`, `{"_m\u0065thod":"PATCH"}`} {
+		rtErrorShape(t, b, e.do("POST", pp+"/other/7", b, HeaderAuthorization, e.full), 400, "route_conflict")
+	}
+	rtErrorShape(t, "gzip body with _method", e.do("POST", pp+"/other/7", gzipString(`{"_method":"PUT","title":"Sensitive"}`),
+		HeaderAuthorization, e.full, "Content-Encoding", "gzip"), 400, "route_conflict")
 	rtErrorShape(t, "X-Qanapi header with underscores", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X_Qanapi_Fields", "title"), 400, "unknown_header")
 	rtErrorShape(t, "X-Qanapi header with dots", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X.Qanapi.Fields", "title"), 400, "unknown_header")
 	if len(e.up.requests()) != n {
 		t.Errorf("refused requests reached the upstream")
+	}
+	// Not a top-level member, or not a POST: forwarded as before, a
+	// compressed body as it was sent.
+	for _, c := range []struct{ method, body, enc string }{
+		{"POST", `{"a":{"_method":"PUT"},"note":"_method"}`, ""},
+		{"PUT", `{"_method":"PATCH"}`, ""},
+		{"POST", gzipString(`{"a":1}`), "gzip"},
+	} {
+		h := []string{HeaderAuthorization, e.full}
+		if c.enc != "" {
+			h = append(h, "Content-Encoding", c.enc)
+		}
+		before := len(e.up.requests())
+		if r := e.do(c.method, pp+"/other/7", c.body, h...); len(e.up.requests()) == before {
+			t.Errorf("%s %q = %d %s, want it forwarded", c.method, c.body, r.status, r.body)
+		} else if got := e.up.last(t); string(got.body) != c.body {
+			t.Errorf("%s %q reached the upstream as %q", c.method, c.body, got.body)
+		}
 	}
 	// A decrypted answer depends on the key: no shared cache may keep it.
 	e.store.posts = nil

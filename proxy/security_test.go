@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
@@ -340,5 +341,164 @@ func TestAuthFailureLimiterBounds(t *testing.T) {
 	b.flush(rec, now)
 	if n := len(rec.evs); n != maxSummaries+1 {
 		t.Errorf("one flush of 3000 sources wrote %d events, want %d and one for the rest", n, maxSummaries+1)
+	}
+}
+
+// TestQanapiHeaderInTrailer: an X-Qanapi-* header sent in the trailer of a
+// chunked body, or announced for it, is refused before anything is
+// forwarded. fasthttp keeps trailer fields out of the headers, so the field
+// it names used to go upstream in plaintext; other trailers are dropped as
+// before (Trailer is hop-by-hop).
+func TestQanapiHeaderInTrailer(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	body := `{"ssn":"123-45-6789"}`
+	chunk := strconv.FormatInt(int64(len(body)), 16) + "\r\n" + body + "\r\n0\r\n"
+	cases := []struct {
+		name     string
+		announce string // the Trailer header, if any
+		trailer  string // the trailer section's fields
+	}{
+		{"announced and sent", "X-Qanapi-Fields", "X-Qanapi-Fields: ssn\r\n"},
+		{"sent unannounced", "", "x-qanapi-fields: ssn\r\n"},
+		{"announced only", "X-Checksum, X-Qanapi-Fields", ""},
+		{"mode in the trailer", "X-Qanapi-Mode", "X-Qanapi-Mode: encrypt\r\n"},
+	}
+	for _, tc := range cases {
+		lines := []string{
+			rtStatusLine("POST", "/proxy/"+p.ID+"/people"),
+			"Host: sdproxy.example",
+			"X-Qanapi-Authorization: " + key,
+			"X-Qanapi-Mode: encrypt",
+			"Content-Type: application/json",
+			"Transfer-Encoding: chunked",
+		}
+		if tc.announce != "" {
+			lines = append(lines, "Trailer: "+tc.announce)
+		}
+		r := e.raw(append(lines, "", chunk+tc.trailer+"\r\n")...)
+		rtErrorShape(t, tc.name, r, 400, "invalid_request")
+		if !strings.Contains(strings.ToLower(string(r.body)), "x-qanapi-") || !strings.Contains(string(r.body), "trailer") {
+			t.Errorf("%s: body %s does not name the header and the trailer", tc.name, r.body)
+		}
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+	// A trailer of the app's own still goes through (and is dropped).
+	r := e.raw(rtStatusLine("POST", "/proxy/"+p.ID+"/people"), "Host: sdproxy.example",
+		"X-Qanapi-Authorization: "+key, "X-Qanapi-Mode: encrypt", "X-Qanapi-Fields: ssn",
+		"Content-Type: application/json", "Transfer-Encoding: chunked", "Trailer: X-Checksum",
+		"", chunk+"X-Checksum: abc\r\n\r\n")
+	if r.status != 200 {
+		t.Fatalf("app trailer: %d %s, want 200", r.status, r.body)
+	}
+	if got := up.last(t); !tokenRE.Match(jsonField(t, got.body, "ssn")) {
+		t.Errorf("upstream body = %s, want ssn sealed", got.body)
+	}
+}
+
+// TestForeignFieldSyntax: a field list in another path language's
+// notation ($.ssn as VGS writes it, items[0].card, **.ssn, items.#.card,
+// /ssn) named keys nobody has, so the plaintext went upstream with
+// nothing sealed. It is refused, naming the path and what to write, in
+// X-Qanapi-Fields, X-Qanapi-Response-Fields and the direct API.
+func TestForeignFieldSyntax(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for list, hint := range map[string]string{
+		"$.ssn":               "write ssn for $.ssn",
+		"name, items[0].card": "items[0].card",
+		"**.ssn":              "whole segment",
+		"items.#.card":        "items.*.card",
+		"/ssn":                "JSON Pointer",
+	} {
+		r := e.do("POST", "/proxy/"+p.ID+"/people", `{"ssn":"123-45-6789","items":[{"card":"4111"}]}`,
+			HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, list)
+		rtErrorShape(t, list, r, 400, "invalid_fields")
+		if !strings.Contains(string(r.body), hint) {
+			t.Errorf("%s: body %s does not say %q", list, r.body, hint)
+		}
+		r = e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseFields, list)
+		rtErrorShape(t, list+" (response)", r, 400, "invalid_fields")
+		r = e.do("POST", pathDirectEncrypt, `{"data":{"ssn":"1"},"fields":["`+strings.ReplaceAll(list, ", ", `","`)+`"]}`,
+			HeaderAuthorization, key)
+		rtErrorShape(t, list+" (direct)", r, 400, "invalid_fields")
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+	// Escaped, the same characters name keys: a key with brackets.
+	r := e.do("POST", "/proxy/"+p.ID+"/people", `{"user[email]":"a@example.com"}`,
+		HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, `user\[email\]`)
+	if r.status != 200 {
+		t.Fatalf("escaped brackets: %d %s, want 200", r.status, r.body)
+	}
+	if got := up.last(t); !tokenRE.Match(jsonField(t, got.body, "user[email]")) {
+		t.Errorf("upstream body = %s, want user[email] sealed", got.body)
+	}
+}
+
+// TestStoredRouteForeignSyntax: a route stored before foreign notations
+// were refused keeps applying, its paths read as keys as they were, and a
+// header that adds fields to it still parses (the merged list uses the
+// canonical, escaped spellings).
+func TestStoredRouteForeignSyntax(t *testing.T) {
+	set := compileRoutes([]keystore.Route{{ID: "rt_old", Path: "/**",
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user[email]", "ssn"}}}}, 1)
+	if len(set.routes) != 1 {
+		t.Fatalf("compiled %d routes, want the stored one", len(set.routes))
+	}
+	ph := set.routes[0].request
+	if ph.names != `user\[email\],ssn` || ph.fields.Len() != 2 {
+		t.Fatalf("names = %q (%d paths), want the escaped canonical spellings", ph.names, ph.fields.Len())
+	}
+	if _, err := fieldcrypt.ParseFields(ph.names + ",extra"); err != nil {
+		t.Errorf("the names merged with a header do not parse: %v", err)
+	}
+}
+
+// TestResponseOverLimits: an answer with more values than one request
+// may transform. Encrypting, it is refused saying so (it used to say "not
+// JSON"); decrypting, it goes on as it was, its tokens unopened and
+// counted in X-Qanapi-Untransformed (it used to carry no count at all).
+func TestResponseOverLimits(t *testing.T) {
+	e := newRTEnv(t, rtOptions{maxValues: 3})
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	tok := e.seal(p.ID, key, `"secret"`)
+	var answer string
+	e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(200, "application/json", answer)
+	})
+	answer = `[{"ssn":"1"},{"ssn":"2"},{"ssn":"3"},{"ssn":"4"}]`
+	r := e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key,
+		HeaderResponseFields, "ssn", HeaderResponseMode, "encrypt")
+	rtErrorShape(t, "encrypt, 4 values", r, 502, "response_not_transformable")
+	if !strings.Contains(string(r.body), "limits.max_values") || strings.Contains(string(r.body), `"1"`) {
+		t.Errorf("encrypt, 4 values: %s, want the limit named and nothing of the answer", r.body)
+	}
+	answer = `{"items":[{"ssn":"1"}]}`
+	r = e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key,
+		HeaderResponseFields, "items.ssn", HeaderResponseMode, "encrypt")
+	rtErrorShape(t, "encrypt, path through an array", r, 502, "response_not_transformable")
+	if !strings.Contains(string(r.body), "items.*.card") {
+		t.Errorf("encrypt, path through an array: %s, want what to write", r.body)
+	}
+
+	answer = `[{"ssn":` + tok + `},{"ssn":` + tok + `},{"ssn":` + tok + `},{"ssn":` + tok + `},{"ssn":"plain"}]`
+	r = e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseFields, "ssn")
+	if r.status != 200 || string(r.body) != answer || r.header[HeaderUntransformed] != "4" {
+		t.Errorf("decrypt, 4 tokens = %d %s (untransformed %q), want the answer as it was, X-Qanapi-Untransformed: 4",
+			r.status, r.body, r.header[HeaderUntransformed])
+	}
+	answer = `[{"ssn":` + tok + `},{"ssn":` + tok + `}]` // within the limit: opened
+	r = e.do("GET", "/proxy/"+p.ID+"/people", "", HeaderAuthorization, key, HeaderResponseFields, "ssn")
+	if r.status != 200 || strings.Contains(string(r.body), tok) || r.header[HeaderUntransformed] != "0" {
+		t.Errorf("decrypt, 2 tokens = %d %s (untransformed %q), want both opened", r.status, r.body, r.header[HeaderUntransformed])
 	}
 }
