@@ -104,7 +104,7 @@ func TestE2ERoutes(t *testing.T) {
 	}
 
 	// create from standard input, with a field name that would be a terminal escape
-	stdinOut := cliStdin(t, env, `{"path": "/x", "order": 20, "response": {"fields": ["a\u001b[2Jb"]}}`, route("create", "-f", "-", "-o", "json")...)
+	stdinOut := cliStdin(t, env, `{"path": "/x", "order": 20, "response": {"fields": ["a\u001b\\[2Jb"]}}`, route("create", "-f", "-", "-o", "json")...)
 	escaped := decodeRoute(t, "sdproxy route create -f -", stdinOut)
 
 	// list: evaluation order, table and JSON
@@ -120,7 +120,7 @@ func TestE2ERoutes(t *testing.T) {
 	if want := []string{comments.ID, posts.ID, escaped.ID}; !slices.Equal(ids, want) {
 		t.Errorf("sdproxy route list ids = %v, want %v (by order)", ids, want)
 	}
-	if strings.Contains(out, "\x1b") || !strings.Contains(out, `a\x1b[2Jb`) {
+	if strings.Contains(out, "\x1b") || !strings.Contains(out, `a\x1b\[2Jb`) {
 		t.Errorf("sdproxy route list = %q, want the control character in a field name escaped", out)
 	}
 	if len(rows) > 1 && !slices.Equal(rows[1][:4], []string{posts.ID, "10", "POST,PUT", "/posts/**"}) {
