@@ -128,12 +128,31 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 		}
 		st.dec, body = out, out // not st.decoded: the body goes on as sent unless transformed
 	}
-	// A key spelt with escapes has \u in it; else the bytes say it all.
-	if firstByte(body) == '{' && (bytes.Contains(body, []byte("_method")) || bytes.Contains(body, []byte(`\u`))) &&
-		gjson.GetBytes(body, "_method").Exists() {
+	if firstByte(body) == '{' && mayHoldMethodKey(body) && gjson.GetBytes(body, "_method").Exists() {
 		return errMethodOverride
 	}
 	return nil
+}
+
+// mayHoldMethodKey reports whether body may have a "_method" key: as
+// written, or spelt with an escape of one of its letters (\u005f for _,
+// \u0065 for e…). Only then is the body parsed to look (a top-level key?),
+// so that "payment_method" or escaped accents (\u00e9) cost a byte search.
+func mayHoldMethodKey(body []byte) bool {
+	if bytes.Contains(body, []byte(`"_method"`)) {
+		return true
+	}
+	for b := body; ; b = b[4:] {
+		i := bytes.Index(b, []byte(`\u00`))
+		if i < 0 || i+6 > len(b) {
+			return false
+		}
+		b = b[i:]
+		hi, lo := b[4], lowerASCII(b[5])
+		if hi == '5' && lo == 'f' || hi == '6' && (lo == 'd' || lo == '5' || lo == '8' || lo == 'f' || lo == '4') || hi == '7' && lo == '4' {
+			return true // _ (5f); m e h o d (6d 65 68 6f 64); t (74)
+		}
+	}
 }
 
 // requestMode is the request phase's mode: the route's when it has a

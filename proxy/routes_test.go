@@ -455,3 +455,23 @@ func TestRequireInEveryElement(t *testing.T) {
 		t.Errorf("refused lists reached the upstream")
 	}
 }
+
+func TestMayHoldMethodKey(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"_method":"PUT"}`:                    true,
+		`{"a":1, "_method" :"PUT"}`:            true,
+		`{"\u005fmethod":"PUT"}`:               true,
+		`{"\u005Fmethod":"PUT"}`:               true,
+		`{"_metho\u0064":"PUT"}`:               true,
+		`{"_\u006Dethod":"PUT"}`:               true,
+		`{"_me\u0074hod":"PUT"}`:               true,
+		`{"payment_method":"card"}`:            false,
+		`{"name":"Jos\u00e9 Garc\u00eda"}`:     false,
+		`{"name":"\u00e9\u00e9\u00e9\u00e9\u0`: false,
+		`{}`:                                   false,
+	} {
+		if got := mayHoldMethodKey([]byte(body)); got != want {
+			t.Errorf("mayHoldMethodKey(%s) = %v, want %v", body, got, want)
+		}
+	}
+}
