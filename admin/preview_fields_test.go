@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -196,6 +197,28 @@ func TestPreviewExists(t *testing.T) {
 		}
 		if got := exists(root, parseFieldPaths(f)[0]); got != want {
 			t.Errorf("exists(%s) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+// TestPreviewStoredSubjectField: a route's subject_field stored before
+// brackets and a * inside a key needed escapes is read as the data plane
+// reads it, a key that holds them.
+func TestPreviewStoredSubjectField(t *testing.T) {
+	for field, body := range map[string]string{
+		"user[id]":     `{"user[id]":"u-1"}`,
+		"k*":           `{"k*":"u-1"}`,
+		`user\[id\]`:   `{"user[id]":"u-1"}`,
+		"profile.user": `{"profile":{"user":"u-1"}}`,
+	} {
+		root, err := decodeTree([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out wire.PreviewPhase
+		previewSubject(field, root, &out)
+		if out.SubjectInvalid {
+			t.Errorf("subject_field %q over %s: subject_invalid, want the subject found", field, body)
 		}
 	}
 }

@@ -13,7 +13,7 @@ func previewSubject(field string, root *jsonNode, out *wire.PreviewPhase) {
 		return
 	}
 	out.SubjectField = field
-	f, err := fieldcrypt.FieldsFromList([]string{field})
+	f, err := fieldcrypt.StoredFields([]string{field}) // the route's, as the data plane reads it
 	if err != nil || root == nil {
 		out.SubjectInvalid = true
 		return

@@ -92,26 +92,23 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 			}
 		}
 	}
-	for k := range ctx.QueryArgs().All() { // Symfony and Laravel read _method from the query too
-		if i := bytes.IndexAny(k, "[;"); i >= 0 {
-			k = k[:i] // _method[]=, _method;=
-		}
-		if equalFold(k, "_method") {
-			return errMethodOverride
-		}
+	if hasMethodArg(ctx.QueryArgs()) { // Symfony and Laravel read _method from the query too
+		return errMethodOverride
 	}
 	return nil
 }
 
-// checkBodyOverride refuses, in a project that has routes, a POST whose
-// JSON object body has a top-level "_method" member (any escaping of the
-// key): Laravel and Symfony take it as the real method of a POST, as they
-// do the query's, so a PUT route's rules would not apply to what the
-// upstream treats as a PUT. It runs after the rate limit: a compressed
-// body is decoded for it (one in a coding sdproxy cannot decode, or over
-// max_body_bytes decoded, is not looked into).
+// checkBodyOverride refuses, in a project that has routes, a POST (in any
+// letter case) whose body carries a "_method": a top-level member of a
+// JSON object (any escaping of the key), a field of a urlencoded form or
+// a part of a multipart one. Laravel, Symfony and Rails take it as the
+// real method of a POST, as they do the query's, so a PUT route's rules
+// would not apply to what the upstream treats as a PUT. It runs after the
+// rate limit: a compressed body is decoded for it (one in a coding
+// sdproxy cannot decode, or over max_body_bytes decoded, is not looked
+// into).
 func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed bool) error {
-	if !routed || !ctx.IsPost() {
+	if !routed || !bytes.EqualFold(ctx.Method(), []byte(fasthttp.MethodPost)) {
 		return nil
 	}
 	body := ctx.Request.Body()
@@ -128,10 +125,52 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 		}
 		st.dec, body = out, out // not st.decoded: the body goes on as sent unless transformed
 	}
-	if firstByte(body) == '{' && mayHoldMethodKey(body) && gjson.GetBytes(body, "_method").Exists() {
-		return errMethodOverride
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a BOM, which some parsers skip
+	ct := ctx.Request.Header.ContentType()
+	switch {
+	case firstByte(body) == '{':
+		if mayHoldMethodKey(body) && gjson.GetBytes(body, "_method").Exists() {
+			return errMethodOverride
+		}
+	case hasPrefixFold(ct, "application/x-www-form-urlencoded"):
+		args := fasthttp.AcquireArgs()
+		defer fasthttp.ReleaseArgs(args)
+		args.ParseBytes(body)
+		if hasMethodArg(args) {
+			return errMethodOverride
+		}
+	case hasPrefixFold(ct, "multipart/form-data") && bytes.Contains(body, []byte("_method")):
+		form, err := ctx.MultipartForm()
+		if err != nil {
+			return nil // not a form the upstream can read either
+		}
+		for k := range form.Value {
+			if isMethodParam([]byte(k)) {
+				return errMethodOverride
+			}
+		}
 	}
 	return nil
+}
+
+// hasMethodArg reports whether args hold a _method parameter (see
+// isMethodParam).
+func hasMethodArg(args *fasthttp.Args) bool {
+	for k := range args.All() {
+		if isMethodParam(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// isMethodParam reports whether a query or form parameter's name is
+// _method, in any letter case, also as _method[] or _method;.
+func isMethodParam(k []byte) bool {
+	if i := bytes.IndexAny(k, "[;"); i >= 0 {
+		k = k[:i]
+	}
+	return equalFold(k, "_method")
 }
 
 // mayHoldMethodKey reports whether body may have a "_method" key: as

@@ -336,6 +336,18 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	}
 	rtErrorShape(t, "gzip body with _method", e.do("POST", pp+"/other/7", gzipString(`{"_method":"PUT","title":"Sensitive"}`),
 		HeaderAuthorization, e.full, "Content-Encoding", "gzip"), 400, "route_conflict")
+	rtErrorShape(t, "BOM before the body", e.do("POST", pp+"/other/7", "\xef\xbb\xbf"+`{"_method":"PUT"}`, HeaderAuthorization, e.full), 400, "route_conflict")
+	for _, m := range []string{"post", "Post"} { // Symfony upper-cases the method before it looks
+		rtErrorShape(t, m+" with _method", e.do(m, pp+"/other/7", `{"_method":"PUT"}`, HeaderAuthorization, e.full), 400, "route_conflict")
+	}
+	const form = "application/x-www-form-urlencoded"
+	for _, b := range []string{"_method=PUT&title=Sensitive", "title=x&%5Fmethod=PUT", "_METHOD%5B%5D=PUT"} {
+		rtErrorShape(t, "form "+b, e.do("POST", pp+"/other/7", b, HeaderAuthorization, e.full, "Content-Type", form), 400, "route_conflict")
+	}
+	multipart := "--XB\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nPUT\r\n" +
+		"--XB\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSensitive\r\n--XB--\r\n"
+	rtErrorShape(t, "multipart _method", e.do("POST", pp+"/other/7", multipart, HeaderAuthorization, e.full,
+		"Content-Type", "multipart/form-data; boundary=XB"), 400, "route_conflict")
 	rtErrorShape(t, "X-Qanapi header with underscores", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X_Qanapi_Fields", "title"), 400, "unknown_header")
 	rtErrorShape(t, "X-Qanapi header with dots", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, "X.Qanapi.Fields", "title"), 400, "unknown_header")
 	if len(e.up.requests()) != n {
@@ -347,9 +359,13 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 		{"POST", `{"a":{"_method":"PUT"},"note":"_method"}`, ""},
 		{"PUT", `{"_method":"PATCH"}`, ""},
 		{"POST", gzipString(`{"a":1}`), "gzip"},
+		{"POST", "payment_method=card&x=1", "form"},
 	} {
 		h := []string{HeaderAuthorization, e.full}
-		if c.enc != "" {
+		switch c.enc {
+		case "form":
+			h = append(h, "Content-Type", "application/x-www-form-urlencoded")
+		case "gzip":
 			h = append(h, "Content-Encoding", c.enc)
 		}
 		before := len(e.up.requests())
