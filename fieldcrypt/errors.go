@@ -17,6 +17,12 @@ var (
 	// that match keys without regard to case (Go's encoding/json, ASP.NET)
 	// would read it as the named field, in plaintext.
 	ErrCaseVariantKey = errors.New("fieldcrypt: a key differs from a named field only in letter case")
+	// ErrDottedKey means an object holds a key with dots that spells a
+	// named path from there ("profile.email" with profile.email named), or
+	// all of it and more ("email.x" with email): stores that expand dotted
+	// keys (MongoDB's updates, Elasticsearch) would put its value at or
+	// under the named field, in plaintext.
+	ErrDottedKey = errors.New("fieldcrypt: a key with dots spells a named field's path")
 	// ErrFieldInArray means that, encrypting, a named path goes on by an
 	// object key where the document has an array holding objects or
 	// arrays (items.card with "items": [{"card": …}], or [[{"card": …}]]):

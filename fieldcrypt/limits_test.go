@@ -233,6 +233,51 @@ func TestCaseVariantKey(t *testing.T) {
 	}
 }
 
+// TestDottedKey: a key with dots that spells a named path from where it
+// stands, or the whole path and more, is refused (MongoDB's $set and
+// Elasticsearch expand it into that path); other dotted keys pass, and a
+// path that names a dotted key (a\.b) matches it as before.
+func TestDottedKey(t *testing.T) {
+	p := testParams(t)
+	cases := []struct {
+		doc, fields string
+		refused     bool
+	}{
+		{`{"profile.email":"secret"}`, "profile.email", true},
+		{`{"profile":{"email":"x"},"profile.email":"secret"}`, "profile.email", true},
+		{`{"Profile.EMAIL":"secret"}`, "profile.email", true},
+		{`{"profile":{"a.b":"secret"}}`, "profile.a.b.c", true},
+		{`{"a.b.c":"secret"}`, "a.b.c", true},
+		{`{"a.b":{"c":"secret"}}`, "a.b.c", true},
+		{`{"email.x":"secret"}`, "email", true},
+		{`{"profile.email.x":"secret"}`, "profile.email", true},
+		{`{"users.5.email":"secret"}`, "users.*.email", true},
+		{`{"items.0.card":"secret"}`, "items.0.card", true},
+		{`{"profile.email":"secret"}`, "profile.email", true},
+		{`{"profile.name":"x"}`, "profile.email", false},
+		{`{"email.":"x","emailx.y":"x",".email":"x"}`, "email", false},
+		{`{"profile..email":"x"}`, "profile.email", false},
+		{`{"a.b":"x"}`, `a\.b`, false},
+		{`{"a.b":"x","a":{"b":"y"}}`, `a\.b,a.b`, false}, // the dotted key is named too: sealed whole
+		{`{"a.b":{"c":"x"}}`, `a\.b,a.b.c`, false},
+		{`{"a.b":{"c":"x"}}`, `a\.b.c,a.b.c`, false},
+		{`{"a.b":{"c":"x"}}`, `*.c,a.b.c`, true}, // a * does not name the dotted key
+		{`{"x":{"profile.email":"x"}}`, "profile.email", false},
+		{`{"profile":{"email":"x"}}`, "profile.email", false},
+		{`{"version.major":1}`, "email", false},
+	}
+	for _, tc := range cases {
+		f, err := ParseFields(tc.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Encrypt(nil, []byte(tc.doc), f, p)
+		if got := errors.Is(err, ErrDottedKey); got != tc.refused || !tc.refused && err != nil {
+			t.Errorf("Encrypt(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
+		}
+	}
+}
+
 // TestFieldInArray: encrypting, a path that names a key where the document
 // has an array of objects is refused (the key may be in every element),
 // unless the list also names the elements (a * twin); arrays without an

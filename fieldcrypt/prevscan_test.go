@@ -39,6 +39,7 @@ type prevScanner struct {
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
+	dotKey  bool // see ErrDottedKey
 	// strict, inArray: as the live scanner's (ErrFieldInArray).
 	strict, inArray bool
 
@@ -64,7 +65,7 @@ type prevFrame struct {
 func (s *prevScanner) reset(doc []byte, f Fields, tokens, bind bool) {
 	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
 	s.spans, s.keys, s.fps, s.decoded = s.spans[:0], s.keys[:0], s.fps[:0], s.decoded[:0]
-	s.foldKey, s.strict, s.inArray = false, false, false
+	s.foldKey, s.dotKey, s.strict, s.inArray = false, false, false, false
 	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
@@ -165,6 +166,9 @@ after:
 		if s.foldKey {
 			return ErrCaseVariantKey
 		}
+		if s.dotKey {
+			return ErrDottedKey
+		}
 		if s.inArray {
 			return ErrFieldInArray
 		}
@@ -240,15 +244,22 @@ member: // f is the object, at depth d-1
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
+	var dotted, named bool
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		if seg := &s.paths[i].segs[d]; seg.wild || seg.key == string(key) {
 			out |= 1 << i
+			named = named || !seg.wild
 		} else if len(seg.key) == len(key) && prevFoldEqual(key, seg.key) {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
+		} else if len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
+			dotted = true // shared with the live scanner
 		}
+	}
+	if dotted && s.strict && !named {
+		s.dotKey = true
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package fieldcrypt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -39,6 +40,9 @@ type scanner struct {
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
 	foldKey bool
+	// dotKey: encrypting, a key with dots spells a named path (see
+	// ErrDottedKey).
+	dotKey bool
 	// strict: refuse an object or an array in an array where a path names
 	// a key (encrypting; see ErrFieldInArray); inArray: one was found.
 	strict, inArray bool
@@ -69,7 +73,7 @@ type frame struct {
 func (s *scanner) reset(doc []byte, f Fields, tokens, bind bool) {
 	s.doc, s.paths, s.tokens, s.bind = doc, f.paths, tokens, bind
 	s.spans, s.keys, s.decoded = s.spans[:0], s.keys[:0], s.decoded[:0]
-	s.foldKey, s.strict, s.inArray = false, false, false
+	s.foldKey, s.dotKey, s.strict, s.inArray = false, false, false, false
 	s.pathBuf, s.pathEnds = s.pathBuf[:0], s.pathEnds[:0]
 	s.ends = [MaxDepth + 1]uint64{}
 	for i, p := range f.paths {
@@ -206,6 +210,9 @@ after: // f is the innermost open container, if d > 0
 		if s.foldKey {
 			return ErrCaseVariantKey
 		}
+		if s.dotKey {
+			return ErrDottedKey
+		}
 		if s.inArray {
 			return ErrFieldInArray
 		}
@@ -310,13 +317,17 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
-	var known, ascii bool // whether key is ASCII, once needed
+	var known, ascii bool  // whether key is ASCII, once needed
+	var dotted, named bool // key spells a path of m (see dottedKey); a path names key itself
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		seg := &s.paths[i].segs[d]
 		switch {
-		case seg.wild || seg.key == string(key):
+		case seg.wild:
 			out |= 1 << i
+		case seg.key == string(key):
+			out |= 1 << i
+			named = true
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
 		default:
@@ -325,10 +336,53 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			}
 			if (!ascii || !seg.ascii) && caseVariant(key, seg.key) {
 				s.foldKey = true
+			} else if len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
+				dotted = true
 			}
 		}
 	}
+	// Encrypting (only then can it leak), unless the list also names the
+	// dotted key itself (a\.b with a.b): then it is a field of its own.
+	if dotted && s.strict && !named {
+		s.dotKey = true
+	}
 	return out
+}
+
+// dottedKey reports whether key, which is not segs[0]'s key, spells two
+// or more of segs joined by dots (profile.email where the path goes on
+// from profile to email), or all of them and more (profile.email.x, or
+// email.x for email): stores that expand dotted keys (MongoDB's updates,
+// Elasticsearch, lodash's set) would put its value at or under the named
+// field, in plaintext. Segments compare as matchKey's do, ASCII letter
+// case aside; a * takes one dot-free, non-empty piece.
+func dottedKey(key []byte, segs []segment) bool {
+	rest := key
+	for n, seg := range segs {
+		if seg.wild {
+			j := bytes.IndexByte(rest, '.')
+			if j < 0 {
+				j = len(rest)
+			}
+			if j == 0 {
+				return false
+			}
+			rest = rest[j:]
+		} else {
+			if len(rest) < len(seg.key) || !foldEqual(rest[:len(seg.key)], seg.key) {
+				return false
+			}
+			rest = rest[len(seg.key):]
+		}
+		if len(rest) == 0 {
+			return n >= 1 // two segments or more
+		}
+		if rest[0] != '.' || len(rest) == 1 {
+			return false
+		}
+		rest = rest[1:]
+	}
+	return true // the whole path, and a key under it
 }
 
 // isASCII reports whether b holds only ASCII bytes.

@@ -502,3 +502,30 @@ func TestResponseOverLimits(t *testing.T) {
 		t.Errorf("decrypt, 2 tokens = %d %s (untransformed %q), want both opened", r.status, r.body, r.header[HeaderUntransformed])
 	}
 }
+
+// TestDottedKeyRefused: a key with dots that spells a field to encrypt
+// ("profile.email" for profile.email) is 400 ambiguous_field and nothing is
+// forwarded: MongoDB's $set and Elasticsearch expand it into that field,
+// which would then hold plaintext. A route's fields are held to it too.
+func TestDottedKeyRefused(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, body := range []string{`{"profile.email":"a@example.com"}`, `{"profile":{"email":"x"},"profile.email":"a@example.com"}`, `{"ssn.x":"123"}`} {
+		r := e.do("POST", "/proxy/"+p.ID+"/people", body, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, "profile.email,ssn")
+		rtErrorShape(t, body, r, 400, "ambiguous_field")
+		if !strings.Contains(string(r.body), "dots") || strings.Contains(string(r.body), "example.com") {
+			t.Errorf("%s: body %s, want the reason and no value", body, r.body)
+		}
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+	// Named as a key of its own, a dotted key is a field like any other.
+	r := e.do("POST", "/proxy/"+p.ID+"/people", `{"profile.email":"a@example.com"}`, HeaderAuthorization, key,
+		HeaderMode, "encrypt", HeaderFields, `profile\.email,profile.email`)
+	if r.status != 200 || !tokenRE.Match(jsonField(t, up.last(t).body, "profile.email")) {
+		t.Errorf("named dotted key: %d %s, upstream %s; want it sealed", r.status, r.body, up.last(t).body)
+	}
+}
