@@ -44,7 +44,7 @@ func parsePath(s string, strict bool) ([]segment, error) {
 		switch {
 		case c == '\\':
 			if i+1 == len(s) || !strings.ContainsRune(escapable, rune(s[i+1])) {
-				return nil, errors.New(`bad escape: only \. \* \, \\ \[ \] \$ \# \/ are allowed`)
+				return nil, errors.New(`bad escape: only \. \* \, \\ \[ \] \$ \# \/ \@ are allowed`)
 			}
 			i++
 			c = s[i]
@@ -63,17 +63,18 @@ func parsePath(s string, strict bool) ([]segment, error) {
 }
 
 // escapable are the characters a backslash may escape.
-const escapable = `.*,\[]$#/`
+const escapable = `.*,\[]$#/@`
 
 // foreignSyntax refuses a segment, written without escapes, that is the
 // notation of another path language: JSONPath's root $ (VGS and others
-// write $.ssn) and gjson's # for every element of an array.
+// write $.ssn) or current node @, and gjson's # for every element of an
+// array or #(…) query.
 func foreignSyntax(k string, first bool) error {
 	switch {
-	case first && k == "$":
-		return errors.New(`JSONPath is not path syntax here: write ssn for $.ssn and items.*.card for $.items[*].card (\$ for a key named $)`)
-	case k == "#":
-		return errors.New(`# is not path syntax here: write items.*.card for items.#.card (\# for a key named #)`)
+	case first && (k == "$" || k == "@"):
+		return errors.New(`JSONPath is not path syntax here: write ssn for $.ssn or @.ssn and items.*.card for $.items[*].card (\$ or \@ for a key named so)`)
+	case k == "#" || strings.HasPrefix(k, "#("):
+		return errors.New(`# is not path syntax here: write items.*.card for items.#.card; queries such as #(…) have no equivalent (\# for a key that starts with #)`)
 	}
 	return nil
 }
@@ -129,7 +130,7 @@ func spell(segs []segment, strict bool) string {
 			for j := 0; j < len(seg.key); j++ {
 				c := seg.key[j]
 				if c == '.' || c == ',' || c == '\\' || strict && (c == '*' || c == '[' || c == ']' ||
-					len(seg.key) == 1 && (c == '#' || c == '$' && i == 0) || c == '/' && i == 0 && j == 0) {
+					j == 0 && (c == '#' && (len(seg.key) == 1 || seg.key[1] == '(') || i == 0 && len(seg.key) == 1 && (c == '$' || c == '@') || i == 0 && c == '/')) {
 					b.WriteByte('\\')
 				}
 				b.WriteByte(c)

@@ -72,6 +72,8 @@ func TestParseFieldsForeign(t *testing.T) {
 		"card*":              "whole segment",
 		`\**`:                "whole segment",
 		"/user/email":        "JSON Pointer",
+		"@.ssn":              "JSONPath",
+		"items.#(a==1).card": "#(",
 		"ok, $.ssn":          "JSONPath",
 		"user.email,a[0]":    "brackets",
 		"items.*.card,*.a*b": "whole segment",
@@ -84,8 +86,8 @@ func TestParseFieldsForeign(t *testing.T) {
 			t.Errorf("FieldsFromList(%q) = %v, want ErrInvalidFields", in, err)
 		}
 	}
-	stored := []string{"$", "items.#.card", "items[0].card", "**.ssn", "card*", "/user/email", "a.$", "#"}
-	want := []string{`\$`, `items.\#.card`, `items\[0\].card`, `\*\*.ssn`, `card\*`, `\/user/email`, "a.$", `\#`}
+	stored := []string{"$", "items.#.card", "items[0].card", "**.ssn", "card*", "/user/email", "a.$", "#", "@", "#(x)", "#tag", "a.@"}
+	want := []string{`\$`, `items.\#.card`, `items\[0\].card`, `\*\*.ssn`, `card\*`, `\/user/email`, "a.$", `\#`, `\@`, `\#(x)`, "#tag", "a.@"}
 	f, err := StoredFields(stored)
 	if err != nil {
 		t.Fatalf("StoredFields(%q) = %v", stored, err)
