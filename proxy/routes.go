@@ -46,10 +46,20 @@ type phase struct {
 
 // compileRoutes compiles the store's routes of one project. A route the
 // store accepted always compiles; one that does not is skipped rather
-// than applied wrongly (the store validates with the same parser).
-func compileRoutes(rs []keystore.Route, version uint64) *routeSet {
+// than applied wrongly (the store validates with the same parser). A
+// path stored before other path notations were refused ($.ssn,
+// items[0].card…) is read as it was, as keys, and passed to legacy (when
+// not nil) so that the operator hears of it.
+func compileRoutes(rs []keystore.Route, version uint64, legacy func(routeID, path string)) *routeSet {
 	set := &routeSet{version: version, routes: make([]route, 0, len(rs))}
 	for _, r := range rs {
+		if legacy != nil {
+			for _, p := range []*keystore.RoutePhase{r.Request, r.Response} {
+				for _, path := range legacyPaths(p) {
+					legacy(r.ID, path)
+				}
+			}
+		}
 		c := route{id: r.ID}
 		var ok bool
 		if c.request, ok = compilePhase(r.Request, modeEncrypt); !ok {
@@ -62,6 +72,23 @@ func compileRoutes(rs []keystore.Route, version uint64) *routeSet {
 		set.routes = append(set.routes, c)
 	}
 	return set
+}
+
+// legacyPaths returns the paths of p (fields, require, subject_field)
+// that the parser of new input refuses: stored before the check.
+func legacyPaths(p *keystore.RoutePhase) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, list := range [][]string{p.Fields, p.Require, {p.SubjectField}} {
+		for _, path := range list {
+			if _, err := fieldcrypt.FieldsFromList([]string{path}); path != "" && err != nil {
+				out = append(out, path)
+			}
+		}
+	}
+	return out
 }
 
 func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
@@ -124,7 +151,10 @@ func (d *Data) matchRoute(projectID []byte, method, path []byte) (*route, bool) 
 	set := c.sets[string(projectID)]
 	c.mu.RUnlock()
 	if set == nil || set.version != version {
-		set = compileRoutes(rs, version)
+		set = compileRoutes(rs, version, func(routeID, path string) {
+			d.log.Warn("a route's field path is in a notation field lists now refuse; it is read as before, as keys: save the route again with the path escaped, or as meant",
+				"project", string(projectID), "route", routeID, "path", path)
+		})
 		c.mu.Lock()
 		if c.sets == nil {
 			c.sets = map[string]*routeSet{}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -448,8 +449,13 @@ func TestForeignFieldSyntax(t *testing.T) {
 // header that adds fields to it still parses (the merged list uses the
 // canonical, escaped spellings).
 func TestStoredRouteForeignSyntax(t *testing.T) {
+	var warned []string
 	set := compileRoutes([]keystore.Route{{ID: "rt_old", Path: "/**",
-		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user[email]", "ssn"}}}}, 1)
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user[email]", "ssn"}, Require: []string{"$"}}}}, 1,
+		func(routeID, path string) { warned = append(warned, routeID+" "+path) })
+	if want := []string{"rt_old user[email]", "rt_old $"}; !slices.Equal(warned, want) {
+		t.Errorf("legacy paths reported = %q, want %q", warned, want)
+	}
 	if len(set.routes) != 1 {
 		t.Fatalf("compiled %d routes, want the stored one", len(set.routes))
 	}
