@@ -74,8 +74,8 @@ func indexPlan(route *keystore.Route, in wire.PreviewInput) ([]fieldcrypt.IndexR
 		if rules, err = keystore.IndexRules("request", route.Request.Index); err != nil {
 			return nil, err
 		}
-		if x, err := fieldcrypt.IndexFromRules(rules); err == nil {
-			rules = x.Rules() // with their defaults, to compare
+		if x, err := fieldcrypt.StoredIndex(rules); err == nil {
+			rules = x.Rules() // with their defaults and canonical spellings, to compare
 		}
 	}
 	if len(in.Index) == 0 {

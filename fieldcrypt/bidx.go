@@ -137,14 +137,21 @@ func ParseIndex(s string) (Index, error) {
 }
 
 // IndexFromRules validates rules. A field indexed twice, two rules with
-// one sibling name, or a name that is also an indexed key are refused.
-func IndexFromRules(rules []IndexRule) (Index, error) {
+// one sibling name, or a name that is also an indexed key are refused, as
+// are fields in other path notations (see Fields).
+func IndexFromRules(rules []IndexRule) (Index, error) { return indexFromRules(rules, true) }
+
+// StoredIndex is IndexFromRules for rules stored before other path
+// notations were refused (a route's): their fields read as they did then.
+func StoredIndex(rules []IndexRule) (Index, error) { return indexFromRules(rules, false) }
+
+func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 	if len(rules) > MaxFields {
 		return Index{}, fmt.Errorf("%w: more than %d rules", ErrInvalidIndex, MaxFields)
 	}
 	x := Index{rules: make([]indexRule, 0, len(rules))}
 	for _, r := range rules {
-		c, err := compileIndexRule(r)
+		c, err := compileIndexRule(r, strict)
 		if err != nil {
 			return Index{}, err
 		}
@@ -169,9 +176,9 @@ func IndexFromRules(rules []IndexRule) (Index, error) {
 }
 
 // compileIndexRule validates one rule and fills in its defaults.
-func compileIndexRule(r IndexRule) (indexRule, error) {
+func compileIndexRule(r IndexRule, strict bool) (indexRule, error) {
 	entry := strings.Trim(r.Field, " \t")
-	segs, err := parsePath(entry, false)
+	segs, err := parsePath(entry, strict)
 	if err != nil {
 		return indexRule{}, fmt.Errorf("%w: %q: %v", ErrInvalidIndex, entry, err)
 	}
@@ -296,7 +303,7 @@ func (k *IndexKey) sum(dst, msg []byte) []byte {
 // unchanged); an object or array is ErrIndexNotScalar. The index is the
 // one Encrypt would write beside the same value of the same field.
 func AppendIndex(dst []byte, key *IndexKey, r IndexRule, rawJSON []byte) (out []byte, null bool, err error) {
-	c, err := compileIndexRule(r)
+	c, err := compileIndexRule(r, false) // the caller validated r
 	if err != nil {
 		return dst, false, err
 	}

@@ -37,7 +37,7 @@ func TestAppendIndexAllocs(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	k, _ := newTestIndexKeys("p").IndexKey("email")
-	c, _ := compileIndexRule(IndexRule{Field: "email", Normalize: NormLowerTrim})
+	c, _ := compileIndexRule(IndexRule{Field: "email", Normalize: NormLowerTrim}, true)
 	dst := make([]byte, 0, 64)
 	v := []byte(`" \u00c9cole@Example.com "`)
 	allocs := testing.AllocsPerRun(200, func() {
@@ -66,7 +66,7 @@ func BenchmarkIndexValue(b *testing.B) {
 		{"lower-1KiB", NormLower, `"` + string(make1K()) + `"`},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			r, _ := compileIndexRule(IndexRule{Field: "email", Normalize: c.norm})
+			r, _ := compileIndexRule(IndexRule{Field: "email", Normalize: c.norm}, true)
 			x := getBidxScratch()
 			dst := make([]byte, 0, 64)
 			v := []byte(c.v)

@@ -64,7 +64,7 @@ func compileIndex(list []keystore.RouteIndex) (fieldcrypt.Index, string, error) 
 	if err != nil {
 		return fieldcrypt.Index{}, "", err
 	}
-	x, err := fieldcrypt.IndexFromRules(rules)
+	x, err := fieldcrypt.StoredIndex(rules) // a route's, stored: read as when it was saved
 	if err != nil {
 		return fieldcrypt.Index{}, "", err
 	}

@@ -430,11 +430,17 @@ func TestForeignFieldSyntax(t *testing.T) {
 			HeaderAuthorization, key)
 		rtErrorShape(t, list+" (direct)", r, 400, "invalid_fields")
 	}
+	// Blind-index rules take the same syntax, in the header and /index.
+	r := e.do("POST", "/proxy/"+p.ID+"/people", `{"ssn":"1"}`, HeaderAuthorization, key, HeaderMode, "encrypt",
+		HeaderFields, "ssn", HeaderIndex, "$.ssn")
+	rtErrorShape(t, "X-Qanapi-Index: $.ssn", r, 400, "invalid_index")
+	r = e.do("POST", pathDirectIndex, `{"field":"items[0].card","data":"4111"}`, HeaderAuthorization, key)
+	rtErrorShape(t, "/index items[0].card", r, 400, "invalid_index")
 	if n := up.wireLen(); n != 0 {
 		t.Errorf("the upstream received %d bytes, want none", n)
 	}
 	// Escaped, the same characters name keys: a key with brackets.
-	r := e.do("POST", "/proxy/"+p.ID+"/people", `{"user[email]":"a@example.com"}`,
+	r = e.do("POST", "/proxy/"+p.ID+"/people", `{"user[email]":"a@example.com"}`,
 		HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, `user\[email\]`)
 	if r.status != 200 {
 		t.Fatalf("escaped brackets: %d %s, want 200", r.status, r.body)
