@@ -71,7 +71,7 @@ func indexPlan(route *keystore.Route, in wire.PreviewInput) ([]fieldcrypt.IndexR
 	var rules []fieldcrypt.IndexRule
 	if route != nil && route.Request != nil {
 		var err error
-		if rules, err = keystore.IndexRules("request", route.Request.Index); err != nil {
+		if rules, err = keystore.StoredIndexRules("request", route.Request.Index); err != nil {
 			return nil, err
 		}
 		if x, err := fieldcrypt.StoredIndex(rules); err == nil {

@@ -18,12 +18,13 @@ func parsePath(s string, strict bool) ([]segment, error) {
 	}
 	var segs []segment
 	var key strings.Builder
-	escaped := false // the current segment holds an escape
-	star := false    // the current segment holds an unescaped *
+	escaped := false  // the current segment holds an escape
+	escFirst := false // its first character is escaped
+	star := false     // the current segment holds an unescaped *
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '.' {
 			k := key.String()
-			if strict && !escaped {
+			if strict && !escFirst { // #(a\.b==1) is still a query
 				if err := foreignSyntax(k, len(segs) == 0); err != nil {
 					return nil, err
 				}
@@ -37,7 +38,7 @@ func parsePath(s string, strict bool) ([]segment, error) {
 			}
 			segs = append(segs, seg)
 			key.Reset()
-			escaped, star = false, false
+			escaped, escFirst, star = false, false, false
 			continue
 		}
 		c := s[i]
@@ -48,7 +49,7 @@ func parsePath(s string, strict bool) ([]segment, error) {
 			}
 			i++
 			c = s[i]
-			escaped = true
+			escaped, escFirst = true, escFirst || key.Len() == 0
 		case c == '*':
 			star = true
 		case strict && (c == '[' || c == ']'):

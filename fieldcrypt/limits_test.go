@@ -255,13 +255,19 @@ func TestDottedKey(t *testing.T) {
 		{`{"items.0.card":"secret"}`, "items.0.card", true},
 		{`{"profile.email":"secret"}`, "profile.email", true},
 		{`{"profile.name":"x"}`, "profile.email", false},
-		{`{"email.":"x","emailx.y":"x",".email":"x"}`, "email", false},
+		{`{"emailx.y":"x",".email":"x","email":"y"}`, "email", false},
+		{`{"email.":"x"}`, "email", true}, // Elasticsearch and lodash: {"email": {"": …}}
+		{`{"profile.":"x"}`, "profile.email", false},
+		{`{"bob.ssn":"x"}`, "*.ssn", true}, // a * takes one piece where dots expand
+		{`{"users":{"alice.email":"x"}}`, "users.*.email", true},
+		{`{"a.b":1,"c":{"d.e":2}}`, "*,c.*", false},                         // paths that end here seal them whole
+		{`{"profile.email":"x"}`, `profile.email,profile\.email.zzz`, true}, // named, but not sealed whole
 		{`{"profile..email":"x"}`, "profile.email", false},
 		{`{"a.b":"x"}`, `a\.b`, false},
 		{`{"a.b":"x","a":{"b":"y"}}`, `a\.b,a.b`, false}, // the dotted key is named too: sealed whole
 		{`{"a.b":{"c":"x"}}`, `a\.b,a.b.c`, false},
-		{`{"a.b":{"c":"x"}}`, `a\.b.c,a.b.c`, false},
-		{`{"a.b":{"c":"x"}}`, `*.c,a.b.c`, true}, // a * does not name the dotted key
+		{`{"a.b":{"c":"x"}}`, `a\.b.c,a.b.c`, true}, // named by a path that goes on below it: not sealed whole
+		{`{"a.b":{"c":"x"}}`, `*.c,a.b.c`, true},    // a * does not name the dotted key
 		{`{"x":{"profile.email":"x"}}`, "profile.email", false},
 		{`{"profile":{"email":"x"}}`, "profile.email", false},
 		{`{"version.major":1}`, "email", false},

@@ -249,16 +249,20 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 		i := bits.TrailingZeros64(m)
 		if seg := &s.paths[i].segs[d]; seg.wild || seg.key == string(key) {
 			out |= 1 << i
-			named = named || !seg.wild
+			ends := s.ends[d+1]&(1<<i) != 0
+			named = named || !seg.wild && ends
+			if seg.wild && s.strict && !ends && bytes.IndexByte(key, '.') > 0 && dottedKey(key, s.paths[i].segs[d:]) {
+				dotted = true
+			}
 		} else if len(seg.key) == len(key) && prevFoldEqual(key, seg.key) {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
-		} else if len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
+		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
 			dotted = true // shared with the live scanner
 		}
 	}
-	if dotted && s.strict && !named {
+	if dotted && !named {
 		s.dotKey = true
 	}
 	return out

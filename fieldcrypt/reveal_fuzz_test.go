@@ -3,6 +3,7 @@ package fieldcrypt
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -54,6 +55,9 @@ func FuzzReveal(f *testing.F) {
 		}
 
 		enc, err := Encrypt(nil, doc, fl, p)
+		if errors.Is(err, ErrDottedKey) || errors.Is(err, ErrFieldInArray) {
+			return // what only encrypting refuses (TestDottedKey, TestFieldInArray)
+		}
 		if err != nil {
 			t.Fatalf("Encrypt(%q) = %v after Reveal accepted it", doc, err)
 		}

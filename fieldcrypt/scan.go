@@ -325,9 +325,14 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 		switch {
 		case seg.wild:
 			out |= 1 << i
+			// A * takes the whole key here, but a store that expands
+			// dots would take only its first piece (bob.ssn for *.ssn).
+			if s.strict && s.ends[d+1]&(1<<i) == 0 && bytes.IndexByte(key, '.') > 0 && dottedKey(key, s.paths[i].segs[d:]) {
+				dotted = true
+			}
 		case seg.key == string(key):
 			out |= 1 << i
-			named = true
+			named = named || s.ends[d+1]&(1<<i) != 0 // sealed whole here
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
 		default:
@@ -336,14 +341,14 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			}
 			if (!ascii || !seg.ascii) && caseVariant(key, seg.key) {
 				s.foldKey = true
-			} else if len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
+			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
 				dotted = true
 			}
 		}
 	}
-	// Encrypting (only then can it leak), unless the list also names the
-	// dotted key itself (a\.b with a.b): then it is a field of its own.
-	if dotted && s.strict && !named {
+	// Encrypting (only then can it leak), unless a path that ends here
+	// names the dotted key itself (a\.b with a.b): then it is sealed whole.
+	if dotted && !named {
 		s.dotKey = true
 	}
 	return out
@@ -352,8 +357,8 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 // dottedKey reports whether key, which is not segs[0]'s key, spells two
 // or more of segs joined by dots (profile.email where the path goes on
 // from profile to email), or all of them and more (profile.email.x, or
-// email.x for email): stores that expand dotted keys (MongoDB's updates,
-// Elasticsearch, lodash's set) would put its value at or under the named
+// email.x or email. for email): stores that expand dotted keys (MongoDB's
+// updates, Elasticsearch) would put its value at or under the named
 // field, in plaintext. Segments compare as matchKey's do, ASCII letter
 // case aside; a * takes one dot-free, non-empty piece.
 func dottedKey(key []byte, segs []segment) bool {
@@ -377,10 +382,13 @@ func dottedKey(key []byte, segs []segment) bool {
 		if len(rest) == 0 {
 			return n >= 1 // two segments or more
 		}
-		if rest[0] != '.' || len(rest) == 1 {
+		if rest[0] != '.' {
 			return false
 		}
-		rest = rest[1:]
+		rest = rest[1:] // a key under the path's end may be empty (email. for email)
+		if len(rest) == 0 && n+1 < len(segs) {
+			return false
+		}
 	}
 	return true // the whole path, and a key under it
 }

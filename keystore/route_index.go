@@ -55,6 +55,17 @@ func decodeIndex(in []routeIndexJSON) []RouteIndex {
 // IndexRules returns in as fieldcrypt rules, checked one by one; errors
 // name the entry as the admin API's JSON does ("request.index[1]").
 func IndexRules(phase string, in []RouteIndex) ([]fieldcrypt.IndexRule, error) {
+	return indexRules(phase, in, fieldcrypt.IndexFromRules)
+}
+
+// StoredIndexRules is IndexRules for a route's stored rules: their fields
+// read as when the route was saved (fieldcrypt.StoredIndex), so that a
+// rule saved before other path notations were refused still compiles.
+func StoredIndexRules(phase string, in []RouteIndex) ([]fieldcrypt.IndexRule, error) {
+	return indexRules(phase, in, fieldcrypt.StoredIndex)
+}
+
+func indexRules(phase string, in []RouteIndex, check func([]fieldcrypt.IndexRule) (fieldcrypt.Index, error)) ([]fieldcrypt.IndexRule, error) {
 	rules := make([]fieldcrypt.IndexRule, len(in))
 	for i, r := range in {
 		field := fmt.Sprintf("%s.index[%d]", phase, i)
@@ -63,7 +74,7 @@ func IndexRules(phase string, in []RouteIndex) ([]fieldcrypt.IndexRule, error) {
 			return nil, invalid(field+".normalize", "must be exact, lower, lower_trim or digits, not %q", r.Normalize)
 		}
 		rules[i] = fieldcrypt.IndexRule{Field: r.Field, Normalize: n, Name: r.Name, Bytes: r.Bytes}
-		if _, err := fieldcrypt.IndexFromRules(rules[i : i+1]); err != nil {
+		if _, err := check(rules[i : i+1]); err != nil {
 			return nil, invalid(field, "%s", indexMessage(err))
 		}
 	}

@@ -47,6 +47,8 @@ var (
 	errBadEncoding           = &apiError{Status: 400, Code: "invalid_request", Message: "the body could not be decoded per its Content-Encoding"}
 	errInvalidRespMode       = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Response-Mode must be encrypt or decrypt, and goes with X-Qanapi-Response-Fields or a route's response rule"}
 	errDestinationWithRoutes = &apiError{Status: 400, Code: "route_conflict", Message: "X-Qanapi-Destination cannot be used in a project that has routes: the routes apply to the project's upstream paths"}
+	errRouteBroken           = &apiError{Status: 500, Code: "route_unavailable", Message: "the route that matches this request cannot be applied (see the server's log); nothing was forwarded"}
+	errTwoEncodings          = &apiError{Status: 400, Code: "invalid_request", Message: "Content-Encoding was sent more than once: send one header listing the codings in order (gzip, or identity)"}
 	errMethodOverride        = &apiError{Status: 400, Code: "route_conflict", Message: "method overrides (X-HTTP-Method-Override and the like, or a _method query parameter, or in a POST's body a _method member or form field) cannot be used in a project that has routes"}
 	errRouteConflict         = &apiError{Status: 400, Code: "route_conflict", Message: "a header contradicts the project's route for this path (its mode, response mode or classification); headers may add fields to a route, never remove or change them"}
 	errNotTransform          = &apiError{Status: 502, Code: "response_not_transformable", Message: "the upstream's answer is not JSON, so the fields the rule asks to encrypt could not be; nothing of it was passed on"}

@@ -60,7 +60,7 @@ func compileIndex(list []keystore.RouteIndex) (fieldcrypt.Index, string, error) 
 	if len(list) == 0 {
 		return fieldcrypt.Index{}, "", nil
 	}
-	rules, err := keystore.IndexRules("request", list)
+	rules, err := keystore.StoredIndexRules("request", list)
 	if err != nil {
 		return fieldcrypt.Index{}, "", err
 	}

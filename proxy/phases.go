@@ -28,6 +28,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	st.scratch = append(st.scratch[:0], st.project.ID...)
 	var routed bool
 	st.route, routed = d.matchRoute(st.scratch, ctx.Method(), path)
+	if st.route != nil && st.route.broken {
+		return errRouteBroken // logged when the routes were compiled
+	}
 	if err := d.checkRouted(ctx, st, routed); err != nil {
 		return err
 	}
@@ -106,7 +109,7 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 // would not apply to what the upstream treats as a PUT. It runs after the
 // rate limit: a compressed body is decoded for it (one in a coding
 // sdproxy cannot decode, or over max_body_bytes decoded, is not looked
-// into).
+// into; Content-Encoding sent twice is refused).
 func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed bool) error {
 	if !routed || !bytes.EqualFold(ctx.Method(), []byte(fasthttp.MethodPost)) {
 		return nil
@@ -114,6 +117,9 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 	body := ctx.Request.Body()
 	if len(body) == 0 {
 		return nil
+	}
+	if len(ctx.Request.Header.PeekAll(fasthttp.HeaderContentEncoding)) > 1 {
+		return errTwoEncodings // only the first would be read here, an upstream may read both
 	}
 	if enc := ctx.Request.Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
 		if !bodycodec.Supported(enc) {

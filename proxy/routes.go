@@ -23,6 +23,10 @@ type route struct {
 	id       string
 	request  *phase // nil: the route has no request rule
 	response *phase // nil: no response rule
+	// broken: the stored route does not compile. It still matches, so
+	// that its requests are refused (500) rather than forwarded past
+	// rules that cannot be applied.
+	broken bool
 }
 
 // phase is one direction's rule, compiled.
@@ -45,28 +49,29 @@ type phase struct {
 }
 
 // compileRoutes compiles the store's routes of one project. A route the
-// store accepted always compiles; one that does not is skipped rather
-// than applied wrongly (the store validates with the same parser). A
-// path stored before other path notations were refused ($.ssn,
-// items[0].card…) is read as it was, as keys, and passed to legacy (when
-// not nil) so that the operator hears of it.
-func compileRoutes(rs []keystore.Route, version uint64, legacy func(routeID, path string)) *routeSet {
+// store accepted compiles; one that does not (a store written by another
+// version, or changed by hand) still matches but is broken, so that its
+// requests are refused rather than forwarded past its rules. A path
+// stored before other path notations were refused ($.ssn,
+// items[0].card…) is read as it was, as keys. warn (when not nil) hears
+// of both, with the route's id and the path; never a value.
+func compileRoutes(rs []keystore.Route, version uint64, warn func(msg string, args ...any)) *routeSet {
 	set := &routeSet{version: version, routes: make([]route, 0, len(rs))}
 	for _, r := range rs {
-		if legacy != nil {
+		if warn != nil {
 			for _, p := range []*keystore.RoutePhase{r.Request, r.Response} {
 				for _, path := range legacyPaths(p) {
-					legacy(r.ID, path)
+					warn("a route's field path is in a notation field lists now refuse; it is read as before, as keys: save the route again with the path escaped, or as meant",
+						"route", r.ID, "path", path)
 				}
 			}
 		}
 		c := route{id: r.ID}
-		var ok bool
-		if c.request, ok = compilePhase(r.Request, modeEncrypt); !ok {
-			continue
-		}
-		if c.response, ok = compilePhase(r.Response, modeDecrypt); !ok {
-			continue
+		var okReq, okResp bool
+		c.request, okReq = compilePhase(r.Request, modeEncrypt)
+		c.response, okResp = compilePhase(r.Response, modeDecrypt)
+		if c.broken = !okReq || !okResp; c.broken && warn != nil {
+			warn("a stored route does not compile: the requests it matches are refused (500) until it is saved again", "route", r.ID)
 		}
 		set.trie.Add(len(set.routes), r.Path, upper(r.Methods))
 		set.routes = append(set.routes, c)
@@ -81,7 +86,11 @@ func legacyPaths(p *keystore.RoutePhase) []string {
 		return nil
 	}
 	var out []string
-	for _, list := range [][]string{p.Fields, p.Require, {p.SubjectField}} {
+	index := make([]string, len(p.Index))
+	for i, x := range p.Index {
+		index[i] = x.Field
+	}
+	for _, list := range [][]string{p.Fields, p.Require, {p.SubjectField}, index} {
 		for _, path := range list {
 			if _, err := fieldcrypt.FieldsFromList([]string{path}); path != "" && err != nil {
 				out = append(out, path)
@@ -151,9 +160,8 @@ func (d *Data) matchRoute(projectID []byte, method, path []byte) (*route, bool) 
 	set := c.sets[string(projectID)]
 	c.mu.RUnlock()
 	if set == nil || set.version != version {
-		set = compileRoutes(rs, version, func(routeID, path string) {
-			d.log.Warn("a route's field path is in a notation field lists now refuse; it is read as before, as keys: save the route again with the path escaped, or as meant",
-				"project", string(projectID), "route", routeID, "path", path)
+		set = compileRoutes(rs, version, func(msg string, args ...any) {
+			d.log.Warn(msg, append([]any{"project", string(projectID)}, args...)...)
 		})
 		c.mu.Lock()
 		if c.sets == nil {

@@ -336,6 +336,10 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	}
 	rtErrorShape(t, "gzip body with _method", e.do("POST", pp+"/other/7", gzipString(`{"_method":"PUT","title":"Sensitive"}`),
 		HeaderAuthorization, e.full, "Content-Encoding", "gzip"), 400, "route_conflict")
+	r2 := e.raw(rtStatusLine("POST", pp+"/other/7"), "Host: sdproxy.example", HeaderAuthorization+": "+e.full,
+		"Content-Encoding: identity", "Content-Encoding: gzip", "Content-Length: "+strconv.Itoa(len(gzipString(`{"_method":"PUT"}`))),
+		"", gzipString(`{"_method":"PUT"}`))
+	rtErrorShape(t, "Content-Encoding twice", r2, 400, "invalid_request")
 	rtErrorShape(t, "BOM before the body", e.do("POST", pp+"/other/7", "\xef\xbb\xbf"+`{"_method":"PUT"}`, HeaderAuthorization, e.full), 400, "route_conflict")
 	for _, m := range []string{"post", "Post"} { // Symfony upper-cases the method before it looks
 		rtErrorShape(t, m+" with _method", e.do(m, pp+"/other/7", `{"_method":"PUT"}`, HeaderAuthorization, e.full), 400, "route_conflict")

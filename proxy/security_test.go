@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -456,21 +457,35 @@ func TestForeignFieldSyntax(t *testing.T) {
 // canonical, escaped spellings).
 func TestStoredRouteForeignSyntax(t *testing.T) {
 	var warned []string
+	warn := func(msg string, args ...any) { warned = append(warned, fmt.Sprint(args...)) }
 	set := compileRoutes([]keystore.Route{{ID: "rt_old", Path: "/**",
-		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user[email]", "ssn"}, Require: []string{"$"}}}}, 1,
-		func(routeID, path string) { warned = append(warned, routeID+" "+path) })
-	if want := []string{"rt_old user[email]", "rt_old $"}; !slices.Equal(warned, want) {
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user[email]", "ssn"}, Require: []string{"$"},
+			Index: []keystore.RouteIndex{{Field: "user[email]", Normalize: "lower_trim"}}}}}, 1, warn)
+	if want := []string{"routert_oldpathuser[email]", "routert_oldpath$", "routert_oldpathuser[email]"}; !slices.Equal(warned, want) {
 		t.Errorf("legacy paths reported = %q, want %q", warned, want)
 	}
 	if len(set.routes) != 1 {
 		t.Fatalf("compiled %d routes, want the stored one", len(set.routes))
 	}
 	ph := set.routes[0].request
+	if set.routes[0].broken || ph.index.Len() != 1 || ph.index.KeyPath(0) != "user[email]" {
+		t.Fatalf("the stored route with a legacy index rule: broken %v, %d index rules; want it compiled, its key path kept",
+			set.routes[0].broken, ph.index.Len())
+	}
 	if ph.names != `user\[email\],ssn` || ph.fields.Len() != 2 {
 		t.Fatalf("names = %q (%d paths), want the escaped canonical spellings", ph.names, ph.fields.Len())
 	}
 	if _, err := fieldcrypt.ParseFields(ph.names + ",extra"); err != nil {
 		t.Errorf("the names merged with a header do not parse: %v", err)
+	}
+	// A stored route that does not compile still matches, broken, so that
+	// its requests are refused rather than forwarded past its rules.
+	warned = nil
+	set = compileRoutes([]keystore.Route{{ID: "rt_bad", Path: "/people/**", Methods: []string{"POST"},
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"a..b"}}}}, 2, warn)
+	rank := set.trie.Match([]byte("POST"), []byte("/people/1"))
+	if rank < 0 || !set.routes[rank].broken || len(warned) != 2 || warned[1] != "routert_bad" {
+		t.Errorf("a route that does not compile: rank %d, routes %+v, warnings %q; want it matched, broken, and said", rank, set.routes, warned)
 	}
 }
 
@@ -539,5 +554,30 @@ func TestDottedKeyRefused(t *testing.T) {
 		HeaderMode, "encrypt", HeaderFields, `profile\.email,profile.email`)
 	if r.status != 200 || !tokenRE.Match(jsonField(t, up.last(t).body, "profile.email")) {
 		t.Errorf("named dotted key: %d %s, upstream %s; want it sealed", r.status, r.body, up.last(t).body)
+	}
+}
+
+// TestBrokenRouteRefuses: a request that a stored route matches, when the
+// route does not compile, is refused 500 route_unavailable and nothing
+// reaches the upstream (it used to be skipped: the request went on as if
+// the route did not exist, its fields in plaintext).
+func TestBrokenRouteRefuses(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	if _, err := e.store.CreateRoute(p.ID, keystore.RouteInput{Methods: []string{"POST"}, Path: "/people/**",
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// What a store changed by hand, or by another version, could hold.
+	rs, version := e.store.CachedRoutes([]byte(p.ID))
+	broken := slices.Clone(rs)
+	broken[0].Request = &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn", "a..b"}}
+	e.data.routes.sets = map[string]*routeSet{p.ID: compileRoutes(broken, version, nil)}
+	r := e.do("POST", "/proxy/"+p.ID+"/people/1", `{"ssn":"123-45-6789"}`, HeaderAuthorization, key)
+	rtErrorShape(t, "broken route", r, 500, "route_unavailable")
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
 	}
 }
