@@ -44,6 +44,10 @@ func (a *Admin) preview(ctx *fasthttp.RequestCtx, project string) error {
 		return err
 	}
 	route := matchPreviewRoute(routes, method, path)
+	if route != nil && (!phaseCompiles(route.Request) || !phaseCompiles(route.Response)) {
+		return &httpapi.Error{Status: 422, Code: "route_unavailable", Message: "route " + route.ID +
+			" does not compile: the proxy refuses the requests it matches (500 route_unavailable); save it again"}
+	}
 	out := wire.Preview{Hints: []wire.PreviewHint{}}
 	if route != nil {
 		out.Route = &wire.PreviewRoute{ID: route.ID, Path: route.Path, Order: route.Order, Methods: nonNil(route.Methods)}
@@ -91,15 +95,12 @@ func previewTarget(in wire.PreviewInput) (method, path string, err error) {
 }
 
 // matchPreviewRoute returns the route the data plane would apply: the
-// first, in the store's evaluation order, whose methods and path match.
-// Routes whose fields do not parse are skipped, as the proxy skips them.
+// first, in the store's evaluation order, whose methods and path match,
+// one that does not compile included (the proxy refuses its requests).
 func matchPreviewRoute(routes []keystore.Route, method, path string) *keystore.Route {
 	var trie routematch.Trie
 	ranks := make([]int, 0, len(routes))
 	for i, r := range routes {
-		if !phaseCompiles(r.Request) || !phaseCompiles(r.Response) {
-			continue
-		}
 		trie.Add(len(ranks), r.Path, r.Methods)
 		ranks = append(ranks, i)
 	}
@@ -109,11 +110,20 @@ func matchPreviewRoute(routes []keystore.Route, method, path string) *keystore.R
 	return nil
 }
 
+// phaseCompiles reports whether the proxy compiles a stored rule: its
+// fields and index rules as they were saved.
 func phaseCompiles(p *keystore.RoutePhase) bool {
 	if p == nil {
 		return true
 	}
-	_, err := fieldcrypt.StoredFields(p.Fields)
+	if _, err := fieldcrypt.StoredFields(p.Fields); err != nil {
+		return false
+	}
+	rules, err := keystore.StoredIndexRules("request", p.Index)
+	if err != nil {
+		return false
+	}
+	_, err = fieldcrypt.StoredIndex(rules)
 	return err == nil
 }
 

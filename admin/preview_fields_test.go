@@ -223,3 +223,23 @@ func TestPreviewStoredSubjectField(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewBrokenRoute: a stored route that does not compile is the
+// route a request matches (the proxy refuses its requests, 500
+// route_unavailable), not skipped for the next one; a route saved with a
+// legacy index rule compiles.
+func TestPreviewBrokenRoute(t *testing.T) {
+	routes := []keystore.Route{
+		{ID: "rt_bad", Path: "/people/**", Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"a..b"}}},
+		{ID: "rt_next", Path: "/**", Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn"}}},
+		{ID: "rt_legacy", Path: "/legacy", Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"user[email]"},
+			Index: []keystore.RouteIndex{{Field: "user[email]", Normalize: "lower_trim"}}}},
+	}
+	r := matchPreviewRoute(routes, "POST", "/people/1")
+	if r == nil || r.ID != "rt_bad" || phaseCompiles(r.Request) {
+		t.Errorf("matched %+v, want rt_bad, not compiling", r)
+	}
+	if !phaseCompiles(routes[2].Request) {
+		t.Errorf("the route with a legacy index rule does not compile")
+	}
+}
