@@ -116,7 +116,11 @@ func phaseCompiles(p *keystore.RoutePhase) bool {
 	if p == nil {
 		return true
 	}
-	if _, err := fieldcrypt.StoredFields(p.Fields); err != nil {
+	f, err := fieldcrypt.StoredFields(p.Fields)
+	if err != nil {
+		return false
+	}
+	if _, err := f.ForList(); err != nil { // as the proxy compiles them for list bodies
 		return false
 	}
 	rules, err := keystore.StoredIndexRules("request", p.Index)

@@ -242,4 +242,10 @@ func TestPreviewBrokenRoute(t *testing.T) {
 	if !phaseCompiles(routes[2].Request) {
 		t.Errorf("the route with a legacy index rule does not compile")
 	}
+	// A path of MaxDepth segments parses, but not under "*." as the proxy
+	// compiles it for list bodies: the proxy finds the route broken.
+	deep := strings.TrimSuffix(strings.Repeat("a.", fieldcrypt.MaxDepth), ".")
+	if phaseCompiles(&keystore.RoutePhase{Mode: "decrypt", Fields: []string{deep}}) {
+		t.Errorf("a path of %d segments compiles in the preview, not in the proxy", fieldcrypt.MaxDepth)
+	}
 }

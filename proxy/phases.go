@@ -28,9 +28,6 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	st.scratch = append(st.scratch[:0], st.project.ID...)
 	var routed bool
 	st.route, routed = d.matchRoute(st.scratch, ctx.Method(), path)
-	if st.route != nil && st.route.broken {
-		return errRouteBroken // logged when the routes were compiled
-	}
 	if err := d.checkRouted(ctx, st, routed); err != nil {
 		return err
 	}
@@ -40,6 +37,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	}
 	if err := d.authorize(ctx, st, m); err != nil {
 		return err
+	}
+	if st.route != nil && st.route.broken {
+		return errRouteBroken // after the rate limit: each one is logged
 	}
 	if err := d.checkBodyOverride(ctx, st, routed); err != nil {
 		return err

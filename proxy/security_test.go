@@ -564,7 +564,8 @@ func TestDottedKeyRefused(t *testing.T) {
 func TestBrokenRouteRefuses(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	up := e.upstream("up.test:80", nil)
-	p := e.project("http://up.test")
+	upstream, rl := "http://up.test", keystore.RateLimit{RequestsPerSecond: 0.001, Burst: 2}
+	p := e.projectIn(keystore.ProjectInput{Upstream: &upstream, RateLimit: &rl})
 	key := e.key(p.ID, keystore.KeyInput{})
 	if _, err := e.store.CreateRoute(p.ID, keystore.RouteInput{Methods: []string{"POST"}, Path: "/people/**",
 		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn"}}}); err != nil {
@@ -580,4 +581,8 @@ func TestBrokenRouteRefuses(t *testing.T) {
 	if n := up.wireLen(); n != 0 {
 		t.Errorf("the upstream received %d bytes, want none", n)
 	}
+	// Each refusal is logged, so it takes a token of the key's bucket
+	// first: the third request in a burst of two is rate_limited.
+	rtErrorShape(t, "broken route, second", e.do("POST", "/proxy/"+p.ID+"/people/2", `{}`, HeaderAuthorization, key), 500, "route_unavailable")
+	rtErrorShape(t, "broken route, over the burst", e.do("POST", "/proxy/"+p.ID+"/people/3", `{}`, HeaderAuthorization, key), 429, "rate_limited")
 }
