@@ -222,14 +222,21 @@ func TestCaseVariantKey(t *testing.T) {
 		{`{"\u017fsnx":"x"}`, "ssn", false},
 	}
 	for _, tc := range cases {
-		f, err := ParseFields(tc.fields)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Encrypt(nil, []byte(tc.doc), f, p)
-		if got := errors.Is(err, ErrCaseVariantKey); got != tc.refused {
-			t.Errorf("Encrypt(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
-		}
+		checkRefused(t, p, tc.doc, tc.fields, ErrCaseVariantKey, tc.refused)
+	}
+}
+
+// checkRefused checks that Encrypt refuses doc with fields for want when
+// refused, and accepts it otherwise.
+func checkRefused(t *testing.T, p *Params, doc, fields string, want error, refused bool) {
+	t.Helper()
+	f, err := ParseFields(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Encrypt(nil, []byte(doc), f, p)
+	if got := errors.Is(err, want); got != refused || !refused && err != nil {
+		t.Errorf("Encrypt(%s, %s) = %v, want refused (%v) %v", doc, fields, err, want, refused)
 	}
 }
 
@@ -273,14 +280,7 @@ func TestDottedKey(t *testing.T) {
 		{`{"version.major":1}`, "email", false},
 	}
 	for _, tc := range cases {
-		f, err := ParseFields(tc.fields)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Encrypt(nil, []byte(tc.doc), f, p)
-		if got := errors.Is(err, ErrDottedKey); got != tc.refused || !tc.refused && err != nil {
-			t.Errorf("Encrypt(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
-		}
+		checkRefused(t, p, tc.doc, tc.fields, ErrDottedKey, tc.refused)
 	}
 }
 
