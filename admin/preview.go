@@ -110,24 +110,13 @@ func matchPreviewRoute(routes []keystore.Route, method, path string) *keystore.R
 	return nil
 }
 
-// phaseCompiles reports whether the proxy compiles a stored rule: its
-// fields and index rules as they were saved.
+// phaseCompiles reports whether the proxy compiles a stored rule
+// (keystore.CompileStoredPhase, which the proxy applies).
 func phaseCompiles(p *keystore.RoutePhase) bool {
 	if p == nil {
 		return true
 	}
-	f, err := fieldcrypt.StoredFields(p.Fields)
-	if err != nil {
-		return false
-	}
-	if _, err := f.ForList(); err != nil { // as the proxy compiles them for list bodies
-		return false
-	}
-	rules, err := keystore.StoredIndexRules("request", p.Index)
-	if err != nil {
-		return false
-	}
-	_, err = fieldcrypt.StoredIndex(rules)
+	_, err := keystore.CompileStoredPhase(p)
 	return err == nil
 }
 

@@ -125,3 +125,36 @@ func indexMessage(err error) string {
 func NormalizeIndex(mode string, fields []string, in []RouteIndex) ([]RouteIndex, error) {
 	return normalizeRouteIndex("request", &RoutePhase{Mode: strings.ToLower(strings.TrimSpace(mode)), Fields: fields}, in)
 }
+
+// CompiledPhase is a stored rule's paths as the data plane applies them.
+type CompiledPhase struct {
+	// Fields are the rule's paths; ListFields the same for a body whose
+	// top level is an array (fieldcrypt.Fields.ForList).
+	Fields, ListFields fieldcrypt.Fields
+	Index              fieldcrypt.Index // the blind-index rules, if any
+}
+
+// CompileStoredPhase compiles a stored rule (not nil) as it was saved:
+// paths in notations refused since read as keys (fieldcrypt.StoredFields,
+// StoredIndex). The proxy applies what it returns, and the admin preview
+// calls a rule it refuses one that does not compile: one definition.
+func CompileStoredPhase(p *RoutePhase) (CompiledPhase, error) {
+	var c CompiledPhase
+	var err error
+	if c.Fields, err = fieldcrypt.StoredFields(p.Fields); err != nil {
+		return c, err
+	}
+	if c.ListFields, err = c.Fields.ForList(); err != nil {
+		return c, err
+	}
+	if len(p.Index) > 0 {
+		rules, err := StoredIndexRules("request", p.Index)
+		if err != nil {
+			return c, err
+		}
+		if c.Index, err = fieldcrypt.StoredIndex(rules); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}

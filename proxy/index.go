@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
-	"github.com/sdproxy/sdproxy/keystore"
 )
 
 // Blind indexes in the request phase: X-Qanapi-Index and a route's
@@ -54,25 +53,14 @@ func indexAPIError(err error) error {
 	return err
 }
 
-// compileIndex compiles a route's index rules, and spells them as one
-// string that identifies them (a key of indexCache).
-func compileIndex(list []keystore.RouteIndex) (fieldcrypt.Index, string, error) {
-	if len(list) == 0 {
-		return fieldcrypt.Index{}, "", nil
-	}
-	rules, err := keystore.StoredIndexRules("request", list)
-	if err != nil {
-		return fieldcrypt.Index{}, "", err
-	}
-	x, err := fieldcrypt.StoredIndex(rules) // a route's, stored: read as when it was saved
-	if err != nil {
-		return fieldcrypt.Index{}, "", err
-	}
+// indexSpec spells a route's compiled index rules as one string that
+// identifies them (a key of indexCache); "" for none.
+func indexSpec(x fieldcrypt.Index) string {
 	var b strings.Builder
 	for _, r := range x.Rules() {
 		b.WriteString(strconv.Quote(r.Field) + ":" + r.Normalize.String() + "=" + strconv.Quote(r.Name) + "/" + strconv.Itoa(r.Bytes) + ";")
 	}
-	return x, b.String(), nil
+	return b.String()
 }
 
 // requestIndex returns the request phase's blind indexes: the route's,

@@ -79,7 +79,7 @@ func compileRoutes(rs []keystore.Route, version uint64, warn func(msg string, ar
 	return set
 }
 
-// legacyPaths returns the paths of p (fields, require, subject_field)
+// legacyPaths returns the paths of p (fields, require, subject_field, index)
 // that the parser of new input refuses: stored before the check.
 func legacyPaths(p *keystore.RoutePhase) []string {
 	if p == nil {
@@ -111,21 +111,16 @@ func compilePhase(p *keystore.RoutePhase, def mode) (*phase, bool) {
 	if m, ok := parseMode([]byte(p.Mode)); ok && p.Mode != "" {
 		c.mode = m
 	}
-	var err error
-	if c.fields, err = fieldcrypt.StoredFields(p.Fields); err != nil {
+	cp, err := keystore.CompileStoredPhase(p)
+	if err != nil {
 		return nil, false
 	}
+	c.fields, c.listFields, c.index, c.indexSpec = cp.Fields, cp.ListFields, cp.Index, indexSpec(cp.Index)
 	// The canonical spellings, which X-Qanapi-Fields' parser reads back
 	// to the same paths when a header adds to them (a path stored before
 	// brackets and the like were refused is spelt with escapes).
 	c.names = strings.Join(c.fields.Names(), ",")
 	c.nameBytes = []byte(c.names)
-	if c.index, c.indexSpec, err = compileIndex(p.Index); err != nil {
-		return nil, false
-	}
-	if c.listFields, err = c.fields.ForList(); err != nil {
-		return nil, false
-	}
 	return c, true
 }
 
