@@ -186,7 +186,7 @@ func readBinEntry(seq uint64, v []byte) (en stored, reason string) {
 	}
 	en.Seq, en.Prev, en.MAC, en.Event = n, hex.EncodeToString(prev), hex.EncodeToString(mac), event
 	en.short = v[0] == entryShort
-	if event[0] == recRequest {
+	if isRecord(event) {
 		var d decoded
 		if decodeRecord(event, &d) != nil {
 			return en, "entry is unreadable"

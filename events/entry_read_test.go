@@ -85,7 +85,7 @@ func TestQuickEntryAgreesWithEncodingJSON(t *testing.T) {
 		if !ok {
 			t.Fatalf("evt_%d does not read", seq)
 		}
-		if event[0] == recRequest {
+		if isRecord(event) {
 			var d decoded
 			if err := decodeRecord(event, &d); err != nil {
 				t.Fatal(err)

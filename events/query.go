@@ -181,7 +181,7 @@ func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) 
 		if !ok {
 			return e, false, fmt.Errorf("events: entry %d does not read", seq)
 		}
-		if event[0] == recRequest {
+		if isRecord(event) {
 			if err := decodeRecord(event, &q.rec); err != nil {
 				return e, false, fmt.Errorf("events: entry %d: %w", seq, err)
 			}

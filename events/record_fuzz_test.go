@@ -11,9 +11,10 @@ import (
 
 // FuzzReadEntry feeds readEntry what a file's bytes may hold where a
 // binary entry belongs. It must not panic; an entry it reads must give
-// back its parts (a block of it holds it whole, one entry), and a request
+// back its parts (a block of it holds it whole, one entry), a request
 // record it reads must render the JSON that the same request, recorded
-// again, renders.
+// again, renders, and a compact one must be what recording it again
+// writes (it has one spelling).
 func FuzzReadEntry(f *testing.F) {
 	k, _ := deriveKeys(testKey)
 	l := &Log{keys: k}
@@ -25,6 +26,11 @@ func FuzzReadEntry(f *testing.F) {
 	f.Add(appendBinEntry(l.wmacOrNew(), nil, 7, prev, appendRecord(nil, "inst_a", r), false))
 	f.Add(appendBinEntry(l.wmacOrNew(), nil, 7, prev, appendRecord(nil, "inst_a", r), true))
 	f.Add(appendBinEntry(l.wmacOrNew(), nil, 9, prev[:tagSize], appendRecord(nil, "inst_a", r), false))
+	f.Add(appendBinEntry(l.wmacOrNew(), nil, 9, prev[:tagSize], appendFullRecord(nil, "inst_a", r), false))
+	r2 := *r
+	r2.SetMethod([]byte("POST"))
+	r2.Mode = "encrypt"
+	f.Add(appendBinEntry(l.wmacOrNew(), nil, 9, prev[:tagSize], appendRecord(nil, "inst_a", &r2), false))
 	f.Add(appendBinEntry(l.wmacOrNew(), nil, 8, nil, []byte(`{"id":"evt_8","type":"key.created","time":"2026-12-01T12:00:00Z","project_id":"prj_a","key_id":null}`), false))
 	f.Add([]byte{entryBinary, 32})
 	f.Add([]byte{entryShort, 16})
@@ -48,12 +54,15 @@ func FuzzReadEntry(f *testing.F) {
 		if n != 1 {
 			t.Fatalf("block of one entry gives %d", n)
 		}
-		if event[0] != recRequest {
+		if !isRecord(event) {
 			return
 		}
 		var d, again decoded
 		if err := decodeRecord(event, &d); err != nil {
 			t.Fatalf("readEntry read a record that does not decode: %v", err)
+		}
+		if event[0] == recCompact && !bytes.Equal(appendRecord(nil, d.inst, &d.Request), event) {
+			t.Fatalf("compact record %q reads, but is recorded again as %q: two spellings", event, appendRecord(nil, d.inst, &d.Request))
 		}
 		if err := decodeRecord(appendRecord(nil, d.inst, &d.Request), &again); err != nil {
 			t.Fatalf("a decoded record, recorded again, does not decode: %v", err)

@@ -14,21 +14,25 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestRecordRendersTheSameJSON: a request record read back renders the
-// JSON the request itself renders, and a record cut short, lengthened or
-// with unknown flags does not read.
+// TestRecordRendersTheSameJSON: a request record, of either form, read
+// back renders the JSON the request itself renders, and a record cut
+// short, lengthened or with unknown flags does not read.
 func TestRecordRendersTheSameJSON(t *testing.T) {
 	rnd := rand.New(rand.NewSource(2))
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < 4000; i++ {
 		r := randomRequest(rnd)
+		recordLike(rnd, r)
 		inst := []string{"", "inst_a", "inst_\"q"}[rnd.Intn(3)]
 		rec := appendRecord(nil, inst, r)
+		if i%2 == 1 {
+			rec = appendFullRecord(nil, inst, r)
+		}
 		var d decoded
 		if err := decodeRecord(rec, &d); err != nil {
-			t.Fatalf("decodeRecord(appendRecord(%+v)) = %v", r, err)
+			t.Fatalf("decodeRecord(%q of %+v) = %v", rec, r, err)
 		}
 		if got, want := appendRequest(nil, "evt_9", d.inst, &d.Request), appendRequest(nil, "evt_9", inst, r); !bytes.Equal(got, want) {
-			t.Fatalf("record read back renders\n%s\nwant\n%s", got, want)
+			t.Fatalf("record %q read back renders\n%s\nwant\n%s", rec, got, want)
 		}
 		for n := range rec {
 			if decodeRecord(rec[:n], &d) == nil {
@@ -40,11 +44,96 @@ func TestRecordRendersTheSameJSON(t *testing.T) {
 		}
 	}
 	r := &Request{Time: time.Unix(1e9, 0), Status: 1}
-	rec := appendRecord(nil, "", r)
-	rec[9+6] = 0x02 // the flags byte, after the time and six varints of one byte each
+	for _, rec := range [][]byte{appendFullRecord(nil, "", r), appendRecord(nil, "", r)} {
+		rec[9+6] = 0x04 // the flags byte, after the time and six varints of one byte each
+		var d decoded
+		if err := decodeRecord(rec, &d); err == nil {
+			t.Errorf("record %q with an unknown flag reads", rec)
+		}
+	}
+}
+
+// recordLike makes a random request more like what the proxy records
+// some of the time: a method and mode that have codes, a path under
+// /proxy/<project>, and now and then a negative number (which only the
+// full form holds).
+func recordLike(rnd *rand.Rand, r *Request) {
+	if rnd.Intn(2) == 0 {
+		r.SetMethod([]byte(recMethods[1+rnd.Intn(len(recMethods)-1)]))
+	}
+	if rnd.Intn(2) == 0 {
+		r.Mode = recModes[1+rnd.Intn(len(recModes)-1)]
+	}
+	if rnd.Intn(2) == 0 {
+		r.SetPath([]byte("/proxy/" + r.ProjectID + []string{"", "/", "/items/1", "x", "/é"}[rnd.Intn(5)]))
+	}
+	switch rnd.Intn(20) {
+	case 0:
+		r.Latency = -r.Latency - time.Microsecond
+	case 1:
+		r.Status = -1
+	case 2:
+		r.Untransformed = 1 << 40
+	}
+}
+
+// TestCompactRecord: a request is recorded compact unless a number is
+// negative or too large, a typical one in fewer bytes than in full, and
+// a compact record spelled other than the one way appendRecord spells
+// it does not read.
+func TestCompactRecord(t *testing.T) {
+	r := benchRequest()
+	compact, full := appendRecord(nil, "inst_abcdefghijklmnop", r), appendFullRecord(nil, "inst_abcdefghijklmnop", r)
+	if compact[0] != recCompact || full[0] != recRequest {
+		t.Fatalf("forms %#x, %#x", compact[0], full[0])
+	}
+	// Three SHA-256 blocks for the tag instead of four: prev, seq and the
+	// record with the hash's 9 bytes of padding in 192 bytes.
+	if n := tagSize + 8 + len(compact) + 9; n > 192 || len(full) <= len(compact) {
+		t.Errorf("a typical record is %d bytes compact (tag input and padding %d), %d in full", len(compact), n, len(full))
+	}
+	for _, neg := range []func(*Request){
+		func(r *Request) { r.Status = -1 },
+		func(r *Request) { r.Latency = -time.Millisecond },
+		func(r *Request) { r.Upstream = -time.Millisecond },
+		func(r *Request) { r.RequestValues = 1 << 31 },
+	} {
+		r := benchRequest()
+		neg(r)
+		if rec := appendRecord(nil, "", r); rec[0] != recRequest {
+			t.Errorf("record of %+v is %#x, want the full form", r, rec[0])
+		}
+	}
+	// Hand-spelled compact records of r: what each changes of the
+	// canonical one.
+	r = &Request{Time: time.Unix(1e9, 0), ProjectID: "prj_a", Mode: "encrypt"}
+	r.SetMethod([]byte("POST"))
+	r.SetPath([]byte("/proxy/prj_a/x"))
+	head := func(flags, mc, oc byte, p uint32) []byte {
+		b := append([]byte{recCompact}, appendRecord(nil, "", r)[1:9]...)
+		b = append(b, 0, 0, 0, 0, 0, 0, flags, mc, oc)
+		return binary.AppendUvarint(b, uint64(p))
+	}
 	var d decoded
-	if err := decodeRecord(rec, &d); err == nil {
-		t.Error("record with an unknown flag reads")
+	ok := append(appendStr(head(2, 2, 1, 1<<1|1<<4), "prj_a"), appendStr(nil, "/x")...)
+	if !bytes.Equal(ok, appendRecord(nil, "", r)) {
+		t.Fatalf("hand-spelled record %q, appendRecord %q", ok, appendRecord(nil, "", r))
+	}
+	if err := decodeRecord(ok, &d); err != nil || string(d.path) != "/proxy/prj_a/x" || string(d.method) != "POST" || d.Mode != "encrypt" {
+		t.Fatalf("decodeRecord = %v, %+v", err, d)
+	}
+	for name, rec := range map[string][]byte{
+		"method written out":   append(appendStr(appendStr(head(2, 0, 1, 1<<1|1<<3|1<<4), "prj_a"), "POST"), appendStr(nil, "/x")...),
+		"mode written out":     append(appendStr(appendStr(head(2, 2, 0, 1<<1|1<<4|1<<5), "prj_a"), "/x"), appendStr(nil, "encrypt")...),
+		"path whole":           append(appendStr(head(0, 2, 1, 1<<1|1<<4), "prj_a"), appendStr(nil, "/proxy/prj_a/x")...),
+		"path not under":       append(appendStr(head(2, 2, 1, 1<<1|1<<4), "prj_a"), appendStr(nil, "x")...),
+		"empty string there":   append(appendStr(head(2, 2, 1, 1<<1|1<<4|1<<7), "prj_a"), append(appendStr(nil, "/x"), 0)...),
+		"code past the last":   append(appendStr(head(2, byte(len(recMethods)), 1, 1<<1|1<<4), "prj_a"), appendStr(nil, "/x")...),
+		"string past the 15th": append(appendStr(head(2, 2, 1, 1<<1|1<<4|1<<15), "prj_a"), append(appendStr(nil, "/x"), 1, 'a')...),
+	} {
+		if err := decodeRecord(rec, &d); err == nil {
+			t.Errorf("%s: %q reads", name, rec)
+		}
 	}
 }
 
@@ -98,7 +187,7 @@ func TestQueryReturnsWhatTheSinkGot(t *testing.T) {
 			v := getEntry(tx, seq)
 			_, _, _, event, ok := parseBinEntry(v)
 			wantRecord := seq%50 != 8 && seq != 12
-			if !ok || (event[0] == recRequest) != wantRecord {
+			if !ok || isRecord(event) != wantRecord {
 				t.Errorf("evt_%d stored as %.20q, want a binary entry holding a request record: %v", seq, v, wantRecord)
 			}
 		}
@@ -291,7 +380,7 @@ func BenchmarkAppendRecord(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		buf = appendRecord(buf[:0], "inst_a", r)
+		buf = appendRecord(buf[:0], benchInstance, r)
 	}
 	b.ReportMetric(float64(len(buf)), "bytes")
 }
