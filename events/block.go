@@ -189,6 +189,23 @@ func newBuilder() *builder {
 // add appends one entry's line to the open block (opening one at seq)
 // and its records to its families' index values.
 func (b *builder) add(tx *bolt.Tx, seq uint64, line []byte, project, keyID, typ string, status int, t int64) {
+	b.addLine(seq, line)
+	b.index(tx, seq, project, keyID, typ, status, t)
+}
+
+// addLine appends one entry's line to the open block (opening one at
+// seq); the caller indexes it.
+func (b *builder) addLine(seq uint64, line []byte) {
+	b.open(seq)
+	if b.n == 0 {
+		b.bin = isBinEntry(line)
+	}
+	b.buf = appendBlockLine(b.buf, line, b.bin)
+	b.n++
+}
+
+// open opens a block at seq unless one is open.
+func (b *builder) open(seq uint64) {
 	if b.id == 0 {
 		b.id = seq
 		if b.buf == nil {
@@ -196,11 +213,44 @@ func (b *builder) add(tx *bolt.Tx, seq uint64, line []byte, project, keyID, typ 
 		}
 		b.buf = b.buf[:0]
 	}
+}
+
+// beginBin starts a binary entry of seq in the open block (opening one
+// at seq), which must be binary or empty: what the entry holds is then
+// appended to b.buf, as the writer encodes it there rather than copying
+// it in, and endBin ends it. lenAt is where its length goes.
+func (b *builder) beginBin(seq uint64) (lenAt int) {
+	b.open(seq)
 	if b.n == 0 {
-		b.bin = isBinEntry(line)
+		b.bin = true
+		b.buf = append(b.buf[:0], blockBinary)
 	}
-	b.buf = appendBlockLine(b.buf, line, b.bin)
+	b.buf = append(b.buf, 0, 0) // the length, as two bytes: most entries are 128 to 16383 bytes
+	return len(b.buf) - 2
+}
+
+// endBin ends the entry begun at lenAt: it writes its length there,
+// moving the entry when its uvarint is not two bytes long, and returns
+// the entry. The caller indexes it (index).
+func (b *builder) endBin(lenAt int) []byte {
+	n := len(b.buf) - lenAt - 2
+	var l [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(l[:], uint64(n))
+	if k != 2 {
+		end := lenAt + k + n
+		if k > 2 {
+			b.buf = append(b.buf, make([]byte, k-2)...)
+		}
+		copy(b.buf[lenAt+k:end], b.buf[lenAt+2:lenAt+2+n])
+		b.buf = b.buf[:end]
+	}
+	copy(b.buf[lenAt:], l[:k])
 	b.n++
+	return b.buf[lenAt+k:]
+}
+
+// index adds an entry's records to its families' index values.
+func (b *builder) index(tx *bolt.Tx, seq uint64, project, keyID, typ string, status int, t int64) {
 	code := typeCode(typ)
 	b.record(tx, famProject, project, "", seq, code, t)
 	if keyID != "" {

@@ -95,16 +95,29 @@ const tagSize = 16
 // m, in place (the whole mac when long, as entries were written before
 // short tags: for tests of logs that hold both).
 func appendBinEntry(m hash.Hash, b []byte, seq uint64, prev, event []byte, long bool) []byte {
+	b, at := beginBinEntry(b, seq, prev, long)
+	return endBinEntry(m, append(b, event...), at)
+}
+
+// beginBinEntry appends the start of the binary entry of seq to b: all
+// but the event, which the caller appends next, and the tag, which
+// endBinEntry(m, b, at) then writes in its place.
+func beginBinEntry(b []byte, seq uint64, prev []byte, long bool) (_ []byte, at int) {
 	form := byte(entryShort)
 	if long {
 		form = entryBinary
 	}
-	at, n := len(b), macLen(form)
+	at = len(b)
 	b = append(b, form, byte(len(prev)))
-	b = append(b, zeroMAC[:n]...)
+	b = append(b, zeroMAC[:macLen(form)]...)
 	b = append(b, prev...)
-	b = binary.BigEndian.AppendUint64(b, seq)
-	b = append(b, event...)
+	return binary.BigEndian.AppendUint64(b, seq), at
+}
+
+// endBinEntry writes the tag of the entry that begins at b[at] and ends
+// b: the HMAC, by m, of its tail (prev, seq and event), hashed in place.
+func endBinEntry(m hash.Hash, b []byte, at int) []byte {
+	n := macLen(b[at])
 	m.Reset()
 	m.Write(b[at+2+n:])
 	end := len(b)

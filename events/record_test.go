@@ -414,3 +414,60 @@ func TestBlockClaimingAHugeLengthDoesNotRead(t *testing.T) {
 		t.Fatalf("Query = %d events, %v; want none (the block does not read)", len(page), err)
 	}
 }
+
+// TestEntryLengths: the writer encodes entries in place in the block,
+// with their length before them in as many bytes as it takes (one below
+// 128 bytes, three from 16 KiB): tiny, typical and huge requests
+// written together read back as the sink got them, and verify.
+func TestEntryLengths(t *testing.T) {
+	var sink syncBuffer
+	l := openLog(t, t.TempDir(), Options{Sink: &sink, CheckpointEvery: -1})
+	defer l.Close()
+	long := strings.Repeat("f", MaxFieldNameBytes)
+	names := []byte(strings.TrimSuffix(strings.Repeat(long+",", MaxFieldNames), ","))
+	sizes := map[int]bool{}
+	for i := 0; i < 30; i++ {
+		r := l.Acquire()
+		r.Time = time.Unix(1e9, int64(i))
+		switch i % 3 {
+		case 0: // nothing but the time: an entry under 128 bytes
+		case 1:
+			*r = *benchRequest()
+		case 2:
+			*r = *benchRequest()
+			r.SetFields(names)
+			r.SetResponseFields(names)
+			r.SetPath([]byte("/proxy/prj_abcdefghijkl/" + strings.Repeat("p", MaxPathBytes)))
+		}
+		sizes[len(appendBinEntry(l.wmacOrNew(), nil, 1, make([]byte, tagSize), appendRecord(nil, "", r), false))] = true
+		l.Submit(r)
+	}
+	waitWritten(t, l, 30)
+	var short, long3 bool
+	for n := range sizes {
+		short, long3 = short || n < 1<<7, long3 || n >= 1<<14
+	}
+	if !short || !long3 {
+		t.Fatalf("entry sizes %v: want one under 128 bytes and one of 16 KiB or more", sizes)
+	}
+	want := map[string]Event{}
+	for _, line := range sink.lines() {
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		want[e.ID] = e
+	}
+	got := append(queryAll(t, l, Filter{Limit: 100}), queryAll(t, l, Filter{ProjectID: "prj_abcdefghijkl", Limit: 100})...)
+	if len(got) != 30 || len(want) != 30 {
+		t.Fatalf("Query returned %d events, the sink got %d, want 30", len(got), len(want))
+	}
+	for _, e := range got {
+		if !reflect.DeepEqual(e, want[e.ID]) {
+			t.Fatalf("Query returned %+v\nthe sink got %+v", e, want[e.ID])
+		}
+	}
+	if res, err := l.Verify(); err != nil || !res.OK || res.Checked != 30 {
+		t.Fatalf("Verify = %+v, %v", res, err)
+	}
+}

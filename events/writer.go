@@ -146,8 +146,11 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 	if err != nil {
 		return fmt.Errorf("head mac: %w", err)
 	}
-	if l.blk.id != 0 && l.blk.id+uint64(l.blk.n) != h.Seq+1 {
-		l.blk.close() // not where the chain goes on (Open wrote before the writer)
+	if l.blk.id != 0 && (l.blk.id+uint64(l.blk.n) != h.Seq+1 || !l.blk.bin) {
+		// Not where the chain goes on (Open wrote before the writer),
+		// or of JSON lines: stored already, and new entries go into a
+		// binary block.
+		l.blk.close()
 	}
 	sink := l.opts.Sink != nil
 	for _, it := range batch {
@@ -155,25 +158,10 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 		var project, keyID, typ string
 		var status int
 		var t int64
-		if r := it.req; r != nil {
+		r, e := it.req, it.ev
+		if r != nil {
 			project, keyID, typ, status, t = r.ProjectID, r.KeyID, TypeRequest, r.Status, r.Time.UnixNano()
-			if recordable(r) {
-				// A record has no id (its seq is the entry's): the
-				// JSON is only for the sink.
-				l.evbuf = appendRecord(l.evbuf[:0], l.opts.InstanceID, r)
-				if sink {
-					l.idbuf = appendID(l.idbuf[:0], h.Seq)
-					l.sinkbuf = append(appendRequest(l.sinkbuf, l.idbuf, l.opts.InstanceID, r), '\n')
-				}
-			} else {
-				l.idbuf = appendID(l.idbuf[:0], h.Seq)
-				l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
-				if sink {
-					l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
-				}
-			}
 		} else {
-			e := it.ev
 			e.ID = string(appendID(l.idbuf[:0], h.Seq))
 			if e.InstanceID == "" {
 				e.InstanceID = l.opts.InstanceID
@@ -182,18 +170,43 @@ func (l *Log) appendEntries(tx *bolt.Tx, h *head, batch []item) error {
 			if e.KeyID != nil {
 				keyID = *e.KeyID
 			}
-			l.evbuf = appendEvent(l.evbuf[:0], e)
+		}
+		var line []byte
+		if r != nil && recordable(r) {
+			// The common case, encoded in place: the entry and its
+			// record go straight into the block, copied nowhere else.
+			lenAt := l.blk.beginBin(h.Seq)
+			var at int
+			l.blk.buf, at = beginBinEntry(l.blk.buf, h.Seq, prev, l.opts.longMACs)
+			l.blk.buf = appendRecord(l.blk.buf, l.opts.InstanceID, r)
+			l.blk.buf = endBinEntry(l.wmac, l.blk.buf, at)
+			line = l.blk.endBin(lenAt)
+			if sink {
+				// A record has no id (its seq is the entry's): the
+				// JSON is only for the sink.
+				l.idbuf = appendID(l.idbuf[:0], h.Seq)
+				l.sinkbuf = append(appendRequest(l.sinkbuf, l.idbuf, l.opts.InstanceID, r), '\n')
+			}
+		} else {
+			if r != nil {
+				l.idbuf = appendID(l.idbuf[:0], h.Seq)
+				l.evbuf = appendRequest(l.evbuf[:0], l.idbuf, l.opts.InstanceID, r)
+			} else {
+				l.evbuf = appendEvent(l.evbuf[:0], e)
+			}
 			if sink {
 				l.sinkbuf = append(append(l.sinkbuf, l.evbuf...), '\n')
 			}
+			l.linebuf = appendBinEntry(l.wmac, l.linebuf[:0], h.Seq, prev, l.evbuf, l.opts.longMACs)
+			line = l.linebuf
+			l.blk.addLine(h.Seq, line)
 		}
-		l.linebuf = appendBinEntry(l.wmac, l.linebuf[:0], h.Seq, prev, l.evbuf, l.opts.longMACs)
-		l.blk.add(tx, h.Seq, l.linebuf, project, keyID, typ, status, t)
+		l.blk.index(tx, h.Seq, project, keyID, typ, status, t)
 		if isFailure(typ, status) {
 			h.Failures++
 		}
 		h.Live++
-		prev = append(prev[:0], binEntryMAC(l.linebuf)...)
+		prev = append(prev[:0], binEntryMAC(line)...)
 		if l.blk.full() {
 			if err := l.blk.put(tx, true); err != nil {
 				return err
