@@ -43,6 +43,7 @@ var (
 	errAuthLimited           = &apiError{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
 	errTooManyValues         = &apiError{Status: 413, Code: "too_many_values", Message: "the request names more field values than one request may transform (limits.max_values)"}
 	errOutputTooBig          = &apiError{Status: 413, Code: "body_too_large", Message: "the transformed body would be larger than the configured limit (limits.max_output_bytes)"}
+	errOverrideUnreadable    = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "in a project that has routes, a POST's body must be sent uncompressed or as gzip, deflate or br, so that a _method in it cannot take the request past the routes"}
 	errUnsupportedCoding     = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "this Content-Encoding cannot be decoded to transform the body; send it uncompressed, or as gzip, deflate or br"}
 	errBadEncoding           = &apiError{Status: 400, Code: "invalid_request", Message: "the body could not be decoded per its Content-Encoding"}
 	errInvalidRespMode       = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Response-Mode must be encrypt or decrypt, and goes with X-Qanapi-Response-Fields or a route's response rule"}

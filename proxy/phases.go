@@ -3,6 +3,8 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"io"
+	"mime/multipart"
 
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
@@ -107,9 +109,10 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 // a part of a multipart one. Laravel, Symfony and Rails take it as the
 // real method of a POST, as they do the query's, so a PUT route's rules
 // would not apply to what the upstream treats as a PUT. It runs after the
-// rate limit: a compressed body is decoded for it (one in a coding
-// sdproxy cannot decode, or over max_body_bytes decoded, is not looked
-// into; Content-Encoding sent twice is refused).
+// rate limit: a compressed body is decoded for it, and one sdproxy cannot
+// look into is refused (a coding it does not decode, a corrupt stream,
+// over max_body_bytes decoded; Content-Encoding sent twice), as an
+// upstream that decodes it might find a _method there.
 func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed bool) error {
 	if !routed || !bytes.EqualFold(ctx.Method(), []byte(fasthttp.MethodPost)) {
 		return nil
@@ -123,11 +126,14 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 	}
 	if enc := ctx.Request.Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
 		if !bodycodec.Supported(enc) {
-			return nil // unreadable here: forwarded as it is, as before
+			return errOverrideUnreadable
 		}
 		out, err := bodycodec.Decode(st.dec[:0], body, enc, d.maxBody)
-		if err != nil {
-			return nil // transformBody refuses it if it has fields to transform
+		switch {
+		case errors.Is(err, bodycodec.ErrTooLarge):
+			return httpapi.ErrBodyTooLarge
+		case err != nil:
+			return errBadEncoding
 		}
 		st.dec, body = out, out // not st.decoded: the body goes on as sent unless transformed
 	}
@@ -146,17 +152,32 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 			return errMethodOverride
 		}
 	case hasPrefixFold(ct, "multipart/form-data") && bytes.Contains(body, []byte("_method")):
-		form, err := ctx.MultipartForm()
-		if err != nil {
-			return nil // not a form the upstream can read either
-		}
-		for k := range form.Value {
-			if isMethodParam([]byte(k)) {
-				return errMethodOverride
-			}
+		if multipartHasMethod(body, ctx.Request.Header.MultipartFormBoundary()) {
+			return errMethodOverride
 		}
 	}
 	return nil
+}
+
+// multipartHasMethod reports whether a multipart form (decoded), which
+// holds the bytes _method somewhere, has a part named _method
+// (isMethodParam), reading its parts' headers only. A form Go's reader
+// cannot read to its end counts as having one: an upstream's reader may
+// be more lenient, and find it.
+func multipartHasMethod(body, boundary []byte) bool {
+	if len(boundary) == 0 {
+		return true
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), string(boundary))
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil || isMethodParam([]byte(p.FormName())) {
+			return true
+		}
+	}
 }
 
 // hasMethodArg reports whether args hold a _method parameter (see

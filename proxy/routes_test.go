@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/json"
 	"runtime"
@@ -493,5 +494,58 @@ func TestMayHoldMethodKey(t *testing.T) {
 		if got := mayHoldMethodKey([]byte(body)); got != want {
 			t.Errorf("mayHoldMethodKey(%s) = %v, want %v", body, got, want)
 		}
+	}
+}
+
+// TestMethodOverrideInUnreadableBodies: in a project with routes, a POST
+// whose body sdproxy cannot read for a _method override (a coding it
+// does not decode, a corrupt stream, over max_body_bytes decoded) is
+// refused rather than forwarded unread, and a compressed form is read
+// decoded; a project without routes forwards such bodies as before.
+func TestMethodOverrideInUnreadableBodies(t *testing.T) {
+	e := newRouteEnv(t)
+	pp := "/proxy/" + e.project.ID
+	multipart := "--XB\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nPUT\r\n" +
+		"--XB\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nSensitive\r\n--XB--\r\n"
+	var deflated bytes.Buffer
+	zw, _ := flate.NewWriter(&deflated, flate.BestSpeed)
+	zw.Write([]byte(multipart))
+	zw.Close()
+	bomb := gzipString(`{"title":"x","pad":"` + strings.Repeat("0", 11<<20) + `"}`)
+	n := len(e.up.requests())
+	for _, c := range []struct {
+		what, body, enc, ct string
+		status              int
+		code                string
+	}{
+		{"gzip multipart with _method", gzipString(multipart), "gzip", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"deflate multipart with _method", deflated.String(), "deflate", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"gzip form with _method", gzipString("_method=PUT&title=Sensitive"), "gzip", "application/x-www-form-urlencoded", 400, "route_conflict"},
+		{"a coding sdproxy does not decode", `{"_method":"PUT","title":"Sensitive"}`, "zstd", "application/json", 415, "unsupported_content_encoding"},
+		{"a corrupt gzip stream", gzipString(`{"_method":"PUT","title":"Sensitive"}`)[:20], "gzip", "application/json", 400, "invalid_request"},
+		{"over max_body_bytes decoded", bomb, "gzip", "application/json", 413, "body_too_large"},
+		{"a form Go's reader cannot read to its end", "--XB\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n_method", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+	} {
+		r := e.do("POST", pp+"/other/7", c.body, HeaderAuthorization, e.full, "Content-Encoding", c.enc, "Content-Type", c.ct)
+		rtErrorShape(t, c.what, r, c.status, c.code)
+	}
+	if len(e.up.requests()) != n {
+		t.Errorf("refused requests reached the upstream")
+	}
+	// _method as a value, not a part's name: forwarded.
+	note := "--XB\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nsee _method\r\n--XB--\r\n"
+	if r := e.do("POST", pp+"/other/7", gzipString(note), HeaderAuthorization, e.full, "Content-Encoding", "gzip",
+		"Content-Type", "multipart/form-data; boundary=XB"); r.status != 200 || len(e.up.requests()) != n+1 {
+		t.Errorf("a form with _method in a value = %d %s, want it forwarded", r.status, r.body)
+	}
+	// A project without routes: forwarded as sent.
+	plain := e.rtEnv.project("http://up.test/api")
+	key := e.key(plain.ID, keystore.KeyInput{})
+	body := `{"_method":"PUT","title":"t"}`
+	before := len(e.up.requests())
+	if r := e.do("POST", "/proxy/"+plain.ID+"/other/7", body, HeaderAuthorization, key, "Content-Encoding", "zstd"); len(e.up.requests()) == before {
+		t.Errorf("unrouted project: POST in zstd = %d %s, want it forwarded", r.status, r.body)
+	} else if got := e.up.last(t); string(got.body) != body {
+		t.Errorf("unrouted project: the upstream received %q", got.body)
 	}
 }
