@@ -41,7 +41,21 @@ type path struct {
 	// inserted at depth d (items.card and items.*.card): the elements of
 	// an array there are that path's (see ErrFieldInArray).
 	covered uint64
+	// nested: not named, but a spelling of a named path that names a key
+	// with dots, split at some or all of them (profile.email for
+	// profile\.email; see add).
+	nested bool
+	// fam is the index of the named path this one spells (itself, when
+	// named) when every spelling of it is in the list, else -1: a key
+	// that one spelling matches exactly and another finds dotted is then
+	// no ambiguity (see matchKey).
+	fam int
 }
+
+// maxSpelledDots bounds the dots in the keys of one path for which every
+// spelling (2^dots) is listed; a path with more gets only its nested
+// spelling, and keys that spell it other ways are refused as ambiguous.
+const maxSpelledDots = 4
 
 // segment is one level of a path.
 type segment struct {
@@ -89,8 +103,16 @@ func fromList(list []string, strict bool) (Fields, error) {
 	return f, nil
 }
 
-// Len returns the number of distinct paths.
-func (f Fields) Len() int { return len(f.paths) }
+// Len returns the number of distinct paths named.
+func (f Fields) Len() int {
+	n := 0
+	for _, p := range f.paths {
+		if !p.nested {
+			n++
+		}
+	}
+	return n
+}
 
 // AppendListNames appends to dst, comma-separated, the paths of f as they
 // apply to a document whose top level is an array: a path that starts with
@@ -98,10 +120,15 @@ func (f Fields) Len() int { return len(f.paths) }
 // keys of its own), one that starts with * or an index is kept as it is.
 // ParseFields reads the list back to as many paths as f has.
 func AppendListNames(dst []byte, f Fields) []byte {
-	for i, p := range f.paths {
-		if i > 0 {
+	first := true
+	for _, p := range f.paths {
+		if p.nested {
+			continue // parsing the list back adds it again
+		}
+		if !first {
 			dst = append(dst, ',')
 		}
+		first = false
 		if s := p.segs[0]; !s.wild && s.index < 0 {
 			dst = append(dst, "*."...)
 		}
@@ -122,30 +149,63 @@ func (f Fields) ForList() (Fields, error) {
 // Names returns the canonical spelling of each path, in the order given,
 // for the event log. The slice is the caller's.
 func (f Fields) Names() []string {
-	names := make([]string, len(f.paths))
-	for i, p := range f.paths {
-		names[i] = p.name
+	names := make([]string, 0, len(f.paths))
+	for _, p := range f.paths {
+		if !p.nested {
+			names = append(names, p.name)
+		}
 	}
 	return names
 }
 
-// add parses one path and appends it unless already present.
+// add parses one path and appends it unless already present. A path that
+// names a key with dots (profile\.email) also brings its other spellings,
+// split at some or all of the dots (profile.email, not named): stores that
+// expand dotted keys (MongoDB, Elasticsearch) hold {"profile": {"email":
+// …}} where the key "profile.email" names, so the value there is sealed
+// and opened too. Every spelling counts towards MaxFields.
 func (f *Fields) add(entry string, strict bool) error {
 	entry = strings.Trim(entry, " \t")
 	segs, err := parsePath(entry, strict)
 	if err != nil {
 		return fmt.Errorf("%w: %q: %v", ErrInvalidFields, entry, err)
 	}
+	spellings, complete := otherSpellings(segs)
+	fam := -1
+	if complete && len(spellings) > 0 {
+		fam = len(f.paths) // the named path's index
+	}
+	if added, err := f.addSegs(segs, false, fam); err != nil || !added {
+		return err // there already, with its spellings if it has any
+	}
+	for _, sp := range spellings {
+		if _, err := f.addSegs(sp, true, fam); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addSegs appends the path of segs unless already present (added false).
+// A path named that was there as a spelling of another becomes named, and
+// one that two families spell belongs to neither.
+func (f *Fields) addSegs(segs []segment, nested bool, fam int) (added bool, err error) {
 	name := canonicalName(segs)
-	for _, p := range f.paths {
+	for i, p := range f.paths {
 		if p.name == name {
-			return nil
+			if p.nested || nested { // not one path named twice
+				f.paths[i].nested = p.nested && nested
+				if p.fam != fam {
+					f.paths[i].fam = -1
+				}
+			}
+			return false, nil
 		}
 	}
 	if len(f.paths) == MaxFields {
-		return fmt.Errorf("%w: more than %d paths", ErrInvalidFields, MaxFields)
+		return false, fmt.Errorf("%w: more than %d paths (a path that names keys with dots counts once for each way of spelling it nested)", ErrInvalidFields, MaxFields)
 	}
-	p := path{name: name, segs: segs}
+	p := path{name: name, segs: segs, nested: nested, fam: fam}
 	for i := range f.paths {
 		if d, ok := wildTwin(segs, f.paths[i].segs); ok {
 			p.covered |= 1 << d
@@ -155,7 +215,74 @@ func (f *Fields) add(entry string, strict bool) error {
 		}
 	}
 	f.paths = append(f.paths, p)
-	return nil
+	return true, nil
+}
+
+// otherSpellings returns the spellings of a path whose keys hold dots,
+// each split at some or all of them (profile\.email: profile.email; a
+// piece is a key, never a *), leaving out any with an empty piece (a., a..b:
+// no store spells those nested) or deeper than MaxDepth. With more than
+// maxSpelledDots dots only the spelling split at every dot is returned,
+// and complete is false.
+func otherSpellings(segs []segment) (out [][]segment, complete bool) {
+	dots := 0
+	for _, seg := range segs {
+		if !seg.wild {
+			dots += strings.Count(seg.key, ".")
+		}
+	}
+	if dots == 0 {
+		return nil, true
+	}
+	masks := []uint{1<<dots - 1} // bit j: split at the j-th dot
+	if complete = dots <= maxSpelledDots; complete {
+		masks = masks[:0]
+		for m := uint(1); m < 1<<dots; m++ {
+			masks = append(masks, m)
+		}
+	}
+	for _, m := range masks {
+		if sp, ok := splitAt(segs, m); ok {
+			out = append(out, sp)
+		}
+	}
+	return out, complete
+}
+
+// splitAt returns segs with their keys split at the dots whose bits are set
+// in mask (numbered across the path); ok is false when a piece is empty or
+// the path deeper than MaxDepth.
+func splitAt(segs []segment, mask uint) (out []segment, ok bool) {
+	j := 0 // the dot's number across the path
+	piece := func(key string) bool {
+		s, err := newSegment(key, true)
+		out = append(out, s)
+		return err == nil
+	}
+	for _, seg := range segs {
+		if seg.wild || !strings.Contains(seg.key, ".") {
+			out = append(out, seg)
+			continue
+		}
+		start := 0
+		for i := 0; i < len(seg.key); i++ {
+			if seg.key[i] != '.' {
+				continue
+			}
+			j++
+			if mask&(1<<(j-1)) == 0 {
+				continue
+			}
+			if !piece(seg.key[start:i]) {
+				return nil, false
+			}
+			start = i + 1
+		}
+		if !piece(seg.key[start:]) {
+			return nil, false
+		}
+	}
+	return out, len(out) <= MaxDepth
 }
 
 // wildTwin reports whether b is a with a * inserted at depth d, before a

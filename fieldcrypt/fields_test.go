@@ -2,6 +2,7 @@ package fieldcrypt
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -158,5 +159,64 @@ func TestNamesRoundTrip(t *testing.T) {
 		if got := g.Names(); len(got) != 1 || got[0] != name {
 			t.Errorf("ParseFields(%q).Names() = %q, want [%q]", name, got, name)
 		}
+	}
+}
+
+// TestNestedSpellings: a path that names a key with dots (profile\.email)
+// also seals and opens the value where stores that expand dotted keys put
+// it ({"profile": {"email": …}}), and every spelling between, without
+// naming them: they are not in Names, Len or the list names; keys that
+// spell the path some other way are refused as ambiguous.
+func TestNestedSpellings(t *testing.T) {
+	p := testParams(t)
+	f := mustFields(t, `profile\.email`)
+	if got := f.Names(); len(got) != 1 || got[0] != `profile\.email` || f.Len() != 1 {
+		t.Fatalf("Names = %q, Len = %d; want only the path named", got, f.Len())
+	}
+	if got := string(AppendListNames(nil, f)); got != `*.profile\.email` {
+		t.Errorf("list names = %q", got)
+	}
+	for _, tc := range []struct{ fields, doc, sealed string }{
+		{`profile\.email`, `{"profile":{"email":"secret","name":"n"}}`, `{"profile":{"email":"T","name":"n"}}`},
+		{`profile\.email`, `{"profile.email":"secret"}`, `{"profile.email":"T"}`},
+		{`x\.y.p\.q`, `{"x":{"y":{"p":{"q":"s"}}}}`, `{"x":{"y":{"p":{"q":"T"}}}}`},
+		{`x\.y.p\.q`, `{"x.y":{"p":{"q":"s"}}}`, `{"x.y":{"p":{"q":"T"}}}`},
+		{`x\.y.p\.q`, `{"x":{"y":{"p.q":"s"}}}`, `{"x":{"y":{"p.q":"T"}}}`},
+		{`x\.y.p\.q`, `{"x.y":{"p.q":"s"}}`, `{"x.y":{"p.q":"T"}}`},
+		{`*.a\.b`, `[{"a":{"b":"s"}},{"a.b":"s"}]`, `[{"a":{"b":"T"}},{"a.b":"T"}]`},
+		{`a\.`, `{"a.":"s","a":{"x":1}}`, `{"a.":"T","a":{"x":1}}`}, // no store spells a. nested
+		{`a\.b.c,a\.b.c`, `{"a.b":{"c":"s"}}`, `{"a.b":{"c":"T"}}`}, // named twice: still one family
+	} {
+		f := mustFields(t, tc.fields)
+		out, err := Encrypt(nil, []byte(tc.doc), f, p)
+		if err != nil {
+			t.Errorf("Encrypt(%s, %s) = %v", tc.doc, tc.fields, err)
+			continue
+		}
+		if got := string(tokenRE.ReplaceAll(out, []byte(`"T"`))); got != tc.sealed {
+			t.Errorf("Encrypt(%s, %s) = %s, want %s", tc.doc, tc.fields, got, tc.sealed)
+		}
+		back, err := Decrypt(nil, out, f, p)
+		if err != nil || string(back) != tc.doc {
+			t.Errorf("Decrypt(Encrypt(%s, %s)) = %s, %v", tc.doc, tc.fields, back, err)
+		}
+	}
+	// Spellings that split across the named keys' boundaries, or a path
+	// with more dots than every spelling is listed for, are refused.
+	checkRefused(t, p, `{"x":{"y.p":{"q":"s"}}}`, `x\.y.p\.q`, ErrDottedKey, true)
+	checkRefused(t, p, `{"profile":{"email.x":"s"}}`, `profile\.email`, ErrDottedKey, true)
+	checkRefused(t, p, `{"a.b.c.d.e.f":"s"}`, `a\.b\.c\.d\.e\.f`, ErrDottedKey, false)
+	checkRefused(t, p, `{"a":{"b":{"c":{"d":{"e":{"f":"s"}}}}}}`, `a\.b\.c\.d\.e\.f`, ErrDottedKey, false)
+	checkRefused(t, p, `{"a.b":{"c.d.e.f":"s"}}`, `a\.b\.c\.d\.e\.f`, ErrDottedKey, true)
+	// Each spelling counts towards MaxFields: 16 for a path with 4 dots.
+	four := []string{}
+	for i := range 4 {
+		four = append(four, fmt.Sprintf(`k%d\.a\.b\.c\.d`, i))
+	}
+	if f, err := ParseFields(strings.Join(four, ",")); err != nil || f.Len() != 4 || len(f.paths) != 64 {
+		t.Errorf("4 paths of 4 dots: %v, %d paths named, %d in all; want 64 in all", err, f.Len(), len(f.paths))
+	}
+	if _, err := ParseFields(strings.Join(append(four, "x"), ",")); !errors.Is(err, ErrInvalidFields) {
+		t.Errorf("a 65th spelling: %v, want ErrInvalidFields", err)
 	}
 }

@@ -244,26 +244,33 @@ member: // f is the object, at depth d-1
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
-	var dotted, named bool
+	var named bool
+	dotted, exact := map[int]bool{}, map[int]bool{} // by family; -1: a path of none
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		if seg := &s.paths[i].segs[d]; seg.wild || seg.key == string(key) {
+		p := &s.paths[i]
+		if seg := &p.segs[d]; seg.wild || seg.key == string(key) {
 			out |= 1 << i
 			ends := s.ends[d+1]&(1<<i) != 0
 			named = named || !seg.wild && ends
-			if seg.wild && s.strict && !ends && bytes.IndexByte(key, '.') > 0 && dottedKey(key, s.paths[i].segs[d:]) {
-				dotted = true
+			if !seg.wild {
+				exact[p.fam] = true
+			}
+			if seg.wild && s.strict && !ends && bytes.IndexByte(key, '.') > 0 && dottedKey(key, p.segs[d:]) {
+				dotted[p.fam] = true
 			}
 		} else if len(seg.key) == len(key) && prevFoldEqual(key, seg.key) {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
-		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
-			dotted = true // shared with the live scanner
+		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
+			dotted[p.fam] = true // shared with the live scanner
 		}
 	}
-	if dotted && !named {
-		s.dotKey = true
+	for fam := range dotted {
+		if !named && (fam < 0 || !exact[fam]) {
+			s.dotKey = true
+		}
 	}
 	return out
 }

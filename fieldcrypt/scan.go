@@ -319,20 +319,25 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var known, ascii bool  // whether key is ASCII, once needed
 	var dotted, named bool // key spells a path of m (see dottedKey); a path names key itself
+	var dottedFam, exactFam uint64
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
-		seg := &s.paths[i].segs[d]
+		p := &s.paths[i]
+		seg := &p.segs[d]
 		switch {
 		case seg.wild:
 			out |= 1 << i
 			// A * takes the whole key here, but a store that expands
 			// dots would take only its first piece (bob.ssn for *.ssn).
-			if s.strict && s.ends[d+1]&(1<<i) == 0 && bytes.IndexByte(key, '.') > 0 && dottedKey(key, s.paths[i].segs[d:]) {
-				dotted = true
+			if s.strict && s.ends[d+1]&(1<<i) == 0 && bytes.IndexByte(key, '.') > 0 && dottedKey(key, p.segs[d:]) {
+				dotted, dottedFam = dottedOf(p, dotted, dottedFam)
 			}
 		case seg.key == string(key):
 			out |= 1 << i
 			named = named || s.ends[d+1]&(1<<i) != 0 // sealed whole here
+			if p.fam >= 0 {
+				exactFam |= 1 << p.fam
+			}
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
 		default:
@@ -341,17 +346,29 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			}
 			if (!ascii || !seg.ascii) && caseVariant(key, seg.key) {
 				s.foldKey = true
-			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, s.paths[i].segs[d:]) {
-				dotted = true
+			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
+				dotted, dottedFam = dottedOf(p, dotted, dottedFam)
 			}
 		}
 	}
 	// Encrypting (only then can it leak), unless a path that ends here
-	// names the dotted key itself (a\.b with a.b): then it is sealed whole.
-	if dotted && !named {
+	// names the dotted key itself (a\.b with a.b): then it is sealed whole;
+	// or another spelling of the same named path follows the key, which
+	// has them all (a\.b.c with {"a.b": …} under a.b.c's a, b).
+	if (dotted || dottedFam&^exactFam != 0) && !named {
 		s.dotKey = true
 	}
 	return out
+}
+
+// dottedOf records that path p finds a key dotted: in its family's bit
+// when p is one of the spellings of a named path (see path.fam), else in
+// dotted.
+func dottedOf(p *path, dotted bool, fam uint64) (bool, uint64) {
+	if p.fam >= 0 {
+		return dotted, fam | 1<<p.fam
+	}
+	return true, fam
 }
 
 // dottedKey reports whether key, which is not segs[0]'s key, spells two

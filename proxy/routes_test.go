@@ -549,3 +549,18 @@ func TestMethodOverrideInUnreadableBodies(t *testing.T) {
 		t.Errorf("unrouted project: the upstream received %q", got.body)
 	}
 }
+
+// TestNestedSpellingSealed: a field that names a key with dots
+// (profile\.email) is sealed also where a store that expands dotted keys
+// keeps it, {"profile": {"email": …}}.
+func TestNestedSpellingSealed(t *testing.T) {
+	e := newRouteEnv(t)
+	r := e.do("POST", "/proxy/"+e.project.ID+"/other", `{"profile":{"email":"secret@example.com","name":"n"}}`,
+		HeaderAuthorization, e.full, HeaderFields, `profile\.email`)
+	if r.status != 200 {
+		t.Fatalf("POST = %d %s", r.status, r.body)
+	}
+	if got := string(e.up.last(t).body); strings.Contains(got, "secret@example.com") || !strings.Contains(got, `"email":"qanapi:`) {
+		t.Errorf("the upstream received %s, want profile.email sealed", got)
+	}
+}
