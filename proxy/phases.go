@@ -3,8 +3,6 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"io"
-	"mime/multipart"
 
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
@@ -106,13 +104,13 @@ func (d *Data) checkRouted(ctx *fasthttp.RequestCtx, st *reqState, routed bool) 
 // checkBodyOverride refuses, in a project that has routes, a POST (in any
 // letter case) whose body carries a "_method": a top-level member of a
 // JSON object (any escaping of the key), a field of a urlencoded form or
-// a part of a multipart one. Laravel, Symfony and Rails take it as the
-// real method of a POST, as they do the query's, so a PUT route's rules
-// would not apply to what the upstream treats as a PUT. It runs after the
-// rate limit: a compressed body is decoded for it, and one sdproxy cannot
-// look into is refused (a coding it does not decode, a corrupt stream,
-// over max_body_bytes decoded; Content-Encoding sent twice), as an
-// upstream that decodes it might find a _method there.
+// a part of a multipart one (see bodyHasMethod). Laravel, Symfony and
+// Rails take it as the real method of a POST, as they do the query's, so
+// a PUT route's rules would not apply to what the upstream treats as a
+// PUT. It runs after the rate limit. A compressed body is looked at both
+// decoded and as sent (an upstream may read either), and one sdproxy
+// cannot decode is refused (a coding it does not read, a corrupt stream,
+// over max_body_bytes decoded; Content-Encoding sent twice).
 func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed bool) error {
 	if !routed || !bytes.EqualFold(ctx.Method(), []byte(fasthttp.MethodPost)) {
 		return nil
@@ -124,6 +122,7 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 	if len(ctx.Request.Header.PeekAll(fasthttp.HeaderContentEncoding)) > 1 {
 		return errTwoEncodings // only the first would be read here, an upstream may read both
 	}
+	ct := ctx.Request.Header.ContentType()
 	if enc := ctx.Request.Header.ContentEncoding(); len(enc) > 0 && !bytes.EqualFold(enc, []byte("identity")) {
 		if !bodycodec.Supported(enc) {
 			return errOverrideUnreadable
@@ -135,49 +134,15 @@ func (d *Data) checkBodyOverride(ctx *fasthttp.RequestCtx, st *reqState, routed 
 		case err != nil:
 			return errBadEncoding
 		}
-		st.dec, body = out, out // not st.decoded: the body goes on as sent unless transformed
+		st.dec = out // not st.decoded: the body goes on as sent unless transformed
+		if bodyHasMethod(out, ct) {
+			return errMethodOverride
+		}
 	}
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a BOM, which some parsers skip
-	ct := ctx.Request.Header.ContentType()
-	switch {
-	case firstByte(body) == '{':
-		if mayHoldMethodKey(body) && gjson.GetBytes(body, "_method").Exists() {
-			return errMethodOverride
-		}
-	case hasPrefixFold(ct, "application/x-www-form-urlencoded"):
-		args := fasthttp.AcquireArgs()
-		defer fasthttp.ReleaseArgs(args)
-		args.ParseBytes(body)
-		if hasMethodArg(args) {
-			return errMethodOverride
-		}
-	case hasPrefixFold(ct, "multipart/form-data") && bytes.Contains(body, []byte("_method")):
-		if multipartHasMethod(body, ctx.Request.Header.MultipartFormBoundary()) {
-			return errMethodOverride
-		}
+	if bodyHasMethod(body, ct) {
+		return errMethodOverride
 	}
 	return nil
-}
-
-// multipartHasMethod reports whether a multipart form (decoded), which
-// holds the bytes _method somewhere, has a part named _method
-// (isMethodParam), reading its parts' headers only. A form Go's reader
-// cannot read to its end counts as having one: an upstream's reader may
-// be more lenient, and find it.
-func multipartHasMethod(body, boundary []byte) bool {
-	if len(boundary) == 0 {
-		return true
-	}
-	mr := multipart.NewReader(bytes.NewReader(body), string(boundary))
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			return false
-		}
-		if err != nil || isMethodParam([]byte(p.FormName())) {
-			return true
-		}
-	}
 }
 
 // hasMethodArg reports whether args hold a _method parameter (see
