@@ -176,14 +176,19 @@ const benchInstance = "inst_abcdefghijklmnop"
 // encrypt of two fields through the proxy.
 func benchRequest() *Request {
 	r := new(Request)
-	r.Time, r.ProjectID, r.KeyID, r.Mode, r.Status = time.Date(2026, 12, 1, 12, 0, 0, 123456789, time.UTC), "prj_abcdefghijkl", "qk_abcdefghijkl", "encrypt", 200
+	fillBenchRequest(r, time.Date(2026, 12, 1, 12, 0, 0, 123456789, time.UTC))
+	return r
+}
+
+// fillBenchRequest fills r as benchRequest is, at time at.
+func fillBenchRequest(r *Request, at time.Time) {
+	r.Time, r.ProjectID, r.KeyID, r.Mode, r.Status = at, "prj_abcdefghijkl", "qk_abcdefghijkl", "encrypt", 200
 	r.Latency, r.Upstream = 1234*time.Microsecond, 1000*time.Microsecond
 	r.SetMethod([]byte("POST"))
 	r.SetPath([]byte("/proxy/prj_abcdefghijkl/posts"))
 	r.SetFields([]byte("title,body"))
 	r.SetRequestID([]byte("req_0a1b2c3d-42"))
 	r.SetClientIP([]byte("127.0.0.1"))
-	return r
 }
 
 // BenchmarkWriteCycle is one flush of the writer as a busy proxy makes
@@ -210,13 +215,7 @@ func BenchmarkWriteCycle(b *testing.B) {
 		at := time.Now()
 		for j := 0; j < 2000; j++ {
 			r := l.Acquire()
-			r.Time, r.ProjectID, r.KeyID, r.Mode, r.Status = at, "prj_abcdefghijkl", "qk_abcdefghijkl", "encrypt", 200
-			r.Latency, r.Upstream = 1234*time.Microsecond, 1000*time.Microsecond
-			r.SetMethod([]byte("POST"))
-			r.SetPath([]byte("/proxy/prj_abcdefghijkl/posts"))
-			r.SetFields([]byte("title,body"))
-			r.SetRequestID([]byte("req_0a1b2c3d-42"))
-			r.SetClientIP([]byte("127.0.0.1"))
+			fillBenchRequest(r, at)
 			l.Submit(r)
 		}
 		for j := 0; j < len(other); j += 64 {
