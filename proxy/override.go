@@ -25,7 +25,7 @@ func bodyHasMethod(body, ct []byte) bool {
 		defer fasthttp.ReleaseArgs(args)
 		args.ParseBytes(body)
 		return hasMethodArg(args)
-	case hasPrefixFold(ct, "multipart/form-data"):
+	case hasPrefixFold(ct, "multipart/"): // Rack reads mixed and related ones as forms too
 		return multipartHasMethod(body, ct)
 	}
 	return false
@@ -34,43 +34,57 @@ func bodyHasMethod(body, ct []byte) bool {
 // multipartHasMethod reports whether a multipart form may have a part
 // named _method for some reader of it. Readers differ (Go's, PHP's and
 // Rack's take different boundaries, dispositions and malformed
-// parameters), so it does not parse the form: every line of the body
-// that starts with Content-Disposition (any letter case, after spaces,
-// with the lines folded under it) is read leniently for a name parameter
-// whose value is _method (isMethodParam): name=, quoted or not, with
-// backslash escapes; name*= in RFC 2231's encoding (a charset and a
-// language, then percent-escapes); or
-// name*0=, name*1=… joined; whatever the disposition type, the other
-// parameters or where the line stands. A Content-Type with more than one
-// boundary parameter counts as having one. One pass over the body, no
-// allocation per part.
+// parameters), so it does not parse the form: in every block of header
+// lines (the non-empty lines after a line that starts with "--", any
+// boundary's), a Content-Disposition (any letter case, with the lines
+// folded under it) is read leniently for a name parameter that is
+// _method (dispositionNamesMethod), whatever the disposition type, and a
+// Content-ID that is _method counts too (Rack names a part by it). A
+// Content-Type with more than one boundary parameter counts as having
+// one. One pass over the body, no allocation per part; a disposition
+// folded over more than maxDisposition bytes counts as having one.
 func multipartHasMethod(body, ct []byte) bool {
-	if countFold(ct, "boundary") > 1 {
+	if boundaryParams(ct) > 1 {
 		return true // readers disagree on which one applies
 	}
 	if indexFold(body, "method") < 0 && indexFold(body, "name*") < 0 {
 		return false // _method cannot be spelt without the letters or an RFC 2231 encoding
 	}
-	const cd = "content-disposition"
+	var folded []byte
+	headers := false
 	for rest := body; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i+1], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		line = bytes.TrimLeft(line, " \t")
-		if !hasPrefixFold(line, cd) {
+		line := nextLine(&rest)
+		switch {
+		case bytes.HasPrefix(line, []byte("--")):
+			headers = true
+			continue
+		case !headers:
+			continue
+		case len(bytes.TrimRight(line, "\r\n")) == 0:
+			headers = false
 			continue
 		}
-		value := line[len(cd):]
-		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') { // folded lines
-			i := bytes.IndexByte(rest, '\n')
-			if i < 0 {
-				i = len(rest) - 1
+		line = bytes.TrimLeft(line, " \t")
+		if hasPrefixFold(line, "content-id") {
+			if v, ok := bytes.CutPrefix(bytes.TrimLeft(line[len("content-id"):], " \t"), []byte(":")); ok &&
+				isMethodParam(bytes.Trim(v, " \t\r\n<>")) {
+				return true
 			}
-			value = append(value[:len(value):len(value)], rest[:i+1]...)
-			rest = rest[i+1:]
+			continue
+		}
+		if !hasPrefixFold(line, "content-disposition") {
+			continue
+		}
+		value := line[len("content-disposition"):]
+		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+			folded = append(folded[:0], value...)
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+				folded = append(folded, nextLine(&rest)...)
+				if len(folded) > maxDisposition {
+					return true
+				}
+			}
+			value = folded
 		}
 		if dispositionNamesMethod(value) {
 			return true
@@ -79,37 +93,78 @@ func multipartHasMethod(body, ct []byte) bool {
 	return false
 }
 
+// maxDisposition bounds a folded Content-Disposition header sdproxy reads.
+const maxDisposition = 16 << 10
+
+// nextLine cuts the next line, with its '\n', off *rest.
+func nextLine(rest *[]byte) []byte {
+	line := *rest
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line, *rest = line[:i+1], line[i+1:]
+	} else {
+		*rest = nil
+	}
+	return line
+}
+
+// boundaryParams counts the boundary parameters of a Content-Type (any
+// letter case); a boundary's value that holds the word does not count.
+func boundaryParams(ct []byte) int {
+	n := 0
+	for _, rest, more := bytes.Cut(ct, []byte(";")); more; {
+		var p []byte
+		p, rest, more = bytes.Cut(rest, []byte(";"))
+		if k, _, ok := bytes.Cut(p, []byte("=")); ok && equalFold(bytes.TrimSpace(k), "boundary") {
+			n++
+		}
+	}
+	return n
+}
+
 // dispositionNamesMethod reports whether a Content-Disposition header's
-// value (after the header's name) has a name parameter, in any of its
-// spellings, that is _method.
+// value (after the header's name) has a name parameter, in any spelling a
+// reader takes, that is _method: name=, name*= (RFC 2231: a charset, a
+// language, percent-escapes) or name*0=, name*1=… joined; wherever "name"
+// starts after a space, a tab, ';' or a quote (Rack reads one after a
+// quoted value with no ';' before it); its value quoted (", ') up to the
+// closing quote, or unquoted up to ';' — and, for PHP, up to a space.
 func dispositionNamesMethod(v []byte) bool {
 	var parts [][]byte // name*0, name*1…, by number
-	for len(v) > 0 {
-		param := v
-		if i := bytes.IndexByte(v, ';'); i >= 0 {
-			param, v = v[:i], v[i+1:]
-		} else {
-			v = nil
+	for at := 0; ; {
+		i := indexFold(v[at:], "name")
+		if i < 0 {
+			break
 		}
-		k, val, ok := bytes.Cut(param, []byte("="))
-		if !ok {
+		i += at
+		at = i + len("name")
+		if i > 0 && bytes.IndexByte([]byte(" \t;\"':"), v[i-1]) < 0 {
+			continue // filename, or part of a value
+		}
+		k := v[at:]
+		eq := bytes.IndexByte(k, '=')
+		if eq < 0 {
+			break
+		}
+		suffix := bytes.TrimSpace(k[:eq])
+		if bytes.ContainsAny(suffix, " \t;\"'=") {
 			continue
 		}
-		k, val = bytes.Trim(k, " \t\r\n:"), unquoteLenient(bytes.Trim(val, " \t\r\n"))
-		if len(k) < 4 || !equalFold(k[:4], "name") {
-			continue
+		val := k[eq+1:]
+		if j := bytes.IndexByte(val, ';'); j >= 0 && firstNonSpace(val) != '"' && firstNonSpace(val) != '\'' {
+			val = val[:j]
 		}
-		switch rest := k[4:]; {
-		case len(rest) == 0:
-			if isMethodParam(bytes.TrimSpace(val)) {
+		val = unquoteLenient(bytes.Trim(val, " \t\r\n"))
+		switch {
+		case len(suffix) == 0:
+			if isMethodParam(bytes.TrimSpace(val)) || isMethodParam(firstWord(val)) {
 				return true
 			}
-		case string(rest) == "*":
+		case string(suffix) == "*":
 			if isMethodParam(bytes.TrimSpace(percentDecode(stripCharset(val)))) {
 				return true
 			}
-		case rest[0] == '*':
-			num, encoded := bytes.CutSuffix(rest[1:], []byte("*"))
+		case suffix[0] == '*':
+			num, encoded := bytes.CutSuffix(suffix[1:], []byte("*"))
 			n, err := strconv.Atoi(string(num))
 			if err != nil || n < 0 || n > 64 {
 				continue
@@ -126,13 +181,31 @@ func dispositionNamesMethod(v []byte) bool {
 	return len(parts) > 0 && isMethodParam(bytes.TrimSpace(bytes.Join(parts, nil)))
 }
 
-// unquoteLenient returns a parameter's value: a quoted one up to its
-// closing quote (or the end), without the backslashes that escape
+// firstNonSpace is the first byte of b that is not a space or a tab, or 0.
+func firstNonSpace(b []byte) byte {
+	if b = bytes.TrimLeft(b, " \t"); len(b) > 0 {
+		return b[0]
+	}
+	return 0
+}
+
+// firstWord is b up to its first space or tab, leading ones skipped.
+func firstWord(b []byte) []byte {
+	b = bytes.TrimLeft(b, " \t")
+	if i := bytes.IndexAny(b, " \t"); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// unquoteLenient returns a parameter's value: a quoted one (" or ') up
+// to its closing quote (or the end), without the backslashes that escape
 // characters in it; any other as it is.
 func unquoteLenient(v []byte) []byte {
-	if len(v) == 0 || v[0] != '"' {
+	if len(v) == 0 || v[0] != '"' && v[0] != '\'' {
 		return v
 	}
+	q := v[0]
 	v = v[1:]
 	end := len(v)
 	escaped := false
@@ -140,7 +213,7 @@ func unquoteLenient(v []byte) []byte {
 		if v[i] == '\\' {
 			escaped = true
 			i++
-		} else if v[i] == '"' {
+		} else if v[i] == q {
 			end = i
 			break
 		}

@@ -43,6 +43,12 @@ func TestDispositionNamesMethod(t *testing.T) {
 		`: form-data; name*=utf-8''%5fmethod%zz`:     false,
 		`: form-data; name*=%5Fmethod`:               true,
 		`: form-data; name*99999999999999999999=_me`: false,
+		`: form-data; name='_method'`:                true,
+		`: form-data; name=_method x`:                true,
+		`: form-data; x="a" name=_method`:            true,
+		`: form-data; name=".method"`:                true,
+		`: form-data; name="[_method]"`:              true,
+		`: form-data; filename=x; name2=_method`:     false,
 	} {
 		if got := dispositionNamesMethod([]byte(v)); got != want {
 			t.Errorf("dispositionNamesMethod(%q) = %v, want %v", v, got, want)

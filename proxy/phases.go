@@ -156,13 +156,21 @@ func hasMethodArg(args *fasthttp.Args) bool {
 	return false
 }
 
-// isMethodParam reports whether a query or form parameter's name is
-// _method, in any letter case, also as _method[] or _method;.
+// isMethodParam reports whether a query or form parameter's (or a
+// multipart part's) name is _method as some framework reads it: in any
+// letter case; also as _method[] or _method;; with leading spaces and a
+// '.' or a space for the '_' (PHP drops the one and turns the others into
+// '_'); with brackets around it or after it (Rack 2's [_method] and
+// _method]).
 func isMethodParam(k []byte) bool {
-	if i := bytes.IndexAny(k, "[;"); i >= 0 {
+	k = bytes.TrimLeft(k, " [")
+	if i := bytes.IndexAny(k, "[];"); i >= 0 {
 		k = k[:i]
 	}
-	return equalFold(k, "_method")
+	if len(k) != len("_method") || k[0] != '_' && k[0] != '.' && k[0] != ' ' {
+		return false
+	}
+	return equalFold(k[1:], "method")
 }
 
 // mayHoldMethodKey reports whether body may have a "_method" key: as

@@ -328,7 +328,7 @@ func TestRoutesCannotBeEscaped(t *testing.T) {
 	rtErrorShape(t, "destination in a routed project", e.do("POST", pp+"/other", post1, HeaderAuthorization, e.full, HeaderDestination, "http://up.test/api/posts"), 400, "route_conflict")
 	rtErrorShape(t, "method override", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X-HTTP-Method-Override", "POST"), 400, "route_conflict")
 	rtErrorShape(t, "method override with underscores", e.do("GET", pp+"/posts", post1, HeaderAuthorization, e.full, "X_HTTP_Method_Override", "POST"), 400, "route_conflict")
-	for _, q := range []string{"_method=PUT", "_METHOD=PUT", "%5Fmethod=PUT", "x=1&_method%5B%5D=PUT", "_method;=PUT"} {
+	for _, q := range []string{"_method=PUT", "_METHOD=PUT", "%5Fmethod=PUT", "x=1&_method%5B%5D=PUT", "_method;=PUT", ".method=PUT", "%5B_method%5D=PUT"} {
 		rtErrorShape(t, "?"+q, e.do("POST", pp+"/other/7?"+q, post1, HeaderAuthorization, e.full), 400, "route_conflict")
 	}
 	// Laravel and Symfony also read _method from a POST's JSON body.
@@ -537,6 +537,18 @@ func TestMethodOverrideInUnreadableBodies(t *testing.T) {
 		{"RFC 2231, every letter escaped", "--XB\r\nContent-Disposition: form-data; name*=UTF-8''%5F%6D%65%74%68%6F%64\r\n\r\nGET\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
 		{"RFC 2231 continuations", "--XB\r\nContent-Disposition: form-data; name*0=\"_me\"; name*1=\"thod\"\r\n\r\nGET\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
 		{"a folded header", "--XB\r\nContent-Disposition: form-data;\r\n name=\"_method\"\r\n\r\nGET\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		// Found by a second review: names as PHP and Rack rewrite them, a
+		// part named by its Content-ID, other multipart types.
+		{"PHP's .method", ".method=PUT", "identity", "application/x-www-form-urlencoded", 400, "route_conflict"},
+		{"PHP's leading space", "+_method=PUT", "identity", "application/x-www-form-urlencoded", 400, "route_conflict"},
+		{"Rack's [_method]", "%5B_method%5D=PUT", "identity", "application/x-www-form-urlencoded", 400, "route_conflict"},
+		{"a part named .method", "--XB\r\nContent-Disposition: form-data; name=\".method\"\r\n\r\nPUT\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"single quotes", "--XB\r\nContent-Disposition: form-data; name='_method'\r\n\r\nPUT\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"an unquoted name and a word", "--XB\r\nContent-Disposition: form-data; name=_method x\r\n\r\nPUT\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"a name after a quoted value without ;", "--XB\r\nContent-Disposition: form-data; x=\"a\" name=_method\r\n\r\nPUT\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"a Content-ID", "--XB\r\nContent-ID: _method\r\n\r\nPUT\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
+		{"multipart/mixed", "--XB\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nPUT\r\n--XB--\r\n", "identity", "multipart/mixed; boundary=XB", 400, "route_conflict"},
+		{"a disposition folded past 16 KiB", "--XB\r\nContent-Disposition: form-data; name=\"x\"\r\n" + strings.Repeat(" \n", 10000) + "\r\nmethod\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
 		{"an escaped quote", "--XB\r\nContent-Disposition: form-data; name=\"\\_method\"\r\n\r\nGET\r\n--XB--\r\n", "identity", "multipart/form-data; boundary=XB", 400, "route_conflict"},
 	} {
 		r := e.do("POST", pp+"/other/7", c.body, HeaderAuthorization, e.full, "Content-Encoding", c.enc, "Content-Type", c.ct)
@@ -552,9 +564,15 @@ func TestMethodOverrideInUnreadableBodies(t *testing.T) {
 		"--XB\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n_method", // cut short
 		"--XB\r\nContent-Disposition: form-data; name=\"payment_method\"\r\n\r\ncard\r\n--XB--\r\n",
 		"--XB\r\nContent-Disposition: form-data; name=\"f\"; filename=\"_method\"\r\n\r\nx\r\n--XB--\r\n",
+		"--XB\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\r\nContent-Disposition: form-data; name=\"_method\"\r\n--XB--\r\n",
+		"------WebKitFormBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n_method\r\n------WebKitFormBoundary7MA4YWxkTrZu0gW--\r\n",
 	} {
+		ct := "multipart/form-data; boundary=XB"
+		if strings.HasPrefix(form, "----") {
+			ct = "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW" // the word twice
+		}
 		if r := e.do("POST", pp+"/other/7", gzipString(form), HeaderAuthorization, e.full, "Content-Encoding", "gzip",
-			"Content-Type", "multipart/form-data; boundary=XB"); r.status != 200 || len(e.up.requests()) != n+1+i {
+			"Content-Type", ct); r.status != 200 || len(e.up.requests()) != n+1+i {
 			t.Errorf("form %q = %d %s, want it forwarded", form, r.status, r.body)
 		}
 	}
