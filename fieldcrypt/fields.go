@@ -50,6 +50,12 @@ type path struct {
 	// that one spelling matches exactly and another finds dotted is then
 	// no ambiguity (see matchKey).
 	fam int
+	// origins: of a spelling, the named paths it spells (bits by index);
+	// plainFrom: the depth from which no key of segs holds a dot. A key
+	// that a named path matches exactly, with no dotted key after it, is
+	// no ambiguity for the spellings of that path (see matchKey).
+	origins   uint64
+	plainFrom int
 }
 
 // maxSpelledDots bounds the dots in the keys of one path for which every
@@ -175,11 +181,12 @@ func (f *Fields) add(entry string, strict bool) error {
 	if complete && len(spellings) > 0 {
 		fam = len(f.paths) // the named path's index
 	}
-	if added, err := f.addSegs(segs, false, fam); err != nil || !added {
+	if added, err := f.addSegs(segs, false, fam, 0); err != nil || !added {
 		return err // there already, with its spellings if it has any
 	}
+	origin := uint64(1) << (len(f.paths) - 1)
 	for _, sp := range spellings {
-		if _, err := f.addSegs(sp, true, fam); err != nil {
+		if _, err := f.addSegs(sp, true, fam, origin); err != nil {
 			return err
 		}
 	}
@@ -189,12 +196,13 @@ func (f *Fields) add(entry string, strict bool) error {
 // addSegs appends the path of segs unless already present (added false).
 // A path named that was there as a spelling of another becomes named, and
 // one that two families spell belongs to neither.
-func (f *Fields) addSegs(segs []segment, nested bool, fam int) (added bool, err error) {
+func (f *Fields) addSegs(segs []segment, nested bool, fam int, origins uint64) (added bool, err error) {
 	name := canonicalName(segs)
 	for i, p := range f.paths {
 		if p.name == name {
 			if p.nested || nested { // not one path named twice
 				f.paths[i].nested = p.nested && nested
+				f.paths[i].origins |= origins
 				if p.fam != fam {
 					f.paths[i].fam = -1
 				}
@@ -205,7 +213,12 @@ func (f *Fields) addSegs(segs []segment, nested bool, fam int) (added bool, err 
 	if len(f.paths) == MaxFields {
 		return false, fmt.Errorf("%w: more than %d paths (a path that names keys with dots counts once for each way of spelling it nested)", ErrInvalidFields, MaxFields)
 	}
-	p := path{name: name, segs: segs, nested: nested, fam: fam}
+	p := path{name: name, segs: segs, nested: nested, fam: fam, origins: origins}
+	for d, seg := range segs {
+		if !seg.wild && strings.Contains(seg.key, ".") {
+			p.plainFrom = d + 1
+		}
+	}
 	for i := range f.paths {
 		if d, ok := wildTwin(segs, f.paths[i].segs); ok {
 			p.covered |= 1 << d

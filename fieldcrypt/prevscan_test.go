@@ -245,7 +245,8 @@ member: // f is the object, at depth d-1
 func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var named bool
-	dotted, exact := map[int]bool{}, map[int]bool{} // by family; -1: a path of none
+	var raised []*path                                  // paths that find key dotted
+	exact, exactPlain := map[int]bool{}, map[int]bool{} // families; paths (by index) matching key exactly, no dotted key below
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		p := &s.paths[i]
@@ -255,20 +256,25 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 			named = named || !seg.wild && ends
 			if !seg.wild {
 				exact[p.fam] = true
+				exactPlain[i] = d+1 >= p.plainFrom
 			}
 			if seg.wild && s.strict && !ends && bytes.IndexByte(key, '.') > 0 && dottedKey(key, p.segs[d:]) {
-				dotted[p.fam] = true
+				raised = append(raised, p)
 			}
 		} else if len(seg.key) == len(key) && prevFoldEqual(key, seg.key) {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
 		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
-			dotted[p.fam] = true // shared with the live scanner
+			raised = append(raised, p) // shared with the live scanner
 		}
 	}
-	for fam := range dotted {
-		if !named && (fam < 0 || !exact[fam]) {
+	for _, p := range raised {
+		excused := p.fam >= 0 && exact[p.fam]
+		for j := range 64 {
+			excused = excused || p.origins&(1<<j) != 0 && exactPlain[j]
+		}
+		if !named && !excused {
 			s.dotKey = true
 		}
 	}

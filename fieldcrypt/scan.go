@@ -317,9 +317,9 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
-	var known, ascii bool  // whether key is ASCII, once needed
-	var dotted, named bool // key spells a path of m (see dottedKey); a path names key itself
-	var dottedFam, exactFam uint64
+	var known, ascii bool                   // whether key is ASCII, once needed
+	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
+	var raised, exactFam, exactPlain uint64 // paths of a family that find key dotted; families and paths that match it exactly
 	for ; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros64(m)
 		p := &s.paths[i]
@@ -330,13 +330,16 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			// A * takes the whole key here, but a store that expands
 			// dots would take only its first piece (bob.ssn for *.ssn).
 			if s.strict && s.ends[d+1]&(1<<i) == 0 && bytes.IndexByte(key, '.') > 0 && dottedKey(key, p.segs[d:]) {
-				dotted, dottedFam = dottedOf(p, dotted, dottedFam)
+				dotted, raised = dottedOf(p, i, dotted, raised)
 			}
 		case seg.key == string(key):
 			out |= 1 << i
 			named = named || s.ends[d+1]&(1<<i) != 0 // sealed whole here
 			if p.fam >= 0 {
 				exactFam |= 1 << p.fam
+			}
+			if d+1 >= p.plainFrom {
+				exactPlain |= 1 << i
 			}
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
@@ -347,28 +350,35 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if (!ascii || !seg.ascii) && caseVariant(key, seg.key) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
-				dotted, dottedFam = dottedOf(p, dotted, dottedFam)
+				dotted, raised = dottedOf(p, i, dotted, raised)
 			}
 		}
 	}
+	for ; raised != 0 && !dotted; raised &= raised - 1 {
+		p := &s.paths[bits.TrailingZeros64(raised)]
+		dotted = (p.fam < 0 || exactFam&(1<<p.fam) == 0) && p.origins&exactPlain == 0
+	}
 	// Encrypting (only then can it leak), unless a path that ends here
-	// names the dotted key itself (a\.b with a.b): then it is sealed whole;
-	// or another spelling of the same named path follows the key, which
-	// has them all (a\.b.c with {"a.b": …} under a.b.c's a, b).
-	if (dotted || dottedFam&^exactFam != 0) && !named {
+	// names the dotted key itself (a\.b with a.b): then it is sealed whole.
+	// A spelling of a named path (see path.fam, path.origins) raises it
+	// only when no other spelling of its family, which has them all,
+	// follows the key (a\.b.c with {"a.b": …} under a.b.c's a, b), and no
+	// named path it spells matches the key exactly with no dotted key
+	// below it.
+	if dotted && !named {
 		s.dotKey = true
 	}
 	return out
 }
 
-// dottedOf records that path p finds a key dotted: in its family's bit
-// when p is one of the spellings of a named path (see path.fam), else in
-// dotted.
-func dottedOf(p *path, dotted bool, fam uint64) (bool, uint64) {
-	if p.fam >= 0 {
-		return dotted, fam | 1<<p.fam
+// dottedOf records that path p (index i) finds a key dotted: in raised
+// when p is in a family or a spelling (matchKey decides once every path
+// has been seen), else in dotted.
+func dottedOf(p *path, i int, dotted bool, raised uint64) (bool, uint64) {
+	if p.fam >= 0 || p.origins != 0 {
+		return dotted, raised | 1<<i
 	}
-	return true, fam
+	return true, raised
 }
 
 // dottedKey reports whether key, which is not segs[0]'s key, spells two

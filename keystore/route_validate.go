@@ -174,6 +174,15 @@ func normalizeFieldPaths(field string, list []string, wildcards bool) ([]string,
 			out = append(out, name)
 		}
 	}
+	// Together, as the proxy compiles them (also for list bodies): a path
+	// that names keys with dots counts once for each of its spellings.
+	f, err := fieldcrypt.FieldsFromList(out)
+	if err == nil {
+		_, err = f.ForList()
+	}
+	if err != nil {
+		return nil, invalid(field, "%s", strings.TrimPrefix(err.Error(), fieldcrypt.ErrInvalidFields.Error()+": "))
+	}
 	return out, nil
 }
 

@@ -210,6 +210,8 @@ func TestRouteValidation(t *testing.T) {
 		{"require partial glob", req(RoutePhase{Mode: "encrypt", Fields: []string{"a"}, Require: []string{"k*"}}), "request.require[0]"},
 		{"response field too deep", resp(RoutePhase{Fields: []string{"ok", deep}}), "response.fields[1]"},
 		{"too many fields", req(enc(many(MaxRouteFields + 1)...)), "request.fields"},
+		// Each spelling of a path with dotted keys counts (4 x 16 + 2).
+		{"too many spellings", req(enc(`a\.b\.c\.d\.e`, `f\.g\.h\.i\.j`, `k\.l\.m\.n\.o`, `p\.q\.r\.s\.t`, `u\.v`)), "request.fields"},
 		{"classification not a slug", req(RoutePhase{Mode: "encrypt", Fields: []string{"a"}, Classification: "P I I"}), "request.classification"},
 		{"response classification", resp(RoutePhase{Fields: []string{"a"}, Classification: "pii"}), "response.classification"},
 		{"require wildcard", req(RoutePhase{Mode: "encrypt", Fields: []string{"a"}, Require: []string{"a", "items.*.id"}}), "request.require[1]"},
