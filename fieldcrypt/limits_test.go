@@ -274,7 +274,7 @@ func TestDottedKey(t *testing.T) {
 		{`{"a.b":"x","a":{"b":"y"}}`, `a\.b,a.b`, false}, // the dotted key is named too: sealed whole
 		{`{"a.b":{"c":"x"}}`, `a\.b,a.b.c`, false},
 		{`{"a.b":{"c":"x"}}`, `a\.b.c,a.b.c`, false}, // a\.b.c follows the dotted key and seals c
-		{`{"a.b":{"c":"x"}}`, `*.c,a.b.c`, true},    // a * does not name the dotted key
+		{`{"a.b":{"c":"x"}}`, `*.c,a.b.c`, true},     // a * does not name the dotted key
 		{`{"x":{"profile.email":"x"}}`, "profile.email", false},
 		{`{"profile":{"email":"x"}}`, "profile.email", false},
 		{`{"version.major":1}`, "email", false},
