@@ -241,31 +241,14 @@ func stripCharset(v []byte) []byte {
 	return v
 }
 
-// percentDecode decodes %XX escapes, keeping a % that does not start one.
+// percentDecode decodes %XX escapes (fasthttp's, which keeps a % that
+// does not start one, and reads + as a space: for isMethodParam a space
+// is as good as the _ PHP makes of it).
 func percentDecode(v []byte) []byte {
-	if bytes.IndexByte(v, '%') < 0 {
+	if bytes.IndexAny(v, "%+") < 0 {
 		return v
 	}
-	out := make([]byte, 0, len(v))
-	for i := 0; i < len(v); i++ {
-		if v[i] == '%' && i+2 < len(v) && isHex(v[i+1]) && isHex(v[i+2]) {
-			out = append(out, unhex(v[i+1])<<4|unhex(v[i+2]))
-			i += 2
-			continue
-		}
-		out = append(out, v[i])
-	}
-	return out
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
-	}
-	return c - '0'
+	return fasthttp.AppendUnquotedArg(nil, v)
 }
 
 // indexFold is bytes.Index of s, lower-case ASCII starting with a letter,
