@@ -2,6 +2,7 @@ package fieldcrypt
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ func parsePath(s string, strict bool) ([]segment, error) {
 	var key strings.Builder
 	escaped := false  // the current segment holds an escape
 	escFirst := false // its first character is escaped
+	escParen := false // it holds an escaped (
 	star := false     // the current segment holds an unescaped *
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '.' {
@@ -28,6 +30,9 @@ func parsePath(s string, strict bool) ([]segment, error) {
 				if err := foreignSyntax(k, len(segs) == 0); err != nil {
 					return nil, err
 				}
+			}
+			if strict && !escParen && isCall(k) {
+				return nil, fmt.Errorf(`%s is a function of other path languages, not path syntax here: name the key or element itself (\( for a key that ends in ())`, k)
 			}
 			if strict && star && (escaped || k != "*") {
 				return nil, errors.New(`* stands for one whole segment (items.*.card); ** and partial globs are not path syntax (\* for a literal *)`)
@@ -38,20 +43,22 @@ func parsePath(s string, strict bool) ([]segment, error) {
 			}
 			segs = append(segs, seg)
 			key.Reset()
-			escaped, escFirst, star = false, false, false
+			escaped, escFirst, escParen, star = false, false, false, false
 			continue
 		}
 		c := s[i]
 		switch {
 		case c == '\\':
 			if i+1 == len(s) || !strings.ContainsRune(escapable, rune(s[i+1])) {
-				return nil, errors.New(`bad escape: only \. \* \, \\ \[ \] \$ \# \/ \@ are allowed`)
+				return nil, errors.New(`bad escape: only \. \* \, \\ \[ \] \$ \# \/ \@ \? \- \( \{ are allowed`)
 			}
 			i++
 			c = s[i]
-			escaped, escFirst = true, escFirst || key.Len() == 0
+			escaped, escFirst, escParen = true, escFirst || key.Len() == 0, escParen || c == '('
 		case c == '*':
 			star = true
+		case strict && c == '?':
+			return nil, errors.New(`? is a glob of other path languages (ssn? for ssn1), not path syntax here: name each key, or every key with * (\? for a key with ?)`)
 		case strict && (c == '[' || c == ']'):
 			return nil, errors.New(`brackets are not path syntax here: write items.0.card or items.*.card for items[0].card or items[*].card (\[ \] for a key with brackets)`)
 		}
@@ -64,20 +71,44 @@ func parsePath(s string, strict bool) ([]segment, error) {
 }
 
 // escapable are the characters a backslash may escape.
-const escapable = `.*,\[]$#/@`
+const escapable = `.*,\[]$#/@?-({`
 
 // foreignSyntax refuses a segment, written without escapes, that is the
 // notation of another path language: JSONPath's root $ (VGS and others
-// write $.ssn) or current node @, and gjson's # for every element of an
-// array or #(…) query.
+// write $.ssn) or current node @, gjson's # for every element of an
+// array or #(…) query, Laravel's {first} and {last}, and a negative
+// index.
 func foreignSyntax(k string, first bool) error {
 	switch {
 	case first && (k == "$" || k == "@"):
 		return errors.New(`JSONPath is not path syntax here: write ssn for $.ssn or @.ssn and items.*.card for $.items[*].card (\$ or \@ for a key named so)`)
 	case k == "#" || strings.HasPrefix(k, "#("):
 		return errors.New(`# is not path syntax here: write items.*.card for items.#.card; queries such as #(…) have no equivalent (\# for a key that starts with #)`)
+	case k == "{first}" || k == "{last}":
+		return fmt.Errorf(`%s is Laravel's, not path syntax here: name the element (items.0) or every element (items.*) (\{ for a key that starts with {)`, k)
+	case isNegative(k):
+		return fmt.Errorf(`%s counts from an array's end in other path languages, not here: name the element from the start (items.0) or every element (items.*) (\- for a key that starts with -)`, k)
 	}
 	return nil
+}
+
+// isNegative reports whether k spells a negative array index (-1), which
+// sjson, JMESPath and Python read from the end and this syntax as a key.
+func isNegative(k string) bool { return len(k) > 1 && k[0] == '-' && arrayIndex(k[1:]) >= 0 }
+
+// isCall reports whether k is written as a function call of another path
+// language, a name and "()": JSONPath's length() or last(), min().
+func isCall(k string) bool {
+	name, ok := strings.CutSuffix(k, "()")
+	if !ok || name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // newSegment builds a segment from its unescaped key.
@@ -130,8 +161,9 @@ func spell(segs []segment, strict bool) string {
 		default:
 			for j := 0; j < len(seg.key); j++ {
 				c := seg.key[j]
-				if c == '.' || c == ',' || c == '\\' || strict && (c == '*' || c == '[' || c == ']' ||
-					j == 0 && (c == '#' && (len(seg.key) == 1 || seg.key[1] == '(') || i == 0 && len(seg.key) == 1 && (c == '$' || c == '@') || i == 0 && c == '/')) {
+				if c == '.' || c == ',' || c == '\\' || strict && (c == '*' || c == '[' || c == ']' || c == '?' ||
+					j == 0 && (c == '#' && (len(seg.key) == 1 || seg.key[1] == '(') || i == 0 && len(seg.key) == 1 && (c == '$' || c == '@') || i == 0 && c == '/') ||
+					j == 0 && (c == '-' && isNegative(seg.key) || c == '{' && (seg.key == "{first}" || seg.key == "{last}")) || c == '(' && j == len(seg.key)-2 && isCall(seg.key)) {
 					b.WriteByte('\\')
 				}
 				b.WriteByte(c)

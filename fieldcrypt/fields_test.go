@@ -79,6 +79,14 @@ func TestParseFieldsForeign(t *testing.T) {
 		"ok, $.ssn":             "JSONPath",
 		"user.email,a[0]":       "brackets",
 		"items.*.card,*.a*b":    "whole segment",
+		"ssn?":                  "glob",
+		"user.?mail":            "glob",
+		"items.-1.card":         "end",
+		"items.-0":              "end",
+		"items.last()":          "function",
+		"items.length()":        "function",
+		"items.{last}.card":     "Laravel",
+		"{first}.ssn":           "Laravel",
 	} {
 		_, err := ParseFields(in)
 		if !errors.Is(err, ErrInvalidFields) || !strings.Contains(err.Error(), hint) {
@@ -88,8 +96,10 @@ func TestParseFieldsForeign(t *testing.T) {
 			t.Errorf("FieldsFromList(%q) = %v, want ErrInvalidFields", in, err)
 		}
 	}
-	stored := []string{"$", "items.#.card", "items[0].card", "**.ssn", "card*", "/user/email", "a.$", "#", "@", "#(x)", "#tag", "a.@"}
-	want := []string{`\$`, `items.\#.card`, `items\[0\].card`, `\*\*.ssn`, `card\*`, `\/user/email`, "a.$", `\#`, `\@`, `\#(x)`, "#tag", "a.@"}
+	stored := []string{"$", "items.#.card", "items[0].card", "**.ssn", "card*", "/user/email", "a.$", "#", "@", "#(x)", "#tag", "a.@",
+		"ssn?", "items.-1", "a.last()", "items.{last}", "-", "-x", "()", "f(x)", "a.{lastx}", "é()"}
+	want := []string{`\$`, `items.\#.card`, `items\[0\].card`, `\*\*.ssn`, `card\*`, `\/user/email`, "a.$", `\#`, `\@`, `\#(x)`, "#tag", "a.@",
+		`ssn\?`, `items.\-1`, `a.last\()`, `items.\{last}`, "-", "-x", "()", "f(x)", "a.{lastx}", "é()"}
 	f, err := StoredFields(stored)
 	if err != nil {
 		t.Fatalf("StoredFields(%q) = %v", stored, err)

@@ -131,7 +131,7 @@ func FuzzOpenToken(f *testing.F) {
 // FuzzParseFields checks that parsing never panics and that canonical names
 // parse back to the same paths.
 func FuzzParseFields(f *testing.F) {
-	for _, s := range []string{"a", " a , user.email ,items.*.card", `a\.b,\*,x\,y,p\\q`, "a..b", "1.0.*"} {
+	for _, s := range []string{"a", " a , user.email ,items.*.card", `a\.b,\*,x\,y,p\\q`, "a..b", "1.0.*", `ssn\?,items.\-1,a.last\(),\{first}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -404,7 +404,7 @@ func TestQanapiHeaderInTrailer(t *testing.T) {
 
 // TestForeignFieldSyntax: a field list in another path language's
 // notation ($.ssn as VGS writes it, items[0].card, **.ssn, items.#.card,
-// /ssn) named keys nobody has, so the plaintext went upstream with
+// /ssn, gjson's ssn?, items.-1, Laravel's items.{last}) named keys nobody has, so the plaintext went upstream with
 // nothing sealed. It is refused, naming the path and what to write, in
 // X-Qanapi-Fields, X-Qanapi-Response-Fields and the direct API.
 func TestForeignFieldSyntax(t *testing.T) {
@@ -418,6 +418,10 @@ func TestForeignFieldSyntax(t *testing.T) {
 		"**.ssn":              "whole segment",
 		"items.#.card":        "items.*.card",
 		"/ssn":                "JSON Pointer",
+		"ssn?":                "glob",
+		"items.-1.card":       "end",
+		"items.{last}.card":   "Laravel",
+		"items.last()":        "function",
 	} {
 		r := e.do("POST", "/proxy/"+p.ID+"/people", `{"ssn":"123-45-6789","items":[{"card":"4111"}]}`,
 			HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, list)
