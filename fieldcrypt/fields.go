@@ -18,13 +18,15 @@ const MaxFields = 64
 //   - a segment of decimal digits (no leading zero) also matches that index
 //     of an array: items.0.card;
 //   - a backslash makes the next character literal; only \. \* \, \\ \[ \]
-//     \$ \# \/ and \@ are allowed: a\.b is the single key "a.b", \* is the key "*";
+//     \$ \# \/ \@ \? \- \( and \{ are allowed: a\.b is the single key "a.b",
+//     \* is the key "*";
 //   - the notations of other path languages, which would name keys nobody
 //     has, are refused unless escaped: brackets (items[0].card), a * that
 //     is not a whole segment (**, card*), a first segment $ or @ (JSONPath's
-//     $.ssn), a segment # or starting #( (gjson's items.#.card and queries)
-//     and a leading / (JSON Pointer). StoredFields reads paths without this
-//     check;
+//     $.ssn), a segment # or starting #( (gjson's items.#.card and queries),
+//     a ? (gjson's glob), a negative index (items.-1), a function call
+//     (items.last()), Laravel's {first} and {last}, and a leading / (JSON
+//     Pointer). StoredFields reads paths without this check;
 //   - spaces and tabs around a path are trimmed; spaces inside are kept;
 //   - empty paths and empty segments are refused (ErrInvalidFields), as are
 //     more than MaxFields distinct paths or paths of more than MaxDepth
