@@ -71,6 +71,7 @@ type segment struct {
 	index int    // array index named by key, or -1
 	wild  bool   // an unescaped *
 	ascii bool   // key is ASCII
+	nfc   string // key in Unicode's NFC (canonical composition): key when ASCII
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // parsePath splits one trimmed path into segments. strict also refuses
@@ -119,7 +121,11 @@ func newSegment(key string, escaped bool) (segment, error) {
 	if key == "*" && !escaped {
 		return segment{index: -1, wild: true}, nil
 	}
-	return segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key))}, nil
+	seg := segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key)), nfc: key}
+	if !seg.ascii {
+		seg.nfc = norm.NFC.String(key)
+	}
+	return seg, nil
 }
 
 // arrayIndex returns the array index spelled by key, or -1.

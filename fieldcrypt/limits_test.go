@@ -226,6 +226,43 @@ func TestCaseVariantKey(t *testing.T) {
 	}
 }
 
+// TestCanonicalVariantKey: a key that is a named field's in another
+// Unicode normalisation (decomposed "e" and U+0301 for a composed "é")
+// is refused as a case variant is: Swift compares strings, and so its
+// JSON decoders' keys, by canonical equivalence, and would read it as the
+// field, in plaintext. Written either way in the field list, escaped or
+// not in the body; other keys pass, and so does the named spelling.
+func TestCanonicalVariantKey(t *testing.T) {
+	p := testParams(t)
+	const composed, decomposed = "caf\u00e9", "cafe\u0301"
+	cases := []struct {
+		doc, fields string
+		refused     bool
+	}{
+		{`{"` + decomposed + `":"secret"}`, "caf\u00e9", true},
+		{`{"cafe\u0301":"secret"}`, "caf\u00e9", true}, // escaped in the JSON
+		{`{"` + composed + `":"x","` + decomposed + `":"secret"}`, "caf\u00e9", true},
+		{"{\"caf\u00e9\":\"secret\"}", "cafe\u0301", true},
+		{`{"user":{"` + decomposed + `":"secret"}}`, "user.caf\u00e9", true},
+		{`{"items":[{"` + decomposed + `":"secret"}]}`, "items.*.caf\u00e9", true},
+		{`{"\u212b":"secret"}`, "\u00c5", true}, // the Angstrom sign is Å
+		{`{"` + composed + `":"x"}`, "caf\u00e9", false},
+		{`{"` + decomposed + `":"x"}`, "cafe\u0301", false},
+		{`{"cafe":"x","caf\u00e8":"y"}`, "caf\u00e9", false},
+		{`{"other":{"` + decomposed + `":"y"}}`, "caf\u00e9", false},
+	}
+	for _, tc := range cases {
+		checkRefused(t, p, tc.doc, tc.fields, ErrCaseVariantKey, tc.refused)
+		f, err := ParseFields(tc.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Reveal(nil, []byte(tc.doc), f, p, RevealOptions{}); errors.Is(err, ErrCaseVariantKey) != tc.refused {
+			t.Errorf("Reveal(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
+		}
+	}
+}
+
 // checkRefused checks that Encrypt refuses doc with fields for want when
 // refused, and accepts it otherwise.
 func checkRefused(t *testing.T, p *Params, doc, fields string, want error, refused bool) {

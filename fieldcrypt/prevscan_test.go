@@ -13,6 +13,8 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // prevScanner validates a document in one pass and, while doing so, records the
@@ -265,6 +267,8 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
+		} else if (!isASCII(key) || !seg.ascii) && norm.NFC.String(string(key)) == norm.NFC.String(seg.key) {
+			s.foldKey = true // canonically equivalent (the live scanner composes only keys not in NFC)
 		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 			raised = append(raised, p) // shared with the live scanner
 		}

@@ -25,6 +25,7 @@ func FuzzReveal(f *testing.F) {
 		f.Add([]byte(body300), fields300, bind, true)
 		f.Add([]byte(`[{"title":"a","body":"\u00e9\"\\"},{"title":3},{"title":{"x":[null]}}]`), "*.title,*.body", bind, true)
 		f.Add([]byte(`{"a":["qanapi:bm9uZQ:v1:AAAA:$",1,"x"],"b":"\ud83d"}`), "a,b", bind, true)
+		f.Add([]byte("{\"cafe\u0301\":\"x\"}"), "caf\u00e9", bind, false)
 	}
 	f.Fuzz(func(t *testing.T, doc []byte, fields string, bind, masked bool) {
 		fl, err := ParseFields(fields)

@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects accepted: a document
@@ -36,6 +38,7 @@ type scanner struct {
 	keys    []keyEntry      // keys of the open objects, for duplicate checks
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
+	nfc     []byte          // a key composed to NFC (canonVariant)
 	pending keyEntry        // a key skipHot leaves to skip
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
@@ -347,7 +350,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && caseVariant(key, seg.key) {
+			if (!ascii || !seg.ascii) && (caseVariant(key, seg.key) || s.canonVariant(key, ascii, seg)) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -451,6 +454,20 @@ func caseVariant(b []byte, s string) bool {
 		}
 	}
 	return len(b) == 0 && len(s) == 0
+}
+
+// canonVariant reports whether key, which is not seg's key, is
+// canonically equivalent to it: the same text in another Unicode
+// normalisation ("cafe\u0301" for "caf\u00e9"). Swift's strings, and so
+// its JSON decoders' keys, compare so; such an upstream would read the key
+// as the named field, in plaintext. Keys already in NFC (nearly all) are
+// compared as they are; others are composed in a buffer the scanner keeps.
+func (s *scanner) canonVariant(key []byte, ascii bool, seg *segment) bool {
+	if !ascii && !norm.NFC.IsNormal(key) {
+		s.nfc = norm.NFC.Append(s.nfc[:0], key...)
+		key = s.nfc
+	}
+	return string(key) == seg.nfc
 }
 
 // foldEqual reports whether b and s are equal under ASCII case folding.

@@ -561,6 +561,40 @@ func TestDottedKeyRefused(t *testing.T) {
 	}
 }
 
+// TestCanonicalVariantRefused: a key that is a field to encrypt in another
+// Unicode normalisation ("cafe" and U+0301 for "café") is 400
+// ambiguous_field and nothing is forwarded: Swift's decoders compare keys
+// by canonical equivalence and would store it as the field, in plaintext.
+// The response direction refuses it too (502, nothing of the answer
+// passed on), and the key spelt as named is sealed.
+func TestCanonicalVariantRefused(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	decomposed := "cafe\u0301"
+	up := e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(200, "application/json", `{"`+decomposed+`":"4111-1111"}`)
+	})
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, body := range []string{`{"` + decomposed + `":"4111-1111"}`, `{"cafe\u0301":"4111-1111"}`} {
+		r := e.do("POST", "/proxy/"+p.ID+"/menu", body, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, "caf\u00e9")
+		rtErrorShape(t, body, r, 400, "ambiguous_field")
+		if !strings.Contains(string(r.body), "normalisation") || strings.Contains(string(r.body), "4111") {
+			t.Errorf("%s: body %s, want the reason and no value", body, r.body)
+		}
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
+	}
+	r := e.do("GET", "/proxy/"+p.ID+"/menu", "", HeaderAuthorization, key, HeaderResponseMode, "encrypt", HeaderResponseFields, "caf\u00e9")
+	if r.status != 502 || strings.Contains(string(r.body), "4111") {
+		t.Errorf("answer with the decomposed key: %d %s, want 502 and none of it", r.status, r.body)
+	}
+	r = e.do("POST", "/proxy/"+p.ID+"/menu", `{"caf\u00e9":"4111-1111"}`, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, "caf\u00e9")
+	if r.status != 200 || !tokenRE.Match(jsonField(t, up.last(t).body, "caf\u00e9")) {
+		t.Errorf("composed key: %d %s, upstream %s; want it sealed", r.status, r.body, up.last(t).body)
+	}
+}
+
 // TestBrokenRouteRefuses: a request that a stored route matches, when the
 // route does not compile, is refused 500 route_unavailable and nothing
 // reaches the upstream (it used to be skipped: the request went on as if
