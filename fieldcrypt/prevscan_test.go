@@ -267,7 +267,7 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
-		} else if (!isASCII(key) || !seg.ascii) && norm.NFC.String(string(key)) == norm.NFC.String(seg.key) {
+		} else if k, n := norm.NFC.String(string(key)), norm.NFC.String(seg.key); (!isASCII(key) || !seg.ascii) && (k == n || caseVariant([]byte(k), n)) {
 			s.foldKey = true // canonically equivalent (the live scanner composes only keys not in NFC)
 		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 			raised = append(raised, p) // shared with the live scanner

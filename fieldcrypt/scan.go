@@ -460,14 +460,18 @@ func caseVariant(b []byte, s string) bool {
 // canonically equivalent to it: the same text in another Unicode
 // normalisation ("cafe\u0301" for "caf\u00e9"). Swift's strings, and so
 // its JSON decoders' keys, compare so; such an upstream would read the key
-// as the named field, in plaintext. Keys already in NFC (nearly all) are
-// compared as they are; others are composed in a buffer the scanner keeps.
+// as the named field, in plaintext. Composed, the two are also compared
+// as caseVariant compares ("CAFE" and U+0301 for "café"), for decoders
+// that do both. Keys already in NFC (nearly all) are compared as they
+// are; others are composed in a buffer the scanner keeps.
 func (s *scanner) canonVariant(key []byte, ascii bool, seg *segment) bool {
 	if !ascii && !norm.NFC.IsNormal(key) {
 		s.nfc = norm.NFC.Append(s.nfc[:0], key...)
 		key = s.nfc
+	} else if seg.nfc == seg.key {
+		return false // both compared as they are already
 	}
-	return string(key) == seg.nfc
+	return string(key) == seg.nfc || caseVariant(key, seg.nfc)
 }
 
 // foldEqual reports whether b and s are equal under ASCII case folding.
