@@ -322,9 +322,15 @@ func transformed(plan phasePlan, root *jsonNode, paths []fieldPath, out *wire.Pr
 			out.NotTokens = append(out.NotTokens, t.display)
 		}
 	}
+	found := map[int]bool{} // named paths reached, themselves or by a spelling
 	for i, ok := range reached {
-		if !ok {
-			out.Absent = append(out.Absent, paths[i].name)
+		if ok {
+			found[paths[i].of] = true
+		}
+	}
+	for i, p := range paths {
+		if p.of == i && !found[i] {
+			out.Absent = append(out.Absent, p.name)
 		}
 	}
 	return covered
@@ -354,7 +360,7 @@ func underEachElement(paths []fieldPath) []fieldPath {
 			out[i] = p // names elements already (*.ssn, 0.ssn), as fieldcrypt.AppendListNames keeps it
 			continue
 		}
-		out[i] = fieldPath{name: p.name, segs: append([]fieldSeg{{index: -1, wild: true}}, p.segs...)}
+		out[i] = fieldPath{name: p.name, segs: append([]fieldSeg{{index: -1, wild: true}}, p.segs...), of: p.of}
 	}
 	return out
 }

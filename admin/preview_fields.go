@@ -73,6 +73,7 @@ func decodeTree(doc []byte) (*jsonNode, error) {
 type fieldPath struct {
 	name string
 	segs []fieldSeg
+	of   int // the named path this is a spelling of: its own index for a named one
 }
 
 type fieldSeg struct {
@@ -81,13 +82,20 @@ type fieldSeg struct {
 	wild  bool
 }
 
-// parseFieldPaths parses the canonical names of f (fieldcrypt.Fields.Names),
-// which use only the escapes \. \* \, \\.
+// parseFieldPaths parses the canonical names of f (fieldcrypt.Fields.Names)
+// (a backslash makes the next character literal), and after them the other
+// spellings f seals of those that name keys with dots (Fields.Spellings:
+// profile.email for profile\.email), each with the index of its own.
 func parseFieldPaths(f fieldcrypt.Fields) []fieldPath {
 	names := f.Names()
 	out := make([]fieldPath, len(names))
 	for i, name := range names {
-		out[i] = fieldPath{name: name, segs: parseCanonical(name)}
+		out[i] = fieldPath{name: name, segs: parseCanonical(name), of: i}
+	}
+	for i, sp := range f.Spellings() {
+		for _, name := range sp {
+			out = append(out, fieldPath{name: name, segs: parseCanonical(name), of: i})
+		}
 	}
 	return out
 }

@@ -115,6 +115,8 @@ func TestPreviewMatchesEncrypt(t *testing.T) {
 		{`{"a":[[1,2],[3]]}`, "a.*"},
 		{`{"a":[[1,2],[3]]}`, "a"},
 		{`"scalar"`, "a"},
+		{`{"profile":{"email":"a"},"x":1}`, `profile\.email`},
+		{`{"a":{"b.c":1,"b":{"c":2}},"a.b":{"c":3},"a.b.c":4}`, `a\.b\.c`},
 	}
 	for _, tc := range cases {
 		f, err := fieldcrypt.ParseFields(tc.fields)
@@ -128,7 +130,7 @@ func TestPreviewMatchesEncrypt(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewPCG(3, 4))
-	keys := []string{"a", "b", "c", "0", "1", "x.y", "*"}
+	keys := []string{"a", "b", "c", "0", "1", "x.y", "*", "x", "y"} // x and y: x\.y's nested spelling
 	segs := []string{"a", "b", "c", "0", "1", "*", `x\.y`, `\*`}
 	var gen func(depth int) any
 	gen = func(depth int) any {

@@ -53,12 +53,17 @@ func previewIndex(route *keystore.Route, in wire.PreviewInput, plan phasePlan) (
 			return out, err
 		}
 	}
-	for _, r := range x.Rules() {
+	for i, r := range x.Rules() {
 		v := wire.PreviewIndex{Field: r.Field, Normalize: r.Normalize.String(), Name: r.Name, Bytes: r.Bytes,
 			Written: []string{}, Replaced: []string{}, NotScalar: []string{}}
 		if root != nil {
 			f, _ := fieldcrypt.FieldsFromList([]string{r.Field})
 			walkIndex(root, parseFieldPaths(f)[0].segs, nil, r.Name, &v)
+			// Where the path's nested spellings are sealed, the index
+			// is written beside them too.
+			for _, sr := range x.Spellings(i) {
+				walkIndex(root, parseCanonical(sr.Field), nil, sr.Name, &v)
+			}
 		}
 		out = append(out, v)
 	}

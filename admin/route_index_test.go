@@ -49,6 +49,20 @@ func TestAdminRouteIndex(t *testing.T) {
 	if conflict.status != 400 || !strings.Contains(string(conflict.body), "route_conflict") {
 		t.Errorf("preview changing the route's index = %d %s, want 400 route_conflict", conflict.status, conflict.body)
 	}
+	// A path that names a dotted key is sealed and indexed where it is
+	// nested too, as the data plane does (fieldcrypt's spellings).
+	got = e.callOK("POST", preview, `{"method":"POST","path":"/other","body":{"profile":{"email":"a","EMAIL_BIDX":"old"}},
+		"fields":["profile\\.email"],"index":["profile\\.email"]}`, 200)
+	pv = wire.Preview{}
+	if err := json.Unmarshal(got.body, &pv); err != nil {
+		t.Fatal(err)
+	}
+	wantPV = []wire.PreviewIndex{{Field: `profile\.email`, Normalize: "exact", Name: "profile.email_bidx", Bytes: 16,
+		Written: []string{"profile.email_bidx"}, Values: 1, Replaced: []string{"profile.EMAIL_BIDX"}, NotScalar: []string{}}}
+	if g := mustJSON(pv.Request.Index); g != mustJSON(wantPV) || mustJSON(pv.Request.Fields) != `["profile.email"]` || len(pv.Request.Absent) != 0 {
+		t.Errorf("preview of a nested spelling: fields %s, absent %q, index\n %s\nwant fields [\"profile.email\"], none absent, index\n %s",
+			mustJSON(pv.Request.Fields), pv.Request.Absent, g, mustJSON(wantPV))
+	}
 	noEnc := e.call("POST", preview, `{"method":"POST","path":"/other","body":{},"index":["email"]}`)
 	if noEnc.status != 400 || !strings.Contains(string(noEnc.body), "invalid_index") {
 		t.Errorf("preview of an index without fields = %d %s, want 400 invalid_index", noEnc.status, noEnc.body)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -97,7 +98,8 @@ type IndexRule struct {
 // Index is a parsed, validated list of index rules. The zero value indexes
 // nothing. An Index is immutable and safe to share between goroutines.
 type Index struct {
-	rules []indexRule
+	rules []indexRule // the rules given, then the spellings of theirs that hold dotted keys
+	named int         // how many were given
 }
 
 // indexRule is one parsed rule.
@@ -108,6 +110,7 @@ type indexRule struct {
 	norm  Normalization
 	name  string // sibling key
 	size  int    // bytes of HMAC kept
+	from  int    // the rule given this one comes from (itself, or a spelling of it)
 }
 
 // ParseIndex parses the X-Qanapi-Index header: a comma-separated list of
@@ -172,7 +175,62 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 			}
 		}
 	}
-	return x, nil
+	x.named = len(x.rules)
+	for i := range x.rules {
+		x.rules[i].from = i
+	}
+	return x, x.addSpellings()
+}
+
+// addSpellings adds, after the rules given, a rule for each other
+// spelling of an indexed path that names keys with dots (Fields.add):
+// profile\.email is also sealed where it is nested, {"profile": {"email":
+// …}}, and gets its index there too, beside the value, from the same key
+// (so a search finds it under either spelling). Its sibling is named as
+// the rule's, or, for the default name, after the spelling's last key
+// (email_bidx, the nested spelling of profile.email_bidx). A spelling a
+// rule given names is left to that rule. Spellings count towards
+// MaxFields, as in Fields.
+func (x *Index) addSpellings() error {
+	if !slices.ContainsFunc(x.rules, func(r indexRule) bool {
+		return slices.ContainsFunc(r.segs, func(s segment) bool { return strings.Contains(s.key, ".") })
+	}) {
+		return nil
+	}
+	for i := range x.named {
+		r := x.rules[i]
+		spellings, _ := otherSpellings(r.segs)
+	next:
+		for _, sp := range spellings {
+			field := canonicalName(sp)
+			for _, o := range x.rules {
+				if o.field == field {
+					continue next
+				}
+			}
+			last := sp[len(sp)-1].key
+			v := r
+			v.field, v.segs = field, sp
+			if r.name == r.segs[len(r.segs)-1].key+IndexSuffix {
+				v.name = last + IndexSuffix
+			}
+			if strings.EqualFold(v.name, last) {
+				return fmt.Errorf("%w: %s: the index name %q is the key it would sit beside in the spelling %s", ErrInvalidIndex, r.field, v.name, field)
+			}
+			// Another rule's sibling or indexed key of the same name
+			// could share an object with this spelling's.
+			for _, o := range x.rules {
+				if o.from != i && (strings.EqualFold(o.name, v.name) || strings.EqualFold(o.name, last) || strings.EqualFold(v.name, o.segs[len(o.segs)-1].key)) {
+					return fmt.Errorf("%w: %s and %s: the index of one, or its key, has the name of the other's in the spelling %s", ErrInvalidIndex, x.rules[o.from].field, r.field, field)
+				}
+			}
+			if len(x.rules) == MaxFields {
+				return fmt.Errorf("%w: more than %d rules (a path that names keys with dots counts once for each way of spelling it nested)", ErrInvalidIndex, MaxFields)
+			}
+			x.rules = append(x.rules, v)
+		}
+	}
+	return nil
 }
 
 // compileIndexRule validates one rule and fills in its defaults.
@@ -222,15 +280,29 @@ func validIndexName(name string) error {
 	return nil
 }
 
-// Len returns the number of rules.
-func (x Index) Len() int { return len(x.rules) }
+// Len returns the number of rules given.
+func (x Index) Len() int { return x.named }
 
 // Rules returns the rules with their defaults filled in and their fields in
 // canonical spelling. The slice is the caller's.
 func (x Index) Rules() []IndexRule {
-	out := make([]IndexRule, len(x.rules))
-	for i, r := range x.rules {
+	out := make([]IndexRule, x.named)
+	for i, r := range x.rules[:x.named] {
 		out[i] = IndexRule{Field: r.field, Normalize: r.norm, Name: r.name, Bytes: r.size}
+	}
+	return out
+}
+
+// Spellings returns, for rule i, a rule for each other spelling of its
+// path that the index writes beside too (a path that names keys with
+// dots; see IndexFromRules): Field is the spelling's canonical name, Name
+// the sibling written there. For callers that show what x writes.
+func (x Index) Spellings(i int) []IndexRule {
+	var out []IndexRule
+	for _, r := range x.rules[x.named:] {
+		if r.from == i {
+			out = append(out, IndexRule{Field: r.field, Normalize: r.norm, Name: r.name, Bytes: r.size})
+		}
 	}
 	return out
 }
@@ -246,7 +318,7 @@ func (x Index) KeyPath(i int) string { return x.rules[i].key }
 // its canonical spelling), else the first that is not. An index is only
 // written beside a value that is encrypted.
 func (x Index) CoveredBy(f Fields) string {
-	for _, r := range x.rules {
+	for _, r := range x.rules[:x.named] {
 		found := false
 		for _, p := range f.paths {
 			if p.name == r.field {

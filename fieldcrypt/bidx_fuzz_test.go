@@ -20,6 +20,7 @@ func FuzzEncryptIndexed(f *testing.F) {
 	f.Add([]byte(`{"phone_bidx":"x","email_bidx":"y","email":"a","phone":"p"}`), "email,phone", "email,phone")
 	f.Add([]byte(`{"a":"1","b_bidx":2,"b":"3","a_bidx":4,"c":5, "c_bidx" : 6}`), "a,b,c", "a,b:digits,c")
 	f.Add([]byte(`{"ssn":"1","ſsn_bidx":"evil"}`), "ssn", "ssn")
+	f.Add([]byte(`{"p.e":"1","p":{"e":"2","E_bidx":3},"p.e_bidx":4}`), `p\.e`, `p\.e`)
 	f.Fuzz(func(t *testing.T, doc []byte, fields, index string) {
 		fl, err := ParseFields(fields)
 		if err != nil {

@@ -279,6 +279,17 @@ func TestEncryptIndexed(t *testing.T) {
 			`{"ssn":"T","ssn_bidx":` + I("ssn", "", `"1"`) + `}`},
 		{"kelvin sign", `{"k":"1","\u212a_bidx":"evil"}`, "k", "k",
 			`{"k":"T","k_bidx":` + I("k", "", `"1"`) + `}`},
+		// A path that names a dotted key is sealed where it is nested
+		// too (Fields.add), and indexed there, from the same key.
+		{"dotted key", `{"profile.email":"ann@example.com"}`, `profile\.email`, `profile\.email:lower`,
+			`{"profile.email":"T","profile.email_bidx":` + I(`profile\.email`, "lower", `"Ann@Example.com"`) + `}`},
+		{"dotted key nested", `{"profile":{"email":"Ann@Example.com","x":1}}`, `profile\.email`, `profile\.email:lower`,
+			`{"profile":{"email":"T","email_bidx":` + I(`profile\.email`, "lower", `"Ann@Example.com"`) + `,"x":1}}`},
+		{"dotted key both spellings, planted sibling replaced", `{"profile.email":"a","profile":{"EMAIL_BIDX":"evil","email":"b"}}`, `profile\.email`, `profile\.email`,
+			`{"profile.email":"T","profile.email_bidx":` + I(`profile\.email`, "", `"a"`) + `,"profile":{"email":"T","email_bidx":` + I(`profile\.email`, "", `"b"`) + `}}`},
+		{"two dots, every spelling", `{"a":{"b.c":"1"},"a.b":{"c":"2"},"a.b.c":"3","x":{"a":{"b":{"c":"4"}}}}`, `a\.b\.c,x.a\.b\.c`, `a\.b\.c`,
+			`{"a":{"b.c":"T","b.c_bidx":` + I(`a\.b\.c`, "", `"1"`) + `},"a.b":{"c":"T","c_bidx":` + I(`a\.b\.c`, "", `"2"`) + `},"a.b.c":"T","a.b.c_bidx":` + I(`a\.b\.c`, "", `"3"`) +
+				`,"x":{"a":{"b":{"c":"T"}}}}`},
 		{"sibling encrypted by a wildcard is dropped", `{"u":{"email":"x","email_bidx":"old"}}`, "u.*,u.email", "u.email",
 			`{"u":{"email":"T","email_bidx":` + I("u.email", "", `"x"`) + `}}`},
 	}
@@ -304,6 +315,44 @@ func TestEncryptIndexed(t *testing.T) {
 				t.Errorf("Values = %d, want %d", p.Values, want)
 			}
 		})
+	}
+}
+
+// TestIndexSpellingRules: the spellings of a dotted-key rule are not
+// rules of their own (Len, Rules), take the rule's sibling name when it
+// has one, and are refused when their sibling would clash with a key or
+// another rule's sibling in the same object.
+func TestIndexSpellingRules(t *testing.T) {
+	x, err := IndexFromRules([]IndexRule{{Field: `profile\.email`, Name: "pe"}, {Field: "id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Len() != 2 || len(x.Rules()) != 2 || x.Rules()[0].Name != "pe" {
+		t.Fatalf("Len() = %d, Rules() = %+v; want the two rules given", x.Len(), x.Rules())
+	}
+	keys := newTestIndexKeys("proj_1")
+	out, err := EncryptIndexed(nil, []byte(`{"profile":{"email":"a"},"id":1}`), mustFields(t, `profile\.email,id`), x, keys, testParams(t))
+	want := `{"profile":{"email":"T","pe":"` + indexOf(t, keys, IndexRule{Field: `profile\.email`}, `"a"`) + `"},"id":"T","id_bidx":"` + indexOf(t, keys, IndexRule{Field: "id"}, "1") + `"}`
+	if err != nil || mask(out) != want {
+		t.Fatalf("EncryptIndexed = %s, %v; want %s", mask(out), err, want)
+	}
+	// Rules() read back give the same index (a route's merge does it).
+	again, err := IndexFromRules(x.Rules())
+	if err != nil || len(again.rules) != len(x.rules) || again.rules[2].name != "pe" {
+		t.Fatalf("IndexFromRules(Rules()) = %+v, %v", again.rules, err)
+	}
+	d, _ := IndexFromRules([]IndexRule{{Field: `profile\.email`}})
+	if again, _ := IndexFromRules(d.Rules()); again.rules[1].name != "email_bidx" {
+		t.Errorf("the default name read back: nested sibling %q, want email_bidx", again.rules[1].name)
+	}
+	for _, rules := range [][]IndexRule{
+		{{Field: `a\.b`, Name: "b"}},                      // beside b, named b
+		{{Field: `a\.b`}, {Field: "a.c", Name: "b_bidx"}}, // two b_bidx in a
+		{{Field: `a\.b`, Name: "c"}, {Field: "a.c"}},      // a sibling named as a key indexed in a
+	} {
+		if _, err := IndexFromRules(rules); !errors.Is(err, ErrInvalidIndex) {
+			t.Errorf("IndexFromRules(%+v) = %v, want ErrInvalidIndex", rules, err)
+		}
 	}
 }
 

@@ -167,6 +167,28 @@ func (f Fields) Names() []string {
 	return names
 }
 
+// Spellings returns, for each path Names returns and in the same order,
+// the canonical names of the other spellings of it that f seals too (a
+// path that names keys with dots, profile\.email: profile.email; see add),
+// for callers that show what f transforms. A spelling that is named
+// itself is not one.
+func (f Fields) Spellings() [][]string {
+	var out [][]string
+	for i, p := range f.paths {
+		if p.nested {
+			continue
+		}
+		var sp []string
+		for _, q := range f.paths {
+			if q.nested && q.origins&(1<<i) != 0 {
+				sp = append(sp, q.name)
+			}
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
 // add parses one path and appends it unless already present. A path that
 // names a key with dots (profile\.email) also brings its other spellings,
 // split at some or all of the dots (profile.email, not named): stores that

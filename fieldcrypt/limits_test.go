@@ -245,7 +245,7 @@ func TestCanonicalVariantKey(t *testing.T) {
 		{"{\"caf\u00e9\":\"secret\"}", "cafe\u0301", true},
 		{`{"user":{"` + decomposed + `":"secret"}}`, "user.caf\u00e9", true},
 		{`{"items":[{"` + decomposed + `":"secret"}]}`, "items.*.caf\u00e9", true},
-		{`{"\u212b":"secret"}`, "\u00c5", true}, // the Angstrom sign is Å
+		{`{"\u212b":"secret"}`, "\u00c5", true},        // the Angstrom sign is Å
 		{`{"CAFE\u0301":"secret"}`, "caf\u00e9", true}, // and letter case
 		{`{"CAF\u00c9":"secret"}`, "cafe\u0301", true},
 		{`{"` + composed + `":"x"}`, "caf\u00e9", false},

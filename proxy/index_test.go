@@ -81,6 +81,44 @@ func TestIndexHeader(t *testing.T) {
 	}
 }
 
+// TestIndexNestedSpelling: a field that names a key with dots is sealed
+// where it is nested too, and its index written there, the same index as
+// the dotted key's: one search finds the value under either spelling.
+func TestIndexNestedSpelling(t *testing.T) {
+	e := newDPEnv(t)
+	p := e.project(keystore.ProjectInput{})
+	key := e.key(p.ID, keystore.KeyInput{})
+	want := e.indexOf(key, `profile\.email`, "lower", `"ann@example.com"`)
+	for body, at := range map[string]func(m map[string]any) map[string]any{
+		`{"profile.email":"Ann@Example.com"}`: func(m map[string]any) map[string]any { return m },
+		`{"profile":{"email":"Ann@Example.com","Email_Bidx":"planted"}}`: func(m map[string]any) map[string]any {
+			o, _ := m["profile"].(map[string]any)
+			return o
+		},
+	} {
+		r := e.do("POST", "/proxy/"+p.ID, body, HeaderAuthorization, key, HeaderFields, `profile\.email`, HeaderIndex, `profile\.email:lower`)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", body, r.status, r.body)
+		}
+		o := at(objectOf(t, r.body))
+		sealed, _ := o["email"].(string)
+		if o == nil || len(o) != 2 || strings.Contains(string(r.body), "Ann@") || strings.Contains(string(r.body), "planted") {
+			t.Errorf("%s: answer %s, want the email sealed and one index beside it", body, r.body)
+		}
+		if _, literal := o["profile.email"]; literal {
+			sealed = o["profile.email"].(string)
+			if o["profile.email_bidx"] != want {
+				t.Errorf("%s: answer %s, want profile.email_bidx %s", body, r.body, want)
+			}
+		} else if o["email_bidx"] != want {
+			t.Errorf("%s: answer %s, want email_bidx %s inside profile", body, r.body, want)
+		}
+		if !strings.HasPrefix(sealed, "qanapi:") {
+			t.Errorf("%s: answer %s, want the email sealed", body, r.body)
+		}
+	}
+}
+
 func TestIndexRefusals(t *testing.T) {
 	e := newDPEnv(t)
 	p := e.project(keystore.ProjectInput{})
