@@ -543,21 +543,30 @@ func TestDottedKeyRefused(t *testing.T) {
 	up := e.upstream("up.test:80", nil)
 	p := e.project("http://up.test")
 	key := e.key(p.ID, keystore.KeyInput{})
-	for _, body := range []string{`{"profile.email":"a@example.com"}`, `{"profile":{"email":"x"},"profile.email":"a@example.com"}`, `{"ssn.x":"123"}`} {
-		r := e.do("POST", "/proxy/"+p.ID+"/people", body, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, "profile.email,ssn")
-		rtErrorShape(t, body, r, 400, "ambiguous_field")
-		if !strings.Contains(string(r.body), "dots") || strings.Contains(string(r.body), "example.com") {
-			t.Errorf("%s: body %s, want the reason and no value", body, r.body)
-		}
-	}
-	if n := up.wireLen(); n != 0 {
-		t.Errorf("the upstream received %d bytes, want none", n)
-	}
+	expectAmbiguous(t, e, up, "/proxy/"+p.ID+"/people", key, "profile.email,ssn", "dots", "example.com",
+		`{"profile.email":"a@example.com"}`, `{"profile":{"email":"x"},"profile.email":"a@example.com"}`, `{"ssn.x":"123"}`)
 	// Named as a key of its own, a dotted key is a field like any other.
 	r := e.do("POST", "/proxy/"+p.ID+"/people", `{"profile.email":"a@example.com"}`, HeaderAuthorization, key,
 		HeaderMode, "encrypt", HeaderFields, `profile\.email,profile.email`)
 	if r.status != 200 || !tokenRE.Match(jsonField(t, up.last(t).body, "profile.email")) {
 		t.Errorf("named dotted key: %d %s, upstream %s; want it sealed", r.status, r.body, up.last(t).body)
+	}
+}
+
+// expectAmbiguous POSTs each body to url, encrypting fields, and checks
+// that each is 400 ambiguous_field giving reason and not secret, and that
+// nothing reached the upstream.
+func expectAmbiguous(t *testing.T, e *rtEnv, up *rtUpstream, url, key, fields, reason, secret string, bodies ...string) {
+	t.Helper()
+	for _, body := range bodies {
+		r := e.do("POST", url, body, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, fields)
+		rtErrorShape(t, body, r, 400, "ambiguous_field")
+		if !strings.Contains(string(r.body), reason) || strings.Contains(string(r.body), secret) {
+			t.Errorf("%s: body %s, want the reason and no value", body, r.body)
+		}
+	}
+	if n := up.wireLen(); n != 0 {
+		t.Errorf("the upstream received %d bytes, want none", n)
 	}
 }
 
@@ -575,16 +584,8 @@ func TestCanonicalVariantRefused(t *testing.T) {
 	})
 	p := e.project("http://up.test")
 	key := e.key(p.ID, keystore.KeyInput{})
-	for _, body := range []string{`{"` + decomposed + `":"4111-1111"}`, `{"cafe\u0301":"4111-1111"}`} {
-		r := e.do("POST", "/proxy/"+p.ID+"/menu", body, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, "caf\u00e9")
-		rtErrorShape(t, body, r, 400, "ambiguous_field")
-		if !strings.Contains(string(r.body), "normalisation") || strings.Contains(string(r.body), "4111") {
-			t.Errorf("%s: body %s, want the reason and no value", body, r.body)
-		}
-	}
-	if n := up.wireLen(); n != 0 {
-		t.Errorf("the upstream received %d bytes, want none", n)
-	}
+	expectAmbiguous(t, e, up, "/proxy/"+p.ID+"/menu", key, "caf\u00e9", "normalisation", "4111",
+		`{"`+decomposed+`":"4111-1111"}`, `{"cafe\u0301":"4111-1111"}`)
 	r := e.do("GET", "/proxy/"+p.ID+"/menu", "", HeaderAuthorization, key, HeaderResponseMode, "encrypt", HeaderResponseFields, "caf\u00e9")
 	if r.status != 502 || strings.Contains(string(r.body), "4111") {
 		t.Errorf("answer with the decomposed key: %d %s, want 502 and none of it", r.status, r.body)
