@@ -18,15 +18,16 @@ const MaxFields = 64
 //   - a segment of decimal digits (no leading zero) also matches that index
 //     of an array: items.0.card;
 //   - a backslash makes the next character literal; only \. \* \, \\ \[ \]
-//     \$ \# \/ \@ \? \- \( and \{ are allowed: a\.b is the single key "a.b",
+//     \$ \# \/ \@ \? \- \( \{ \" \' and \` are allowed: a\.b is the single key "a.b",
 //     \* is the key "*";
 //   - the notations of other path languages, which would name keys nobody
 //     has, are refused unless escaped: brackets (items[0].card), a * that
 //     is not a whole segment (**, card*), a first segment $ or @ (JSONPath's
 //     $.ssn), a segment # or starting #( (gjson's items.#.card and queries),
 //     a ? (gjson's glob), a negative index (items.-1), a function call
-//     (items.last()), Laravel's {first} and {last}, and a leading / (JSON
-//     Pointer). StoredFields reads paths without this check;
+//     (items.last()), Laravel's {first} and {last}, kubectl's {.a.b}, a
+//     name in quotes ("ssn", user."first-name"), and a leading / or #/
+//     (JSON Pointer). StoredFields reads paths without this check;
 //   - spaces and tabs around a path are trimmed; spaces inside are kept;
 //   - empty paths and empty segments are refused (ErrInvalidFields), as are
 //     more than MaxFields distinct paths or paths of more than MaxDepth
@@ -71,7 +72,7 @@ type segment struct {
 	index int    // array index named by key, or -1
 	wild  bool   // an unescaped *
 	ascii bool   // key is ASCII
-	nfc   string // key in Unicode's NFC (canonical composition): key when ASCII
+	nfd   string // key in Unicode's NFD (canonical decomposition): key when ASCII
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

@@ -19,11 +19,18 @@ func parsePath(s string, strict bool) ([]segment, error) {
 	if strict && s[0] == '/' {
 		return nil, errors.New(`JSON Pointer is not path syntax here: write user.email for /user/email (\/ for a key that starts with /)`)
 	}
+	if strict && strings.HasPrefix(s, "{.") && strings.HasSuffix(s, "}") {
+		return nil, errors.New(`kubectl's JSONPath is not path syntax here: write user.email for {.user.email} (\{ for a key that starts with {)`)
+	}
+	if strict && len(s) > 1 && isQuote(s[0]) && s[len(s)-1] == s[0] && s[len(s)-2] != '\\' {
+		return nil, quotedError(s)
+	}
 	var segs []segment
 	var key strings.Builder
 	escaped := false  // the current segment holds an escape
 	escFirst := false // its first character is escaped
 	escParen := false // it holds an escaped (
+	quoted := false   // it starts with an unescaped quote, and its last character so far is the same quote, unescaped
 	star := false     // the current segment holds an unescaped *
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '.' {
@@ -36,6 +43,9 @@ func parsePath(s string, strict bool) ([]segment, error) {
 			if strict && !escParen && isCall(k) {
 				return nil, fmt.Errorf(`%s is a function of other path languages, not path syntax here: name the key or element itself (\( for a key that ends in ())`, k)
 			}
+			if strict && quoted && len(k) > 1 {
+				return nil, quotedError(k)
+			}
 			if strict && star && (escaped || k != "*") {
 				return nil, errors.New(`* stands for one whole segment (items.*.card); ** and partial globs are not path syntax (\* for a literal *)`)
 			}
@@ -45,18 +55,23 @@ func parsePath(s string, strict bool) ([]segment, error) {
 			}
 			segs = append(segs, seg)
 			key.Reset()
-			escaped, escFirst, escParen, star = false, false, false, false
+			escaped, escFirst, escParen, quoted, star = false, false, false, false, false
 			continue
 		}
 		c := s[i]
+		if isQuote(c) && (key.Len() == 0 || quoted || key.String()[0] == c) {
+			quoted = key.Len() == 0 || key.String()[0] == c && !escFirst // unescaped here: escapes go below
+		} else {
+			quoted = false
+		}
 		switch {
 		case c == '\\':
 			if i+1 == len(s) || !strings.ContainsRune(escapable, rune(s[i+1])) {
-				return nil, errors.New(`bad escape: only \. \* \, \\ \[ \] \$ \# \/ \@ \? \- \( \{ are allowed`)
+				return nil, errors.New("bad escape: only \\. \\* \\, \\\\ \\[ \\] \\$ \\# \\/ \\@ \\? \\- \\( \\{ \\\" \\' \\` are allowed")
 			}
 			i++
 			c = s[i]
-			escaped, escFirst, escParen = true, escFirst || key.Len() == 0, escParen || c == '('
+			escaped, escFirst, escParen, quoted = true, escFirst || key.Len() == 0, escParen || c == '(', false
 		case c == '*':
 			star = true
 		case strict && c == '?':
@@ -73,7 +88,7 @@ func parsePath(s string, strict bool) ([]segment, error) {
 }
 
 // escapable are the characters a backslash may escape.
-const escapable = `.*,\[]$#/@?-({`
+const escapable = ".*,\\[]$#/@?-({\"'`"
 
 // foreignSyntax refuses a segment, written without escapes, that is the
 // notation of another path language: JSONPath's root $ (VGS and others
@@ -82,6 +97,8 @@ const escapable = `.*,\[]$#/@?-({`
 // index.
 func foreignSyntax(k string, first bool) error {
 	switch {
+	case first && strings.HasPrefix(k, "#/"):
+		return errors.New(`a JSON Pointer fragment is not path syntax here: write user.email for #/user/email (\# for a key that starts with #)`)
 	case first && (k == "$" || k == "@"):
 		return errors.New(`JSONPath is not path syntax here: write ssn for $.ssn or @.ssn and items.*.card for $.items[*].card (\$ or \@ for a key named so)`)
 	case k == "#" || strings.HasPrefix(k, "#("):
@@ -92,6 +109,12 @@ func foreignSyntax(k string, first bool) error {
 		return fmt.Errorf(`%s counts from an array's end in other path languages, not here: name the element from the start (items.0) or every element (items.*) (\- for a key that starts with -)`, k)
 	}
 	return nil
+}
+
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+func quotedError(k string) error {
+	return fmt.Errorf(`quotes are not path syntax here: write the key as it is, user.first-name for user."first-name" or ssn for %s (\%c for a key that starts with %c)`, k, k[0], k[0])
 }
 
 // isNegative reports whether k spells a negative array index (-1), which
@@ -121,9 +144,9 @@ func newSegment(key string, escaped bool) (segment, error) {
 	if key == "*" && !escaped {
 		return segment{index: -1, wild: true}, nil
 	}
-	seg := segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key)), nfc: key}
+	seg := segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key)), nfd: key}
 	if !seg.ascii {
-		seg.nfc = norm.NFC.String(key)
+		seg.nfd = norm.NFD.String(key)
 	}
 	return seg, nil
 }
@@ -168,8 +191,8 @@ func spell(segs []segment, strict bool) string {
 			for j := 0; j < len(seg.key); j++ {
 				c := seg.key[j]
 				if c == '.' || c == ',' || c == '\\' || strict && (c == '*' || c == '[' || c == ']' || c == '?' ||
-					j == 0 && (c == '#' && (len(seg.key) == 1 || seg.key[1] == '(') || i == 0 && len(seg.key) == 1 && (c == '$' || c == '@') || i == 0 && c == '/') ||
-					j == 0 && (c == '-' && isNegative(seg.key) || c == '{' && (seg.key == "{first}" || seg.key == "{last}")) || c == '(' && j == len(seg.key)-2 && isCall(seg.key)) {
+					j == 0 && (c == '#' && (len(seg.key) == 1 || seg.key[1] == '(' || seg.key[1] == '/') || i == 0 && len(seg.key) == 1 && (c == '$' || c == '@') || i == 0 && c == '/') ||
+					j == 0 && (c == '-' && isNegative(seg.key) || c == '{' && (seg.key == "{first}" || seg.key == "{last}" || i == 0 && len(seg.key) == 1) || isQuote(c)) || c == '(' && j == len(seg.key)-2 && isCall(seg.key)) {
 					b.WriteByte('\\')
 				}
 				b.WriteByte(c)

@@ -87,6 +87,13 @@ func TestParseFieldsForeign(t *testing.T) {
 		"items.length()":        "function",
 		"items.{last}.card":     "Laravel",
 		"{first}.ssn":           "Laravel",
+		`"ssn"`:                 "quotes",
+		`'ssn'`:                 "quotes",
+		"`ssn`":                 "quotes",
+		`"user.email"`:          "quotes",
+		`user."first-name"`:     "quotes",
+		"#/user/email":          "JSON Pointer",
+		"{.user.email}":         "kubectl",
 	} {
 		_, err := ParseFields(in)
 		if !errors.Is(err, ErrInvalidFields) || !strings.Contains(err.Error(), hint) {
@@ -97,9 +104,11 @@ func TestParseFieldsForeign(t *testing.T) {
 		}
 	}
 	stored := []string{"$", "items.#.card", "items[0].card", "**.ssn", "card*", "/user/email", "a.$", "#", "@", "#(x)", "#tag", "a.@",
-		"ssn?", "items.-1", "a.last()", "items.{last}", "-", "-x", "()", "f(x)", "a.{lastx}", "é()"}
+		"ssn?", "items.-1", "a.last()", "items.{last}", "-", "-x", "()", "f(x)", "a.{lastx}", "é()",
+		`"ssn"`, `'a.b'`, "`x`", `u."n"`, `"`, `a"b"`, "#/x", "{.a.b}", "{"}
 	want := []string{`\$`, `items.\#.card`, `items\[0\].card`, `\*\*.ssn`, `card\*`, `\/user/email`, "a.$", `\#`, `\@`, `\#(x)`, "#tag", "a.@",
-		`ssn\?`, `items.\-1`, `a.last\()`, `items.\{last}`, "-", "-x", "()", "f(x)", "a.{lastx}", "é()"}
+		`ssn\?`, `items.\-1`, `a.last\()`, `items.\{last}`, "-", "-x", "()", "f(x)", "a.{lastx}", "é()",
+		`\"ssn"`, `\'a.b'`, "\\`x`", `u.\"n"`, `\"`, `a"b"`, `\#/x`, `\{.a.b}`, `\{`}
 	f, err := StoredFields(stored)
 	if err != nil {
 		t.Fatalf("StoredFields(%q) = %v", stored, err)

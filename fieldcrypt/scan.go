@@ -38,7 +38,8 @@ type scanner struct {
 	keys    []keyEntry      // keys of the open objects, for duplicate checks
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
-	nfc     []byte          // a key composed to NFC (canonVariant)
+	nfd     []byte          // a key decomposed to NFD (canonVariant)
+	norm    norm.Iter       // decomposes it without allocating
 	pending keyEntry        // a key skipHot leaves to skip
 	// foldKey: a key equals a named path's segment but for ASCII letter
 	// case (see ErrCaseVariantKey).
@@ -321,6 +322,7 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var known, ascii bool                   // whether key is ASCII, once needed
+	var nfd []byte                          // key in NFD, once needed (canonVariant)
 	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
 	var raised, exactFam, exactPlain uint64 // paths of a family that find key dotted; families and paths that match it exactly
 	for ; m != 0; m &= m - 1 {
@@ -350,7 +352,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && (caseVariant(key, seg.key) || s.canonVariant(key, ascii, seg)) {
+			if (!ascii || !seg.ascii) && (caseVariant(key, seg.key) || s.canonVariant(key, ascii, &nfd, seg)) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -460,18 +462,29 @@ func caseVariant(b []byte, s string) bool {
 // canonically equivalent to it: the same text in another Unicode
 // normalisation ("cafe\u0301" for "caf\u00e9"). Swift's strings, and so
 // its JSON decoders' keys, compare so; such an upstream would read the key
-// as the named field, in plaintext. Composed, the two are also compared
-// as caseVariant compares ("CAFE" and U+0301 for "café"), for decoders
-// that do both. Keys already in NFC (nearly all) are compared as they
-// are; others are composed in a buffer the scanner keeps.
-func (s *scanner) canonVariant(key []byte, ascii bool, seg *segment) bool {
-	if !ascii && !norm.NFC.IsNormal(key) {
-		s.nfc = norm.NFC.Append(s.nfc[:0], key...)
-		key = s.nfc
-	} else if seg.nfc == seg.key {
-		return false // both compared as they are already
+// as the named field, in plaintext. Decomposed, the two are also compared
+// as caseVariant compares ("CAFE" and U+0301 for "café"; "J" and U+030C
+// for "ǰ", which has no capital of its own), for matchers that fold case
+// and compare canonically (Swift's lowercased(), ICU collators). nfd
+// holds key decomposed once matchKey has needed it: each key is
+// decomposed at most once, in a buffer the scanner keeps, and a key
+// already in NFD (all ASCII ones) is used as it is.
+func (s *scanner) canonVariant(key []byte, ascii bool, nfd *[]byte, seg *segment) bool {
+	if *nfd == nil {
+		*nfd = key
+		if !ascii && norm.NFD.QuickSpan(key) != len(key) {
+			s.nfd = s.nfd[:0]
+			for s.norm.Init(norm.NFD, key); !s.norm.Done(); {
+				s.nfd = append(s.nfd, s.norm.Next()...)
+			}
+			*nfd = s.nfd
+		}
 	}
-	return string(key) == seg.nfc || caseVariant(key, seg.nfc)
+	k := *nfd
+	if len(k) == len(key) && seg.nfd == seg.key && string(k) == string(key) {
+		return false // both as caseVariant compared them
+	}
+	return string(k) == seg.nfd || caseVariant(k, seg.nfd)
 }
 
 // foldEqual reports whether b and s are equal under ASCII case folding.

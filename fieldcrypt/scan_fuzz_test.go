@@ -23,6 +23,7 @@ func FuzzScanPrev(f *testing.F) {
 	f.Add([]byte(`{"items":[1,{"card":"x"}],"t":[],"u":[{"v":1}]}`), "items.card,t.x,u.v,u.*.v")
 	f.Add([]byte(`[{"ssn":"x"},{"\u017fsn":"y"}]`), "ssn,*.ssn")
 	f.Add([]byte("{\"cafe\u0301\":1,\"x\":{\"caf\u00e9\":2}}"), "caf\u00e9,x.cafe\u0301")
+	f.Add([]byte("{\"\u03aa\u0301\":1,\"J\u030c\":2}"), "\u0390,\u01f0")
 	keys := newTestKeyring(f, 1)
 	f.Fuzz(func(t *testing.T, doc []byte, fields string) {
 		fl, err := ParseFields(fields)

@@ -422,6 +422,9 @@ func TestForeignFieldSyntax(t *testing.T) {
 		"items.-1.card":       "end",
 		"items.{last}.card":   "Laravel",
 		"items.last()":        "function",
+		`'ssn', 'user.email'`: "quotes",
+		"{.ssn}":              "kubectl",
+		"#/ssn":               "JSON Pointer",
 	} {
 		r := e.do("POST", "/proxy/"+p.ID+"/people", `{"ssn":"123-45-6789","items":[{"card":"4111"}]}`,
 			HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, list)
