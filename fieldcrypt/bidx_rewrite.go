@@ -73,6 +73,11 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 		w.value(start, w.r.segs)
 	}
 	if len(b.edits) == 0 {
+		// No indexed value and no old sibling: every span is sealed,
+		// as Encrypt seals them.
+		for i := range spans {
+			b.keep = append(b.keep, int32(i))
+		}
 		return nil
 	}
 	if err := b.mergeDeletions(); err != nil {

@@ -256,6 +256,9 @@ func TestEncryptIndexed(t *testing.T) {
 			`{"email":"T","email_bidx":` + ann + `}`},
 		{"null", `{"email":null,"email_bidx":"old"}`, "email", "email",
 			`{"email":"T","email_bidx":null}`},
+		// With no indexed value in the body, the other fields are
+		// sealed all the same (they once went through in clear).
+		{"indexed field absent", `{"ssn":"1","n":2}`, "ssn,email", "email", `{"ssn":"T","n":2}`},
 		{"absent: siblings left alone", `{"email_bidx":"keep","x":{"email_bidx":1}}`, "email", "email",
 			`{"email_bidx":"keep","x":{"email_bidx":1}}`},
 		{"number and bool", `{"n":4111,"b":true}`, "n,b", "n:digits,b",

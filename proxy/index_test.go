@@ -119,6 +119,31 @@ func TestIndexNestedSpelling(t *testing.T) {
 	}
 }
 
+// TestIndexedFieldAbsent: a body without the indexed field still has its
+// other fields sealed (they once went through in clear: with no indexed
+// value, nothing was sealed at all), through a route and a header.
+func TestIndexedFieldAbsent(t *testing.T) {
+	e := newDPEnv(t)
+	p := e.project(keystore.ProjectInput{})
+	key := e.key(p.ID, keystore.KeyInput{})
+	r := e.do("POST", "/proxy/"+p.ID, `{"ssn":"123-45-6789","n":1}`, HeaderAuthorization, key,
+		HeaderFields, "ssn,email", HeaderIndex, "email:lower_trim")
+	m := objectOf(t, r.body)
+	if s, _ := m["ssn"].(string); r.status != 200 || !strings.HasPrefix(s, "qanapi:") || strings.Contains(string(r.body), "123-45") {
+		t.Errorf("encrypt with an index and no indexed value = %d %s, want ssn sealed", r.status, r.body)
+	}
+	if _, err := e.store.CreateRoute(p.ID, keystore.RouteInput{Methods: []string{"PATCH"}, Path: "/people/*",
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn", "email"},
+			Index: []keystore.RouteIndex{{Field: "email", Normalize: "lower_trim"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("PATCH", "/proxy/"+p.ID+"/people/7", `{"ssn":"123-45-6789"}`, HeaderAuthorization, key)
+	m = objectOf(t, r.body)
+	if s, _ := m["ssn"].(string); r.status != 200 || !strings.HasPrefix(s, "qanapi:") {
+		t.Errorf("routed PATCH without the indexed field = %d %s, want ssn sealed", r.status, r.body)
+	}
+}
+
 func TestIndexRefusals(t *testing.T) {
 	e := newDPEnv(t)
 	p := e.project(keystore.ProjectInput{})
