@@ -218,9 +218,9 @@ func (x *Index) addSpellings() error {
 				return fmt.Errorf("%w: %s: the index name %q is the key it would sit beside in the spelling %s", ErrInvalidIndex, r.field, v.name, field)
 			}
 			// Another rule's sibling or indexed key of the same name
-			// could share an object with this spelling's.
+			// in an object this spelling's sibling may share.
 			for _, o := range x.rules {
-				if o.from != i && (strings.EqualFold(o.name, v.name) || strings.EqualFold(o.name, last) || strings.EqualFold(v.name, o.segs[len(o.segs)-1].key)) {
+				if o.from != i && mayShareObject(o.segs, sp) && (strings.EqualFold(o.name, v.name) || strings.EqualFold(o.name, last) || strings.EqualFold(v.name, o.segs[len(o.segs)-1].key)) {
 					return fmt.Errorf("%w: %s and %s: the index of one, or its key, has the name of the other's in the spelling %s", ErrInvalidIndex, x.rules[o.from].field, r.field, field)
 				}
 			}
@@ -278,6 +278,21 @@ func validIndexName(name string) error {
 		}
 	}
 	return nil
+}
+
+// mayShareObject reports whether the objects that hold the last keys of
+// paths a and b may be one: their parent paths have one length and each
+// pair of segments may match one key or index.
+func mayShareObject(a, b []segment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) - 1 {
+		if !a[i].wild && !b[i].wild && a[i].key != b[i].key {
+			return false
+		}
+	}
+	return true
 }
 
 // Len returns the number of rules given.

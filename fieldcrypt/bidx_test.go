@@ -348,6 +348,17 @@ func TestIndexSpellingRules(t *testing.T) {
 	if again, _ := IndexFromRules(d.Rules()); again.rules[1].name != "email_bidx" {
 		t.Errorf("the default name read back: nested sibling %q, want email_bidx", again.rules[1].name)
 	}
+	// Siblings of one name in objects that cannot be one are fine.
+	for _, rules := range [][]IndexRule{
+		{{Field: "email"}, {Field: `profile\.email`}}, // email_bidx at the top and in profile
+		{{Field: `billing\.email`}, {Field: `shipping\.email`}},
+		{{Field: "id"}, {Field: `user\.id`}},
+		{{Field: `a\.b\.c`}, {Field: `a\.b.c`}},
+	} {
+		if _, err := IndexFromRules(rules); err != nil {
+			t.Errorf("IndexFromRules(%+v) = %v, want nil", rules, err)
+		}
+	}
 	for _, rules := range [][]IndexRule{
 		{{Field: `a\.b`, Name: "b"}},                      // beside b, named b
 		{{Field: `a\.b`}, {Field: "a.c", Name: "b_bidx"}}, // two b_bidx in a
