@@ -256,6 +256,8 @@ func TestCanonicalVariantKey(t *testing.T) {
 		{`{"J\u030c":"secret"}`, "\u01f0", true},
 		{`{"H\u0331":"secret"}`, "\u1e96", true},
 		{`{"TA\u03aa\u0301ZO":"secret"}`, "ta\u0390zo", true},
+		{`{"I\u0307d":"secret"}`, "id", true}, // composed, İ lower-cases to i
+		{`{"emaI\u0307l":"secret"}`, "email", true},
 		{`{"` + composed + `":"x"}`, "caf\u00e9", false},
 		{`{"` + decomposed + `":"x"}`, "cafe\u0301", false},
 		{`{"cafe":"x","caf\u00e8":"y"}`, "caf\u00e9", false},

@@ -267,7 +267,8 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 			s.foldKey = true
 		} else if (!isASCII(key) || !seg.ascii) && caseVariant(key, seg.key) {
 			s.foldKey = true // the rule for non-ASCII keys, shared with the live scanner
-		} else if k, n := norm.NFD.String(string(key)), norm.NFD.String(seg.key); (!isASCII(key) || !seg.ascii) && (k == n || caseVariant([]byte(k), n)) {
+		} else if k, n := norm.NFD.String(string(key)), norm.NFD.String(seg.key); (!isASCII(key) || !seg.ascii) &&
+			(k == n || caseVariant([]byte(k), n) || caseVariant([]byte(norm.NFC.String(string(key))), seg.key)) {
 			s.foldKey = true // canonically equivalent, or so but for case (the live scanner decomposes each key once)
 		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 			raised = append(raised, p) // shared with the live scanner

@@ -39,6 +39,7 @@ type scanner struct {
 	table   []uint32        // hash table of checkKeys
 	decoded []byte          // storage for unescaped keys
 	nfd     []byte          // a key decomposed to NFD (canonVariant)
+	nfc     []byte          // a key composed to NFC (canonVariant)
 	norm    norm.Iter       // decomposes it without allocating
 	pending keyEntry        // a key skipHot leaves to skip
 	// foldKey: a key equals a named path's segment but for ASCII letter
@@ -322,7 +323,7 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var known, ascii bool                   // whether key is ASCII, once needed
-	var nfd []byte                          // key in NFD, once needed (canonVariant)
+	var forms keyForms                      // key normalised, once needed (canonVariant)
 	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
 	var raised, exactFam, exactPlain uint64 // paths of a family that find key dotted; families and paths that match it exactly
 	for ; m != 0; m &= m - 1 {
@@ -352,7 +353,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && (caseVariant(key, seg.key) || s.canonVariant(key, ascii, &nfd, seg)) {
+			if (!ascii || !seg.ascii) && (caseVariant(key, seg.key) || s.canonVariant(key, ascii, &forms, seg)) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -469,22 +470,46 @@ func caseVariant(b []byte, s string) bool {
 // holds key decomposed once matchKey has needed it: each key is
 // decomposed at most once, in a buffer the scanner keeps, and a key
 // already in NFD (all ASCII ones) is used as it is.
-func (s *scanner) canonVariant(key []byte, ascii bool, nfd *[]byte, seg *segment) bool {
-	if *nfd == nil {
-		*nfd = key
+func (s *scanner) canonVariant(key []byte, ascii bool, f *keyForms, seg *segment) bool {
+	if f.nfd == nil {
+		f.nfd = key
 		if !ascii && norm.NFD.QuickSpan(key) != len(key) {
-			s.nfd = s.nfd[:0]
-			for s.norm.Init(norm.NFD, key); !s.norm.Done(); {
-				s.nfd = append(s.nfd, s.norm.Next()...)
-			}
-			*nfd = s.nfd
+			s.nfd = s.normalize(s.nfd, norm.NFD, key)
+			f.nfd = s.nfd
+		}
+		// I and U+0307 compose to İ, which lower-cases to i: only
+		// composed does "I\u0307d" read as "id" (Go's ToLower of NFC,
+		// Java's in a Turkish locale).
+		if !ascii && bytes.Contains(key, dotAbove) {
+			s.nfc = s.normalize(s.nfc, norm.NFC, key)
+			f.nfc = s.nfc
 		}
 	}
-	k := *nfd
+	if f.nfc != nil && caseVariant(f.nfc, seg.key) {
+		return true
+	}
+	k := f.nfd
 	if len(k) == len(key) && seg.nfd == seg.key && string(k) == string(key) {
 		return false // both as caseVariant compared them
 	}
 	return string(k) == seg.nfd || caseVariant(k, seg.nfd)
+}
+
+// keyForms are the forms of one key canonVariant compares, each made
+// once matchKey needs it: nfd (nil until then), and nfc when the key
+// holds U+0307.
+type keyForms struct{ nfd, nfc []byte }
+
+var dotAbove = []byte("\u0307")
+
+// normalize appends key in form f to dst[:0], with the scanner's
+// iterator: without allocating.
+func (s *scanner) normalize(dst []byte, f norm.Form, key []byte) []byte {
+	dst = dst[:0]
+	for s.norm.Init(f, key); !s.norm.Done(); {
+		dst = append(dst, s.norm.Next()...)
+	}
+	return dst
 }
 
 // foldEqual reports whether b and s are equal under ASCII case folding.

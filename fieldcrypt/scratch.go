@@ -59,7 +59,8 @@ func putScratch(s *scratch) {
 	}
 	if cap(s.sc.spans) > maxPooled/16 || cap(s.sc.keys) > maxPooled/16 || cap(s.sc.table) > maxPooled/4 ||
 		cap(s.sc.pathBuf) > maxPooled || cap(s.sc.pathEnds) > maxPooled/8 ||
-		cap(s.sc.decoded) > maxPooled || cap(s.sc.nfd) > maxPooled || cap(s.check.decoded) > maxPooled || cap(s.check.nfd) > maxPooled {
+		cap(s.sc.decoded) > maxPooled || cap(s.sc.nfd) > maxPooled || cap(s.sc.nfc) > maxPooled ||
+		cap(s.check.decoded) > maxPooled || cap(s.check.nfd) > maxPooled || cap(s.check.nfc) > maxPooled {
 		return
 	}
 	scratchPool.Put(s)
