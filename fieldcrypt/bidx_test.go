@@ -282,6 +282,10 @@ func TestEncryptIndexed(t *testing.T) {
 			`{"ssn":"T","ssn_bidx":` + I("ssn", "", `"1"`) + `}`},
 		{"kelvin sign", `{"k":"1","\u212a_bidx":"evil"}`, "k", "k",
 			`{"k":"T","k_bidx":` + I("k", "", `"1"`) + `}`},
+		// And a name in another Unicode normalisation (Swift reads it as
+		// the index).
+		{"decomposed name", "{\"caf\u00e9\":\"1\",\"cafe\u0301_bidx\":\"evil\",\"CAFE\u0301_BIDX\":\"evil\"}", "caf\u00e9", "caf\u00e9",
+			"{\"caf\u00e9\":\"T\",\"caf\u00e9_bidx\":" + I("caf\u00e9", "", `"1"`) + "}"},
 		// A path that names a dotted key is sealed where it is nested
 		// too (Fields.add), and indexed there, from the same key.
 		{"dotted key", `{"profile.email":"ann@example.com"}`, `profile\.email`, `profile\.email:lower`,

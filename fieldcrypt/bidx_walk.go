@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // bidxWalk walks a document that is already validated along one index
@@ -94,10 +96,11 @@ func (w *bidxWalk) parent(i int, seg segment) int {
 		switch {
 		case string(key) == seg.key:
 			target, tend = vs, ve
-		case equalFoldKey(key, w.r.name):
+		case equalFoldKey(key, w.r.name) || !isASCII(key) && sameNameNFD(key, w.r.name):
 			// Any key that folds to the name, in Unicode as decoders that
-			// match keys without regard to case do (ſ is s, K is k): a
-			// planted one would be read as the index.
+			// match keys without regard to case do (ſ is s, K is k), or
+			// is it in another normalisation (Swift): a planted one would
+			// be read as the index.
 			next := -1
 			if more {
 				next = skipWS(doc, j+1)
@@ -200,6 +203,15 @@ func skipJSON(doc []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// sameNameNFD reports whether key, which is not ASCII, and name are the
+// same decomposed (NFD), exactly or as caseVariant compares: the rule the
+// scanner applies to named keys (canonVariant). It allocates, for keys
+// that are not ASCII in objects that hold an indexed key only.
+func sameNameNFD(key []byte, name string) bool {
+	k, n := norm.NFD.Bytes(key), norm.NFD.String(name)
+	return string(k) == n || caseVariant(k, n)
 }
 
 // equalFoldKey reports whether key and name are equal under Unicode case
