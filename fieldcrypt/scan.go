@@ -466,8 +466,9 @@ func caseVariant(b []byte, s string) bool {
 // as the named field, in plaintext. Decomposed, the two are also compared
 // as caseVariant compares ("CAFE" and U+0301 for "café"; "J" and U+030C
 // for "ǰ", which has no capital of its own), for matchers that fold case
-// and compare canonically (Swift's lowercased(), ICU collators). nfd
-// holds key decomposed once matchKey has needed it: each key is
+// and compare canonically (Swift's lowercased()). Not covered: full case
+// folding (ß for ss) and code points collators ignore (a soft hyphen). f
+// holds the key's forms once matchKey has needed them: each key is
 // decomposed at most once, in a buffer the scanner keeps, and a key
 // already in NFD (all ASCII ones) is used as it is.
 func (s *scanner) canonVariant(key []byte, ascii bool, f *keyForms, seg *segment) bool {
