@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -51,6 +52,13 @@ func previewIndex(route *keystore.Route, in wire.PreviewInput, plan phasePlan) (
 	if in.Body != nil {
 		if root, err = decodeTree(in.Body); err != nil {
 			return out, err
+		}
+		// A value to index inside one sealed whole: the data plane
+		// refuses the request.
+		var ie *fieldcrypt.IndexError
+		if err := fieldcrypt.CheckEncryptIndexed(in.Body, fields, x); errors.As(err, &ie) && errors.Is(err, fieldcrypt.ErrIndexNotEncrypted) {
+			return out, &httpapi.Error{Status: 422, Code: "index_not_encrypted", Message: "the indexed field " + ie.Field +
+				" is inside a value encrypted whole (an outer path is named too), so no index can be written beside it"}
 		}
 	}
 	for i, r := range x.Rules() {

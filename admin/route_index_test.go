@@ -63,6 +63,16 @@ func TestAdminRouteIndex(t *testing.T) {
 		t.Errorf("preview of a nested spelling: fields %s, absent %q, index\n %s\nwant fields [\"profile.email\"], none absent, index\n %s",
 			mustJSON(pv.Request.Fields), pv.Request.Absent, g, mustJSON(wantPV))
 	}
+	// An indexed value inside one sealed whole: 422, as the proxy answers.
+	for _, c := range []struct{ fields, index, body string }{
+		{`"user","user.email"`, `"user.email"`, `{"user":{"email":"a"}}`},
+		{`"a\\.b\\.c","a"`, `"a\\.b\\.c"`, `{"a":{"b.c":"old"}}`},
+	} {
+		r := e.call("POST", preview, `{"method":"POST","path":"/other","body":`+c.body+`,"fields":[`+c.fields+`],"index":[`+c.index+`]}`)
+		if r.status != 422 || !strings.Contains(string(r.body), "index_not_encrypted") {
+			t.Errorf("preview of an index inside a sealed value (%s) = %d %s, want 422 index_not_encrypted", c.fields, r.status, r.body)
+		}
+	}
 	noEnc := e.call("POST", preview, `{"method":"POST","path":"/other","body":{},"index":["email"]}`)
 	if noEnc.status != 400 || !strings.Contains(string(noEnc.body), "invalid_index") {
 		t.Errorf("preview of an index without fields = %d %s, want 400 invalid_index", noEnc.status, noEnc.body)

@@ -63,8 +63,27 @@ func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Param
 	return out, nil
 }
 
+// CheckEncryptIndexed reports what EncryptIndexed would refuse doc for
+// (CheckEncrypt's refusals, an index that is not among f's paths, and
+// the *IndexError of a value that is a container or is inside one sealed
+// whole), or nil, without keys and without writing anything: for a
+// preview of what a request would do.
+func CheckEncryptIndexed(doc []byte, f Fields, x Index) error {
+	if name := x.CoveredBy(f); name != "" {
+		return fmt.Errorf("fieldcrypt.EncryptIndexed: %w: %s is indexed but not among the fields to encrypt", ErrInvalidIndex, name)
+	}
+	s := getScratch()
+	defer putScratch(s)
+	if err := s.locateStrict(doc, f, false); err != nil {
+		return err
+	}
+	b := getBidxScratch()
+	defer putBidxScratch(b)
+	return b.plan(doc, x, nil, s.sc.spans)
+}
+
 // plan finds the edits of every rule, checks them against the sealed
-// spans, and computes the index values.
+// spans, and computes the index values (none when keys is nil).
 func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) error {
 	b.edits, b.vals, b.keep = b.edits[:0], b.vals[:0], b.keep[:0]
 	start := skipWS(doc, 0)
@@ -112,6 +131,9 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 		if doc[e.vstart] == 'n' {
 			e.val = -1
 			continue
+		}
+		if keys == nil {
+			continue // CheckEncryptIndexed: no values
 		}
 		if e.rule != curRule {
 			var err error

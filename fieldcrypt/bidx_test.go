@@ -386,6 +386,7 @@ func TestEncryptIndexedRefuses(t *testing.T) {
 		{"inside an outer value", `{"u":{"email":"secret"}}`, "u,u.email", "u.email", ErrIndexNotEncrypted, "u.email"},
 		{"not encrypted", `{"email":"secret"}`, "name", "email", ErrInvalidIndex, ""},
 		{"invalid JSON", `{"email":"secret",}`, "email", "email", ErrInvalidJSON, ""},
+		{"nested spelling inside an outer value", `{"a":{"b.c":"secret"}}`, `a\.b\.c,a`, `a\.b\.c`, ErrIndexNotEncrypted, `a.b\.c`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -404,7 +405,15 @@ func TestEncryptIndexedRefuses(t *testing.T) {
 			if strings.Contains(err.Error(), "secret") {
 				t.Errorf("EncryptIndexed(%s) = %v: the error holds the value", tt.doc, err)
 			}
+			// The check without keys refuses it the same way.
+			if cerr := CheckEncryptIndexed([]byte(tt.doc), mustFields(t, tt.fields), x); !errors.Is(cerr, tt.want) {
+				t.Errorf("CheckEncryptIndexed(%s) = %v, want %v", tt.doc, cerr, tt.want)
+			}
 		})
+	}
+	x, _ := ParseIndex("email")
+	if err := CheckEncryptIndexed([]byte(`{"email":"a","n":{"email":[1]}}`), mustFields(t, "email"), x); err != nil {
+		t.Errorf("CheckEncryptIndexed of a body EncryptIndexed takes = %v", err)
 	}
 }
 
