@@ -73,6 +73,8 @@ type segment struct {
 	wild  bool   // an unescaped *
 	ascii bool   // key is ASCII
 	nfd   string // key in Unicode's NFD (canonical decomposition): key when ASCII
+	sig   uint64 // foldSig of key, and of nfd
+	sigD  uint64
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

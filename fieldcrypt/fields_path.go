@@ -148,6 +148,7 @@ func newSegment(key string, escaped bool) (segment, error) {
 	if !seg.ascii {
 		seg.nfd = norm.NFD.String(key)
 	}
+	seg.sig, seg.sigD = foldSig([]byte(key)), foldSig([]byte(seg.nfd))
 	return seg, nil
 }
 

@@ -353,7 +353,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && (caseVariant(key, seg.key) || s.canonVariant(key, ascii, &forms, seg)) {
+			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -472,34 +472,58 @@ func caseVariant(b []byte, s string) bool {
 // decomposed at most once, in a buffer the scanner keeps, and a key
 // already in NFD (all ASCII ones) is used as it is.
 func (s *scanner) canonVariant(key []byte, ascii bool, f *keyForms, seg *segment) bool {
-	if f.nfd == nil {
-		f.nfd = key
-		if !ascii && norm.NFD.QuickSpan(key) != len(key) {
-			s.nfd = s.normalize(s.nfd, norm.NFD, key)
-			f.nfd = s.nfd
-		}
-		// I and U+0307 compose to İ, which lower-cases to i: only
-		// composed does "I\u0307d" read as "id" (Go's ToLower of NFC,
-		// Java's in a Turkish locale).
-		if !ascii && bytes.Contains(key, dotAbove) {
-			s.nfc = s.normalize(s.nfc, norm.NFC, key)
-			f.nfc = s.nfc
-		}
-	}
-	if f.nfc != nil && caseVariant(f.nfc, seg.key) {
+	if f.nfc != nil && f.sigC == seg.sig && caseVariant(f.nfc, seg.key) {
 		return true
 	}
 	k := f.nfd
 	if len(k) == len(key) && seg.nfd == seg.key && string(k) == string(key) {
 		return false // both as caseVariant compared them
 	}
-	return string(k) == seg.nfd || caseVariant(k, seg.nfd)
+	return string(k) == seg.nfd || f.sigD == seg.sigD && caseVariant(k, seg.nfd)
 }
 
-// keyForms are the forms of one key canonVariant compares, each made
-// once matchKey needs it: nfd (nil until then), and nfc when the key
-// holds U+0307.
-type keyForms struct{ nfd, nfc []byte }
+// variant reports whether key, which is neither seg's key nor equal to it
+// but for ASCII case, and which is not ASCII or seg's is not, is a
+// variant of it (caseVariant, canonVariant). Rune-by-rune comparisons run
+// only where fold signatures agree (foldsig.go).
+func (s *scanner) variant(key []byte, ascii bool, f *keyForms, seg *segment) bool {
+	if !f.made {
+		s.makeForms(key, ascii, f)
+	}
+	return f.sig == seg.sig && caseVariant(key, seg.key) || s.canonVariant(key, ascii, f, seg)
+}
+
+// makeForms fills f for key: its fold signature, its NFD form and that
+// form's signature, and its NFC form when it holds U+0307.
+func (s *scanner) makeForms(key []byte, ascii bool, f *keyForms) {
+	f.made, f.nfd = true, key
+	if !ascii && norm.NFD.QuickSpan(key) != len(key) {
+		s.nfd = s.normalize(s.nfd, norm.NFD, key)
+		f.nfd = s.nfd
+	}
+	f.sig = foldSig(key)
+	f.sigD = f.sig
+	if len(f.nfd) != len(key) || string(f.nfd) != string(key) {
+		f.sigD = foldSig(f.nfd)
+	}
+	// I and U+0307 compose to İ, which lower-cases to i: only composed
+	// does "I\u0307d" read as "id" (Go's ToLower of NFC, Java's in a
+	// Turkish locale).
+	if !ascii && bytes.Contains(key, dotAbove) {
+		s.nfc = s.normalize(s.nfc, norm.NFC, key)
+		f.nfc = s.nfc
+		f.sigC = foldSig(f.nfc)
+	}
+}
+
+// keyForms are the forms of one key the case checks compare, made once
+// matchKey needs them (made): nfd, nfc when the key holds U+0307, and
+// their fold signatures.
+type keyForms struct {
+	made            bool
+	nfd, nfc        []byte
+	sig, sigD, sigC uint64
+}
 
 var dotAbove = []byte("\u0307")
 
