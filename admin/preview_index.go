@@ -66,11 +66,20 @@ func previewIndex(route *keystore.Route, in wire.PreviewInput, plan phasePlan) (
 			Written: []string{}, Replaced: []string{}, NotScalar: []string{}}
 		if root != nil {
 			f, _ := fieldcrypt.FieldsFromList([]string{r.Field})
-			walkIndex(root, parseFieldPaths(f)[0].segs, nil, r.Name, &v)
+			segs := parseFieldPaths(f)[0].segs
+			walkIndex(root, segs, nil, r.Name, &v, false)
 			// Where the path's nested spellings are sealed, the index
-			// is written beside them too.
-			for _, sr := range x.Spellings(i) {
-				walkIndex(root, parseCanonical(sr.Field), nil, sr.Name, &v)
+			// is written beside them too, and once written, planted
+			// siblings at every spelling's place go (but under a *).
+			spellings := x.Spellings(i)
+			for _, sr := range spellings {
+				walkIndex(root, parseCanonical(sr.Field), nil, sr.Name, &v, false)
+			}
+			if v.Values > 0 && len(spellings) > 0 && !slices.ContainsFunc(segs, func(s fieldSeg) bool { return s.wild }) {
+				walkIndex(root, segs, nil, r.Name, &v, true)
+				for _, sr := range spellings {
+					walkIndex(root, parseCanonical(sr.Field), nil, sr.Name, &v, true)
+				}
 			}
 		}
 		out = append(out, v)
@@ -112,7 +121,10 @@ func indexPlan(route *keystore.Route, in wire.PreviewInput) ([]fieldcrypt.IndexR
 
 // walkIndex finds, under n, the objects holding the indexed key segs
 // names (its last segment) and notes the sibling name's paths.
-func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.PreviewIndex) {
+// With orphans it notes instead, in the objects that do not hold the key,
+// the siblings the proxy would drop there (an index written under another
+// spelling of a dotted key's path: fieldcrypt's dropOrphans).
+func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.PreviewIndex, orphans bool) {
 	if len(segs) > 1 {
 		for i := range n.kids {
 			if segMatches(segs[0], n, i) && n.kind != '"' && n.kind != 0 {
@@ -120,7 +132,7 @@ func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.Pre
 				if n.kind == '{' {
 					s = step{key: pii.EscapeKey(n.keys[i]), index: -1}
 				}
-				walkIndex(n.kids[i], segs[1:], append(at, s), name, v)
+				walkIndex(n.kids[i], segs[1:], append(at, s), name, v, orphans)
 			}
 		}
 		return
@@ -129,6 +141,12 @@ func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.Pre
 		return
 	}
 	i := slices.Index(n.keys, segs[0].key)
+	if orphans {
+		if i < 0 {
+			noteReplaced(n, at, name, v)
+		}
+		return
+	}
 	if i < 0 {
 		return
 	}
@@ -145,6 +163,12 @@ func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.Pre
 	if !slices.Contains(v.Written, sibling) {
 		v.Written = append(v.Written, sibling)
 	}
+	noteReplaced(n, at, name, v)
+}
+
+// noteReplaced notes the members of object n (at at) whose key is name in
+// some ASCII letter case.
+func noteReplaced(n *jsonNode, at []step, name string, v *wire.PreviewIndex) {
 	for _, k := range n.keys {
 		if strings.EqualFold(k, name) && isASCII(k) {
 			if p := joinSteps(append(at, step{key: pii.EscapeKey(k), index: -1}), true); !slices.Contains(v.Replaced, p) {

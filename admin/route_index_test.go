@@ -51,14 +51,14 @@ func TestAdminRouteIndex(t *testing.T) {
 	}
 	// A path that names a dotted key is sealed and indexed where it is
 	// nested too, as the data plane does (fieldcrypt's spellings).
-	got = e.callOK("POST", preview, `{"method":"POST","path":"/other","body":{"profile":{"email":"a","EMAIL_BIDX":"old"}},
+	got = e.callOK("POST", preview, `{"method":"POST","path":"/other","body":{"profile":{"email":"a","EMAIL_BIDX":"old"},"profile.email_bidx":"planted"},
 		"fields":["profile\\.email"],"index":["profile\\.email"]}`, 200)
 	pv = wire.Preview{}
 	if err := json.Unmarshal(got.body, &pv); err != nil {
 		t.Fatal(err)
 	}
 	wantPV = []wire.PreviewIndex{{Field: `profile\.email`, Normalize: "exact", Name: "profile.email_bidx", Bytes: 16,
-		Written: []string{"profile.email_bidx"}, Values: 1, Replaced: []string{"profile.EMAIL_BIDX"}, NotScalar: []string{}}}
+		Written: []string{"profile.email_bidx"}, Values: 1, Replaced: []string{"profile.EMAIL_BIDX", `profile\.email_bidx`}, NotScalar: []string{}}}
 	if g := mustJSON(pv.Request.Index); g != mustJSON(wantPV) || mustJSON(pv.Request.Fields) != `["profile.email"]` || len(pv.Request.Absent) != 0 {
 		t.Errorf("preview of a nested spelling: fields %s, absent %q, index\n %s\nwant fields [\"profile.email\"], none absent, index\n %s",
 			mustJSON(pv.Request.Fields), pv.Request.Absent, g, mustJSON(wantPV))

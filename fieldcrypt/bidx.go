@@ -308,6 +308,16 @@ func (x Index) Rules() []IndexRule {
 	return out
 }
 
+// hasSpellings reports whether rule i (given) has other spellings.
+func (x Index) hasSpellings(i int) bool {
+	for _, r := range x.rules[x.named:] {
+		if r.from == i {
+			return true
+		}
+	}
+	return false
+}
+
 // Spellings returns, for rule i, a rule for each other spelling of its
 // path that the index writes beside too (a path that names keys with
 // dots; see IndexFromRules): Field is the spelling's canonical name, Name

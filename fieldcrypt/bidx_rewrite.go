@@ -91,6 +91,9 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 		w := bidxWalk{doc: doc, b: b, r: &x.rules[i], rule: int32(i)}
 		w.value(start, w.r.segs)
 	}
+	if x.named < len(x.rules) {
+		b.dropOrphans(doc, start, x)
+	}
 	if len(b.edits) == 0 {
 		// No indexed value and no old sibling: every span is sealed,
 		// as Encrypt seals them.
@@ -146,6 +149,30 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 		b.vals = b.appendIndex(b.vals, cur, r, doc[e.vstart:e.at])
 	}
 	return nil
+}
+
+// dropOrphans records, for each rule given whose path names a dotted key
+// and no *, that has written an index under some spelling of its path,
+// the deletion of old siblings at its other spellings' places even where
+// their key is absent: stores that expand dots hold every spelling at one
+// path, so {"profile.email": …, "profile": {"email_bidx": "planted"}}
+// would give profile.email_bidx two values, one planted. (Under a *, each
+// element is a record of its own: its siblings are left alone.)
+func (b *bidxScratch) dropOrphans(doc []byte, start int, x Index) {
+	var wrote uint64 // the rules given that have written an index
+	for _, e := range b.edits {
+		if e.ins {
+			wrote |= 1 << x.rules[e.rule].from
+		}
+	}
+	for i := range x.rules {
+		r := &x.rules[i]
+		if wrote&(1<<r.from) == 0 || !x.hasSpellings(r.from) || slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
+			continue
+		}
+		w := bidxWalk{doc: doc, b: b, r: r, rule: int32(i), orphans: true}
+		w.value(start, r.segs)
+	}
 }
 
 // mergeDeletions turns the member deletions that the rules' walks

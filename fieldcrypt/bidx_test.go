@@ -297,6 +297,17 @@ func TestEncryptIndexed(t *testing.T) {
 		{"two dots, every spelling", `{"a":{"b.c":"1"},"a.b":{"c":"2"},"a.b.c":"3","x":{"a":{"b":{"c":"4"}}}}`, `a\.b\.c,x.a\.b\.c`, `a\.b\.c`,
 			`{"a":{"b.c":"T","b.c_bidx":` + I(`a\.b\.c`, "", `"1"`) + `},"a.b":{"c":"T","c_bidx":` + I(`a\.b\.c`, "", `"2"`) + `},"a.b.c":"T","a.b.c_bidx":` + I(`a\.b\.c`, "", `"3"`) +
 				`,"x":{"a":{"b":{"c":"T"}}}}`},
+		// A planted sibling at another spelling's place goes too once an
+		// index is written (stores that expand dots would hold both at
+		// one path); with no value anywhere, and under a *, it stays.
+		{"planted sibling at the nested place", `{"profile.email":"a","profile":{"email_bidx":"planted","x":1}}`, `profile\.email`, `profile\.email`,
+			`{"profile.email":"T","profile.email_bidx":` + I(`profile\.email`, "", `"a"`) + `,"profile":{"x":1}}`},
+		{"planted sibling at the dotted place", `{"profile":{"email":"b"},"profile.email_bidx":"planted"}`, `profile\.email`, `profile\.email`,
+			`{"profile":{"email":"T","email_bidx":` + I(`profile\.email`, "", `"b"`) + `}}`},
+		{"no value: planted siblings left alone", `{"profile":{"email_bidx":"keep"},"profile.email_bidx":"keep"}`, `profile\.email`, `profile\.email`,
+			`{"profile":{"email_bidx":"keep"},"profile.email_bidx":"keep"}`},
+		{"under a *, other records left alone", `{"items":[{"a.b":"1"},{"a":{"b_bidx":"keep"}}]}`, `items.*.a\.b`, `items.*.a\.b`,
+			`{"items":[{"a.b":"T","a.b_bidx":` + I(`items.*.a\.b`, "", `"1"`) + `},{"a":{"b_bidx":"keep"}}]}`},
 		{"sibling encrypted by a wildcard is dropped", `{"u":{"email":"x","email_bidx":"old"}}`, "u.*,u.email", "u.email",
 			`{"u":{"email":"T","email_bidx":` + I("u.email", "", `"x"`) + `}}`},
 	}

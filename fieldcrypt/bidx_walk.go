@@ -18,6 +18,9 @@ type bidxWalk struct {
 	b    *bidxScratch
 	r    *indexRule
 	rule int32
+	// orphans: record only the old siblings of objects that do not hold
+	// the indexed key (see plan), as deletions.
+	orphans bool
 }
 
 // value walks the value at doc[i] with segs (at least one) left to match
@@ -113,11 +116,13 @@ func (w *bidxWalk) parent(i int, seg segment) int {
 			break
 		}
 	}
-	if target < 0 {
+	if (target < 0) != w.orphans {
 		b.edits = b.edits[:mark]
 		return i
 	}
-	b.edits = append(b.edits, bidxEdit{at: tend, end: tend, vstart: target, rule: w.rule, ins: true})
+	if !w.orphans {
+		b.edits = append(b.edits, bidxEdit{at: tend, end: tend, vstart: target, rule: w.rule, ins: true})
+	}
 	return i
 }
 
