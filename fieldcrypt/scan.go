@@ -468,10 +468,8 @@ func caseVariant(b []byte, s string) bool {
 // for "ǰ", which has no capital of its own), for matchers that fold case
 // and compare canonically (Swift's lowercased()). Not covered: full case
 // folding (ß for ss) and code points collators ignore (a soft hyphen). f
-// holds the key's forms once matchKey has needed them: each key is
-// decomposed at most once, in a buffer the scanner keeps, and a key
-// already in NFD (all ASCII ones) is used as it is.
-func (s *scanner) canonVariant(key []byte, ascii bool, f *keyForms, seg *segment) bool {
+// holds the key's forms (makeForms).
+func canonVariant(key []byte, f *keyForms, seg *segment) bool {
 	if f.nfc != nil && f.sigC == seg.sig && caseVariant(f.nfc, seg.key) {
 		return true
 	}
@@ -490,11 +488,13 @@ func (s *scanner) variant(key []byte, ascii bool, f *keyForms, seg *segment) boo
 	if !f.made {
 		s.makeForms(key, ascii, f)
 	}
-	return f.sig == seg.sig && caseVariant(key, seg.key) || s.canonVariant(key, ascii, f, seg)
+	return f.sig == seg.sig && caseVariant(key, seg.key) || canonVariant(key, f, seg)
 }
 
 // makeForms fills f for key: its fold signature, its NFD form and that
-// form's signature, and its NFC form when it holds U+0307.
+// form's signature, and its NFC form when it holds U+0307. Each key's
+// forms are made at most once per match, in buffers the scanner keeps; a
+// key already in NFD (all ASCII ones) is used as it is.
 func (s *scanner) makeForms(key []byte, ascii bool, f *keyForms) {
 	f.made, f.nfd = true, key
 	if !ascii && norm.NFD.QuickSpan(key) != len(key) {
