@@ -284,6 +284,8 @@ func TestEncryptIndexed(t *testing.T) {
 			`{"k":"T","k_bidx":` + I("k", "", `"1"`) + `}`},
 		// And a name in another Unicode normalisation (Swift reads it as
 		// the index).
+		{"I and U+0307 in the name", "{\"id\":\"1\",\"I\u0307D_BIDX\":\"evil\"}", "id", "id",
+			`{"id":"T","id_bidx":` + I("id", "", `"1"`) + `}`},
 		{"decomposed name", "{\"caf\u00e9\":\"1\",\"cafe\u0301_bidx\":\"evil\",\"CAFE\u0301_BIDX\":\"evil\"}", "caf\u00e9", "caf\u00e9",
 			"{\"caf\u00e9\":\"T\",\"caf\u00e9_bidx\":" + I("caf\u00e9", "", `"1"`) + "}"},
 		// A path that names a dotted key is sealed where it is nested

@@ -211,12 +211,13 @@ func skipJSON(doc []byte, i int) int {
 }
 
 // sameNameNFD reports whether key, which is not ASCII, and name are the
-// same decomposed (NFD), exactly or as caseVariant compares: the rule the
-// scanner applies to named keys (canonVariant). It allocates, for keys
-// that are not ASCII in objects that hold an indexed key only.
+// same decomposed (NFD), exactly or as caseVariant compares, or composed
+// (NFC) as caseVariant compares: the rules the scanner applies to named
+// keys (canonVariant, makeForms). It allocates, for keys that are not
+// ASCII in objects that hold an indexed key only.
 func sameNameNFD(key []byte, name string) bool {
 	k, n := norm.NFD.Bytes(key), norm.NFD.String(name)
-	return string(k) == n || caseVariant(k, n)
+	return string(k) == n || caseVariant(k, n) || caseVariant(norm.NFC.Bytes(key), name)
 }
 
 // equalFoldKey reports whether key and name are equal under Unicode case
