@@ -59,11 +59,9 @@ func parsePath(s string, strict bool) ([]segment, error) {
 			continue
 		}
 		c := s[i]
-		if isQuote(c) && (key.Len() == 0 || quoted || key.String()[0] == c) {
-			quoted = key.Len() == 0 || key.String()[0] == c && !escFirst // unescaped here: escapes go below
-		} else {
-			quoted = false
-		}
+		// c, unescaped here (an escape is handled below), is a quote that
+		// opens the segment or closes what the same quote opened.
+		quoted = isQuote(c) && (key.Len() == 0 || key.String()[0] == c && !escFirst)
 		switch {
 		case c == '\\':
 			if i+1 == len(s) || !strings.ContainsRune(escapable, rune(s[i+1])) {
@@ -145,10 +143,12 @@ func newSegment(key string, escaped bool) (segment, error) {
 		return segment{index: -1, wild: true}, nil
 	}
 	seg := segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key)), nfd: key}
+	seg.sig = foldSig([]byte(key))
+	seg.sigD = seg.sig
 	if !seg.ascii {
 		seg.nfd = norm.NFD.String(key)
+		seg.sigD = foldSig([]byte(seg.nfd))
 	}
-	seg.sig, seg.sigD = foldSig([]byte(key)), foldSig([]byte(seg.nfd))
 	return seg, nil
 }
 
