@@ -7,8 +7,29 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"os"
+	"sync"
 	"testing"
 )
+
+// given holds the ports Addr has returned (or tried) in this process.
+var given struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
+// claim records port as given and reports whether it was not before.
+func claim(port int) bool {
+	given.Lock()
+	defer given.Unlock()
+	if given.ports[port] {
+		return false
+	}
+	if given.ports == nil {
+		given.ports = map[int]bool{}
+	}
+	given.ports[port] = true
+	return true
+}
 
 // first is the lowest port Addr picks.
 const first = 10000
@@ -17,12 +38,19 @@ const first = 10000
 // below the kernel's range for outgoing connections: a port from that
 // range (as port 0 gives) can be taken by one of the thousands of client
 // connections a test makes before the server binds it ("address already
-// in use"). It falls back to port 0 when it finds no such port free.
+// in use"). It never returns a port it returned before in this process:
+// two calls in a row (a data and an admin listener) once got the same
+// free port, and the second listener could not bind it. It falls back to
+// port 0 when it finds no such port free.
 func Addr(t testing.TB) string {
 	t.Helper()
 	if last := ephemeralLow(); last > first {
 		for range 50 {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", first+mrand.IntN(last-first)))
+			port := first + mrand.IntN(last-first)
+			if !claim(port) {
+				continue
+			}
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 			if err == nil {
 				ln.Close()
 				return ln.Addr().String()

@@ -30,3 +30,17 @@ func TestAddrBelowTheEphemeralRange(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// TestAddrNeverTwice: Addr does not hand out a port twice in a process,
+// even once its probe closed it (a data and an admin listener once got
+// one port, and the second could not bind).
+func TestAddrNeverTwice(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2000 {
+		addr := Addr(t)
+		if seen[addr] {
+			t.Fatalf("Addr returned %s twice", addr)
+		}
+		seen[addr] = true
+	}
+}
