@@ -123,7 +123,7 @@ func indexPlan(route *keystore.Route, in wire.PreviewInput) ([]fieldcrypt.IndexR
 // names (its last segment) and notes the sibling name's paths.
 // With orphans it notes instead, in the objects that do not hold the key,
 // the siblings the proxy would drop there (an index written under another
-// spelling of a dotted key's path: fieldcrypt's dropOrphans).
+// spelling of a dotted key's path: fieldcrypt's findEdits).
 func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.PreviewIndex, orphans bool) {
 	if len(segs) > 1 {
 		for i := range n.kids {

@@ -521,6 +521,13 @@ type bidxScratch struct {
 	vals                 []byte     // the index values of this call, back to back
 	edits                []bidxEdit // sorted before use
 	keep                 []int32    // the scanner spans that are sealed
+	// The walk's stacks (bidxWalk): the rules followed into each value
+	// being walked, the rules whose key each object may hold, and the old
+	// siblings found in those objects; and the orphans' old siblings.
+	act  []bidxAt
+	par  []bidxParent
+	cand []bidxCand
+	orph []bidxEdit
 }
 
 var bidxPool = sync.Pool{New: func() any { return new(bidxScratch) }}
@@ -531,6 +538,6 @@ func putBidxScratch(x *bidxScratch) {
 	if cap(x.vals) > maxPooled || cap(x.edits) > maxPooled/32 || cap(x.text) > maxPooled || cap(x.norm) > maxPooled || cap(x.keep) > maxPooled/4 {
 		return
 	}
-	x.edits, x.keep = x.edits[:0], x.keep[:0]
+	x.edits, x.keep, x.act, x.par, x.cand, x.orph = x.edits[:0], x.keep[:0], x.act[:0], x.par[:0], x.cand[:0], x.orph[:0]
 	bidxPool.Put(x)
 }

@@ -36,9 +36,10 @@ type bidxEdit struct {
 // dst is returned unchanged. With x empty it is Encrypt.
 //
 // doc is validated and its spans found in one pass (as Encrypt); the
-// indexed paths are then walked again, on the validated document, along
-// those paths only, to find the values and old siblings; the output is
-// written in one append loop.
+// validated document is then walked once more, along the indexed paths
+// of every rule at the same time (subtrees no path enters are skipped),
+// to find the values and old siblings; the output is written in one
+// append loop.
 func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Params) ([]byte, error) {
 	if len(x.rules) == 0 {
 		return Encrypt(dst, doc, f, p)
@@ -86,14 +87,7 @@ func CheckEncryptIndexed(doc []byte, f Fields, x Index) error {
 // spans, and computes the index values (none when keys is nil).
 func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) error {
 	b.edits, b.vals, b.keep = b.edits[:0], b.vals[:0], b.keep[:0]
-	start := skipWS(doc, 0)
-	for i := range x.rules {
-		w := bidxWalk{doc: doc, b: b, r: &x.rules[i], rule: int32(i)}
-		w.value(start, w.r.segs)
-	}
-	if x.named < len(x.rules) {
-		b.dropOrphans(doc, start, x)
-	}
+	b.findEdits(doc, x)
 	if len(b.edits) == 0 {
 		// No indexed value and no old sibling: every span is sealed,
 		// as Encrypt seals them.
@@ -151,27 +145,47 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 	return nil
 }
 
-// dropOrphans records, for each rule given whose path names a dotted key
-// and no *, that has written an index under some spelling of its path,
-// the deletion of old siblings at its other spellings' places even where
-// their key is absent: stores that expand dots hold every spelling at one
-// path, so {"profile.email": …, "profile": {"email_bidx": "planted"}}
-// would give profile.email_bidx two values, one planted. (Under a *, each
-// element is a record of its own: its siblings are left alone.)
-func (b *bidxScratch) dropOrphans(doc []byte, start int, x Index) {
+// findEdits records in b.edits what every rule of x finds in doc, in one
+// walk: the insertions of indexes and the old siblings to delete (as
+// members).
+//
+// A rule given whose path names a dotted key and no * also has the old
+// siblings at its other spellings' places deleted, even where their key
+// is absent, once it has written an index under some spelling: stores
+// that expand dots hold every spelling at one path, so {"profile.email":
+// …, "profile": {"email_bidx": "planted"}} would give
+// profile.email_bidx two values, one planted. (Under a *, each element is
+// a record of its own: its siblings are left alone.) The walk follows
+// such spellings a second time, as orphans, and their old siblings are
+// kept once it is known which rules wrote an index.
+func (b *bidxScratch) findEdits(doc []byte, x Index) {
+	b.act, b.orph = b.act[:0], b.orph[:0]
+	for i := range x.rules {
+		b.act = append(b.act, bidxAt{rule: int32(i)})
+	}
+	if x.named < len(x.rules) {
+		for i := range x.rules {
+			r := &x.rules[i]
+			if x.hasSpellings(r.from) && !slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
+				b.act = append(b.act, bidxAt{rule: int32(i), orphan: true})
+			}
+		}
+	}
+	w := bidxWalk{doc: doc, b: b, rules: x.rules}
+	w.walk(b.act)
+	if len(b.orph) == 0 {
+		return
+	}
 	var wrote uint64 // the rules given that have written an index
 	for _, e := range b.edits {
 		if e.ins {
 			wrote |= 1 << x.rules[e.rule].from
 		}
 	}
-	for i := range x.rules {
-		r := &x.rules[i]
-		if wrote&(1<<r.from) == 0 || !x.hasSpellings(r.from) || slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
-			continue
+	for _, e := range b.orph {
+		if wrote&(1<<x.rules[e.rule].from) != 0 {
+			b.edits = append(b.edits, e)
 		}
-		w := bidxWalk{doc: doc, b: b, r: r, rule: int32(i), orphans: true}
-		w.value(start, r.segs)
 	}
 }
 

@@ -8,63 +8,87 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// bidxWalk walks a document that is already validated along one index
-// rule's path, and records in b.edits, for each object holding the indexed
-// key, the insertion of the sibling after the value and the deletion of
-// any old sibling. It checks nothing: the document is valid JSON. Its
-// helpers are its own (not the scanner's) so that both can change apart.
+// bidxWalk walks a document that is already validated, once, along the
+// paths of every index rule it is given, and records in b.edits, for
+// each object holding a rule's indexed key, the insertion of the sibling
+// after the value and the deletion of any old sibling. It checks
+// nothing: the document is valid JSON. Its helpers are its own (not the
+// scanner's) so that both can change apart.
+//
+// One walk serves every rule: a subtree no rule's path enters is skipped
+// once, however many rules there are (64 paths with their spellings
+// would otherwise skip a large document 64 times).
 type bidxWalk struct {
-	doc  []byte
-	b    *bidxScratch
-	r    *indexRule
-	rule int32
-	// orphans: record only the old siblings of objects that do not hold
-	// the indexed key (see plan), as deletions.
-	orphans bool
+	doc   []byte
+	b     *bidxScratch
+	rules []indexRule // Index.rules
 }
 
-// value walks the value at doc[i] with segs (at least one) left to match
-// and returns the index just after the value.
-func (w *bidxWalk) value(i int, segs []segment) int {
-	doc := w.doc
+// bidxAt is a rule the walk follows and how many of its path's segments
+// the value being walked is under. orphan: the rule is followed for the
+// old siblings of objects that do not hold its key (findEdits), which go
+// to b.orph; otherwise for those of objects that do, and its index.
+type bidxAt struct {
+	rule, depth int32
+	orphan      bool
+}
+
+// bidxParent is a rule whose indexed key the object being walked may
+// hold: where its value is (vs < 0 until found).
+type bidxParent struct {
+	rule   int32
+	orphan bool
+	vs, ve int
+}
+
+// bidxCand is an old sibling found in an object being walked, of the
+// rule b.par[par].
+type bidxCand struct {
+	e   bidxEdit
+	par int
+}
+
+// last reports whether a is at its path's last segment: the value walked
+// is the object that may hold its indexed key.
+func (w *bidxWalk) last(a bidxAt) bool { return int(a.depth) == len(w.rules[a.rule].segs)-1 }
+
+// walk walks the document from its first value with the rules act (each
+// at depth 0).
+func (w *bidxWalk) walk(act []bidxAt) {
+	if len(act) > 0 {
+		w.value(skipWS(w.doc, 0), act)
+	}
+}
+
+// value walks the value at doc[i] for the rules act and returns the
+// index just after the value. The lists of rules for the values inside
+// are built on b.act above act, and taken off again.
+func (w *bidxWalk) value(i int, act []bidxAt) int {
+	doc, b := w.doc, w.b
 	switch doc[i] {
 	case '{':
-		if len(segs) == 1 {
-			return w.parent(i, segs[0])
-		}
-		i++
-		for {
-			ks, ke, vs, ok := w.member(i)
-			if !ok {
-				return vs + 1
-			}
-			var ve int
-			if seg := &segs[0]; seg.wild || string(w.key(ks, ke)) == seg.key {
-				ve = w.value(vs, segs[1:])
-			} else {
-				ve = skipJSON(doc, vs)
-			}
-			j := skipWS(doc, ve)
-			if doc[j] == '}' {
-				return j + 1
-			}
-			i = j + 1
-		}
+		return w.object(i, act)
 	case '[':
-		if len(segs) == 1 {
-			return skipJSON(doc, i) // no object to put the index in
-		}
 		i = skipWS(doc, i+1)
 		if doc[i] == ']' {
 			return i + 1
 		}
 		for n := 0; ; n++ {
+			mark := len(b.act)
+			for _, a := range act {
+				// A rule at its last segment has no object here to
+				// put an index in.
+				if seg := &w.rules[a.rule].segs[a.depth]; !w.last(a) && (seg.wild || seg.index == n) {
+					b.act = append(b.act, bidxAt{a.rule, a.depth + 1, a.orphan})
+				}
+			}
 			var ve int
-			if seg := &segs[0]; seg.wild || seg.index == n {
-				ve = w.value(i, segs[1:])
+			if len(b.act) > mark {
+				ve = w.value(i, b.act[mark:])
 			} else {
 				ve = skipJSON(doc, i)
 			}
+			b.act = b.act[:mark]
 			j := skipWS(doc, ve)
 			if doc[j] == ']' {
 				return j + 1
@@ -75,15 +99,23 @@ func (w *bidxWalk) value(i int, segs []segment) int {
 	return skipJSON(doc, i)
 }
 
-// parent walks the object at doc[i] that may hold the indexed key seg and
-// records its edits when it does: the insertion after the key's value,
-// and each old sibling as a member deletion (bidxEdit.del) that plan turns
+// object walks the object at doc[i]. For each rule at its last segment
+// it finds the indexed key's value and the old siblings (keys that are
+// the rule's sibling name in another letter case or normalisation), and
+// records them once the object ends: the insertion after the value, and
+// each old sibling as a member deletion (bidxEdit.del) that plan turns
 // into byte ranges once every rule has walked, since two rules may delete
-// neighbouring members of one object.
-func (w *bidxWalk) parent(i int, seg segment) int {
-	doc, b := w.doc, w.b
-	mark := len(b.edits)
-	target, tend := -1, -1
+// neighbouring members of one object. Members that other rules' paths
+// enter are walked with those rules; the rest are skipped.
+func (w *bidxWalk) object(i int, act []bidxAt) int {
+	doc, b, rules := w.doc, w.b, w.rules
+	pmark, cmark := len(b.par), len(b.cand)
+	for _, a := range act {
+		if w.last(a) {
+			b.par = append(b.par, bidxParent{rule: a.rule, orphan: a.orphan, vs: -1})
+		}
+	}
+	pend := len(b.par)
 	last := -1 // the end of the previous member's value; -1 before the first
 	i++
 	for {
@@ -92,23 +124,50 @@ func (w *bidxWalk) parent(i int, seg segment) int {
 			i = vs + 1
 			break
 		}
-		ve := skipJSON(doc, vs)
+		key := w.key(ks, ke) // b.key, which the walk inside overwrites: used up first
+		amark, mine := len(b.act), len(b.cand)
+		for _, a := range act {
+			if seg := &rules[a.rule].segs[a.depth]; !w.last(a) && (seg.wild || string(key) == seg.key) {
+				b.act = append(b.act, bidxAt{a.rule, a.depth + 1, a.orphan})
+			}
+		}
+		target := false
+		for k := pmark; k < pend; k++ {
+			p := &b.par[k]
+			r := &rules[p.rule]
+			switch {
+			case string(key) == r.segs[len(r.segs)-1].key:
+				p.vs, target = vs, true
+			case equalFoldKey(key, r.name) || !isASCII(key) && sameNameNFD(key, r.name):
+				// Any key that folds to the name, in Unicode as decoders
+				// that match keys without regard to case do (ſ is s, K
+				// is k), or is it in another normalisation (Swift): a
+				// planted one would be read as the index.
+				b.cand = append(b.cand, bidxCand{bidxEdit{at: ks, prev: last, rule: p.rule, del: true}, k})
+			}
+		}
+		var ve int
+		if len(b.act) > amark {
+			ve = w.value(vs, b.act[amark:])
+		} else {
+			ve = skipJSON(doc, vs)
+		}
+		b.act = b.act[:amark]
 		j := skipWS(doc, ve)
 		more := doc[j] == ','
-		key := w.key(ks, ke)
-		switch {
-		case string(key) == seg.key:
-			target, tend = vs, ve
-		case equalFoldKey(key, w.r.name) || !isASCII(key) && sameNameNFD(key, w.r.name):
-			// Any key that folds to the name, in Unicode as decoders that
-			// match keys without regard to case do (ſ is s, K is k), or
-			// is it in another normalisation (Swift): a planted one would
-			// be read as the index.
-			next := -1
-			if more {
-				next = skipWS(doc, j+1)
+		next := -1
+		if more {
+			next = skipWS(doc, j+1)
+		}
+		for k := mine; k < len(b.cand); k++ {
+			b.cand[k].e.end, b.cand[k].e.next = ve, next
+		}
+		if target {
+			for k := pmark; k < pend; k++ {
+				if b.par[k].vs == vs {
+					b.par[k].ve = ve
+				}
 			}
-			b.edits = append(b.edits, bidxEdit{at: ks, end: ve, prev: last, next: next, del: true})
 		}
 		last = ve
 		i = j + 1
@@ -116,13 +175,22 @@ func (w *bidxWalk) parent(i int, seg segment) int {
 			break
 		}
 	}
-	if (target < 0) != w.orphans {
-		b.edits = b.edits[:mark]
-		return i
+	// A rule's old siblings are deleted where its key is; an orphan's
+	// are kept for findEdits where it is not.
+	for _, c := range b.cand[cmark:] {
+		switch p := b.par[c.par]; {
+		case !p.orphan && p.vs >= 0:
+			b.edits = append(b.edits, c.e)
+		case p.orphan && p.vs < 0:
+			b.orph = append(b.orph, c.e)
+		}
 	}
-	if !w.orphans {
-		b.edits = append(b.edits, bidxEdit{at: tend, end: tend, vstart: target, rule: w.rule, ins: true})
+	for _, p := range b.par[pmark:pend] {
+		if !p.orphan && p.vs >= 0 {
+			b.edits = append(b.edits, bidxEdit{at: p.ve, end: p.ve, vstart: p.vs, rule: p.rule, ins: true})
+		}
 	}
+	b.par, b.cand = b.par[:pmark], b.cand[:cmark]
 	return i
 }
 
