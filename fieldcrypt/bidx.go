@@ -109,6 +109,7 @@ type indexRule struct {
 	segs  []segment // the path
 	norm  Normalization
 	name  string // sibling key
+	loose uint64 // looseSig of name
 	size  int    // bytes of HMAC kept
 	from  int    // the rule given this one comes from (itself, or a spelling of it)
 }
@@ -179,7 +180,13 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 	for i := range x.rules {
 		x.rules[i].from = i
 	}
-	return x, x.addSpellings()
+	if err := x.addSpellings(); err != nil {
+		return Index{}, err
+	}
+	for i := range x.rules {
+		x.rules[i].loose = looseSig([]byte(x.rules[i].name))
+	}
+	return x, nil
 }
 
 // addSpellings adds, after the rules given, a rule for each other

@@ -200,3 +200,36 @@ func BenchmarkEncryptIndexedWide(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLongUnicodeKeys is a body of about 256 KiB of keys of 120
+// accented letters, composed or decomposed, none of them named, under 64
+// named paths of the same shape: what the checks for keys that are a
+// named key in another letter case or normalisation cost, at their worst.
+func BenchmarkLongUnicodeKeys(b *testing.B) {
+	for _, c := range []struct{ name, letter string }{{"composed", "\u00e9"}, {"decomposed", "e\u0301"}} {
+		var names []string
+		for i := range MaxFields {
+			names = append(names, strings.Repeat("\u00e9", 120)+fmt.Sprint(i))
+		}
+		f, err := FieldsFromList(names)
+		if err != nil {
+			b.Fatal(err)
+		}
+		doc := []byte("{")
+		for i := 0; len(doc) < 256<<10; i++ {
+			doc = fmt.Appendf(doc, `"%sx%d":1,`, strings.Repeat(c.letter, 120), i)
+		}
+		doc = append(doc, `"z":0}`...)
+		p := &Params{ProjectID: "proj_1", Keys: newTestKeyring(b, 1)}
+		dst := make([]byte, 0, 2*len(doc))
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if _, err := Encrypt(dst[:0], doc, f, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

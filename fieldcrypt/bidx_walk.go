@@ -132,13 +132,18 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			}
 		}
 		target := false
+		var loose uint64 // key's looseSig when it is not ASCII: only then can it be a name's other normalisation
+		nonASCII := pend > pmark && !isASCII(key)
+		if nonASCII {
+			loose = looseSig(key)
+		}
 		for k := pmark; k < pend; k++ {
 			p := &b.par[k]
 			r := &rules[p.rule]
 			switch {
 			case string(key) == r.segs[len(r.segs)-1].key:
 				p.vs, target = vs, true
-			case equalFoldKey(key, r.name) || !isASCII(key) && sameNameNFD(key, r.name):
+			case equalFoldKey(key, r.name) || nonASCII && loose == r.loose && sameNameNFD(key, r.name):
 				// Any key that folds to the name, in Unicode as decoders
 				// that match keys without regard to case do (ſ is s, K
 				// is k), or is it in another normalisation (Swift): a

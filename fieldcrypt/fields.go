@@ -75,6 +75,7 @@ type segment struct {
 	nfd   string // key in Unicode's NFD (canonical decomposition): key when ASCII
 	sig   uint64 // foldSig of key, and of nfd
 	sigD  uint64
+	loose uint64 // looseSig of key
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

@@ -89,6 +89,8 @@ func scanStringFrom(b []byte, i int) (end int, escaped, ok bool) {
 			return i, escaped, false
 		case c < utf8.RuneSelf:
 			i++
+		case c >= 0xc2 && c < 0xe0 && i+1 < len(b) && b[i+1]&0xc0 == 0x80:
+			i += 2 // a valid two-byte sequence (most accented letters), checked here
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {

@@ -482,9 +482,16 @@ func canonVariant(key []byte, f *keyForms, seg *segment) bool {
 
 // variant reports whether key, which is neither seg's key nor equal to it
 // but for ASCII case, and which is not ASCII or seg's is not, is a
-// variant of it (caseVariant, canonVariant). Rune-by-rune comparisons run
-// only where fold signatures agree (foldsig.go).
+// variant of it (caseVariant, canonVariant). The key is normalised only
+// when its loose signature is seg's (loosesig.go), and compared rune by
+// rune only where fold signatures agree (foldsig.go).
 func (s *scanner) variant(key []byte, ascii bool, f *keyForms, seg *segment) bool {
+	if !f.hasLoose {
+		f.loose, f.hasLoose = looseSig(key), true
+	}
+	if f.loose != seg.loose {
+		return false
+	}
 	if !f.made {
 		s.makeForms(key, ascii, f)
 	}
@@ -523,6 +530,8 @@ type keyForms struct {
 	made            bool
 	nfd, nfc        []byte
 	sig, sigD, sigC uint64
+	loose           uint64 // looseSig of the key, once hasLoose
+	hasLoose        bool
 }
 
 var dotAbove = []byte("\u0307")
