@@ -166,11 +166,11 @@ func walkIndex(n *jsonNode, segs []fieldSeg, at []step, name string, v *wire.Pre
 	noteReplaced(n, at, name, v)
 }
 
-// noteReplaced notes the members of object n (at at) whose key is name in
-// some ASCII letter case.
+// noteReplaced notes the members of object n (at at) that an index named
+// name replaces (fieldcrypt.OldSibling).
 func noteReplaced(n *jsonNode, at []step, name string, v *wire.PreviewIndex) {
 	for _, k := range n.keys {
-		if strings.EqualFold(k, name) && isASCII(k) {
+		if fieldcrypt.OldSibling(k, name) {
 			if p := joinSteps(append(at, step{key: pii.EscapeKey(k), index: -1}), true); !slices.Contains(v.Replaced, p) {
 				v.Replaced = append(v.Replaced, p)
 			}

@@ -282,6 +282,10 @@ func TestEncryptIndexed(t *testing.T) {
 			`{"ssn":"T","ssn_bidx":` + I("ssn", "", `"1"`) + `}`},
 		{"kelvin sign", `{"k":"1","\u212a_bidx":"evil"}`, "k", "k",
 			`{"k":"T","k_bidx":` + I("k", "", `"1"`) + `}`},
+		// And with other word separators: stores that convert key styles
+		// (camelCase, kebab-case) read them as the index.
+		{"name with other separators", `{"emailBidx":"evil","email":"1","EMAIL-BIDX":"evil2","email__bidx":3}`, "email", "email",
+			`{"email":"T","email_bidx":` + I("email", "", `"1"`) + `}`},
 		// And a name in another Unicode normalisation (Swift reads it as
 		// the index).
 		{"I and U+0307 in the name", "{\"id\":\"1\",\"I\u0307D_BIDX\":\"evil\"}", "id", "id",

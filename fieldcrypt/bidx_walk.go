@@ -143,11 +143,12 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			switch {
 			case string(key) == r.segs[len(r.segs)-1].key:
 				p.vs, target = vs, true
-			case equalFoldKey(key, r.name) || nonASCII && loose == r.loose && sameNameNFD(key, r.name):
+			case sepVariant(key, r.name) || nonASCII && loose == r.loose && sameNameNFD(key, r.name):
 				// Any key that folds to the name, in Unicode as decoders
 				// that match keys without regard to case do (ſ is s, K
-				// is k), or is it in another normalisation (Swift): a
-				// planted one would be read as the index.
+				// is k), or with other word separators (emailBidx), or is
+				// it in another normalisation (Swift): a planted one would
+				// be read as the index (OldSibling).
 				b.cand = append(b.cand, bidxCand{bidxEdit{at: ks, prev: last, rule: p.rule, del: true}, k})
 			}
 		}
@@ -281,6 +282,15 @@ func skipJSON(doc []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// OldSibling reports whether an index whose sibling is named name
+// replaces a member whose key is key, as EncryptIndexed does: key is name
+// in another letter case (Unicode's), with other word separators, or in
+// another normalisation. For previews of what an indexed request does.
+func OldSibling(key, name string) bool {
+	k := []byte(key)
+	return sepVariant(k, name) || !isASCII(k) && looseSig(k) == looseSig([]byte(name)) && sameNameNFD(k, name)
 }
 
 // sameNameNFD reports whether key, which is not ASCII, and name are the

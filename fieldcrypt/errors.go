@@ -14,11 +14,13 @@ var (
 	ErrDuplicateKey = errors.New("fieldcrypt: duplicate object key")
 	// ErrCaseVariantKey means an object holds a key that equals a named
 	// field's but for letter case ("TITLE" with "title" named), or is the
-	// same text in another Unicode normalisation ("e" and U+0301 for "é"):
-	// parsers that match keys without regard to case (Go's encoding/json,
-	// ASP.NET) or by canonical equivalence (Swift) would read it as the
-	// named field, in plaintext.
-	ErrCaseVariantKey = errors.New("fieldcrypt: a key differs from a named field only in letter case or Unicode normalisation")
+	// same text in another Unicode normalisation ("e" and U+0301 for "é"),
+	// or has other word separators ("userSsn" for "user_ssn"): parsers
+	// that match keys without regard to case (Go's encoding/json, ASP.NET),
+	// by canonical equivalence (Swift), or after converting key styles
+	// (Swift's .convertFromSnakeCase, Rails and Node middleware) would
+	// read it as the named field, in plaintext.
+	ErrCaseVariantKey = errors.New("fieldcrypt: a key differs from a named field only in letter case, Unicode normalisation or word separators")
 	// ErrDottedKey means an object holds a key with dots that spells a
 	// named path from there ("profile.email" with profile.email named), or
 	// all of it and more ("email.x" with email): stores that expand dotted

@@ -275,6 +275,44 @@ func TestCanonicalVariantKey(t *testing.T) {
 	}
 }
 
+// TestSeparatorVariantKey: a key that is a named one with other word
+// separators, or none, in any letter case, is refused both ways, as
+// converters of key styles (Swift's .convertFromSnakeCase, Rails
+// middleware that underscores keys, humps) read the two as one.
+func TestSeparatorVariantKey(t *testing.T) {
+	p := testParams(t)
+	for _, tc := range []struct {
+		doc, fields string
+		refused     bool
+	}{
+		{`{"userSsn":"secret"}`, "user_ssn", true},
+		{`{"user_ssn":"x","userSsn":"secret"}`, "user_ssn", true},
+		{`{"USER-SSN":"secret"}`, "user_ssn", true},
+		{`{"user__ssn":"secret"}`, "user_ssn", true},
+		{`{"user ssn":"secret"}`, "userSsn", true},
+		{`{"user_ssn":"secret"}`, "userSsn", true},
+		{`{"_ssn":"secret"}`, "ssn", true},
+		{`{"ssn_":"secret"}`, "ssn", true},
+		{`{"user":{"Ss-N":"secret"}}`, "user.ssn", true},
+		{`{"items":[{"cardNumber":"secret"}]}`, "items.*.card_number", true},
+		{`{"user_ſsn":"secret"}`, "userSsn", true},     // and Unicode folding
+		{`{"straßeNr":"secret"}`, "STRASSE_nr", false}, // ß is not ss (full folding is not covered)
+		{`{"straßeNr":"secret"}`, "straße_nr", true},
+		{`{"user_ssn":"x","user_name":"y","username":"z"}`, "user_ssn", false},
+		{`{"user_ss":"x","ssn_hash":"y","s":"z"}`, "user_ssn,ssn", false},
+		{`{"user":{"ssn":"x"},"user_ssn":"y"}`, "user.ssn", false}, // another depth
+	} {
+		checkRefused(t, p, tc.doc, tc.fields, ErrCaseVariantKey, tc.refused)
+		f, err := ParseFields(tc.fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := Reveal(nil, []byte(tc.doc), f, p, RevealOptions{}); errors.Is(err, ErrCaseVariantKey) != tc.refused {
+			t.Errorf("Reveal(%s, %s) = %v, want refused %v", tc.doc, tc.fields, err, tc.refused)
+		}
+	}
+}
+
 // TestCanonicalVariantCost: each key is decomposed at most once, without
 // allocating, however many named paths it is compared with: a body of
 // thousands of decomposed keys under 64 non-ASCII paths allocates nothing

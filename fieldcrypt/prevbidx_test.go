@@ -126,7 +126,7 @@ func (w *prevBidxWalk) parent(i int, seg segment) int {
 		switch {
 		case string(key) == seg.key:
 			target, tend = vs, ve
-		case equalFoldKey(key, w.r.name) || !isASCII(key) && sameNameNFD(key, w.r.name):
+		case OldSibling(string(key), w.r.name): // the rule, shared with the live walk
 			// Any key that folds to the name, in Unicode as decoders that
 			// match keys without regard to case do (ſ is s, K is k), or
 			// is it in another normalisation (Swift): a planted one would

@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
+	"strings"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -270,6 +271,8 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 		} else if k, n := norm.NFD.String(string(key)), norm.NFD.String(seg.key); (!isASCII(key) || !seg.ascii) &&
 			(k == n || caseVariant([]byte(k), n) || caseVariant([]byte(norm.NFC.String(string(key))), seg.key)) {
 			s.foldKey = true // canonically equivalent, or so but for case (the live scanner decomposes each key once)
+		} else if k, n := stripWordSeps(string(key)), stripWordSeps(seg.key); k == n || caseVariant([]byte(k), n) {
+			s.foldKey = true // the same words with other separators (the live scanner skips them as it compares)
 		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 			raised = append(raised, p) // shared with the live scanner
 		}
@@ -460,4 +463,14 @@ func prevAppendPathKey(dst, key []byte, first bool) []byte {
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// stripWordSeps is s without the word separators sepVariant skips.
+func stripWordSeps(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r == ' ' {
+			return -1
+		}
+		return r
+	}, s)
 }

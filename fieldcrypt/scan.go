@@ -42,8 +42,8 @@ type scanner struct {
 	nfc     []byte          // a key composed to NFC (canonVariant)
 	norm    norm.Iter       // decomposes it without allocating
 	pending keyEntry        // a key skipHot leaves to skip
-	// foldKey: a key equals a named path's segment but for ASCII letter
-	// case (see ErrCaseVariantKey).
+	// foldKey: a key equals a named path's segment but for letter case,
+	// normalisation or word separators (see ErrCaseVariantKey).
 	foldKey bool
 	// dotKey: encrypting, a key with dots spells a named path (see
 	// ErrDottedKey).
@@ -353,7 +353,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) {
+			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || sepVariant(key, seg.key) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -440,6 +440,56 @@ func isASCII(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// sepVariant reports whether key, which is not name, is name with other
+// word separators, or none, in any letter case (as caseVariant compares
+// letters): "userSsn", "USER-SSN" or "user__ssn" for "user_ssn".
+// Decoders and middleware that convert key styles read them as one key:
+// Swift's .convertFromSnakeCase ("user_ssn" and "userSsn" both decode to
+// userSsn), Rails apps that underscore incoming keys (olive_branch),
+// JavaScript servers that camelise them (humps, camelcase-keys), Jackson
+// and .NET naming policies. The separators are '_', '-' and ' ' (humps
+// takes spaces too), anywhere in the key, leading ones included (humps
+// turns "_ssn" into "ssn"). It stops at the first letter that differs,
+// so a key costs little beyond its common beginning with the name.
+func sepVariant(key []byte, name string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(key) && isWordSep(key[i]) {
+			i++
+		}
+		for j < len(name) && isWordSep(name[j]) {
+			j++
+		}
+		if i == len(key) || j == len(name) {
+			return i == len(key) && j == len(name)
+		}
+		x, y := key[i], name[j]
+		if x < utf8.RuneSelf && y < utf8.RuneSelf {
+			if x != y && lowerASCII(x) != lowerASCII(y) {
+				return false
+			}
+			i, j = i+1, j+1
+			continue
+		}
+		r1, n1 := utf8.DecodeRune(key[i:])
+		r2, n2 := utf8.DecodeRuneInString(name[j:])
+		if !foldRune(r1, r2) && unicode.ToUpper(r1) != unicode.ToUpper(r2) && unicode.ToLower(r1) != unicode.ToLower(r2) {
+			return false
+		}
+		i, j = i+n1, j+n2
+	}
+}
+
+// isWordSep reports whether c separates words in a key (sepVariant).
+func isWordSep(c byte) bool { return c == '_' || c == '-' || c == ' ' }
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // caseVariant reports whether b and s, not both ASCII, are the same

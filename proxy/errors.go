@@ -28,7 +28,7 @@ var (
 	errDuplicateKey          = &apiError{Status: 400, Code: "invalid_json", Message: "the JSON body has an object with a duplicate key"}
 	errFieldInArray          = &apiError{Status: 400, Code: "field_in_array", Message: "a field to transform names an object key where the body has an array of objects (items.card with \"items\": [{\"card\": …}]); name the elements with * (items.*.card), or *.card for a body that is a list"}
 	errDottedKey             = &apiError{Status: 400, Code: "ambiguous_field", Message: "the body has a key with dots that spells a field to transform (\"profile.email\" for profile.email, or \"email.x\" for email); stores that expand dotted keys (MongoDB updates, Elasticsearch) would read it as that field, in plaintext"}
-	errCaseVariant           = &apiError{Status: 400, Code: "ambiguous_field", Message: "the body has a key that differs from a field to transform only in letter case or Unicode normalisation; upstreams that match keys without regard to case, or by canonical equivalence, would read it as that field, in plaintext"}
+	errCaseVariant           = &apiError{Status: 400, Code: "ambiguous_field", Message: "the body has a key that differs from a field to transform only in letter case, Unicode normalisation or word separators (userSsn, USER-SSN for user_ssn); upstreams that match keys without regard to case, by canonical equivalence, or after converting key styles, would read it as that field, in plaintext"}
 	errInvalidFields         = &apiError{Status: 400, Code: "invalid_fields", Message: "the field list is malformed (comma-separated dot paths, e.g. user.email,items.*.card)"}
 	errInvalidClass          = &apiError{Status: 400, Code: "invalid_classification", Message: "X-Qanapi-Classification must be a slug: a-z, 0-9, - and _, at most " + strconv.Itoa(keystore.MaxSlugLen) + " characters"}
 	errNoData                = &apiError{Status: 400, Code: "invalid_request", Message: `the body must be a JSON object with a "data" member`}
@@ -126,7 +126,7 @@ func notTransformableBy(err error) *apiError {
 		{fieldcrypt.ErrTooManyValues, "holds more values to encrypt than one request may transform (limits.max_values)"},
 		{fieldcrypt.ErrOutputTooLarge, "would be larger, encrypted, than one request may write (limits.max_output_bytes)"},
 		{fieldcrypt.ErrFieldInArray, "has an array of objects or arrays where a path names a key (name its elements with *, as items.*.card)"},
-		{fieldcrypt.ErrCaseVariantKey, "has a key that differs from a field to encrypt only in letter case or Unicode normalisation"},
+		{fieldcrypt.ErrCaseVariantKey, "has a key that differs from a field to encrypt only in letter case, Unicode normalisation or word separators"},
 		{fieldcrypt.ErrDottedKey, "has a key with dots that spells a field to encrypt"},
 		{fieldcrypt.ErrDuplicateKey, "repeats a key in an object"},
 		{fieldcrypt.ErrTooDeep, "is nested deeper than 32 levels"},

@@ -599,6 +599,31 @@ func TestCanonicalVariantRefused(t *testing.T) {
 	}
 }
 
+// TestSeparatorVariantRefused: a key that is a field to encrypt with
+// other word separators ("userSsn" for "user_ssn") is 400 ambiguous_field
+// and nothing is forwarded: Swift's .convertFromSnakeCase, or a Rails app
+// that underscores incoming keys, would store it as the field, in
+// plaintext. The response direction refuses it too, and the key spelt as
+// named is sealed.
+func TestSeparatorVariantRefused(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(200, "application/json", `{"userSsn":"123-45-6789"}`)
+	})
+	p := e.project("http://up.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	expectAmbiguous(t, e, up, "/proxy/"+p.ID+"/people", key, "user_ssn", "word separators", "6789",
+		`{"userSsn":"123-45-6789"}`, `{"user_ssn":"x","USER-SSN":"123-45-6789"}`, `{"_user ssn_":"123-45-6789"}`)
+	r := e.do("GET", "/proxy/"+p.ID+"/people/1", "", HeaderAuthorization, key, HeaderResponseMode, "encrypt", HeaderResponseFields, "user_ssn")
+	if r.status != 502 || strings.Contains(string(r.body), "6789") {
+		t.Errorf("answer with userSsn: %d %s, want 502 and none of it", r.status, r.body)
+	}
+	r = e.do("POST", "/proxy/"+p.ID+"/people", `{"user_ssn":"123-45-6789","username":"ann"}`, HeaderAuthorization, key, HeaderMode, "encrypt", HeaderFields, "user_ssn")
+	if r.status != 200 || !tokenRE.Match(jsonField(t, up.last(t).body, "user_ssn")) {
+		t.Errorf("user_ssn as named: %d %s, upstream %s; want it sealed", r.status, r.body, up.last(t).body)
+	}
+}
+
 // TestBrokenRouteRefuses: a request that a stored route matches, when the
 // route does not compile, is refused 500 route_unavailable and nothing
 // reaches the upstream (it used to be skipped: the request went on as if
