@@ -10,6 +10,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Blind indexes. An indexed field gets a sibling member in the same object
@@ -110,8 +112,12 @@ type indexRule struct {
 	norm  Normalization
 	name  string // sibling key
 	loose uint64 // looseSig of name
-	size  int    // bytes of HMAC kept
-	from  int    // the rule given this one comes from (itself, or a spelling of it)
+	sep   uint64 // sepSig of name
+	// nameNFD is name decomposed (NFD), for old siblings in another
+	// normalisation (sameNameNFD).
+	nameNFD string
+	size    int // bytes of HMAC kept
+	from    int // the rule given this one comes from (itself, or a spelling of it)
 }
 
 // ParseIndex parses the X-Qanapi-Index header: a comma-separated list of
@@ -165,6 +171,11 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 				return Index{}, fmt.Errorf("%w: %s is indexed twice", ErrInvalidIndex, c.field)
 			case o.name == c.name:
 				return Index{}, fmt.Errorf("%w: %s and %s both write %q", ErrInvalidIndex, o.field, c.field, c.name)
+			case strict && OldSibling(o.name, c.name):
+				// Readers that fold case or convert key styles would
+				// take one sibling for the other (stored rules keep
+				// loading).
+				return Index{}, fmt.Errorf("%w: %s and %s write %q and %q, one name in another letter case or with other separators", ErrInvalidIndex, o.field, c.field, o.name, c.name)
 			}
 		}
 		x.rules = append(x.rules, c)
@@ -184,7 +195,8 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 		return Index{}, err
 	}
 	for i := range x.rules {
-		x.rules[i].loose = looseSig([]byte(x.rules[i].name))
+		r := &x.rules[i]
+		r.loose, r.sep, r.nameNFD = looseSig([]byte(r.name)), sepSig([]byte(r.name)), norm.NFD.String(r.name)
 	}
 	return x, nil
 }
@@ -535,6 +547,9 @@ type bidxScratch struct {
 	par  []bidxParent
 	cand []bidxCand
 	orph []bidxEdit
+	// A member's normal forms (siblingForms), and the normaliser.
+	nfdKey, nfcKey []byte
+	iter           norm.Iter
 }
 
 var bidxPool = sync.Pool{New: func() any { return new(bidxScratch) }}
@@ -542,7 +557,7 @@ var bidxPool = sync.Pool{New: func() any { return new(bidxScratch) }}
 func getBidxScratch() *bidxScratch { return bidxPool.Get().(*bidxScratch) }
 
 func putBidxScratch(x *bidxScratch) {
-	if cap(x.vals) > maxPooled || cap(x.edits) > maxPooled/32 || cap(x.text) > maxPooled || cap(x.norm) > maxPooled || cap(x.keep) > maxPooled/4 {
+	if cap(x.vals) > maxPooled || cap(x.edits) > maxPooled/32 || cap(x.text) > maxPooled || cap(x.norm) > maxPooled || cap(x.keep) > maxPooled/4 || cap(x.nfdKey) > maxPooled || cap(x.nfcKey) > maxPooled {
 		return
 	}
 	x.edits, x.keep, x.act, x.par, x.cand, x.orph = x.edits[:0], x.keep[:0], x.act[:0], x.par[:0], x.cand[:0], x.orph[:0]

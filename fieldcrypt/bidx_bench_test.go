@@ -233,3 +233,67 @@ func BenchmarkLongUnicodeKeys(b *testing.B) {
 		})
 	}
 }
+
+// markKeysCase is an object of 4,096 keys "k<mark>_bi<mark>dx" (marks
+// U+0300 to U+033F) beside the indexed values, under index rules whose
+// sibling names are k<mark>_bidx: keys that a signature blind to marks
+// would take for old siblings, each to be normalised and compared.
+func markKeysCase(tb testing.TB, rules int) (doc []byte, f Fields, x Index) {
+	tb.Helper()
+	var paths []string
+	doc = append(doc, `{"u":{"z":0`...)
+	for i := range rules {
+		paths = append(paths, "u.k"+string(rune(0x300+i)))
+		doc = fmt.Appendf(doc, `,"k%c":"v"`, rune(0x300+i))
+	}
+	for m1 := range 64 {
+		for m2 := range 64 {
+			doc = fmt.Appendf(doc, `,"k%c_bi%cdx":1`, rune(0x300+m1), rune(0x300+m2))
+		}
+	}
+	doc = append(doc, "}}"...)
+	f = mustFields(tb, strings.Join(paths, ","))
+	x, err := ParseIndex(strings.Join(paths, ","))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return doc, f, x
+}
+
+// TestIndexMarkKeysAllocs: old siblings looked for among keys that differ
+// from the sibling names by marks allocate nothing (an attacker review
+// had each key normalised with an allocation, per rule).
+func TestIndexMarkKeysAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	doc, f, x := markKeysCase(t, 8)
+	p := testParams(t)
+	keys := newTestIndexKeys("proj_1")
+	dst := make([]byte, 0, 2*len(doc))
+	if _, err := EncryptIndexed(dst, doc, f, x, keys, p); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(5, func() { EncryptIndexed(dst[:0], doc, f, x, keys, p) }); n > 0 {
+		t.Errorf("EncryptIndexed of 4,096 keys that differ from 8 sibling names by marks allocates %v times, want none", n)
+	}
+}
+
+// BenchmarkIndexMarkKeys is markKeysCase with 1 and 64 rules.
+func BenchmarkIndexMarkKeys(b *testing.B) {
+	for _, rules := range []int{1, 64} {
+		doc, f, x := markKeysCase(b, rules)
+		p := &Params{ProjectID: "proj_1", Keys: newTestKeyring(b, 1)}
+		keys := newTestIndexKeys("proj_1")
+		dst := make([]byte, 0, 2*len(doc))
+		b.Run(fmt.Sprint(rules, "rules"), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				if _, err := EncryptIndexed(dst[:0], doc, f, x, keys, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -155,23 +155,18 @@ func (b *bidxScratch) plan(doc []byte, x Index, keys IndexKeys, spans []span) er
 // that expand dots hold every spelling at one path, so {"profile.email":
 // …, "profile": {"email_bidx": "planted"}} would give
 // profile.email_bidx two values, one planted. (Under a *, each element is
-// a record of its own: its siblings are left alone.) The walk follows
-// such spellings a second time, as orphans, and their old siblings are
-// kept once it is known which rules wrote an index.
+// a record of its own: its siblings are left alone.) The walk notes the
+// old siblings of such spellings' objects that lack the key too, as
+// orphans, kept once it is known which rules wrote an index.
 func (b *bidxScratch) findEdits(doc []byte, x Index) {
 	b.act, b.orph = b.act[:0], b.orph[:0]
+	w := bidxWalk{doc: doc, b: b, rules: x.rules}
 	for i := range x.rules {
 		b.act = append(b.act, bidxAt{rule: int32(i)})
-	}
-	if x.named < len(x.rules) {
-		for i := range x.rules {
-			r := &x.rules[i]
-			if x.hasSpellings(r.from) && !slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
-				b.act = append(b.act, bidxAt{rule: int32(i), orphan: true})
-			}
+		if r := &x.rules[i]; x.named < len(x.rules) && x.hasSpellings(r.from) && !slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
+			w.orphans |= 1 << i
 		}
 	}
-	w := bidxWalk{doc: doc, b: b, rules: x.rules}
 	w.walk(b.act)
 	if len(b.orph) == 0 {
 		return

@@ -109,6 +109,8 @@ func TestParseIndex(t *testing.T) {
 		{"email,email:lower", nil},
 		{"a.email,b.email", nil}, // one sibling name for two fields
 		{"email,email_bidx", nil},
+		{"a.email,b.Email", nil}, // email_bidx and Email_bidx: one name to readers that fold case
+		{"a.user_id,b.userId", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -142,6 +144,19 @@ func TestIndexFromRulesRefuses(t *testing.T) {
 		if _, err := IndexFromRules([]IndexRule{r}); !errors.Is(err, ErrInvalidIndex) {
 			t.Errorf("IndexFromRules(%s: %+v) = %v, want ErrInvalidIndex", name, r, err)
 		}
+	}
+}
+
+// TestIndexNamesTwins: two rules whose siblings' names differ only in
+// letter case or word separators are refused, unless stored before
+// (StoredIndex keeps loading them).
+func TestIndexNamesTwins(t *testing.T) {
+	rules := []IndexRule{{Field: "a", Name: "x_bidx"}, {Field: "b", Name: "X-BIDX"}}
+	if _, err := IndexFromRules(rules); !errors.Is(err, ErrInvalidIndex) {
+		t.Errorf("IndexFromRules(x_bidx, X-BIDX) = %v, want ErrInvalidIndex", err)
+	}
+	if _, err := StoredIndex(rules); err != nil {
+		t.Errorf("StoredIndex(x_bidx, X-BIDX) = %v, want it loaded", err)
 	}
 }
 

@@ -22,22 +22,19 @@ type bidxWalk struct {
 	doc   []byte
 	b     *bidxScratch
 	rules []indexRule // Index.rules
+	// orphans: the rules whose old siblings are also wanted from objects
+	// that do not hold their key (findEdits), in b.orph.
+	orphans uint64
 }
 
 // bidxAt is a rule the walk follows and how many of its path's segments
-// the value being walked is under. orphan: the rule is followed for the
-// old siblings of objects that do not hold its key (findEdits), which go
-// to b.orph; otherwise for those of objects that do, and its index.
-type bidxAt struct {
-	rule, depth int32
-	orphan      bool
-}
+// the value being walked is under.
+type bidxAt struct{ rule, depth int32 }
 
 // bidxParent is a rule whose indexed key the object being walked may
 // hold: where its value is (vs < 0 until found).
 type bidxParent struct {
 	rule   int32
-	orphan bool
 	vs, ve int
 }
 
@@ -79,7 +76,7 @@ func (w *bidxWalk) value(i int, act []bidxAt) int {
 				// A rule at its last segment has no object here to
 				// put an index in.
 				if seg := &w.rules[a.rule].segs[a.depth]; !w.last(a) && (seg.wild || seg.index == n) {
-					b.act = append(b.act, bidxAt{a.rule, a.depth + 1, a.orphan})
+					b.act = append(b.act, bidxAt{a.rule, a.depth + 1})
 				}
 			}
 			var ve int
@@ -112,7 +109,7 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 	pmark, cmark := len(b.par), len(b.cand)
 	for _, a := range act {
 		if w.last(a) {
-			b.par = append(b.par, bidxParent{rule: a.rule, orphan: a.orphan, vs: -1})
+			b.par = append(b.par, bidxParent{rule: a.rule, vs: -1})
 		}
 	}
 	pend := len(b.par)
@@ -128,22 +125,26 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 		amark, mine := len(b.act), len(b.cand)
 		for _, a := range act {
 			if seg := &rules[a.rule].segs[a.depth]; !w.last(a) && (seg.wild || string(key) == seg.key) {
-				b.act = append(b.act, bidxAt{a.rule, a.depth + 1, a.orphan})
+				b.act = append(b.act, bidxAt{a.rule, a.depth + 1})
 			}
 		}
 		target := false
-		var loose uint64 // key's looseSig when it is not ASCII: only then can it be a name's other normalisation
+		var loose, sep uint64 // key's looseSig when it is not ASCII (only then can it be a name's other normalisation), and sepSig
 		nonASCII := pend > pmark && !isASCII(key)
 		if nonASCII {
 			loose = looseSig(key)
 		}
+		if pend > pmark {
+			sep = sepSig(key)
+		}
+		var forms siblingForms
 		for k := pmark; k < pend; k++ {
 			p := &b.par[k]
 			r := &rules[p.rule]
 			switch {
 			case string(key) == r.segs[len(r.segs)-1].key:
 				p.vs, target = vs, true
-			case sepVariant(key, r.name) || nonASCII && loose == r.loose && sameNameNFD(key, r.name):
+			case sep == r.sep && sepVariant(key, r.name) || nonASCII && loose == r.loose && b.sameNameNFD(key, r, &forms):
 				// Any key that folds to the name, in Unicode as decoders
 				// that match keys without regard to case do (ſ is s, K
 				// is k), or with other word separators (emailBidx), or is
@@ -185,14 +186,14 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 	// are kept for findEdits where it is not.
 	for _, c := range b.cand[cmark:] {
 		switch p := b.par[c.par]; {
-		case !p.orphan && p.vs >= 0:
+		case p.vs >= 0:
 			b.edits = append(b.edits, c.e)
-		case p.orphan && p.vs < 0:
+		case w.orphans&(1<<p.rule) != 0:
 			b.orph = append(b.orph, c.e)
 		}
 	}
 	for _, p := range b.par[pmark:pend] {
-		if !p.orphan && p.vs >= 0 {
+		if p.vs >= 0 {
 			b.edits = append(b.edits, bidxEdit{at: p.ve, end: p.ve, vstart: p.vs, rule: p.rule, ins: true})
 		}
 	}
@@ -290,17 +291,37 @@ func skipJSON(doc []byte, i int) int {
 // another normalisation. For previews of what an indexed request does.
 func OldSibling(key, name string) bool {
 	k := []byte(key)
-	return sepVariant(k, name) || !isASCII(k) && looseSig(k) == looseSig([]byte(name)) && sameNameNFD(k, name)
+	if sepVariant(k, name) {
+		return true
+	}
+	var b bidxScratch
+	var f siblingForms
+	r := indexRule{name: name, nameNFD: norm.NFD.String(name)}
+	return !isASCII(k) && looseSig(k) == looseSig([]byte(name)) && b.sameNameNFD(k, &r, &f)
 }
 
-// sameNameNFD reports whether key, which is not ASCII, and name are the
-// same decomposed (NFD), exactly or as caseVariant compares, or composed
-// (NFC) as caseVariant compares: the rules the scanner applies to named
-// keys (canonVariant, makeForms). It allocates, for keys that are not
-// ASCII in objects that hold an indexed key only.
-func sameNameNFD(key []byte, name string) bool {
-	k, n := norm.NFD.Bytes(key), norm.NFD.String(name)
-	return string(k) == n || caseVariant(k, n) || caseVariant(norm.NFC.Bytes(key), name)
+// siblingForms are a key's normal forms, made once per member of an
+// object (sameNameNFD), in the scratch's buffers.
+type siblingForms struct {
+	made     bool
+	nfd, nfc []byte
+}
+
+// sameNameNFD reports whether key, which is not ASCII, and r's name are
+// the same decomposed (NFD), exactly or as caseVariant compares, or
+// composed (NFC, for a key holding U+0307) as caseVariant compares: the
+// rules the scanner applies to named keys (canonVariant, makeForms).
+func (b *bidxScratch) sameNameNFD(key []byte, r *indexRule, f *siblingForms) bool {
+	if !f.made {
+		f.made = true
+		b.nfdKey = normalizeInto(&b.iter, b.nfdKey, norm.NFD, key)
+		f.nfd, f.nfc = b.nfdKey, nil
+		if bytes.Contains(key, dotAbove) {
+			b.nfcKey = normalizeInto(&b.iter, b.nfcKey, norm.NFC, key)
+			f.nfc = b.nfcKey
+		}
+	}
+	return string(f.nfd) == r.nameNFD || caseVariant(f.nfd, r.nameNFD) || f.nfc != nil && caseVariant(f.nfc, r.name)
 }
 
 // equalFoldKey reports whether key and name are equal under Unicode case

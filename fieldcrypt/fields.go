@@ -76,6 +76,7 @@ type segment struct {
 	sig   uint64 // foldSig of key, and of nfd
 	sigD  uint64
 	loose uint64 // looseSig of key
+	sep   uint64 // sepSig of key
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

@@ -353,7 +353,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || sepVariant(key, seg.key) {
+			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || forms.sepOf(key) == seg.sep && sepVariant(key, seg.key) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -451,8 +451,9 @@ func isASCII(b []byte) bool {
 // JavaScript servers that camelise them (humps, camelcase-keys), Jackson
 // and .NET naming policies. The separators are '_', '-' and ' ' (humps
 // takes spaces too), anywhere in the key, leading ones included (humps
-// turns "_ssn" into "ssn"). It stops at the first letter that differs,
-// so a key costs little beyond its common beginning with the name.
+// turns "_ssn" into "ssn"). It stops at the first letter that differs;
+// callers compare sepSig first, so that a key is read once, not once per
+// name sharing a long beginning with it.
 func sepVariant(key []byte, name string) bool {
 	i, j := 0, 0
 	for {
@@ -582,6 +583,16 @@ type keyForms struct {
 	sig, sigD, sigC uint64
 	loose           uint64 // looseSig of the key, once hasLoose
 	hasLoose        bool
+	sep             uint64 // sepSig of the key, once hasSep
+	hasSep          bool
+}
+
+// sepOf returns the sepSig of key, whose forms f are.
+func (f *keyForms) sepOf(key []byte) uint64 {
+	if !f.hasSep {
+		f.sep, f.hasSep = sepSig(key), true
+	}
+	return f.sep
 }
 
 var dotAbove = []byte("\u0307")
@@ -589,9 +600,14 @@ var dotAbove = []byte("\u0307")
 // normalize appends key in form f to dst[:0], with the scanner's
 // iterator: without allocating.
 func (s *scanner) normalize(dst []byte, f norm.Form, key []byte) []byte {
+	return normalizeInto(&s.norm, dst, f, key)
+}
+
+// normalizeInto appends key in form f to dst[:0] with the iterator it.
+func normalizeInto(it *norm.Iter, dst []byte, f norm.Form, key []byte) []byte {
 	dst = dst[:0]
-	for s.norm.Init(f, key); !s.norm.Done(); {
-		dst = append(dst, s.norm.Next()...)
+	for it.Init(f, key); !it.Done(); {
+		dst = append(dst, it.Next()...)
 	}
 	return dst
 }

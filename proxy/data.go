@@ -116,6 +116,7 @@ func NewData(o DataOptions) *Data {
 	if d.unauthMax == 0 {
 		d.unauthMax = 4 << 10
 	}
+	fieldcrypt.Prepare() // the Unicode tables, before the first key that is not ASCII waits for them
 	d.authFail = newAuthFailures(o.AuthFailures)
 	d.maxValues, d.maxOutput = cmp.Or(o.MaxValues, 10_000), cmp.Or(o.MaxOutputBytes, 2*d.maxBody)
 	if d.log == nil {
