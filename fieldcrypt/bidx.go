@@ -116,8 +116,15 @@ type indexRule struct {
 	// nameNFD is name decomposed (NFD), for old siblings in another
 	// normalisation (sameNameNFD).
 	nameNFD string
-	size    int // bytes of HMAC kept
-	from    int // the rule given this one comes from (itself, or a spelling of it)
+	// dotted holds, for each depth d above the indexed key's object, the
+	// sibling's path from there as one key with dots ("u.k_bidx" at
+	// depth 0 for u.k), and sepSig of each: stores that expand dots put
+	// such a key's value at the sibling (findEdits). Only for rules given
+	// that name no dotted key and no *.
+	dotted    []string
+	dottedSep []uint64
+	size      int // bytes of HMAC kept
+	from      int // the rule given this one comes from (itself, or a spelling of it)
 }
 
 // ParseIndex parses the X-Qanapi-Index header: a comma-separated list of
@@ -197,6 +204,19 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 	for i := range x.rules {
 		r := &x.rules[i]
 		r.loose, r.sep, r.nameNFD = looseSig([]byte(r.name)), sepSig([]byte(r.name)), norm.NFD.String(r.name)
+		if i < x.named && !x.hasSpellings(i) && !slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
+			last := len(r.segs) - 1
+			for d := range last {
+				var b strings.Builder
+				for _, s := range r.segs[d:last] {
+					b.WriteString(s.key)
+					b.WriteByte('.')
+				}
+				b.WriteString(r.name)
+				r.dotted = append(r.dotted, b.String())
+				r.dottedSep = append(r.dottedSep, sepSig([]byte(b.String())))
+			}
+		}
 	}
 	return x, nil
 }

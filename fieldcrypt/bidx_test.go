@@ -297,6 +297,15 @@ func TestEncryptIndexed(t *testing.T) {
 			`{"ssn":"T","ssn_bidx":` + I("ssn", "", `"1"`) + `}`},
 		{"kelvin sign", `{"k":"1","\u212a_bidx":"evil"}`, "k", "k",
 			`{"k":"T","k_bidx":` + I("k", "", `"1"`) + `}`},
+		// A key with dots that spells the sibling's path from an object
+		// above goes too once an index is written: stores that expand
+		// dots would give the sibling a second, planted value.
+		{"sibling spelt with dots", `{"u":{"k":"1"},"u.k_bidx":"planted","U.K-BIDX":2,"x":{"u.k_bidx":3}}`, "u.k", "u.k",
+			`{"u":{"k":"T","k_bidx":` + I("u.k", "", `"1"`) + `},"x":{"u.k_bidx":3}}`},
+		{"sibling spelt with dots, two levels", `{"a.b.c_bidx":0,"a":{"b.c_bidx":1,"b":{"c":"1"}}}`, "a.b.c", "a.b.c",
+			`{"a":{"b":{"c":"T","c_bidx":` + I("a.b.c", "", `"1"`) + `}}}`},
+		{"sibling spelt with dots, no value: left", `{"u":{"x":"1"},"u.k_bidx":"keep"}`, "u.k", "u.k",
+			`{"u":{"x":"1"},"u.k_bidx":"keep"}`},
 		// And with other word separators: stores that convert key styles
 		// (camelCase, kebab-case) read them as the index.
 		{"name with other separators", `{"emailBidx":"evil","email":"1","EMAIL-BIDX":"evil2","email__bidx":3}`, "email", "email",

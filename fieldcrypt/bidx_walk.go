@@ -39,7 +39,8 @@ type bidxParent struct {
 }
 
 // bidxCand is an old sibling found in an object being walked, of the
-// rule b.par[par].
+// rule b.par[par], or (par -1) a key with dots that spells a sibling's
+// path from there (indexRule.dotted), kept as an orphan.
 type bidxCand struct {
 	e   bidxEdit
 	par int
@@ -123,18 +124,30 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 		}
 		key := w.key(ks, ke) // b.key, which the walk inside overwrites: used up first
 		amark, mine := len(b.act), len(b.cand)
+		var loose, sep uint64 // key's looseSig when it is not ASCII (only then can it be a name's other normalisation), and sepSig
+		hasSep, dots := false, bytes.IndexByte(key, '.') > 0
 		for _, a := range act {
-			if seg := &rules[a.rule].segs[a.depth]; !w.last(a) && (seg.wild || string(key) == seg.key) {
+			if w.last(a) {
+				continue
+			}
+			r := &rules[a.rule]
+			if seg := &r.segs[a.depth]; seg.wild || string(key) == seg.key {
 				b.act = append(b.act, bidxAt{a.rule, a.depth + 1})
+			} else if dots && r.dotted != nil {
+				if !hasSep {
+					sep, hasSep = sepSig(key), true
+				}
+				if sep == r.dottedSep[a.depth] && sepVariant(key, r.dotted[a.depth]) {
+					b.cand = append(b.cand, bidxCand{bidxEdit{at: ks, prev: last, rule: a.rule, del: true}, -1})
+				}
 			}
 		}
 		target := false
-		var loose, sep uint64 // key's looseSig when it is not ASCII (only then can it be a name's other normalisation), and sepSig
 		nonASCII := pend > pmark && !isASCII(key)
 		if nonASCII {
 			loose = looseSig(key)
 		}
-		if pend > pmark {
+		if pend > pmark && !hasSep {
 			sep = sepSig(key)
 		}
 		var forms siblingForms
@@ -185,6 +198,10 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 	// A rule's old siblings are deleted where its key is; an orphan's
 	// are kept for findEdits where it is not.
 	for _, c := range b.cand[cmark:] {
+		if c.par < 0 {
+			b.orph = append(b.orph, c.e)
+			continue
+		}
 		switch p := b.par[c.par]; {
 		case p.vs >= 0:
 			b.edits = append(b.edits, c.e)

@@ -2,11 +2,14 @@ package fieldcrypt
 
 // The blind-index walk as it was before one walk served every rule
 // (ddda5ee): one walk per rule and per orphaned spelling. Kept as the
-// reference FuzzIndexWalk compares the walk with.
+// reference FuzzIndexWalk compares the walk with. Since: keys with dots
+// that spell a sibling's path are dropped as orphans (indexRule.dotted),
+// here compared as whole strings without separators (caseVariant).
 
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,14 +34,19 @@ func (b *bidxScratch) prevFindEdits(doc []byte, x Index) {
 		w := prevBidxWalk{doc: doc, b: b, r: &x.rules[i], rule: int32(i)}
 		w.value(start, w.r.segs)
 	}
-	if x.named == len(x.rules) {
-		return
-	}
 	var wrote uint64
 	for _, e := range b.edits {
 		if e.ins {
 			wrote |= 1 << x.rules[e.rule].from
 		}
+	}
+	for _, e := range b.orph {
+		if wrote&(1<<x.rules[e.rule].from) != 0 {
+			b.edits = append(b.edits, e)
+		}
+	}
+	if x.named == len(x.rules) {
+		return
 	}
 	for i := range x.rules {
 		r := &x.rules[i]
@@ -60,18 +68,33 @@ func (w *prevBidxWalk) value(i int, segs []segment) int {
 			return w.parent(i, segs[0])
 		}
 		i++
+		last := -1
 		for {
 			ks, ke, vs, ok := w.member(i)
 			if !ok {
 				return vs + 1
 			}
 			var ve int
-			if seg := &segs[0]; seg.wild || string(w.key(ks, ke)) == seg.key {
+			key := string(w.key(ks, ke))
+			spells := false // a key with dots spelling the sibling's path from here (added since)
+			if seg := &segs[0]; seg.wild || key == seg.key {
 				ve = w.value(vs, segs[1:])
 			} else {
 				ve = skipJSON(doc, vs)
+				if !w.orphans && w.r.dotted != nil && strings.Contains(key, ".") {
+					k, n := stripWordSeps(key), stripWordSeps(w.r.dotted[len(w.r.segs)-len(segs)])
+					spells = k == n || caseVariant([]byte(k), n)
+				}
 			}
 			j := skipWS(doc, ve)
+			if spells {
+				next := -1
+				if doc[j] == ',' {
+					next = skipWS(doc, j+1)
+				}
+				w.b.orph = append(w.b.orph, bidxEdit{at: ks, end: ve, prev: last, next: next, del: true, rule: w.rule})
+			}
+			last = ve
 			if doc[j] == '}' {
 				return j + 1
 			}
@@ -176,9 +199,11 @@ func FuzzIndexWalk(f *testing.F) {
 		order := func(a, c bidxEdit) int {
 			return cmp.Or(editOrder(a, c), a.end-c.end, int(a.rule-c.rule), a.vstart-c.vstart, a.prev-c.prev, a.next-c.next)
 		}
-		for i := range nb.edits {
-			if nb.edits[i].del {
-				nb.edits[i].rule = 0 // the one walk notes whose sibling it is; the old did not
+		for _, edits := range [][]bidxEdit{nb.edits, ob.edits} {
+			for i := range edits {
+				if edits[i].del {
+					edits[i].rule = 0 // the one walk notes whose sibling it is; the old did not, always
+				}
 			}
 		}
 		slices.SortFunc(nb.edits, order)
