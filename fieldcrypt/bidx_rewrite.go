@@ -168,10 +168,15 @@ func (b *bidxScratch) findEdits(doc []byte, x Index) {
 		}
 	}
 	w.walk(b.act)
-	if len(b.orph) == 0 {
-		return
+	if len(b.orph) > 0 {
+		b.keepOrphans(x)
 	}
-	var wrote uint64 // the rules given that have written an index
+}
+
+// keepOrphans adds to b.edits the deletions of b.orph whose rule given
+// has written an index (an insertion in b.edits).
+func (b *bidxScratch) keepOrphans(x Index) {
+	var wrote uint64
 	for _, e := range b.edits {
 		if e.ins {
 			wrote |= 1 << x.rules[e.rule].from

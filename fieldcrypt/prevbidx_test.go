@@ -40,11 +40,7 @@ func (b *bidxScratch) prevFindEdits(doc []byte, x Index) {
 			wrote |= 1 << x.rules[e.rule].from
 		}
 	}
-	for _, e := range b.orph {
-		if wrote&(1<<x.rules[e.rule].from) != 0 {
-			b.edits = append(b.edits, e)
-		}
-	}
+	b.keepOrphans(x) // the dotted spellings of siblings (the live rule)
 	if x.named == len(x.rules) {
 		return
 	}
