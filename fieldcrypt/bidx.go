@@ -113,6 +113,7 @@ type indexRule struct {
 	name  string // sibling key
 	loose uint64 // looseSig of name
 	sep   uint64 // sepSig of name
+	first byte   // firstLetter of name
 	// nameNFD is name decomposed (NFD), for old siblings in another
 	// normalisation (sameNameNFD).
 	nameNFD string
@@ -203,7 +204,7 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 	}
 	for i := range x.rules {
 		r := &x.rules[i]
-		r.loose, r.sep, r.nameNFD = looseSig([]byte(r.name)), sepSig([]byte(r.name)), norm.NFD.String(r.name)
+		r.loose, r.sep, r.first, r.nameNFD = looseSig([]byte(r.name)), sepSig([]byte(r.name)), firstLetter([]byte(r.name)), norm.NFD.String(r.name)
 		if i < x.named && !x.hasSpellings(i) && !slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
 			last := len(r.segs) - 1
 			for d := range last {

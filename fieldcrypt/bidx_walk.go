@@ -134,10 +134,7 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			if seg := &r.segs[a.depth]; seg.wild || string(key) == seg.key {
 				b.act = append(b.act, bidxAt{a.rule, a.depth + 1})
 			} else if dots && r.dotted != nil {
-				if !hasSep {
-					sep, hasSep = sepSig(key), true
-				}
-				if sep == r.dottedSep[a.depth] && sepVariant(key, r.dotted[a.depth]) {
+				if sepOf(key, &sep, &hasSep) == r.dottedSep[a.depth] && sepVariant(key, r.dotted[a.depth]) {
 					b.cand = append(b.cand, bidxCand{bidxEdit{at: ks, prev: last, rule: a.rule, del: true}, -1})
 				}
 			}
@@ -147,9 +144,7 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 		if nonASCII {
 			loose = looseSig(key)
 		}
-		if pend > pmark && !hasSep {
-			sep = sepSig(key)
-		}
+		first := firstLetter(key)
 		var forms siblingForms
 		for k := pmark; k < pend; k++ {
 			p := &b.par[k]
@@ -157,7 +152,8 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			switch {
 			case string(key) == r.segs[len(r.segs)-1].key:
 				p.vs, target = vs, true
-			case sep == r.sep && sepVariant(key, r.name) || nonASCII && loose == r.loose && b.sameNameNFD(key, r, &forms):
+			case (first == r.first || first == 0 || r.first == 0) && sepOf(key, &sep, &hasSep) == r.sep && sepVariant(key, r.name) ||
+				nonASCII && loose == r.loose && b.sameNameNFD(key, r, &forms):
 				// Any key that folds to the name, in Unicode as decoders
 				// that match keys without regard to case do (ſ is s, K
 				// is k), or with other word separators (emailBidx), or is
@@ -300,6 +296,14 @@ func skipJSON(doc []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// sepOf returns sepSig(key), computed once into *sep (*has).
+func sepOf(key []byte, sep *uint64, has *bool) uint64 {
+	if !*has {
+		*sep, *has = sepSig(key), true
+	}
+	return *sep
 }
 
 // OldSibling reports whether an index whose sibling is named name

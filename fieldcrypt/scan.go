@@ -353,7 +353,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || forms.sepOf(key) == seg.sep && sepVariant(key, seg.key) {
+			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || s.maySep(key, seg) && forms.sepOf(key) == seg.sep && sepVariant(key, seg.key) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -481,6 +481,29 @@ func sepVariant(key []byte, name string) bool {
 		}
 		i, j = i+n1, j+n2
 	}
+}
+
+// maySep reports whether key may be a sepVariant of seg's key, by their
+// first letters: most keys are not, and this costs a byte or two.
+func (s *scanner) maySep(key []byte, seg *segment) bool {
+	f := firstLetter(key)
+	return f == seg.first || f == 0 || seg.first == 0
+}
+
+// firstLetter returns b's first byte that is no word separator,
+// lower-cased when an ASCII letter; 0 when it is not ASCII, or b is all
+// separators.
+func firstLetter(b []byte) byte {
+	for _, c := range b {
+		switch {
+		case isWordSep(c):
+			continue
+		case c >= utf8.RuneSelf:
+			return 0
+		}
+		return lowerASCII(c)
+	}
+	return 0
 }
 
 // isWordSep reports whether c separates words in a key (sepVariant).
