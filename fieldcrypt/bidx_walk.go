@@ -124,8 +124,8 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 		}
 		key := w.key(ks, ke) // b.key, which the walk inside overwrites: used up first
 		amark, mine := len(b.act), len(b.cand)
-		var loose, sep uint64 // key's looseSig when it is not ASCII (only then can it be a name's other normalisation), and sepSig
-		hasSep, dots := false, bytes.IndexByte(key, '.') > 0
+		var sep uint64                  // key's sepSig, once hasSep
+		hasSep, dots := false, int8(-1) // dots: whether key holds a dot, once known (0 or 1)
 		for _, a := range act {
 			if w.last(a) {
 				continue
@@ -133,18 +133,28 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			r := &rules[a.rule]
 			if seg := &r.segs[a.depth]; seg.wild || string(key) == seg.key {
 				b.act = append(b.act, bidxAt{a.rule, a.depth + 1})
-			} else if dots && r.dotted != nil {
-				if sepOf(key, &sep, &hasSep) == r.dottedSep[a.depth] && sepVariant(key, r.dotted[a.depth]) {
+			} else if r.dotted != nil {
+				if dots < 0 {
+					dots = 0
+					if bytes.IndexByte(key, '.') > 0 {
+						dots = 1
+					}
+				}
+				if dots == 1 && sepOf(key, &sep, &hasSep) == r.dottedSep[a.depth] && sepVariant(key, r.dotted[a.depth]) {
 					b.cand = append(b.cand, bidxCand{bidxEdit{at: ks, prev: last, rule: a.rule, del: true}, -1})
 				}
 			}
 		}
 		target := false
-		nonASCII := pend > pmark && !isASCII(key)
-		if nonASCII {
-			loose = looseSig(key)
+		var loose uint64 // key's looseSig when it is not ASCII: only then can it be a name's other normalisation
+		var first byte   // key's firstLetter, when some rule may hold its sibling here
+		nonASCII := false
+		if pend > pmark {
+			if nonASCII = !isASCII(key); nonASCII {
+				loose = looseSig(key)
+			}
+			first = firstLetter(key)
 		}
-		first := firstLetter(key)
 		var forms siblingForms
 		for k := pmark; k < pend; k++ {
 			p := &b.par[k]
