@@ -113,7 +113,7 @@ type indexRule struct {
 	name  string // sibling key
 	loose uint64 // looseSig of name
 	sep   uint64 // sepSig of name
-	first byte   // firstLetter of name
+	first rune   // firstClass of name
 	// nameNFD is name decomposed (NFD), for old siblings in another
 	// normalisation (sameNameNFD).
 	nameNFD string
@@ -190,8 +190,8 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 	}
 	for _, r := range x.rules {
 		for _, o := range x.rules {
-			if strings.EqualFold(r.name, o.segs[len(o.segs)-1].key) {
-				return Index{}, fmt.Errorf("%w: the index name %q is an indexed key", ErrInvalidIndex, r.name)
+			if k := o.segs[len(o.segs)-1].key; strings.EqualFold(r.name, k) || strict && OldSibling(k, r.name) {
+				return Index{}, fmt.Errorf("%w: the index name %q is an indexed key, or one in another letter case or with other separators", ErrInvalidIndex, r.name)
 			}
 		}
 	}
@@ -204,7 +204,7 @@ func indexFromRules(rules []IndexRule, strict bool) (Index, error) {
 	}
 	for i := range x.rules {
 		r := &x.rules[i]
-		r.loose, r.sep, r.first, r.nameNFD = looseSig([]byte(r.name)), sepSig([]byte(r.name)), firstLetter([]byte(r.name)), norm.NFD.String(r.name)
+		r.loose, r.sep, r.first, r.nameNFD = looseSig([]byte(r.name)), sepSig([]byte(r.name)), firstClass([]byte(r.name)), norm.NFD.String(r.name)
 		if i < x.named && !x.hasSpellings(i) && !slices.ContainsFunc(r.segs, func(s segment) bool { return s.wild }) {
 			last := len(r.segs) - 1
 			for d := range last {

@@ -111,6 +111,7 @@ func TestParseIndex(t *testing.T) {
 		{"email,email_bidx", nil},
 		{"a.email,b.Email", nil}, // email_bidx and Email_bidx: one name to readers that fold case
 		{"a.user_id,b.userId", nil},
+		{"k,kBidx", nil}, // k's sibling k_bidx would be the key kBidx to converters of key styles
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -147,13 +147,13 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 		}
 		target := false
 		var loose uint64 // key's looseSig when it is not ASCII: only then can it be a name's other normalisation
-		var first byte   // key's firstLetter, when some rule may hold its sibling here
+		var first rune   // key's firstClass, when some rule may hold its sibling here
 		nonASCII := false
 		if pend > pmark {
 			if nonASCII = !isASCII(key); nonASCII {
 				loose = looseSig(key)
 			}
-			first = firstLetter(key)
+			first = firstClass(key)
 		}
 		var forms siblingForms
 		for k := pmark; k < pend; k++ {
@@ -162,7 +162,7 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			switch {
 			case string(key) == r.segs[len(r.segs)-1].key:
 				p.vs, target = vs, true
-			case (first == r.first || first == 0 || r.first == 0) && sepOf(key, &sep, &hasSep) == r.sep && sepVariant(key, r.name) ||
+			case first == r.first && sepOf(key, &sep, &hasSep) == r.sep && sepVariant(key, r.name) ||
 				nonASCII && loose == r.loose && b.sameNameNFD(key, r, &forms):
 				// Any key that folds to the name, in Unicode as decoders
 				// that match keys without regard to case do (ſ is s, K

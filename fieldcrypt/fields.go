@@ -77,10 +77,9 @@ type segment struct {
 	sigD  uint64
 	loose uint64 // looseSig of key
 	sep   uint64 // sepSig of key
-	// first is key's first byte that is no word separator, lower-cased
-	// when a letter, or 0 when it is not ASCII: a key whose own differs
-	// is no sepVariant of key, without computing its sepSig.
-	first byte
+	// first is firstClass of key: a key whose own differs is no
+	// sepVariant of key, without computing its sepSig.
+	first rune
 }
 
 // ParseFields parses a comma-separated list of paths, as sent in the

@@ -143,7 +143,7 @@ func newSegment(key string, escaped bool) (segment, error) {
 		return segment{index: -1, wild: true}, nil
 	}
 	seg := segment{key: key, index: arrayIndex(key), ascii: isASCII([]byte(key)), nfd: key}
-	seg.sig, seg.loose, seg.sep, seg.first = foldSig([]byte(key)), looseSig([]byte(key)), sepSig([]byte(key)), firstLetter([]byte(key))
+	seg.sig, seg.loose, seg.sep, seg.first = foldSig([]byte(key)), looseSig([]byte(key)), sepSig([]byte(key)), firstClass([]byte(key))
 	seg.sigD = seg.sig
 	if !seg.ascii {
 		seg.nfd = norm.NFD.String(key)

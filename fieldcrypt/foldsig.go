@@ -136,6 +136,9 @@ func sepSig(b []byte) uint64 {
 			r, n = utf8.DecodeRune(b)
 			b = b[n:]
 		}
+		if isSepRune(r) {
+			continue
+		}
 		if r < foldLimit {
 			if t == nil {
 				t = foldTab()

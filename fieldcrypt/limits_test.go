@@ -294,6 +294,20 @@ func TestSeparatorVariantKey(t *testing.T) {
 		{`{"user_ssn":"x","user_name":"y","username":"z"}`, "user_ssn", false},
 		{`{"user_ss":"x","ssn_hash":"y","s":"z"}`, "user_ssn,ssn", false},
 		{`{"user":{"ssn":"x"},"user_ssn":"y"}`, "user.ssn", false}, // another depth
+		// JavaScript's white space (humps) and a dot inside the key
+		// (camelcase-keys) separate words too; a dot at either end is a
+		// dotted key's business (TestDottedKey).
+		{`{"user\tssn":"secret"}`, "user_ssn", true},
+		{`{"user\nssn":"secret"}`, "user_ssn", true},
+		{`{"user\u00a0ssn":"secret"}`, "user_ssn", true},
+		{"{\"user\u3000ssn\":\"secret\"}", "user_ssn", true},
+		{`{"user.ssn":"secret"}`, "user_ssn", true},
+		{`{".ssn":"x","ssn.":"y"}`, "s_sn", false},
+		// With another normalisation as well (Swift compares keys
+		// canonically after converting them).
+		{`{"caFe\u0301":"secret"}`, "ca_f\u00e9", true},
+		{`{"ca_fe\u0301":"secret"}`, "caf\u00e9", true},
+		{`{"CAFE\u0301_":"secret"}`, "caf\u00e9", true},
 	} {
 		checkVariantBothWays(t, p, tc.doc, tc.fields, tc.refused)
 	}

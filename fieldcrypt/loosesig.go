@@ -192,8 +192,8 @@ func (b *looseBuilder) decompose(r rune) []rune {
 func (b *looseBuilder) items(r rune) []uint32 {
 	var out []uint32
 	for _, x := range b.decompose(r) {
-		if x == cgj || b.unstable[x] {
-			continue
+		if x == cgj || b.unstable[x] || isSepRune(x) || x < utf8.RuneSelf && isWordSep(byte(x)) {
+			continue // word separators too: sepVariant of normal forms (scanner.variant)
 		}
 		c := foldClass(x)
 		switch {
@@ -240,6 +240,9 @@ func looseSig(b []byte) uint64 {
 	for len(b) > 0 {
 		if c := b[0]; c < utf8.RuneSelf {
 			b = b[1:]
+			if isWordSep(c) {
+				continue
+			}
 			if 'a' <= c && c <= 'z' {
 				c -= 'a' - 'A' // foldClass of ASCII
 			}

@@ -164,3 +164,56 @@ func TestLooseSigVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestSepGatesSound checks on random keys that the gates of the separator
+// check never turn away a key it would refuse: whenever sepVariant(key,
+// name), firstClass and sepSig agree; and whenever the key and the name
+// are separator variants once decomposed (scanner.variant), their loose
+// signatures agree.
+func TestSepGatesSound(t *testing.T) {
+	pool := []rune("aAbBkKsSiIyY_-. \t\u00a0\u3000\ufeff\u017f\u212a\u0131\u0130\u00e9\u00c9\u0301\u0307\u0345\u03b9\u00df")
+	seps := []rune("_-. \t\u00a0\u3000\ufeff")
+	members := map[rune][]rune{}
+	for r := rune(0); r < 0x20000; r++ {
+		members[foldClass(r)] = append(members[foldClass(r)], r)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := 200_000
+	if testing.Short() {
+		n = 20_000
+	}
+	checked := 0
+	for range n {
+		var name []rune
+		for range 1 + rng.IntN(6) {
+			name = append(name, pool[rng.IntN(len(pool))])
+		}
+		// A variant: separators dropped or added, runes swapped within
+		// their class.
+		var key []rune
+		for _, r := range name {
+			switch {
+			case slices.Contains(seps, r) && rng.IntN(2) == 0:
+				continue
+			case rng.IntN(4) == 0:
+				key = append(key, seps[rng.IntN(len(seps))])
+			}
+			m := members[foldClass(r)]
+			key = append(key, m[rng.IntN(len(m))])
+		}
+		k, nm := []byte(string(key)), string(name)
+		if sepVariant(k, nm) {
+			checked++
+			if firstClass(k) != firstClass([]byte(nm)) || sepSig(k) != sepSig([]byte(nm)) {
+				t.Fatalf("sepVariant(%+q, %+q), but firstClass %U/%U, sepSig %x/%x", k, nm,
+					firstClass(k), firstClass([]byte(nm)), sepSig(k), sepSig([]byte(nm)))
+			}
+		}
+		if sepVariant([]byte(norm.NFD.String(string(k))), norm.NFD.String(nm)) && looseSig(k) != looseSig([]byte(nm)) {
+			t.Fatalf("%+q and %+q are separator variants decomposed, but their loose signatures differ", k, nm)
+		}
+	}
+	if checked < n/10 {
+		t.Fatalf("only %d of %d keys were variants: the test checks too little", checked, n)
+	}
+}

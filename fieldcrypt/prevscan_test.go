@@ -14,6 +14,7 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"strings"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -273,6 +274,9 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 			s.foldKey = true // canonically equivalent, or so but for case (the live scanner decomposes each key once)
 		} else if k, n := stripWordSeps(string(key)), stripWordSeps(seg.key); k == n || caseVariant([]byte(k), n) {
 			s.foldKey = true // the same words with other separators (the live scanner skips them as it compares)
+		} else if k, n := stripWordSeps(norm.NFD.String(string(key))), stripWordSeps(norm.NFD.String(seg.key)); (!isASCII(key) || !seg.ascii) &&
+			(k == n || caseVariant([]byte(k), n) || bytes.Contains(key, dotAbove) && caseVariant([]byte(stripWordSeps(norm.NFC.String(string(key)))), stripWordSeps(seg.key))) {
+			s.foldKey = true // and in another normalisation
 		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 			raised = append(raised, p) // shared with the live scanner
 		}
@@ -465,12 +469,18 @@ func prevAppendPathKey(dst, key []byte, first bool) []byte {
 	return dst
 }
 
-// stripWordSeps is s without the word separators sepVariant skips.
+// stripWordSeps is s without the word separators sepVariant skips:
+// '_', '-', white space (Unicode's and U+FEFF), and dots but the first
+// and last byte.
 func stripWordSeps(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '_' || r == '-' || r == ' ' {
-			return -1
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == '.' && (i == 0 || i == len(s)-1):
+		case r == '_' || r == '-' || r == '.' || unicode.IsSpace(r) || r == '\ufeff':
+			continue
 		}
-		return r
-	}, s)
+		b.WriteRune(r)
+	}
+	return b.String()
 }

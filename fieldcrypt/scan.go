@@ -353,7 +353,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if (!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || s.maySep(key, seg) && forms.sepOf(key) == seg.sep && sepVariant(key, seg.key) {
+			if !s.foldKey && ((!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || forms.maySep(key, seg) && forms.sepOf(key) == seg.sep && sepVariant(key, seg.key)) {
 				s.foldKey = true
 			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
@@ -448,20 +448,29 @@ func isASCII(b []byte) bool {
 // Decoders and middleware that convert key styles read them as one key:
 // Swift's .convertFromSnakeCase ("user_ssn" and "userSsn" both decode to
 // userSsn), Rails apps that underscore incoming keys (olive_branch),
-// JavaScript servers that camelise them (humps, camelcase-keys), Jackson
-// and .NET naming policies. The separators are '_', '-' and ' ' (humps
-// takes spaces too), anywhere in the key, leading ones included (humps
-// turns "_ssn" into "ssn"). It stops at the first letter that differs;
-// callers compare sepSig first, so that a key is read once, not once per
-// name sharing a long beginning with it.
+// JavaScript servers that camelise them (humps splits on '_', '-' and
+// JavaScript's white space, camelcase-keys on '.' too), Jackson and .NET
+// naming policies. The separators (isWordSep, isSepRune) count anywhere
+// in the key, leading ones included (humps turns "_ssn" into "ssn"). It
+// stops at the first letter that differs; callers compare sepSig first,
+// so that a key is read once, not once per name sharing a long
+// beginning with it.
 func sepVariant(key []byte, name string) bool {
 	i, j := 0, 0
 	for {
-		for i < len(key) && isWordSep(key[i]) {
-			i++
+		for i < len(key) {
+			n := sepLen(key, i)
+			if n == 0 {
+				break
+			}
+			i += n
 		}
-		for j < len(name) && isWordSep(name[j]) {
-			j++
+		for j < len(name) {
+			n := sepLenString(name, j)
+			if n == 0 {
+				break
+			}
+			j += n
 		}
 		if i == len(key) || j == len(name) {
 			return i == len(key) && j == len(name)
@@ -483,31 +492,83 @@ func sepVariant(key []byte, name string) bool {
 	}
 }
 
-// maySep reports whether key may be a sepVariant of seg's key, by their
-// first letters: most keys are not, and this costs a byte or two.
-func (s *scanner) maySep(key []byte, seg *segment) bool {
-	f := firstLetter(key)
-	return f == seg.first || f == 0 || seg.first == 0
-}
-
-// firstLetter returns b's first byte that is no word separator,
-// lower-cased when an ASCII letter; 0 when it is not ASCII, or b is all
-// separators.
-func firstLetter(b []byte) byte {
-	for _, c := range b {
-		switch {
-		case isWordSep(c):
-			continue
-		case c >= utf8.RuneSelf:
-			return 0
+// sepLen returns the length of the word separator at b[i], or 0. A dot
+// separates words only inside a key, not at either end: "email." and
+// ".email" are left to the checks of dotted keys (dottedKey), which
+// stores that expand dots need.
+func sepLen(b []byte, i int) int {
+	if c := b[i]; c < utf8.RuneSelf {
+		if isWordSep(c) && (c != '.' || i > 0 && i < len(b)-1) {
+			return 1
 		}
-		return lowerASCII(c)
+		return 0
+	}
+	if r, n := utf8.DecodeRune(b[i:]); isSepRune(r) {
+		return n
 	}
 	return 0
 }
 
-// isWordSep reports whether c separates words in a key (sepVariant).
-func isWordSep(c byte) bool { return c == '_' || c == '-' || c == ' ' }
+// sepLenString is sepLen for a string.
+func sepLenString(s string, i int) int {
+	if c := s[i]; c < utf8.RuneSelf {
+		if isWordSep(c) && (c != '.' || i > 0 && i < len(s)-1) {
+			return 1
+		}
+		return 0
+	}
+	if r, n := utf8.DecodeRuneInString(s[i:]); isSepRune(r) {
+		return n
+	}
+	return 0
+}
+
+// maySep reports whether key, whose forms are f, may be a sepVariant of
+// seg's key, by their first letters: most keys are not, and this costs a
+// byte or two, once per key.
+func (f *keyForms) maySep(key []byte, seg *segment) bool {
+	if !f.hasFirst {
+		f.first, f.hasFirst = firstClass(key), true
+	}
+	return f.first == seg.first
+}
+
+// firstClass returns the fold class (foldClass) of b's first rune that is
+// no word separator (sepLen), or -1 when b is all separators: if
+// sepVariant(a, b), firstClass(a) == firstClass(b), as the first runes it
+// compares are related by case.
+func firstClass(b []byte) rune {
+	for i := 0; i < len(b); {
+		if n := sepLen(b, i); n > 0 {
+			i += n
+			continue
+		}
+		r, _ := utf8.DecodeRune(b[i:])
+		return foldClass(r)
+	}
+	return -1
+}
+
+// isWordSep reports whether the ASCII byte c separates words in a key
+// (sepVariant): '_', '-', '.' (inside a key: sepLen) and white space.
+// The signatures that gate sepVariant (sepSig, looseSig) leave out every
+// dot, which only makes them agree more often.
+func isWordSep(c byte) bool {
+	switch c {
+	case '_', '-', '.', ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	}
+	return false
+}
+
+// isSepRune reports whether r, not ASCII, separates words in a key: the
+// white space of Unicode and of JavaScript's \s (which adds U+FEFF).
+func isSepRune(r rune) bool {
+	if r < 0x1680 { // the first white space past Latin-1: most letters and marks end here
+		return r == 0x85 || r == 0xa0
+	}
+	return unicode.IsSpace(r) || r == '\ufeff'
+}
 
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
@@ -569,7 +630,11 @@ func (s *scanner) variant(key []byte, ascii bool, f *keyForms, seg *segment) boo
 	if !f.made {
 		s.makeForms(key, ascii, f)
 	}
-	return f.sig == seg.sig && caseVariant(key, seg.key) || canonVariant(key, f, seg)
+	// And both at once: separators, and another normalisation (Swift's
+	// .convertFromSnakeCase compares canonically: "caFe\u0301" for
+	// "ca_fé").
+	return f.sig == seg.sig && caseVariant(key, seg.key) || canonVariant(key, f, seg) ||
+		sepVariant(f.nfd, seg.nfd) || f.nfc != nil && sepVariant(f.nfc, seg.key)
 }
 
 // makeForms fills f for key: its fold signature, its NFD form and that
@@ -608,6 +673,8 @@ type keyForms struct {
 	hasLoose        bool
 	sep             uint64 // sepSig of the key, once hasSep
 	hasSep          bool
+	first           rune // firstClass of the key, once hasFirst
+	hasFirst        bool
 }
 
 // sepOf returns the sepSig of key, whose forms f are.
