@@ -318,11 +318,16 @@ func BenchmarkSeparatorKeys(b *testing.B) {
 		many = fmt.Appendf(many, `"%s%d":1,`, strings.Repeat("_", 1000), i)
 	}
 	many = append(many, `"z":0}`...)
+	dotted := []byte("{")
+	for i := 0; len(dotted) < 1<<20; i++ {
+		dotted = fmt.Appendf(dotted, `"%sy.%d":1,`, strings.Repeat("_", 1000), i)
+	}
+	dotted = append(dotted, `"z":0}`...)
 	p := &Params{ProjectID: "proj_1", Keys: newTestKeyring(b, 1)}
 	for _, c := range []struct {
 		name string
 		doc  []byte
-	}{{"one-long-key", long}, {"many-keys", many}} {
+	}{{"one-long-key", long}, {"many-keys", many}, {"many-dotted-keys", dotted}} {
 		dst := make([]byte, 0, 2*len(c.doc))
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

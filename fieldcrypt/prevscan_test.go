@@ -277,7 +277,7 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 		} else if k, n := stripWordSeps(norm.NFD.String(string(key))), stripWordSeps(norm.NFD.String(seg.key)); (!isASCII(key) || !seg.ascii) &&
 			(k == n || caseVariant([]byte(k), n) || bytes.Contains(key, dotAbove) && caseVariant([]byte(stripWordSeps(norm.NFC.String(string(key)))), stripWordSeps(seg.key))) {
 			s.foldKey = true // and in another normalisation
-		} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
+		} else if s.strict && bytes.IndexByte(key, '.') > 0 && dottedKey(key, p.segs[d:]) { // ungated
 			raised = append(raised, p) // shared with the live scanner
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -42,6 +43,7 @@ type scanner struct {
 	nfc     []byte          // a key composed to NFC (canonVariant)
 	norm    norm.Iter       // decomposes it without allocating
 	pending keyEntry        // a key skipHot leaves to skip
+	forms   keyForms        // matchKey's, of the key it matches (reset per key: cheaper than a zeroed local)
 	// foldKey: a key equals a named path's segment but for letter case,
 	// normalisation or word separators (see ErrCaseVariantKey).
 	foldKey bool
@@ -322,8 +324,9 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 // matchKey returns the paths of m whose segment at depth d matches key.
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
-	var known, ascii bool                   // whether key is ASCII, once needed
-	var forms keyForms                      // key normalised, once needed (canonVariant)
+	var known, ascii bool // whether key is ASCII, once needed
+	forms := &s.forms     // key normalised and its signatures, once needed
+	forms.made, forms.hasLoose, forms.hasSep, forms.hasFirst = false, false, false, false
 	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
 	var raised, exactFam, exactPlain uint64 // paths of a family that find key dotted; families and paths that match it exactly
 	for ; m != 0; m &= m - 1 {
@@ -353,9 +356,12 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
-			if !s.foldKey && ((!ascii || !seg.ascii) && s.variant(key, ascii, &forms, seg) || forms.maySep(key, seg) && forms.sepOf(key) == seg.sep && sepVariant(key, seg.key)) {
+			// Most keys begin with another letter than the named one:
+			// then neither can be the other with other separators.
+			sep := len(key) == 0 || !lettersDiffer(key[0], seg.key[0])
+			if !s.foldKey && ((!ascii || !seg.ascii) && s.variant(key, ascii, forms, seg) || sep && forms.maySep(key, seg) && forms.sepOf(key) == seg.sep && sepVariant(key, seg.key)) {
 				s.foldKey = true
-			} else if s.strict && len(key) > len(seg.key) && key[len(seg.key)] == '.' && dottedKey(key, p.segs[d:]) {
+			} else if s.strict && (len(key) > len(seg.key) && key[len(seg.key)] == '.' || sep && forms.maySep(key, seg) && bytes.IndexByte(key, '.') > 0) && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
 			}
 		}
@@ -393,7 +399,10 @@ func dottedOf(p *path, i int, dotted bool, raised uint64) (bool, uint64) {
 // email.x or email. for email): stores that expand dotted keys (MongoDB's
 // updates, Elasticsearch) would put its value at or under the named
 // field, in plaintext. Segments compare as matchKey's do, ASCII letter
-// case aside; a * takes one dot-free, non-empty piece.
+// case aside, or, for a key without dots, as sepVariant compares a piece
+// between dots (profile.taxId for profile.tax_id: a Rails app that
+// underscores keys before a MongoDB update); a * takes one dot-free,
+// non-empty piece.
 func dottedKey(key []byte, segs []segment) bool {
 	rest := key
 	for n, seg := range segs {
@@ -406,11 +415,12 @@ func dottedKey(key []byte, segs []segment) bool {
 				return false
 			}
 			rest = rest[j:]
+		} else if k := len(seg.key); len(rest) >= k && foldEqual(rest[:k], seg.key) && (len(rest) == k || rest[k] == '.') {
+			rest = rest[k:]
+		} else if j := pieceEnd(rest); j > 0 && strings.IndexByte(seg.key, '.') < 0 && sepVariant(rest[:j], seg.key) {
+			rest = rest[j:] // the piece is the key with other separators or letter case (profile.taxId)
 		} else {
-			if len(rest) < len(seg.key) || !foldEqual(rest[:len(seg.key)], seg.key) {
-				return false
-			}
-			rest = rest[len(seg.key):]
+			return false
 		}
 		if len(rest) == 0 {
 			return n >= 1 // two segments or more
@@ -424,6 +434,14 @@ func dottedKey(key []byte, segs []segment) bool {
 		}
 	}
 	return true // the whole path, and a key under it
+}
+
+// pieceEnd returns the index of the first dot in b, or len(b).
+func pieceEnd(b []byte) int {
+	if j := bytes.IndexByte(b, '.'); j >= 0 {
+		return j
+	}
+	return len(b)
 }
 
 // isASCII reports whether b holds only ASCII bytes.
@@ -523,6 +541,14 @@ func sepLenString(s string, i int) int {
 	return 0
 }
 
+// lettersDiffer reports whether a and b, the first bytes of two keys, are
+// ASCII and no separators, and differ but for letter case: then the keys
+// are no sepVariant of each other (nor is one dottedKey's piece for the
+// other), as firstClass would say at more cost.
+func lettersDiffer(a, b byte) bool {
+	return a|b < utf8.RuneSelf && !isWordSep(a) && !isWordSep(b) && lowerASCII(a) != lowerASCII(b)
+}
+
 // maySep reports whether key, whose forms are f, may be a sepVariant of
 // seg's key, by their first letters: most keys are not, and this costs a
 // byte or two, once per key.
@@ -539,6 +565,12 @@ func (f *keyForms) maySep(key []byte, seg *segment) bool {
 // compares are related by case.
 func firstClass(b []byte) rune {
 	for i := 0; i < len(b); {
+		if c := b[i]; c < utf8.RuneSelf && !isWordSep(c) {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A' // foldClass of ASCII
+			}
+			return rune(c)
+		}
 		if n := sepLen(b, i); n > 0 {
 			i += n
 			continue
