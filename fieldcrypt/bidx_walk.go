@@ -99,7 +99,9 @@ func (w *bidxWalk) value(i int, act []bidxAt) int {
 
 // object walks the object at doc[i]. For each rule at its last segment
 // it finds the indexed key's value and the old siblings (keys that are
-// the rule's sibling name in another letter case or normalisation), and
+// the rule's sibling name in another letter case, normalisation or with
+// other separators: OldSibling), and keys with dots that spell a
+// sibling's path from here (indexRule.dotted), and
 // records them once the object ends: the insertion after the value, and
 // each old sibling as a member deletion (bidxEdit.del) that plan turns
 // into byte ranges once every rule has walked, since two rules may delete
