@@ -326,7 +326,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var known, ascii bool // whether key is ASCII, once needed
 	forms := &s.forms     // key normalised and its signatures, once needed
-	forms.made, forms.hasLoose, forms.hasSep, forms.hasFirst = false, false, false, false
+	forms.made, forms.hasLoose, forms.hasSep, forms.hasFirst, forms.dot = false, false, false, false, 0
 	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
 	var raised, exactFam, exactPlain uint64 // paths of a family that find key dotted; families and paths that match it exactly
 	for ; m != 0; m &= m - 1 {
@@ -361,7 +361,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 			sep := len(key) == 0 || !lettersDiffer(key[0], seg.key[0])
 			if !s.foldKey && ((!ascii || !seg.ascii) && s.variant(key, ascii, forms, seg) || sep && forms.maySep(key, seg) && forms.sepOf(key) == seg.sep && sepVariant(key, seg.key)) {
 				s.foldKey = true
-			} else if s.strict && (len(key) > len(seg.key) && key[len(seg.key)] == '.' || sep && forms.maySep(key, seg) && bytes.IndexByte(key, '.') > 0) && dottedKey(key, p.segs[d:]) {
+			} else if s.strict && (len(key) > len(seg.key) && key[len(seg.key)] == '.' || sep && forms.maySep(key, seg) && forms.dotted(key)) && dottedKey(key, p.segs[d:]) {
 				dotted, raised = dottedOf(p, i, dotted, raised)
 			}
 		}
@@ -707,6 +707,19 @@ type keyForms struct {
 	hasSep          bool
 	first           rune // firstClass of the key, once hasFirst
 	hasFirst        bool
+	dot             int8 // whether the key holds a dot after its first byte: 0 unknown, 1 no, 2 yes
+}
+
+// dotted reports whether key, whose forms f are, holds a dot after its
+// first byte, looked for once per key.
+func (f *keyForms) dotted(key []byte) bool {
+	if f.dot == 0 {
+		f.dot = 1
+		if bytes.IndexByte(key, '.') > 0 {
+			f.dot = 2
+		}
+	}
+	return f.dot == 2
 }
 
 // sepOf returns the sepSig of key, whose forms f are.
