@@ -357,20 +357,6 @@ func (b *bidxScratch) sameNameNFD(key []byte, r *indexRule, f *siblingForms) boo
 	return string(f.nfd) == r.nameNFD || caseVariant(f.nfd, r.nameNFD) || f.nfc != nil && caseVariant(f.nfc, r.name)
 }
 
-// equalFoldKey reports whether key and name are equal under Unicode case
-// folding (strings.EqualFold's rule), without converting key to a string.
-func equalFoldKey(key []byte, name string) bool {
-	for len(key) > 0 && len(name) > 0 {
-		r1, n1 := utf8.DecodeRune(key)
-		r2, n2 := utf8.DecodeRuneInString(name)
-		key, name = key[n1:], name[n2:]
-		if !foldRune(r1, r2) {
-			return false
-		}
-	}
-	return len(key) == 0 && len(name) == 0
-}
-
 // foldRune reports whether r1 and r2 are equal under Unicode simple case
 // folding.
 func foldRune(r1, r2 rune) bool {
