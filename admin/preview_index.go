@@ -48,6 +48,9 @@ func previewIndex(route *keystore.Route, in wire.PreviewInput, plan phasePlan) (
 	if name := x.CoveredBy(fields); name != "" {
 		return out, &httpapi.Error{Status: 400, Code: "invalid_index", Message: "index names " + name + ", which is not among the fields to encrypt"}
 	}
+	if e := x.Overwrites(fields); e != nil {
+		return out, previewIndexError(e)
+	}
 	var root *jsonNode
 	if in.Body != nil {
 		if root, err = decodeTree(in.Body); err != nil {

@@ -77,6 +77,11 @@ func TestAdminRouteIndex(t *testing.T) {
 	if noEnc.status != 400 || !strings.Contains(string(noEnc.body), "invalid_index") {
 		t.Errorf("preview of an index without fields = %d %s, want 400 invalid_index", noEnc.status, noEnc.body)
 	}
+	// A field to encrypt where the index goes: 400, as the proxy answers.
+	over := e.call("POST", preview, `{"method":"POST","path":"/other","body":{"email":"a"},"fields":["email","emailBidx"],"index":["email"]}`)
+	if over.status != 400 || !strings.Contains(string(over.body), "invalid_index") || !strings.Contains(string(over.body), "emailBidx") {
+		t.Errorf("preview of a field where the index goes = %d %s, want 400 invalid_index naming emailBidx", over.status, over.body)
+	}
 }
 
 func mustJSON(v any) string {

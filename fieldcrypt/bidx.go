@@ -398,6 +398,73 @@ func (x Index) CoveredBy(f Fields) string {
 	return ""
 }
 
+// Overwrites returns, as an *OverwriteError, a path of f that an index
+// of x would write its sibling over, or nil: a path whose last key is
+// the sibling's name, or one an index replaces as an old sibling
+// (OldSibling), under the same parents (a * on either side matches any);
+// or a key with dots that spells the sibling's path from an object
+// above, which an index removes (indexRule.dotted). EncryptIndexed would
+// replace the value named for encryption, so the two are refused
+// together. A path ending in a * is not one: it names what an object
+// holds, siblings included, and those are replaced (blind-index.md).
+func (x Index) Overwrites(f Fields) *OverwriteError {
+	var b *bidxScratch // for the keys that pass the gates, as the walk has them
+	defer func() {
+		if b != nil {
+			putBidxScratch(b)
+		}
+	}()
+	keyOf := func(s string) []byte {
+		if b == nil {
+			b = getBidxScratch()
+		}
+		b.key = append(b.key[:0], s...)
+		return b.key
+	}
+	for i := range x.rules {
+		r := &x.rules[i]
+		last := len(r.segs) - 1
+		for _, p := range f.paths {
+			n := len(p.segs) - 1
+			k := &p.segs[n]
+			if k.wild || n > last || !sameParents(p.segs[:n], r.segs) {
+				continue
+			}
+			// The walk's tests (bidxWalk.object), with the path's key
+			// in the place of a member's.
+			var hit bool
+			switch {
+			case n == last:
+				hit = k.key == r.name || k.first == r.first && k.sep == r.sep && sepVariant(keyOf(k.key), r.name)
+				if !hit && !k.ascii && k.loose == r.loose {
+					var forms siblingForms
+					key := keyOf(k.key) // b is set
+					hit = b.sameNameNFD(key, r, &forms)
+				}
+			case r.dotted != nil:
+				hit = k.sep == r.dottedSep[n] && sepVariant(keyOf(k.key), r.dotted[n])
+			}
+			if hit {
+				o := &x.rules[r.from]
+				sib := append(slices.Clone(o.segs[:len(o.segs)-1]), segment{key: o.name, index: -1})
+				return &OverwriteError{Field: p.name, Indexed: o.field, Sibling: canonicalName(sib)}
+			}
+		}
+	}
+	return nil
+}
+
+// sameParents reports whether path segments a may be the first len(a)
+// of b: each the same key, or a * on either side.
+func sameParents(a, b []segment) bool {
+	for d, s := range a {
+		if !s.wild && !b[d].wild && s.key != b[d].key {
+			return false
+		}
+	}
+	return true
+}
+
 // IndexKeys gives the blind-index key of a field path (canonical
 // spelling) of one project. Implementations must be safe for concurrent
 // use and should cache: it is called once per rule per call.

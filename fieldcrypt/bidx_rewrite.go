@@ -47,6 +47,9 @@ func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Param
 	if name := x.CoveredBy(f); name != "" {
 		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w: %s is indexed but not among the fields to encrypt", ErrInvalidIndex, name)
 	}
+	if err := overwritten(x, f); err != nil {
+		return dst, fmt.Errorf("fieldcrypt.EncryptIndexed: %w", err)
+	}
 	s := getScratch()
 	defer putScratch(s)
 	if err := s.locateStrict(doc, f, p.BindFields); err != nil {
@@ -64,6 +67,39 @@ func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Param
 	return out, nil
 }
 
+// overwritten is Overwrites as an error.
+func overwritten(x Index, f Fields) error {
+	if e := x.Overwrites(f); e != nil {
+		return e
+	}
+	return nil
+}
+
+// OverwriteError is the error of fields to encrypt that name a member
+// where an index is written (Index.Overwrites): the value would be lost.
+// It wraps ErrInvalidIndex.
+type OverwriteError struct {
+	Field   string // the path named for encryption
+	Indexed string // the indexed field whose sibling it is
+	Sibling string // that index's path (its sibling's)
+}
+
+func (e *OverwriteError) Error() string {
+	return ErrInvalidIndex.Error() + ": " + e.Message()
+}
+
+// Message says what is refused and why, without the sentinel's prefix.
+func (e *OverwriteError) Message() string {
+	const fix = ": the index would replace its value; encrypt it under another name, or give the index another name"
+	if e.Field == e.Sibling {
+		return "the fields to encrypt name " + e.Field + ", where the index of " + e.Indexed + " is written" + fix
+	}
+	return "the fields to encrypt name " + e.Field + ", and the index of " + e.Indexed + " is written at " + e.Sibling +
+		", which that names too (in another letter case, with other separators or dots, or through a *)" + fix
+}
+
+func (e *OverwriteError) Unwrap() error { return ErrInvalidIndex }
+
 // CheckEncryptIndexed reports what EncryptIndexed would refuse doc for
 // (CheckEncrypt's refusals, an index that is not among f's paths, and
 // the *IndexError of a value that is a container or is inside one sealed
@@ -72,6 +108,9 @@ func EncryptIndexed(dst, doc []byte, f Fields, x Index, keys IndexKeys, p *Param
 func CheckEncryptIndexed(doc []byte, f Fields, x Index) error {
 	if name := x.CoveredBy(f); name != "" {
 		return fmt.Errorf("fieldcrypt.EncryptIndexed: %w: %s is indexed but not among the fields to encrypt", ErrInvalidIndex, name)
+	}
+	if err := overwritten(x, f); err != nil {
+		return fmt.Errorf("fieldcrypt.EncryptIndexed: %w", err)
 	}
 	s := getScratch()
 	defer putScratch(s)

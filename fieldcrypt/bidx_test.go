@@ -483,3 +483,56 @@ func TestEncryptIndexedDecrypts(t *testing.T) {
 		t.Errorf("IndexKey calls = %d, want one per rule", keys.calls)
 	}
 }
+
+// TestIndexOverwrites: fields to encrypt that name the member an index is
+// written to are refused with the index, before anything is written:
+// EncryptIndexed would replace their value with the index.
+func TestIndexOverwrites(t *testing.T) {
+	keys := newTestIndexKeys("proj_1")
+	p := testParams(t)
+	tests := []struct {
+		fields, index string
+		field, at     string // the conflict reported; "" for none
+	}{
+		{"ssn,ssn_bidx", "ssn", "ssn_bidx", "ssn_bidx"},
+		{"ssn,ssnBidx", "ssn", "ssnBidx", "ssn_bidx"},
+		{"ssn,SSN-BIDX", "ssn", "SSN-BIDX", "ssn_bidx"},
+		{"u.k,u.k_bidx", "u.k", "u.k_bidx", "u.k_bidx"},
+		{"u.k,*.k_bidx", "u.k", "*.k_bidx", "u.k_bidx"},
+		{"items.*.k,items.0.k_bidx", "items.*.k", "items.0.k_bidx", "items.*.k_bidx"},
+		{`u.k,u\.k_bidx`, "u.k", `u\.k_bidx`, "u.k_bidx"},                                                    // a store that expands dots reads it there
+		{`profile\.email,profile.email_bidx`, `profile\.email`, "profile.email_bidx", `profile\.email_bidx`}, // the nested spelling's sibling
+		{"ssn,ssn_bidx2", "ssn", "", ""},
+		{"u.k,v.k_bidx", "u.k", "", ""},
+		{"u.k,u.*", "u.k", "", ""}, // a * names the object's members, the index's among them: replaced
+		{"u.k,k_bidx", "u.k", "", ""},
+		// In another normalisation: the name's letters decomposed.
+		{"caf\u00e9,cafe\u0301_bidx", "caf\u00e9", "cafe\u0301_bidx", "caf\u00e9_bidx"},
+		{"caf\u00e9,CAFE\u0301_BIDX", "caf\u00e9", "CAFE\u0301_BIDX", "caf\u00e9_bidx"},
+		{"caf\u00e9,cafe\u0301_bidy", "caf\u00e9", "", ""},
+	}
+	for _, tt := range tests {
+		x, err := ParseIndex(tt.index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := mustFields(t, tt.fields)
+		e := x.Overwrites(f)
+		doc := []byte(`{"ssn":"1","u":{"k":"2"}}`)
+		_, encErr := EncryptIndexed(nil, doc, f, x, keys, p)
+		checkErr := CheckEncryptIndexed(doc, f, x)
+		if tt.field == "" {
+			if e != nil || encErr != nil || checkErr != nil {
+				t.Errorf("fields %s, index %s: Overwrites = %v, EncryptIndexed = %v, CheckEncryptIndexed = %v; want none", tt.fields, tt.index, e, encErr, checkErr)
+			}
+			continue
+		}
+		if e == nil || e.Field != tt.field || e.Sibling != tt.at {
+			t.Errorf("fields %s, index %s: Overwrites = %+v, want %s at %s", tt.fields, tt.index, e, tt.field, tt.at)
+		}
+		var oe *OverwriteError
+		if !errors.As(encErr, &oe) || !errors.Is(encErr, ErrInvalidIndex) || !errors.As(checkErr, &oe) {
+			t.Errorf("fields %s, index %s: EncryptIndexed = %v, CheckEncryptIndexed = %v; want an OverwriteError", tt.fields, tt.index, encErr, checkErr)
+		}
+	}
+}

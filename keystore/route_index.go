@@ -106,6 +106,11 @@ func normalizeRouteIndex(phase string, out *RoutePhase, in []RouteIndex) ([]Rout
 		}
 		list[i] = RouteIndex{Field: r.Field, Normalize: r.Normalize.String(), Name: r.Name, Bytes: r.Bytes}
 	}
+	if f, err := fieldcrypt.FieldsFromList(out.Fields); err == nil {
+		if e := x.Overwrites(f); e != nil {
+			return nil, invalid(phase+".fields", "%s", e.Message())
+		}
+	}
 	return list, nil
 }
 

@@ -42,6 +42,12 @@ func TestRouteIndex(t *testing.T) {
 			Index: []RouteIndex{{Field: "a"}}}}, "response.index"},
 		{"twice", RouteInput{Path: "/a", Request: &RoutePhase{Mode: "encrypt", Fields: []string{"a"},
 			Index: []RouteIndex{{Field: "a"}, {Field: "a", Normalize: "lower"}}}}, "request.index"},
+		// The index would replace the value of a field named for
+		// encryption: refused, rather than the value lost.
+		{"a field where the index goes", RouteInput{Path: "/a", Request: &RoutePhase{Mode: "encrypt", Fields: []string{"a", "aBidx"},
+			Index: []RouteIndex{{Field: "a"}}}}, "request.fields"},
+		{"a field where the named index goes", RouteInput{Path: "/a", Request: &RoutePhase{Mode: "encrypt", Fields: []string{"u.a", "u.a_idx"},
+			Index: []RouteIndex{{Field: "u.a", Name: "a_idx"}}}}, "request.fields"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,6 +97,9 @@ func (d *Data) directIndexed(out []byte, st *reqState, raw []byte, composite boo
 	if name := x.CoveredBy(fields); name != "" {
 		return out, indexNotEncrypted(name)
 	}
+	if err := indexOverwrites(x, fields); err != nil {
+		return out, err
+	}
 	st.data = d
 	out, err = fieldcrypt.EncryptIndexed(out, raw, fields, x, st, &st.params)
 	return out, indexAPIError(err)

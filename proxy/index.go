@@ -90,7 +90,17 @@ func (d *Data) requestIndex(st *reqState, fields fieldcrypt.Fields, ok bool) (fi
 	if name := x.CoveredBy(fields); name != "" {
 		return x, indexNotEncrypted(name)
 	}
-	return x, nil
+	return x, indexOverwrites(x, fields)
+}
+
+// indexOverwrites is the 400 of fields to encrypt that name a member an
+// index is written to (fieldcrypt.Index.Overwrites), or nil.
+func indexOverwrites(x fieldcrypt.Index, fields fieldcrypt.Fields) error {
+	e := x.Overwrites(fields)
+	if e == nil {
+		return nil
+	}
+	return &apiError{Status: 400, Code: "invalid_index", Message: "X-Qanapi-Index with the fields to encrypt (X-Qanapi-Fields or the route's): " + e.Message()}
 }
 
 // encrypt is the request phase's encryption, with its blind indexes.

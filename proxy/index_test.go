@@ -162,6 +162,10 @@ func TestIndexRefusals(t *testing.T) {
 		{"object", `{"email":{"a":"secret"}}`, []string{HeaderFields, "email", HeaderIndex, "email"}, 422, "index_not_scalar", "email"},
 		{"array", `{"u":{"email":["secret"]}}`, []string{HeaderFields, "u.email", HeaderIndex, "u.email"}, 422, "index_not_scalar", "u.email"},
 		{"inside an outer value", `{"u":{"email":"secret"}}`, []string{HeaderFields, "u,u.email", HeaderIndex, "u.email"}, 422, "index_not_encrypted", "u.email"},
+		// A field to encrypt where the index is written would lose its
+		// value to the index: refused, whatever the body holds.
+		{"a field where the index goes", `{"ssn":"secret","ssn_bidx":"secret"}`, []string{HeaderFields, "ssn,ssn_bidx", HeaderIndex, "ssn"}, 400, "invalid_index", "ssn_bidx"},
+		{"a field the index's other spelling", `{"ssn":"secret"}`, []string{HeaderFields, "ssn,ssnBidx", HeaderIndex, "ssn"}, 400, "invalid_index", "ssnBidx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +249,12 @@ func TestIndexRoute(t *testing.T) {
 	}
 	r = e.do("POST", "/proxy/"+p.ID+"/users", `{"phone":"1"}`, HeaderAuthorization, key, HeaderIndex, "phone:exact")
 	rtErrorShape(t, "header changing the route's index", r, 400, "route_conflict")
+	// Nor encrypt, by header, a field where the route writes an index.
+	r = e.do("POST", "/proxy/"+p.ID+"/users", `{"phone":"1","phone_idx":"mine"}`, HeaderAuthorization, key, HeaderFields, "phone_idx")
+	rtErrorShape(t, "header field where the route's index goes", r, 400, "invalid_index")
+	if !strings.Contains(string(r.body), "phone_idx") {
+		t.Errorf("header field where the route's index goes = %s, want it named", r.body)
+	}
 }
 
 func TestIndexDirectEncrypt(t *testing.T) {
@@ -257,6 +267,9 @@ func TestIndexDirectEncrypt(t *testing.T) {
 	if r.status != 200 || !strings.Contains(string(r.body), `"email_bidx":"`+want+`"`) {
 		t.Errorf("direct encrypt with index = %d %s, want email_bidx %s", r.status, r.body, want)
 	}
+	r = e.do("POST", "/api-v1/v1/encrypt", `{"data":{"email":"a","email_bidx":"b"},"fields":["email","email_bidx"]}`,
+		HeaderAuthorization, key, HeaderIndex, "email")
+	rtErrorShape(t, "direct encrypt of a field where the index goes", r, 400, "invalid_index")
 	r = e.do("POST", "/api-v1/v1/encrypt", `{"data":"x"}`, HeaderAuthorization, key, HeaderIndex, "email")
 	rtErrorShape(t, "direct encrypt of a scalar with an index", r, 400, "invalid_index")
 	r = e.do("POST", "/api-v1/v1/decrypt", `{"data":"x"}`, HeaderAuthorization, key, HeaderIndex, "email")
