@@ -25,12 +25,26 @@ func TestEtcdWatchCompactionResyncs(t *testing.T) {
 	}
 	eventually(t, propagation, "k1 on B", func() error { _, err := b.Authenticate([]byte(p.ID), []byte(k1.Secret)); return err })
 
-	hold := make(chan struct{})
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
 	b.feed.mu.Lock()
-	b.feed.beforeWatch = func() { <-hold }
+	b.feed.beforeWatch = func() {
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		<-hold
+	}
 	restart := b.feed.restart
 	b.feed.mu.Unlock()
-	restart() // B's watch ends and waits on hold
+	restart()
+	// Canceling a watch is asynchronous: until its loop has ended it may
+	// still apply what etcd sends. Change nothing before B's next watch
+	// waits on hold, so that the changes below reach B only by the resync.
+	select {
+	case <-held:
+	case <-time.After(propagation):
+		t.Fatal("B's watch did not restart")
+	}
 
 	if _, err := a.RevokeKey(p.ID, k1.ID); err != nil {
 		t.Fatal(err)
