@@ -27,7 +27,8 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	}
 	st.scratch = append(st.scratch[:0], st.project.ID...)
 	var routed bool
-	st.route, routed = d.matchRoute(st.scratch, ctx.Method(), path)
+	var pathErr error
+	st.route, routed, pathErr = d.matchRoute(st.scratch, ctx.Method(), path, forwardedRaw(ctx.URI().PathOriginal(), project))
 	if err := d.checkRouted(ctx, st, routed); err != nil {
 		return err
 	}
@@ -46,6 +47,9 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	}
 	if !safePath(path) {
 		return errInvalidPath
+	}
+	if pathErr != nil {
+		return pathErr // after the rate limit, as errInvalidPath
 	}
 	if err := d.planResponse(st); err != nil {
 		return err

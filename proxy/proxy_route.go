@@ -93,10 +93,8 @@ func safePath(p []byte) bool {
 // bytes are never sent as they are: %3F would turn into a query, %23 into
 // a fragment, %20 would break the request line.
 func appendPath(dst, raw, project, path []byte) []byte {
-	if rest, ok := bytes.CutPrefix(raw, []byte(pathProxy)); ok {
-		if rest, ok = bytes.CutPrefix(rest, project); ok && len(rest) > 0 && rest[0] == '/' && plainPath(rest) {
-			return append(dst, rest...)
-		}
+	if rest := forwardedRaw(raw, project); rest != nil {
+		return append(dst, rest...)
 	}
 	for _, c := range path {
 		if c == '/' || c != ';' && pathChar(c) {

@@ -143,12 +143,14 @@ type routeCache struct {
 }
 
 // matchRoute returns the route of the project (by id, as stored) for
-// method and path, or nil, and whether the project has routes at all.
+// method and path, or nil, and whether the project has routes at all;
+// raw is the path forwarded as sent, or nil (see routeRank). It returns
+// errAmbiguousPath when readings of the path match different routes.
 // Projects without routes cost one map look-up.
-func (d *Data) matchRoute(projectID []byte, method, path []byte) (*route, bool) {
+func (d *Data) matchRoute(projectID []byte, method, path, raw []byte) (*route, bool, error) {
 	rs, version := d.store.CachedRoutes(projectID)
 	if len(rs) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
 	c := &d.routes
 	c.mu.RLock()
@@ -165,8 +167,12 @@ func (d *Data) matchRoute(projectID []byte, method, path []byte) (*route, bool) 
 		c.sets[string(projectID)] = set
 		c.mu.Unlock()
 	}
-	if rank := set.trie.Match(method, path); rank >= 0 {
-		return &set.routes[rank], true
+	rank, ok := routeRank(&set.trie, method, path, raw)
+	switch {
+	case !ok:
+		return nil, true, errAmbiguousPath
+	case rank >= 0:
+		return &set.routes[rank], true, nil
 	}
-	return nil, true
+	return nil, true, nil
 }

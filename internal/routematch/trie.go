@@ -90,8 +90,19 @@ func splitPattern(p string) []string {
 // are ignored, so no spelling that an upstream resolves to a route's path
 // escapes the route.
 func (t *Trie) Match(method, path []byte) int {
+	return t.matchForm(method, path, true)
+}
+
+// MatchLiteral is Match reading a segment's ";parameters" as part of the
+// segment, as servers that give ';' no meaning in a path (Go's, Node's,
+// nginx's) read it: "/posts/;v=2" has the last segment ";v=2".
+func (t *Trie) MatchLiteral(method, path []byte) int {
+	return t.matchForm(method, path, false)
+}
+
+func (t *Trie) matchForm(method, path []byte, cutParams bool) int {
 	var buf [512]byte
-	p := Normalize(buf[:0], path)
+	p := normalize(buf[:0], path, cutParams)
 	if len(p) > 0 && p[0] == '/' {
 		p = p[1:]
 	}
@@ -101,13 +112,17 @@ func (t *Trie) Match(method, path []byte) int {
 // Normalize appends path to dst lower-cased (ASCII) and with every
 // segment's ";parameters" removed: the form Match compares.
 func Normalize(dst, path []byte) []byte {
+	return normalize(dst, path, true)
+}
+
+func normalize(dst, path []byte, cutParams bool) []byte {
 	inParams := false
 	for _, c := range path {
 		switch {
 		case c == '/':
 			inParams = false
 		case c == ';':
-			inParams = true
+			inParams = cutParams
 		}
 		if inParams {
 			continue

@@ -189,3 +189,30 @@ func TestMatchSpellings(t *testing.T) {
 		t.Errorf("Match(GET /users;v=1/7/CARDS) = %d, want 1", got)
 	}
 }
+
+func TestMatchLiteral(t *testing.T) {
+	var tr Trie
+	tr.Add(0, "/posts/*", nil)
+	tr.Add(1, "/users/*/cards", nil)
+	for _, c := range []struct {
+		path         string
+		cut, literal int
+	}{
+		{"/posts/7", 0, 0},
+		{"/posts/;x", -1, 0},          // the segment is empty once its parameters are cut
+		{"/posts/7;v=2", 0, 0},        // "7;v=2" is one segment either way
+		{"/users;v=1/7/cards", 1, -1}, // "users;v=1" is not "users" to a literal reader
+		{"/USERS/7/Cards;a", 1, -1},
+	} {
+		if got := tr.Match([]byte("GET"), []byte(c.path)); got != c.cut {
+			t.Errorf("Match(%s) = %d, want %d", c.path, got, c.cut)
+		}
+		if got := tr.MatchLiteral([]byte("GET"), []byte(c.path)); got != c.literal {
+			t.Errorf("MatchLiteral(%s) = %d, want %d", c.path, got, c.literal)
+		}
+	}
+	method, path := []byte("GET"), []byte("/posts/;x")
+	if n := testing.AllocsPerRun(100, func() { tr.MatchLiteral(method, path) }); n != 0 {
+		t.Errorf("MatchLiteral allocations = %v, want 0", n)
+	}
+}
