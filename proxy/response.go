@@ -83,11 +83,15 @@ func (d *Data) planResponse(st *reqState) error {
 	return err
 }
 
-// prepareUpstream asks the upstream for an uncompressed answer when the
-// response phase will transform it.
+// prepareUpstream asks the upstream for an uncompressed, whole answer
+// when the response phase will transform it: a byte range of a document
+// can be a document of its own ({"ssn": …} cut out of {"profile":
+// {"ssn": …}}) in which the phase's paths name nothing.
 func (st *reqState) prepareUpstream(req *fasthttp.Request) {
 	if st.resp.active {
 		req.Header.Set("Accept-Encoding", "identity")
+		req.Header.Del(fasthttp.HeaderRange)
+		req.Header.Del(fasthttp.HeaderIfRange)
 	}
 }
 
@@ -110,6 +114,9 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 	pr := st.principal
 	if p.mode == modeDecrypt && !pr.CanDecrypt && !pr.CanDecryptMasked {
 		return nil // the key may not see plaintext: tokens go back as they are
+	}
+	if p.mode == modeEncrypt && resp.StatusCode() == fasthttp.StatusPartialContent {
+		return notTransformable("is a byte range of a document (206), in which the fields cannot be found") // asked whole, answered in part
 	}
 	body, err := d.decodeResponse(st, resp)
 	if err != nil || !isJSON(body) {

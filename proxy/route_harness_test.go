@@ -282,6 +282,17 @@ func (e *rtEnv) upstream(addr string, respond func(n int, req *fasthttp.Request)
 	return u
 }
 
+// httpUpstream serves h, a net/http handler (a real router, Range
+// support), to requests that dial addr.
+func (e *rtEnv) httpUpstream(addr string, h http.Handler) {
+	ln := fasthttputil.NewInmemoryListener()
+	go http.Serve(ln, h)
+	e.t.Cleanup(func() { ln.Close() })
+	e.mu.Lock()
+	e.dialers[addr] = ln.Dial
+	e.mu.Unlock()
+}
+
 func (u *rtUpstream) serve() {
 	for {
 		c, err := u.ln.Accept()

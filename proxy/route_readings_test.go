@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/valyala/fasthttp/fasthttputil"
-
 	"github.com/sdproxy/sdproxy/internal/routematch"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -33,12 +31,7 @@ func TestRouteReadings(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"id":"x","ssn":"123-45-6789"}`))
 	})
-	ln := fasthttputil.NewInmemoryListener()
-	go http.Serve(ln, mux)
-	t.Cleanup(func() { ln.Close() })
-	e.mu.Lock()
-	e.dialers["up.test:80"] = ln.Dial
-	e.mu.Unlock()
+	e.httpUpstream("up.test:80", mux)
 	p := e.project("http://up.test/api")
 	for _, in := range []keystore.RouteInput{
 		{Methods: []string{"PUT"}, Path: "/users/*/profile", Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn"}}},
