@@ -182,11 +182,42 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 // keyDependent marks an answer whose body now depends on the caller's key
 // (plaintext, masks or tokens): no shared cache may keep it or serve it to
 // another key, and the upstream's validators no longer describe it.
+//
+// Every header that lets a cache keep the answer goes first, each of its
+// lines: a second Cache-Control line, or a CDN's own (CDN-Cache-Control,
+// Cloudflare-CDN-Cache-Control and the like, Surrogate-Control,
+// Edge-Control, X-Accel-Expires for nginx), would still be obeyed.
 func keyDependent(h *fasthttp.ResponseHeader) {
+	for _, k := range cacheLifetime {
+		h.Del(k)
+	}
+	for {
+		var name [64]byte
+		n := 0
+		for k := range h.All() {
+			if len(k) <= len(name) && hasSuffixFold(k, "-cdn-cache-control") {
+				n = copy(name[:], k)
+				break
+			}
+		}
+		if n == 0 {
+			break
+		}
+		h.DelBytes(name[:n])
+	}
 	h.Set(fasthttp.HeaderCacheControl, "private, no-store")
 	h.Add(fasthttp.HeaderVary, HeaderAuthorization)
 	h.Del(fasthttp.HeaderETag)
 	h.Del(fasthttp.HeaderLastModified)
+}
+
+// cacheLifetime are the headers, other than the *-CDN-Cache-Control
+// family, by which an upstream tells caches how long to keep an answer.
+var cacheLifetime = []string{fasthttp.HeaderCacheControl, "CDN-Cache-Control", "Surrogate-Control",
+	"Edge-Control", "X-Accel-Expires", fasthttp.HeaderExpires}
+
+func hasSuffixFold(s []byte, suffix string) bool {
+	return len(s) >= len(suffix) && bytes.EqualFold(s[len(s)-len(suffix):], []byte(suffix))
 }
 
 // decodeResponse returns the upstream's body, decoded per its
