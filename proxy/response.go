@@ -3,11 +3,13 @@ package proxy
 import (
 	"bytes"
 	"errors"
+	"slices"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
 	"github.com/sdproxy/sdproxy/internal/bodycodec"
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 // respPlan is the response phase of one request: which fields of the
@@ -60,8 +62,12 @@ func (d *Data) planResponse(st *reqState) error {
 	if rule != nil {
 		p.mode = rule.mode
 	}
-	if p.mode == modeEncrypt && !st.principal.CanEncrypt {
-		return errPermission // minting tokens of chosen plaintext needs the encrypt permission
+	if pr := st.principal; p.mode == modeEncrypt && (!pr.CanEncrypt ||
+		len(pr.Classifications) > 0 && !slices.Contains(pr.Classifications, keystore.NoClassification)) {
+		// Minting tokens of chosen plaintext needs the encrypt permission,
+		// and the answer's tokens are of no classification: a key limited
+		// to others may not make them, as it may not on a request.
+		return errPermission
 	}
 	if rule != nil {
 		p.fields, p.listFields = rule.fields, rule.listFields

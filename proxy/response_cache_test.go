@@ -49,3 +49,37 @@ func TestKeyDependentCacheHeaders(t *testing.T) {
 		t.Errorf("X-Kept = %q, want the upstream's other headers kept", r.header["X-Kept"])
 	}
 }
+
+// TestResponseEncryptClassScope: the tokens a response phase mints are of
+// no classification, so a key limited to other classifications may not
+// mint them, as it may not through a request.
+func TestResponseEncryptClassScope(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(200, "application/json", `{"ssn":"123-45-6789"}`)
+	})
+	p := e.project("http://up.test/api")
+	if _, err := e.store.CreateClassification(p.ID, keystore.ClassificationInput{Slug: "pii"}); err != nil {
+		t.Fatal(err)
+	}
+	piiOnly := e.key(p.ID, keystore.KeyInput{Classifications: []string{"pii"}})
+	withNone := e.key(p.ID, keystore.KeyInput{Classifications: []string{"pii", keystore.NoClassification}})
+	respEnc := []string{HeaderResponseFields, "ssn", HeaderResponseMode, "encrypt"}
+	rtErrorShape(t, "encrypting a request as none with a pii-only key",
+		e.do("POST", "/proxy/"+p.ID+"/x", `{"ssn":"1"}`, HeaderAuthorization, piiOnly, HeaderFields, "ssn"), 403, "permission_denied")
+	before := len(up.requests())
+	rtErrorShape(t, "encrypting an answer with a pii-only key",
+		e.do("GET", "/proxy/"+p.ID+"/x", "", append([]string{HeaderAuthorization, piiOnly}, respEnc...)...), 403, "permission_denied")
+	if len(up.requests()) != before {
+		t.Error("the refused request reached the upstream")
+	}
+	if _, err := e.store.CreateRoute(p.ID, keystore.RouteInput{Path: "/routed", Response: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"ssn"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rtErrorShape(t, "a response encrypt rule with a pii-only key",
+		e.do("GET", "/proxy/"+p.ID+"/routed", "", HeaderAuthorization, piiOnly), 403, "permission_denied")
+	r := e.do("GET", "/proxy/"+p.ID+"/routed", "", HeaderAuthorization, withNone)
+	if r.status != 200 || !strings.Contains(string(r.body), `"ssn":"qanapi:bm9uZQ:`) {
+		t.Errorf("a response encrypt rule with a key allowed none = %d %s, want the ssn sealed as none", r.status, r.body)
+	}
+}
