@@ -173,6 +173,9 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *clientEntry, u
 		return err
 	}
 	st.conn, st.scratch = copyResponse(ctx, resp, st.resp.ran, st.conn, st.scratch)
+	if len(bytes.TrimSpace(st.h.dest)) == 0 { // the project's upstream
+		st.scratch = relocate(&ctx.Response.Header, resp.StatusCode(), st.project.Upstream, st.project.ID, st.scratch)
+	}
 	if st.resp.ran {
 		keyDependent(&ctx.Response.Header) // after the copy: no upstream header can undo it
 	}

@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+func TestUnderUpstream(t *testing.T) {
+	for _, c := range []struct {
+		loc, upstream, rest string
+		ok                  bool
+	}{
+		{"http://up.test/api/users/1", "http://up.test/api", "/users/1", true},
+		{"HTTP://UP.test/api/users/1?x=1", "http://up.test/api/", "/users/1?x=1", true},
+		{"http://up.test/api", "http://up.test/api", "", true},
+		{"http://up.test/api?next=1", "http://up.test/api", "?next=1", true},
+		{"//up.test/api/x", "http://up.test/api", "/x", true},
+		{"/api/x#top", "http://up.test/api", "/x#top", true},
+		{"/login", "http://up.test", "/login", true},
+		{"http://up.test/login", "http://up.test", "/login", true},
+		{"https://up.test/api/x", "http://up.test/api", "", false},        // another scheme
+		{"http://up.test.example/api/x", "http://up.test/api", "", false}, // another host
+		{"http://up.test:81/api/x", "http://up.test/api", "", false},
+		{"http://up.test/apix", "http://up.test/api", "", false},
+		{"/other", "http://up.test/api", "", false},
+		{"//evil.test/api/x", "http://up.test/api", "", false},
+		{"/\\evil.test/api", "http://up.test", "", false},
+		{"users/1", "http://up.test/api", "", false}, // relative to the request: already under /proxy/{id}
+		{"https://elsewhere.test/", "http://up.test", "", false},
+	} {
+		rest, ok := underUpstream([]byte(c.loc), c.upstream)
+		if ok != c.ok || string(rest) != c.rest {
+			t.Errorf("underUpstream(%q, %q) = %q, %v, want %q, %v", c.loc, c.upstream, rest, ok, c.rest, c.ok)
+		}
+	}
+}
+
+// TestRedirectRelocated: a redirect to a place under the project's
+// upstream comes back as the same place under /proxy/{id}, so that a
+// client following a 307 sends its request (its key, the fields in
+// plaintext) through sdproxy again, not to the upstream.
+func TestRedirectRelocated(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	var status int
+	var loc string
+	e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(status, "application/json", `{}`, "Location: "+loc, "Content-Location: "+loc)
+	})
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, c := range []struct {
+		status   int
+		loc, out string
+	}{
+		{307, "http://up.test/api/users/1", "/proxy/" + p.ID + "/users/1"},
+		{308, "/api/users/1?v=2", "/proxy/" + p.ID + "/users/1?v=2"},
+		{301, "http://up.test/api", "/proxy/" + p.ID + "/"},
+		{201, "http://up.test/api/users/2", "/proxy/" + p.ID + "/users/2"},
+		{302, "https://login.example/", "https://login.example/"},
+		{200, "http://up.test/api/users/1", "http://up.test/api/users/1"}, // not a redirect: as sent
+	} {
+		status, loc = c.status, c.loc
+		r := e.do("POST", "/proxy/"+p.ID+"/users", `{"ssn":"123-45-6789"}`, HeaderAuthorization, key, HeaderFields, "ssn")
+		if r.status != c.status || r.header["Location"] != c.out || r.header["Content-Location"] != c.out {
+			t.Errorf("%d Location %s: got %d Location %q Content-Location %q, want %q", c.status, c.loc, r.status, r.header["Location"], r.header["Content-Location"], c.out)
+		}
+	}
+}
