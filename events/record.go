@@ -184,11 +184,17 @@ func appendBlockLine(block, line []byte, bin bool) []byte {
 func isBinaryBlock(block []byte) bool { return len(block) > 0 && block[0] == blockBinary }
 
 // recordable reports whether a request's time fits a record (Unix
-// nanoseconds in an int64); other requests are stored as JSON.
+// nanoseconds in an int64: years 1679 to 2261 in UTC, inside that range);
+// other requests are stored as JSON. Two comparisons, not Year's date
+// arithmetic: it runs for every event.
 func recordable(r *Request) bool {
-	y := r.Time.Year()
-	return y > 1678 && y < 2262
+	return !r.Time.Before(firstRecordable) && r.Time.Before(pastRecordable)
 }
+
+var (
+	firstRecordable = time.Date(1679, 1, 1, 0, 0, 0, 0, time.UTC)
+	pastRecordable  = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // appendRecord appends the request record of r, recorded by instance
 // inst: compact, unless one of its numbers is negative (or past 2^31-1).

@@ -471,3 +471,31 @@ func TestEntryLengths(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", res, err)
 	}
 }
+
+// TestRecordableBounds: a time is stored in a record only when its Unix
+// nanoseconds hold it, whatever its location.
+func TestRecordableBounds(t *testing.T) {
+	east, west := time.FixedZone("east", 14*3600), time.FixedZone("west", -12*3600)
+	for _, c := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{time.Date(1678, 12, 31, 23, 59, 59, 999999999, time.UTC), false},
+		{time.Date(1679, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(2261, 12, 31, 23, 59, 59, 999999999, time.UTC), true},
+		{time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(2262, 1, 1, 0, 0, 0, 0, east), true}, // 2261 in UTC
+		{time.Date(1679, 1, 1, 0, 0, 0, 0, west), true},
+		{time.Date(1500, 1, 2, 3, 4, 5, 6, time.UTC), false},
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(2026, 12, 2, 0, 0, 0, 1, west), true},
+	} {
+		r := &Request{Time: c.at}
+		if got := recordable(r); got != c.want {
+			t.Errorf("recordable(%v) = %v, want %v", c.at, got, c.want)
+		}
+		if c.want && !time.Unix(0, c.at.UnixNano()).Equal(c.at) {
+			t.Errorf("%v does not round-trip through Unix nanoseconds", c.at)
+		}
+	}
+}
