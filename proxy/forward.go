@@ -105,6 +105,7 @@ func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []
 		out.Header.SetCanonical(canonForwardedProto, []byte("http"))
 	}
 	out.Header.SetCanonical(canonForwardedHost, in.Host())
+	out.Header.SetNoDefaultContentType(true) // none sent, none made up
 	out.SetBodyRaw(body)
 	return scratch, conn
 }
@@ -155,6 +156,9 @@ var ownResponse = []string{httpapi.HeaderRequestID, "Ratelimit-Limit", "Ratelimi
 func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, copyBody bool, conn, keys []byte) (_, _ []byte) {
 	out := &ctx.Response
 	out.SetStatusCode(resp.StatusCode())
+	if len(resp.Header.ContentType()) == 0 {
+		out.Header.SetNoDefaultContentType(true) // none sent, none made up
+	}
 	conn = conn[:0]
 	for k, v := range resp.Header.All() {
 		switch {

@@ -157,6 +157,7 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *clientEntry, u
 		req.Header.Del(fasthttp.HeaderContentEncoding) // the body goes on decoded
 	}
 	st.prepareUpstream(req)
+	resp.Header.SetNoDefaultContentType(true) // kept by Do: an answer without a Content-Type has none
 	sent := d.since(st.start)
 	asks := c.certAsks.Load()
 	err := c.c.Do(req, resp)

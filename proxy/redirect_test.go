@@ -69,3 +69,31 @@ func TestRedirectRelocated(t *testing.T) {
 		}
 	}
 }
+
+// TestNoMadeUpContentType: a request or an answer without a Content-Type
+// is forwarded without one (fasthttp would add application/octet-stream
+// to the request and text/plain to the answer).
+func TestNoMadeUpContentType(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	withType := false
+	up := e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		if withType {
+			return []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+		}
+		return []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+	})
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	r := e.raw("POST /proxy/"+p.ID+"/x HTTP/1.1", "Host: s", HeaderAuthorization+": "+key, "Content-Length: 5", "", "hello")
+	if r.status != 200 || r.header["Content-Type"] != "" {
+		t.Errorf("answer without a Content-Type = %d, Content-Type %q; want none", r.status, r.header["Content-Type"])
+	}
+	if got := up.last(t).header.Get("Content-Type"); got != "" {
+		t.Errorf("request without a Content-Type reached the upstream with %q", got)
+	}
+	withType = true
+	r = e.raw("POST /proxy/"+p.ID+"/x HTTP/1.1", "Host: s", HeaderAuthorization+": "+key, "Content-Type: text/csv", "Content-Length: 5", "", "hello")
+	if r.header["Content-Type"] != "application/json" || up.last(t).header.Get("Content-Type") != "text/csv" {
+		t.Errorf("Content-Types sent were not kept: answer %q, request %q", r.header["Content-Type"], up.last(t).header.Get("Content-Type"))
+	}
+}

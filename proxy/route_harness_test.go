@@ -210,6 +210,7 @@ func (e *rtEnv) raw(lines ...string) response {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	resp.SkipBody = strings.HasPrefix(lines[0], "HEAD ")
+	resp.Header.SetNoDefaultContentType(true) // the answer's headers as sent
 	if err := resp.Read(bufio.NewReader(c)); err != nil {
 		e.t.Fatalf("reading the response to %q: %v", lines[0], err)
 	}
