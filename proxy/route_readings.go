@@ -16,7 +16,10 @@ import (
 //     routing, Go, Node and nginx keep them as part of the segment, so
 //     "/posts/;x" is "/posts/" to one and has the segment ";x" to the other;
 //   - an escaped slash in raw: "/users/a%2Fb" has two segments once
-//     decoded and one to a server that routes on the path as sent.
+//     decoded and one to a server that routes on the path as sent;
+//   - an escaped '?' or '#' (%3F, %23): a server (or a proxy in front of
+//     it) that decodes the path and parses it again as a URL ends the
+//     path there, so "/users/7%23/x" is "/users/7".
 //
 // A reading that matches no route is no concern (the upstream would then
 // serve a path that no rule covers in any spelling), so the rank is the
@@ -34,7 +37,8 @@ func routeRank(t *routematch.Trie, method, path, raw []byte) (rank int, ok bool)
 	if raw != nil && hasEscapedSlash(raw) {
 		kept = keepEscapedSlashes(buf[:0], raw)
 	}
-	if !params && kept == nil {
+	cut := bytes.IndexAny(path, "?#")
+	if !params && kept == nil && cut < 0 {
 		return rank, true
 	}
 	ok = true
@@ -49,6 +53,12 @@ func routeRank(t *routematch.Trie, method, path, raw []byte) (rank int, ok bool)
 	}
 	if params {
 		agree(t.MatchLiteral(method, path))
+	}
+	if cut >= 0 {
+		agree(t.Match(method, path[:cut]))
+		if bytes.IndexByte(path[:cut], ';') >= 0 {
+			agree(t.MatchLiteral(method, path[:cut]))
+		}
 	}
 	if kept != nil {
 		agree(t.Match(method, kept))

@@ -104,6 +104,10 @@ func TestRouteRankReadings(t *testing.T) {
 		{"/p/a;v=1", "/p/a;v=1", -1, false},       // "/p/a" cut, "/p/*" kept
 		{"/p/a;v=1", "", -1, false},               // forwarded decoded: still both
 		{"/docs;jsessionid=1", "/docs;jsessionid=1", 2, true},
+		{"/posts/7#/x", "/posts/7%23/x", -1, false}, // 1 decoded, 0 cut at '#'
+		{"/posts/7?/x/y", "/posts/7%3F/x/y", 0, true},
+		{"/docs#x", "/docs%23x", 2, true}, // "/docs" to a server that parses it again
+
 		{"/docs/a/b", "/docs%2Fa%2Fb", -1, true}, // no reading matches
 	} {
 		var raw []byte
