@@ -193,11 +193,15 @@ type rtRig struct {
 	ctx  fasthttp.RequestCtx
 }
 
-func newRTRig(tb testing.TB, c rtBenchCase) *rtRig {
+func newRTRig(tb testing.TB, c rtBenchCase, extra ...string) *rtRig {
 	tb.Helper()
 	e, project, key := rtBenchEnv(tb, c)
 	r := &rtRig{data: e.data}
-	if err := r.tmpl.Read(bufio.NewReader(strings.NewReader(rtRawRequest(c, project, key)))); err != nil {
+	raw := rtRawRequest(c, project, key)
+	for _, h := range extra { // header lines, after the first
+		raw = strings.Replace(raw, "\r\n", "\r\n"+h+"\r\n", 1)
+	}
+	if err := r.tmpl.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
 		tb.Fatal(err)
 	}
 	r.ctx.Init(&r.tmpl, rtClientAddr, nil)

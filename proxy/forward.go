@@ -83,17 +83,16 @@ func namesOthers(list []byte) bool {
 // grown by what it used, and conn holding the Connection lists.
 func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []byte, scratch, conn []byte) (_, _ []byte) {
 	in := &ctx.Request.Header
-	out.Header.DisableNormalizing()
-	out.Header.SetMethodBytes(in.Method())
+	cookie := verbatimCookie(in)
+	startOutgoing(in, &out.Header, cookie)
 	xff := len(scratch)
-	scratch, conn = copyRequestHeaders(in, &out.Header, nil, scratch, conn[:0])
+	scratch, conn = copyRequestHeaders(in, &out.Header, nil, cookie != nil, scratch, conn[:0])
 	if namesOthers(conn) {
 		out.Header.Reset()
-		out.Header.DisableNormalizing()
-		out.Header.SetMethodBytes(in.Method())
+		startOutgoing(in, &out.Header, cookie)
 		// The lists are gathered again after the ones read, then cut.
 		n := len(conn)
-		scratch, conn = copyRequestHeaders(in, &out.Header, conn, scratch[:xff], conn)
+		scratch, conn = copyRequestHeaders(in, &out.Header, conn, cookie != nil, scratch[:xff], conn)
 		conn = conn[:n]
 	}
 	out.SetRequestURIBytes(url)
@@ -110,17 +109,28 @@ func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []
 	return scratch, conn
 }
 
+// startOutgoing starts the outgoing request's header: its method and,
+// when cookie is not nil, that Cookie line as it is.
+func startOutgoing(in, out *fasthttp.RequestHeader, cookie []byte) {
+	if cookie != nil {
+		setCookieLine(out, cookie)
+	}
+	out.DisableNormalizing()
+	out.SetMethodBytes(in.Method())
+}
+
 // copyRequestHeaders adds to out every header of in but X-Qanapi-*,
-// hop-by-hop ones, Host and those the connection list names; it appends
+// hop-by-hop ones, Host, those the connection list names and, when
+// cookieSet (startOutgoing set it), Cookie; it appends
 // the X-Forwarded-For values to scratch, each followed by ", " (a header
 // sent twice counts as its values joined), and every Connection value to
 // conn, each followed by ','.
-func copyRequestHeaders(in, out *fasthttp.RequestHeader, connection, scratch, conn []byte) (_, _ []byte) {
+func copyRequestHeaders(in, out *fasthttp.RequestHeader, connection []byte, cookieSet bool, scratch, conn []byte) (_, _ []byte) {
 	for k, v := range in.All() {
 		switch {
 		case equalFold(k, "Connection"):
 			conn = append(append(conn, v...), ',')
-		case isQanapi(k), skipHeader(k, connection), equalFold(k, "Host"):
+		case isQanapi(k), skipHeader(k, connection), equalFold(k, "Host"), cookieSet && equalFold(k, "Cookie"):
 		case equalFold(k, "X-Forwarded-For"):
 			scratch = append(append(scratch, v...), ", "...)
 		default:

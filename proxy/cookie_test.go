@@ -1,0 +1,60 @@
+package proxy
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/keystore"
+)
+
+// TestCookieForwardedAsSent: the Cookie header reaches the upstream as
+// the client sent it, though fasthttp would rewrite it (quotes dropped,
+// a quoted ';' losing the cookie), with the rest of the request as
+// usual: the upstream's Host, the fields encrypted, X-Forwarded-For.
+func TestCookieForwardedAsSent(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	var mu sync.Mutex
+	var raw, uri, host, body string
+	e.upstream("up.test:80", func(_ int, req *fasthttp.Request) []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		raw, uri, host, body = string(req.Header.RawHeaders()), string(req.RequestURI()), string(req.Host()), string(req.Body())
+		return rtOK(0, req)
+	})
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, c := range []struct {
+		name  string
+		lines []string
+		want  string // the Cookie line the upstream gets; "" none
+	}{
+		{"plain", []string{"Cookie: a=1; b=2"}, "Cookie: a=1; b=2"},
+		{"quoted", []string{`Cookie: JSESSIONID="quoted"; c="q;x"`}, `Cookie: JSESSIONID="quoted"; c="q;x"`},
+		{"no space", []string{"Cookie: a=1;b=2;"}, "Cookie: a=1;b=2;"},
+		{"two lines", []string{`Cookie: a="1"`, "Cookie: b=2"}, `Cookie: a="1"; b=2`},
+		{"with Connection", []string{`Cookie: t="x y"`, "Connection: X-Hop", "X-Hop: 1"}, `Cookie: t="x y"`},
+		{"none", nil, ""},
+	} {
+		req := []string{"POST /proxy/" + p.ID + "/users?x=1 HTTP/1.1", "Host: s", HeaderAuthorization + ": " + key, HeaderFields + ": ssn",
+			"Content-Type: application/json", "Content-Length: 21"}
+		req = append(append(req, c.lines...), "", `{"ssn":"123-45-6789"}`)
+		r := e.raw(req...)
+		if r.status != 200 {
+			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+			continue
+		}
+		mu.Lock()
+		got := raw
+		if c.want == "" && strings.Contains(strings.ToLower(got), "cookie:") || c.want != "" && strings.Count(got, "Cookie:") != 1 || !strings.Contains(got, c.want+"\r\n") {
+			t.Errorf("%s: the upstream got\n%s\nwant the line %q once", c.name, got, c.want)
+		}
+		if uri != "/api/users?x=1" || host != "up.test" || !strings.Contains(body, `"ssn":"qanapi:`) ||
+			!strings.Contains(got, "X-Forwarded-For: ") || strings.Contains(got, "X-Hop") || strings.Contains(got, "Host: h\r\n") {
+			t.Errorf("%s: the upstream got %s %s (Host %s), body %s, headers\n%s", c.name, "POST", uri, host, body, got)
+		}
+		mu.Unlock()
+	}
+}
