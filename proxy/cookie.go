@@ -70,14 +70,16 @@ func sameCookie(in *fasthttp.RequestHeader, cookie []byte) bool {
 
 // setCookieLine makes out a header holding only the Cookie line cookie,
 // kept as it is: fasthttp writes a Cookie line it read and did not parse
-// as it was, and parses one set any other way. Rare: it allocates.
-func setCookieLine(out *fasthttp.RequestHeader, cookie []byte) {
+// as it was, and parses one set any other way. It reports whether it
+// could (out is left empty otherwise). Rare: it allocates.
+func setCookieLine(out *fasthttp.RequestHeader, cookie []byte) bool {
 	b := make([]byte, 0, len(cookie)+64)
 	b = append(b, "GET / HTTP/1.1\r\nHost: h\r\nCookie: "...)
 	b = append(append(b, cookie...), "\r\n\r\n"...)
 	if err := out.Read(bufio.NewReader(bytes.NewReader(b))); err != nil {
-		out.Reset() // cannot happen: the line was read from a request
-		return
+		out.Reset() // not expected: the line was read from a request
+		return false
 	}
 	out.SetHostBytes(nil) // the client sets the upstream's
+	return true
 }

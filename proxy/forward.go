@@ -84,15 +84,15 @@ func namesOthers(list []byte) bool {
 func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []byte, scratch, conn []byte) (_, _ []byte) {
 	in := &ctx.Request.Header
 	cookie := verbatimCookie(in)
-	startOutgoing(in, &out.Header, cookie)
+	cookieSet := startOutgoing(in, &out.Header, cookie)
 	xff := len(scratch)
-	scratch, conn = copyRequestHeaders(in, &out.Header, nil, cookie != nil, scratch, conn[:0])
+	scratch, conn = copyRequestHeaders(in, &out.Header, nil, cookieSet, scratch, conn[:0])
 	if namesOthers(conn) {
 		out.Header.Reset()
-		startOutgoing(in, &out.Header, cookie)
+		cookieSet = startOutgoing(in, &out.Header, cookie)
 		// The lists are gathered again after the ones read, then cut.
 		n := len(conn)
-		scratch, conn = copyRequestHeaders(in, &out.Header, conn, cookie != nil, scratch[:xff], conn)
+		scratch, conn = copyRequestHeaders(in, &out.Header, conn, cookieSet, scratch[:xff], conn)
 		conn = conn[:n]
 	}
 	out.SetRequestURIBytes(url)
@@ -110,13 +110,13 @@ func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []
 }
 
 // startOutgoing starts the outgoing request's header: its method and,
-// when cookie is not nil, that Cookie line as it is.
-func startOutgoing(in, out *fasthttp.RequestHeader, cookie []byte) {
-	if cookie != nil {
-		setCookieLine(out, cookie)
-	}
+// when cookie is not nil, that Cookie line as it is. It reports whether
+// it set the Cookie line.
+func startOutgoing(in, out *fasthttp.RequestHeader, cookie []byte) bool {
+	set := cookie != nil && setCookieLine(out, cookie)
 	out.DisableNormalizing()
 	out.SetMethodBytes(in.Method())
+	return set
 }
 
 // copyRequestHeaders adds to out every header of in but X-Qanapi-*,
