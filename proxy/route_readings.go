@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sdproxy/sdproxy/internal/routematch"
 )
@@ -27,46 +29,101 @@ import (
 // two readings match different routes: no one route's rules can be
 // applied safely.
 //
-// Paths with neither cost one scan; routeRank does not allocate for
-// paths up to 512 bytes.
+//   - a letter outside ASCII that a server's case-insensitive matching
+//     takes for an ASCII one (Java's equalsIgnoreCase, .NET's
+//     OrdinalIgnoreCase): "/poſts" is "/posts", the Kelvin sign K is k,
+//     dotless ı is i.
+//
+// Paths with none of these cost a few scans; routeRank does not allocate
+// for paths up to 512 bytes.
 func routeRank(t *routematch.Trie, method, path, raw []byte) (rank int, ok bool) {
 	rank = t.Match(method, path)
-	params := bytes.IndexByte(path, ';') >= 0
-	var buf [512]byte
-	var kept []byte // raw decoded but for its escaped slashes
-	if raw != nil && hasEscapedSlash(raw) {
-		kept = keepEscapedSlashes(buf[:0], raw)
-	}
-	cut := bytes.IndexAny(path, "?#")
-	if !params && kept == nil && cut < 0 {
+	esc := raw != nil && hasEscapedSlash(raw)
+	if !esc && bytes.IndexByte(path, ';') < 0 && bytes.IndexAny(path, "?#") < 0 && ascii(path) {
 		return rank, true
 	}
-	ok = true
-	agree := func(r int) {
-		switch {
-		case r < 0:
-		case rank < 0:
-			rank = r
-		case r != rank:
-			ok = false
+	r := readings{t: t, method: method, rank: -1, ok: true}
+	r.add(path)
+	if esc {
+		var buf [512]byte
+		r.add(keepEscapedSlashes(buf[:0], raw))
+	}
+	return r.rank, r.ok
+}
+
+// readings gathers the routes that readings of one path match.
+type readings struct {
+	t      *routematch.Trie
+	method []byte
+	rank   int // the route every reading that matches agrees on, or -1
+	ok     bool
+}
+
+func (r *readings) agree(rank int) {
+	switch {
+	case rank < 0:
+	case r.rank < 0:
+		r.rank = rank
+	case rank != r.rank:
+		r.ok = false
+	}
+}
+
+// add matches p read every way: parameters cut and kept, cut at '?' or
+// '#' and not, and with its letters outside ASCII folded and not.
+func (r *readings) add(p []byte) {
+	r.match(p)
+	if i := bytes.IndexAny(p, "?#"); i >= 0 {
+		r.match(p[:i])
+	}
+	if !ascii(p) {
+		var buf [512]byte
+		if f := foldToASCII(buf[:0], p); !bytes.Equal(f, p) {
+			r.match(f)
+			if i := bytes.IndexAny(f, "?#"); i >= 0 {
+				r.match(f[:i])
+			}
 		}
 	}
-	if params {
-		agree(t.MatchLiteral(method, path))
+}
+
+func (r *readings) match(p []byte) {
+	r.agree(r.t.Match(r.method, p))
+	if bytes.IndexByte(p, ';') >= 0 {
+		r.agree(r.t.MatchLiteral(r.method, p))
 	}
-	if cut >= 0 {
-		agree(t.Match(method, path[:cut]))
-		if bytes.IndexByte(path[:cut], ';') >= 0 {
-			agree(t.MatchLiteral(method, path[:cut]))
+}
+
+func ascii(p []byte) bool {
+	for _, c := range p {
+		if c >= utf8.RuneSelf {
+			return false
 		}
 	}
-	if kept != nil {
-		agree(t.Match(method, kept))
-		if bytes.IndexByte(kept, ';') >= 0 {
-			agree(t.MatchLiteral(method, kept))
+	return true
+}
+
+// foldToASCII appends p to dst with every letter whose upper or lower
+// case is an ASCII letter replaced by that letter (ſ by S, K by k, ı by
+// I, İ by i); the trie compares ASCII without regard to case.
+func foldToASCII(dst, p []byte) []byte {
+	for len(p) > 0 {
+		c, n := utf8.DecodeRune(p)
+		if c >= utf8.RuneSelf {
+			if l := unicode.ToLower(c); l < utf8.RuneSelf && unicode.IsLetter(l) {
+				c = l
+			} else if u := unicode.ToUpper(c); u < utf8.RuneSelf && unicode.IsLetter(u) {
+				c = u
+			}
 		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, byte(c))
+		} else {
+			dst = append(dst, p[:n]...)
+		}
+		p = p[n:]
 	}
-	return rank, ok
+	return dst
 }
 
 // hasEscapedSlash reports whether p holds "%2F" in either letter case.

@@ -104,6 +104,12 @@ func TestRouteRankReadings(t *testing.T) {
 		{"/p/a;v=1", "/p/a;v=1", -1, false},       // "/p/a" cut, "/p/*" kept
 		{"/p/a;v=1", "", -1, false},               // forwarded decoded: still both
 		{"/docs;jsessionid=1", "/docs;jsessionid=1", 2, true},
+		{"/poſts/7", "", 0, true},        // ſ: S to Java's equalsIgnoreCase
+		{"/doKs", "", -1, true},          // the Kelvin sign is k: /doks
+		{"/Pİ/a", "", -1, true},          // İ is i: /pi/a, no route
+		{"/p/ıd", "/p/%C4%B1d", 4, true}, // dotless ı is I: /p/Id, "/p/*" either way
+		{"/p/ȧ", "", 4, true},           // a combining dot stays: not /p/a
+
 		{"/posts/7#/x", "/posts/7%23/x", -1, false}, // 1 decoded, 0 cut at '#'
 		{"/posts/7?/x/y", "/posts/7%3F/x/y", 0, true},
 		{"/docs#x", "/docs%23x", 2, true}, // "/docs" to a server that parses it again
@@ -118,8 +124,11 @@ func TestRouteRankReadings(t *testing.T) {
 			t.Errorf("routeRank(%s, raw %s) = %d, %v, want %d, %v", c.path, c.raw, rank, ok, c.rank, c.ok)
 		}
 	}
-	method, path, raw := []byte("GET"), []byte("/posts/a/b;x"), []byte("/posts/a%2Fb;x")
-	if n := testing.AllocsPerRun(100, func() { routeRank(&tr, method, path, raw) }); n != 0 {
-		t.Errorf("routeRank allocations = %v, want 0", n)
+	method := []byte("GET")
+	for _, p := range [][2]string{{"/posts/a/b;x", "/posts/a%2Fb;x"}, {"/poſts/7#x", ""}} {
+		path, raw := []byte(p[0]), []byte(p[1])
+		if n := testing.AllocsPerRun(100, func() { routeRank(&tr, method, path, raw) }); n != 0 {
+			t.Errorf("routeRank(%s) allocations = %v, want 0", path, n)
+		}
 	}
 }
