@@ -19,7 +19,7 @@ import (
 // received: one scan of it, no allocation unless there are two lines.
 func verbatimCookie(in *fasthttp.RequestHeader) []byte {
 	var cookie []byte
-	lines := 0
+	lines, afterCookie := 0, false
 	for raw := in.RawHeaders(); len(raw) > 0; {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -27,7 +27,14 @@ func verbatimCookie(in *fasthttp.RequestHeader) []byte {
 		} else {
 			raw = nil
 		}
-		if len(line) < 7 || line[0]|0x20 != 'c' || !equalFold(line[:7], "Cookie:") {
+		folded := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+		if folded && afterCookie {
+			// A Cookie line folded (obs-fold): a space in its place
+			// (RFC 9112, §5.2), as fasthttp reads it.
+			cookie = append(append(append([]byte(nil), cookie...), ' '), bytes.TrimSpace(line)...)
+			continue
+		}
+		if afterCookie = !folded && len(line) >= 7 && line[0]|0x20 == 'c' && equalFold(line[:7], "Cookie:"); !afterCookie {
 			continue
 		}
 		value := bytes.TrimSpace(line[7:]) // the line's '\r' too

@@ -58,3 +58,39 @@ func TestCookieForwardedAsSent(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestCookieEdges: a folded Cookie line keeps its continuation (as
+// fasthttp joins it), and a Cookie that Connection names hop-by-hop is
+// dropped whatever its spelling.
+func TestCookieEdges(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	var mu sync.Mutex
+	var raw string
+	e.upstream("up.test:80", func(_ int, req *fasthttp.Request) []byte {
+		mu.Lock()
+		raw = string(req.Header.RawHeaders())
+		mu.Unlock()
+		return rtOK(0, req)
+	})
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	got := func() string { mu.Lock(); defer mu.Unlock(); return raw }
+	start := []string{"GET /proxy/" + p.ID + "/x HTTP/1.1", "Host: s", HeaderAuthorization + ": " + key}
+	for _, fold := range []string{`Cookie: a="1"`, "Cookie: a=1"} {
+		r := e.raw(append(start, fold, " b=2", "X-After: 1", "", "")...)
+		if r.status != 200 {
+			t.Fatalf("folded %q: %d %s", fold, r.status, r.body)
+		}
+		if !strings.Contains(got(), "b=2") || !strings.Contains(got(), "X-After: 1") {
+			t.Errorf("folded %q: the upstream got\n%s\nwant the continuation b=2 kept", fold, got())
+		}
+	}
+	for _, c := range []string{"a=1", `a="1"`} {
+		if r := e.raw(append(start, "Connection: Cookie", "Cookie: "+c, "", "")...); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if strings.Contains(strings.ToLower(got()), "cookie:") {
+			t.Errorf("Connection: Cookie with Cookie %s: the upstream got\n%s\nwant no Cookie", c, got())
+		}
+	}
+}

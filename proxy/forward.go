@@ -89,6 +89,9 @@ func buildOutgoing(ctx *fasthttp.RequestCtx, out *fasthttp.Request, url, body []
 	scratch, conn = copyRequestHeaders(in, &out.Header, nil, cookieSet, scratch, conn[:0])
 	if namesOthers(conn) {
 		out.Header.Reset()
+		if listed(conn, []byte("Cookie")) {
+			cookie = nil // hop-by-hop here: dropped as the others named
+		}
 		cookieSet = startOutgoing(in, &out.Header, cookie)
 		// The lists are gathered again after the ones read, then cut.
 		n := len(conn)
