@@ -16,13 +16,17 @@ import (
 // a Trie that is no longer added to is safe for concurrent Match calls.
 // Match does not allocate.
 type Trie struct {
-	root node
+	root  node
+	stars int // '**' nodes, numbered by node.star2
 }
 
 type node struct {
 	lit        map[string]*node
 	star       *node
 	doubleStar *node
+	// star2 numbers a '**' node (the doubleStar of its parent) among the
+	// trie's: a match walks each from a given place in the path once.
+	star2 int
 	// here are the routes whose pattern ends at this node, by rank.
 	here []entry
 }
@@ -51,7 +55,8 @@ func (t *Trie) Add(rank int, pattern string, methods []string) {
 			n = n.star
 		case "**":
 			if n.doubleStar == nil {
-				n.doubleStar = new(node)
+				n.doubleStar = &node{star2: t.stars}
+				t.stars++
 			}
 			n = n.doubleStar
 		default:
@@ -106,7 +111,15 @@ func (t *Trie) matchForm(method, path []byte, cutParams bool) int {
 	if len(p) > 0 && p[0] == '/' {
 		p = p[1:]
 	}
-	return t.root.match(method, p, -1)
+	var seenArr [16]int
+	seen := seenArr[:0]
+	if t.stars > len(seenArr) {
+		seen = make([]int, 0, t.stars)
+	}
+	for range t.stars {
+		seen = append(seen, -1)
+	}
+	return t.root.match(method, p, -1, seen)
 }
 
 // Normalize appends path to dst lower-cased (ASCII) and with every
@@ -133,10 +146,11 @@ func normalize(dst, path []byte, cutParams bool) []byte {
 }
 
 // match walks the rest of the path below n and returns the best rank
-// found, better than best (or best).
-func (n *node) match(method, rest []byte, best int) int {
+// found, better than best (or best). seen holds, for each '**' node, the
+// length of the longest rest it was tried from (-1: none).
+func (n *node) match(method, rest []byte, best int, seen []int) int {
 	if n.doubleStar != nil {
-		best = n.doubleStar.matchDoubleStar(method, rest, best)
+		best = n.doubleStar.matchDoubleStar(method, rest, best, seen)
 	}
 	if len(rest) == 0 {
 		return n.best(method, best)
@@ -150,20 +164,27 @@ func (n *node) match(method, rest []byte, best int) int {
 	}
 	if n.lit != nil {
 		if next := n.lit[string(seg)]; next != nil {
-			best = next.match(method, tail, best)
+			best = next.match(method, tail, best, seen)
 		}
 	}
 	if n.star != nil && len(seg) > 0 {
-		best = n.star.match(method, tail, best)
+		best = n.star.match(method, tail, best, seen)
 	}
 	return best
 }
 
 // matchDoubleStar tries every split of rest: '**' (this node) takes the
-// first k segments, the pattern after it the rest.
-func (n *node) matchDoubleStar(method, rest []byte, best int) int {
+// first k segments, the pattern after it the rest. Tried once from a
+// longer rest (of the same path: its suffixes include this one's), it
+// has nothing to add: so '/**/a/**/a/**/b' costs time proportional to
+// the path's segments times its '**', not to their power.
+func (n *node) matchDoubleStar(method, rest []byte, best int, seen []int) int {
+	if seen[n.star2] >= len(rest) {
+		return best
+	}
+	seen[n.star2] = len(rest)
 	for {
-		best = n.match(method, rest, best)
+		best = n.match(method, rest, best, seen)
 		if len(rest) == 0 {
 			return best
 		}

@@ -216,3 +216,32 @@ func TestMatchLiteral(t *testing.T) {
 		t.Errorf("MatchLiteral allocations = %v, want 0", n)
 	}
 }
+
+// TestDoubleStarsOnALongPath: several '**' against a path of hundreds of
+// segments match as they should. Each '**' is walked once from a given
+// place, so this takes microseconds; tried every way, it took minutes.
+func TestDoubleStarsOnALongPath(t *testing.T) {
+	var tr Trie
+	tr.Add(0, "/**/a/**/a/**/a/**/b", nil)
+	tr.Add(1, "/**/a/**/a/**/a/**/c", []string{"PUT"})
+	long := strings.Repeat("/a", 600)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", long, -1},
+		{"GET", long + "/b", 0},
+		{"GET", long + "/c", -1},
+		{"PUT", long + "/c", 1},
+		{"GET", "/a/a/b", -1},
+		{"GET", "/x/a/y/a/z/a/w/b", 0},
+	} {
+		if got := tr.Match([]byte(c.method), []byte(c.path)); got != c.want {
+			t.Errorf("Match(%s %.40s…) = %d, want %d", c.method, c.path, got, c.want)
+		}
+	}
+	method, path := []byte("GET"), []byte(strings.Repeat("/a", 200)+"/b") // under 512 bytes
+	if n := testing.AllocsPerRun(10, func() { tr.Match(method, path) }); n != 0 {
+		t.Errorf("Match allocations = %v, want 0", n)
+	}
+}
