@@ -110,7 +110,8 @@ const upperHex = "0123456789ABCDEF"
 
 // plainPath reports whether a raw path means the same to any server as
 // its normalised form: only URI path characters and well-formed escapes,
-// no empty segment, and no dot (plain or escaped) starting a segment.
+// no empty segment, and no dot (plain or escaped) starting a segment,
+// after a slash or an escaped one.
 func plainPath(p []byte) bool {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -121,6 +122,12 @@ func plainPath(p []byte) bool {
 			}
 		case c == '%':
 			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+				return false
+			}
+			// An escaped slash starts a segment too, to an upstream that
+			// decodes before routing (Starlette, Werkzeug): no dot
+			// segment after it either ("/users%2F..%2Fcards").
+			if p[i+1] == '2' && p[i+2]|0x20 == 'f' && i+3 < len(p) && (p[i+3] == '.' || hasPrefixFold(p[i+3:], "%2e")) {
 				return false
 			}
 			i += 2

@@ -12,16 +12,22 @@ import (
 // path, or -1, reading the path every way an upstream may read it: path
 // is the server's reading (decoded, dot segments resolved, after
 // /proxy/{id}); raw is the path as sent when that is what is forwarded
-// (see forwardedRaw), else nil. Two readings can differ:
+// (see forwardedRaw), else nil. Readings can differ by:
 //
 //   - a segment's ";parameters": Tomcat, Jetty and Spring cut them before
 //     routing, Go, Node and nginx keep them as part of the segment, so
 //     "/posts/;x" is "/posts/" to one and has the segment ";x" to the other;
 //   - an escaped slash in raw: "/users/a%2Fb" has two segments once
 //     decoded and one to a server that routes on the path as sent;
-//   - an escaped '?' or '#' (%3F, %23): a server (or a proxy in front of
-//     it) that decodes the path and parses it again as a URL ends the
-//     path there, so "/users/7%23/x" is "/users/7".
+//   - a server (or a proxy in front of it) that decodes the path and
+//     parses it again as a URL ends it at an escaped '?' or '#' (%3F,
+//     %23: "/users/7%23/x" is "/users/7") and decodes it twice
+//     ("/users/7%252Fcards" is "/users/7/cards"); these readings count
+//     only when no other matches a route;
+//   - a letter outside ASCII that a server's case-insensitive matching
+//     takes for an ASCII one (Java's equalsIgnoreCase, .NET's
+//     OrdinalIgnoreCase): "/poſts" is "/posts", the Kelvin sign K is k,
+//     dotless ı is i.
 //
 // A reading that matches no route is no concern (the upstream would then
 // serve a path that no rule covers in any spelling), so the rank is the
@@ -29,24 +35,35 @@ import (
 // two readings match different routes: no one route's rules can be
 // applied safely.
 //
-//   - a letter outside ASCII that a server's case-insensitive matching
-//     takes for an ASCII one (Java's equalsIgnoreCase, .NET's
-//     OrdinalIgnoreCase): "/poſts" is "/posts", the Kelvin sign K is k,
-//     dotless ı is i.
-//
 // Paths with none of these cost a few scans; routeRank does not allocate
 // for paths up to 512 bytes.
 func routeRank(t *routematch.Trie, method, path, raw []byte) (rank int, ok bool) {
 	rank = t.Match(method, path)
 	esc := raw != nil && hasEscapedSlash(raw)
-	if !esc && bytes.IndexByte(path, ';') < 0 && bytes.IndexAny(path, "?#") < 0 && ascii(path) {
+	if !esc && bytes.IndexByte(path, ';') < 0 && bytes.IndexAny(path, "?#%") < 0 && ascii(path) {
 		return rank, true
 	}
 	r := readings{t: t, method: method, rank: -1, ok: true}
 	r.add(path)
+	var buf [512]byte
 	if esc {
-		var buf [512]byte
 		r.add(keepEscapedSlashes(buf[:0], raw))
+	}
+	if r.rank < 0 {
+		// The readings of a server that decodes the path and parses it
+		// again as a URL only fill a gap: they are rare, and a path they
+		// read otherwise ("/tags/%23go") must not be refused for them.
+		var again [512]byte
+		if i := bytes.IndexAny(path, "?#"); i >= 0 {
+			r.add(path[:i])
+		}
+		if bytes.IndexByte(path, '%') >= 0 {
+			d := unescapeOnce(again[:0], path)
+			r.add(d)
+			if i := bytes.IndexAny(d, "?#"); i >= 0 {
+				r.add(d[:i])
+			}
+		}
 	}
 	return r.rank, r.ok
 }
@@ -69,20 +86,14 @@ func (r *readings) agree(rank int) {
 	}
 }
 
-// add matches p read every way: parameters cut and kept, cut at '?' or
-// '#' and not, and with its letters outside ASCII folded and not.
+// add matches p read with its parameters cut and kept, and with its
+// letters outside ASCII folded and not.
 func (r *readings) add(p []byte) {
 	r.match(p)
-	if i := bytes.IndexAny(p, "?#"); i >= 0 {
-		r.match(p[:i])
-	}
 	if !ascii(p) {
 		var buf [512]byte
 		if f := foldToASCII(buf[:0], p); !bytes.Equal(f, p) {
 			r.match(f)
-			if i := bytes.IndexAny(f, "?#"); i >= 0 {
-				r.match(f[:i])
-			}
 		}
 	}
 }
@@ -158,6 +169,19 @@ func keepEscapedSlashes(dst, raw []byte) []byte {
 			continue
 		}
 		dst = append(dst, c)
+	}
+	return dst
+}
+
+// unescapeOnce appends p to dst with its well-formed escapes decoded.
+func unescapeOnce(dst, p []byte) []byte {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
+			dst = append(dst, unhex(p[i+1])<<4|unhex(p[i+2]))
+			i += 2
+		} else {
+			dst = append(dst, c)
+		}
 	}
 	return dst
 }

@@ -110,7 +110,9 @@ func TestRouteRankReadings(t *testing.T) {
 		{"/p/ıd", "/p/%C4%B1d", 4, true}, // dotless ı is I: /p/Id, "/p/*" either way
 		{"/p/ȧ", "", 4, true},           // a combining dot stays: not /p/a
 
-		{"/posts/7#/x", "/posts/7%23/x", -1, false}, // 1 decoded, 0 cut at '#'
+		{"/posts/7#/x", "/posts/7%23/x", 1, true}, // cut at '#' only fills a gap: /posts/*/*
+		{"/posts%2F7", "/posts%252F7", 0, true},   // decoded twice: /posts/7
+		{"/p/a%2Fb", "/p/a%252Fb", 4, true},       // "/p/*" first; decoded twice only fills a gap
 		{"/posts/7?/x/y", "/posts/7%3F/x/y", 0, true},
 		{"/docs#x", "/docs%23x", 2, true}, // "/docs" to a server that parses it again
 
@@ -130,5 +132,38 @@ func TestRouteRankReadings(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { routeRank(&tr, method, path, raw) }); n != 0 {
 			t.Errorf("routeRank(%s) allocations = %v, want 0", path, n)
 		}
+	}
+}
+
+// TestRouteReadingsDecodeAgain: a dot segment behind an escaped slash is
+// not forwarded as sent (an upstream that decodes without resolving dots
+// would route /users/../cards to /users/{id}/cards), and a path escaped
+// twice gets the rule of its twice-decoded reading.
+func TestRouteReadingsDecodeAgain(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test/api")
+	if _, err := e.store.CreateRoute(p.ID, keystore.RouteInput{Methods: []string{"PUT"}, Path: "/users/*/cards",
+		Request: &keystore.RoutePhase{Mode: "encrypt", Fields: []string{"number"}}}); err != nil {
+		t.Fatal(err)
+	}
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, c := range []struct{ path, uri string }{
+		{"/users%2F..%2Fcards", "/api/cards"},
+		{"/users%2f%2e%2e%2fcards", "/api/cards"},
+		{"/a/b%2F.%2Fc", "/api/a/b/c"},
+	} {
+		if r := e.do("PUT", "/proxy/"+p.ID+c.path, `{"number":"4111"}`, HeaderAuthorization, key); r.status != 200 {
+			t.Fatalf("PUT %s = %d %s", c.path, r.status, r.body)
+		}
+		if got := up.last(t).uri; got != c.uri {
+			t.Errorf("PUT %s reached the upstream as %s, want %s (resolved, as sdproxy matched it)", c.path, got, c.uri)
+		}
+	}
+	if r := e.do("PUT", "/proxy/"+p.ID+"/users/7%252Fcards", `{"number":"4111"}`, HeaderAuthorization, key); r.status != 200 {
+		t.Fatalf("PUT /users/7%%252Fcards = %d %s", r.status, r.body)
+	}
+	if got := up.last(t); strings.Contains(string(got.body), "4111") {
+		t.Errorf("PUT /users/7%%252Fcards: the upstream got %s, want the number encrypted", got.body)
 	}
 }
