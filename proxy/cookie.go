@@ -13,13 +13,26 @@ import (
 // space. The upstream must get the header the client sent. Most Cookie
 // headers come out the same; the others are set as received.
 
-// verbatimCookie returns the Cookie header as the client sent it (two
-// lines joined with "; ", RFC 6265 §5.4) when fasthttp would forward it
-// otherwise, else nil (none, or the same). It reads the header block as
-// received: one scan of it, no allocation unless there are two lines.
+// verbatimCookie returns the Cookie header as the client sent it (lines
+// joined with "; ", RFC 6265 §5.4; a folded line's break as a space) when
+// fasthttp would forward it otherwise, else nil (none, or the same). It
+// reads the header block as received: one scan of it, no allocation
+// unless there are several lines (then one buffer, grown as they come).
 func verbatimCookie(in *fasthttp.RequestHeader) []byte {
-	var cookie []byte
-	lines, afterCookie := 0, false
+	var cookie []byte // in the header block until a second piece comes
+	owned, afterCookie := false, false
+	add := func(sep string, v []byte) {
+		switch {
+		case len(v) == 0:
+		case cookie == nil:
+			cookie = v
+		default:
+			if !owned {
+				cookie, owned = append(make([]byte, 0, 2*(len(cookie)+len(v))), cookie...), true
+			}
+			cookie = append(append(cookie, sep...), v...)
+		}
+	}
 	for raw := in.RawHeaders(); len(raw) > 0; {
 		line := raw
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
@@ -29,25 +42,29 @@ func verbatimCookie(in *fasthttp.RequestHeader) []byte {
 		}
 		folded := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
 		if folded && afterCookie {
-			// A Cookie line folded (obs-fold): a space in its place
-			// (RFC 9112, §5.2), as fasthttp reads it.
-			cookie = append(append(append([]byte(nil), cookie...), ' '), bytes.TrimSpace(line)...)
+			add(" ", trimOWS(line)) // obs-fold: a space in its place (RFC 9112, §5.2)
 			continue
 		}
-		if afterCookie = !folded && len(line) >= 7 && line[0]|0x20 == 'c' && equalFold(line[:7], "Cookie:"); !afterCookie {
-			continue
-		}
-		value := bytes.TrimSpace(line[7:]) // the line's '\r' too
-		if lines++; lines == 1 {
-			cookie = value
-		} else {
-			cookie = append(append(append([]byte(nil), cookie...), "; "...), value...)
+		if afterCookie = !folded && len(line) >= 7 && line[0]|0x20 == 'c' && equalFold(line[:7], "Cookie:"); afterCookie {
+			add("; ", trimOWS(line[7:]))
 		}
 	}
 	if cookie == nil || sameCookie(in, cookie) {
 		return nil
 	}
 	return cookie
+}
+
+// trimOWS trims spaces, tabs and the line's CR from both ends of v: not
+// other bytes, which are the value's (a trailing NBSP is).
+func trimOWS(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t' || v[len(v)-1] == '\r') {
+		v = v[:len(v)-1]
+	}
+	return v
 }
 
 // sameCookie reports whether fasthttp writes in's cookies as cookie.
@@ -83,7 +100,7 @@ func setCookieLine(out *fasthttp.RequestHeader, cookie []byte) bool {
 	b := make([]byte, 0, len(cookie)+64)
 	b = append(b, "GET / HTTP/1.1\r\nHost: h\r\nCookie: "...)
 	b = append(append(b, cookie...), "\r\n\r\n"...)
-	if err := out.Read(bufio.NewReader(bytes.NewReader(b))); err != nil {
+	if err := out.Read(bufio.NewReaderSize(bytes.NewReader(b), len(b)+64)); err != nil { // all of it at once: a Cookie may be larger than bufio's 4 KiB
 		out.Reset() // not expected: the line was read from a request
 		return false
 	}

@@ -37,6 +37,8 @@ func TestCookieForwardedAsSent(t *testing.T) {
 		{"two lines", []string{`Cookie: a="1"`, "Cookie: b=2"}, `Cookie: a="1"; b=2`},
 		{"with Connection", []string{`Cookie: t="x y"`, "Connection: X-Hop", "X-Hop: 1"}, `Cookie: t="x y"`},
 		{"none", nil, ""},
+		{"a trailing NBSP", []string{"Cookie: a=\"1\"; b=2\u00a0"}, "Cookie: a=\"1\"; b=2\u00a0"},
+		{"an empty line", []string{"Cookie: ", `Cookie: b="2"`}, `Cookie: b="2"`},
 	} {
 		req := []string{"POST /proxy/" + p.ID + "/users?x=1 HTTP/1.1", "Host: s", HeaderAuthorization + ": " + key, HeaderFields + ": ssn",
 			"Content-Type: application/json", "Content-Length: 21"}
@@ -92,5 +94,18 @@ func TestCookieEdges(t *testing.T) {
 		if strings.Contains(strings.ToLower(got()), "cookie:") {
 			t.Errorf("Connection: Cookie with Cookie %s: the upstream got\n%s\nwant no Cookie", c, got())
 		}
+	}
+}
+
+// TestSetCookieLineLarge: a Cookie line over bufio's 4 KiB (the server
+// reads 16 KiB of headers) is set as it is.
+func TestSetCookieLineLarge(t *testing.T) {
+	cookie := `s="` + strings.Repeat("v", 5000) + `"; c="q;x"`
+	var h fasthttp.RequestHeader
+	if !setCookieLine(&h, []byte(cookie)) {
+		t.Fatal("setCookieLine refused a 5 KB Cookie")
+	}
+	if got := string(h.Header()); !strings.Contains(got, "Cookie: "+cookie+"\r\n") {
+		t.Errorf("header = %.200q…, want the Cookie line as given", got)
 	}
 }
