@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Trie finds the first route (by rank: the evaluation order) whose method
@@ -18,6 +19,9 @@ import (
 type Trie struct {
 	root  node
 	stars int // '**' nodes, numbered by node.star2
+	// seen holds *[]int of stars entries for matches when there are too
+	// many '**' for the stack array.
+	seen sync.Pool
 }
 
 type node struct {
@@ -111,15 +115,32 @@ func (t *Trie) matchForm(method, path []byte, cutParams bool) int {
 	if len(p) > 0 && p[0] == '/' {
 		p = p[1:]
 	}
-	var seenArr [16]int
-	seen := seenArr[:0]
-	if t.stars > len(seenArr) {
-		seen = make([]int, 0, t.stars)
+	if t.stars > 16 {
+		return t.matchPooled(method, p)
 	}
-	for range t.stars {
-		seen = append(seen, -1)
+	var seenArr [16]int
+	seen := seenArr[:t.stars]
+	for i := range seen {
+		seen[i] = -1
 	}
 	return t.root.match(method, p, -1, seen)
+}
+
+// matchPooled is the walk with its '**' marks in a pooled slice: a trie
+// with more '**' than the stack array holds.
+func (t *Trie) matchPooled(method, p []byte) int {
+	sp, _ := t.seen.Get().(*[]int)
+	if sp == nil {
+		sp = new([]int)
+	}
+	seen := slices.Grow((*sp)[:0], t.stars)[:t.stars]
+	for i := range seen {
+		seen[i] = -1
+	}
+	best := t.root.match(method, p, -1, seen)
+	*sp = seen
+	t.seen.Put(sp)
+	return best
 }
 
 // Normalize appends path to dst lower-cased (ASCII) and with every

@@ -245,3 +245,28 @@ func TestDoubleStarsOnALongPath(t *testing.T) {
 		t.Errorf("Match allocations = %v, want 0", n)
 	}
 }
+
+// TestManyDoubleStars: a trie with more '**' than the stack array holds
+// matches as one with few.
+func TestManyDoubleStars(t *testing.T) {
+	var tr Trie
+	for i := range 40 {
+		tr.Add(i, "/**/x"+strconv.Itoa(i)+"/**/y", nil)
+	}
+	long := strings.Repeat("/a", 300)
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{long + "/x7" + long + "/y", 7},
+		{"/x39/y", 39},
+		{long + "/x7" + long, -1},
+		{"/x40/y", -1},
+	} {
+		for range 3 { // the pooled marks are reused
+			if got := tr.Match([]byte("GET"), []byte(c.path)); got != c.want {
+				t.Errorf("Match(%.30s…) = %d, want %d", c.path, got, c.want)
+			}
+		}
+	}
+}
