@@ -197,19 +197,19 @@ func keyDependent(h *fasthttp.ResponseHeader) {
 	for _, k := range cacheLifetime {
 		h.Del(k)
 	}
-	for {
-		var name [64]byte
-		n := 0
-		for k := range h.All() {
-			if len(k) <= len(name) && hasSuffixFold(k, "-cdn-cache-control") {
-				n = copy(name[:], k)
-				break
-			}
+	// The *-CDN-Cache-Control names, gathered first (h cannot change while
+	// it is walked), then each deleted once, whatever its length.
+	var buf [128]byte
+	names := buf[:0]
+	for k := range h.All() {
+		if hasSuffixFold(k, "-cdn-cache-control") {
+			names = append(append(names, k...), '\n')
 		}
-		if n == 0 {
-			break
-		}
-		h.DelBytes(name[:n])
+	}
+	for rest := names; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		h.DelBytes(rest[:i])
+		rest = rest[i+1:]
 	}
 	h.Set(fasthttp.HeaderCacheControl, "private, no-store")
 	h.Add(fasthttp.HeaderVary, HeaderAuthorization)
