@@ -8,72 +8,167 @@ import (
 )
 
 // relocate rewrites a redirect's (or a 201's) Location and
-// Content-Location that point under the project's upstream to the same
-// place under /proxy/{id}, as nginx's proxy_redirect does by default: a
-// client that follows it comes back through sdproxy. Left as the upstream
-// sent it, a 307 or 308 would have the client send the same request, its
-// key and the plaintext of the fields sdproxy would have encrypted,
-// straight to the upstream. Three spellings are rewritten: the upstream's
-// URL (scheme and host in any letter case), the same without the scheme
-// (//host/…), and a path alone under the upstream's base path. Other
-// places are left as they are. It returns buf, reused.
+// Content-Location lines that point under the project's upstream to the
+// same place under /proxy/{id}, as nginx's proxy_redirect does by
+// default: a client that follows one comes back through sdproxy. Left as
+// the upstream sent it, a 307 or 308 would have the client send the same
+// request, its key and the plaintext of the fields sdproxy would have
+// encrypted, straight to the upstream. The spellings a browser or an
+// HTTP client reads as the upstream are rewritten (see underUpstream);
+// other places are left as they are. It returns buf, reused.
 func relocate(h *fasthttp.ResponseHeader, status int, upstream, projectID string, buf []byte) []byte {
 	if status != fasthttp.StatusCreated && (status < 300 || status > 399) {
 		return buf
 	}
 	for _, name := range [...]string{fasthttp.HeaderLocation, fasthttp.HeaderContentLocation} {
-		v := h.Peek(name)
-		if len(v) == 0 {
+		vals := h.PeekAll(name)
+		if len(vals) == 0 {
 			continue
 		}
-		rest, ok := underUpstream(v, upstream)
-		if !ok {
+		// Every line, rewritten or as sent, gathered before h changes.
+		buf = buf[:0]
+		changed := false
+		for _, v := range vals {
+			if rest, ok := underUpstream(v, upstream); ok {
+				buf = append(append(buf, pathProxy...), projectID...)
+				if len(rest) == 0 || !isSlash(rest[0]) {
+					buf = append(buf, '/') // /proxy/{id} alone is the transform-only call
+				}
+				buf = appendSlashes(buf, rest)
+				changed = true
+			} else {
+				buf = append(buf, v...)
+			}
+			buf = append(buf, '\n')
+		}
+		if !changed {
 			continue
 		}
-		buf = append(append(buf[:0], pathProxy...), projectID...)
-		if len(rest) == 0 || rest[0] != '/' {
-			buf = append(buf, '/') // /proxy/{id} alone is the transform-only call
+		h.Del(name)
+		for rest := buf; len(rest) > 0; {
+			i := bytes.IndexByte(rest, '\n')
+			h.AddBytesV(name, rest[:i])
+			rest = rest[i+1:]
 		}
-		buf = append(buf, rest...)
-		h.SetBytesV(name, buf)
 	}
 	return buf
 }
 
+// appendSlashes appends p with the backslashes of its path (before any
+// query or fragment) as slashes, as a browser reads them.
+func appendSlashes(dst, p []byte) []byte {
+	end := bytes.IndexAny(p, "?#")
+	if end < 0 {
+		end = len(p)
+	}
+	for _, c := range p[:end] {
+		if c == '\\' {
+			c = '/'
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, p[end:]...)
+}
+
 // underUpstream returns what follows the upstream URL in loc (a path
 // from '/', a query or a fragment, or nothing) when loc names a place
-// under it.
+// under it: its URL with http or https (TLS may end in front of it), the
+// host in any letter case, with a trailing dot, after user info, with
+// the port its scheme implies written out or not; the same without the
+// scheme (//host/…); or a path alone under the upstream's base path.
+// Backslashes count as slashes before the path, as browsers read them.
 func underUpstream(loc []byte, upstream string) ([]byte, bool) {
-	scheme, rest, ok := strings.Cut(upstream, "://")
+	uscheme, rest, ok := strings.Cut(upstream, "://")
 	if !ok {
 		return nil, false
 	}
-	host, base := rest, ""
+	uhost, base := rest, ""
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		host, base = rest[:i], strings.TrimRight(rest[i:], "/")
+		uhost, base = rest[:i], strings.TrimRight(rest[i:], "/")
 	}
+	uname, uport := splitPort(uhost, uscheme)
 	var after []byte
+	lscheme := uscheme
+	if i := bytes.IndexByte(loc, ':'); i > 0 && bytes.IndexAny(loc[:i], "/\\?#") < 0 {
+		lscheme = string(loc[:i])
+		if !strings.EqualFold(lscheme, "http") && !strings.EqualFold(lscheme, "https") {
+			return nil, false
+		}
+		loc = loc[i+1:]
+		if len(loc) < 2 || !isSlash(loc[0]) || !isSlash(loc[1]) {
+			return nil, false // http:path: no host
+		}
+	}
 	switch {
-	case hasPrefixFold(loc, scheme) && bytes.HasPrefix(loc[len(scheme):], []byte("://")) && hasPrefixFold(loc[len(scheme)+3:], host):
-		after = loc[len(scheme)+3+len(host):]
-	case bytes.HasPrefix(loc, []byte("//")) && hasPrefixFold(loc[2:], host):
-		after = loc[2+len(host):]
-	case len(loc) > 0 && loc[0] == '/' && (len(loc) == 1 || loc[1] != '/' && loc[1] != '\\'):
+	case len(loc) >= 2 && isSlash(loc[0]) && isSlash(loc[1]):
+		auth := loc[2:]
+		end := bytes.IndexAny(auth, "/\\?#")
+		if end < 0 {
+			end = len(auth)
+		}
+		auth, after = auth[:end], auth[end:]
+		if at := bytes.LastIndexByte(auth, '@'); at >= 0 {
+			auth = auth[at+1:]
+		}
+		name, port := splitPort(string(auth), lscheme)
+		if !strings.EqualFold(strings.TrimSuffix(name, "."), strings.TrimSuffix(uname, ".")) ||
+			port != uport && !(defaultPort(lscheme, port) && defaultPort(uscheme, uport)) {
+			return nil, false // another host or port
+		}
+	case len(loc) > 0 && loc[0] == '/':
 		after = loc
 	default:
 		return nil, false
 	}
 	if !endsSegment(after) {
-		return nil, false // another host: up.test.example for up.test, up.test:81
+		return nil, false
 	}
-	if !bytes.HasPrefix(after, []byte(base)) || !endsSegment(after[len(base):]) {
+	if !hasPathPrefix(after, base) || !endsSegment(after[len(base):]) {
 		return nil, false // outside the base path: /apix or /other for /api
 	}
 	return after[len(base):], true
 }
 
+func isSlash(c byte) bool { return c == '/' || c == '\\' }
+
+// hasPathPrefix reports whether p starts with base, a backslash in p
+// counting as a slash.
+func hasPathPrefix(p []byte, base string) bool {
+	if len(p) < len(base) {
+		return false
+	}
+	for i := range len(base) {
+		if c := p[i]; c != base[i] && !(c == '\\' && base[i] == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// splitPort splits host[:port] (an IPv6 literal in brackets kept whole)
+// and gives the port scheme implies when none is written.
+func splitPort(host, scheme string) (name, port string) {
+	name = host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name, port = host[:i], host[i+1:]
+	}
+	switch {
+	case port != "":
+	case strings.EqualFold(scheme, "https"):
+		port = "443"
+	default:
+		port = "80"
+	}
+	return name, port
+}
+
+// defaultPort reports whether port is the one scheme implies.
+func defaultPort(scheme, port string) bool {
+	return strings.EqualFold(scheme, "https") && port == "443" || strings.EqualFold(scheme, "http") && port == "80"
+}
+
 // endsSegment reports whether p is empty or starts a path, query or
 // fragment.
 func endsSegment(p []byte) bool {
-	return len(p) == 0 || p[0] == '/' || p[0] == '?' || p[0] == '#'
+	return len(p) == 0 || p[0] == '/' || p[0] == '\\' || p[0] == '?' || p[0] == '#'
 }

@@ -21,15 +21,26 @@ func TestUnderUpstream(t *testing.T) {
 		{"/api/x#top", "http://up.test/api", "/x#top", true},
 		{"/login", "http://up.test", "/login", true},
 		{"http://up.test/login", "http://up.test", "/login", true},
-		{"https://up.test/api/x", "http://up.test/api", "", false},        // another scheme
 		{"http://up.test.example/api/x", "http://up.test/api", "", false}, // another host
 		{"http://up.test:81/api/x", "http://up.test/api", "", false},
 		{"http://up.test/apix", "http://up.test/api", "", false},
 		{"/other", "http://up.test/api", "", false},
 		{"//evil.test/api/x", "http://up.test/api", "", false},
-		{"/\\evil.test/api", "http://up.test", "", false},
-		{"users/1", "http://up.test/api", "", false}, // relative to the request: already under /proxy/{id}
+		{"/\\evil.test/api", "http://up.test", "", false}, // //evil.test to a browser
+		{"users/1", "http://up.test/api", "", false},      // relative to the request: already under /proxy/{id}
 		{"https://elsewhere.test/", "http://up.test", "", false},
+		{"http://up.test:80/api/x", "http://up.test/api", "/x", true},
+		{"https://up.test/api/x", "http://up.test/api", "/x", true}, // TLS ended in front of it
+		{"https://up.test:8443/api/x", "http://up.test/api", "", false},
+		{"http://up.test:8080/x", "http://up.test:8080", "/x", true},
+		{"http://up.test/x", "http://up.test:8080", "", false},
+		{"http://UP.TEST./api/x", "http://up.test/api", "/x", true},
+		{"http://u:p@up.test/api/x", "http://up.test/api", "/x", true},
+		{"http://up.test@evil.test/api/x", "http://up.test/api", "", false},
+		{"http:\\\\up.test\\api\\x", "http://up.test/api", "\\x", true},
+		{"/\\up.test/api/x", "http://up.test/api", "/x", true},
+		{"ftp://up.test/api/x", "http://up.test/api", "", false},
+		{"users:1", "http://up.test/api", "", false},
 	} {
 		rest, ok := underUpstream([]byte(c.loc), c.upstream)
 		if ok != c.ok || string(rest) != c.rest {
@@ -60,6 +71,7 @@ func TestRedirectRelocated(t *testing.T) {
 		{301, "http://up.test/api", "/proxy/" + p.ID + "/"},
 		{201, "http://up.test/api/users/2", "/proxy/" + p.ID + "/users/2"},
 		{302, "https://login.example/", "https://login.example/"},
+		{302, `http:\\up.test\api\users\1`, "/proxy/" + p.ID + "/users/1"},
 		{200, "http://up.test/api/users/1", "http://up.test/api/users/1"}, // not a redirect: as sent
 	} {
 		status, loc = c.status, c.loc
@@ -95,5 +107,20 @@ func TestNoMadeUpContentType(t *testing.T) {
 	r = e.raw("POST /proxy/"+p.ID+"/x HTTP/1.1", "Host: s", HeaderAuthorization+": "+key, "Content-Type: text/csv", "Content-Length: 5", "", "hello")
 	if r.header["Content-Type"] != "application/json" || up.last(t).header.Get("Content-Type") != "text/csv" {
 		t.Errorf("Content-Types sent were not kept: answer %q, request %q", r.header["Content-Type"], up.last(t).header.Get("Content-Type"))
+	}
+}
+
+// TestRedirectEveryLocationLine: each Location line is rewritten, not
+// only the first a client may not follow.
+func TestRedirectEveryLocationLine(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	e.upstream("up.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(307, "application/json", `{}`, "Location: https://elsewhere.test/", "Location: http://up.test/api/x")
+	})
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	r := e.do("POST", "/proxy/"+p.ID+"/users", `{}`, HeaderAuthorization, key)
+	if want := "https://elsewhere.test/\n/proxy/" + p.ID + "/x"; r.status != 307 || r.header["Location"] != want {
+		t.Errorf("307 with two Location lines = %d %q, want %q", r.status, r.header["Location"], want)
 	}
 }
