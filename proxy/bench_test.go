@@ -262,7 +262,7 @@ func BenchmarkResponsePhase(b *testing.B) {
 	for b.Loop() {
 		resp.Reset() // a fresh answer each time, as from the upstream
 		resp.SetBodyRaw(sealed)
-		st.route, _, _ = d.matchRoute(projectID, method, path, nil)
+		st.route, _, _ = d.matchRoute(projectID, method, path, nil, nil)
 		st.resp = respPlan{}
 		if err := d.planResponse(st); err != nil {
 			b.Fatal(err)

@@ -28,7 +28,7 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	st.scratch = append(st.scratch[:0], st.project.ID...)
 	var routed bool
 	var pathErr error
-	st.route, routed, pathErr = d.matchRoute(st.scratch, ctx.Method(), path, forwardedRaw(ctx.URI().PathOriginal(), project))
+	st.route, routed, pathErr = d.matchRoute(st.scratch, ctx.Method(), path, ctx.URI().PathOriginal(), project)
 	if err := d.checkRouted(ctx, st, routed); err != nil {
 		return err
 	}

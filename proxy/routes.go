@@ -144,10 +144,11 @@ type routeCache struct {
 
 // matchRoute returns the route of the project (by id, as stored) for
 // method and path, or nil, and whether the project has routes at all;
-// raw is the path forwarded as sent, or nil (see routeRank). It returns
-// errAmbiguousPath when readings of the path match different routes.
-// Projects without routes cost one map look-up.
-func (d *Data) matchRoute(projectID []byte, method, path, raw []byte) (*route, bool, error) {
+// raw is the request's path as sent and project the id as the path spells
+// it (see forwardedRaw and routeRank). It returns errAmbiguousPath when
+// readings of the path match different routes. Projects without routes
+// cost one map look-up.
+func (d *Data) matchRoute(projectID []byte, method, path, raw, project []byte) (*route, bool, error) {
 	rs, version := d.store.CachedRoutes(projectID)
 	if len(rs) == 0 {
 		return nil, false, nil
@@ -167,7 +168,7 @@ func (d *Data) matchRoute(projectID []byte, method, path, raw []byte) (*route, b
 		c.sets[string(projectID)] = set
 		c.mu.Unlock()
 	}
-	rank, ok := routeRank(&set.trie, method, path, raw)
+	rank, ok := routeRank(&set.trie, method, path, forwardedRaw(raw, project))
 	switch {
 	case !ok:
 		return nil, true, errAmbiguousPath
