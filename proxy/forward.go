@@ -178,6 +178,9 @@ func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, copyBody bo
 		case equalFold(k, "Connection"):
 			conn = append(append(conn, v...), ',')
 		case hopByHop(k), equalFold(k, "Date"), ownHeader(k), isQanapi(k):
+		case bytes.IndexByte(k, ' ') >= 0 || bytes.IndexByte(k, '\t') >= 0:
+			// Not a header name (RFC 9110 §5.1): a lenient parser after
+			// sdproxy could read "Cache Control" as one.
 		default:
 			out.Header.AddBytesKV(k, v)
 		}

@@ -20,7 +20,7 @@ func TestKeyDependentCacheHeaders(t *testing.T) {
 			"Cache-Control: public, max-age=600", "Cache-Control: s-maxage=600",
 			"CDN-Cache-Control: public, max-age=600", "Cloudflare-CDN-Cache-Control: max-age=600",
 			"Vercel-CDN-Cache-Control: max-age=600", "vercel-cdn-cache-control: max-age=60",
-			strings.Repeat("A", 80)+"-CDN-Cache-Control: max-age=600",
+			strings.Repeat("A", 80)+"-CDN-Cache-Control: max-age=600", "Cache Control: max-age=600",
 			"Surrogate-Control: max-age=600", "Edge-Control: cache-maxage=600", "X-Accel-Expires: 600",
 			"Expires: Wed, 01 Jan 2031 00:00:00 GMT", "ETag: \"1\"", "X-Kept: 1")
 	})
