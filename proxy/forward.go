@@ -164,8 +164,8 @@ var ownResponse = []string{httpapi.HeaderRequestID, "Ratelimit-Limit", "Ratelimi
 // and those a Connection header names are removed after (rarely needed:
 // see namesOthers). The upstream's body moves over without a copy; a body
 // the response phase wrote (copyBody) lives in the request state, and is
-// copied. It returns conn holding the Connection lists, and keys, both
-// for reuse.
+// copied, without the upstream's caching headers (keyDependent). It
+// returns conn holding the Connection lists, and keys, both for reuse.
 func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, copyBody bool, conn, keys []byte) (_, _ []byte) {
 	out := &ctx.Response
 	out.SetStatusCode(resp.StatusCode())
@@ -181,6 +181,7 @@ func copyResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response, copyBody bo
 		case bytes.IndexByte(k, ' ') >= 0 || bytes.IndexByte(k, '\t') >= 0:
 			// Not a header name (RFC 9110 §5.1): a lenient parser after
 			// sdproxy could read "Cache Control" as one.
+		case copyBody && cacheHeader(k): // see keyDependent
 		default:
 			out.Header.AddBytesKV(k, v)
 		}

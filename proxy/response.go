@@ -187,34 +187,26 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 
 // keyDependent marks an answer whose body now depends on the caller's key
 // (plaintext, masks or tokens): no shared cache may keep it or serve it to
-// another key, and the upstream's validators no longer describe it.
-//
-// Every header that lets a cache keep the answer goes first, each of its
-// lines: a second Cache-Control line, or a CDN's own (CDN-Cache-Control,
-// Cloudflare-CDN-Cache-Control and the like, Surrogate-Control,
-// Edge-Control, X-Accel-Expires for nginx), would still be obeyed.
+// another key. copyResponse has left out every header of the upstream's
+// that lets a cache keep it, each of its lines (cacheHeader): a second
+// Cache-Control line, or a CDN's own, would still be obeyed; and its
+// validators, which no longer describe it.
 func keyDependent(h *fasthttp.ResponseHeader) {
-	for _, k := range cacheLifetime {
-		h.Del(k)
-	}
-	// The *-CDN-Cache-Control names, gathered first (h cannot change while
-	// it is walked), then each deleted once, whatever its length.
-	var buf [128]byte
-	names := buf[:0]
-	for k := range h.All() {
-		if hasSuffixFold(k, "-cdn-cache-control") {
-			names = append(append(names, k...), '\n')
-		}
-	}
-	for rest := names; len(rest) > 0; {
-		i := bytes.IndexByte(rest, '\n')
-		h.DelBytes(rest[:i])
-		rest = rest[i+1:]
-	}
 	h.Set(fasthttp.HeaderCacheControl, "private, no-store")
 	h.Add(fasthttp.HeaderVary, HeaderAuthorization)
-	h.Del(fasthttp.HeaderETag)
-	h.Del(fasthttp.HeaderLastModified)
+}
+
+// cacheHeader reports whether k is a header by which an upstream tells
+// caches how long to keep an answer, or how to validate it: the
+// cacheLifetime ones, the *-CDN-Cache-Control family (Cloudflare's,
+// Vercel's…), ETag and Last-Modified.
+func cacheHeader(k []byte) bool {
+	for _, h := range cacheLifetime {
+		if equalFold(k, h) {
+			return true
+		}
+	}
+	return equalFold(k, fasthttp.HeaderETag) || equalFold(k, fasthttp.HeaderLastModified) || hasSuffixFold(k, "-cdn-cache-control")
 }
 
 // cacheLifetime are the headers, other than the *-CDN-Cache-Control

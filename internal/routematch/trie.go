@@ -19,9 +19,9 @@ import (
 type Trie struct {
 	root  node
 	stars int // '**' nodes, numbered by node.star2
-	// seen holds *[]int of stars entries for matches when there are too
-	// many '**' for the stack array.
-	seen sync.Pool
+	// marks holds *walkMarks for matches when there are too many '**' for
+	// the stack array.
+	marks sync.Pool
 }
 
 type node struct {
@@ -118,29 +118,38 @@ func (t *Trie) matchForm(method, path []byte, cutParams bool) int {
 	if t.stars > 16 {
 		return t.matchPooled(method, p)
 	}
-	var seenArr [16]int
-	seen := seenArr[:t.stars]
-	for i := range seen {
-		seen[i] = -1
-	}
-	return t.root.match(method, p, -1, seen)
+	var arr [16]mark
+	w := walk{gen: 1, marks: arr[:t.stars]}
+	return t.root.match(method, p, -1, &w)
 }
 
-// matchPooled is the walk with its '**' marks in a pooled slice: a trie
-// with more '**' than the stack array holds.
+// matchPooled is the walk with its '**' marks pooled: a trie with more
+// '**' than the stack array holds. The marks are not cleared between
+// walks: each walk has its own generation.
 func (t *Trie) matchPooled(method, p []byte) int {
-	sp, _ := t.seen.Get().(*[]int)
-	if sp == nil {
-		sp = new([]int)
+	w, _ := t.marks.Get().(*walk)
+	if w == nil || len(w.marks) != t.stars {
+		w = &walk{marks: make([]mark, t.stars)}
 	}
-	seen := slices.Grow((*sp)[:0], t.stars)[:t.stars]
-	for i := range seen {
-		seen[i] = -1
+	if w.gen++; w.gen == 0 { // wrapped: old marks could pass for this walk's
+		clear(w.marks)
+		w.gen = 1
 	}
-	best := t.root.match(method, p, -1, seen)
-	*sp = seen
-	t.seen.Put(sp)
+	best := t.root.match(method, p, -1, w)
+	t.marks.Put(w)
 	return best
+}
+
+// walk is one match's marks: for each '**' node, the length of the
+// longest rest it was tried from, valid when its gen is the walk's.
+type walk struct {
+	gen   uint32
+	marks []mark
+}
+
+type mark struct {
+	gen uint32
+	len int32
 }
 
 // Normalize appends path to dst lower-cased (ASCII) and with every
@@ -167,11 +176,11 @@ func normalize(dst, path []byte, cutParams bool) []byte {
 }
 
 // match walks the rest of the path below n and returns the best rank
-// found, better than best (or best). seen holds, for each '**' node, the
-// length of the longest rest it was tried from (-1: none).
-func (n *node) match(method, rest []byte, best int, seen []int) int {
+// found, better than best (or best). w holds, for each '**' node, the
+// length of the longest rest it was tried from (see walk).
+func (n *node) match(method, rest []byte, best int, w *walk) int {
 	if n.doubleStar != nil {
-		best = n.doubleStar.matchDoubleStar(method, rest, best, seen)
+		best = n.doubleStar.matchDoubleStar(method, rest, best, w)
 	}
 	if len(rest) == 0 {
 		return n.best(method, best)
@@ -185,11 +194,11 @@ func (n *node) match(method, rest []byte, best int, seen []int) int {
 	}
 	if n.lit != nil {
 		if next := n.lit[string(seg)]; next != nil {
-			best = next.match(method, tail, best, seen)
+			best = next.match(method, tail, best, w)
 		}
 	}
 	if n.star != nil && len(seg) > 0 {
-		best = n.star.match(method, tail, best, seen)
+		best = n.star.match(method, tail, best, w)
 	}
 	return best
 }
@@ -199,13 +208,14 @@ func (n *node) match(method, rest []byte, best int, seen []int) int {
 // longer rest (of the same path: its suffixes include this one's), it
 // has nothing to add: so '/**/a/**/a/**/b' costs time proportional to
 // the path's segments times its '**', not to their power.
-func (n *node) matchDoubleStar(method, rest []byte, best int, seen []int) int {
-	if seen[n.star2] >= len(rest) {
+func (n *node) matchDoubleStar(method, rest []byte, best int, w *walk) int {
+	m := &w.marks[n.star2]
+	if m.gen == w.gen && int(m.len) >= len(rest) {
 		return best
 	}
-	seen[n.star2] = len(rest)
+	m.gen, m.len = w.gen, int32(len(rest))
 	for {
-		best = n.match(method, rest, best, seen)
+		best = n.match(method, rest, best, w)
 		if len(rest) == 0 {
 			return best
 		}
