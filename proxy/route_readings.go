@@ -155,33 +155,26 @@ func hasEscapedSlash(p []byte) bool {
 // "%2F" stays as the three characters "%2f": the path as a server reads it
 // that splits segments before decoding them. raw holds only well-formed
 // escapes (plainPath).
-func keepEscapedSlashes(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '%' && i+2 < len(raw) {
-			hi, lo := unhex(raw[i+1]), unhex(raw[i+2])
-			if b := hi<<4 | lo; b != '/' {
-				dst = append(dst, b)
-			} else {
-				dst = append(dst, "%2f"...)
-			}
-			i += 2
-			continue
-		}
-		dst = append(dst, c)
-	}
-	return dst
-}
+func keepEscapedSlashes(dst, raw []byte) []byte { return unescape(dst, raw, true) }
 
 // unescapeOnce appends p to dst with its well-formed escapes decoded.
-func unescapeOnce(dst, p []byte) []byte {
+func unescapeOnce(dst, p []byte) []byte { return unescape(dst, p, false) }
+
+// unescape appends p to dst with its well-formed escapes decoded, but
+// "%2F" kept as "%2f" when keepSlash.
+func unescape(dst, p []byte, keepSlash bool) []byte {
 	for i := 0; i < len(p); i++ {
-		if c := p[i]; c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]) {
-			dst = append(dst, unhex(p[i+1])<<4|unhex(p[i+2]))
-			i += 2
-		} else {
+		c := p[i]
+		if c != '%' || i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
 			dst = append(dst, c)
+			continue
 		}
+		if b := unhex(p[i+1])<<4 | unhex(p[i+2]); b != '/' || !keepSlash {
+			dst = append(dst, b)
+		} else {
+			dst = append(dst, "%2f"...)
+		}
+		i += 2
 	}
 	return dst
 }
