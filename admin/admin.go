@@ -97,6 +97,9 @@ type Admin struct {
 
 // New returns the admin API handler.
 func New(o Options) *Admin {
+	// The token is compared without surrounding spaces on both sides: a
+	// value with a newline (a secret made from a file) must still match.
+	o.Token = strings.TrimSpace(o.Token)
 	a := &Admin{store: o.Store, tokenHash: sha256.Sum256([]byte(o.Token)), log: o.Logger, now: o.Now, events: o.Events, ready: o.Ready, members: o.Members, token: o.Token, mergeEvents: o.MergeEvents}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -150,20 +153,55 @@ func (a *Admin) fail(ctx *fasthttp.RequestCtx, err error) {
 // ServerErrorHandler answers requests fasthttp could not read (too large,
 // malformed, too slow) with the same JSON errors as the handler, request
 // id included.
+// A body refused by HeaderReceived's limit for a caller without the token
+// is answered as the handler answers such callers: 401 (fasthttp does
+// not always keep the request's path for this call, so whatever it was).
 func (a *Admin) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	a.ids.Stamp(ctx)
-	a.fail(ctx, httpapi.ServerError(err))
+	ae := httpapi.ServerError(err)
+	if ae == httpapi.ErrBodyTooLarge && !a.authorized(ctx) {
+		ae = errUnauthorized
+	}
+	a.fail(ctx, ae)
 	ctx.SetConnectionClose()
+}
+
+// UnauthBodyBytes is the largest body the admin listener reads from a
+// caller that has not presented the token, and unauthReadTimeout how long
+// it waits for it: larger bodies are refused from the headers, before they
+// are read, so that no one without the token can make the server hold a
+// megabyte per connection.
+const (
+	UnauthBodyBytes   = 4 << 10
+	unauthReadTimeout = 5 * time.Second
+)
+
+// HeaderReceived is the admin listener's fasthttp.Server.HeaderReceived:
+// a body larger than UnauthBodyBytes (or chunked) is read only when the
+// request carries the token.
+func (a *Admin) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if cl := h.ContentLength(); cl >= 0 && cl <= UnauthBodyBytes {
+		return fasthttp.RequestConfig{}
+	}
+	if a.tokenOK(h.Peek("Authorization")) {
+		return fasthttp.RequestConfig{}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: UnauthBodyBytes, ReadTimeout: unauthReadTimeout}
 }
 
 // authorized checks the bearer token in constant time.
 func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {
-	auth := ctx.Request.Header.Peek("Authorization")
+	return a.tokenOK(ctx.Request.Header.Peek("Authorization"))
+}
+
+// tokenOK reports whether auth, an Authorization header, is "Bearer "
+// and the admin token (surrounding spaces ignored), compared in constant
+// time.
+func (a *Admin) tokenOK(auth []byte) bool {
 	if len(auth) < 7 || !bytes.EqualFold(auth[:7], []byte("Bearer ")) {
 		return false
 	}
-	token := auth[7:]
-	got := sha256.Sum256(bytes.TrimSpace(token))
+	got := sha256.Sum256(bytes.TrimSpace(auth[7:]))
 	return subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) == 1
 }
 
@@ -245,27 +283,37 @@ func dispatch(ctx *fasthttp.RequestCtx, m string, handlers map[string]func() err
 	return httpapi.ErrMethodNotAllowed
 }
 
-// decodeBody decodes the JSON request body into v, refusing unknown fields.
-// An empty body decodes as {}.
+// decodeBody decodes the JSON request body into v, refusing unknown
+// fields, members in another letter case or given twice, and anything
+// after the object. An empty body decodes as {}.
 func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
 	body := bytes.TrimSpace(ctx.PostBody())
 	if len(body) == 0 {
 		body = []byte("{}")
+	}
+	return decodeStrict(body, v, "")
+}
+
+// decodeStrict decodes the JSON value body into v after checkMembers,
+// path naming the value in errors ("" for the whole body).
+func decodeStrict(body []byte, v any, path string) error {
+	if err := checkMembers(body, reflect.TypeOf(v), path); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
-			return httpapi.BadRequest(ute.Field + ": wrong type, want " + jsonKind(ute.Type.Kind()))
+			return httpapi.BadRequest(joinPath(path, ute.Field) + ": wrong type, want " + jsonKind(ute.Type.Kind()))
+		}
+		if errors.As(err, &ute) && path != "" {
+			return httpapi.BadRequest(path + ": wrong type, want " + jsonKind(ute.Type.Kind()))
 		}
 		if errors.As(err, &ute) {
 			return httpapi.BadRequest("body must be a JSON object")
 		}
 		return httpapi.BadRequest("body is not valid JSON for this call: " + err.Error())
-	}
-	if dec.More() {
-		return httpapi.BadRequest("body must hold one JSON object")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -129,8 +128,8 @@ func (a *Admin) updateKey(ctx *fasthttp.RequestCtx, project, id string) error {
 		return httpapi.BadRequest("decrypt_budget: required (an object {values, per}, or null to remove the budget)")
 	}
 	var wb *wire.Budget
-	if err := json.Unmarshal(body.DecryptBudget, &wb); err != nil {
-		return httpapi.BadRequest(`decrypt_budget: want an object {"values": 10000, "per": "24h"} or null`)
+	if err := decodeStrict(body.DecryptBudget, &wb, "decrypt_budget"); err != nil {
+		return err
 	}
 	budget, err := parseBudget(wb)
 	if err != nil {

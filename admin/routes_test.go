@@ -232,7 +232,7 @@ func TestAdminRouteValidation(t *testing.T) {
 		{"require wildcard", "POST", routes, `{"path":"/a","request":{"mode":"encrypt","fields":["a"],"require":["a","b.*"]}}`, "request.require[1]"},
 		{"response require", "POST", routes, `{"path":"/a","response":{"fields":["a"],"require":["a"]}}`, "response.require"},
 		{"unknown field", "POST", routes, `{"path":"/a","rules":[]}`, "rules"},
-		{"unknown rule field", "POST", routes, `{"path":"/a","request":{"mode":"encrypt","fields":["a"],"mask":true}}`, "mask"},
+		{"unknown rule field", "POST", routes, `{"path":"/a","request":{"mode":"encrypt","fields":["a"],"mask":true}}`, "request.mask"},
 		{"put bad path", "PUT", one, `{"path":"no-slash"}`, "path"},
 		{"put bad field", "PUT", one, `{"path":"/a","response":{"fields":[""]}}`, "response.fields[0]"},
 		{"put request mode missing", "PUT", one, `{"path":"/a","request":{"fields":["a"]}}`, "request.mode"},

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/sdproxy/sdproxy/config"
@@ -119,24 +120,20 @@ func decodeMasterKey(b []byte) ([]byte, error) {
 // from <data-dir>/admin.token, generating that file on first start. path
 // is the file the token came from ("" for the environment).
 func loadAdminToken(cfg config.Config, getenv func(string) string) (token, path string, err error) {
-	if v := getenv(config.EnvAdminToken); v != "" {
+	// Surrounding spaces and newlines are not part of a token (a secret
+	// made from a file keeps its newline); the admin API ignores them too.
+	if v := strings.TrimSpace(getenv(config.EnvAdminToken)); v != "" {
 		if n := utf8.RuneCountInString(v); n < minAdminTokenLen {
 			return "", "", fmt.Errorf("%s must be at least %d characters (got %d); generate one with: openssl rand -base64 32", config.EnvAdminToken, minAdminTokenLen, n)
 		}
 		return v, "", nil
 	}
 	if path = configuredAdminTokenFile(cfg, getenv); path != "" {
-		t, err := readAdminTokenFile(path)
-		if err != nil {
-			return "", "", err
-		}
-		if n := utf8.RuneCountInString(t); n < minAdminTokenLen {
-			return "", "", fmt.Errorf("admin token file %s holds %d characters, want at least %d; generate one with: openssl rand -base64 32", path, n, minAdminTokenLen)
-		}
-		return t, path, nil
+		t, err := readLongAdminToken(path)
+		return t, path, err
 	}
 	path = adminTokenPath(cfg.DataDir)
-	t, err := readAdminTokenFile(path)
+	t, err := readLongAdminToken(path)
 	if err == nil {
 		return t, path, nil
 	}
@@ -153,6 +150,20 @@ func loadAdminToken(cfg config.Config, getenv func(string) string) (token, path 
 // file's admin_token_file, else "".
 func configuredAdminTokenFile(cfg config.Config, getenv func(string) string) string {
 	return firstNonEmpty(getenv(config.EnvAdminTokenFile), cfg.AdminTokenFile)
+}
+
+// readLongAdminToken is readAdminTokenFile refusing a token shorter than
+// minAdminTokenLen, whichever file it comes from (one written by hand in
+// the data directory as well).
+func readLongAdminToken(path string) (string, error) {
+	t, err := readAdminTokenFile(path)
+	if err != nil {
+		return "", err
+	}
+	if n := utf8.RuneCountInString(t); n < minAdminTokenLen {
+		return "", fmt.Errorf("admin token file %s holds %d characters, want at least %d; generate one with: openssl rand -base64 32", path, n, minAdminTokenLen)
+	}
+	return t, nil
 }
 
 // readAdminTokenFile reads a token file (refusing one that group or others
