@@ -149,6 +149,7 @@ type Log struct {
 	done     chan struct{}
 	stop     chan struct{}
 	pruneReq chan chan error // Prune asks the writer to prune
+	pruneMu  sync.Mutex      // Prune without the writer (closed or read-only)
 	kick     chan struct{}   // a batch is waiting
 }
 

@@ -206,6 +206,10 @@ func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) 
 
 func (f Filter) matches(e Event) bool {
 	switch {
+	case f.ProjectID != "" && e.ProjectID != f.ProjectID:
+		// The index found it; the event itself must agree (an index
+		// value copied under another project's name must not list it).
+		return false
 	case f.KeyID != "" && (e.KeyID == nil || *e.KeyID != f.KeyID):
 		return false
 	case f.Type != "" && e.Type != f.Type && !(strings.HasSuffix(f.Type, ".") && strings.HasPrefix(e.Type, f.Type)):

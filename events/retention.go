@@ -43,6 +43,11 @@ func (l *Log) Prune() error {
 		case <-l.done:
 		}
 	}
+	// Closed: once the writer has ended (Close marks the log closed
+	// before the writer drains), prune here, one caller at a time.
+	<-l.done
+	l.pruneMu.Lock()
+	defer l.pruneMu.Unlock()
 	return l.prune()
 }
 
