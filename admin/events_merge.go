@@ -1,12 +1,10 @@
 package admin
 
 import (
-	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,38 +132,42 @@ func (a *Admin) queryPeer(in keystore.Instance, args *fasthttp.Args, f events.Fi
 }
 
 // mergePages takes the newest limit events of the instances' pages and
-// the cursor that goes on after them.
+// the cursor that goes on after them. Each page is in its instance's log
+// order (newest written first), which is not always newest time first: a
+// slow request is written after a later one that finished sooner. So the
+// pages are merged by their heads, newest time first, and what is taken
+// from a page is always a prefix of it: the cursor's position, the seq of
+// the last event taken, then skips exactly what was listed.
 func mergePages(pages []instancePage, limit int) wire.EventPage {
-	type ref struct {
-		page, k int
-		seq     uint64
-	}
-	var refs []ref
 	out := wire.EventPage{Items: []wire.Event{}}
-	for i, pg := range pages {
+	for _, pg := range pages {
 		if pg.err != nil {
 			out.Unreachable = append(out.Unreachable, pg.in.ID)
-			continue
-		}
-		for k, e := range pg.items {
-			refs = append(refs, ref{i, k, eventSeq(e.ID)})
 		}
 	}
-	slices.SortFunc(refs, func(x, y ref) int { // newest first
-		if c := pages[y.page].items[y.k].Time.Compare(pages[x.page].items[x.k].Time); c != 0 {
-			return c
-		}
-		if c := strings.Compare(pages[y.page].in.ID, pages[x.page].in.ID); c != 0 {
-			return c
-		}
-		return cmp.Compare(y.seq, x.seq)
-	})
 	taken := make([]int, len(pages))
-	lastSeq := make([]uint64, len(pages))
-	for _, r := range refs[:min(limit, len(refs))] {
-		out.Items = append(out.Items, pages[r.page].items[r.k])
-		taken[r.page]++
-		lastSeq[r.page] = r.seq
+	newer := func(i, j int) bool { // page i's head before page j's
+		x, y := pages[i].items[taken[i]], pages[j].items[taken[j]]
+		if c := x.Time.Compare(y.Time); c != 0 {
+			return c > 0
+		}
+		if c := strings.Compare(pages[i].in.ID, pages[j].in.ID); c != 0 {
+			return c > 0
+		}
+		return eventSeq(x.ID) > eventSeq(y.ID)
+	}
+	for len(out.Items) < limit {
+		best := -1
+		for i, pg := range pages {
+			if pg.err == nil && taken[i] < len(pg.items) && (best < 0 || newer(i, best)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		out.Items = append(out.Items, pages[best].items[taken[best]])
+		taken[best]++
 	}
 	pos := map[string]string{}
 	more := false
@@ -178,7 +180,7 @@ func mergePages(pages []instancePage, limit int) wire.EventPage {
 		case taken[i] == len(pg.items):
 			p, more = pg.next, true
 		case taken[i] > 0:
-			p, more = "c"+strconv.FormatUint(lastSeq[i], 10), true
+			p, more = "c"+strconv.FormatUint(eventSeq(pg.items[taken[i]-1].ID), 10), true
 		default:
 			more = true
 		}

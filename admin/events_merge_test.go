@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,6 +189,80 @@ func TestFollowCursorListsEachNewEventOnce(t *testing.T) {
 	for _, k := range want {
 		if seen[k] != 1 {
 			t.Errorf("%s listed %d times, want once", k, seen[k])
+		}
+	}
+}
+
+// TestMergePagesSeqNotTimeOrder: a request's event has the time it began
+// and the seq it was written with, so a slow request comes after a later
+// one in its log. Paging on still lists every event once: the helper's
+// case, then random logs whose times are out of seq order, at every page
+// size.
+func TestMergePagesSeqNotTimeOrder(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	walk := func(logs mergeEnv, ids []string, limit int) []string {
+		pos := map[string]string{}
+		for _, id := range ids {
+			pos[id] = ""
+		}
+		var all []string
+		for pages := 0; ; pages++ {
+			if pages > 1000 {
+				t.Fatal("paging does not end")
+			}
+			var pgs []instancePage
+			for _, id := range ids {
+				if p, ok := pos[id]; ok && p != cursorDone {
+					pgs = append(pgs, logs.page(id, p, limit))
+				}
+			}
+			out := mergePages(pgs, limit)
+			for _, e := range out.Items {
+				all = append(all, e.InstanceID+"/"+e.ID)
+			}
+			if out.NextCursor == nil {
+				return all
+			}
+			var ok bool
+			if pos, ok = decodeMergedCursor(*out.NextCursor); !ok {
+				t.Fatalf("next cursor %q does not decode", *out.NextCursor)
+			}
+		}
+	}
+	once := func(what string, all []string, want int) {
+		seen := map[string]bool{}
+		for _, id := range all {
+			if seen[id] {
+				t.Errorf("%s: %s listed twice", what, id)
+			}
+			seen[id] = true
+		}
+		if len(seen) != want {
+			t.Errorf("%s: listed %d events (%v), want all %d once", what, len(seen), all, want)
+		}
+	}
+	logs := mergeEnv{
+		"inst_a": {
+			{ID: "evt_2", InstanceID: "inst_a", Time: t0.Add(1 * time.Second)}, // slow, began early
+			{ID: "evt_1", InstanceID: "inst_a", Time: t0.Add(20 * time.Second)},
+		},
+		"inst_b": {{ID: "evt_1", InstanceID: "inst_b", Time: t0.Add(15 * time.Second)}},
+	}
+	once("slow request", walk(logs, []string{"inst_a", "inst_b"}, 2), 3)
+
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 50; round++ {
+		logs, ids, n := mergeEnv{}, []string{"inst_a", "inst_b", "inst_c"}, 0
+		for _, id := range ids {
+			k := rnd.IntN(12)
+			for seq := k; seq >= 1; seq-- { // newest written first, times jittered
+				jitter := time.Duration(rnd.IntN(5000)) * time.Millisecond
+				logs[id] = append(logs[id], wire.Event{ID: "evt_" + strconv.Itoa(seq), InstanceID: id, Time: t0.Add(time.Duration(seq)*time.Second - jitter)})
+			}
+			n += k
+		}
+		for limit := 1; limit <= 5; limit++ {
+			once("random logs, limit "+strconv.Itoa(limit), walk(logs, ids, limit), n)
 		}
 	}
 }
