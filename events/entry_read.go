@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"hash"
 	"strconv"
+	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -18,6 +19,8 @@ type stored struct {
 	entry
 	id    string // evt_<seq of its key>
 	short bool   // a binary entry with a 16-byte tag: MAC holds 32 hex digits, not 64
+	nanos int64  // a request record's time (Unix nanoseconds); ev.Time otherwise
+	timed bool   // nanos is set
 	ev    struct {
 		ID      string `json:"id"`
 		Type    string `json:"type"`
@@ -192,6 +195,7 @@ func readBinEntry(seq uint64, v []byte) (en stored, reason string) {
 			return en, "entry is unreadable"
 		}
 		en.ev.ID, en.ev.Type, en.ev.Time = en.id, TypeRequest, string(appendTime(nil, d.Time))
+		en.nanos, en.timed = d.Time.UnixNano(), true
 		en.ev.Status, en.ev.Project, en.ev.KeyID = d.Status, d.ProjectID, d.KeyID
 	} else if !jsonMembers(event, &en) {
 		return en, "entry is unreadable"
@@ -215,4 +219,14 @@ func cutHex(b []byte, empty bool) (h, rest []byte, ok bool) {
 		}
 	}
 	return b[:i], b[i:], true
+}
+
+// unixNanos is the entry's time as the index holds it; ok is false when
+// its time does not read.
+func (en *stored) unixNanos() (int64, bool) {
+	if en.timed {
+		return en.nanos, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, en.ev.Time)
+	return t.UnixNano(), err == nil
 }

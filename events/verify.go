@@ -83,6 +83,9 @@ type walker struct {
 	anchored       bool   // the chain starts at an anchor
 	signed         bool   // the log is known to be written since signed heads
 	live, failures uint64
+	ix             idxCheck // the index (see verify_index.go)
+	ixBroken       *Broken  // the first index value found changed
+	last           stored   // the entry entry last verified
 }
 
 func (w *walker) walk(tx *bolt.Tx) *Broken {
@@ -102,7 +105,23 @@ func (w *walker) walk(tx *bolt.Tx) *Broken {
 	if b := w.head(tx.Bucket(bucketMeta)); b != nil {
 		return b
 	}
-	return w.reach(a)
+	if b := w.reach(a); b != nil {
+		return b
+	}
+	// The chain holds: now whether queries find what it holds.
+	w.noteIndex(w.indexBlock(tx))
+	if w.ixBroken != nil {
+		return w.ixBroken
+	}
+	return w.indexUpTo(tx)
+}
+
+// noteIndex keeps the first changed index value found, reported once the
+// chain is known to hold.
+func (w *walker) noteIndex(b *Broken) {
+	if w.ixBroken == nil {
+		w.ixBroken = b
+	}
 }
 
 // chain walks entries and runs of pruned entries in seq order. Entries
@@ -110,9 +129,9 @@ func (w *walker) walk(tx *bolt.Tx) *Broken {
 // deletes whole blocks) are skipped.
 func (w *walker) chain(tx *bolt.Tx) *Broken {
 	it := newEntryIter(tx)
-	seq, v, _, _, ok := it.next()
+	seq, v, blk, _, ok := it.next()
 	for ok && seq < w.seq {
-		seq, v, _, _, ok = it.next()
+		seq, v, blk, _, ok = it.next()
 	}
 	var rk, rv []byte
 	var rc *bolt.Cursor
@@ -126,8 +145,10 @@ func (w *walker) chain(tx *bolt.Tx) *Broken {
 			b = w.run(rk, rv)
 			rk, rv = rc.Next()
 		} else {
-			b = w.entry(seq, v)
-			seq, v, _, _, ok = it.next()
+			if b = w.entry(seq, v); b == nil && w.ixBroken == nil {
+				w.noteIndex(w.indexEntry(tx, blk, &w.last))
+			}
+			seq, v, blk, _, ok = it.next()
 		}
 		if b != nil {
 			return b
@@ -172,6 +193,7 @@ func (w *walker) entry(seq uint64, v []byte) *Broken {
 		w.signed = true
 	}
 	w.seq, w.prev, w.res.LastSeq = en.Seq+1, en.MAC, en.Seq
+	w.last = en
 	return nil
 }
 
