@@ -151,11 +151,13 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 		var loose uint64 // key's looseSig when it is not ASCII: only then can it be a name's other normalisation
 		var first rune   // key's firstClass, when some rule may hold its sibling here
 		nonASCII := false
+		nul := -1 // where key has a NUL (see cutNUL)
 		if pend > pmark {
 			if nonASCII = !isASCII(key); nonASCII {
 				loose = looseSig(key)
 			}
 			first = firstClass(key)
+			nul = bytes.IndexByte(key, 0)
 		}
 		var forms siblingForms
 		for k := pmark; k < pend; k++ {
@@ -165,7 +167,8 @@ func (w *bidxWalk) object(i int, act []bidxAt) int {
 			case string(key) == r.segs[len(r.segs)-1].key:
 				p.vs, target = vs, true
 			case first == r.first && sepOf(key, &sep, &hasSep) == r.sep && sepVariant(key, r.name) ||
-				nonASCII && loose == r.loose && b.sameNameNFD(key, r, &forms):
+				nonASCII && loose == r.loose && b.sameNameNFD(key, r, &forms) ||
+				nul >= 0 && sepVariant(key[:nul], r.name):
 				// Any key that folds to the name, in Unicode as decoders
 				// that match keys without regard to case do (ſ is s, K
 				// is k), or with other word separators (emailBidx), or is
@@ -321,10 +324,12 @@ func sepOf(key []byte, sep *uint64, has *bool) uint64 {
 // OldSibling reports whether an index whose sibling is named name
 // replaces a member whose key is key, as EncryptIndexed does: key is name
 // in another letter case (Unicode's), with other word separators, or in
-// another normalisation. For previews of what an indexed request does.
+// another normalisation, or any of these followed by a NUL and more (a
+// parser that keeps keys as C strings reads only what comes before it).
+// For previews of what an indexed request does.
 func OldSibling(key, name string) bool {
 	k := []byte(key)
-	if sepVariant(k, name) {
+	if sepVariant(k, name) || sepVariant(cutNUL(k), name) {
 		return true
 	}
 	var b bidxScratch

@@ -325,6 +325,7 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var known, ascii bool // whether key is ASCII, once needed
+	nul := -2             // where key has a NUL (-1: none), once needed
 	forms := &s.forms     // key normalised and its signatures, once needed
 	forms.made, forms.hasLoose, forms.hasSep, forms.hasFirst, forms.dot = false, false, false, false, 0
 	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
@@ -353,6 +354,15 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
 		default:
+			if nul == -2 {
+				nul = bytes.IndexByte(key, 0)
+			}
+			if nul >= 0 && sepVariant(key[:nul], seg.key) {
+				// A parser that keeps keys as C strings reads only
+				// what comes before the NUL: "title\u0000x" is title.
+				s.foldKey = true
+				continue
+			}
 			if !known {
 				known, ascii = true, isASCII(key)
 			}
@@ -581,13 +591,23 @@ func firstClass(b []byte) rune {
 	return -1
 }
 
+// cutNUL returns key up to its first NUL, or all of it.
+func cutNUL(key []byte) []byte {
+	if i := bytes.IndexByte(key, 0); i >= 0 {
+		return key[:i]
+	}
+	return key
+}
+
 // isWordSep reports whether the ASCII byte c separates words in a key
 // (sepVariant): '_', '-', '.' (inside a key: sepLen) and white space.
 // The signatures that gate sepVariant (sepSig, looseSig) leave out every
 // dot, which only makes them agree more often.
 func isWordSep(c byte) bool {
 	switch c {
-	case '_', '-', '.', ' ', '\t', '\n', '\v', '\f', '\r':
+	// NUL too: a parser that keeps keys as C strings ends "title\u0000" at
+	// it and reads title.
+	case 0, '_', '-', '.', ' ', '\t', '\n', '\v', '\f', '\r':
 		return true
 	}
 	return false
