@@ -15,6 +15,7 @@ var (
 	errProjectNotFound = &httpapi.Error{Status: 404, Code: "not_found", Message: "project not found"}
 	errKeyNotFound     = &httpapi.Error{Status: 404, Code: "not_found", Message: "API key not found in this project"}
 	errKeyLimit        = &httpapi.Error{Status: 409, Code: "key_limit_reached", Message: "the project already has its maximum number of active API keys; revoke one first"}
+	errGraceLimit      = &httpapi.Error{Status: 409, Code: "key_limit_reached", Message: "the project already has as many rotated keys still in their grace period as its maximum of active keys; revoke one of them, or wait until one expires"}
 	errRouteNotFound   = &httpapi.Error{Status: 404, Code: "not_found", Message: "route not found in this project"}
 	errRouteLimit      = &httpapi.Error{Status: 409, Code: "route_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxRoutes) + " routes; delete one first"}
 
@@ -54,6 +55,7 @@ var storeErrors = []struct {
 	{keystore.ErrClassificationLimit, errClassificationLimit},
 	{keystore.ErrNotFound, httpapi.ErrNotFound},
 	{keystore.ErrKeyLimit, errKeyLimit},
+	{keystore.ErrGraceLimit, errGraceLimit},
 	{keystore.ErrRouteLimit, errRouteLimit},
 	{keystore.ErrUnauthorized, errUnauthorized},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},

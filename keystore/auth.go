@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"hash"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,7 @@ func (c *authCache) putKey(rec *keyRecord) {
 		e.principal.CanDecryptMasked = e.principal.CanDecryptMasked || p == PermDecryptMasked
 	}
 	if rec.ExpiresAt != nil {
-		e.expiresAt = rec.ExpiresAt.UnixNano()
+		e.expiresAt = expiryNanos(*rec.ExpiresAt)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -212,4 +213,18 @@ func (s *Store) CachedProject(id []byte) *Project {
 	p := s.cache.projects[string(id)]
 	s.cache.mu.RUnlock()
 	return p
+}
+
+// expiryNanos is an expiry as the cache compares it, in Unix nanoseconds
+// (0 means none): UnixNano overflows past 2262, so a later expiry (such
+// as 9999-12-31, a common "never") is held as the greatest value, and one
+// at or before 1970 as 1.
+func expiryNanos(t time.Time) int64 {
+	switch {
+	case !t.Before(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	case !t.After(time.Unix(0, 0)):
+		return 1
+	}
+	return t.UnixNano()
 }

@@ -32,6 +32,9 @@ var (
 	// ErrKeyLimit: creating the key would exceed the project's cap of
 	// active keys.
 	ErrKeyLimit = errors.New("keystore: active key limit reached")
+	// ErrGraceLimit: the project already holds as many rotated keys in
+	// their grace period as its cap of active keys (see RotateKey).
+	ErrGraceLimit = errors.New("keystore: rotated keys in their grace period at the limit")
 	// ErrRouteLimit: the project already holds MaxRoutes routes.
 	ErrRouteLimit = errors.New("keystore: route limit reached")
 	// ErrUnauthorized: an API key is missing, malformed, unknown, revoked,

@@ -272,6 +272,9 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 	if grace < 0 {
 		return NewKey{}, Key{}, invalid("grace_period", "must not be negative")
 	}
+	if grace > MaxGracePeriod {
+		return NewKey{}, Key{}, invalid("grace_period", "must be at most %s (30 days)", MaxGracePeriod)
+	}
 	var old keyRecord
 	var fresh *keyRecord
 	var secret string
@@ -282,6 +285,9 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 		now := s.now()
 		if old.Status(now) != StatusActive || old.RotatedTo != "" {
 			return invalid("key", "only an active key that has not been rotated can be rotated")
+		}
+		if err := s.graceRoom(tx, projectID, now); err != nil {
+			return err
 		}
 		var err error
 		fresh, secret, err = s.newKeyRecord(projectID, KeyInput{
@@ -310,6 +316,35 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 	}
 	fresh.BudgetUsage = unusedBudget(fresh.DecryptBudget, s.now())
 	return NewKey{Key: fresh.Key, Secret: secret}, s.withLastUsed(old.Key), nil
+}
+
+// MaxGracePeriod is the longest a rotated key may keep working.
+const MaxGracePeriod = 30 * 24 * time.Hour
+
+// graceRoom refuses a rotation when the project already holds as many
+// rotated keys still in their grace period as its cap of active keys: a
+// rotated key leaves the cap but keeps working, and rotating the new key
+// again and again would otherwise give any number of working keys. So at
+// most twice the cap ever work at once.
+func (s *Store) graceRoom(tx kvTx, projectID string, now time.Time) error {
+	var p Project
+	if err := getProject(tx.Bucket(bucketProjects), projectID, &p); err != nil {
+		return err
+	}
+	keys, err := projectKeys(tx, projectID)
+	if err != nil {
+		return err
+	}
+	graced := 0
+	for _, k := range keys {
+		if k.RotatedTo != "" && k.Status(now) == StatusActive {
+			graced++
+		}
+	}
+	if graced >= p.MaxActiveKeys {
+		return ErrGraceLimit
+	}
+	return nil
 }
 
 // hashSecret is the keyed hash stored for a key.
