@@ -397,11 +397,33 @@ func (d *fileDecoder) integer(n *yaml.Node, field string, lo, hi int) (int, bool
 		d.fail(n, field, "want a whole number, got %s", describeNode(n))
 		return 0, false
 	}
+	if !plainDecimal(n.Value) {
+		// YAML 1.1 reads 010 as 8 (and takes 0x0a, 1_000); YAML 1.2 and
+		// the editors that check this file by its schema read 010 as 10.
+		d.fail(n, field, "write whole numbers in decimal without leading zeros or underscores, not %q", n.Value)
+		return 0, false
+	}
 	if v < int64(lo) || v > int64(hi) {
 		d.fail(n, field, "must be from %d to %d, not %d", lo, hi, v)
 		return 0, false
 	}
 	return int(v), true
+}
+
+// plainDecimal reports whether s is a whole number in decimal, as YAML
+// 1.2 and JSON write it: an optional sign, then 0 or digits not starting
+// with 0.
+func plainDecimal(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // number decodes a finite number.
