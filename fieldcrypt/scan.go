@@ -44,6 +44,9 @@ type scanner struct {
 	norm    norm.Iter       // decomposes it without allocating
 	pending keyEntry        // a key skipHot leaves to skip
 	forms   keyForms        // matchKey's, of the key it matches (reset per key: cheaper than a zeroed local)
+	// keyNUL: where the key being matched has a NUL (an escaped one:
+	// JSON has no raw control characters), -1 when it has none.
+	keyNUL int
 	// foldKey: a key equals a named path's segment but for letter case,
 	// normalisation or word separators (see ErrCaseVariantKey).
 	foldKey bool
@@ -276,6 +279,7 @@ member: // f is the object, at depth d-1
 	}
 	// A short plain key, the common case, is read as one word, and its
 	// print is that word masked (see keyPrint).
+	s.keyNUL = -1
 	if x, n := wordAt(doc, i+1); n < 8 && i+1+n < len(doc) && doc[i+1+n] == '"' {
 		e = keyEntry{i + 1, n, x&(1<<(8*n)-1) | uint64(n)<<56}
 		key, i = doc[i+1:i+1+n], i+n+2
@@ -316,6 +320,7 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 		n := len(s.decoded)
 		s.decoded = appendUnescaped(s.decoded, key)
 		key, e.at = s.decoded[n:], ^n
+		s.keyNUL = bytes.IndexByte(key, 0) // only an escape can put one there
 	}
 	e.n, e.fp = len(key), keyPrint(key)
 	return e, key, end, true
@@ -325,7 +330,6 @@ func (s *scanner) longKey(i int) (e keyEntry, key []byte, end int, ok bool) {
 func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 	var out uint64
 	var known, ascii bool // whether key is ASCII, once needed
-	nul := -2             // where key has a NUL (-1: none), once needed
 	forms := &s.forms     // key normalised and its signatures, once needed
 	forms.made, forms.hasLoose, forms.hasSep, forms.hasFirst, forms.dot = false, false, false, false, 0
 	var dotted, named bool                  // key spells a path of m (see dottedKey); a path names key itself
@@ -354,10 +358,7 @@ func (s *scanner) matchKey(d int, m uint64, key []byte) uint64 {
 		case len(seg.key) == len(key) && foldEqual(key, seg.key):
 			s.foldKey = true
 		default:
-			if nul == -2 {
-				nul = bytes.IndexByte(key, 0)
-			}
-			if nul >= 0 && sepVariant(key[:nul], seg.key) {
+			if nul := s.keyNUL; nul >= 0 && sepVariant(key[:nul], seg.key) {
 				// A parser that keeps keys as C strings reads only
 				// what comes before the NUL: "title\u0000x" is title.
 				s.foldKey = true
