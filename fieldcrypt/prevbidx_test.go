@@ -184,6 +184,7 @@ func FuzzIndexWalk(f *testing.F) {
 	f.Add([]byte(`{"*":{"k":"1"},"x":{"k":"2","K_BIDX":"o"},"0":{"k":3}}`), `*.k,x.k:lower`)
 	f.Add([]byte(`[{"k":"1"},{"k":"2","k_bidx":"o"}]`), `0.k,*.k`)
 	f.Add([]byte(`{"ssn":"1","ſsn_bidx":"evil","s\u0073n":"2","caf\u00e9":"3","cafe\u0301_bidx":4}`), "ssn,café")
+	f.Add([]byte(`{"email":"a","email_bidx\u0000":"x","email_bidx\u0000y":1,"Email\u0000_bidx":2}`), "email")
 	f.Fuzz(func(t *testing.T, doc []byte, index string) {
 		x, err := ParseIndex(index)
 		if err != nil || Validate(doc) != nil {

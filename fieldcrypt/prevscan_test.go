@@ -277,6 +277,11 @@ func (s *prevScanner) matchKey(d int, m uint64, key []byte) uint64 {
 		} else if k, n := stripWordSeps(norm.NFD.String(string(key))), stripWordSeps(norm.NFD.String(seg.key)); (!isASCII(key) || !seg.ascii) &&
 			(k == n || caseVariant([]byte(k), n) || bytes.Contains(key, dotAbove) && caseVariant([]byte(stripWordSeps(norm.NFC.String(string(key)))), stripWordSeps(seg.key))) {
 			s.foldKey = true // and in another normalisation
+		} else if z := bytes.IndexByte(key, 0); z >= 0 && func() bool {
+			k, n := stripWordSeps(string(key[:z])), stripWordSeps(seg.key)
+			return k == n || caseVariant([]byte(k), n)
+		}() {
+			s.foldKey = true // what comes before a NUL, as C-string parsers read the key
 		} else if s.strict && bytes.IndexByte(key, '.') > 0 && dottedKey(key, p.segs[d:]) { // ungated
 			raised = append(raised, p) // shared with the live scanner
 		}
@@ -470,14 +475,14 @@ func prevAppendPathKey(dst, key []byte, first bool) []byte {
 }
 
 // stripWordSeps is s without the word separators sepVariant skips:
-// '_', '-', white space (Unicode's and U+FEFF), and dots but the first
-// and last byte.
+// NUL, '_', '-', white space (Unicode's and U+FEFF), and dots but the
+// first and last byte.
 func stripWordSeps(s string) string {
 	var b strings.Builder
 	for i, r := range s {
 		switch {
 		case r == '.' && (i == 0 || i == len(s)-1):
-		case r == '_' || r == '-' || r == '.' || unicode.IsSpace(r) || r == '\ufeff':
+		case r == 0 || r == '_' || r == '-' || r == '.' || unicode.IsSpace(r) || r == '\ufeff':
 			continue
 		}
 		b.WriteRune(r)

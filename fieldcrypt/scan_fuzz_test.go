@@ -24,6 +24,7 @@ func FuzzScanPrev(f *testing.F) {
 	f.Add([]byte(`[{"ssn":"x"},{"\u017fsn":"y"}]`), "ssn,*.ssn")
 	f.Add([]byte("{\"cafe\u0301\":1,\"x\":{\"caf\u00e9\":2}}"), "caf\u00e9,x.cafe\u0301")
 	f.Add([]byte("{\"\u03aa\u0301\":1,\"J\u030c\":2}"), "\u0390,\u01f0")
+	f.Add([]byte(`{"title\u0000x":1,"a\u0000":2,"b\u0000_c":3,"t\u0000itle":4}`), "title,a_b,b,x")
 	keys := newTestKeyring(f, 1)
 	f.Fuzz(func(t *testing.T, doc []byte, fields string) {
 		fl, err := ParseFields(fields)
