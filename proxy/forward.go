@@ -134,6 +134,10 @@ func copyRequestHeaders(in, out *fasthttp.RequestHeader, connection []byte, cook
 		case equalFold(k, "Connection"):
 			conn = append(append(conn, v...), ',')
 		case isQanapi(k), skipHeader(k, connection), equalFold(k, "Host"), cookieSet && equalFold(k, "Cookie"):
+		case bytes.IndexByte(k, ' ') >= 0 || bytes.IndexByte(k, '\t') >= 0:
+			// Not a header name (RFC 9110 §5.1), though fasthttp keeps
+			// it: a lenient upstream could read "Transfer Encoding" as
+			// Transfer-Encoding. Dropped, as from answers (copyResponse).
 		case equalFold(k, "X-Forwarded-For"):
 			scratch = append(append(scratch, v...), ", "...)
 		default:

@@ -122,23 +122,25 @@ func parseHeaders(h *fasthttp.RequestHeader, q *qHeaders) {
 }
 
 // isQanapi reports whether k is one of our X-Qanapi-* headers, in any
-// letter case, or spelt with underscores or dots (X_Qanapi_Fields:
+// letter case, or spelt with underscores, dots or spaces (X_Qanapi_Fields:
 // CGI-style frameworks read it as X-Qanapi-Fields; here it is an unknown
 // header).
 func isQanapi(k []byte) bool {
 	return len(k) >= len(qanapiPrefix) && equalFoldDash(k[:len(qanapiPrefix)], qanapiPrefix)
 }
 
-// equalFoldDash is equalFold with '_' and '.' in b taken as '-': CGI-style
-// frameworks (Rack, PHP, WSGI) name headers HTTP_X_QANAPI_FIELDS, which is
-// X-Qanapi-Fields, X_Qanapi_Fields and X.Qanapi.Fields alike.
+// equalFoldDash is equalFold with '_', '.', a space and a tab in b taken
+// as '-': CGI-style frameworks (Rack, PHP, WSGI) name headers
+// HTTP_X_QANAPI_FIELDS, which is X-Qanapi-Fields, X_Qanapi_Fields and
+// X.Qanapi.Fields alike; fasthttp keeps a name with a space inside
+// ("X-Qanapi Fields"), which a lenient parser may read as the header.
 func equalFoldDash(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
 	for i := range len(b) {
 		c := lowerASCII(b[i])
-		if c == '_' || c == '.' {
+		if c == '_' || c == '.' || c == ' ' || c == '\t' {
 			c = '-'
 		}
 		if c != lowerASCII(s[i]) {
