@@ -153,6 +153,7 @@ func (a *Admin) fail(ctx *fasthttp.RequestCtx, err error) {
 // ServerErrorHandler answers requests fasthttp could not read (too large,
 // malformed, too slow) with the same JSON errors as the handler, request
 // id included.
+//
 // A body refused by HeaderReceived's limit for a caller without the token
 // is answered as the handler answers such callers: 401 (fasthttp does
 // not always keep the request's path for this call, so whatever it was).

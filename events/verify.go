@@ -85,7 +85,7 @@ type walker struct {
 	live, failures uint64
 	ix             idxCheck // the index (see verify_index.go)
 	ixBroken       *Broken  // the first index value found changed
-	last           stored   // the entry entry last verified
+	last           stored   // the entry last verified
 }
 
 func (w *walker) walk(tx *bolt.Tx) *Broken {

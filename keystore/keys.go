@@ -286,8 +286,10 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 		if old.Status(now) != StatusActive || old.RotatedTo != "" {
 			return invalid("key", "only an active key that has not been rotated can be rotated")
 		}
-		if err := s.graceRoom(tx, projectID, now); err != nil {
-			return err
+		if grace > 0 { // with none the old key ends at once: no key is added
+			if err := s.graceRoom(tx, projectID, now); err != nil {
+				return err
+			}
 		}
 		var err error
 		fresh, secret, err = s.newKeyRecord(projectID, KeyInput{

@@ -73,6 +73,13 @@ func TestRotationCannotMultiplyKeys(t *testing.T) {
 	if working > 2*capN {
 		t.Errorf("max_active_keys=%d: %d keys work, want at most %d", capN, working, 2*capN)
 	}
+	// A rotation that ends the old key at once adds no working key.
+	nk, _, err := s.RotateKey(p.ID, cur, 0)
+	if err != nil {
+		t.Errorf("RotateKey with no grace at the grace cap = %v, want nil", err)
+	} else {
+		cur = nk.ID
+	}
 	// Once the grace ends, rotating works again.
 	c.Advance(7*24*time.Hour + time.Second)
 	if _, _, err := s.RotateKey(p.ID, cur, time.Hour); err != nil {
