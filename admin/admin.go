@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -131,8 +132,7 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		httpapi.WriteJSON(ctx, 200, wire.Status{Status: "ready"})
 		return
 	}
-	rest, ok := strings.CutPrefix(path, "/admin/v1/")
-	if !ok {
+	if !strings.HasPrefix(path, "/admin/v1/") {
 		a.fail(ctx, httpapi.ErrNotFound)
 		return
 	}
@@ -140,9 +140,42 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, errUnauthorized)
 		return
 	}
-	if err := a.route(ctx, strings.Split(strings.TrimSuffix(rest, "/"), "/")); err != nil {
+	seg, err := pathSegments(ctx.Request.URI().PathOriginal())
+	if err == nil {
+		err = a.route(ctx, seg)
+	}
+	if err != nil {
 		a.fail(ctx, err)
 	}
+}
+
+// errDotSegment answers a path with a "." or ".." segment as sent.
+var errDotSegment = httpapi.BadRequest(`the path holds a "." or ".." segment: send it resolved, with a subject id of dots percent-encoded (%2E)`)
+
+// pathSegments splits the path as sent, after /admin/v1/, into its
+// segments, each percent-decoded on its own. fasthttp's own path is
+// decoded first and has its dot segments resolved after, so a subject id
+// ".." (or "x/../../P/subjects/y", its slashes sent as %2F) would move the
+// call to another project's path, even to DELETE …/projects/{id}: the
+// route and every id in it come from this one reading instead, and a
+// dot segment as sent is refused (clients resolve it differently).
+func pathSegments(raw []byte) ([]string, error) {
+	rest, ok := bytes.CutPrefix(raw, []byte("/admin/v1/"))
+	if !ok {
+		return nil, errDotSegment // fasthttp found /admin/v1/ only by resolving dots
+	}
+	seg := strings.Split(strings.TrimSuffix(string(rest), "/"), "/")
+	for i, p := range seg {
+		if p == "." || p == ".." {
+			return nil, errDotSegment
+		}
+		s, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, httpapi.BadRequest("the path holds a segment that is not percent-encoded correctly")
+		}
+		seg[i] = s
+	}
+	return seg, nil
 }
 
 // fail answers err through the admin listener's error table.
@@ -228,7 +261,9 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "routes":
 		return a.routeRoutes(ctx, m, seg[1], seg[3:])
 	case len(seg) >= 4 && seg[0] == "projects" && seg[2] == "subjects":
-		return a.routeSubjects(ctx, m, seg[1])
+		// The rest of the path is the subject: its "/" sent as %2F or
+		// as is (no segment of it is a dot segment, see pathSegments).
+		return a.routeSubjects(ctx, m, seg[1], strings.Join(seg[3:], "/"))
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "classifications":
 		return a.routeClassifications(ctx, m, seg[1], seg[3:])
 	case len(seg) == 3 && seg[0] == "projects" && seg[2] == "datakeys":

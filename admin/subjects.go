@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"bytes"
-	"net/url"
 
 	"github.com/valyala/fasthttp"
 
@@ -19,20 +17,15 @@ type SubjectStore interface {
 }
 
 // routeSubjects serves GET and DELETE …/projects/{id}/subjects/{subject}.
-// The subject is read from the path as sent and percent-decoded, so that
-// an id holding "/" (sent as %2F) stays one segment.
-func (a *Admin) routeSubjects(ctx *fasthttp.RequestCtx, m, project string) error {
+// The subject is the rest of the path as sent, each segment
+// percent-decoded (see pathSegments): an id holding "/" works sent as %2F
+// or as is.
+func (a *Admin) routeSubjects(ctx *fasthttp.RequestCtx, m, project, subject string) error {
 	ss, ok := a.store.(SubjectStore)
 	if !ok {
 		return httpapi.ErrNotFound
 	}
-	raw := ctx.Request.URI().PathOriginal()
-	i := bytes.Index(raw, []byte("/subjects/"))
-	if i < 0 {
-		return httpapi.ErrNotFound
-	}
-	subject, err := url.PathUnescape(string(raw[i+len("/subjects/"):]))
-	if err != nil || subject == "" {
+	if subject == "" {
 		return httpapi.BadRequest("subject: must be a percent-encoded path segment")
 	}
 	return dispatch(ctx, m, map[string]func() error{

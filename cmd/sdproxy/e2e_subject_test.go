@@ -98,6 +98,24 @@ func TestE2ESubjectErase(t *testing.T) {
 	if _, _, code := e2e.Run(t, 30*time.Second, cl, "encrypt", "--text", "x", "--subject", ann); code == 0 {
 		t.Error("sdproxy encrypt --subject (erased) exit 0, want a failure")
 	}
+	// Subject ids of dots, or with dot segments, are ids like any other:
+	// the CLI sends them percent-encoded, and the project stays.
+	for _, odd := range []string{"..", ".", "x/../../y"} {
+		if out := cli(t, cl, "subject", "erase", "--project", p.ID, odd); !strings.Contains(out, "Subject erased") {
+			t.Errorf("sdproxy subject erase %q = %q, want it erased", odd, out)
+		}
+		var got struct {
+			State     string
+			ProjectID string `json:"project_id"`
+		}
+		json.Unmarshal([]byte(cli(t, cl, "subject", "show", "--project", p.ID, odd, "-o", "json")), &got)
+		if got.State != "erased" || got.ProjectID != p.ID {
+			t.Errorf("sdproxy subject show %q after erase = %+v, want erased in %s", odd, got, p.ID)
+		}
+	}
+	if out := cli(t, cl, "project", "show", p.ID); !strings.Contains(out, p.ID) {
+		t.Errorf("project show after erasing subject \"..\" = %q, want the project", out)
+	}
 	// A route takes the subject from the body.
 	cli(t, cl, "route", "create", "--project", p.ID, "--path", "/users/**", "--request-mode", "encrypt",
 		"--request-fields", "ssn", "--subject-field", "user.id")

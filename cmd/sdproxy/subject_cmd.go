@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +23,7 @@ func newSubjectCmd(cl *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := c.do(method, path()+url.PathEscape(args[0]), nil)
+			raw, err := c.do(method, path()+subjectSegment(args[0]), nil)
 			if err != nil {
 				return err
 			}
@@ -68,4 +69,11 @@ func printSubject(w io.Writer, s wire.Subject) error {
 	_, err := fmt.Fprintf(w, "REF\t%s\nSTATE\t%s\nSEALED\t%d\nCREATED\t%s\nERASED\t%s\n",
 		s.Ref, s.State, s.SealedValues, fmtTime(s.CreatedAt, "-"), fmtTime(s.ErasedAt, "-"))
 	return err
+}
+
+// subjectSegment is subject as one path segment: percent-encoded, its
+// dots too, so that no client or server on the way resolves an id such
+// as ".." as a dot segment (the admin API refuses those as sent).
+func subjectSegment(subject string) string {
+	return strings.ReplaceAll(url.PathEscape(subject), ".", "%2E")
 }

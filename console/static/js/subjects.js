@@ -14,9 +14,10 @@ const STATE_HELP = {
 };
 
 // subjectPath is the API path of subject in project id, the subject
-// percent-encoded as one path segment.
+// percent-encoded as one path segment, its dots too: a browser resolves a
+// ".." segment before sending, and the API refuses one sent as is.
 function subjectPath(id, subject) {
-  return projectPath(id, '/subjects/' + encodeURIComponent(subject));
+  return projectPath(id, '/subjects/' + encodeURIComponent(subject).replace(/\./g, '%2E'));
 }
 
 // subjectsTab mounts the tab into panel and returns its unmount function.
