@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestSubjectsInBrowser(t *testing.T) {
 	p := newPage(t, chromium, shots.width, shots.height, shots.mobile)
 	defer p.checkProblems()
 
-	const subject = "tenant/ann 42" // a "/" and a space: one percent-encoded segment
+	const subject = "tenant/ann.42 x" // a "/", a dot and a space: one percent-encoded segment
 	project, key := srv.projectWithKey(t, "Subjects")
 	status, body := srv.directCall(t, "/api-v1/v1/encrypt", key, subject, `{"data":"ssn 123-45-6789"}`)
 	var sealed struct {
@@ -54,6 +55,16 @@ func TestSubjectsInBrowser(t *testing.T) {
 	p.wait("the API's refusal", `document.querySelector(".tabpanel [role=alert]:not([hidden])")`)
 	if got := p.text(".tabpanel [role=alert]"); !strings.Contains(got, "1 to 256 bytes") || !strings.Contains(got, "HTTP 400") {
 		t.Errorf("error for an overlong id = %q, want the API's message (1 to 256 bytes) and HTTP 400", got)
+	}
+
+	// The ids "." and "..": a browser resolves them in an address (even
+	// percent-encoded), "…/subjects/.." to the project's own path, where
+	// erasing would delete the project. The console refuses them and names
+	// the CLI instead.
+	for _, dots := range []string{"..", "."} {
+		p.typeInto("typing the id "+dots, "#subject-id", dots)
+		p.click("looking it up", "#lookup-subject")
+		p.wait("the refusal of "+dots, `document.querySelector(".tabpanel [role=alert]:not([hidden])") && document.querySelector(".tabpanel [role=alert]").textContent.includes("sdproxy subject show")`)
 	}
 
 	p.typeInto("typing an id never seen", "#subject-id", "nobody")
@@ -104,7 +115,7 @@ func TestSubjectsInBrowser(t *testing.T) {
 	var got struct {
 		State string `json:"state"`
 	}
-	path := "/admin/v1/projects/" + project + "/subjects/tenant%2Fann%2042"
+	path := "/admin/v1/projects/" + project + "/subjects/" + url.PathEscape(subject)
 	if st := srv.admin(t, "GET", path, nil, &got); st != 200 || got.State != "erased" {
 		t.Errorf("GET %s = %d state %q, want 200 erased", path, st, got.State)
 	}

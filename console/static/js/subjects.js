@@ -14,10 +14,16 @@ const STATE_HELP = {
 };
 
 // subjectPath is the API path of subject in project id, the subject
-// percent-encoded as one path segment, its dots too: a browser resolves a
-// ".." segment before sending, and the API refuses one sent as is.
+// percent-encoded as one path segment. A browser resolves a segment "."
+// or ".." (and %2E, %2E%2E) before sending: "…/subjects/.." would reach
+// the project's own path, and erasing would delete the project. Those two
+// ids are refused here; the CLI sends them.
 function subjectPath(id, subject) {
-  return projectPath(id, '/subjects/' + encodeURIComponent(subject).replace(/\./g, '%2E'));
+  if (subject === '.' || subject === '..') {
+    throw new Error('A browser cannot send the subject id "' + subject + '" in an address (it reads it as a step ' +
+      'up the path). Use the CLI: sdproxy subject show --project ' + id + ' ' + subject);
+  }
+  return projectPath(id, '/subjects/' + encodeURIComponent(subject));
 }
 
 // subjectsTab mounts the tab into panel and returns its unmount function.
