@@ -1,7 +1,6 @@
 package admin
 
 import (
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
