@@ -20,6 +20,10 @@ type apiError = httpapi.Error
 
 // Errors the data listener answers. Every authentication failure is
 // errUnauthorized, byte for byte.
+// errConnect answers CONNECT on /proxy/{id}/…: sdproxy forwards HTTP
+// requests, not tunnels.
+var errConnect = &httpapi.Error{Status: 405, Code: "method_not_allowed", Message: "CONNECT is not forwarded: sdproxy forwards HTTP requests, not tunnels"}
+
 var (
 	errUnauthorized          = &apiError{Status: 401, Code: "unauthorized", Message: "missing or invalid credentials"}
 	errInvalidMode           = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Mode must be encrypt or decrypt"}

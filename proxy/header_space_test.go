@@ -42,3 +42,24 @@ func TestRequestHeaderNameWithSpace(t *testing.T) {
 		t.Errorf("the upstream received a request with a misspelt X-Qanapi header:\n%s", got)
 	}
 }
+
+// TestConnectRefused: CONNECT through /proxy/{id} is 405 once the key is
+// checked, and reaches no upstream (a tunnel would leave a pooled
+// connection no longer speaking HTTP); without a key it is 401 as any
+// other request.
+func TestConnectRefused(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	up := e.upstream("up.test:80", nil)
+	p := e.project("http://up.test/api")
+	key := e.key(p.ID, keystore.KeyInput{})
+	r := e.raw(rtStatusLine("CONNECT", "/proxy/"+p.ID+"/x"), "Host: sdproxy", "X-Qanapi-Authorization: "+key, "", "")
+	if r.status != 405 || !strings.Contains(string(r.body), "method_not_allowed") {
+		t.Errorf("CONNECT with a key = %d %s, want 405 method_not_allowed", r.status, r.body)
+	}
+	if got := up.wireSince(0); len(got) != 0 {
+		t.Errorf("the upstream received:\n%s", got)
+	}
+	if r := e.raw(rtStatusLine("CONNECT", "/proxy/"+p.ID+"/x"), "Host: sdproxy", "", ""); r.status != 401 {
+		t.Errorf("CONNECT without a key = %d %s, want 401", r.status, r.body)
+	}
+}

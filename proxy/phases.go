@@ -25,6 +25,11 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	if err := d.authenticate(ctx, st, project); err != nil {
 		return err
 	}
+	if ctx.IsConnect() {
+		// An upstream that answers CONNECT by opening a tunnel would
+		// leave a pooled connection no longer speaking HTTP.
+		return errConnect
+	}
 	st.scratch = append(st.scratch[:0], st.project.ID...)
 	var routed bool
 	var pathErr error
