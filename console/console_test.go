@@ -61,11 +61,12 @@ func TestHandler(t *testing.T) {
 				return
 			}
 			for name, want := range map[string]string{
-				"Content-Security-Policy": "script-src 'self'; style-src 'self'",
-				"X-Content-Type-Options":  "nosniff",
-				"X-Frame-Options":         "DENY",
-				"Referrer-Policy":         "no-referrer",
-				"Cache-Control":           "no-cache",
+				"Content-Security-Policy":    "script-src 'self'; style-src 'self'",
+				"X-Content-Type-Options":     "nosniff",
+				"X-Frame-Options":            "DENY",
+				"Referrer-Policy":            "no-referrer",
+				"Cross-Origin-Opener-Policy": "same-origin",
+				"Cache-Control":              "no-cache",
 			} {
 				if got := string(resp.Header.Peek(name)); !strings.Contains(got, want) {
 					t.Errorf("%s %s header %s = %q, want it to contain %q", tc.method, tc.uri, name, got, want)

@@ -119,7 +119,11 @@ func adminMux(api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHan
 			return
 		}
 		if string(p) == "/" || string(p) == "/ui" {
-			ctx.Redirect(console.Prefix, fasthttp.StatusFound)
+			// A path, not fasthttp's Redirect: that one writes an
+			// absolute URL from the request's Host, which the sender
+			// chooses.
+			ctx.Response.Header.Set(fasthttp.HeaderLocation, console.Prefix)
+			ctx.SetStatusCode(fasthttp.StatusFound)
 			return
 		}
 		if bytes.HasPrefix(p, []byte(console.Prefix)) {

@@ -20,6 +20,21 @@ function show(next) {
   (next.focus || main).focus();
 }
 
+// projectIDOf is the project id of an address segment, or null when it
+// is none: a malformed percent-escape (decodeURIComponent would throw out
+// of the router), or "." or ".." (a browser resolves them in the API path:
+// GET …/projects/. is the project list). Anyone can put an address in a
+// link; such an address goes to the project list.
+function projectIDOf(segment) {
+  let id;
+  try {
+    id = decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+  return id === '.' || id === '..' ? null : id;
+}
+
 function route(notice) {
   signoutBtn.hidden = !token();
   if (!token()) {
@@ -28,8 +43,8 @@ function route(notice) {
     return;
   }
   const m = location.hash.match(/^#\/projects\/([^/]+)(?:\/([a-z]+))?$/);
-  if (m) {
-    const id = decodeURIComponent(m[1]);
+  const id = m ? projectIDOf(m[1]) : null;
+  if (id !== null) {
     if (view && view.projectID === id) {
       view.showTab(m[2]);
       return;
