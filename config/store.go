@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -107,7 +108,7 @@ func (s Store) validate(bad func(format string, a ...any)) {
 	}
 	for _, ep := range eps {
 		if err := checkEndpoint(ep); err != nil {
-			bad("store.etcd.endpoints: %q %v", ep, err)
+			bad("store.etcd.endpoints: %q %v", redactEndpoint(ep), err)
 		}
 	}
 	if !strings.HasPrefix(e.Prefix, "/") || !strings.HasSuffix(e.Prefix, "/") {
@@ -129,11 +130,40 @@ func checkEndpoint(ep string) error {
 	u, err := url.Parse(ep)
 	switch {
 	case err != nil:
+		// url.Error quotes the whole URL, credentials included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("is not a URL: %v", err)
+	case u.User != nil:
+		return fmt.Errorf("must not hold credentials: set store.etcd.username (SDPROXY_ETCD_USERNAME) and SDPROXY_ETCD_PASSWORD or SDPROXY_ETCD_PASSWORD_FILE")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("must be http://, https:// or host:port")
 	case u.Host == "" || u.Port() == "":
 		return fmt.Errorf("must name a host and a port (such as 127.0.0.1:2379)")
 	}
 	return nil
+}
+
+// redactEndpoint is ep with any user information before its host replaced
+// by "…@", for messages.
+func redactEndpoint(ep string) string {
+	scheme, rest, ok := strings.Cut(ep, "://")
+	if !ok {
+		scheme, rest = "", ep
+	}
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	at := strings.LastIndex(host, "@")
+	if at < 0 {
+		return ep
+	}
+	out := "…@" + rest[at+1:]
+	if ok {
+		out = scheme + "://" + out
+	}
+	return out
 }

@@ -151,9 +151,36 @@ func buildPlan(pol *policy, st stateReader, prune bool) (*applyPlan, []fileProbl
 		if !declared[p.Name] {
 			e := &planEntry{Kind: kindProject, Project: p.Name, Name: p.Name, ID: p.ID, Action: pl.orphan(), srv: &p}
 			plan.projects = append(plan.projects, &projectPlan{self: e})
+			if e.Action == actDelete {
+				if err := pl.checkPrunedProject(p); err != nil {
+					return nil, nil, err
+				}
+			}
 		}
 	}
 	return plan, pl.problems, nil
+}
+
+// checkPrunedProject: --prune does not delete a project whose API keys are
+// active. Deleting a project deletes its data keys, so every token it
+// sealed becomes unreadable; a file that leaves a project out (an export
+// of one project, say) must not do that to a project in use.
+func (pl *planner) checkPrunedProject(p wire.Project) error {
+	keys, err := pl.st.activeKeys(p.ID)
+	if err != nil {
+		return fmt.Errorf("keys of project %q: %w", p.Name, err)
+	}
+	var by []string
+	for _, k := range keys {
+		if k.Status == "active" {
+			by = append(by, k.ID)
+		}
+	}
+	if len(by) > 0 {
+		pl.fail("projects", "--prune would delete project %q (%s) with its data keys, and active keys %s use it: declare it in the file, "+
+			"or revoke its keys first (or delete it with sdproxy project delete)", p.Name, p.ID, strings.Join(by, ", "))
+	}
+	return nil
 }
 
 // orphan is the action for an object on the server but not in the file.

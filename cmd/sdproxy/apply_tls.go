@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -107,7 +108,15 @@ func (d *fileDecoder) readFile(n *yaml.Node, field, path string, limit int) (str
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(d.dir, path)
 	}
-	b, err := os.ReadFile(path)
+	// At most limit+1 bytes: a file named here may be /dev/zero, a FIFO
+	// or huge, and is refused, not read to its end.
+	f, err := os.Open(path)
+	if err != nil {
+		d.fail(n, field, "%v", err)
+		return "", false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		d.fail(n, field, "%v", err)
 		return "", false

@@ -100,9 +100,11 @@ func (c *clientFlags) client() (*client, error) {
 		return nil, fmt.Errorf("--output must be table or json, got %q", c.output)
 	}
 	base := firstNonEmpty(c.adminAddr, c.getenv(config.EnvAdminAddr), "http://127.0.0.1:8081")
-	token := c.getenv(config.EnvAdminToken)
+	// Surrounding spaces and newlines are not part of the token, as for
+	// serve (loadAdminToken) and the admin API.
+	token := strings.TrimSpace(c.getenv(config.EnvAdminToken))
 	if f := c.getenv(config.EnvAdminTokenFile); token == "" && f != "" {
-		t, err := readAdminTokenFile(f)
+		t, err := readAdminTokenFile(f, false)
 		if err != nil {
 			return nil, fmt.Errorf("no admin token: %s: %w", config.EnvAdminTokenFile, err)
 		}

@@ -155,9 +155,43 @@ func exportPolicy(st stateReader, only string) (exportDoc, error) {
 		if err != nil {
 			return exportDoc{}, err
 		}
+		if err := sameRoutes(sp); err != nil {
+			return exportDoc{}, err
+		}
 		doc.Projects = append(doc.Projects, exportOf(sp))
 	}
 	return doc, nil
+}
+
+// sameRoutes refuses a project with two routes of the same path and
+// methods: the routes API takes them (the later one never matches), but a
+// policy file matches routes by path and methods, and apply refuses a file
+// that declares one twice.
+func sameRoutes(sp *serverProject) error {
+	ids := map[string][]string{}
+	var keys []string
+	for _, r := range sp.Routes {
+		k := routeSpecOf(r).key()
+		if len(ids[k]) == 0 {
+			keys = append(keys, k)
+		}
+		ids[k] = append(ids[k], r.ID)
+	}
+	for _, k := range keys {
+		if len(ids[k]) > 1 {
+			return fmt.Errorf("project %s has %d routes %s (%s): a policy file matches routes by path and methods; delete all but one (only the first by order ever applies)",
+				jsonText(sp.Project.Name), len(ids[k]), routeLabelOfKey(k), strings.Join(ids[k], ", "))
+		}
+	}
+	return nil
+}
+
+// routeLabelOfKey is label() for a key(): "any /x" for no methods.
+func routeLabelOfKey(k string) string {
+	if strings.HasPrefix(k, " ") {
+		return "any" + k
+	}
+	return k
 }
 
 // exportOf is one project as a policy file writes it.

@@ -36,7 +36,8 @@ func loadInstanceID(dataDir string) (string, error) {
 	raw := make([]byte, 10)
 	rand.Read(raw)
 	id := "inst_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw))
-	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+	// O_EXCL, as for the secrets: never through a symlink planted here.
+	if err := writeSecretFile(path, id); err != nil {
 		return "", fmt.Errorf("instance id file: %w", err)
 	}
 	return id, nil

@@ -156,7 +156,7 @@ func configuredAdminTokenFile(cfg config.Config, getenv func(string) string) str
 // minAdminTokenLen, whichever file it comes from (one written by hand in
 // the data directory as well).
 func readLongAdminToken(path string) (string, error) {
-	t, err := readAdminTokenFile(path)
+	t, err := readAdminTokenFile(path, true)
 	if err != nil {
 		return "", err
 	}
@@ -167,9 +167,10 @@ func readLongAdminToken(path string) (string, error) {
 }
 
 // readAdminTokenFile reads a token file (refusing one that group or others
-// may read) and returns its trimmed content, refusing an empty one.
-func readAdminTokenFile(path string) (string, error) {
-	b, err := readSecretFile("admin token file", path)
+// may read, and with owner one that another user owns) and returns its
+// trimmed content, refusing an empty one.
+func readAdminTokenFile(path string, owner bool) (string, error) {
+	b, err := readSecret("admin token file", path, owner)
 	if err != nil {
 		return "", err
 	}
@@ -183,9 +184,16 @@ func readAdminTokenFile(path string) (string, error) {
 // readSecretFile reads the secret file path, what it holds named by what
 // ("master key file"). It refuses a file that group or others may access
 // (any of the mode bits 0o077), since anyone who can read the file holds
-// the secret. The mode is checked on the opened file, so the check and the
-// read see the same file. Errors wrap fs.ErrNotExist when path is missing.
-func readSecretFile(what, path string) ([]byte, error) {
+// the secret, and one that another user owns, since its owner may change
+// the secret (docs/operations.md, "Secret files"). The mode and owner are
+// checked on the opened file, so the check and the read see the same
+// file. Errors wrap fs.ErrNotExist when path is missing.
+func readSecretFile(what, path string) ([]byte, error) { return readSecret(what, path, true) }
+
+// readSecret is readSecretFile; owner false leaves out the owner check, for
+// the CLI, a client that only sends what it reads (root may run it with
+// the file of the user serve runs as).
+func readSecret(what, path string, owner bool) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -200,6 +208,11 @@ func readSecretFile(what, path string) ([]byte, error) {
 	}
 	if err := checkSecretMode(what, path, fi.Mode()); err != nil {
 		return nil, err
+	}
+	if owner {
+		if err := checkSecretOwner(what, path, fi); err != nil {
+			return nil, err
+		}
 	}
 	b, err := io.ReadAll(f)
 	if err != nil {
@@ -222,15 +235,29 @@ func checkSecretMode(what, path string, mode fs.FileMode) error {
 	return fmt.Errorf("%s %s is %s group or others (mode %04o): run chmod 600 %s", what, path, access, perm, path)
 }
 
-// writeSecretFile creates path with mode 0600; it never overwrites.
+// writeSecretFile creates path with mode 0600; it never overwrites (nor
+// follows a symlink). The file and its directory entry are synced before
+// it returns: the master key must be on disk before the store that its
+// data keys are wrapped for is, and a file left half written is removed.
 func writeSecretFile(path, content string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	if _, err := f.WriteString(content + "\n"); err != nil {
-		f.Close()
+	_, err = f.WriteString(content + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return f.Close()
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync() // best effort: not every platform syncs a directory
+		d.Close()
+	}
+	return nil
 }

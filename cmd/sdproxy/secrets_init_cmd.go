@@ -46,7 +46,7 @@ store and give serve the files it mounts.`,
 				{adminTokenFile, token, "admin token file"},
 			} {
 				path := filepath.Join(dir, s.name)
-				_, err := readSecretFile(s.what, path)
+				_, err := readSecret(s.what, path, false) // may be prepared for another user
 				switch {
 				case err == nil:
 					fmt.Fprintf(cmd.OutOrStdout(), "kept %s\n", path)
