@@ -24,6 +24,7 @@ var (
 	errClassificationLimit    = &httpapi.Error{Status: 409, Code: "classification_limit_reached", Message: "the project already has " + strconv.Itoa(keystore.MaxClassifications) + " classifications; delete one first"}
 
 	errStoreUnavailable = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the store (etcd) cannot be reached; nothing was changed, unless etcd went away while the change was being made: check before retrying"}
+	errNotCaughtUp      = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the change was made in etcd, but this instance's copy of the store has not caught up with it (its watch of etcd is behind); other instances apply it; do not repeat it"}
 	errStorageFull      = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the data directory's disk is full; nothing was changed; free space and retry (no restart needed)"}
 	errStoreBusy        = &httpapi.Error{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the same records; nothing was changed; retry"}
 )
@@ -58,6 +59,7 @@ var storeErrors = []struct {
 	{keystore.ErrGraceLimit, errGraceLimit},
 	{keystore.ErrRouteLimit, errRouteLimit},
 	{keystore.ErrUnauthorized, errUnauthorized},
+	{keystore.ErrNotCaughtUp, errNotCaughtUp},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
 	{keystore.ErrStorageFull, errStorageFull},

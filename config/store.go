@@ -106,9 +106,17 @@ func (s Store) validate(bad func(format string, a ...any)) {
 	if len(eps) == 0 {
 		bad("store.etcd.endpoints must name at least one etcd endpoint (SDPROXY_ETCD_ENDPOINTS, comma-separated) with store.backend etcd")
 	}
+	tls := e.CAFile != "" || e.CertFile != ""
+	for _, ep := range eps {
+		tls = tls || strings.HasPrefix(strings.ToLower(ep), "https://")
+	}
 	for _, ep := range eps {
 		if err := checkEndpoint(ep); err != nil {
 			bad("store.etcd.endpoints: %q %v", redactEndpoint(ep), err)
+		} else if tls && strings.HasPrefix(strings.ToLower(ep), "http://") {
+			// The etcd client would drop TLS for every endpoint, or use
+			// it for this one: never what was meant.
+			bad("store.etcd.endpoints: %q is plaintext (http://) while TLS is configured (an https:// endpoint, store.etcd.ca_file or cert_file): name every endpoint https://", ep)
 		}
 	}
 	if !strings.HasPrefix(e.Prefix, "/") || !strings.HasSuffix(e.Prefix, "/") {

@@ -11,7 +11,7 @@ import (
 
 func TestStoreFromEnv(t *testing.T) {
 	env := map[string]string{
-		EnvStoreBackend: "etcd", EnvEtcdEndpoints: "http://10.0.0.1:2379, 10.0.0.2:2379", EnvEtcdPrefix: "/team/",
+		EnvStoreBackend: "etcd", EnvEtcdEndpoints: "https://10.0.0.1:2379, 10.0.0.2:2379", EnvEtcdPrefix: "/team/",
 		EnvEtcdCAFile: "ca.pem", EnvEtcdCertFile: "c.pem", EnvEtcdKeyFile: "k.pem", EnvEtcdUsername: "sdproxy",
 		EnvEtcdPasswordFile: "pw", EnvEtcdMaxStaleness: "30s",
 	}
@@ -20,13 +20,13 @@ func TestStoreFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Store{Backend: "etcd", Etcd: Etcd{
-		Endpoints: "http://10.0.0.1:2379, 10.0.0.2:2379", Prefix: "/team/", CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem",
+		Endpoints: "https://10.0.0.1:2379, 10.0.0.2:2379", Prefix: "/team/", CAFile: "ca.pem", CertFile: "c.pem", KeyFile: "k.pem",
 		Username: "sdproxy", PasswordFile: "pw", MaxStaleness: 30 * time.Second,
 	}}
 	if c.Store != want {
 		t.Errorf("ApplyEnv(store settings) = %+v, want %+v", c.Store, want)
 	}
-	if got := c.Store.Etcd.Endpoints.Items(); !slices.Equal(got, []string{"http://10.0.0.1:2379", "10.0.0.2:2379"}) {
+	if got := c.Store.Etcd.Endpoints.Items(); !slices.Equal(got, []string{"https://10.0.0.1:2379", "10.0.0.2:2379"}) {
 		t.Errorf("Endpoints.Items() = %q", got)
 	}
 	if err := c.Validate(); err != nil {

@@ -2,7 +2,9 @@ package keystore
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Copying a store to another (bbolt to etcd and back): every record of
@@ -176,6 +178,16 @@ func (s *Store) copyDecision(r copyRecord, have []byte, o CopyOptions) (put []by
 		return nil, "", nil
 	case bytes.Equal(r.bucket, bucketDataKeys) && isDataKeyVersion(r.key):
 		return s.mergeDataKey(r, have)
+	case bytes.Equal(r.bucket, bucketMeta) && bytes.Equal(r.key, metaExpiryCheckpoint):
+		// State of the store, moved by every instance every 30 s: the
+		// later of the two, so that no expiry is reported twice.
+		var from, to time.Time
+		if from.UnmarshalText(r.value) == nil && to.UnmarshalText(have) == nil && !from.After(to) {
+			return nil, "", nil
+		}
+		return r.value, "", nil
+	case bytes.Equal(r.bucket, bucketSubjects) && erasedSubject(have):
+		return nil, "a subject erased at the destination; never brought back, not even with --overwrite (its tokens must stay unreadable)", nil
 	case guarded(r):
 		return nil, "differs at the destination; never overwritten, so that a revocation or a retired data-key version there stays (change it with the admin API)", nil
 	case o.Overwrite:
@@ -192,6 +204,13 @@ func (s *Store) copyDecision(r copyRecord, have []byte, o CopyOptions) (put []by
 func guarded(r copyRecord) bool {
 	return bytes.Equal(r.bucket, bucketKeys) ||
 		(bytes.Equal(r.bucket, bucketDataKeys) && bytes.HasSuffix(r.key, []byte("/meta")))
+}
+
+// erasedSubject reports whether a stored subject record is an erasure's
+// tombstone (or cannot be read, which is kept as it is too).
+func erasedSubject(v []byte) bool {
+	var rec subjectRecord
+	return json.Unmarshal(v, &rec) != nil || rec.ErasedAt != nil || rec.Wrapped == nil
 }
 
 func bucketIndex(name []byte) int {

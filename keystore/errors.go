@@ -58,6 +58,12 @@ var (
 	// timeout; when etcd stopped answering in the middle of the write's
 	// commit the error says so, and the write may have been applied.
 	ErrStoreUnavailable = errors.New("keystore: store unavailable")
+	// ErrNotCaughtUp (which is also ErrStoreUnavailable): a write was
+	// committed in etcd, but this instance's cache did not catch up with
+	// it within the request timeout. The change is made: it takes effect
+	// on the instances whose watch works, and on this one once its watch
+	// recovers.
+	ErrNotCaughtUp = fmt.Errorf("%w: the change was made, but this instance has not caught up with it", ErrStoreUnavailable)
 	// ErrConflict: a write on etcd kept conflicting with the writes of
 	// other instances and was given up after EtcdOptions.MaxAttempts
 	// tries; nothing was written.

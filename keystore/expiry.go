@@ -25,6 +25,12 @@ func (s *Store) TakeExpired() ([]Key, error) {
 				return err
 			}
 		}
+		if !now.After(from) {
+			// Another instance, whose clock is ahead, moved it past
+			// this one's now: never move it back, or expiries between
+			// would be reported again.
+			return nil
+		}
 		err := tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
 			var rec keyRecord
 			if err := json.Unmarshal(v, &rec); err != nil {

@@ -235,7 +235,7 @@ func (f *feed) waitApplied(rev int64) error {
 				restart()
 			}
 		case <-deadline.C:
-			return fmt.Errorf("%w: the write committed at revision %d, but this instance's cache has not caught up with it", ErrStoreUnavailable, rev)
+			return fmt.Errorf("%w (revision %d)", ErrNotCaughtUp, rev)
 		case <-f.done:
 			return ErrClosed
 		}

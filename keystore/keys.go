@@ -3,6 +3,7 @@ package keystore
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -121,7 +122,8 @@ func (s *Store) CreateKey(projectID string, in KeyInput) (NewKey, error) {
 		}
 		return s.insertKey(tx, rec)
 	}, func() { s.cache.putKey(rec) })
-	if err != nil {
+	// ErrNotCaughtUp: the key exists; its secret is shown here or never.
+	if err != nil && !errors.Is(err, ErrNotCaughtUp) {
 		return NewKey{}, fmt.Errorf("keystore.CreateKey %s: %w", projectID, err)
 	}
 	rec.BudgetUsage = unusedBudget(rec.DecryptBudget, s.now())
@@ -313,7 +315,8 @@ func (s *Store) RotateKey(projectID, keyID string, grace time.Duration) (NewKey,
 		s.cache.putKey(&old)
 		s.cache.putKey(fresh)
 	})
-	if err != nil {
+	// ErrNotCaughtUp: the new key exists; its secret is shown here or never.
+	if err != nil && !errors.Is(err, ErrNotCaughtUp) {
 		return NewKey{}, Key{}, fmt.Errorf("keystore.RotateKey %s: %w", keyID, err)
 	}
 	fresh.BudgetUsage = unusedBudget(fresh.DecryptBudget, s.now())
@@ -391,6 +394,9 @@ func deleteProjectKeys(tx kvTx, projectID string) ([]string, error) {
 	}
 	for _, id := range ids {
 		if err := tx.Bucket(bucketKeys).Delete([]byte(id)); err != nil {
+			return nil, err
+		}
+		if err := tx.Bucket(bucketBudgets).Delete([]byte(id)); err != nil {
 			return nil, err
 		}
 	}

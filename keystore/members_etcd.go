@@ -2,8 +2,11 @@ package keystore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -24,7 +27,15 @@ type instanceRecord struct {
 	AdminURL string    `json:"admin_address"`
 	Version  string    `json:"version"`
 	Started  time.Time `json:"started"`
+	// Boot is random per process: a registration of this id with
+	// another boot is another process's.
+	Boot string `json:"boot,omitempty"`
 }
+
+// ErrInstanceIDInUse: Join found the instance's id registered by another
+// process that is still alive (a data directory copied with its
+// instance.id).
+var ErrInstanceIDInUse = errors.New("keystore: instance id already registered by another live instance")
 
 // etcdMembers registers one instance under a lease, keeps the lease alive
 // (registering again under a new lease if it expired, after a long break
@@ -47,7 +58,9 @@ type etcdMembers struct {
 
 func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, error) {
 	self := m.self
-	value, err := json.Marshal(instanceRecord{ID: self.ID, DataAddr: self.DataAddr, AdminURL: self.AdminURL, Version: self.Version, Started: self.Started})
+	var boot [16]byte
+	rand.Read(boot[:]) // never fails (crypto/rand)
+	value, err := json.Marshal(instanceRecord{ID: self.ID, DataAddr: self.DataAddr, AdminURL: self.AdminURL, Version: self.Version, Started: self.Started, Boot: hex.EncodeToString(boot[:])})
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +69,7 @@ func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, 
 		m: m, kv: kv, ttl: int64(math.Ceil(ttl.Seconds())), value: string(value),
 		key: kv.prefix + instancesBucket + "/" + self.ID, ctx: ctx, cancel: cancel,
 	}
-	if err := em.register(); err != nil {
+	if err := em.registerAtStart(); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -71,21 +84,78 @@ func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, 
 	return em, nil
 }
 
-// register grants a new lease and writes the registration under it.
-func (em *etcdMembers) register() error {
+// registerAtStart registers; while the id is registered by another
+// process, it waits for that registration's lease to run out (a previous
+// run of this instance that died without revoking it), and fails with
+// ErrInstanceIDInUse if it is still renewed after its TTL.
+func (em *etcdMembers) registerAtStart() error {
+	var deadline time.Time
+	for {
+		held, err := em.register()
+		switch {
+		case err != nil:
+			return err
+		case held == 0:
+			return nil
+		case deadline.IsZero():
+			deadline = time.Now().Add(time.Duration(held)*time.Second + 2*time.Second)
+		case time.Now().After(deadline):
+			return fmt.Errorf("%w: %s (is a copy of this instance's data directory running? delete instance.id in one of them)", ErrInstanceIDInUse, em.m.self.ID)
+		}
+		sleep(em.ctx, 250*time.Millisecond)
+		if em.ctx.Err() != nil {
+			return em.ctx.Err()
+		}
+	}
+}
+
+// register grants a new lease and writes the registration under it,
+// unless the id is registered by another process: then held is the TTL
+// (seconds, at least 1) of that registration's lease, and nothing is
+// written.
+func (em *etcdMembers) register() (held int64, err error) {
 	ctx, cancel := context.WithTimeout(em.ctx, em.kv.timeout)
 	defer cancel()
 	g, err := em.kv.c.Grant(ctx, em.ttl)
 	if err != nil {
-		return unavailable(err)
+		return 0, unavailable(err)
 	}
-	if _, err := em.kv.c.Put(ctx, em.key, em.value, clientv3.WithLease(g.ID)); err != nil {
-		return unavailable(err)
+	put := clientv3.OpPut(em.key, em.value, clientv3.WithLease(g.ID))
+	resp, err := em.kv.c.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(em.key), "=", 0)).
+		Then(put).
+		Else(clientv3.OpGet(em.key)).
+		Commit()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	if !resp.Succeeded {
+		kvs := resp.Responses[0].GetResponseRange().GetKvs()
+		var other instanceRecord
+		if len(kvs) == 1 && (json.Unmarshal(kvs[0].Value, &other) != nil || other.Boot != em.boot()) {
+			em.kv.c.Revoke(ctx, g.ID)
+			held = em.ttl
+			if ttl, err := em.kv.c.TimeToLive(ctx, clientv3.LeaseID(kvs[0].Lease)); err == nil && ttl.GrantedTTL > 0 {
+				held = ttl.GrantedTTL
+			}
+			return max(held, 1), nil
+		}
+		// Our own registration under an older lease, or gone since: take it.
+		if _, err := em.kv.c.Put(ctx, em.key, em.value, clientv3.WithLease(g.ID)); err != nil {
+			return 0, unavailable(err)
+		}
 	}
 	em.mu.Lock()
 	em.lease = g.ID
 	em.mu.Unlock()
-	return nil
+	return 0, nil
+}
+
+// boot is this process's boot id, as registered.
+func (em *etcdMembers) boot() string {
+	var r instanceRecord
+	json.Unmarshal([]byte(em.value), &r)
+	return r.Boot
 }
 
 // keepAliveLoop renews the lease until close; when the lease is lost (it
@@ -105,7 +175,7 @@ func (em *etcdMembers) keepAliveLoop() {
 			return
 		}
 		sleep(em.ctx, wait)
-		if err := em.register(); err != nil {
+		if held, err := em.register(); err != nil || held != 0 {
 			wait = min(2*wait, 2*time.Second)
 			continue
 		}

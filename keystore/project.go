@@ -213,11 +213,12 @@ func (s *Store) DeleteProject(id string) error {
 }
 
 // deleteKeysInBatches deletes the keys of project on etcd, a batch per
-// transaction (each key takes two writes), until fewer than a batch are
+// transaction (each key takes three writes: the key, its index entry and
+// its decrypt budget's count), until fewer than a batch are
 // left for the transaction that deletes the project. Keys of a project
 // being deleted may stop working before it is gone.
 func (s *Store) deleteKeysInBatches(project string) error {
-	keyDeleteBatch := s.maxWrites / 2
+	keyDeleteBatch := s.maxWrites / 3
 	for {
 		var n int
 		err := s.update(func(tx kvTx) error {
@@ -234,6 +235,9 @@ func (s *Store) deleteKeysInBatches(project string) error {
 					return err
 				}
 				if err := tx.Bucket(bucketProjectKeys).Delete([]byte(project + "/" + id)); err != nil {
+					return err
+				}
+				if err := tx.Bucket(bucketBudgets).Delete([]byte(id)); err != nil {
 					return err
 				}
 			}

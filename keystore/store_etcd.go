@@ -4,6 +4,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -72,7 +75,87 @@ func (o EtcdOptions) withDefaults() EtcdOptions {
 	if o.MaxTxnOps == 0 {
 		o.MaxTxnOps = 128
 	}
+	if o.TLS == nil && anyScheme(o.Endpoints, "https") {
+		// The etcd client takes the transport of the first endpoint for
+		// all: with a first endpoint without a scheme and no TLS
+		// configuration, an https:// one would be dialled in plaintext.
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
 	return o
+}
+
+// endpointScheme is the scheme of an etcd endpoint as the etcd client
+// reads it ("" for host:port).
+func endpointScheme(ep string) string {
+	if !strings.Contains(ep, "://") {
+		return ""
+	}
+	u, err := url.Parse(ep)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme
+}
+
+// probeEndpoints connects to each endpoint as the etcd client would (TCP,
+// then TLS when it uses TLS) and returns why none could be connected to,
+// or nil when one could.
+func probeEndpoints(o EtcdOptions) error {
+	var errs []error
+	for _, ep := range o.Endpoints {
+		host := ep
+		if endpointScheme(ep) != "" {
+			u, err := url.Parse(ep)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", ep, err))
+				continue
+			}
+			host = u.Host
+		}
+		timeout := min(o.DialTimeout, 2*time.Second)
+		conn, err := net.DialTimeout("tcp", host, timeout)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ep, err))
+			continue
+		}
+		if o.TLS == nil || endpointScheme(ep) == "http" {
+			conn.Close()
+			return nil
+		}
+		conf := o.TLS.Clone()
+		if conf.ServerName == "" {
+			conf.ServerName, _, _ = net.SplitHostPort(host)
+		}
+		tc := tls.Client(conn, conf)
+		tc.SetDeadline(time.Now().Add(timeout))
+		err = tc.Handshake()
+		tc.Close()
+		if err == nil {
+			return nil
+		}
+		var rh tls.RecordHeaderError
+		if errors.Is(err, io.EOF) || errors.As(err, &rh) {
+			err = fmt.Errorf("%w: the server does not speak TLS (a plaintext etcd? then name it http://)", err)
+		}
+		errs = append(errs, fmt.Errorf("%s: TLS: %w", ep, err))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+func anyScheme(eps []string, scheme string) bool {
+	for _, ep := range eps {
+		if endpointScheme(ep) == scheme {
+			return true
+		}
+	}
+	return false
 }
 
 func (o EtcdOptions) validate() error {
@@ -82,6 +165,17 @@ func (o EtcdOptions) validate() error {
 	}
 	if !strings.HasSuffix(o.Prefix, "/") {
 		errs = append(errs, fmt.Errorf("prefix %q must end in /", o.Prefix))
+	}
+	// The etcd client drops TLS for every endpoint when the first is
+	// http://, and uses it for every one otherwise: TLS settings with an
+	// http:// endpoint (or http:// mixed with https://) would silently
+	// talk plaintext, or TLS to a plaintext member.
+	if o.TLS != nil {
+		for _, ep := range o.Endpoints {
+			if endpointScheme(ep) == "http" {
+				errs = append(errs, fmt.Errorf("endpoint %q is plaintext (http://) but TLS is configured (https:// endpoints, a CA or a client certificate): name every endpoint https://", ep))
+			}
+		}
 	}
 	if o.MaxStaleness < 0 || o.DialTimeout < 0 || o.RequestTimeout < 0 || o.MaxAttempts < 0 || o.MaxTxnOps < 0 {
 		errs = append(errs, errors.New("negative limit"))
@@ -120,6 +214,13 @@ func OpenEtcd(eo EtcdOptions, opts Options) (*Store, error) {
 	s.newHMACPool()
 	if err := s.init(); err != nil {
 		c.Close()
+		if errors.Is(err, ErrStoreUnavailable) {
+			// The etcd client says only that time ran out: say why,
+			// when it is that no endpoint can be connected to.
+			if why := probeEndpoints(eo); why != nil {
+				err = fmt.Errorf("%w (%w)", err, why)
+			}
+		}
 		return nil, err
 	}
 	s.feed = newFeed(s, kv, eo.MaxStaleness)

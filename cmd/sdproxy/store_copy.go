@@ -56,8 +56,9 @@ Records already equal at the destination are left alone, so running the
 copy again copies nothing. A record that differs at the destination is
 reported and kept (exit status 1) unless --overwrite. Never overwritten,
 even with --overwrite: a data-key version with other key material, an API
-key's record (so a revocation at the destination stays) and a project's
-data-key state (a retired version stays retired). Records the destination
+key's record (so a revocation at the destination stays), a project's
+data-key state (a retired version stays retired) and a subject erased at
+the destination (it stays erased). Records the destination
 lacks are always copied: a key or project deleted there comes back.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
