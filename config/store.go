@@ -132,6 +132,12 @@ func (s Store) validate(bad func(format string, a ...any)) {
 
 // checkEndpoint accepts host:port and http(s)://host:port.
 func checkEndpoint(ep string) error {
+	if strings.Contains(ep, "@") {
+		// Userinfo, whatever it holds ('/', '?' or '#' in a password
+		// make url.Parse read it as a host and path, and quote it in
+		// its error): an etcd endpoint never holds an '@'.
+		return fmt.Errorf("must not hold credentials: set store.etcd.username (SDPROXY_ETCD_USERNAME) and SDPROXY_ETCD_PASSWORD or SDPROXY_ETCD_PASSWORD_FILE")
+	}
 	if !strings.Contains(ep, "://") {
 		ep = "http://" + ep
 	}
@@ -161,11 +167,8 @@ func redactEndpoint(ep string) string {
 	if !ok {
 		scheme, rest = "", ep
 	}
-	host := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		host = rest[:i]
-	}
-	at := strings.LastIndex(host, "@")
+	// The last '@' anywhere: a password may hold '/', '?' or '#'.
+	at := strings.LastIndex(rest, "@")
 	if at < 0 {
 		return ep
 	}
