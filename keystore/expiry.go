@@ -8,6 +8,12 @@ import (
 
 var metaExpiryCheckpoint = []byte("expiry_checkpoint")
 
+// maxCheckpointLead is how far ahead of an instance's clock the expiry
+// checkpoint may be and still be kept: the skew between instances' clocks.
+// Further ahead, an instance's clock was wrong when it moved it (before
+// NTP, say); kept, it would hide every expiry up to then.
+const maxCheckpointLead = 5 * time.Minute
+
 // TakeExpired returns the keys that expired since the previous call (or,
 // on the very first call, since the store was created) up to now, and
 // moves the checkpoint to now, durably, so each expiry is reported once
@@ -26,10 +32,16 @@ func (s *Store) TakeExpired() ([]Key, error) {
 			}
 		}
 		if !now.After(from) {
-			// Another instance, whose clock is ahead, moved it past
-			// this one's now: never move it back, or expiries between
-			// would be reported again.
-			return nil
+			if from.Sub(now) <= maxCheckpointLead {
+				// Another instance, whose clock is ahead, moved it past
+				// this one's now: never move it back, or expiries
+				// between would be reported again.
+				return nil
+			}
+			// Far ahead: start again from now (an expiry that the
+			// instance with the wrong clock reported early is reported
+			// again when it happens; none is lost).
+			from = now
 		}
 		err := tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
 			var rec keyRecord
