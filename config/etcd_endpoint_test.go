@@ -29,3 +29,27 @@ func TestEtcdEndpointWithCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestEtcdEndpointPasswordWithSlashNotQuoted: an endpoint whose password
+// holds '/', '?' or '#' (base64 passwords have '/') is refused without
+// quoting the password, though url.Parse reads part of it as a host or a
+// path.
+func TestEtcdEndpointPasswordWithSlashNotQuoted(t *testing.T) {
+	for _, ep := range []string{
+		"http://root:ab/cdSECRET@10.0.0.1:2379",
+		"https://root:ab?cdSECRET@10.0.0.1:2379",
+		"root:ab#cdSECRET@10.0.0.1:2379",
+		"root:abSEC/RET@10.0.0.1:2379",
+		"http://root:SECRETpw/x@10.0.0.1:2379",
+	} {
+		c := Default()
+		c.Store.Backend, c.Store.Etcd.Endpoints = BackendEtcd, CommaList(ep)
+		err := c.Validate()
+		switch {
+		case err == nil:
+			t.Errorf("Validate(endpoint %q) = nil, want it refused", ep)
+		case strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "SEC"):
+			t.Errorf("Validate(endpoint %q) = %q: the error quotes (part of) the password", ep, err)
+		}
+	}
+}

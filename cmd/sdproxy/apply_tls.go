@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 
@@ -108,14 +109,20 @@ func (d *fileDecoder) readFile(n *yaml.Node, field, path string, limit int) (str
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(d.dir, path)
 	}
-	// At most limit+1 bytes: a file named here may be /dev/zero, a FIFO
-	// or huge, and is refused, not read to its end.
-	f, err := os.Open(path)
+	// Opened without blocking (a FIFO without a writer would block in
+	// open), refused unless it is a regular file (/dev/zero, a FIFO),
+	// and read at most limit+1 bytes (a huge file is refused, not read
+	// to its end).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		d.fail(n, field, "%v", err)
 		return "", false
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		d.fail(n, field, "%s is not a regular file", path)
+		return "", false
+	}
 	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
 		d.fail(n, field, "%v", err)

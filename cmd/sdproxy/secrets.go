@@ -33,8 +33,18 @@ func masterKeyPath(dataDir string) string { return filepath.Join(dataDir, master
 func adminTokenPath(dataDir string) string { return filepath.Join(dataDir, adminTokenFile) }
 
 // loadMasterKey returns the master key from SDPROXY_MASTER_KEY, the
-// configured key file, or <data-dir>/master.key (generated on first use).
+// configured key file, or <data-dir>/master.key (generated on first use),
+// for serve: a key file another user owns is refused.
 func loadMasterKey(cfg config.Config, getenv func(string) string) (key []byte, generated bool, err error) {
+	return masterKey(cfg, getenv, true, true)
+}
+
+// masterKey is loadMasterKey; create: generate <data-dir>/master.key when
+// no key is configured and it is missing; owner: refuse a key file that
+// another user owns (serve's rule, since that user could change the key
+// it runs with; a tool that only reads the key, run by root or an
+// operator on the service user's files, checks the mode only).
+func masterKey(cfg config.Config, getenv func(string) string, create, owner bool) (key []byte, generated bool, err error) {
 	if v := getenv(config.EnvMasterKey); v != "" {
 		k, err := decodeMasterKey([]byte(v))
 		if err != nil {
@@ -47,12 +57,12 @@ func loadMasterKey(cfg config.Config, getenv func(string) string) (key []byte, g
 		path = v
 	}
 	if path != "" {
-		k, err := readMasterKey(path)
+		k, err := readMasterKey(path, owner)
 		return k, false, err
 	}
 	path = masterKeyPath(cfg.DataDir)
-	k, err := readMasterKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
+	k, err := readMasterKey(path, owner)
+	if !create || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, keystore.FileName)); err == nil {
@@ -67,13 +77,11 @@ func loadMasterKey(cfg config.Config, getenv func(string) string) (key []byte, g
 }
 
 // loadMasterKeyNoCreate is loadMasterKey for tools that read a data
-// directory: it never generates a key.
+// directory (events verify, store copy): it never generates a key, and
+// checks a key file's mode but not its owner (root may run them on the
+// files of the user serve runs as).
 func loadMasterKeyNoCreate(cfg config.Config, getenv func(string) string) ([]byte, bool, error) {
-	if getenv(config.EnvMasterKey) == "" && getenv(config.EnvMasterKeyFile) == "" && cfg.MasterKeyFile == "" {
-		k, err := readMasterKey(masterKeyPath(cfg.DataDir))
-		return k, false, err
-	}
-	return loadMasterKey(cfg, getenv)
+	return masterKey(cfg, getenv, false, false)
 }
 
 // loadSharedMasterKey is loadMasterKey for the etcd backend, whose
@@ -81,15 +89,15 @@ func loadMasterKeyNoCreate(cfg config.Config, getenv func(string) string) ([]byt
 // when neither the variable nor a key file is set, and never generates a
 // key.
 func loadSharedMasterKey(cfg config.Config, getenv func(string) string) ([]byte, bool, error) {
-	k, generated, err := loadMasterKeyNoCreate(cfg, getenv)
+	k, generated, err := masterKey(cfg, getenv, false, true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("store.backend etcd: every instance needs the same master key, and none is generated: set %s or %s (%w)", config.EnvMasterKey, config.EnvMasterKeyFile, err)
 	}
 	return k, generated, err
 }
 
-func readMasterKey(path string) ([]byte, error) {
-	b, err := readSecretFile("master key file", path)
+func readMasterKey(path string, owner bool) ([]byte, error) {
+	b, err := readSecret("master key file", path, owner)
 	if err != nil {
 		return nil, err
 	}

@@ -36,3 +36,32 @@ func TestSecretFileOwnedByAnotherUserIsRefused(t *testing.T) {
 		t.Errorf("loadMasterKey(file of mode 0600 owned by uid 65534, sdproxy as uid 0) = %v; want it refused as the docs say (owned by the user sdproxy runs as)", err)
 	}
 }
+
+// TestRootToolReadsServiceUsersMasterKey: the offline tools (events
+// verify, store copy) read <data-dir>/master.key through
+// loadMasterKeyNoCreate, which checks the file's mode but not its owner:
+// root runs them on the data directory of the user serve runs as (the
+// image's 65532). serve itself refuses such a file (the test above).
+func TestRootToolReadsServiceUsersMasterKey(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, masterKeyFile)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(make([]byte, 32))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65532, 65532); err != nil {
+		t.Skipf("chown: %v", err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = dir
+	_, _, err := loadMasterKeyNoCreate(cfg, fakeEnv{}.get)
+	if err != nil {
+		msg := err.Error()
+		t.Errorf("loadMasterKeyNoCreate (events verify, store copy) as root on a data dir of uid 65532 = %q; want the key read", msg)
+		if strings.Contains(msg, "chown 0") {
+			t.Errorf("and the advice %q would make serve (uid 65532) refuse the file", "chown 0")
+		}
+	}
+}

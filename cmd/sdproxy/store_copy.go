@@ -185,7 +185,7 @@ func copyMasterKey(cfg config.Config, getenv func(string) string, specs ...store
 	}
 	for _, sp := range specs {
 		if sp.backend == config.BackendBbolt {
-			k, err := readMasterKey(masterKeyPath(sp.dir))
+			k, err := readMasterKey(masterKeyPath(sp.dir), false) // a tool: the mode is checked, not the owner
 			if !errors.Is(err, fs.ErrNotExist) {
 				return k, err
 			}
