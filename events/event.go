@@ -133,6 +133,13 @@ type Request struct {
 	// Event).
 	RequestValues, ResponseValues, Untransformed int
 
+	// arena holds the bytes of the slices below, one after another: a
+	// record's bytes sit together in memory, so the writer, which reads
+	// a batch of records long after they were filled, loads a few cache
+	// lines per record rather than one per slice. The slices are views
+	// of it (capped, so that none grows into the next); one set before
+	// the arena last grew keeps its old, still valid, copy.
+	arena                                                            []byte
 	respFields                                                       []byte
 	method, path, fields, class, dest, geofence, requestID, clientIP []byte
 	nfields                                                          int // names in the list given to SetFields
@@ -141,16 +148,36 @@ type Request struct {
 
 // SetMethod and the other Set methods copy b into the record. SetPath
 // keeps at most MaxPathBytes (see SetFields for the field names).
-func (r *Request) SetMethod(b []byte)         { r.method = append(r.method[:0], b...) }
-func (r *Request) SetPath(b []byte)           { r.path = appendCapped(r.path[:0], b, MaxPathBytes) }
-func (r *Request) SetClassification(b []byte) { r.class = append(r.class[:0], b...) }
-func (r *Request) SetDestination(b []byte)    { r.dest = append(r.dest[:0], b...) }
-func (r *Request) SetGeofence(b []byte)       { r.geofence = append(r.geofence[:0], b...) }
-func (r *Request) SetRequestID(b []byte)      { r.requestID = append(r.requestID[:0], b...) }
-func (r *Request) SetClientIP(b []byte)       { r.clientIP = append(r.clientIP[:0], b...) }
+func (r *Request) SetMethod(b []byte)         { r.method = r.keep(b) }
+func (r *Request) SetClassification(b []byte) { r.class = r.keep(b) }
+func (r *Request) SetDestination(b []byte)    { r.dest = r.keep(b) }
+func (r *Request) SetGeofence(b []byte)       { r.geofence = r.keep(b) }
+func (r *Request) SetRequestID(b []byte)      { r.requestID = r.keep(b) }
+func (r *Request) SetClientIP(b []byte)       { r.clientIP = r.keep(b) }
+
+func (r *Request) SetPath(b []byte) {
+	n := len(r.arena)
+	r.arena = appendCapped(r.arena, b, MaxPathBytes)
+	r.path = r.since(n)
+}
 
 // SetSubject copies in the reference of the request's data subject.
-func (r *Request) SetSubject(b []byte) { r.subject = append(r.subject[:0], b...) }
+func (r *Request) SetSubject(b []byte) { r.subject = r.keep(b) }
+
+// keep appends b to the arena and returns its copy there.
+func (r *Request) keep(b []byte) []byte {
+	n := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return r.since(n)
+}
+
+// since is the arena from n on, capped at its end.
+func (r *Request) since(n int) []byte {
+	if n == len(r.arena) {
+		return nil
+	}
+	return r.arena[n:len(r.arena):len(r.arena)]
+}
 
 // FieldCount is how many field names the request named, all of them,
 // also those beyond the MaxFieldNames that are stored.
@@ -171,12 +198,7 @@ func (r *Request) size() (n int) {
 }
 
 // capacity is the bytes r's buffers have room for.
-func (r *Request) capacity() (n int) {
-	for _, b := range r.buffers() {
-		n += cap(b)
-	}
-	return n
-}
+func (r *Request) capacity() int { return cap(r.arena) }
 
 // maxKept bounds the buffers a pooled record keeps for the next request:
 // one that held long field lists lets them go rather than hold them in
@@ -194,10 +216,5 @@ func (r *Request) recycle() {
 }
 
 func (r *Request) reset() {
-	*r = Request{
-		respFields: r.respFields[:0],
-		method:     r.method[:0], path: r.path[:0], fields: r.fields[:0], class: r.class[:0],
-		dest: r.dest[:0], geofence: r.geofence[:0], requestID: r.requestID[:0], clientIP: r.clientIP[:0],
-		subject: r.subject[:0],
-	}
+	*r = Request{arena: r.arena[:0]}
 }

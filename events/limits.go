@@ -1,6 +1,9 @@
 package events
 
-import "unicode/utf8"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // Bounds of what a request event stores, so that a client cannot make
 // one event (and the log) arbitrarily large. A value that was cut ends
@@ -21,20 +24,28 @@ const (
 // SetFields stores the names of a comma-separated list (X-Qanapi-Fields),
 // trimmed, empty ones left out, each cut to MaxFieldNameBytes and at most
 // MaxFieldNames of them. FieldCount still counts every name.
-func (r *Request) SetFields(b []byte) { r.fields, r.nfields = setNames(r.fields, b) }
+func (r *Request) SetFields(b []byte) {
+	n := len(r.arena)
+	r.arena, r.nfields = appendNames(r.arena, b)
+	r.fields = r.since(n)
+}
 
 // SetResponseFields stores the names of the fields of the response phase,
 // as SetFields does.
-func (r *Request) SetResponseFields(b []byte) { r.respFields, _ = setNames(r.respFields, b) }
+func (r *Request) SetResponseFields(b []byte) {
+	n := len(r.arena)
+	r.arena, _ = appendNames(r.arena, b)
+	r.respFields = r.since(n)
+}
 
-// setNames stores the names of list b in dst (see SetFields) and returns
-// it with the count of all names.
-func setNames(dst, b []byte) (_ []byte, count int) {
-	if n := min(len(b), MaxFieldNames*(MaxFieldNameBytes+1)); cap(dst) < n {
-		dst = make([]byte, 0, n) // one allocation, as a plain copy takes
+// appendNames appends the names of list b to dst (see SetFields) and
+// returns it with the count of all names.
+func appendNames(dst, b []byte) (_ []byte, count int) {
+	if n := min(len(b), MaxFieldNames*(MaxFieldNameBytes+1)); cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n) // one allocation, as a plain copy takes
 	}
-	dst = dst[:0]
-	last := 0 // where the last stored name starts
+	start := len(dst)
+	last := start // where the last stored name starts
 	// The loop of forEachField, written out: through a func value b
 	// would escape, and callers' bytes with it.
 	for len(b) > 0 {

@@ -158,17 +158,45 @@ func TestRecordBytesBoundTheQueue(t *testing.T) {
 	}
 }
 
-// TestBuffersNameEveryByteField: size and capacity count every []byte
-// field of Request, so a field added later is not left out of the bound.
+// TestBuffersNameEveryByteField: size counts every []byte field of
+// Request but the arena they are views of, so a field added later is not
+// left out of the bound; and each Set method writes into the arena, so
+// that a record's bytes sit together (size is the arena's length when
+// each is set once).
 func TestBuffersNameEveryByteField(t *testing.T) {
 	var r Request
 	n := 0
 	for f := range reflect.TypeOf(r).Fields() {
-		if f.Type == reflect.TypeOf([]byte(nil)) {
+		if f.Type == reflect.TypeOf([]byte(nil)) && f.Name != "arena" {
 			n++
 		}
 	}
 	if got := len(r.buffers()); got != n {
-		t.Errorf("buffers() lists %d fields, Request has %d of type []byte", got, n)
+		t.Errorf("buffers() lists %d fields, Request has %d of type []byte besides the arena", got, n)
+	}
+	r.SetMethod([]byte("POST"))
+	r.SetPath([]byte("/proxy/prj_x/orders"))
+	r.SetFields([]byte("card, ssn"))
+	r.SetResponseFields([]byte("email"))
+	r.SetClassification([]byte("pci"))
+	r.SetDestination([]byte("https://api.example"))
+	r.SetGeofence([]byte("eu"))
+	r.SetRequestID([]byte("req_1"))
+	r.SetClientIP([]byte("10.0.0.1"))
+	r.SetSubject([]byte("subj_ref"))
+	for i, b := range r.buffers() {
+		if len(b) == 0 {
+			t.Fatalf("buffers()[%d] is empty after every Set method: a Set method is missing here", i)
+		}
+	}
+	if r.size() != len(r.arena) {
+		t.Errorf("size() = %d after setting each field once, arena holds %d: a Set method writes outside the arena", r.size(), len(r.arena))
+	}
+	if string(r.fields) != "card,ssn" || string(r.path) != "/proxy/prj_x/orders" || string(r.subject) != "subj_ref" {
+		t.Errorf("views: fields %q path %q subject %q", r.fields, r.path, r.subject)
+	}
+	r.SetMethod([]byte("GET")) // set again: the new value, the others kept
+	if string(r.method) != "GET" || string(r.requestID) != "req_1" {
+		t.Errorf("after a second SetMethod: method %q request id %q", r.method, r.requestID)
 	}
 }
