@@ -140,7 +140,8 @@ func (em *etcdMembers) register() (held int64, err error) {
 			}
 			return max(held, 1), nil
 		}
-		// Our own registration under an older lease, or gone since: take it.
+		// Our own registration (this process's boot id) under an older
+		// lease, or one whose put went through unanswered: take it.
 		if _, err := em.kv.c.Put(ctx, em.key, em.value, clientv3.WithLease(g.ID)); err != nil {
 			return 0, unavailable(err)
 		}

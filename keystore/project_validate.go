@@ -3,6 +3,7 @@ package keystore
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -95,13 +96,22 @@ func normalizeDestinations(raw []string) ([]string, error) {
 	for _, d := range raw {
 		o, ok := Origin(d)
 		if !ok {
-			return nil, invalid("destinations", "%q is not an absolute http or https URL", d)
+			return nil, invalid("destinations", "%s", DestinationProblem(d))
 		}
 		if !slices.Contains(out, o) {
 			out = append(out, o)
 		}
 	}
 	return out, nil
+}
+
+// DestinationProblem says why d is not a destination (Origin refused it),
+// without quoting an entry that holds credentials.
+func DestinationProblem(d string) string {
+	if u, err := url.Parse(d); err == nil && u.User != nil || err != nil && strings.Contains(d, "@") {
+		return "an entry must not contain credentials (user:password@): a destination is an origin, scheme://host[:port]"
+	}
+	return strconv.Quote(d) + " is not an absolute http or https URL"
 }
 
 // Origin returns the scheme://host:port of an absolute http(s) URL, with

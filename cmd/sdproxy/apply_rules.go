@@ -166,7 +166,7 @@ func canonicalDestinations(raw []string) ([]string, string) {
 	for _, d := range raw {
 		o, ok := keystore.Origin(d)
 		if !ok {
-			return nil, fmt.Sprintf("%q is not an absolute http or https URL", d)
+			return nil, keystore.DestinationProblem(d)
 		}
 		if !slices.Contains(out, o) {
 			out = append(out, o)
