@@ -25,26 +25,8 @@ func TestEtcdWatchCompactionResyncs(t *testing.T) {
 	}
 	eventually(t, propagation, "k1 on B", func() error { _, err := b.Authenticate([]byte(p.ID), []byte(k1.Secret)); return err })
 
-	hold, held := make(chan struct{}), make(chan struct{}, 1)
-	b.feed.mu.Lock()
-	b.feed.beforeWatch = func() {
-		select {
-		case held <- struct{}{}:
-		default:
-		}
-		<-hold
-	}
-	restart := b.feed.restart
-	b.feed.mu.Unlock()
-	restart()
-	// Canceling a watch is asynchronous: until its loop has ended it may
-	// still apply what etcd sends. Change nothing before B's next watch
-	// waits on hold, so that the changes below reach B only by the resync.
-	select {
-	case <-held:
-	case <-time.After(propagation):
-		t.Fatal("B's watch did not restart")
-	}
+	// The changes below reach B only by the resync after release.
+	release := holdWatch(t, b)
 
 	if _, err := a.RevokeKey(p.ID, k1.ID); err != nil {
 		t.Fatal(err)
@@ -71,10 +53,7 @@ func TestEtcdWatchCompactionResyncs(t *testing.T) {
 		t.Fatalf("B.Authenticate(k1) with its watch held = %v, want still accepted (the test's premise)", err)
 	}
 
-	b.feed.mu.Lock()
-	b.feed.beforeWatch = nil
-	b.feed.mu.Unlock()
-	close(hold)
+	release()
 	eventually(t, propagation, "B after the resync", func() error {
 		if _, err := b.Authenticate([]byte(p.ID), []byte(k1.Secret)); !errors.Is(err, ErrUnauthorized) {
 			return fmt.Errorf("Authenticate(revoked k1) = %v", err)
