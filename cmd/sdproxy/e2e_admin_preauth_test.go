@@ -42,7 +42,8 @@ func adminRaw(t *testing.T, addr, head string, body []byte) string {
 // TestE2EAdminBodyBeforeToken: the admin listener does not read a large
 // body from a caller without the token (it answers 401 from the headers,
 // before the body is sent), reads it from one with the token, and takes a
-// token given in SDPROXY_ADMIN_TOKEN with a trailing newline.
+// token given in SDPROXY_ADMIN_TOKEN with a trailing newline. On loopback
+// it answers only requests for a loopback host.
 func TestE2EAdminBodyBeforeToken(t *testing.T) {
 	token := e2e.NewAdminToken(t)
 	env := serveEnv(t, t.TempDir(), e2e.NewMasterKey(t))
@@ -51,24 +52,35 @@ func TestE2EAdminBodyBeforeToken(t *testing.T) {
 
 	// Announced, never sent: an answer proves the server did not wait for it.
 	for _, auth := range []string{"", "Authorization: Bearer wrong-token-wrong-token-wrong-token\r\n"} {
-		head := "POST /admin/v1/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + auth +
+		head := "POST /admin/v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + auth +
 			"Content-Length: 1048576\r\n\r\n"
 		if got := adminRaw(t, srv.AdminAddr, head, nil); !strings.HasPrefix(got, "HTTP/1.1 401") {
 			t.Errorf("1 MiB body announced without the token (%q): %q, want 401 before the body", auth, got)
 		}
 	}
 	// A chunked body without the token: refused past 4 KiB.
-	head := "POST /admin/v1/projects HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	head := "POST /admin/v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 	chunk := "10000\r\n" + strings.Repeat(" ", 0x10000) + "\r\n"
 	if got := adminRaw(t, srv.AdminAddr, head, []byte(chunk)); !strings.HasPrefix(got, "HTTP/1.1 401") {
 		t.Errorf("chunked body without the token: %q, want 401", got)
 	}
 	// With the token, a large body is read and handled: 201.
 	body := `{"name":"Large"}` + strings.Repeat(" ", 8<<10)
-	head = "POST /admin/v1/projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer " + token +
+	head = "POST /admin/v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer " + token +
 		"\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
 	if got := adminRaw(t, srv.AdminAddr, head, []byte(body)); !strings.HasPrefix(got, "HTTP/1.1 201") {
 		t.Errorf("8 KiB body with the token: %q, want 201 (the token given with a trailing newline)", got)
+	}
+	// On loopback, a request for another host (DNS rebinding) is 421,
+	// even with the token, and for /metrics, which needs none.
+	for _, path := range []string{"/metrics", "/admin/v1/projects"} {
+		head = "GET " + path + " HTTP/1.1\r\nHost: attacker.example:8081\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+		if got := adminRaw(t, srv.AdminAddr, head, nil); !strings.HasPrefix(got, "HTTP/1.1 421") {
+			t.Errorf("GET %s for Host attacker.example: %q, want 421", path, got)
+		}
+	}
+	if got := adminRaw(t, srv.AdminAddr, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", nil); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Errorf("GET /metrics for Host localhost: %q, want 200", got)
 	}
 }
 

@@ -77,7 +77,8 @@ func (s *server) listen(getenv func(string) string) error {
 	})
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
 	s.metrics.WatchDecryptBudgets(func() []metrics.BudgetSample { return budgetSamples(s.store.BudgetGauges()) })
-	s.adminSrv = newHTTPServer("sdproxy-admin", adminMux(adm, console.New(), s.metrics.Handler()), adm.ServerErrorHandler, 1<<20, s.log)
+	mux := loopbackHostGuard(s.adminLn.Addr(), s.cfg.AdminAdvertise, adminMux(adm, console.New(), s.metrics.Handler()))
+	s.adminSrv = newHTTPServer("sdproxy-admin", mux, adm.ServerErrorHandler, 1<<20, s.log)
 	s.adminSrv.HeaderReceived = adm.HeaderReceived
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
 	s.dataSrv.HeaderReceived = data.HeaderReceived
