@@ -3,6 +3,7 @@ package keystore
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -24,7 +25,18 @@ type CopyOptions struct {
 	// source's. It never replaces a data-key version whose key differs:
 	// tokens sealed with the destination's key would no longer open.
 	Overwrite bool
+	// Merge copies the records a destination that already holds projects
+	// lacks. Without it, only a destination without projects takes them:
+	// in one that has some, a missing record may have been deleted there
+	// since an earlier copy (a project deleted because its keys leaked, a
+	// route taken out), and copying it would bring it back. Such records
+	// are reported as conflicts ("absent at the destination").
+	Merge bool
 }
+
+// conflictAbsent is the conflict of a record that a destination holding
+// projects lacks, without CopyOptions.Merge.
+const conflictAbsent = "absent at the destination, which already holds projects: deleted there since an earlier copy, or new at the source; not copied without --merge"
 
 // CopyCount is what Copy did with the records of one kind (a bucket of
 // the store: projects, keys, project_keys, datakeys, routes,
@@ -83,6 +95,11 @@ func Copy(dst, src *Store, o CopyOptions) (CopyReport, error) {
 	if err != nil {
 		return CopyReport{}, fmt.Errorf("keystore.Copy: read the source: %w", err)
 	}
+	fresh, err := dst.withoutProjects()
+	if err != nil {
+		return CopyReport{}, fmt.Errorf("keystore.Copy: read the destination: %w", err)
+	}
+	o.Merge = o.Merge || fresh
 	batch := len(recs)
 	if dst.maxWrites > 0 {
 		batch = dst.maxWrites
@@ -111,6 +128,24 @@ func (r *CopyReport) add(p CopyReport) {
 	}
 	r.Conflicts = append(r.Conflicts, p.Conflicts...)
 }
+
+// withoutProjects reports whether s holds no project record.
+func (s *Store) withoutProjects() (bool, error) {
+	empty := true
+	err := s.kv.View(func(tx kvTx) error {
+		empty = true // an engine may run the transaction again
+		return tx.Bucket(bucketProjects).ForEach(func(_, _ []byte) error {
+			empty = false
+			return errStopCopyScan
+		})
+	})
+	if errors.Is(err, errStopCopyScan) {
+		err = nil
+	}
+	return empty, err
+}
+
+var errStopCopyScan = errors.New("keystore: a project found")
 
 // copyRecords reads every record of s in one transaction, bucket by
 // bucket in allBuckets order, leaving out the master key's check value.
@@ -172,6 +207,8 @@ func (s *Store) copyBatch(recs []copyRecord, o CopyOptions) (CopyReport, error) 
 // differs.
 func (s *Store) copyDecision(r copyRecord, have []byte, o CopyOptions) (put []byte, conflict string, err error) {
 	switch {
+	case have == nil && !o.Merge && !bytes.Equal(r.bucket, bucketMeta):
+		return nil, conflictAbsent, nil
 	case have == nil:
 		return r.value, "", nil
 	case bytes.Equal(have, r.value):

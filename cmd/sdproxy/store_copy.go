@@ -31,7 +31,7 @@ func newStoreCmd(getenv func(string) string) *cobra.Command {
 // storeCopyFlags are the flags of `store copy`.
 type storeCopyFlags struct {
 	from, to, configPath, output string
-	overwrite                    bool
+	overwrite, merge             bool
 }
 
 func newStoreCopyCmd(getenv func(string) string) *cobra.Command {
@@ -58,8 +58,14 @@ reported and kept (exit status 1) unless --overwrite. Never overwritten,
 even with --overwrite: a data-key version with other key material, an API
 key's record (so a revocation at the destination stays), a project's
 data-key state (a retired version stays retired) and a subject erased at
-the destination (it stays erased). Records the destination
-lacks are always copied: a key or project deleted there comes back.`,
+the destination (it stays erased).
+
+A destination without projects takes every record. One that already
+holds projects (an earlier copy, or a copy that stopped part way) takes
+the records it lacks only with --merge: a record missing there may have
+been deleted there since (a project deleted because its keys leaked, a
+route taken out), and copying it would bring it back. Without --merge
+they are reported (exit status 1).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.output != "table" && f.output != "json" {
@@ -72,6 +78,7 @@ lacks are always copied: a key or project deleted there comes back.`,
 	fl.StringVar(&f.from, "from", "", "the store to copy from: bbolt:DIR or etcd:ENDPOINTS[?prefix=/x/] (required)")
 	fl.StringVar(&f.to, "to", "", "the store to copy into: bbolt:DIR or etcd:ENDPOINTS[?prefix=/x/] (required)")
 	fl.BoolVar(&f.overwrite, "overwrite", false, "replace destination records that differ from the source's")
+	fl.BoolVar(&f.merge, "merge", false, "also copy records that a destination already holding projects lacks (else reported: they may have been deleted there)")
 	fl.StringVar(&f.configPath, "config", "", "config file with the store.etcd settings (env SDPROXY_CONFIG)")
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	cmd.MarkFlagRequired("from")
@@ -147,7 +154,7 @@ func runStoreCopy(w io.Writer, f storeCopyFlags, getenv func(string) string) err
 		return err
 	}
 	defer dst.Close()
-	report, err := keystore.Copy(dst, src, keystore.CopyOptions{Overwrite: f.overwrite})
+	report, err := keystore.Copy(dst, src, keystore.CopyOptions{Overwrite: f.overwrite, Merge: f.merge})
 	if perr := printCopyReport(w, f.output, from, to, report); err == nil {
 		err = perr
 	}
@@ -155,7 +162,7 @@ func runStoreCopy(w io.Writer, f storeCopyFlags, getenv func(string) string) err
 		return err
 	}
 	if n := report.Total().Conflicts; n > 0 {
-		return fmt.Errorf("%d records differ at %s and were left as they are (see above; --overwrite replaces them)", n, to.name)
+		return fmt.Errorf("%d records were left as they are at %s (see above: --merge copies those absent there, --overwrite replaces those that differ)", n, to.name)
 	}
 	return nil
 }

@@ -16,8 +16,9 @@ import (
 // TestE2EStoreCopy: `sdproxy store copy` moves a bbolt store into etcd
 // and back into a fresh bbolt directory; after each move the key
 // authenticates and a token sealed before the first opens; a second run
-// copies nothing; a directory held by a running serve, and a wrong
-// master key, are refused.
+// copies nothing; a project new at the source goes over only with
+// --merge; a directory held by a running serve, and a wrong master key,
+// are refused.
 func TestE2EStoreCopy(t *testing.T) {
 	master := e2e.NewMasterKey(t)
 	raw, _ := base64.StdEncoding.DecodeString(master)
@@ -36,6 +37,26 @@ func TestE2EStoreCopy(t *testing.T) {
 	if out := cli(t, env, "store", "copy", "--from", "bbolt:"+dir, "--to", to); !strings.Contains(out, ": 0 copied, 9 unchanged") {
 		t.Errorf("store copy bbolt → etcd again printed\n%s\nwant 0 copied", out)
 	}
+	// A project made at the source after the copy: absent at a
+	// destination that holds projects, so copied only with --merge (it
+	// could as well have been deleted there).
+	src, err := keystore.Open(dir, keystore.Options{MasterKey: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := "later"
+	if _, err := src.CreateProject(keystore.ProjectInput{Name: &later}); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	_, stderr, code := e2e.Run(t, 30*time.Second, env, "store", "copy", "--from", "bbolt:"+dir, "--to", to)
+	if code != 1 || !strings.Contains(stderr, "--merge copies those absent there") {
+		t.Errorf("store copy with a project absent at a destination holding projects = exit %d, stderr %q; want 1, pointing to --merge", code, stderr)
+	}
+	if out := cli(t, env, "store", "copy", "--from", "bbolt:"+dir, "--to", to, "--merge"); !strings.Contains(out, ": 1 copied, 9 unchanged, 0 conflicts") {
+		t.Errorf("store copy --merge printed\n%s\nwant the new project copied", out)
+	}
+
 	s, err := keystore.OpenEtcd(keystore.EtcdOptions{Endpoints: etcd.Endpoints(), Prefix: "/moved/"}, keystore.Options{MasterKey: raw})
 	if err != nil {
 		t.Fatalf("OpenEtcd = %v", err)
@@ -57,7 +78,7 @@ func TestE2EStoreCopy(t *testing.T) {
 
 	serveEnv := serveEnv(t, dir, master)
 	e2e.Start(t, serveEnv)
-	_, stderr, code := e2e.Run(t, 30*time.Second, env, "store", "copy", "--from", "bbolt:"+dir, "--to", to)
+	_, stderr, code = e2e.Run(t, 30*time.Second, env, "store", "copy", "--from", "bbolt:"+dir, "--to", to)
 	if code != 1 || !strings.Contains(stderr, "in use by another process (a running sdproxy serve?)") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("store copy from a served directory = exit %d, stderr %q, want 1 and one line saying it is in use", code, stderr)
 	}

@@ -1,0 +1,52 @@
+package keystore
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestCopyAgainKeepsDeletions: after a move from bbolt to etcd, a project
+// deleted on etcd (say, because its keys leaked) does not come back, with
+// its keys, when the same copy runs again: a destination that already
+// holds projects takes the records it lacks only with Merge, and reports
+// them otherwise. With Merge they are copied (a project new at the
+// source).
+func TestCopyAgainKeepsDeletions(t *testing.T) {
+	c := newClock()
+	src := openTestStore(t, "", c)
+	p := mustProject(t, src, "leaky")
+	k := mustKey(t, src, p.ID, KeyInput{})
+	mustProject(t, src, "kept")
+	ep := startEtcd(t)
+	dst := openEtcdTestStore(t, ep, c)
+	if got := mustCopy(t, dst, src, CopyOptions{}).Total(); got.Conflicts != 0 || got.Copied == 0 {
+		t.Fatalf("Copy into an empty destination = %+v, want everything copied", got)
+	}
+	eventually(t, 5*time.Second, "the copied key on dst", func() error { _, err := dst.Authenticate([]byte(p.ID), []byte(k.Secret)); return err })
+	if got := mustCopy(t, dst, src, CopyOptions{}).Total(); got.Conflicts != 0 || got.Copied != 0 {
+		t.Errorf("Copy again with nothing changed = %+v, want 0 copied and no conflict", got)
+	}
+	if err := dst.DeleteProject(p.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	report := mustCopy(t, dst, src, CopyOptions{Overwrite: true}) // not even with Overwrite
+	if got := report.Total(); got.Copied != 0 || got.Conflicts == 0 {
+		t.Errorf("Copy again after the project was deleted at the destination = %+v, want its records reported, none copied", got)
+	}
+	for _, cf := range report.Conflicts {
+		if cf.Reason != conflictAbsent {
+			t.Errorf("conflict %+v, want only records absent at the destination", cf)
+		}
+	}
+	fresh := openEtcdTestStore(t, ep, c) // an instance started after the copy
+	if _, err := fresh.Authenticate([]byte(p.ID), []byte(k.Secret)); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("the deleted project's key after copying again = %v, want ErrUnauthorized", err)
+	}
+
+	if got := mustCopy(t, dst, src, CopyOptions{Merge: true}).Total(); got.Conflicts != 0 || got.Copied == 0 {
+		t.Errorf("Copy(Merge) = %+v, want the absent records copied", got)
+	}
+	eventually(t, 5*time.Second, "the merged key on dst", func() error { _, err := dst.Authenticate([]byte(p.ID), []byte(k.Secret)); return err })
+}
