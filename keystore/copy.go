@@ -225,6 +225,10 @@ func (s *Store) copyDecision(r copyRecord, have []byte, o CopyOptions) (put []by
 		return r.value, "", nil
 	case bytes.Equal(r.bucket, bucketSubjects) && erasedSubject(have):
 		return nil, "a subject erased at the destination; never brought back, not even with --overwrite (its tokens must stay unreadable)", nil
+	case bytes.Equal(r.bucket, bucketKeys) && sameButLastUse(have, r.value):
+		// Used at the destination since the copy (or at the source):
+		// the same key. The destination's record stays.
+		return nil, "", nil
 	case guarded(r):
 		return nil, "differs at the destination; never overwritten, so that a revocation or a retired data-key version there stays (change it with the admin API)", nil
 	case o.Overwrite:
@@ -241,6 +245,19 @@ func (s *Store) copyDecision(r copyRecord, have []byte, o CopyOptions) (put []by
 func guarded(r copyRecord) bool {
 	return bytes.Equal(r.bucket, bucketKeys) ||
 		(bytes.Equal(r.bucket, bucketDataKeys) && bytes.HasSuffix(r.key, []byte("/meta")))
+}
+
+// sameButLastUse reports whether two stored key records differ at most in
+// their last_used_at.
+func sameButLastUse(a, b []byte) bool {
+	var x, y keyJSON
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	x.LastUsedAt, y.LastUsedAt = nil, nil
+	ja, erra := json.Marshal(x)
+	jb, errb := json.Marshal(y)
+	return erra == nil && errb == nil && bytes.Equal(ja, jb)
 }
 
 // erasedSubject reports whether a stored subject record is an erasure's

@@ -50,3 +50,31 @@ func TestCopyAgainKeepsDeletions(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "the merged key on dst", func() error { _, err := dst.Authenticate([]byte(p.ID), []byte(k.Secret)); return err })
 }
+
+// TestCopyAgainAfterKeyUse: a key used at the destination since the copy
+// (its last_used_at moved on) is the same key: copying again reports no
+// conflict for it, while a key revoked there still is one.
+func TestCopyAgainAfterKeyUse(t *testing.T) {
+	c := newClock()
+	src := openTestStore(t, "", c)
+	p := mustProject(t, src, "p")
+	used := mustKey(t, src, p.ID, KeyInput{})
+	revoked := mustKey(t, src, p.ID, KeyInput{})
+	dst := openTestStore(t, "", c)
+	mustCopy(t, dst, src, CopyOptions{})
+	dst = reopenBolt(t, dst, c) // Copy writes beneath a bbolt destination's cache
+	c.Advance(time.Minute)
+	if _, err := dst.Authenticate([]byte(p.ID), []byte(used.Secret)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.FlushLastUsed(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dst.RevokeKey(p.ID, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := mustCopy(t, dst, src, CopyOptions{})
+	if len(got.Conflicts) != 1 || got.Conflicts[0].Key != revoked.ID {
+		t.Errorf("Copy again after one key was used and one revoked at the destination: conflicts %+v, want only the revoked key", got.Conflicts)
+	}
+}
