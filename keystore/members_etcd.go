@@ -47,6 +47,7 @@ type etcdMembers struct {
 	ttl    int64 // seconds
 	key    string
 	value  string
+	boot   string // this process's boot id, in value
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -58,15 +59,16 @@ type etcdMembers struct {
 
 func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, error) {
 	self := m.self
-	var boot [16]byte
-	rand.Read(boot[:]) // never fails (crypto/rand)
-	value, err := json.Marshal(instanceRecord{ID: self.ID, DataAddr: self.DataAddr, AdminURL: self.AdminURL, Version: self.Version, Started: self.Started, Boot: hex.EncodeToString(boot[:])})
+	var raw [16]byte
+	rand.Read(raw[:]) // never fails (crypto/rand)
+	boot := hex.EncodeToString(raw[:])
+	value, err := json.Marshal(instanceRecord{ID: self.ID, DataAddr: self.DataAddr, AdminURL: self.AdminURL, Version: self.Version, Started: self.Started, Boot: boot})
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	em := &etcdMembers{
-		m: m, kv: kv, ttl: int64(math.Ceil(ttl.Seconds())), value: string(value),
+		m: m, kv: kv, ttl: int64(math.Ceil(ttl.Seconds())), value: string(value), boot: boot,
 		key: kv.prefix + instancesBucket + "/" + self.ID, ctx: ctx, cancel: cancel,
 	}
 	if err := em.registerAtStart(); err != nil {
@@ -132,7 +134,7 @@ func (em *etcdMembers) register() (held int64, err error) {
 	if !resp.Succeeded {
 		kvs := resp.Responses[0].GetResponseRange().GetKvs()
 		var other instanceRecord
-		if len(kvs) == 1 && (json.Unmarshal(kvs[0].Value, &other) != nil || other.Boot != em.boot()) {
+		if len(kvs) == 1 && (json.Unmarshal(kvs[0].Value, &other) != nil || other.Boot != em.boot) {
 			em.kv.c.Revoke(ctx, g.ID)
 			held = em.ttl
 			if ttl, err := em.kv.c.TimeToLive(ctx, clientv3.LeaseID(kvs[0].Lease)); err == nil && ttl.GrantedTTL > 0 {
@@ -150,13 +152,6 @@ func (em *etcdMembers) register() (held int64, err error) {
 	em.lease = g.ID
 	em.mu.Unlock()
 	return 0, nil
-}
-
-// boot is this process's boot id, as registered.
-func (em *etcdMembers) boot() string {
-	var r instanceRecord
-	json.Unmarshal([]byte(em.value), &r)
-	return r.Boot
 }
 
 // keepAliveLoop renews the lease until close; when the lease is lost (it
