@@ -40,7 +40,7 @@ bench: ## Run the benchmarks (5 runs each, for benchstat)
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
 
 .PHONY: loadtest
-loadtest: ## Load-test sdproxy against a bare forwarder and nginx with wrk (ROUNDS=3 SECS=10 CONNS=64; PROFILE=1: where the CPU goes)
+loadtest: ## Load-test sdproxy against a bare forwarder and nginx with wrk (ROUNDS=3 SECS=10 CONNS=64 WORK=5us; PROFILE=1: where the CPU goes)
 	GO=$(GO) tools/loadtest/loadtest.sh
 
 .PHONY: image

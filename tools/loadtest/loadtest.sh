@@ -5,6 +5,8 @@
 #   nginx     nginx with one worker and kept-alive upstream connections
 #   pass      sdproxy pass-through: auth, rate limit, forward, one event
 #   fields    sdproxy full path: the same + 2 fields of a 300-byte body encrypted
+#   work      the bare forwarder spending WORK of CPU per request first (5us):
+#             what a given amount of a proxy's own work does to the rates
 # wrk runs on CPU 0; the upstream and the proxies on CPU 1 (GOMAXPROCS=1).
 # Prints per run, then a table of medians over rounds. Not a test: no pass/fail.
 #
@@ -13,12 +15,15 @@
 # figures, the processes' logs and perf's recordings in), GO (go), PROFILE
 # (0; 1: after the rounds, record the bare forwarder and sdproxy's full
 # path with perf and print where each one's CPU time goes per request;
-# see README.md), BASE (a git revision: also build sdproxy at it and run
+# see README.md), WORK (5us: the CPU time the "work" target spends per
+# request; 0 leaves that target out), BASE (a git revision: also build sdproxy at it and run
 # its full path in every round, after the work tree's, to compare a change
 # in one run).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3} SECS=${SECS:-10} CONNS=${CONNS:-64} WARMUP=${WARMUP:-2} GO=${GO:-go} PROFILE=${PROFILE:-0}
+WORK=${WORK:-5us}
+[[ $WORK == 0 || $WORK =~ ^[0-9]+(\.[0-9]+)?(ns|us|µs|ms)$ ]] || { echo "loadtest: WORK=$WORK is not a duration such as 5us (or 0)" >&2; exit 2; }
 BASE=${BASE:-}
 OUT=${OUT:+$(realpath -m "$OUT")}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -153,9 +158,9 @@ start_all() {
 	"$GO" build -o "$tmp/upstream" ./tools/loadtest/upstream
 	[[ $PROFILE != 1 ]] || "$GO" build -o "$tmp/perfsplit" ./tools/loadtest/perfsplit
 
-	local p_up p_bare p_nginx p_data p_admin
+	local p_up p_bare p_nginx p_data p_admin p_work
 	p_up=$(free_port 19180); p_bare=$(free_port $((p_up + 1))); p_nginx=$(free_port $((p_bare + 1)))
-	p_data=$(free_port $((p_nginx + 1))); p_admin=$(free_port $((p_data + 1)))
+	p_data=$(free_port $((p_nginx + 1))); p_admin=$(free_port $((p_data + 1))); p_work=$(free_port $((p_admin + 1)))
 
 	on_cpu1 upstream "$tmp/upstream" -listen "127.0.0.1:$p_up"
 	up_pid=$!
@@ -166,6 +171,13 @@ start_all() {
 	wait_port "$p_bare" "${pid[bare]}" bareproxy
 	url[bare]=http://127.0.0.1:$p_bare/posts
 
+	if [[ $WORK != 0 ]]; then
+		on_cpu1 bareproxy-work "$tmp/bareproxy" -listen "127.0.0.1:$p_work" -upstream "127.0.0.1:$p_up" -work "$WORK"
+		pid[work]=$!
+		wait_port "$p_work" "${pid[work]}" bareproxy-work
+		url[work]=http://127.0.0.1:$p_work/posts
+	fi
+
 	write_nginx_conf "$tmp/nginx" "$p_nginx" "$p_up"
 	on_cpu1 nginx "$(nginx_bin)" -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log"
 	local master=$!
@@ -174,7 +186,7 @@ start_all() {
 	url[nginx]=http://127.0.0.1:$p_nginx/posts
 
 	start_sdproxy sdproxy "$tmp/sdproxy" "$p_up"
-	key[bare]=$sd_key key[nginx]=$sd_key # the same request bytes to every proxy
+	key[bare]=$sd_key key[nginx]=$sd_key key[work]=$sd_key # the same request bytes to every proxy
 	url[pass]=$sd_url pid[pass]=$sd_pid key[pass]=$sd_key
 	url[fields]=$sd_url pid[fields]=$sd_pid key[fields]=$sd_key
 	local project
@@ -183,7 +195,7 @@ start_all() {
 	check_url=http://127.0.0.1:$p_data/proxy/$project/posts
 	if [[ -n $BASE ]]; then
 		build_base
-		p_data=$(free_port $((p_data + 10))); p_admin=$(free_port $((p_data + 1)))
+		p_data=$(free_port $((p_work + 10))); p_admin=$(free_port $((p_data + 1)))
 		start_sdproxy sdproxy-base "$tmp/sdproxy-base" "$p_up"
 		url[base]=$sd_url pid[base]=$sd_pid key[base]=$sd_key
 	fi
@@ -303,8 +315,12 @@ main() {
 	hz=$(getconf CLK_TCK)
 	targets=(bare nginx pass fields)
 	declare -gA label=([bare]="bare forwarder" [nginx]="nginx" [pass]="sdproxy pass-through" [fields]="sdproxy 2 fields")
-	declare -gA fields=([bare]="" [nginx]="" [pass]="" [fields]="title,body" [base]="title,body")
+	declare -gA fields=([bare]="" [nginx]="" [pass]="" [fields]="title,body" [base]="title,body" [work]="")
 	declare -gA url=() pid=() key=()
+	if [[ $WORK != 0 ]]; then
+		targets=(bare work nginx pass fields)
+		label[work]="bare forwarder + $WORK work"
+	fi
 	if [[ -n $BASE ]]; then
 		targets+=(base)
 		label[base]="sdproxy 2 fields @$BASE"
@@ -330,8 +346,9 @@ main() {
 	if [[ -n ${OUT:-} ]]; then
 		mkdir -p "$OUT" && cp "$tmp"/runs.tsv "$tmp"/wrk-*.txt "$tmp"/*.log "$tmp"/nginx/error.log "$OUT"/ &&
 			log "kept wrk's output, the per-run figures and the logs in $OUT"
-		[[ $PROFILE != 1 ]] || cp "$tmp"/perf-*.data "$OUT"/ 2>/dev/null &&
+		if [[ $PROFILE == 1 ]] && cp "$tmp"/perf-*.data "$OUT"/ 2>/dev/null; then
 			log "and perf's recordings (perf report -i $OUT/perf-fields.data)"
+		fi
 	fi
 }
 

@@ -29,7 +29,7 @@ END {
 	}
 	print ""
 	printf "%-46s  %-20s  %-20s  %s\n", "ratio (median of rounds, range)", "req/s", "p99", "CPU us/req"
-	ratio("fields", "bare"); ratio("fields", "nginx"); ratio("pass", "bare"); ratio("fields", "base")
+	ratio("fields", "bare"); ratio("fields", "nginx"); ratio("pass", "bare"); ratio("work", "bare"); ratio("fields", "base")
 	if (flagged != "") printf "\nruns with errors (their figures are suspect):\n%s", flagged
 	if (shared != "") printf "\nruns where the proxy and the upstream used under 85%% of CPU 1: other processes took CPU 1,\nor wrk's CPU 0; req/s and p99 suffer, CPU us/req much less:\n%s", shared
 }
