@@ -38,10 +38,15 @@ type Metrics struct {
 
 	// The children of the vectors ObserveRequest uses, by their labels:
 	// looking them up in a vector hashes and validates every label value,
-	// for every request.
+	// for every request. mu also makes an observation and the dropping of
+	// a deleted project's series (dropGone) happen one after the other.
 	mu     sync.Mutex
 	byReq  map[reqLabels]prometheus.Counter
 	byMode map[string]modeChildren
+	// projects are those that have series; exists (WatchProjects) says
+	// which of them still exist.
+	projects map[string]struct{}
+	exists   func(project string) bool
 }
 
 type reqLabels struct {
@@ -126,26 +131,41 @@ func (m *Metrics) WatchQueue(q Queue) {
 	)
 }
 
+// WatchProjects has the series labelled with a project that no longer
+// exists (deleted here, by another instance or by apply --prune) dropped
+// at each scrape, so that a deleted project's series do not stay until
+// a restart. exists must be cheap: it is called for each project with
+// series at every scrape.
+func (m *Metrics) WatchProjects(exists func(project string) bool) {
+	m.mu.Lock()
+	m.exists = exists
+	m.mu.Unlock()
+}
+
 // ObserveRequest counts one data-plane request (called by the event
 // log's writer).
 func (m *Metrics) ObserveRequest(r *events.Request) {
 	mode := r.Mode
+	// Held throughout: only the writer observes, so it waits only for a
+	// scrape dropping the series of deleted projects, which must not
+	// miss a series this creates.
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.byReq == nil {
-		m.byReq, m.byMode = map[reqLabels]prometheus.Counter{}, map[string]modeChildren{}
+		m.byReq, m.byMode, m.projects = map[reqLabels]prometheus.Counter{}, map[string]modeChildren{}, map[string]struct{}{}
 	}
 	k := reqLabels{r.ProjectID, mode, r.Status}
 	requests, ok := m.byReq[k]
 	if !ok {
 		requests = m.requests.WithLabelValues(r.ProjectID, mode, strconv.Itoa(r.Status))
 		m.byReq[k] = requests
+		m.projects[r.ProjectID] = struct{}{}
 	}
 	mc, ok := m.byMode[mode]
 	if !ok {
 		mc = modeChildren{m.latency.WithLabelValues(mode), m.fields.WithLabelValues(mode)}
 		m.byMode[mode] = mc
 	}
-	m.mu.Unlock()
 	requests.Inc()
 	mc.latency.Observe(r.Latency.Seconds())
 	if r.Upstream > 0 {
@@ -169,7 +189,37 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 	}
 }
 
+// dropGone deletes the series of the projects that no longer exist
+// (see WatchProjects). A request of such a project observed later (its
+// event was still queued) brings its series back until the next scrape.
+func (m *Metrics) dropGone() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.exists == nil {
+		return
+	}
+	for p := range m.projects {
+		if m.exists(p) {
+			continue
+		}
+		delete(m.projects, p)
+		for k := range m.byReq {
+			if k.project == p {
+				delete(m.byReq, k)
+			}
+		}
+		l := prometheus.Labels{"project": p}
+		m.requests.DeletePartialMatch(l)
+		m.rateLimited.DeletePartialMatch(l)
+		m.upstreamErrors.DeletePartialMatch(l)
+	}
+}
+
 // Handler serves /metrics in the Prometheus text format.
 func (m *Metrics) Handler() fasthttp.RequestHandler {
-	return fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	h := fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	return func(ctx *fasthttp.RequestCtx) {
+		m.dropGone()
+		h(ctx)
+	}
 }

@@ -104,3 +104,57 @@ func TestLiveHeapExported(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedProjectSeriesDropped: the series of a project that no longer
+// exists are gone at the next scrape, those of the others stay, and a
+// late request of the deleted project (its event still queued) shows
+// only until the scrape after it.
+func TestDeletedProjectSeriesDropped(t *testing.T) {
+	m := New()
+	live := map[string]bool{"prj_a": true, "prj_b": true}
+	m.WatchProjects(func(p string) bool { return live[p] })
+	observe := func(p string) {
+		for _, r := range []events.Request{
+			{ProjectID: p, Mode: "encrypt", Status: 200},
+			{ProjectID: p, Mode: "encrypt", Status: 429, RateLimited: true},
+			{ProjectID: p, Mode: "encrypt", Status: 502},
+		} {
+			m.ObserveRequest(&r)
+		}
+	}
+	series := func(p string) []string {
+		return []string{
+			`sdproxy_requests_total{mode="encrypt",project="` + p + `",status="200"} `,
+			`sdproxy_rate_limited_total{project="` + p + `"} `,
+			`sdproxy_upstream_errors_total{project="` + p + `",status="502"} `,
+		}
+	}
+	observe("prj_a")
+	observe("prj_b")
+	out := scrape(t, m)
+	for _, s := range append(series("prj_a"), series("prj_b")...) {
+		if !strings.Contains(out, s) {
+			t.Fatalf("/metrics lacks %q before the deletion", s)
+		}
+	}
+	delete(live, "prj_a")
+	out = scrape(t, m)
+	for _, s := range series("prj_a") {
+		if strings.Contains(out, s) {
+			t.Errorf("/metrics still has %q after prj_a was deleted", s)
+		}
+	}
+	for _, s := range series("prj_b") {
+		if !strings.Contains(out, s+"1") {
+			t.Errorf("/metrics lacks %q1: another project's series went too", s)
+		}
+	}
+	observe("prj_a") // a request of prj_a written after the scrape
+	if out = scrape(t, m); strings.Contains(out, `project="prj_a"`) {
+		t.Errorf("/metrics still has prj_a's series after a late request:\n%s", out)
+	}
+	observe("prj_b")
+	if out = scrape(t, m); !strings.Contains(out, series("prj_b")[0]+"2") {
+		t.Errorf("prj_b's requests were not counted on after the deletion of prj_a")
+	}
+}

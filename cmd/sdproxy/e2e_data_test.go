@@ -372,3 +372,37 @@ func TestE2EDemo(t *testing.T) {
 		t.Errorf("demo data dir %s still exists after exit (%v), want it removed", dm[1], err)
 	}
 }
+
+// TestE2EDeletedProjectLeavesNoMetrics: once a project is deleted, the
+// next scrape of /metrics has none of its series, while another
+// project's stay.
+func TestE2EDeletedProjectLeavesNoMetrics(t *testing.T) {
+	x := startDataE2E(t, "Gone")
+	var other struct{ ID string }
+	json.Unmarshal([]byte(cli(t, x.cl, "project", "create", "--name", "Stays", "--upstream", x.up.srv.URL, "-o", "json")), &other)
+	otherKey := strings.TrimSpace(cli(t, x.cl, "key", "create", "--project", other.ID, "-q"))
+	for _, c := range []struct{ project, key string }{{x.project.ID, x.key}, {other.ID, otherKey}} {
+		if status, body := post(t, x.data+"/proxy/"+c.project+"/posts", `{"v":"x"}`, "X-Qanapi-Authorization", c.key, "X-Qanapi-Fields", "v"); status/100 != 2 {
+			t.Fatalf("request to %s = %d %s", c.project, status, body)
+		}
+	}
+	gone := fmt.Sprintf(`project=%q`, x.project.ID)
+	stays := fmt.Sprintf(`sdproxy_requests_total{mode="encrypt",project=%q,status=`, other.ID)
+	metricsURL := "http://" + x.srv.AdminAddr + "/metrics"
+	deadline := time.Now().Add(10 * time.Second) // request metrics come from the event writer, a batch behind
+	for m := ""; !strings.Contains(m, gone) || !strings.Contains(m, stays); m = httpGet(t, metricsURL) {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks the two projects' requests:\n%s", m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cli(t, x.cl, "project", "delete", x.project.ID)
+	m := httpGet(t, metricsURL)
+	if strings.Contains(m, gone) {
+		t.Errorf("/metrics still has series of the deleted project %s", x.project.ID)
+	}
+	if !strings.Contains(m, stays) {
+		t.Errorf("/metrics lost the other project's series: want %q", stays)
+	}
+	x.srv.Stop(t)
+}

@@ -77,6 +77,7 @@ func (s *server) listen(getenv func(string) string) error {
 	})
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
 	s.metrics.WatchDecryptBudgets(func() []metrics.BudgetSample { return budgetSamples(s.store.BudgetGauges()) })
+	s.metrics.WatchProjects(func(id string) bool { return s.store.CachedProject([]byte(id)) != nil })
 	mux := loopbackHostGuard(s.adminLn.Addr(), s.cfg.AdminAdvertise, adminMux(adm, console.New(), s.metrics.Handler()))
 	s.adminSrv = newHTTPServer("sdproxy-admin", mux, adm.ServerErrorHandler, 1<<20, s.log)
 	s.adminSrv.HeaderReceived = adm.HeaderReceived
