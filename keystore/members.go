@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,7 +34,17 @@ type MembershipOptions struct {
 	// change of it (and once with the first list), on the watch
 	// goroutine: it must not block.
 	OnChange func([]Instance)
+	// Start, when set, ends Join's wait at start for a previous run's
+	// registration of the same id to expire (see Join) when it is done:
+	// Join then fails with an error that wraps ErrJoinCancelled.
+	Start context.Context
+	// OnWait, when set, is called once when Join starts that wait, with
+	// the longest it will wait.
+	OnWait func(time.Duration)
 }
+
+// ErrJoinCancelled: Join's wait at start was ended by its Start context.
+var ErrJoinCancelled = errors.New("keystore: joining cancelled")
 
 // ErrBadInstance: Join was given an instance without an id.
 var ErrBadInstance = errors.New("keystore: instance needs an id")
@@ -57,7 +68,10 @@ type Members struct {
 
 // Join registers self among the store's instances and starts following
 // the list. On etcd it fails with ErrStoreUnavailable when etcd cannot be
-// reached.
+// reached. When self's id is registered by another process, Join waits
+// for that registration's lease to run out (a previous run that died
+// without revoking it: at most its TTL and 2s), and fails with
+// ErrInstanceIDInUse if it is still renewed then.
 func (s *Store) Join(self Instance, o MembershipOptions) (*Members, error) {
 	if self.ID == "" || strings.ContainsAny(self.ID, "/") {
 		return nil, fmt.Errorf("keystore.Join: %w", ErrBadInstance)
@@ -72,7 +86,7 @@ func (s *Store) Join(self Instance, o MembershipOptions) (*Members, error) {
 		m.set([]Instance{self})
 		return m, nil
 	}
-	em, err := startEtcdMembers(m, kv, o.TTL)
+	em, err := startEtcdMembers(m, kv, o)
 	if err != nil {
 		return nil, fmt.Errorf("keystore.Join: %w", err)
 	}

@@ -1,6 +1,7 @@
 package keystore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -64,5 +65,56 @@ func TestEtcdMembersDuplicateID(t *testing.T) {
 	defer mc.Close()
 	if errors.Is(err, ErrBadInstance) {
 		t.Fatal(err)
+	}
+}
+
+// TestEtcdJoinWaitCancelled: the wait at start for a crashed run's
+// registration to expire tells OnWait how long it may take, and ends
+// with ErrJoinCancelled as soon as the Start context is done (a SIGTERM
+// during start-up), leaving nothing registered under the id.
+func TestEtcdJoinWaitCancelled(t *testing.T) {
+	eps := startEtcd(t)
+	c := newClock()
+	a, b, watcher := openEtcdTestStore(t, eps, c), openEtcdTestStore(t, eps, c), openEtcdTestStore(t, eps, c)
+	in := Instance{ID: "inst_crashed", DataAddr: "127.0.0.1:1", AdminURL: "http://a.example:8081", Version: "test", Started: c.Now()}
+	ma, err := a.Join(in, MembershipOptions{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ma.etcd.close(false) // crash: the registration stays until its lease expires
+
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan time.Duration, 1)
+	done := make(chan error, 1)
+	restart := in
+	restart.AdminURL = "http://b.example:8081"
+	go func() {
+		m, err := b.Join(restart, MembershipOptions{TTL: 5 * time.Second, Start: ctx, OnWait: func(d time.Duration) { waiting <- d }})
+		if err == nil {
+			m.Close()
+		}
+		done <- err
+	}()
+	select {
+	case d := <-waiting:
+		if d < 5*time.Second || d > 8*time.Second {
+			t.Errorf("OnWait(%s), want the lease's TTL and 2s", d)
+		}
+	case err := <-done:
+		t.Fatalf("Join returned %v before waiting for the crashed run's registration", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, ErrJoinCancelled) {
+		t.Fatalf("Join after its Start context was cancelled = %v, want ErrJoinCancelled", err)
+	}
+	mw, err := watcher.Join(Instance{ID: "inst_watcher", AdminURL: "http://w.example:8081"}, MembershipOptions{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mw.Close()
+	for _, got := range mw.List() {
+		if got.AdminURL == restart.AdminURL {
+			t.Errorf("the cancelled Join registered %+v", got)
+		}
 	}
 }

@@ -57,7 +57,7 @@ type etcdMembers struct {
 	live  map[string]Instance
 }
 
-func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, error) {
+func startEtcdMembers(m *Members, kv *etcdKV, o MembershipOptions) (*etcdMembers, error) {
 	self := m.self
 	var raw [16]byte
 	rand.Read(raw[:]) // never fails (crypto/rand)
@@ -68,10 +68,10 @@ func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	em := &etcdMembers{
-		m: m, kv: kv, ttl: int64(math.Ceil(ttl.Seconds())), value: string(value), boot: boot,
+		m: m, kv: kv, ttl: int64(math.Ceil(o.TTL.Seconds())), value: string(value), boot: boot,
 		key: kv.prefix + instancesBucket + "/" + self.ID, ctx: ctx, cancel: cancel,
 	}
-	if err := em.registerAtStart(); err != nil {
+	if err := em.registerAtStart(o.Start, o.OnWait); err != nil {
 		cancel()
 		return nil, err
 	}
@@ -89,8 +89,17 @@ func startEtcdMembers(m *Members, kv *etcdKV, ttl time.Duration) (*etcdMembers, 
 // registerAtStart registers; while the id is registered by another
 // process, it waits for that registration's lease to run out (a previous
 // run of this instance that died without revoking it), and fails with
-// ErrInstanceIDInUse if it is still renewed after its TTL.
-func (em *etcdMembers) registerAtStart() error {
+// ErrInstanceIDInUse if it is still renewed after its TTL. The wait ends
+// early, with ErrJoinCancelled, when start (if not nil) is done; onWait
+// (if not nil) is told when the wait begins.
+func (em *etcdMembers) registerAtStart(start context.Context, onWait func(time.Duration)) error {
+	wait := em.ctx
+	if start != nil {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithCancel(em.ctx)
+		defer cancel()
+		defer context.AfterFunc(start, cancel)()
+	}
 	var deadline time.Time
 	for {
 		held, err := em.register()
@@ -100,11 +109,18 @@ func (em *etcdMembers) registerAtStart() error {
 		case held == 0:
 			return nil
 		case deadline.IsZero():
-			deadline = time.Now().Add(time.Duration(held)*time.Second + 2*time.Second)
+			d := time.Duration(held)*time.Second + 2*time.Second
+			deadline = time.Now().Add(d)
+			if onWait != nil {
+				onWait(d)
+			}
 		case time.Now().After(deadline):
 			return fmt.Errorf("%w: %s (is a copy of this instance's data directory running? delete instance.id in one of them)", ErrInstanceIDInUse, em.m.self.ID)
 		}
-		sleep(em.ctx, 250*time.Millisecond)
+		sleep(wait, 250*time.Millisecond)
+		if start != nil && start.Err() != nil {
+			return fmt.Errorf("%w while waiting for an earlier registration of %s to expire", ErrJoinCancelled, em.m.self.ID)
+		}
 		if em.ctx.Err() != nil {
 			return em.ctx.Err()
 		}

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
 	"github.com/sdproxy/sdproxy/config"
@@ -151,5 +153,50 @@ func TestE2EInstancesBbolt(t *testing.T) {
 	}
 	if out := cli(t, cl, "events", "verify", "--all"); !strings.HasPrefix(out, list[0].ID+": intact,") {
 		t.Errorf("sdproxy events verify --all on bbolt = %q, want this instance's chain intact", out)
+	}
+}
+
+// TestE2EEtcdStopWhileWaitingForOldRegistration: an instance restarted
+// after a crash waits for its previous run's registration to expire,
+// and says so; SIGTERM during that wait stops it at once and cleanly
+// (exit status 0, its event log closed), as it would once serving,
+// rather than after the wait or killed by the signal.
+func TestE2EEtcdStopWhileWaitingForOldRegistration(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	master, token, dir := e2e.NewMasterKey(t), e2e.NewAdminToken(t), t.TempDir()
+	a := startEtcdInstance(t, etcd, master, token, dir)
+	a.proc.Kill() // its registration stays until the lease's TTL (10s) runs out
+
+	env := serveEnv(t, dir, master)
+	env[config.EnvAdminToken] = token
+	env[config.EnvStoreBackend] = config.BackendEtcd
+	env[config.EnvEtcdEndpoints] = strings.Join(etcd.Endpoints(), ",")
+	p := e2e.Launch(t, env, nil)
+	waitStatus(t, "the restart says it waits for the old registration", func() int {
+		if strings.Contains(p.Log(t), "waiting for that registration to expire") {
+			return 1
+		}
+		if p.Exited() {
+			t.Fatalf("the restart exited before waiting: %v\n%s", p.ExitErr(), p.Log(t))
+		}
+		return 0
+	}, 1)
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !p.WaitExit(e2e.StopDeadline) {
+		t.Fatalf("still starting %s after SIGTERM", e2e.StopDeadline)
+	}
+	if err := p.ExitErr(); err != nil {
+		t.Fatalf("after SIGTERM while starting: %v, want exit status 0\n%s", err, p.Log(t))
+	}
+	if log := p.Log(t); !strings.Contains(log, "stopped while starting") {
+		t.Errorf("the log does not say it stopped while starting:\n%s", log)
+	}
+	// Its event log was closed: verify opens it (it would wait for the
+	// file's lock otherwise) and finds it intact.
+	out, errOut, code := e2e.Run(t, time.Minute, map[string]string{config.EnvDataDir: dir, config.EnvMasterKey: master}, "events", "verify")
+	if code != 0 || !strings.Contains(out, "intact") {
+		t.Errorf("events verify after the stop = %d %q %q", code, out, errOut)
 	}
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sdproxy/sdproxy/keystore"
@@ -56,19 +59,38 @@ func validInstanceID(id string) bool {
 	return true
 }
 
+// errStoppedStarting: an interrupt or SIGTERM came while serve was
+// starting; it stops without serving, as it would have once serving.
+var errStoppedStarting = errors.New("stopped while starting")
+
 // join registers this instance among the store's instances (on etcd,
 // under a lease) and sizes the data plane's rate limits by how many are
-// live.
+// live. When a previous run of this instance crashed, its registration
+// stays until its lease runs out (the TTL, 10s by default): join waits
+// for that, saying so, and an interrupt or SIGTERM ends the wait
+// (errStoppedStarting), so that stopping a restart loop is not held up.
 func (s *server) join() error {
 	self := keystore.Instance{
 		ID: s.instanceID, DataAddr: s.dataLn.Addr().String(), AdminURL: s.cfg.AdminURL(s.adminLn.Addr().String()),
 		Version: version, Started: time.Now(),
 	}
+	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	m, err := s.store.Join(self, keystore.MembershipOptions{TTL: s.memberTTL, OnChange: func(list []keystore.Instance) {
 		s.data.SetInstances(len(list))
+	}, Start: stop, OnWait: func(d time.Duration) {
+		s.log.Warn("this instance's id is still registered, by a previous run that did not stop cleanly; waiting for that registration to expire",
+			"instance_id", s.instanceID, "at_most", d.String())
 	}})
+	if errors.Is(err, keystore.ErrJoinCancelled) {
+		return errStoppedStarting
+	}
 	if err != nil {
 		return fmt.Errorf("registering instance %s: %w", s.instanceID, err)
+	}
+	if stop.Err() != nil { // the signal came as Join ended: it is not lost
+		m.Close()
+		return errStoppedStarting
 	}
 	s.members = m
 	return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -40,6 +41,10 @@ admin_token_file), else <data-dir>/admin.token, created on first start.`,
 				return err
 			}
 			srv, err := newServer(cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if errors.Is(err, errStoppedStarting) {
+				newLogger(cfg.Log, cmd.ErrOrStderr()).Info("stopped while starting: nothing was served")
+				return nil
+			}
 			if err != nil {
 				return err
 			}

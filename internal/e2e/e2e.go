@@ -144,6 +144,15 @@ func Start(t testing.TB, env map[string]string) *Proc {
 // nil adminTLS means plain HTTP.
 func StartTLS(t testing.TB, env map[string]string, adminTLS *tls.Config) *Proc {
 	t.Helper()
+	p := Launch(t, env, adminTLS)
+	p.waitHealthy(t)
+	return p
+}
+
+// Launch starts `sdproxy serve` as StartTLS does, without waiting for it
+// to answer: for tests of what it does while starting.
+func Launch(t testing.TB, env map[string]string, adminTLS *tls.Config) *Proc {
+	t.Helper()
 	logFile, err := os.CreateTemp(t.TempDir(), "serve-*.log")
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +187,6 @@ func StartTLS(t testing.TB, env map[string]string, adminTLS *tls.Config) *Proc {
 			t.Logf("sdproxy serve log:\n%s", p.Log(t))
 		}
 	})
-	p.waitHealthy(t)
 	return p
 }
 
@@ -222,6 +230,12 @@ func (p *Proc) WaitExit(d time.Duration) bool {
 	case <-time.After(d):
 		return false
 	}
+}
+
+// ExitErr is how the process ended (nil: exit status 0), once Exited.
+func (p *Proc) ExitErr() error {
+	<-p.done
+	return p.waitErr
 }
 
 // Pid is the process id, for reading /proc/<pid> (RSS, open files).
