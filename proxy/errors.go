@@ -198,13 +198,25 @@ func (d *Data) fail(ctx *fasthttp.RequestCtx, err error) {
 // malformed, too slow) with the same JSON errors as the handler, request
 // id included. A body refused by HeaderReceived's limit for callers
 // without a valid key is answered exactly as the handler answers them:
-// 401 (or 429 past the IP's budget), counted as a failed authentication.
+// 401 (or 429 past the IP's budget), counted as a failed authentication;
+// or, when the store cannot vouch for any key, 503 store_unavailable,
+// not counted: the store's outage is not the caller's failure, and must
+// not lock its address out once the store is back.
 func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	start := d.now()
 	d.ids.Stamp(ctx)
 	ae := httpapi.ServerError(err)
-	if ae == httpapi.ErrBodyTooLarge && !d.validKey(&ctx.Request.Header) {
-		ae = d.authFailed(remoteIP(ctx.RemoteAddr()), proxyProject(ctx.Request.Header.RequestURI()), start).(*apiError)
+	if ae == httpapi.ErrBodyTooLarge {
+		ip := remoteIP(ctx.RemoteAddr())
+		switch kerr := d.keyErr(&ctx.Request.Header); {
+		case kerr == nil:
+		case errors.Is(kerr, keystore.ErrStoreUnavailable) && !d.authFail.limited(ip, start):
+			ae = errStoreUnavailable
+		case errors.Is(kerr, keystore.ErrStoreUnavailable):
+			ae = errAuthLimited // as the handler: the address's budget is checked before any key
+		default:
+			ae = d.authFailed(ip, proxyProject(ctx.Request.Header.RequestURI()), start).(*apiError)
+		}
 		if ae == errAuthLimited {
 			ctx.Response.Header.Set("Retry-After", d.authFail.retryAfter)
 		}

@@ -16,7 +16,7 @@ func (d *Data) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig 
 	if cl := h.ContentLength(); cl >= 0 && cl <= d.unauthMax {
 		return fasthttp.RequestConfig{}
 	}
-	if d.validKey(h) {
+	if d.keyErr(h) == nil {
 		return fasthttp.RequestConfig{}
 	}
 	return fasthttp.RequestConfig{MaxRequestBodySize: d.unauthMax, ReadTimeout: unauthReadTimeout}
@@ -26,10 +26,12 @@ func (d *Data) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig 
 // not valid.
 const unauthReadTimeout = 5 * time.Second
 
-// validKey reports whether the request's X-Qanapi-Authorization is an
-// active key of the /proxy/{id} project the request names (for the direct
-// API: of any project, since the key names it).
-func (d *Data) validKey(h *fasthttp.RequestHeader) bool {
+// keyErr is nil when the request's X-Qanapi-Authorization is an active
+// key of the /proxy/{id} project the request names (for the direct API:
+// of any project, since the key names it), else the store's error:
+// keystore.ErrUnauthorized, or keystore.ErrStoreUnavailable when the
+// store cannot vouch for any key (the caller's key may be valid).
+func (d *Data) keyErr(h *fasthttp.RequestHeader) error {
 	var key []byte
 	for k, v := range h.All() {
 		if equalFold(k, HeaderAuthorization) {
@@ -43,7 +45,7 @@ func (d *Data) validKey(h *fasthttp.RequestHeader) bool {
 	} else {
 		_, err = d.store.AuthenticateKey(key)
 	}
-	return err == nil
+	return err
 }
 
 // proxyProject returns the project id of a raw /proxy/{id}/… request URI,
