@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"errors"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,11 +40,18 @@ func (a *Admin) preview(ctx *fasthttp.RequestCtx, project string) error {
 	if err != nil {
 		return err
 	}
+	readings, err := previewReadings(project, path)
+	if err != nil {
+		return err
+	}
 	routes, err := a.store.Routes(project)
 	if err != nil {
 		return err
 	}
-	route := matchPreviewRoute(routes, method, path)
+	route, ok := routeOf(routes, method, readings)
+	if !ok {
+		return errPreviewAmbiguousPath
+	}
 	if route != nil && (!phaseCompiles(route.Request) || !phaseCompiles(route.Response)) {
 		return &httpapi.Error{Status: 422, Code: "route_unavailable", Message: "route " + route.ID +
 			" does not compile: the proxy refuses the requests it matches (500 route_unavailable); save it again"}
@@ -94,20 +102,88 @@ func previewTarget(in wire.PreviewInput) (method, path string, err error) {
 	return method, path, nil
 }
 
-// matchPreviewRoute returns the route the data plane would apply: the
-// first, in the store's evaluation order, whose methods and path match,
+// previewReadings returns the readings of path (as the input gives it,
+// after /proxy/{project-id}) on which the data plane matches routes: the
+// path as the data listener reads it, percent-decoded with its empty and
+// dot segments resolved ("/admin/../public" is "/public", "/%61dmin/x" is
+// "/admin/x"), which is also the path it forwards; and, for a path with an
+// escaped slash and no dot or empty segment, the path read by a server
+// that splits it before decoding ("/users/a%2Fb" has one segment). A path
+// that leaves /proxy/{project-id} once resolved is not the project's.
+func previewReadings(project, path string) ([]string, error) {
+	prefix := "/proxy/" + project
+	var u fasthttp.URI
+	u.SetPath(prefix + path)
+	routed, ok := strings.CutPrefix(string(u.Path()), prefix)
+	if !ok || !strings.HasPrefix(routed, "/") {
+		return nil, httpapi.BadRequest(`path: leaves /proxy/{project-id} once its dot segments are resolved, as the proxy resolves them`)
+	}
+	readings := []string{routed}
+	if esc, ok := escapedSlashReading(path); ok {
+		readings = append(readings, esc)
+	}
+	return readings, nil
+}
+
+// escapedSlashReading returns path, when it holds an escaped slash and no
+// dot or empty segment, percent-decoded but for its escaped slashes, which
+// stay "%2f"; ok is false otherwise.
+func escapedSlashReading(path string) (string, bool) {
+	low := strings.ReplaceAll(path, "%2F", "%2f")
+	if !strings.Contains(low, "%2f") {
+		return "", false
+	}
+	segs := strings.Split(strings.ReplaceAll(low, "%2f", "/"), "/")[1:]
+	for i, seg := range segs {
+		if seg == "" && i < len(segs)-1 || strings.HasPrefix(seg, ".") || len(seg) >= 3 && strings.EqualFold(seg[:3], "%2e") {
+			return "", false // the data plane reads such a path only resolved
+		}
+	}
+	pieces := strings.Split(low, "%2f")
+	for i, piece := range pieces {
+		d, err := url.PathUnescape(piece)
+		if err != nil {
+			return "", false
+		}
+		pieces[i] = d
+	}
+	return strings.Join(pieces, "%2f"), true
+}
+
+// errPreviewAmbiguousPath is the data plane's 400 invalid_path for a path
+// whose readings match different routes.
+var errPreviewAmbiguousPath = &httpapi.Error{Status: 400, Code: "invalid_path", Message: "path: reads differently to different upstreams (an escaped slash %2F) and the project's routes match each reading differently: the proxy refuses it"}
+
+// matchPreviewRoute returns the route the data plane would apply to path:
+// the first, in the store's evaluation order, whose methods and path match,
 // one that does not compile included (the proxy refuses its requests).
 func matchPreviewRoute(routes []keystore.Route, method, path string) *keystore.Route {
+	r, _ := routeOf(routes, method, []string{path})
+	return r
+}
+
+// routeOf returns the route that the readings of one path match, as the
+// data plane picks it: the one every reading that matches a route agrees
+// on, or nil; ok is false when two readings match different routes.
+func routeOf(routes []keystore.Route, method string, readings []string) (*keystore.Route, bool) {
 	var trie routematch.Trie
-	ranks := make([]int, 0, len(routes))
 	for i, r := range routes {
-		trie.Add(len(ranks), r.Path, r.Methods)
-		ranks = append(ranks, i)
+		trie.Add(i, r.Path, r.Methods)
 	}
-	if rank := trie.Match([]byte(method), []byte(path)); rank >= 0 {
-		return &routes[ranks[rank]]
+	rank := -1
+	for _, p := range readings {
+		switch r := trie.Match([]byte(method), []byte(p)); {
+		case r < 0:
+		case rank < 0:
+			rank = r
+		case r != rank:
+			return nil, false
+		}
 	}
-	return nil
+	if rank < 0 {
+		return nil, true
+	}
+	return &routes[rank], true
 }
 
 // phaseCompiles reports whether the proxy compiles a stored rule
