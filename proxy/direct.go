@@ -27,6 +27,17 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 	if err != nil {
 		return err
 	}
+	if gjson.GetBytes(body, "fields").Exists() {
+		// The event names the body's fields too, as it names the header's.
+		st.names = st.names[:0]
+		for i, name := range fields.Names() {
+			if i > 0 {
+				st.names = append(st.names, ',')
+			}
+			st.names = append(st.names, name...)
+		}
+		st.h.fields = st.names
+	}
 	if err := st.directSubject(body); err != nil {
 		return err
 	}
@@ -48,6 +59,7 @@ func (d *Data) serveDirect(ctx *fasthttp.RequestCtx, st *reqState, m mode) error
 			return err
 		}
 	}
+	st.reqValues = st.params.Values // the event counts them, as the proxy's
 	st.buf = append(st.buf, "}\n"...)
 	ctx.SetStatusCode(200)
 	ctx.SetContentType("application/json")
@@ -112,6 +124,7 @@ func transformData(out, raw []byte, composite bool, f fieldcrypt.Fields, m mode,
 	case m == modeEncrypt && (!composite || f.Len() == 0):
 		var err error
 		out, err = fieldcrypt.SealValue(append(out, '"'), raw, p)
+		p.Values = 1
 		return append(out, '"'), err
 	case m == modeEncrypt:
 		return fieldcrypt.Encrypt(out, raw, f, p)
