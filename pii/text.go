@@ -55,8 +55,11 @@ func isWordBreak(r rune) bool {
 }
 
 // scanEmails reports whether s holds an email address: around each '@',
-// the longest local part and domain, trimmed of dots.
+// the longest local part and domain, trimmed of dots. It is linear in the
+// length of s: each local part and domain ends at the '@' before or after
+// it, and the words before the '@'s are read once (userInfo).
 func scanEmails(s string) bool {
+	u := userInfo{scheme: -1}
 	for i := strings.IndexByte(s, '@'); i >= 0; {
 		l := i
 		for l > 0 && (isAtext(s[l-1]) || s[l-1] == '.') {
@@ -67,7 +70,7 @@ func scanEmails(s string) bool {
 			r++
 		}
 		local, domain := strings.Trim(s[l:i], "."), strings.Trim(s[i+1:r], ".-")
-		if !userInfo(s, i) && isEmail(local+"@"+domain) {
+		if !u.before(s, i) && isEmail(local+"@"+domain) {
 			return true
 		}
 		next := strings.IndexByte(s[i+1:], '@')
@@ -79,11 +82,28 @@ func scanEmails(s string) bool {
 	return false
 }
 
-// userInfo reports whether the '@' at s[at] ends the user information of
-// a URL (scheme://user:password@host): its word holds "://" before it.
-func userInfo(s string, at int) bool {
-	start := strings.LastIndexAny(s[:at], " \t\r\n") + 1
-	return strings.Contains(s[start:at], "://")
+// userInfo tells whether an '@' ends the user information of a URL
+// (scheme://user:password@host): its word holds "://" before it. It reads
+// s once, up to each '@' asked about in turn, so that a word with many '@'
+// is not read again from its start for each.
+type userInfo struct {
+	read   int // s[:read] has been read
+	word   int // where the word being read starts
+	scheme int // where the word's last "://" starts, or -1
+}
+
+// before reports whether the '@' at s[at] ends a URL's user information;
+// at is after any asked about before, in the same s.
+func (u *userInfo) before(s string, at int) bool {
+	for ; u.read < at; u.read++ {
+		switch c := s[u.read]; {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			u.word, u.scheme = u.read+1, -1
+		case c == '/' && u.read >= 2 && s[u.read-2:u.read+1] == "://" && u.read-2 >= u.word:
+			u.scheme = u.read - 2
+		}
+	}
+	return u.scheme >= 0
 }
 
 // scanDigitRuns finds the runs of s that start a word with a digit, '+'
@@ -105,6 +125,10 @@ func scanDigitRuns(s string, add func(kind, reason string)) {
 			}
 		}
 		if last < 0 {
+			// No digit up to end, so none from any start inside the run
+			// either: go on after it (rescanning it from each '(' in it
+			// took time quadratic in its length).
+			i = end - 1
 			continue
 		}
 		if last+1 < len(s) && isAlnum(s[last+1]) {
