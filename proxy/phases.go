@@ -70,6 +70,14 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 	if err != nil {
 		return err
 	}
+	if st.mode == modeDecrypt {
+		// Spent here, when nothing but sending the plaintext on can fail
+		// any more: a request refused before (403
+		// destination_not_allowed…) decrypted nothing for anyone.
+		if err := d.spendBudget(ctx, st, st.reqValues); err != nil {
+			return err
+		}
+	}
 	if url == nil {
 		ctx.SetStatusCode(200)
 		if len(ctx.Request.Header.ContentType()) > 0 {
@@ -323,12 +331,7 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	if st.mode == modeDecrypt {
-		if err := d.spendBudget(ctx, st, st.params.Values); err != nil {
-			return nil, err
-		}
-	}
-	st.reqValues = st.params.Values
+	st.reqValues = st.params.Values // decrypted values are spent by serveProxy, once the target is known
 	return out, nil
 }
 
