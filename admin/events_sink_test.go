@@ -64,7 +64,11 @@ func TestEventListIsTheSinksEvent(t *testing.T) {
 	}
 
 	sinkByID := map[string]map[string]any{}
-	for _, line := range sink.lines() {
+	lines := sink.lines()
+	for deadline := time.Now().Add(10 * time.Second); len(lines) < 3 && time.Now().Before(deadline); lines = sink.lines() {
+		time.Sleep(time.Millisecond) // the sink is written after the log, by a goroutine of its own
+	}
+	for _, line := range lines {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("sink line %q: %v", line, err)

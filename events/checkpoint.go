@@ -85,9 +85,7 @@ func (l *Log) emitCheckpoint() {
 	if l.opts.Sink != nil {
 		b, _ := json.Marshal(checkpointLine{Type: "checkpoint", Checkpoint: c})
 		l.cpbuf = append(append(l.cpbuf[:0], b...), '\n')
-		if _, err := l.opts.Sink.Write(l.cpbuf); err != nil {
-			l.opts.Logger.Error("event sink write failed", "err", err)
-		}
+		l.toSink(l.cpbuf)
 	}
 	l.opts.Logger.Info("event log checkpoint", "seq", c.Seq, "mac", c.MAC,
 		"checkpoint_time", c.Time.Format(time.RFC3339Nano), "sig", c.Sig)

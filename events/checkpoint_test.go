@@ -31,6 +31,25 @@ func (s *syncBuffer) lines() []string {
 	return strings.Split(strings.TrimSpace(s.b.String()), "\n")
 }
 
+// waitLines returns the sink's lines once it has at least n: the sink is
+// written by a goroutine of its own, after the events are written.
+func (s *syncBuffer) waitLines(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		got := bytes.Count(s.b.Bytes(), []byte{'\n'})
+		s.mu.Unlock()
+		if got >= n {
+			return s.lines()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sink has %d lines, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestCheckpointOnCloseGoesToSinkAndLogger(t *testing.T) {
 	var sink, logs syncBuffer
 	dir := t.TempDir()

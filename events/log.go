@@ -1,6 +1,7 @@
 package events
 
 import (
+	"cmp"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -76,7 +77,8 @@ type Options struct {
 	// after it is stored (metrics hang here, off the request path).
 	OnWrite func(*Request)
 
-	longMACs bool // tests: write entries with 32-byte macs, as before short tags
+	longMACs      bool          // tests: write entries with 32-byte macs, as before short tags
+	sinkCloseWait time.Duration // tests: zero means sinkCloseWait
 }
 
 func (o Options) withDefaults() Options {
@@ -131,8 +133,9 @@ type Log struct {
 	evbuf   []byte   // the writer's encoding buffers
 	idbuf   []byte
 	linebuf []byte
-	sinkbuf []byte // the batch's lines for the sink
-	cpbuf   []byte // the writer's checkpoint line
+	sinkbuf []byte     // the batch's lines for the sink
+	sink    *sinkQueue // nil without a sink
+	cpbuf   []byte     // the writer's checkpoint line
 	dropped atomic.Uint64
 	written atomic.Uint64
 	lastLog atomic.Int64
@@ -210,6 +213,9 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("events.Open: %w", err)
+	}
+	if opts.Sink != nil {
+		l.sink = newSinkQueue(opts.Sink, opts.Logger)
 	}
 	l.toSink(l.sinkbuf)
 	go l.run()
@@ -349,6 +355,15 @@ func (l *Log) QueueDepth() int {
 // Dropped is how many events were dropped because the queue was full.
 func (l *Log) Dropped() uint64 { return l.dropped.Load() }
 
+// SinkDropped is how many lines were not copied to the sink because it
+// was not taking them (the log holds their events).
+func (l *Log) SinkDropped() uint64 {
+	if l.sink == nil {
+		return 0
+	}
+	return l.sink.dropped.Load()
+}
+
 // Written is how many events were written since Open.
 func (l *Log) Written() uint64 { return l.written.Load() }
 
@@ -362,6 +377,9 @@ func (l *Log) Close() error {
 	if !wasClosed {
 		close(l.stop)
 		<-l.done
+		if l.sink != nil {
+			l.sink.close(cmp.Or(l.opts.sinkCloseWait, sinkCloseWait))
+		}
 	}
 	return l.db.Close()
 }

@@ -163,7 +163,7 @@ func TestQueryReturnsWhatTheSinkGot(t *testing.T) {
 	}
 	waitWritten(t, l, n)
 	want := map[string]Event{}
-	for _, line := range sink.lines() {
+	for _, line := range sink.waitLines(t, n) {
 		var e Event
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatalf("sink line %s: %v", line, err)
@@ -451,7 +451,7 @@ func TestEntryLengths(t *testing.T) {
 		t.Fatalf("entry sizes %v: want one under 128 bytes and one of 16 KiB or more", sizes)
 	}
 	want := map[string]Event{}
-	for _, line := range sink.lines() {
+	for _, line := range sink.waitLines(t, 30) {
 		var e Event
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			t.Fatal(err)

@@ -257,14 +257,14 @@ func chainMAC(m hash.Hash, prev []byte, seq uint64, event, dst []byte) []byte {
 	return m.Sum(dst[:0])
 }
 
-// toSink writes a batch's JSON lines to the sink in one write.
+// toSink queues a batch's JSON lines for the sink, written in one write
+// by the sink's goroutine (sink.go), so that a sink that stops taking
+// them never holds up the writer.
 func (l *Log) toSink(lines []byte) {
-	if l.opts.Sink == nil || len(lines) == 0 {
+	if l.sink == nil || len(lines) == 0 {
 		return
 	}
-	if _, err := l.opts.Sink.Write(lines); err != nil {
-		l.opts.Logger.Error("event sink write failed", "err", err)
-	}
+	l.sink.put(lines, l.opts.Now())
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
