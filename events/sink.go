@@ -75,8 +75,21 @@ func (s *sinkQueue) put(lines []byte, now time.Time) {
 
 func (s *sinkQueue) run() {
 	defer close(s.done)
+	torn := false // a failed write left part of a line
 	for b := range s.ch {
-		if _, err := s.w.Write(b); err != nil {
+		var err error
+		if torn {
+			// End the part left, so that the next line is one of its
+			// own rather than glued to it (and lost with it).
+			_, err = s.w.Write([]byte{'\n'})
+			torn = err != nil
+		}
+		if err == nil {
+			var n int
+			n, err = s.w.Write(b)
+			torn = err != nil && n > 0 && b[n-1] != '\n'
+		}
+		if err != nil {
 			s.log.Error("event sink write failed", "err", err)
 		}
 		s.held.Add(-int64(len(b)))
