@@ -53,30 +53,35 @@ func (r *certReloader) GetConfigForClient(*tls.ClientHelloInfo) (*tls.Config, er
 	return r.clientConf.Load(), nil
 }
 
-// Reload reads the pair and the client CAs again. On any failure nothing
-// changes: the old certificate and CAs stay.
+// Reload reads the pair and the client CAs again. Each that fails stays
+// as it was: a broken pair keeps the old certificate and a broken CA file
+// the old CAs, and neither holds up the other (a CA removed from the file
+// must not stay trusted because the key file is mid-renewal, nor a
+// renewed certificate wait for a CA file fixed).
 func (r *certReloader) Reload() error {
+	certErr, caErr := r.reloadParts()
+	return errors.Join(certErr, caErr)
+}
+
+func (r *certReloader) reloadParts() (certErr, caErr error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stamp = r.fileStamp()
-	cert, err := loadKeyPair(r.certFile, r.keyFile)
-	if err != nil {
-		return fmt.Errorf("%s TLS certificate: %w", r.name, err)
+	if cert, err := loadKeyPair(r.certFile, r.keyFile); err != nil {
+		certErr = fmt.Errorf("%s TLS certificate: %w", r.name, err)
+	} else {
+		r.cur.Store(cert)
 	}
-	var conf *tls.Config
 	if r.caFile != "" {
-		pool, err := loadCAPool(r.caFile, nil)
-		if err != nil {
-			return fmt.Errorf("%s TLS client CA: %w", r.name, err)
+		if pool, err := loadCAPool(r.caFile, nil); err != nil {
+			caErr = fmt.Errorf("%s TLS client CA: %w", r.name, err)
+		} else {
+			conf := serverTLS(r)
+			conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+			r.clientConf.Store(conf)
 		}
-		conf = serverTLS(r)
-		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
-	r.cur.Store(cert)
-	if conf != nil {
-		r.clientConf.Store(conf)
-	}
-	return nil
+	return certErr, caErr
 }
 
 // warnLooseKeyFile logs a warning when a private key file may be read by
@@ -128,14 +133,29 @@ func (r *certReloader) changed() bool {
 	return r.fileStamp() != r.stamp
 }
 
-// reload reloads and logs one line either way.
+// reload reloads and logs what was reloaded and what failed: one line
+// for the certificate (naming the client CA file too when it was read
+// with it) and one for a client CA file that failed, or that was read
+// while the certificate failed.
 func (r *certReloader) reload(why string) {
-	if err := r.Reload(); err != nil {
-		r.log.Error("TLS certificate reload failed: still serving the previous certificate", "listener", r.name, "reason", why, "err", err)
-		return
+	certErr, caErr := r.reloadParts()
+	caOK := r.caFile != "" && caErr == nil
+	if certErr != nil {
+		r.log.Error("TLS certificate reload failed: still serving the previous certificate", "listener", r.name, "reason", why, "err", certErr)
+		if caOK {
+			r.log.Info("TLS client CAs reloaded", "listener", r.name, "reason", why, "client_ca_file", r.caFile)
+		}
+	} else {
+		leaf := r.cur.Load().Leaf
+		args := []any{"listener", r.name, "reason", why, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339)}
+		if caOK {
+			args = append(args, "client_ca_file", r.caFile)
+		}
+		r.log.Info("TLS certificate reloaded", args...)
 	}
-	leaf := r.cur.Load().Leaf
-	r.log.Info("TLS certificate reloaded", "listener", r.name, "reason", why, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339), "client_ca_file", r.caFile)
+	if caErr != nil {
+		r.log.Error("TLS client CA reload failed: still verifying client certificates against the CAs read before", "listener", r.name, "reason", why, "err", caErr)
+	}
 }
 
 // watchCerts reloads every reloader on a value from hup, and any whose
