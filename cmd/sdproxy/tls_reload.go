@@ -26,8 +26,9 @@ type certReloader struct {
 	cur                     atomic.Pointer[tls.Certificate]
 	clientConf              atomic.Pointer[tls.Config] // nil without caFile
 
-	mu    sync.Mutex // serialises Reload; guards stamp
-	stamp string     // size and mtime of the files at the last attempt
+	mu     sync.Mutex // serialises Reload; guards stamp and failed
+	stamp  string     // size and mtime of the files at the last attempt
+	failed string     // what the last attempt failed to read ("" for nothing)
 }
 
 // newCertReloader loads the pair (and client CAs when caFile is set) once;
@@ -81,6 +82,11 @@ func (r *certReloader) reloadParts() (certErr, caErr error) {
 			r.clientConf.Store(conf)
 		}
 	}
+	if err := errors.Join(certErr, caErr); err != nil {
+		r.failed = err.Error()
+	} else {
+		r.failed = ""
+	}
 	return certErr, caErr
 }
 
@@ -126,19 +132,35 @@ func (r *certReloader) fileStamp() string {
 	return s
 }
 
-// changed reports whether any file differs from the last attempt.
-func (r *certReloader) changed() bool {
+// due says why the files are to be read again at a poll: they differ
+// from the last attempt ("file changed"), or that attempt failed
+// ("retry": what made it fail, such as a key file's owner or mode, may
+// have been fixed without changing a size or a time); "" for neither.
+func (r *certReloader) due() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fileStamp() != r.stamp
+	switch {
+	case r.fileStamp() != r.stamp:
+		return "file changed"
+	case r.failed != "":
+		return "retry"
+	}
+	return ""
 }
 
 // reload reloads and logs what was reloaded and what failed: one line
 // for the certificate (naming the client CA file too when it was read
 // with it) and one for a client CA file that failed, or that was read
-// while the certificate failed.
+// while the certificate failed. A retry that fails as the attempt before
+// did logs nothing more.
 func (r *certReloader) reload(why string) {
+	r.mu.Lock()
+	before := r.failed
+	r.mu.Unlock()
 	certErr, caErr := r.reloadParts()
+	if err := errors.Join(certErr, caErr); why == "retry" && err != nil && err.Error() == before {
+		return
+	}
 	caOK := r.caFile != "" && caErr == nil
 	if certErr != nil {
 		r.log.Error("TLS certificate reload failed: still serving the previous certificate", "listener", r.name, "reason", why, "err", certErr)
@@ -176,8 +198,8 @@ func watchCerts(ctx context.Context, poll time.Duration, hup <-chan os.Signal, r
 			}
 		case <-tick.C:
 			for _, r := range rs {
-				if r.changed() {
-					r.reload("file changed")
+				if why := r.due(); why != "" {
+					r.reload(why)
 				}
 			}
 		}
