@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,23 +278,63 @@ func (v verifyFlags) options() (events.VerifyOptions, string, error) {
 }
 
 // lastCheckpointLine returns the last line of file that parses as a
-// checkpoint.
+// checkpoint. It reads the file backwards from its end, a block at a
+// time: an events sink grows by a line per event (gigabytes a day on a
+// busy proxy), and its last checkpoint is at most a minute of lines from
+// the end. Lines longer than maxCheckpointLine are not looked at (a
+// checkpoint line is some 300 bytes).
 func lastCheckpointLine(file string) (string, error) {
-	b, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return "", fmt.Errorf("--checkpoint-file: %w", err)
 	}
-	last := ""
-	for line := range strings.Lines(string(b)) {
-		if _, err := events.ParseCheckpoint([]byte(strings.TrimSpace(line))); err == nil {
-			last = strings.TrimSpace(line)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("--checkpoint-file: %w", err)
+	}
+	const block = 64 << 10
+	buf := make([]byte, block)
+	var line []byte // the end of a line whose start is in an earlier block
+	long := false   // line was cut at maxCheckpointLine: skip it
+	for end := fi.Size(); end > 0; {
+		start := max(0, end-block)
+		buf = buf[:end-start]
+		if _, err := f.ReadAt(buf, start); err != nil {
+			return "", fmt.Errorf("--checkpoint-file: %w", err)
 		}
+		for {
+			i := bytes.LastIndexByte(buf, '\n')
+			if i < 0 && start > 0 {
+				// The line goes on in the block before.
+				if long = long || len(buf)+len(line) > maxCheckpointLine; long {
+					line = line[:0]
+				} else {
+					line = append(buf[:len(buf):len(buf)], line...)
+				}
+				break
+			}
+			if !long {
+				cand := append(buf[i+1:len(buf):len(buf)], line...)
+				if c := bytes.TrimSpace(cand); bytes.Contains(c, []byte("checkpoint")) {
+					if _, err := events.ParseCheckpoint(c); err == nil {
+						return string(c), nil
+					}
+				}
+			}
+			line, long = line[:0], false
+			if i < 0 {
+				break
+			}
+			buf = buf[:i]
+		}
+		end = start
 	}
-	if last == "" {
-		return "", fmt.Errorf("--checkpoint-file: no checkpoint line in %s", file)
-	}
-	return last, nil
+	return "", fmt.Errorf("--checkpoint-file: no checkpoint line in %s", file)
 }
+
+// maxCheckpointLine is the longest line lastCheckpointLine looks at.
+const maxCheckpointLine = 16 << 10
 
 // verifyOffline opens the stopped data directory's event log read-only.
 func verifyOffline(cl *clientFlags, getenv func(string) string, o events.VerifyOptions) (wire.VerifyResult, error) {
