@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/sdproxy/sdproxy/events"
@@ -50,7 +51,7 @@ func (s *server) openEvents(master []byte, stdout io.Writer) error {
 }
 
 // openSink returns the writer of the JSON-lines sink: none, stdout, or a
-// file opened for appending (0600).
+// file opened for appending (0600), a *sinkFile.
 func openSink(spec string, stdout io.Writer) (io.Writer, io.Closer, error) {
 	switch spec {
 	case "":
@@ -58,11 +59,68 @@ func openSink(spec string, stdout io.Writer) (io.Writer, io.Closer, error) {
 	case "stdout":
 		return stdout, nil, nil
 	}
-	f, err := os.OpenFile(spec, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
+	f := &sinkFile{path: spec}
+	if err := f.Reopen(); err != nil {
 		return nil, nil, fmt.Errorf("events sink: %w", err)
 	}
 	return f, f, nil
+}
+
+// sinkFile is the events sink's file. Reopen (on SIGHUP) opens the path
+// again, so that the usual log rotation works: logrotate moves the file
+// aside and signals, and the lines written after the signal go to a new
+// file at the path, where log shippers and events verify
+// --checkpoint-file look, rather than on into the moved one.
+type sinkFile struct {
+	path string
+	f    atomic.Pointer[os.File]
+}
+
+// Reopen opens the path (creating it 0600) and writes there from now on;
+// a file that cannot be opened keeps the one written before.
+func (s *sinkFile) Reopen() error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if old := s.f.Swap(f); old != nil {
+		old.Close() // a write still on it finishes first
+	}
+	return nil
+}
+
+func (s *sinkFile) Write(p []byte) (int, error) {
+	f := s.f.Load()
+	n, err := f.Write(p)
+	if g := s.f.Load(); n == 0 && errors.Is(err, os.ErrClosed) && g != f {
+		return g.Write(p) // Reopen closed f as the write began
+	}
+	return n, err
+}
+
+func (s *sinkFile) Close() error { return s.f.Load().Close() }
+
+// reopenSinkOnHUP reopens the sink file on a value from hup, and passes
+// the value on to certs (the certificates' reload), until ctx ends.
+func (s *server) reopenSinkOnHUP(ctx context.Context, hup <-chan os.Signal, certs chan<- os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-hup:
+			if f, ok := s.sink.(*sinkFile); ok {
+				if err := f.Reopen(); err != nil {
+					s.log.Error("events sink reopen failed: still writing to the file opened before", "file", f.path, "reason", "SIGHUP", "err", err)
+				} else {
+					s.log.Info("events sink reopened", "file", f.path, "reason", "SIGHUP")
+				}
+			}
+			select {
+			case certs <- sig:
+			default:
+			}
+		}
+	}
 }
 
 // watchExpiry records a key.expired event for every key that expires,

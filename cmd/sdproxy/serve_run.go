@@ -177,7 +177,9 @@ func (s *server) Run(ctx context.Context) error {
 	})
 	bg.Go(func() { s.watchExpiry(bgCtx, cmp.Or(s.expiryEvery, 30*time.Second)) })
 	bg.Go(func() { s.data.RunAuthFailureSummaries(bgCtx.Done()) })
-	bg.Go(func() { watchCerts(bgCtx, cmp.Or(s.certPoll, 5*time.Second), s.hup, s.certs...) })
+	certHUP := make(chan os.Signal, 1)
+	bg.Go(func() { s.reopenSinkOnHUP(bgCtx, s.hup, certHUP) })
+	bg.Go(func() { watchCerts(bgCtx, cmp.Or(s.certPoll, 5*time.Second), certHUP, s.certs...) })
 	defer func() { stopBG(); bg.Wait() }()
 	var serveErr error
 	select {
