@@ -22,6 +22,7 @@ type Queue interface {
 	QueueDepth() int
 	Dropped() uint64
 	Written() uint64
+	SinkDropped() uint64
 }
 
 // Metrics holds the collectors of one process.
@@ -128,6 +129,8 @@ func (m *Metrics) WatchQueue(q Queue) {
 			func() float64 { return float64(q.Dropped()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_written_total", Help: "Events written to the event log."},
 			func() float64 { return float64(q.Written()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_event_sink_dropped_total", Help: "Event lines not copied to the events sink because it was not taking them (the event log holds their events)."},
+			func() float64 { return float64(q.SinkDropped()) }),
 	)
 }
 

@@ -12,9 +12,10 @@ import (
 
 type fakeQueue struct{}
 
-func (fakeQueue) QueueDepth() int { return 7 }
-func (fakeQueue) Dropped() uint64 { return 3 }
-func (fakeQueue) Written() uint64 { return 11 }
+func (fakeQueue) QueueDepth() int     { return 7 }
+func (fakeQueue) Dropped() uint64     { return 3 }
+func (fakeQueue) Written() uint64     { return 11 }
+func (fakeQueue) SinkDropped() uint64 { return 13 }
 
 func scrape(t *testing.T, m *Metrics) string {
 	t.Helper()
@@ -61,6 +62,7 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		`sdproxy_event_queue_depth 7`,
 		`sdproxy_events_dropped_total 3`,
 		`sdproxy_events_written_total 11`,
+		`sdproxy_event_sink_dropped_total 13`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("/metrics lacks %q", want)
