@@ -3,17 +3,16 @@ package pii
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
-// TestZZFreeTextLinear: the free-text scan is linear in the length of a
+// TestFreeTextLinear: the free-text scan is linear in the length of a
 // string. A preview reads bodies of up to 1 MiB (pasted from traffic an
 // attacker may have written), and the detector runs in the sdproxy process
 // with no time limit: a run of '(' (phone-number starts with no digit), or
 // many '@' in one word (each looked back to the word's start for "://"),
 // took time quadratic in the length (64 KiB of '(' took seconds, 1 MiB
 // would take tens of minutes of CPU).
-func TestZZFreeTextLinear(t *testing.T) {
+func TestFreeTextLinear(t *testing.T) {
 	for _, tc := range []struct{ name, prefix, unit string }{
 		{"parentheses", "", "("},
 		{"open parenthesis and space", "", "( "},
@@ -23,18 +22,10 @@ func TestZZFreeTextLinear(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := strings.Repeat(tc.unit, (1<<20-64)/len(tc.unit))
 			doc := []byte(`{"note":"` + tc.prefix + s + `"}`)
-			done := make(chan error, 1)
-			go func() {
-				_, err := Detect(doc, nil)
-				done <- err
-			}()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatalf("Detect of a 1 MiB string of %q: no answer after 5s (linear takes milliseconds)", tc.unit)
+			// No timer: linear takes milliseconds, quadratic tens of
+			// minutes, past the test binary's timeout, which fails it.
+			if _, err := Detect(doc, nil); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -12,14 +12,14 @@ import (
 	"github.com/sdproxy/sdproxy/proxy"
 )
 
-// TestZZPreviewPathAsProxyRoutesIt: the preview matches routes on the path
+// TestPreviewPathAsProxyRoutesIt: the preview matches routes on the path
 // as the data listener does, decoded with its empty and dot segments
 // resolved, so that it never reports as encrypted a field that the proxy
 // forwards in plaintext (a route for /admin/** does not apply to
 // /admin/../public: the proxy forwards that to /public). Each path is sent
 // through the data plane too, and what the upstream receives must agree
 // with what the preview says.
-func TestZZPreviewPathAsProxyRoutesIt(t *testing.T) {
+func TestPreviewPathAsProxyRoutesIt(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"Shop","upstream":"http://up.test"}`)
 	e.route(p.ID, `{"path": "/admin/**", "order": 1, "request": {"mode": "encrypt", "fields": ["ssn"]}}`)

@@ -6,12 +6,12 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZBudgetNotSpentOnRefusal: a decrypt-mode request that is refused
+// TestBudgetNotSpentOnRefusal: a decrypt-mode request that is refused
 // before anything leaves sdproxy (403 destination_not_allowed) spends
 // nothing of the key's decrypt budget ("a request that fails for another
 // reason spends nothing", docs/decrypt-budgets.md): the values it would
 // have decrypted reached no one.
-func TestZZBudgetNotSpentOnRefusal(t *testing.T) {
+func TestBudgetNotSpentOnRefusal(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	p := e.projectIn(keystore.ProjectInput{Destinations: &[]string{"https://partner.test:443"}})
 	b := keystore.Budget{Values: 3, Per: 3600e9}

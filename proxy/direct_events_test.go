@@ -6,12 +6,12 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZDirectEventCounts: the request event of a direct encrypt or
+// TestDirectEventCounts: the request event of a direct encrypt or
 // decrypt counts the values it transformed and names the fields it was
 // given, in the body's "fields" as in X-Qanapi-Fields, as the proxy's
 // events do: a stolen key draining tokens through /api-v1/v1/decrypt must
 // show in the event log, not as calls that transformed nothing.
-func TestZZDirectEventCounts(t *testing.T) {
+func TestDirectEventCounts(t *testing.T) {
 	sink := &indexSink{}
 	e := newRTEnv(t, rtOptions{events: sink})
 	p := e.project("")

@@ -36,14 +36,14 @@ func (s *staleStore) AuthenticateKey(key []byte) (*keystore.Principal, error) {
 	return s.Store.AuthenticateKey(key)
 }
 
-// TestZZPreauthStoreUnavailable: while the store cannot vouch for keys, a
+// TestPreauthStoreUnavailable: while the store cannot vouch for keys, a
 // request is answered 503 store_unavailable, not counted against its
 // address, whatever the size of its body. A body larger than
 // limits.unauth_body_bytes is checked from the headers (HeaderReceived)
 // and refused by ServerErrorHandler: it must not turn the store's outage
 // into a 401 that spends the client's budget of failed authentications
 // (and locks its address out with 429 once the store is back).
-func TestZZPreauthStoreUnavailable(t *testing.T) {
+func TestPreauthStoreUnavailable(t *testing.T) {
 	clock := testclock.New()
 	ks, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{1}, 32), Now: clock.Now})
 	if err != nil {
