@@ -9,15 +9,15 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/sdproxy/sdproxy/internal/safefile"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
@@ -177,7 +177,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	opts = opts.withDefaults()
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{
-		Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly, OpenFile: openNoFollowCreate,
+		Timeout: opts.LockTimeout, ReadOnly: opts.ReadOnly, OpenFile: safefile.OpenNoFollowCreate,
 		// The log only grows at its end and is pruned at its start: a map
 		// freelist rebuilt on open is cheaper than syncing it every batch.
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true,
@@ -222,26 +222,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	l.toSink(l.sinkbuf)
 	go l.run()
 	return l, nil
-}
-
-// openNoFollowCreate is bbolt's OpenFile: it opens an existing file (also
-// through a symlink, say to another disk) but creates a new one only with
-// O_EXCL, which never follows a symlink, so that a symlink planted in the
-// data directory pointing where nothing is yet does not make sdproxy
-// create that file, as its user, anywhere. (keystore and events each have
-// this function: neither imports the other.)
-func openNoFollowCreate(name string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(name, flag&^os.O_CREATE, perm)
-	if err == nil || flag&os.O_CREATE == 0 || !errors.Is(err, fs.ErrNotExist) {
-		return f, err
-	}
-	f, err = os.OpenFile(name, flag|os.O_EXCL, perm)
-	if errors.Is(err, fs.ErrExist) {
-		if fi, lerr := os.Lstat(name); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, fmt.Errorf("%s is a symlink to a file that does not exist: refusing to create a file through it", name)
-		}
-	}
-	return f, err
 }
 
 // keys are the HMAC keys derived from the master key, one per purpose.

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/sdproxy/sdproxy/internal/safefile"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
@@ -114,7 +115,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keystore.Open: %w", err)
 	}
-	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: opts.LockTimeout, OpenFile: openNoFollowCreate})
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: opts.LockTimeout, OpenFile: safefile.OpenNoFollowCreate})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("keystore.Open %s: %w", dir, ErrLocked)
 	}
@@ -215,23 +216,3 @@ func (s *Store) Ready() error {
 }
 
 func (s *Store) now() time.Time { return s.opts.Now().UTC() }
-
-// openNoFollowCreate is bbolt's OpenFile: it opens an existing file (also
-// through a symlink, say to another disk) but creates a new one only with
-// O_EXCL, which never follows a symlink, so that a symlink planted in the
-// data directory pointing where nothing is yet does not make sdproxy
-// create that file, as its user, anywhere. (keystore and events each have
-// this function: neither imports the other.)
-func openNoFollowCreate(name string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(name, flag&^os.O_CREATE, perm)
-	if err == nil || flag&os.O_CREATE == 0 || !errors.Is(err, fs.ErrNotExist) {
-		return f, err
-	}
-	f, err = os.OpenFile(name, flag|os.O_EXCL, perm)
-	if errors.Is(err, fs.ErrExist) {
-		if fi, lerr := os.Lstat(name); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			return nil, fmt.Errorf("%s is a symlink to a file that does not exist: refusing to create a file through it", name)
-		}
-	}
-	return f, err
-}

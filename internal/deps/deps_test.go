@@ -31,8 +31,9 @@ var noHTTP = []string{"net/http", "github.com/valyala/fasthttp"}
 var rules = map[string]rule{
 	"fieldcrypt":               {why: "the token format and field rewriting stand alone: the standard library (the single-pass scanner is the point) and, for Unicode's canonical equivalence of keys, x/text's normalisation tables", only: []string{"golang.org/x/text/unicode/norm"}},
 	"config":                   {why: "the config schema is read only by cmd"},
-	"keystore":                 {may: []string{"fieldcrypt"}, why: "the store knows no HTTP and no config; it validates route field paths with fieldcrypt's parser; its etcd engine uses the etcd client", forbid: noHTTP},
-	"events":                   {why: "the event log knows no HTTP and no config", forbid: noHTTP},
+	"keystore":                 {may: []string{"fieldcrypt", "internal/safefile"}, why: "the store knows no HTTP and no config; it validates route field paths with fieldcrypt's parser; its etcd engine uses the etcd client", forbid: noHTTP},
+	"events":                   {may: []string{"internal/safefile"}, why: "the event log knows no HTTP and no config", forbid: noHTTP},
+	"internal/safefile":        {why: "opening data files safely: the standard library only", forbid: []string{"github.com/", "golang.org/", "go.etcd.io/"}},
 	"metrics":                  {may: []string{"events"}, why: "metrics read the event log's records"},
 	"internal/httpapi":         {why: "the HTTP helpers know nothing of the store, the log or the crypto"},
 	"internal/bodycodec":       {why: "body decoding stands alone: the standard library and the compression libraries fasthttp already uses", only: []string{"github.com/klauspost/compress/", "github.com/molecule-man/go-brrr"}},
