@@ -158,7 +158,8 @@ func TestE2EInstancesBbolt(t *testing.T) {
 
 // TestE2EEtcdStopWhileWaitingForOldRegistration: an instance restarted
 // after a crash waits for its previous run's registration to expire,
-// and says so; SIGTERM during that wait stops it at once and cleanly
+// and says so; a SIGHUP during that wait does not kill it, and SIGTERM
+// stops it at once and cleanly
 // (exit status 0, its event log closed), as it would once serving,
 // rather than after the wait or killed by the signal.
 func TestE2EEtcdStopWhileWaitingForOldRegistration(t *testing.T) {
@@ -181,6 +182,12 @@ func TestE2EEtcdStopWhileWaitingForOldRegistration(t *testing.T) {
 		}
 		return 0
 	}, 1)
+	// A SIGHUP first (a certificate or sink rotation that came at the
+	// wrong moment): it must not kill the process, whose default action
+	// for it that is, nor stop the start.
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

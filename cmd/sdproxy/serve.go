@@ -40,6 +40,13 @@ admin_token_file), else <data-dir>/admin.token, created on first start.`,
 			if err != nil {
 				return err
 			}
+			// SIGHUP (reload certificates, reopen the sink) is taken from
+			// before start-up, where its default action would kill the
+			// process: one that comes while starting is acted on once
+			// serving.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			srv, err := newServer(cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if errors.Is(err, errStoppedStarting) {
 				newLogger(cfg.Log, cmd.ErrOrStderr()).Info("stopped while starting: nothing was served")
@@ -50,9 +57,6 @@ admin_token_file), else <data-dir>/admin.token, created on first start.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
 			srv.hup = hup
 			return srv.Run(ctx)
 		},
