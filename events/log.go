@@ -141,6 +141,8 @@ type Log struct {
 	dropped atomic.Uint64
 	written atomic.Uint64
 	lastLog atomic.Int64
+	// lastWriteLog is when a failed write was last logged.
+	lastWriteLog atomic.Int64
 
 	// mu guards the queue, the free records and closed. A slice under a
 	// mutex rather than channels: a request takes the lock once to get a

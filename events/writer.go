@@ -29,6 +29,11 @@ type entry struct {
 // time, the writer's own cost.
 var writerHook func() func()
 
+// writeFault, when a test sets it (before Open), is called in each of the
+// writer's transactions: an error it returns fails the transaction, as a
+// full disk does.
+var writeFault func() error
+
 // run is the writer: every BatchDelay, and as soon as BatchSize events
 // wait, it writes what is queued in transactions of up to BatchSize
 // events, until Close; then it writes what is left. It also runs
@@ -69,6 +74,7 @@ func (l *Log) run() {
 			l.emitCheckpoint()
 		case <-l.stop:
 			l.drain(batch)
+			l.dropUnwritten()
 			if l.opts.CheckpointEvery > 0 {
 				l.emitCheckpoint()
 			}
@@ -79,38 +85,81 @@ func (l *Log) run() {
 
 // drain writes everything queued, BatchSize events a transaction, and
 // returns batch emptied. It swaps the queue for batch (empty) so that
-// requests queue while it writes.
+// requests queue while it writes. When a transaction fails (a full
+// disk), its events and those after it go back to the front of the
+// queue, to be written at the next flush: a full disk that is freed
+// loses nothing that fit in the queue.
 func (l *Log) drain(batch []item) []item {
 	l.mu.Lock()
 	batch, l.queue = l.queue, batch[:0]
 	l.mu.Unlock()
 	for rest := batch; len(rest) > 0; {
 		n := min(len(rest), l.opts.BatchSize)
-		l.flush(rest[:n])
+		if err := l.flush(rest[:n]); err != nil {
+			l.requeue(rest, err)
+			clear(batch)
+			return batch[:0]
+		}
 		rest = rest[n:]
 	}
 	return batch[:0]
 }
 
-// flush writes batch in one transaction and empties it.
-func (l *Log) flush(batch []item) {
+// flush writes batch in one transaction and, when it is stored, releases
+// its records and empties it.
+func (l *Log) flush(batch []item) error {
 	if len(batch) == 0 {
-		return
+		return nil
 	}
 	lines, err := l.write(batch)
 	if err != nil {
-		l.dropped.Add(uint64(len(batch)))
-		l.opts.Logger.Error("event log write failed: events dropped", "events", len(batch), "err", err)
-	} else {
-		l.written.Add(uint64(len(batch)))
-		l.toSink(lines)
+		return err
 	}
-	var observe func(*Request)
-	if err == nil {
-		observe = l.opts.OnWrite
-	}
-	l.releaseAll(batch, observe)
+	l.written.Add(uint64(len(batch)))
+	l.toSink(lines)
+	l.releaseAll(batch, l.opts.OnWrite)
 	clear(batch)
+	return nil
+}
+
+// requeue puts events whose transaction failed back at the front of the
+// queue, before those queued meanwhile. What no longer fits in QueueSize
+// (the newest) is dropped and counted. The failure is logged at most
+// once a second: the writer tries again at every flush.
+func (l *Log) requeue(failed []item, err error) {
+	l.mu.Lock()
+	q := make([]item, 0, len(failed)+len(l.queue))
+	q = append(append(q, failed...), l.queue...)
+	var over []item
+	if len(q) > l.opts.QueueSize {
+		q, over = q[:l.opts.QueueSize:l.opts.QueueSize], q[l.opts.QueueSize:]
+	}
+	l.queue = q
+	l.mu.Unlock()
+	if len(over) > 0 {
+		l.dropped.Add(uint64(len(over)))
+		l.releaseAll(over, nil)
+	}
+	now := l.opts.Now().UnixNano()
+	if last := l.lastWriteLog.Load(); now-last > int64(time.Second) && l.lastWriteLog.CompareAndSwap(last, now) {
+		l.opts.Logger.Error("event log write failed: events kept in the queue, to be written when it succeeds",
+			"events_queued", len(q), "dropped_total", l.dropped.Load(), "err", err)
+	}
+}
+
+// dropUnwritten counts and logs the events a last failed flush left in
+// the queue as the log closes: nothing will write them.
+func (l *Log) dropUnwritten() {
+	l.mu.Lock()
+	left := l.queue
+	l.queue = nil
+	l.mu.Unlock()
+	if len(left) == 0 {
+		return
+	}
+	l.dropped.Add(uint64(len(left)))
+	l.releaseAll(left, nil)
+	l.opts.Logger.Error("event log closed with events it could not write: dropped", "events", len(left), "dropped_total", l.dropped.Load())
 }
 
 // write appends events to the chain in one transaction and returns the
@@ -118,6 +167,11 @@ func (l *Log) flush(batch []item) {
 func (l *Log) write(batch []item) ([]byte, error) {
 	l.sinkbuf = l.sinkbuf[:0]
 	err := l.db.Update(func(tx *bolt.Tx) error {
+		if writeFault != nil {
+			if err := writeFault(); err != nil {
+				return err
+			}
+		}
 		meta := tx.Bucket(bucketMeta)
 		h, err := l.loadHead(meta)
 		if err != nil {

@@ -125,7 +125,7 @@ func (m *Metrics) WatchQueue(q Queue) {
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "sdproxy_event_queue_depth", Help: "Events waiting to be written."},
 			func() float64 { return float64(q.QueueDepth()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_dropped_total", Help: "Events dropped because the queue was full (65,536 events or 32 MiB of their request data) or a write failed."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_dropped_total", Help: "Events dropped because the queue was full (65,536 events or 32 MiB of their request data; failed writes stay queued and are retried) or because they were still unwritten at a stop."},
 			func() float64 { return float64(q.Dropped()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sdproxy_events_written_total", Help: "Events written to the event log."},
 			func() float64 { return float64(q.Written()) }),

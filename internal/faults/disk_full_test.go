@@ -60,8 +60,9 @@ func fill(t *testing.T, path string) {
 // then stored, or 503 with a message that says the disk is full — at
 // least one of them must meet the full disk; encrypts with a key whose
 // seals are reserved go on. Once the filler is removed, creates succeed
-// again without a restart, the event log takes events again and
-// verifies, and after a graceful stop and a restart every key answered as
+// again without a restart, the event log takes events again, holds the
+// creation event of every key answered 201 and verifies, and after a
+// graceful stop and a restart every key answered as
 // created is there.
 func TestDiskFull(t *testing.T) {
 	mnt := mountTmpfs(t, "16m")
@@ -100,6 +101,15 @@ func TestDiskFull(t *testing.T) {
 	for range 20 {
 		if st, err := n.encrypt(c, key.Key); err == nil && st == 200 {
 			encOK++
+		}
+	}
+	// Enough requests that their events need new pages of events.db,
+	// which the full disk refuses: the event log's writes fail, and what
+	// they hold is kept to be written once space is freed.
+	answeredRequests := 1 + 20 // the encrypt before and the 20 above
+	for range 3000 {
+		if _, err := n.encrypt(c, key.Key); err == nil {
+			answeredRequests++
 		}
 	}
 	t.Logf("full disk: %d creates answered 201, %d answered 503 (full), %d otherwise; %d/20 encrypts answered 200", len(answered)-1, full, other, encOK)
@@ -143,6 +153,34 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 	checkKeys("after space was freed")
+	if !strings.Contains(n.Log(t), "event log write failed: events kept in the queue") {
+		t.Errorf("no event log write met the full disk: the fault was not produced")
+	}
+	for {
+		got := n.countEvents(t, project, "type=request&key_id="+key.ID)
+		if got == answeredRequests {
+			break
+		}
+		if got > answeredRequests || time.Now().After(deadline) {
+			t.Fatalf("request events of the key after space was freed: %d, want one per request answered, %d", got, answeredRequests)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Every key answered 201 has its key.created event, those created
+	// while the event log could not write included: a failed write keeps
+	// its events queued and writes them once space is freed.
+	for id := range answered {
+		for {
+			st, b, err := n.admin("GET", "/admin/v1/projects/"+project+"/events?type=key.created&key_id="+id, "")
+			if err == nil && st == 200 && strings.Contains(string(b), id) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("key %s answered 201 on a full disk: its key.created event is not in the log after space was freed (%d %s %v)", id, st, b, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	n.Stop(t)
 	n.verifyStopped(t)
 	n.start(t)
