@@ -310,7 +310,8 @@ func lastCheckpointLine(file string) (string, error) {
 				if long = long || len(buf)+len(line) > maxCheckpointLine; long {
 					line = line[:0]
 				} else {
-					line = append(buf[:len(buf):len(buf)], line...)
+					// A copy: the next ReadAt overwrites buf.
+					line = append(append(make([]byte, 0, len(buf)+len(line)), buf...), line...)
 				}
 				break
 			}
