@@ -143,6 +143,7 @@ type Log struct {
 	lastLog atomic.Int64
 	// lastWriteLog is when a failed write was last logged.
 	lastWriteLog atomic.Int64
+	retrying     bool // the writer's: its last transaction failed (see drain)
 
 	// mu guards the queue, the free records and closed. A slice under a
 	// mutex rather than channels: a request takes the lock once to get a

@@ -60,7 +60,9 @@ func (l *Log) run() {
 		case <-tick.C:
 			batch = l.drain(batch)
 		case <-l.kick:
-			batch = l.drain(batch)
+			if !l.retrying {
+				batch = l.drain(batch)
+			}
 		case <-prune.C:
 			batch = l.drain(batch)
 			if err := l.prune(); err != nil {
@@ -89,6 +91,11 @@ func (l *Log) run() {
 // disk), its events and those after it go back to the front of the
 // queue, to be written at the next flush: a full disk that is freed
 // loses nothing that fit in the queue.
+//
+// While transactions fail (retrying), a kick does not drain: the events
+// queued since stay for the next BatchDelay, rather than each Submit
+// past BatchSize waking the writer for another transaction bound to
+// fail, and another copy of the whole queue.
 func (l *Log) drain(batch []item) []item {
 	l.mu.Lock()
 	batch, l.queue = l.queue, batch[:0]
@@ -96,12 +103,14 @@ func (l *Log) drain(batch []item) []item {
 	for rest := batch; len(rest) > 0; {
 		n := min(len(rest), l.opts.BatchSize)
 		if err := l.flush(rest[:n]); err != nil {
+			l.retrying = true
 			l.requeue(rest, err)
 			clear(batch)
 			return batch[:0]
 		}
 		rest = rest[n:]
 	}
+	l.retrying = false
 	return batch[:0]
 }
 
