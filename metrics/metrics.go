@@ -162,7 +162,9 @@ func (m *Metrics) ObserveRequest(r *events.Request) {
 	if !ok {
 		requests = m.requests.WithLabelValues(r.ProjectID, mode, strconv.Itoa(r.Status))
 		m.byReq[k] = requests
-		m.projects[r.ProjectID] = struct{}{}
+		if r.ProjectID != "" { // "" is no project (a 404 off /proxy/): never one deleted
+			m.projects[r.ProjectID] = struct{}{}
+		}
 	}
 	mc, ok := m.byMode[mode]
 	if !ok {
