@@ -107,8 +107,8 @@ func previewTarget(in wire.PreviewInput) (method, path string, err error) {
 // path as the data listener reads it, percent-decoded with its empty and
 // dot segments resolved ("/admin/../public" is "/public", "/%61dmin/x" is
 // "/admin/x"), which is also the path it forwards; and, for a path with an
-// escaped slash and no dot or empty segment, the path read by a server
-// that splits it before decoding ("/users/a%2Fb" has one segment). A path
+// escaped slash that it forwards as sent (plainPath), the path read by a
+// server that splits it before decoding ("/users/a%2Fb" has one segment). A path
 // that leaves /proxy/{project-id} once resolved is not the project's.
 func previewReadings(project, path string) ([]string, error) {
 	prefix := "/proxy/" + project
@@ -125,19 +125,15 @@ func previewReadings(project, path string) ([]string, error) {
 	return readings, nil
 }
 
-// escapedSlashReading returns path, when it holds an escaped slash and no
-// dot or empty segment, percent-decoded but for its escaped slashes, which
-// stay "%2f"; ok is false otherwise.
+// escapedSlashReading returns path, when it holds an escaped slash and the
+// data plane forwards it as sent (a plain path, see plainPath),
+// percent-decoded but for its escaped slashes, which stay "%2f"; ok is
+// false otherwise. A path the data plane does not forward as sent it
+// forwards decoded, and reads only decoded.
 func escapedSlashReading(path string) (string, bool) {
 	low := strings.ReplaceAll(path, "%2F", "%2f")
-	if !strings.Contains(low, "%2f") {
+	if !strings.Contains(low, "%2f") || !plainPath(path) {
 		return "", false
-	}
-	segs := strings.Split(strings.ReplaceAll(low, "%2f", "/"), "/")[1:]
-	for i, seg := range segs {
-		if seg == "" && i < len(segs)-1 || strings.HasPrefix(seg, ".") || len(seg) >= 3 && strings.EqualFold(seg[:3], "%2e") {
-			return "", false // the data plane reads such a path only resolved
-		}
 	}
 	pieces := strings.Split(low, "%2f")
 	for i, piece := range pieces {
@@ -148,6 +144,39 @@ func escapedSlashReading(path string) (string, bool) {
 		pieces[i] = d
 	}
 	return strings.Join(pieces, "%2f"), true
+}
+
+// plainPath is the data plane's plainPath (proxy/proxy_route.go): p has
+// only pchars and well-formed escapes, and no empty or dot segment, also
+// after an escaped slash.
+func plainPath(p string) bool {
+	dot := func(s string) bool {
+		return strings.HasPrefix(s, ".") || len(s) >= 3 && strings.EqualFold(s[:3], "%2e")
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '/':
+			if i+1 < len(p) && (p[i+1] == '/' || dot(p[i+1:])) {
+				return false
+			}
+		case c == '%':
+			if i+2 >= len(p) || !isHexDigit(p[i+1]) || !isHexDigit(p[i+2]) {
+				return false
+			}
+			if p[i+1] == '2' && p[i+2]|0x20 == 'f' && dot(p[i+3:]) {
+				return false
+			}
+			i += 2
+		case !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0):
+			return false
+		}
+	}
+	return true
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // errPreviewAmbiguousPath is the data plane's 400 invalid_path for a path
