@@ -27,10 +27,13 @@ type reqState struct {
 	resp        respPlan // the response phase, when resp.active
 	decoded     bool     // the request body was decompressed to transform it
 	reqValues   int      // values transformed in the request phase
-	respResult  respCounts
-	clientIP    netip.Addr
-	start       time.Time
-	authFailed  bool // refused before or at authentication: summarised, not recorded
+	// decrypted is the values the request phase decrypted, counted in
+	// reqValues once spent from the key's budget (serveProxy).
+	decrypted  int
+	respResult respCounts
+	clientIP   netip.Addr
+	start      time.Time
+	authFailed bool // refused before or at authentication: summarised, not recorded
 	// budgetRefused: refused 429 by the key's decrypt budget, not its
 	// rate limit.
 	budgetRefused bool

@@ -74,9 +74,10 @@ func (d *Data) serveProxy(ctx *fasthttp.RequestCtx, st *reqState, rest []byte) e
 		// Spent here, when nothing but sending the plaintext on can fail
 		// any more: a request refused before (403
 		// destination_not_allowed…) decrypted nothing for anyone.
-		if err := d.spendBudget(ctx, st, st.reqValues); err != nil {
+		if err := d.spendBudget(ctx, st, st.decrypted); err != nil {
 			return err
 		}
+		st.reqValues = st.decrypted
 	}
 	if url == nil {
 		ctx.SetStatusCode(200)
@@ -331,7 +332,13 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	st.reqValues = st.params.Values // decrypted values are spent by serveProxy, once the target is known
+	if st.mode == modeDecrypt {
+		// Spent by serveProxy once the target is known, and counted
+		// then: a decrypt refused before released no value.
+		st.decrypted = st.params.Values
+	} else {
+		st.reqValues = st.params.Values
+	}
 	return out, nil
 }
 
