@@ -53,15 +53,16 @@ func (s *server) listen(getenv func(string) string) error {
 	s.dataLn, s.adminLn = wrapTLS(s.dataLn, dataTLS), wrapTLS(s.adminLn, adminTLS)
 	data := proxy.NewData(dataOptions(s.cfg, s.store, s.events, s.log))
 	s.data = data
-	if err := s.join(); err != nil {
+	// Instances call each other's admin APIs as the CLI does: with
+	// SDPROXY_ADMIN_CA_FILE and SDPROXY_ADMIN_CLIENT_CERT_FILE/_KEY_FILE.
+	// Read before joining, so that a failure leaves no registration.
+	peerTLS, err := adminClientTLS(getenv)
+	if err != nil {
 		s.dataLn.Close()
 		s.adminLn.Close()
 		return err
 	}
-	// Instances call each other's admin APIs as the CLI does: with
-	// SDPROXY_ADMIN_CA_FILE and SDPROXY_ADMIN_CLIENT_CERT_FILE/_KEY_FILE.
-	peerTLS, err := adminClientTLS(getenv)
-	if err != nil {
+	if err := s.join(); err != nil {
 		s.dataLn.Close()
 		s.adminLn.Close()
 		return err
