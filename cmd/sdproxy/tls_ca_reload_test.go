@@ -60,7 +60,7 @@ func TestClientCAReloadNotHeldUpByCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLog(t, ts.log, "TLS certificate reload failed")
-	time.Sleep(100 * time.Millisecond) // a few more polls
+	waitLog(t, ts.log, "TLS client CAs reloaded")
 	if adminReady(ts, oldClient) {
 		t.Errorf("the removed CA's client is still accepted after the client CA file was replaced (the admin key file being broken)")
 	}

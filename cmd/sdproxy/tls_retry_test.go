@@ -44,7 +44,12 @@ func TestCertificateReloadRetriesAfterFailure(t *testing.T) {
 	if err := os.Chmod(keyFile, 0); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // several polls: the reload fails
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(log.String(), "TLS certificate reload failed"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reload of an unreadable key was not logged as failed")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // more polls, each a retry that fails the same way
 	if cn := r.cur.Load().Leaf.Subject.CommonName; cn != "v1" {
 		t.Fatalf("with the new key unreadable: CN %q, want v1 still served", cn)
 	}
