@@ -73,6 +73,9 @@ func (d *Data) directBody(ctx *fasthttp.RequestCtx, st *reqState, m mode) ([]byt
 	if err := d.admit(ctx, st, nil, m); err != nil {
 		return nil, err
 	}
+	if err := st.h.directOnly(m); err != nil {
+		return nil, err
+	}
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
 		return nil, httpapi.ErrMethodNotAllowed
@@ -132,4 +135,22 @@ func transformData(out, raw []byte, composite bool, f fieldcrypt.Fields, m mode,
 		return fieldcrypt.DecryptAll(out, raw, p)
 	}
 	return fieldcrypt.Decrypt(out, raw, f, p)
+}
+
+// directOnly refuses the headers of the proxy that the direct API has no
+// use for, rather than ignore what the caller meant: X-Qanapi-Mode other
+// than the path's (the path says what is done; a mode that agrees is
+// allowed, as headers copied from a proxy call carry it), and
+// X-Qanapi-Destination and the response phase's headers (nothing is
+// forwarded, and the answer is the transformed data).
+func (q *qHeaders) directOnly(m mode) error {
+	if len(q.mode) > 0 {
+		if hm, ok := parseMode(q.mode); !ok || hm != m {
+			return errDirectMode
+		}
+	}
+	if len(q.dest) > 0 || len(q.respFields) > 0 || len(q.respMode) > 0 {
+		return errDirectHeader
+	}
+	return nil
 }

@@ -202,3 +202,46 @@ func swapChar(b []byte, i int) {
 		b[i] = 'A'
 	}
 }
+
+// TestDirectRefusesProxyHeaders: the direct API refuses the proxy's
+// headers it has no use for instead of ignoring what the caller meant: an
+// X-Qanapi-Mode that contradicts the path (one that agrees, as headers
+// copied from a proxy call carry, is accepted), X-Qanapi-Destination and
+// the response phase's headers. Each refusal names the header, after
+// authentication, and transforms nothing.
+func TestDirectRefusesProxyHeaders(t *testing.T) {
+	e := newDPEnv(t)
+	p := e.project(keystore.ProjectInput{})
+	key := e.key(p.ID, keystore.KeyInput{})
+	enc := e.do("POST", pathDirectEncrypt, `{"data":"x"}`, HeaderAuthorization, key, HeaderMode, "Encrypt")
+	if enc.status != 200 {
+		t.Fatalf("encrypt with X-Qanapi-Mode: Encrypt = %d %s, want 200", enc.status, enc.body)
+	}
+	token := string(jsonField(t, enc.body, "data"))
+	if dec := e.do("POST", pathDirectDecrypt, `{"data":`+token+`}`, HeaderAuthorization, key, HeaderMode, "decrypt"); dec.status != 200 {
+		t.Fatalf("decrypt with X-Qanapi-Mode: decrypt = %d %s, want 200", dec.status, dec.body)
+	}
+	for _, tc := range []struct {
+		path, body, header, value, code string
+	}{
+		{pathDirectEncrypt, `{"data":"x"}`, HeaderMode, "decrypt", "invalid_mode"},
+		{pathDirectEncrypt, `{"data":"x"}`, HeaderMode, "bogus", "invalid_mode"},
+		{pathDirectDecrypt, `{"data":` + token + `}`, HeaderMode, "encrypt", "invalid_mode"},
+		{pathDirectIndex, `{"field":"email","data":"a@b.c"}`, HeaderMode, "decrypt", "invalid_mode"},
+		{pathDirectEncrypt, `{"data":"x"}`, HeaderDestination, "https://api.example.com", "invalid_request"},
+		{pathDirectDecrypt, `{"data":` + token + `}`, HeaderResponseFields, "data", "invalid_request"},
+		{pathDirectEncrypt, `{"data":"x"}`, HeaderResponseMode, "encrypt", "invalid_request"},
+	} {
+		r := e.do("POST", tc.path, tc.body, HeaderAuthorization, key, tc.header, tc.value)
+		if r.status != 400 || !bytes.Contains(r.body, []byte(`"code":"`+tc.code+`"`)) || !bytes.Contains(r.body, []byte(tc.header)) {
+			t.Errorf("POST %s with %s: %s = %d %s, want 400 %s naming the header", tc.path, tc.header, tc.value, r.status, r.body, tc.code)
+		}
+		if bytes.Contains(r.body, []byte("qanapi:")) || bytes.Contains(r.body, []byte(`"data"`)) {
+			t.Errorf("POST %s with %s refused, yet its answer holds data: %s", tc.path, tc.header, r.body)
+		}
+	}
+	// Before authentication the same request is an indistinguishable 401.
+	if r := e.do("POST", pathDirectEncrypt, `{"data":"x"}`, HeaderAuthorization, "qk_nope_x", HeaderDestination, "https://api.example.com"); r.status != 401 {
+		t.Errorf("bad key with X-Qanapi-Destination = %d %s, want 401", r.status, r.body)
+	}
+}

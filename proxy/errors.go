@@ -51,6 +51,8 @@ var (
 	errOverrideUnreadable    = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "in a project that has routes, a POST's body must be sent uncompressed or as gzip, deflate or br, so that a _method in it cannot take the request past the routes"}
 	errUnsupportedCoding     = &apiError{Status: 415, Code: "unsupported_content_encoding", Message: "this Content-Encoding cannot be decoded to transform the body; send it uncompressed, or as gzip, deflate or br"}
 	errBadEncoding           = &apiError{Status: 400, Code: "invalid_request", Message: "the body could not be decoded per its Content-Encoding"}
+	errDirectMode            = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Mode contradicts the path: /api-v1/v1/encrypt and /api-v1/v1/index encrypt, /api-v1/v1/decrypt decrypts; leave the header out"}
+	errDirectHeader          = &apiError{Status: 400, Code: "invalid_request", Message: "X-Qanapi-Destination, X-Qanapi-Response-Fields and X-Qanapi-Response-Mode are for /proxy requests: the direct API forwards nothing and answers the transformed data; leave them out"}
 	errInvalidRespMode       = &apiError{Status: 400, Code: "invalid_mode", Message: "X-Qanapi-Response-Mode must be encrypt or decrypt, and goes with X-Qanapi-Response-Fields or a route's response rule"}
 	errDestinationWithRoutes = &apiError{Status: 400, Code: "route_conflict", Message: "X-Qanapi-Destination cannot be used in a project that has routes: the routes apply to the project's upstream paths"}
 	errRouteBroken           = &apiError{Status: 500, Code: "route_unavailable", Message: "the route that matches this request cannot be applied (see the server's log); nothing was forwarded"}
