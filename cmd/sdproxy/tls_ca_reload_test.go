@@ -24,6 +24,21 @@ func adminReady(ts *tlsServer, cert tls.Certificate) bool {
 	return resp.StatusCode == 200
 }
 
+// clientCASwap starts a TLS server whose admin listener trusts the client
+// CA oldCA, and issues a client certificate of it and of newCA, a CA the
+// tests put in its place.
+func clientCASwap(t *testing.T) (ts *tlsServer, oldCA, newCA *testCA, oldClient, newClient tls.Certificate) {
+	ts = startTLSServer(t, func(c *config.Config, ca *testCA) {
+		oldCA = newTestCA(t)
+		c.AdminTLS.ClientCAFile = oldCA.File
+	})
+	dir := t.TempDir()
+	newCA = newTestCA(t)
+	oldClient = oldCA.Issue(t, "old operator", filepath.Join(dir, "o.crt"), filepath.Join(dir, "o.key"))
+	newClient = newCA.Issue(t, "new operator", filepath.Join(dir, "n.crt"), filepath.Join(dir, "n.key"))
+	return ts, oldCA, newCA, oldClient, newClient
+}
+
 // TestClientCAReloadNotHeldUpByCertificate: the operator replaces the
 // admin client CA file to stop trusting a CA (a client certificate of it
 // leaked) while the admin certificate's files happen to be broken (a key
@@ -31,15 +46,8 @@ func adminReady(ts *tlsServer, cert tls.Certificate) bool {
 // effect: a failed certificate must not keep the CA that was removed
 // trusted.
 func TestClientCAReloadNotHeldUpByCertificate(t *testing.T) {
-	var oldCA *testCA
-	ts := startTLSServer(t, func(c *config.Config, ca *testCA) {
-		oldCA = newTestCA(t)
-		c.AdminTLS.ClientCAFile = oldCA.File
-	})
+	ts, oldCA, newCA, oldClient, newClient := clientCASwap(t)
 	dir := t.TempDir()
-	newCA := newTestCA(t)
-	oldClient := oldCA.Issue(t, "old operator", filepath.Join(dir, "o.crt"), filepath.Join(dir, "o.key"))
-	newClient := newCA.Issue(t, "new operator", filepath.Join(dir, "n.crt"), filepath.Join(dir, "n.key"))
 	if !adminReady(ts, oldClient) || adminReady(ts, newClient) {
 		t.Fatal("before the change: want only the old CA's client accepted")
 	}

@@ -291,25 +291,8 @@ func waitLog(t *testing.T, log *lockedBuffer, want string) {
 // client CA can be replaced without a restart, and a broken file keeps
 // the CAs read before.
 func TestAdminClientCAReload(t *testing.T) {
-	var oldCA *testCA
-	ts := startTLSServer(t, func(c *config.Config, ca *testCA) {
-		oldCA = newTestCA(t)
-		c.AdminTLS.ClientCAFile = oldCA.File
-	})
-	dir := t.TempDir()
-	newCA := newTestCA(t)
-	oldClient := oldCA.Issue(t, "old operator", filepath.Join(dir, "o.crt"), filepath.Join(dir, "o.key"))
-	newClient := newCA.Issue(t, "new operator", filepath.Join(dir, "n.crt"), filepath.Join(dir, "n.key"))
-	ready := func(cert tls.Certificate) bool {
-		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: ts.ca.Pool(), Certificates: []tls.Certificate{cert}}}}
-		resp, err := hc.Get("https://" + ts.adminAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}
+	ts, oldCA, newCA, oldClient, newClient := clientCASwap(t)
+	ready := func(cert tls.Certificate) bool { return adminReady(ts, cert) }
 	if !ready(oldClient) || ready(newClient) {
 		t.Fatalf("before the change: old CA's client %v, new CA's %v, want only the old one accepted", ready(oldClient), ready(newClient))
 	}
