@@ -28,7 +28,7 @@ fi
 printf 'root:x:0:0:root:/:/sbin/nologin\nsdproxy:x:65532:65532:sdproxy:/data:/sbin/nologin\n' >"$ctx/rootfs/etc/passwd"
 printf 'root:x:0:\nsdproxy:x:65532:\n' >"$ctx/rootfs/etc/group"
 chmod 1777 "$ctx/writable/tmp"
-chmod 700 "$ctx/writable/secrets"
+chmod 700 "$ctx/writable/secrets" "$ctx/writable/data"
 cp Dockerfile "$ctx/Dockerfile"
 
 docker build --quiet -f "$ctx/Dockerfile" \

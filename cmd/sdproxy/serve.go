@@ -148,6 +148,9 @@ func newServer(cfg config.Config, getenv func(string) string, stdout, stderr io.
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if err := checkDataDirMode(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	load := loadMasterKey
 	if cfg.Store.Backend == config.BackendEtcd {
 		load = loadSharedMasterKey // every instance needs the same key: none is generated

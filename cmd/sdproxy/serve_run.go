@@ -236,6 +236,27 @@ func ensureDataDir(dir string) error {
 	return os.Remove(filepath.Clean(f.Name()))
 }
 
+// checkDataDirMode refuses a data directory that any user may write in:
+// one could replace sdproxy.db (the keys) or events.db (the audit log)
+// with files of their own. It warns when group or others may read or
+// write in it (a directory made by hand or a volume's default): the files
+// sdproxy creates are 0600, but their names and sizes, and in a
+// group-writable one the files themselves, are exposed.
+func checkDataDirMode(dir string, log *slog.Logger) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	mode := fi.Mode().Perm()
+	if mode&0o002 != 0 {
+		return fmt.Errorf("data directory %s is writable by every user (mode %04o): anyone could replace the key store or the event log; chmod 700 it", dir, mode)
+	}
+	if mode&0o077 != 0 {
+		log.Warn("data directory is open to group or others: chmod 700 it", "dir", dir, "mode", fmt.Sprintf("%04o", mode))
+	}
+	return nil
+}
+
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
