@@ -45,6 +45,14 @@ const baseConfig = "log:\n  level: warn\n"
 func newNode(t *testing.T, dir, cfg string) *node {
 	t.Helper()
 	n := &node{dir: dir, master: e2e.NewMasterKey(t), token: e2e.NewAdminToken(t)}
+	// A data directory as deployed: only sdproxy's user may enter it
+	// (serve warns about one open to others, and that warning is not what
+	// the tests read its output for).
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n.config = filepath.Join(t.TempDir(), "sdproxy.yaml")
 	if err := os.WriteFile(n.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
