@@ -132,7 +132,7 @@ func previewReadings(project, path string) ([]string, error) {
 // forwards decoded, and reads only decoded.
 func escapedSlashReading(path string) (string, bool) {
 	low := strings.ReplaceAll(path, "%2F", "%2f")
-	if !strings.Contains(low, "%2f") || !plainPath(path) {
+	if !strings.Contains(low, "%2f") || !routematch.PlainPath([]byte(path)) {
 		return "", false
 	}
 	pieces := strings.Split(low, "%2f")
@@ -144,39 +144,6 @@ func escapedSlashReading(path string) (string, bool) {
 		pieces[i] = d
 	}
 	return strings.Join(pieces, "%2f"), true
-}
-
-// plainPath is the data plane's plainPath (proxy/proxy_route.go): p has
-// only pchars and well-formed escapes, and no empty or dot segment, also
-// after an escaped slash.
-func plainPath(p string) bool {
-	dot := func(s string) bool {
-		return strings.HasPrefix(s, ".") || len(s) >= 3 && strings.EqualFold(s[:3], "%2e")
-	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == '/':
-			if i+1 < len(p) && (p[i+1] == '/' || dot(p[i+1:])) {
-				return false
-			}
-		case c == '%':
-			if i+2 >= len(p) || !isHexDigit(p[i+1]) || !isHexDigit(p[i+2]) {
-				return false
-			}
-			if p[i+1] == '2' && p[i+2]|0x20 == 'f' && dot(p[i+3:]) {
-				return false
-			}
-			i += 2
-		case !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0):
-			return false
-		}
-	}
-	return true
-}
-
-func isHexDigit(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // errPreviewAmbiguousPath is the data plane's 400 invalid_path for a path

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/internal/routematch"
 )
 
 // resolveTarget picks the URL to forward to and its client: an allowed
@@ -97,7 +98,7 @@ func appendPath(dst, raw, project, path []byte) []byte {
 		return append(dst, rest...)
 	}
 	for _, c := range path {
-		if c == '/' || c != ';' && pathChar(c) {
+		if c == '/' || c != ';' && routematch.PathChar(c) {
 			dst = append(dst, c)
 		} else {
 			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
@@ -107,50 +108,6 @@ func appendPath(dst, raw, project, path []byte) []byte {
 }
 
 const upperHex = "0123456789ABCDEF"
-
-// plainPath reports whether a raw path means the same to any server as
-// its normalised form: only URI path characters and well-formed escapes,
-// no empty segment, and no dot (plain or escaped) starting a segment,
-// after a slash or an escaped one.
-func plainPath(p []byte) bool {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c == '/':
-			if i+1 < len(p) && (p[i+1] == '/' || p[i+1] == '.' || hasPrefixFold(p[i+1:], "%2e")) {
-				return false
-			}
-		case c == '%':
-			if i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
-				return false
-			}
-			// An escaped slash starts a segment too, to an upstream that
-			// decodes before routing (Starlette, Werkzeug): no dot
-			// segment after it either ("/users%2F..%2Fcards").
-			if p[i+1] == '2' && p[i+2]|0x20 == 'f' && i+3 < len(p) && (p[i+3] == '.' || hasPrefixFold(p[i+3:], "%2e")) {
-				return false
-			}
-			i += 2
-		case !pathChar(c):
-			return false
-		}
-	}
-	return true
-}
-
-// pathChar reports whether c may appear unescaped in a path segment
-// (RFC 3986 pchar, without '%').
-func pathChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
 
 // forward sends the request upstream with c and copies the answer back.
 // The upstream's time (st.upstream) runs from sending the request until

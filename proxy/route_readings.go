@@ -165,7 +165,7 @@ func unescapeOnce(dst, p []byte) []byte { return unescape(dst, p, false) }
 func unescape(dst, p []byte, keepSlash bool) []byte {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
-		if c != '%' || i+2 >= len(p) || !isHex(p[i+1]) || !isHex(p[i+2]) {
+		if c != '%' || i+2 >= len(p) || !routematch.IsHex(p[i+1]) || !routematch.IsHex(p[i+2]) {
 			dst = append(dst, c)
 			continue
 		}
@@ -195,7 +195,7 @@ func unhex(c byte) byte {
 // /proxy/{project} when it is what appendPath forwards, else nil.
 func forwardedRaw(raw, project []byte) []byte {
 	if rest, ok := bytes.CutPrefix(raw, []byte(pathProxy)); ok {
-		if rest, ok = bytes.CutPrefix(rest, project); ok && len(rest) > 0 && rest[0] == '/' && plainPath(rest) {
+		if rest, ok = bytes.CutPrefix(rest, project); ok && len(rest) > 0 && rest[0] == '/' && routematch.PlainPath(rest) {
 			return rest
 		}
 	}
