@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestDataFilesNotCreatedThroughPlantedSymlink(t *testing.T) {
 				t.Skipf("symlink: %v", err)
 			}
 			env := fakeEnv{config.EnvMasterKey: e2e.NewMasterKey(t), config.EnvAdminToken: e2e.NewAdminToken(t)}
-			srv, err := newServer(cfg, env.get, io.Discard, io.Discard)
+			srv, err := newServer(context.Background(), cfg, env.get, io.Discard, io.Discard)
 			if err == nil {
 				srv.Run(canceled())
 			}
@@ -51,7 +52,7 @@ func TestDataFileSymlinkToExistingFileOpens(t *testing.T) {
 	env := fakeEnv{config.EnvMasterKey: e2e.NewMasterKey(t), config.EnvAdminToken: e2e.NewAdminToken(t)}
 	start := func() {
 		t.Helper()
-		srv, err := newServer(cfg, env.get, io.Discard, io.Discard)
+		srv, err := newServer(context.Background(), cfg, env.get, io.Discard, io.Discard)
 		if err != nil {
 			t.Fatalf("newServer = %v", err)
 		}

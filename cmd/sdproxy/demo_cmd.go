@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -60,14 +61,18 @@ func runDemo(cmd *cobra.Command, cfg config.Config, storeListen string) error {
 	go storeSrv.Serve(storeLn)
 	defer storeSrv.Shutdown()
 	noEnv := func(string) string { return "" }
-	srv, err := newServer(cfg, noEnv, io.Discard, io.Discard)
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := newServer(ctx, cfg, noEnv, io.Discard, io.Discard)
+	if errors.Is(err, errStoppedStarting) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	info, err := seedDemo(srv.store, "http://"+storeLn.Addr().String())
 	if err != nil {
-		srv.events.Close()
-		srv.store.Close()
+		srv.closeOpened()
 		return err
 	}
 	srv.events.Record(events.Event{Type: events.TypeProjectCreated, Time: time.Now().UTC(), ProjectID: info.Project, Actor: "sdproxy demo"})
@@ -86,8 +91,6 @@ func runDemo(cmd *cobra.Command, cfg config.Config, storeListen string) error {
 	if err := demoText.Execute(cmd.OutOrStdout(), info); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return srv.Run(ctx)
 }
 

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sdproxy/sdproxy/keystore"
@@ -74,8 +71,7 @@ func (s *server) join() error {
 		ID: s.instanceID, DataAddr: s.dataLn.Addr().String(), AdminURL: s.cfg.AdminURL(s.adminLn.Addr().String()),
 		Version: version, Started: time.Now(),
 	}
-	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
+	stop := s.starting
 	m, err := s.store.Join(self, keystore.MembershipOptions{TTL: s.memberTTL, OnChange: func(list []keystore.Instance) {
 		s.data.SetInstances(len(list))
 	}, Start: stop, OnWait: func(d time.Duration) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -47,7 +48,14 @@ admin_token_file), else <data-dir>/admin.token, created on first start.`,
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			srv, err := newServer(cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			// So are an interrupt and SIGTERM: one that comes while
+			// starting (opening the store, a migration of the event
+			// log, waiting for an old etcd registration) stops serve
+			// once the step at hand is done, with everything closed,
+			// instead of killing it in the middle of that step.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := newServer(ctx, cfg, getenv, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if errors.Is(err, errStoppedStarting) {
 				newLogger(cfg.Log, cmd.ErrOrStderr()).Info("stopped while starting: nothing was served")
 				return nil
@@ -55,8 +63,6 @@ admin_token_file), else <data-dir>/admin.token, created on first start.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			srv.hup = hup
 			return srv.Run(ctx)
 		},
@@ -128,6 +134,8 @@ type server struct {
 	members    *keystore.Members
 	// memberTTL is the membership lease's TTL. Zero means 10s.
 	memberTTL time.Duration
+	// starting is done when serve is told to stop while it starts.
+	starting context.Context
 	// expiryEvery is how often expired keys are looked for. Zero means 30s.
 	expiryEvery time.Duration
 	// certs reload the listeners' TLS certificates on a value from hup
@@ -143,7 +151,11 @@ type server struct {
 
 // newServer does every start-up check that can fail, so that Run only
 // serves: data dir, master key, store lock, admin token, both ports.
-func newServer(cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) (*server, error) {
+//
+// When starting is done (a signal, in serve) before newServer is, it
+// closes what it opened and returns errStoppedStarting: at the latest
+// once listening, or at once while waiting for an old etcd registration.
+func newServer(starting context.Context, cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) (*server, error) {
 	log := newLogger(cfg.Log, stderr)
 	if err := ensureDataDir(cfg.DataDir); err != nil {
 		return nil, err
@@ -170,15 +182,52 @@ func newServer(cfg config.Config, getenv func(string) string, stdout, stderr io.
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: store, instanceID: instanceID}
+	s := &server{cfg: cfg, log: log, store: store, instanceID: instanceID, starting: starting}
+	if starting.Err() != nil {
+		return nil, stoppedStarting(log, store.Close())
+	}
 	if err := s.openEvents(master, stdout); err != nil {
 		store.Close()
 		return nil, err
 	}
+	if starting.Err() != nil {
+		return nil, stoppedStarting(log, s.closeOpened())
+	}
 	if err := s.listen(getenv); err != nil {
-		s.events.Close()
-		store.Close()
+		s.closeOpened()
 		return nil, err
 	}
+	if starting.Err() != nil {
+		return nil, stoppedStarting(log, s.closeOpened())
+	}
 	return s, nil
+}
+
+// stoppedStarting logs what closing after a stop while starting failed
+// to close (err), and returns errStoppedStarting.
+func stoppedStarting(log *slog.Logger, err error) error {
+	if err != nil {
+		log.Error("stopped while starting: closing what was opened failed", "err", err)
+	}
+	return errStoppedStarting
+}
+
+// closeOpened closes what newServer opened, for a start-up that does not
+// go on to Run: the listeners and the instance's registration when they
+// are there, the event log and its sink, the store.
+func (s *server) closeOpened() error {
+	var err error
+	for _, ln := range []net.Listener{s.dataLn, s.adminLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if s.members != nil {
+		err = s.members.Close()
+	}
+	err = errors.Join(err, s.events.Close())
+	if s.sink != nil {
+		err = errors.Join(err, s.sink.Close())
+	}
+	return errors.Join(err, s.store.Close())
 }

@@ -22,7 +22,7 @@ func TestShutdownKeepsExpiryEvent(t *testing.T) {
 	env := fakeEnv{config.EnvMasterKey: e2e.NewMasterKey(t), config.EnvAdminToken: e2e.NewAdminToken(t)}
 	cfg := config.Default()
 	cfg.DataDir, cfg.Listen, cfg.AdminListen = dir, "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := newServer(cfg, env.get, io.Discard, io.Discard)
+	srv, err := newServer(context.Background(), cfg, env.get, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatalf("newServer = %v", err)
 	}

@@ -26,7 +26,7 @@ func TestSinkFileReopenedOnSIGHUP(t *testing.T) {
 	sink := filepath.Join(t.TempDir(), "events.jsonl")
 	cfg.Events.Sink = sink
 	env := fakeEnv{config.EnvMasterKey: e2e.NewMasterKey(t), config.EnvAdminToken: e2e.NewAdminToken(t)}
-	srv, err := newServer(cfg, env.get, io.Discard, io.Discard)
+	srv, err := newServer(context.Background(), cfg, env.get, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

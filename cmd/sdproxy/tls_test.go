@@ -45,7 +45,7 @@ func startTLSServer(t *testing.T, set func(*config.Config, *testCA)) *tlsServer 
 		set(&cfg, ca)
 	}
 	env := fakeEnv{config.EnvMasterKey: e2e.NewMasterKey(t), config.EnvAdminToken: e2e.NewAdminToken(t)}
-	srv, err := newServer(cfg, env.get, io.Discard, ts.log)
+	srv, err := newServer(context.Background(), cfg, env.get, io.Discard, ts.log)
 	if err != nil {
 		t.Fatalf("newServer = %v", err)
 	}
@@ -242,7 +242,7 @@ func TestTLSStartupErrors(t *testing.T) {
 			cfg.DataDir, cfg.Listen, cfg.AdminListen = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
 			tc.set(&cfg)
 			env := fakeEnv{config.EnvMasterKey: e2e.NewMasterKey(t), config.EnvAdminToken: e2e.NewAdminToken(t)}
-			srv, err := newServer(cfg, env.get, io.Discard, &lockedBuffer{})
+			srv, err := newServer(context.Background(), cfg, env.get, io.Discard, &lockedBuffer{})
 			if err == nil {
 				srv.Run(canceled())
 				t.Fatal("newServer = nil, want an error")
