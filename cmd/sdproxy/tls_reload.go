@@ -115,8 +115,10 @@ func loadKeyPair(certFile, keyFile string) (*tls.Certificate, error) {
 	return &cert, nil
 }
 
-// fileStamp is the size and modification time of the files ("-" parts
-// for a file that cannot be read).
+// fileStamp is the size and modification time of the files, and the key
+// file's permissions ("-" parts for a file that cannot be read): a key
+// file made readable by others (a chmod changes neither its size nor its
+// time) is read again, and warned about, as a changed file is.
 func (r *certReloader) fileStamp() string {
 	s := ""
 	for _, p := range []string{r.certFile, r.keyFile, r.caFile} {
@@ -124,7 +126,11 @@ func (r *certReloader) fileStamp() string {
 			continue
 		}
 		if fi, err := os.Stat(p); err == nil {
-			s += fmt.Sprintf("%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+			s += fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
+			if p == r.keyFile {
+				s += fmt.Sprintf("/%o", fi.Mode().Perm())
+			}
+			s += ";"
 		} else {
 			s += "-;"
 		}
@@ -174,6 +180,7 @@ func (r *certReloader) reload(why string) {
 			args = append(args, "client_ca_file", r.caFile)
 		}
 		r.log.Info("TLS certificate reloaded", args...)
+		warnLooseKeyFile(r.name, r.keyFile, r.log)
 	}
 	if caErr != nil {
 		r.log.Error("TLS client CA reload failed: still verifying client certificates against the CAs read before", "listener", r.name, "reason", why, "err", caErr)
