@@ -137,11 +137,12 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *clientEntry, u
 	if err := d.transformResponse(ctx, st, resp); err != nil {
 		return err
 	}
-	st.conn, st.scratch = copyResponse(ctx, resp, st.resp.ran, st.conn, st.scratch)
+	keyDep := st.resp.ran || st.resp.bare
+	st.conn, st.scratch = copyResponse(ctx, resp, keyDep, st.conn, st.scratch)
 	if len(bytes.TrimSpace(st.h.dest)) == 0 { // the project's upstream
 		st.scratch = relocate(&ctx.Response.Header, resp.StatusCode(), st.project.Upstream, st.project.ID, st.scratch)
 	}
-	if st.resp.ran {
+	if keyDep {
 		keyDependent(&ctx.Response.Header) // after the copy: no upstream header can undo it
 	}
 	if st.resp.ran || st.resp.left {

@@ -19,7 +19,13 @@ type respPlan struct {
 	ran    bool // the answer was transformed
 	// left: a decrypting phase passed the answer on as it was, every
 	// token in it unopened (a limit of one request), and says how many.
-	left               bool
+	left bool
+	// bare: an answer with no body to transform (HEAD, 204, 304…) that
+	// the phase would have transformed: its headers are a transformed
+	// answer's (keyDependent), without the upstream's validators and
+	// digests, which describe a body the client would not get (in
+	// encrypt mode, the plaintext).
+	bare               bool
 	mode               mode
 	fields, listFields fieldcrypt.Fields
 	names              []byte // for the event: the paths, comma-joined
@@ -92,13 +98,36 @@ func (d *Data) planResponse(st *reqState) error {
 // prepareUpstream asks the upstream for an uncompressed, whole answer
 // when the response phase will transform it: a byte range of a document
 // can be a document of its own ({"ssn": …} cut out of {"profile":
-// {"ssn": …}}) in which the phase's paths name nothing.
+// {"ssn": …}}) in which the phase's paths name nothing. A read (GET,
+// HEAD) whose answer the phase transforms for this key goes without its
+// preconditions: the client never sees the upstream's validators (they
+// describe the untransformed answer), so If-None-Match and the like
+// could only be guesses, and a 304 or 412 would tell a guess of the
+// upstream's ETag (often a hash of the body, the plaintext when the
+// phase encrypts) from a miss. A write keeps them (If-Match guards
+// against lost updates, If-None-Match: * against overwrites).
 func (st *reqState) prepareUpstream(req *fasthttp.Request) {
-	if st.resp.active {
-		req.Header.Set("Accept-Encoding", "identity")
-		req.Header.Del(fasthttp.HeaderRange)
-		req.Header.Del(fasthttp.HeaderIfRange)
+	if !st.resp.active {
+		return
 	}
+	req.Header.Set("Accept-Encoding", "identity")
+	req.Header.Del(fasthttp.HeaderRange)
+	req.Header.Del(fasthttp.HeaderIfRange)
+	if m := req.Header.Method(); st.respTransforms() &&
+		(bytes.EqualFold(m, []byte(fasthttp.MethodGet)) || bytes.EqualFold(m, []byte(fasthttp.MethodHead))) {
+		req.Header.Del(fasthttp.HeaderIfNoneMatch)
+		req.Header.Del(fasthttp.HeaderIfModifiedSince)
+		req.Header.Del(fasthttp.HeaderIfMatch)
+		req.Header.Del(fasthttp.HeaderIfUnmodifiedSince)
+	}
+}
+
+// respTransforms reports whether the response phase transforms answers
+// for this key: it encrypts, or it decrypts and the key may see the
+// values (in clear or masked).
+func (st *reqState) respTransforms() bool {
+	p, pr := &st.resp, st.principal
+	return p.active && (p.mode == modeEncrypt || pr.CanDecrypt || pr.CanDecryptMasked)
 }
 
 // transformResponse applies the response phase to the upstream's answer,
@@ -114,15 +143,20 @@ func (st *reqState) prepareUpstream(req *fasthttp.Request) {
 // nothing of the upstream's answer on.
 func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *fasthttp.Response) error {
 	p := &st.resp
-	if !p.active || ctx.IsHead() {
-		return nil
+	if !st.respTransforms() {
+		return nil // no phase, or the key may not see plaintext: tokens go back as they are
 	}
 	pr := st.principal
-	if p.mode == modeDecrypt && !pr.CanDecrypt && !pr.CanDecryptMasked {
-		return nil // the key may not see plaintext: tokens go back as they are
+	if ctx.IsHead() {
+		p.bare = true // the headers a GET would have
+		return nil
 	}
 	if p.mode == modeEncrypt && resp.StatusCode() == fasthttp.StatusPartialContent {
 		return notTransformable("is a byte range of a document (206), in which the fields cannot be found") // asked whole, answered in part
+	}
+	if len(bytes.TrimSpace(resp.Body())) == 0 {
+		p.bare = true // 204, 304…: nothing to transform, and no validator of the upstream's
+		return nil
 	}
 	body, err := d.decodeResponse(st, resp)
 	if err != nil || !isJSON(body) {
@@ -197,17 +231,29 @@ func keyDependent(h *fasthttp.ResponseHeader) {
 }
 
 // cacheHeader reports whether k is a header by which an upstream tells
-// caches how long to keep an answer, or how to validate it: the
-// cacheLifetime ones, the *-CDN-Cache-Control family (Cloudflare's,
-// Vercel's…), ETag and Last-Modified.
+// caches how long to keep an answer, or how to validate it, or that
+// describes its body: the cacheLifetime ones, the *-CDN-Cache-Control
+// family (Cloudflare's, Vercel's…), ETag, Last-Modified and the body's
+// digests (bodyDigest), none of which fits a body the response phase
+// wrote, and which, of an answer it encrypts, are derived from the
+// plaintext.
 func cacheHeader(k []byte) bool {
 	for _, h := range cacheLifetime {
 		if equalFold(k, h) {
 			return true
 		}
 	}
+	for _, h := range bodyDigest {
+		if equalFold(k, h) {
+			return true
+		}
+	}
 	return equalFold(k, fasthttp.HeaderETag) || equalFold(k, fasthttp.HeaderLastModified) || hasSuffixFold(k, "-cdn-cache-control")
 }
+
+// bodyDigest are the headers that carry a digest of an answer's body or
+// representation (RFC 1864, RFC 3230, RFC 9530).
+var bodyDigest = []string{"Content-MD5", "Digest", "Content-Digest", "Repr-Digest"}
 
 // cacheLifetime are the headers, other than the *-CDN-Cache-Control
 // family, by which an upstream tells caches how long to keep an answer.
