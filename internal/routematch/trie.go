@@ -229,13 +229,17 @@ func (n *node) matchDoubleStar(method, rest []byte, best int, w *walk) int {
 }
 
 // best returns the better of best and the first route ending here that
-// allows method.
+// allows method. A route for GET allows HEAD too: upstreams answer HEAD
+// with the GET handler (Go's ServeMux, Express, Rails), so a HEAD must not
+// escape the GET route's rules (its answer's headers describe the body
+// that route's response rule transforms).
 func (n *node) best(method []byte, best int) int {
+	head := equalFold(method, "HEAD")
 	for _, r := range n.here {
 		if best >= 0 && r.rank >= best {
 			return best
 		}
-		if r.methods == nil || containsFold(r.methods, method) {
+		if r.methods == nil || containsFold(r.methods, method) || head && containsFold(r.methods, methodGet) {
 			return r.rank
 		}
 	}
@@ -270,3 +274,6 @@ func lowerASCII(c byte) byte {
 	}
 	return c
 }
+
+// methodGet is GET, the method whose routes HEAD follows (best).
+var methodGet = []byte("GET")
