@@ -2,9 +2,9 @@ package routematch
 
 import "testing"
 
-// TestZZHeadMatchesGetRoute: a route for GET covers HEAD (any letter
+// TestHeadMatchesGetRoute: a route for GET covers HEAD (any letter
 // case), first by rank as any match; a route for other methods does not.
-func TestZZHeadMatchesGetRoute(t *testing.T) {
+func TestHeadMatchesGetRoute(t *testing.T) {
 	var tr Trie
 	tr.Add(0, "/orders/*", []string{"POST"})
 	tr.Add(1, "/people/*", []string{"GET"})

@@ -8,12 +8,12 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZHeadFollowsGetRoute: upstreams answer HEAD with the GET handler
+// TestHeadFollowsGetRoute: upstreams answer HEAD with the GET handler
 // (Go's ServeMux, Express, Rails), so a route for GET must cover HEAD:
 // otherwise a HEAD escapes the GET route's response rule and its answer
 // carries the upstream's ETag and digests of the plaintext the rule
 // encrypts, and the Cache-Control that lets a shared cache keep it.
-func TestZZHeadFollowsGetRoute(t *testing.T) {
+func TestHeadFollowsGetRoute(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	up := e.upstream("up.test:80", func(n int, req *fasthttp.Request) []byte {
 		if req.Header.IsHead() {

@@ -9,13 +9,13 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZEncryptedAnswerValidators: with a response rule that encrypts, the
+// TestEncryptedAnswerValidators: with a response rule that encrypts, the
 // upstream's answer holds the plaintext, so nothing derived from that
 // plaintext may reach the client: not a digest of the body on the sealed
 // answer, not the ETag or digest of a HEAD (or 304, or 204) answer, and
 // no conditional request may turn the upstream's ETag into an oracle
 // (304 when a guessed ETag of the plaintext matches, 200 otherwise).
-func TestZZEncryptedAnswerValidators(t *testing.T) {
+func TestEncryptedAnswerValidators(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	const plainTag = `"md5-of-the-plaintext"`
 	up := e.upstream("up.test:80", func(n int, req *fasthttp.Request) []byte {
@@ -79,11 +79,11 @@ func TestZZEncryptedAnswerValidators(t *testing.T) {
 	}
 }
 
-// TestZZValidatorsKeptWhenNothingTransforms: an answer the response phase
+// TestValidatorsKeptWhenNothingTransforms: an answer the response phase
 // leaves to the upstream (a key that may not decrypt gets the tokens as
 // they are) keeps its validators, and a write's preconditions still go
 // upstream (If-Match guards against lost updates).
-func TestZZValidatorsKeptWhenNothingTransforms(t *testing.T) {
+func TestValidatorsKeptWhenNothingTransforms(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	up := e.upstream("up.test:80", func(n int, req *fasthttp.Request) []byte {
 		if string(req.Header.Peek("If-None-Match")) == `"t"` {
