@@ -187,6 +187,27 @@ func (s *Store) authenticate(projectID []byte, checkProject bool, key []byte) (*
 	return &e.principal, nil
 }
 
+// StillAuthenticates is nil when the key of p, a principal that
+// Authenticate returned, still authenticates now: not revoked, expired or
+// deleted (with its project) since, else ErrUnauthorized; on etcd,
+// ErrStoreUnavailable once the cache is too stale to vouch for any key.
+// The data plane asks it before it opens tokens of an upstream's answer
+// with the key's authority, since a request may wait for its upstream
+// long after the key was revoked. It does not allocate.
+func (s *Store) StillAuthenticates(p *Principal) error {
+	if s.feed != nil && s.feed.tooStale() {
+		return ErrStoreUnavailable
+	}
+	s.cache.mu.RLock()
+	e := s.cache.keys[p.KeyID]
+	s.cache.mu.RUnlock()
+	if e == nil || e.revoked || e.principal.ProjectID != p.ProjectID ||
+		e.expiresAt != 0 && s.opts.Now().UnixNano() >= e.expiresAt {
+		return ErrUnauthorized
+	}
+	return nil
+}
+
 func (s *Store) newHMACPool() {
 	s.hmacPool.New = func() any { return &hmacState{h: hmac.New(sha256.New, s.hashKey)} }
 }

@@ -23,6 +23,11 @@ type DataStore interface {
 	Authenticate(projectID, key []byte) (*keystore.Principal, error)
 	// AuthenticateKey checks key for whatever project it belongs to.
 	AuthenticateKey(key []byte) (*keystore.Principal, error)
+	// StillAuthenticates is nil when the key of a principal that
+	// Authenticate returned still authenticates now (not revoked,
+	// expired or deleted since), else keystore.ErrUnauthorized or
+	// keystore.ErrStoreUnavailable.
+	StillAuthenticates(p *keystore.Principal) error
 	// CachedProject returns the project's current settings, or nil.
 	CachedProject(id []byte) *keystore.Project
 	// Keyring returns the project's data keys.

@@ -151,6 +151,15 @@ func (d *Data) transformResponse(ctx *fasthttp.RequestCtx, st *reqState, resp *f
 		p.bare = true // the headers a GET would have
 		return nil
 	}
+	if p.mode == modeDecrypt {
+		// Revoked or expired (or its project deleted) while the request
+		// waited for the upstream: no token is opened for a key that no
+		// longer authenticates, and nothing of the answer is passed on
+		// (401, not counted against the address: no key was guessed).
+		if err := d.store.StillAuthenticates(pr); err != nil {
+			return err
+		}
+	}
 	if p.mode == modeEncrypt && resp.StatusCode() == fasthttp.StatusPartialContent {
 		return notTransformable("is a byte range of a document (206), in which the fields cannot be found") // asked whole, answered in part
 	}
