@@ -224,7 +224,11 @@ func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 		}
 	}
 	d.fail(ctx, ae)
-	setServerTiming(&ctx.Response.Header, d.since(start), 0, false)
+	if ae != errUnauthorized && ae != errAuthLimited {
+		// A refused key gets no timing, as in the handler: the answer
+		// is the same whichever way the key was wrong.
+		setServerTiming(&ctx.Response.Header, d.since(start), 0, false)
+	}
 	ctx.SetConnectionClose()
 }
 
