@@ -159,10 +159,16 @@ func (a *authFailures) flush(log AuditLog, now time.Time) {
 	counts := a.counts
 	a.counts = make(map[failKey]uint64, len(counts))
 	for ip, lim := range a.buckets {
-		if a.blocked[ip] == nil && lim.TokensAt(now) >= float64(a.opts.Burst) {
+		// A full bucket is forgotten, blocked or not: a blocked address
+		// leaves the blocked set only when it sends again, and one that
+		// never does must not keep a tracked slot for good (MaxTracked
+		// of them would send every new address to the overflow bucket).
+		if lim.TokensAt(now) >= float64(a.opts.Burst) {
 			delete(a.buckets, ip)
+			delete(a.blocked, ip)
 		}
 	}
+	a.nBlocked.Store(int32(len(a.blocked)))
 	a.mu.Unlock()
 	if log == nil {
 		return
