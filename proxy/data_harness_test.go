@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"net"
@@ -101,6 +102,38 @@ func doRequest(t testing.TB, client *fasthttp.HostClient, method, path, body str
 	}
 	if err := client.Do(req, resp); err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return rtCopyResponse(resp)
+}
+
+// doWhole sends one request on a new connection from dial in a single
+// write, then reads the answer. For requests the server may answer from
+// their headers and then close (a large body refused before it is read):
+// a client that writes the body after the headers can find the
+// connection closed before it reads the answer, and fail the test.
+func doWhole(t testing.TB, dial func() (net.Conn, error), method, path, body string, headers ...string) response {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://sdproxy" + path)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	req.Header.SetContentType("application/json")
+	req.SetBodyString(body)
+	c, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(req.String())); err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	if err := resp.Read(bufio.NewReader(c)); err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", method, path, err)
 	}
 	return rtCopyResponse(resp)
 }

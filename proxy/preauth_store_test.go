@@ -60,9 +60,10 @@ func TestPreauthStoreUnavailable(t *testing.T) {
 		ln.Close()
 		ks.Close()
 	})
-	client := &fasthttp.HostClient{Addr: "sdproxy", Dial: func(string) (net.Conn, error) {
+	dial := func() (net.Conn, error) {
 		return ln.DialWithLocalAddr(&net.TCPAddr{IP: net.IPv4(198, 51, 100, 9), Port: 4000})
-	}}
+	}
+	client := &fasthttp.HostClient{Addr: "sdproxy", Dial: func(string) (net.Conn, error) { return dial() }}
 	name := "p"
 	p, err := ks.CreateProject(keystore.ProjectInput{Name: &name})
 	if err != nil {
@@ -78,7 +79,7 @@ func TestPreauthStoreUnavailable(t *testing.T) {
 	store.stale.Store(true)
 	for _, body := range []string{small, large} {
 		for i := range 5 {
-			r := doRequest(t, client, "POST", pathDirectEncrypt, body, HeaderAuthorization, k.Secret)
+			r := doWhole(t, dial, "POST", pathDirectEncrypt, body, HeaderAuthorization, k.Secret)
 			if r.status != 503 || r.code() != "store_unavailable" {
 				t.Fatalf("store unavailable, %d-byte body, request %d = %d %s %s, want 503 store_unavailable", len(body), i, r.status, r.code(), r.body)
 			}

@@ -10,13 +10,13 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZRevokedKeyInFlightResponseNotDecrypted: a key revoked (or expired)
+// TestRevokedKeyInFlightResponseNotDecrypted: a key revoked (or expired)
 // while its request waits for the upstream must not get the upstream's
 // answer decrypted: once the revoke answers, the key "no longer
 // authenticates", so the response phase, which opens tokens with the
 // key's authority, must not run for it. The upstream here holds its
 // answer until the key is revoked (or has expired), then answers a token.
-func TestZZRevokedKeyInFlightResponseNotDecrypted(t *testing.T) {
+func TestRevokedKeyInFlightResponseNotDecrypted(t *testing.T) {
 	for _, how := range []string{"revoked", "expired"} {
 		t.Run(how, func(t *testing.T) {
 			e := newRTEnv(t, rtOptions{})

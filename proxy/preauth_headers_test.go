@@ -1,25 +1,24 @@
 package proxy
 
 import (
+	"bufio"
 	"io"
 	"strings"
 	"testing"
 	"time"
-
-	"bufio"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZPreauthRefusalNoTiming: a key refused from the headers of a large
+// TestPreauthRefusalNoTiming: a key refused from the headers of a large
 // body (ServerErrorHandler) is answered as the handler answers a refused
 // key, header for header: without Server-Timing. The handler leaves timing
 // out of every refused key's answer ("its answer is the same, header for
 // header, whichever way the key was wrong"); this path put back the
 // time the key check took, to the microsecond.
-func TestZZPreauthRefusalNoTiming(t *testing.T) {
+func TestPreauthRefusalNoTiming(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	p := e.project("")
 	e.key(p.ID, keystore.KeyInput{})

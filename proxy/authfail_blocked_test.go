@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TestZZBlockedAddressesForgotten: an address that was locked out and
+// TestBlockedAddressesForgotten: an address that was locked out and
 // never came back must not keep its bucket forever. flush dropped only
 // buckets of addresses not in the blocked set, and an address leaves that
 // set only when it sends again; so MaxTracked addresses locked out once
@@ -14,7 +14,7 @@ import (
 // life of the process, and every new address from then on shared the one
 // overflow bucket: one bad client there locked out every new client,
 // valid keys included (limited is checked before the key).
-func TestZZBlockedAddressesForgotten(t *testing.T) {
+func TestBlockedAddressesForgotten(t *testing.T) {
 	t0 := time.Unix(1e9, 0)
 	a := newAuthFailures(AuthFailureOptions{PerSecond: 1, Burst: 3, MaxTracked: 10})
 	for i := range 10 {
