@@ -232,6 +232,9 @@ func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {
 // and the admin token (surrounding spaces ignored), compared in constant
 // time.
 func (a *Admin) tokenOK(auth []byte) bool {
+	if a.token == "" {
+		return false // no token configured lets no one in, not "Bearer " with nothing after it
+	}
 	if len(auth) < 7 || !bytes.EqualFold(auth[:7], []byte("Bearer ")) {
 		return false
 	}
