@@ -5,8 +5,9 @@ import "testing"
 // TestEmptyTokenLetsNoOneIn: an admin API built without a token (or with
 // only spaces, which New trims away) refuses every request, "Bearer "
 // with nothing after it included, or with only white space that the
-// header parser leaves (U+00A0, which the comparison trims). serve never starts without a token of
-// at least 32 characters; this is the handler's own guard.
+// header parser leaves (U+00A0, which the comparison trims). serve never
+// starts without a token of at least 32 characters; this is the
+// handler's own guard.
 func TestEmptyTokenLetsNoOneIn(t *testing.T) {
 	for _, token := range []string{"", "   "} {
 		e := newAdmEnvWith(t, func(o *Options) { o.Token = token })
