@@ -1,221 +1,22 @@
 package proxy
 
 import (
-	"math"
-	"net/netip"
-	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"golang.org/x/time/rate"
-
-	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/authfail"
 )
 
-// AuthFailureOptions bound what failed authentications may cost: each
-// client IP has a token bucket of failures, and failures are stored as one
-// auth.failed summary per IP and project per interval, never one event
-// each, so a flood can neither fill the event queue nor push real entries
-// out of the log.
-type AuthFailureOptions struct {
-	// PerSecond and Burst size each client IP's bucket of failed
-	// authentications; past it the IP is answered 429 (before any key is
-	// checked) until the bucket refills. Zero means 1 per second and a
-	// burst of 30; a negative PerSecond turns the limit off.
-	PerSecond float64
-	Burst     int
-	// Interval is how often summaries are written. Zero means 1 minute.
-	Interval time.Duration
-	// MaxTracked bounds how many IPs and (IP, project) pairs are kept
-	// between summaries; past it failures still count in the total but a
-	// new IP starts with a full bucket. Zero means 100,000.
-	MaxTracked int
-}
-
-func (o AuthFailureOptions) withDefaults() AuthFailureOptions {
-	if o.PerSecond == 0 {
-		o.PerSecond = 1
-	}
-	if o.Burst == 0 {
-		o.Burst = 30
-	}
-	if o.Interval == 0 {
-		o.Interval = time.Minute
-	}
-	if o.MaxTracked == 0 {
-		o.MaxTracked = 100_000
-	}
-	return o
-}
+// AuthFailureOptions bound what failed authentications on the data
+// listener may cost (see authfail.Options).
+type AuthFailureOptions = authfail.Options
 
 // AuditLog is what the data plane needs to record summaries.
-type AuditLog interface {
-	Record(events.Event)
-}
-
-// authFailures counts failed authentications per client IP and project.
-type authFailures struct {
-	opts       AuthFailureOptions
-	retryAfter string // Retry-After of a refused IP: one failure's refill time, whole seconds
-	total      atomic.Uint64
-	// nBlocked is len(blocked), read without the lock so that requests
-	// pay nothing while no IP is over its budget.
-	nBlocked atomic.Int32
-
-	mu      sync.Mutex
-	buckets map[netip.Addr]*rate.Limiter
-	blocked map[netip.Addr]*rate.Limiter
-	counts  map[failKey]uint64
-}
-
-type failKey struct {
-	ip      netip.Addr
-	project string // a known project's id, or ""
-}
-
-func newAuthFailures(o AuthFailureOptions) *authFailures {
-	o = o.withDefaults()
-	return &authFailures{
-		opts:       o,
-		retryAfter: strconv.Itoa(max(1, int(math.Ceil(1/o.PerSecond)))),
-		buckets:    map[netip.Addr]*rate.Limiter{},
-		blocked:    map[netip.Addr]*rate.Limiter{},
-		counts:     map[failKey]uint64{},
-	}
-}
-
-// limited reports whether ip has spent its failure budget at now.
-func (a *authFailures) limited(ip netip.Addr, now time.Time) bool {
-	if a.nBlocked.Load() == 0 {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ip = a.key(ip)
-	lim := a.blocked[ip]
-	if lim == nil {
-		return false
-	}
-	if lim.TokensAt(now) >= 1 {
-		delete(a.blocked, ip)
-		a.nBlocked.Store(int32(len(a.blocked)))
-		return false
-	}
-	return true
-}
-
-// key is the bucket of ip: IPv6 addresses count by their /64 (one host
-// may hold the whole prefix), and once MaxTracked addresses are tracked a
-// new one shares the overflow bucket (the zero Addr) instead of going
-// unlimited. The caller holds a.mu.
-func (a *authFailures) key(ip netip.Addr) netip.Addr {
-	if ip.Is6() {
-		ip = netip.PrefixFrom(ip, 64).Masked().Addr()
-	}
-	if _, ok := a.buckets[ip]; !ok && len(a.buckets) >= a.opts.MaxTracked {
-		return netip.Addr{}
-	}
-	return ip
-}
-
-// maxSummaries bounds the auth.failed events of one flush; the rest are
-// folded into one summary of client_ip "other".
-const maxSummaries = 1000
-
-// fail counts one failed authentication of ip for project ("" when the
-// project is unknown) and reports whether ip is still within its budget.
-func (a *authFailures) fail(ip netip.Addr, project string, now time.Time) (allowed bool) {
-	a.total.Add(1)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ip = a.key(ip)
-	k := failKey{ip, project}
-	if _, ok := a.counts[k]; ok || len(a.counts) < a.opts.MaxTracked {
-		a.counts[k]++
-	} else {
-		a.counts[failKey{}]++ // overflow: counted under no IP and no project
-	}
-	if a.opts.PerSecond < 0 {
-		return true
-	}
-	lim := a.buckets[ip]
-	if lim == nil {
-		lim = rate.NewLimiter(rate.Limit(a.opts.PerSecond), a.opts.Burst)
-		a.buckets[ip] = lim
-	}
-	if lim.AllowN(now, 1) {
-		return true
-	}
-	a.blocked[ip] = lim
-	a.nBlocked.Store(int32(len(a.blocked)))
-	return false
-}
-
-// flush records one auth.failed summary per (IP, project) counted since
-// the last flush, and forgets buckets that are full again.
-func (a *authFailures) flush(log AuditLog, now time.Time) {
-	a.mu.Lock()
-	counts := a.counts
-	a.counts = make(map[failKey]uint64, len(counts))
-	for ip, lim := range a.buckets {
-		// A full bucket is forgotten, blocked or not: a blocked address
-		// leaves the blocked set only when it sends again, and one that
-		// never does must not keep a tracked slot for good (MaxTracked
-		// of them would send every new address to the overflow bucket).
-		if lim.TokensAt(now) >= float64(a.opts.Burst) {
-			delete(a.buckets, ip)
-			delete(a.blocked, ip)
-		}
-	}
-	a.nBlocked.Store(int32(len(a.blocked)))
-	a.mu.Unlock()
-	if log == nil {
-		return
-	}
-	interval := a.opts.Interval.String()
-	written, other, others := 0, uint64(0), 0
-	for k, n := range counts {
-		if !k.ip.IsValid() || written >= maxSummaries {
-			other += n
-			others++
-			continue
-		}
-		ip := k.ip.String()
-		if k.ip.Is6() {
-			ip += "/64"
-		}
-		log.Record(events.Event{
-			Type: events.TypeAuthFailed, Time: now.UTC(), ProjectID: k.project, Actor: "sdproxy",
-			Details: map[string]string{"client_ip": ip, "count": strconv.FormatUint(n, 10), "interval": interval},
-		})
-		written++
-	}
-	if other > 0 {
-		log.Record(events.Event{
-			Type: events.TypeAuthFailed, Time: now.UTC(), Actor: "sdproxy",
-			Details: map[string]string{"client_ip": "other", "count": strconv.FormatUint(other, 10), "interval": interval,
-				"sources": strconv.Itoa(others)},
-		})
-	}
-}
+type AuditLog = authfail.AuditLog
 
 // RunAuthFailureSummaries writes the auth.failed summaries every
 // interval until ctx is done, then once more, so nothing counted is lost
 // at shutdown. Run it before closing the audit log it writes to.
 func (d *Data) RunAuthFailureSummaries(done <-chan struct{}) {
-	t := time.NewTicker(d.authFail.opts.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			d.authFail.flush(d.audit, d.now())
-			return
-		case <-t.C:
-			d.authFail.flush(d.audit, d.now())
-		}
-	}
+	d.authFail.Run(d.audit, d.now, done)
 }
 
 // AuthFailures is how many authentications failed since start (metrics).
-func (d *Data) AuthFailures() uint64 { return d.authFail.total.Load() }
+func (d *Data) AuthFailures() uint64 { return d.authFail.Total() }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/authfail"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -105,7 +106,7 @@ type Data struct {
 	states    sync.Pool
 	events    EventSink
 	audit     AuditLog
-	authFail  *authFailures
+	authFail  *authfail.Tracker
 	unauthMax int
 	maxValues int
 	maxOutput int
@@ -122,7 +123,7 @@ func NewData(o DataOptions) *Data {
 		d.unauthMax = 4 << 10
 	}
 	fieldcrypt.Prepare() // the Unicode tables, before the first key that is not ASCII waits for them
-	d.authFail = newAuthFailures(o.AuthFailures)
+	d.authFail = authfail.New(o.AuthFailures)
 	d.maxValues, d.maxOutput = cmp.Or(o.MaxValues, 10_000), cmp.Or(o.MaxOutputBytes, 2*d.maxBody)
 	if d.log == nil {
 		d.log = slog.Default()
@@ -185,7 +186,7 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	if err != nil {
 		if err == errAuthLimited {
-			ctx.Response.Header.Set("Retry-After", d.authFail.retryAfter)
+			ctx.Response.Header.Set("Retry-After", d.authFail.RetryAfter())
 		}
 		d.fail(ctx, err)
 	}

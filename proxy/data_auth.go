@@ -104,7 +104,7 @@ func (d *Data) authFailed(ip netip.Addr, pathProject []byte, now time.Time) erro
 			project = p.ID
 		}
 	}
-	if !d.authFail.fail(ip, project, now) {
+	if !d.authFail.Fail(ip, project, now) {
 		return errAuthLimited
 	}
 	return errUnauthorized
@@ -143,7 +143,7 @@ func (d *Data) authenticate(ctx *fasthttp.RequestCtx, st *reqState, project []by
 	parseHeaders(&ctx.Request.Header, &st.h)
 	st.pathProject = project
 	st.clientIP = remoteIP(ctx.RemoteAddr())
-	if d.authFail.limited(st.clientIP, st.start) {
+	if d.authFail.Limited(st.clientIP, st.start) {
 		st.authFailed = true
 		return errAuthLimited
 	}

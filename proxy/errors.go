@@ -212,7 +212,7 @@ func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 		ip := remoteIP(ctx.RemoteAddr())
 		switch kerr := d.keyErr(&ctx.Request.Header); {
 		case kerr == nil:
-		case errors.Is(kerr, keystore.ErrStoreUnavailable) && !d.authFail.limited(ip, start):
+		case errors.Is(kerr, keystore.ErrStoreUnavailable) && !d.authFail.Limited(ip, start):
 			ae = errStoreUnavailable
 		case errors.Is(kerr, keystore.ErrStoreUnavailable):
 			ae = errAuthLimited // as the handler: the address's budget is checked before any key
@@ -220,7 +220,7 @@ func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 			ae = d.authFailed(ip, proxyProject(ctx.Request.Header.RequestURI()), start).(*apiError)
 		}
 		if ae == errAuthLimited {
-			ctx.Response.Header.Set("Retry-After", d.authFail.retryAfter)
+			ctx.Response.Header.Set("Retry-After", d.authFail.RetryAfter())
 		}
 	}
 	d.fail(ctx, ae)
