@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/internal/authfail"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -78,6 +79,13 @@ type Options struct {
 	// client certificate when they require one). Nil means the system's
 	// roots and no client certificate.
 	PeerTLS *tls.Config
+	// AuthFailures bounds failed attempts at the token per client IP:
+	// past its burst the address is answered 429 before the token is
+	// compared, and the failures are recorded in Events as auth.failed
+	// summaries with "listener": "admin" (RunAuthFailureSummaries). The
+	// zero value means 1 a second and a burst of 30; a negative
+	// PerSecond turns the limit off (the summaries stay).
+	AuthFailures authfail.Options
 }
 
 // Admin serves the admin API under /admin/v1 and /healthz, /readyz.
@@ -90,6 +98,7 @@ type Admin struct {
 	events    EventLog
 	ready     func() error
 	members   Members
+	authFail  *authfail.Tracker
 	// token calls other instances' admin APIs; peers is their client.
 	token       string
 	mergeEvents bool
@@ -111,6 +120,9 @@ func New(o Options) *Admin {
 	if a.ready == nil {
 		a.ready = o.Store.Ready
 	}
+	af := o.AuthFailures
+	af.Listener = "admin"
+	a.authFail = authfail.New(af)
 	a.ids = httpapi.NewRequestIDs("adm")
 	a.peers = newPeerClient(o.PeerTLS)
 	return a
@@ -136,8 +148,8 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, httpapi.ErrNotFound)
 		return
 	}
-	if !a.authorized(ctx) {
-		a.fail(ctx, errUnauthorized)
+	if ae := a.authenticate(ctx); ae != nil {
+		a.fail(ctx, ae)
 		return
 	}
 	seg, err := pathSegments(ctx.Request.URI().PathOriginal())
@@ -193,8 +205,10 @@ func (a *Admin) fail(ctx *fasthttp.RequestCtx, err error) {
 func (a *Admin) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	a.ids.Stamp(ctx)
 	ae := httpapi.ServerError(err)
-	if ae == httpapi.ErrBodyTooLarge && !a.authorized(ctx) {
-		ae = errUnauthorized
+	if ae == httpapi.ErrBodyTooLarge {
+		if e := a.authenticate(ctx); e != nil {
+			ae = e
+		}
 	}
 	a.fail(ctx, ae)
 	ctx.SetConnectionClose()
@@ -222,6 +236,38 @@ func (a *Admin) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig
 	}
 	return fasthttp.RequestConfig{MaxRequestBodySize: UnauthBodyBytes, ReadTimeout: unauthReadTimeout}
 }
+
+// authenticate checks the client IP's budget of failed attempts, then
+// the token: nil for the token, errUnauthorized for a failure within the
+// budget, errAuthLimited (with Retry-After) for one past it or for any
+// request from an address that has spent it, whatever its token.
+func (a *Admin) authenticate(ctx *fasthttp.RequestCtx) *httpapi.Error {
+	ip, now := authfail.RemoteIP(ctx.RemoteAddr()), a.now()
+	if !a.authFail.Limited(ip, now) {
+		if a.authorized(ctx) {
+			return nil
+		}
+		if a.authFail.Fail(ip, "", now) {
+			return errUnauthorized
+		}
+	}
+	ctx.Response.Header.Set("Retry-After", a.authFail.RetryAfter())
+	return errAuthLimited
+}
+
+// RunAuthFailureSummaries records the auth.failed summaries of failed
+// attempts at the token every interval until done is closed, then once
+// more. Run it before closing the event log.
+func (a *Admin) RunAuthFailureSummaries(done <-chan struct{}) {
+	var log authfail.AuditLog
+	if a.events != nil {
+		log = a.events
+	}
+	a.authFail.Run(log, a.now, done)
+}
+
+// AuthFailures is how many attempts at the token failed since start.
+func (a *Admin) AuthFailures() uint64 { return a.authFail.Total() }
 
 // authorized checks the bearer token in constant time.
 func (a *Admin) authorized(ctx *fasthttp.RequestCtx) bool {

@@ -12,6 +12,7 @@ import (
 // Errors the admin API answers besides httpapi's.
 var (
 	errUnauthorized    = &httpapi.Error{Status: 401, Code: "unauthorized", Message: "missing or invalid credentials"}
+	errAuthLimited     = &httpapi.Error{Status: 429, Code: "rate_limited", Message: "too many failed authentications from this address; retry later"}
 	errProjectNotFound = &httpapi.Error{Status: 404, Code: "not_found", Message: "project not found"}
 	errKeyNotFound     = &httpapi.Error{Status: 404, Code: "not_found", Message: "API key not found in this project"}
 	errKeyLimit        = &httpapi.Error{Status: 409, Code: "key_limit_reached", Message: "the project already has its maximum number of active API keys; revoke one first"}

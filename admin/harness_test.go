@@ -28,6 +28,7 @@ const admToken = "sdpa_test-admin-token-0123456789"
 // admEnv is the admin API on an in-memory listener, backed by a real store.
 type admEnv struct {
 	t      testing.TB
+	admin  *Admin
 	store  *keystore.Store
 	clock  *testclock.Clock
 	client *fasthttp.HostClient
@@ -60,6 +61,7 @@ func newAdmEnvWith(t testing.TB, set func(*Options)) *admEnv {
 	srv := &fasthttp.Server{
 		Handler:            admin.Handler,
 		ErrorHandler:       admin.ServerErrorHandler,
+		HeaderReceived:     admin.HeaderReceived,
 		MaxRequestBodySize: 1 << 20,
 		Logger:             admQuietLogger{},
 	}
@@ -82,7 +84,7 @@ func newAdmEnvWith(t testing.TB, set func(*Options)) *admEnv {
 		ReadTimeout:  10 * time.Second,
 		WriteTimeout: 10 * time.Second,
 	}
-	return &admEnv{t: t, store: store, clock: clock, client: client, ln: ln, reqIDs: map[string]bool{}}
+	return &admEnv{t: t, admin: admin, store: store, clock: clock, client: client, ln: ln, reqIDs: map[string]bool{}}
 }
 
 // admQuietLogger drops fasthttp's own messages about refused connections.

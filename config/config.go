@@ -83,7 +83,9 @@ type Limits struct {
 	// MaxOutputBytes is the largest transformed body (413 body_too_large).
 	// Default 0: twice max_body_bytes.
 	MaxOutputBytes int `yaml:"max_output_bytes"`
-	// AuthFailures bounds failed authentications per client IP.
+	// AuthFailures bounds failed authentications per client IP: of API
+	// keys on the data listener and of the admin token on the admin
+	// listener, each counted on its own.
 	AuthFailures AuthFailures `yaml:"auth_failures"`
 }
 

@@ -113,10 +113,18 @@ func New() *Metrics {
 // WatchAuthFailures exports sdproxy_auth_failures_total, read at each
 // scrape from total: failed authentications are not request events (they
 // are summarised), so they are counted where they happen.
-func (m *Metrics) WatchAuthFailures(total func() float64) {
+//
+// admin, when not nil, exports sdproxy_admin_auth_failures_total: failed
+// attempts at the admin token.
+func (m *Metrics) WatchAuthFailures(total, admin func() float64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "sdproxy_auth_failures_total", Help: "Failed authentications on the data listener (answered 401, or 429 past the client IP's budget).",
 	}, total))
+	if admin != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sdproxy_admin_auth_failures_total", Help: "Failed attempts at the admin token on the admin listener (answered 401, or 429 past the client IP's budget).",
+		}, admin))
+	}
 }
 
 // WatchQueue exports the event log's queue depth and its written and

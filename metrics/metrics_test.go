@@ -31,7 +31,7 @@ func scrape(t *testing.T, m *Metrics) string {
 func TestObserveRequestMovesCounters(t *testing.T) {
 	m := New()
 	m.WatchQueue(fakeQueue{})
-	m.WatchAuthFailures(func() float64 { return 5 })
+	m.WatchAuthFailures(func() float64 { return 5 }, func() float64 { return 2 })
 	for _, r := range []events.Request{
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200, Latency: 2 * time.Millisecond, Upstream: 1500 * time.Microsecond},
 		{ProjectID: "prj_a", Mode: "encrypt", Status: 200},
@@ -49,6 +49,7 @@ func TestObserveRequestMovesCounters(t *testing.T) {
 		`sdproxy_requests_total{mode="encrypt",project="prj_a",status="200"} 2`,
 		`sdproxy_fields_transformed_total{mode="encrypt"} 4`,
 		`sdproxy_auth_failures_total 5`,
+		`sdproxy_admin_auth_failures_total 2`,
 		`sdproxy_rate_limited_total{project="prj_a"} 1`,
 		`sdproxy_response_values_total 3`,
 		`sdproxy_untransformed_values_total 2`,

@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/authfail"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -110,17 +110,6 @@ func (d *Data) authFailed(ip netip.Addr, pathProject []byte, now time.Time) erro
 	return errUnauthorized
 }
 
-// remoteIP is the IP of addr without allocating; the zero Addr when
-// addr is not TCP (in-memory listeners in tests use TCP addresses too).
-func remoteIP(addr net.Addr) netip.Addr {
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
-			return ip.Unmap()
-		}
-	}
-	return netip.Addr{}
-}
-
 // admit runs the checks every data-plane request passes, in order: key →
 // authentication → mode and permission → classification → rate limit.
 // project is nil for the direct API, where the key names the project.
@@ -142,7 +131,7 @@ func (d *Data) admit(ctx *fasthttp.RequestCtx, st *reqState, project []byte, m m
 func (d *Data) authenticate(ctx *fasthttp.RequestCtx, st *reqState, project []byte) error {
 	parseHeaders(&ctx.Request.Header, &st.h)
 	st.pathProject = project
-	st.clientIP = remoteIP(ctx.RemoteAddr())
+	st.clientIP = authfail.RemoteIP(ctx.RemoteAddr())
 	if d.authFail.Limited(st.clientIP, st.start) {
 		st.authFailed = true
 		return errAuthLimited

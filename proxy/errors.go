@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
+	"github.com/sdproxy/sdproxy/internal/authfail"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -209,7 +210,7 @@ func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	d.ids.Stamp(ctx)
 	ae := httpapi.ServerError(err)
 	if ae == httpapi.ErrBodyTooLarge {
-		ip := remoteIP(ctx.RemoteAddr())
+		ip := authfail.RemoteIP(ctx.RemoteAddr())
 		switch kerr := d.keyErr(&ctx.Request.Header); {
 		case kerr == nil:
 		case errors.Is(kerr, keystore.ErrStoreUnavailable) && !d.authFail.Limited(ip, start):

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/valyala/fasthttp"
 
+	"github.com/sdproxy/sdproxy/admin"
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/events"
 	"github.com/sdproxy/sdproxy/keystore"
@@ -125,6 +126,7 @@ type server struct {
 	adminLn   net.Listener
 	dataSrv   *fasthttp.Server
 	data      *proxy.Data
+	admin     *admin.Admin
 	adminSrv  *fasthttp.Server
 	tokenPath string
 	// instanceID names this instance (in its events and among the

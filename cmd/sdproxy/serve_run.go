@@ -24,6 +24,7 @@ import (
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/console"
 	"github.com/sdproxy/sdproxy/events"
+	"github.com/sdproxy/sdproxy/internal/authfail"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 	"github.com/sdproxy/sdproxy/metrics"
@@ -74,9 +75,11 @@ func (s *server) listen(getenv func(string) string) error {
 	adm := admin.New(admin.Options{
 		Store: s.store, Token: token, Logger: s.log, Events: s.events, Members: s.members,
 		MergeEvents: s.cfg.Store.Backend == config.BackendEtcd, PeerTLS: peerTLS,
-		Ready: func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
+		Ready:        func() error { return errors.Join(s.store.Ready(), s.events.Ready()) },
+		AuthFailures: authFailureOptions(s.cfg),
 	})
-	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) })
+	s.admin = adm
+	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) }, func() float64 { return float64(adm.AuthFailures()) })
 	s.metrics.WatchDecryptBudgets(func() []metrics.BudgetSample { return budgetSamples(s.store.BudgetGauges()) })
 	s.metrics.WatchProjects(func(id string) bool { return s.store.CachedProject([]byte(id)) != nil })
 	mux := loopbackHostGuard(s.adminLn.Addr(), s.cfg.AdminAdvertise, adminMux(adm, console.New(), s.metrics.Handler()))
@@ -99,17 +102,23 @@ func budgetSamples(gs []keystore.BudgetGauge) []metrics.BudgetSample {
 
 // dataOptions turns the configuration into the data plane's options.
 func dataOptions(cfg config.Config, store *keystore.Store, log *events.Log, logger *slog.Logger) proxy.DataOptions {
+	return proxy.DataOptions{
+		Store: store, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, Events: log, Audit: log,
+		UnauthBodyBytes: min(cfg.Limits.UnauthBodyBytes, cfg.MaxBodyBytes),
+		MaxValues:       cfg.Limits.MaxValues, MaxOutputBytes: cfg.Limits.MaxOutputBytes,
+		AuthFailures: authFailureOptions(cfg),
+	}
+}
+
+// authFailureOptions is limits.auth_failures, for the data listener's
+// API keys and the admin listener's token alike (each counts its own).
+func authFailureOptions(cfg config.Config) authfail.Options {
 	af := cfg.Limits.AuthFailures
 	perSecond := af.PerSecond
 	if perSecond == 0 {
 		perSecond = -1 // off
 	}
-	return proxy.DataOptions{
-		Store: store, Logger: logger, MaxBodyBytes: cfg.MaxBodyBytes, Events: log, Audit: log,
-		UnauthBodyBytes: min(cfg.Limits.UnauthBodyBytes, cfg.MaxBodyBytes),
-		MaxValues:       cfg.Limits.MaxValues, MaxOutputBytes: cfg.Limits.MaxOutputBytes,
-		AuthFailures: proxy.AuthFailureOptions{PerSecond: perSecond, Burst: af.Burst, Interval: af.SummaryInterval},
-	}
+	return authfail.Options{PerSecond: perSecond, Burst: af.Burst, Interval: af.SummaryInterval}
 }
 
 // adminMux serves the web console under /ui/, Prometheus metrics on
@@ -178,6 +187,7 @@ func (s *server) Run(ctx context.Context) error {
 	})
 	bg.Go(func() { s.watchExpiry(bgCtx, cmp.Or(s.expiryEvery, 30*time.Second)) })
 	bg.Go(func() { s.data.RunAuthFailureSummaries(bgCtx.Done()) })
+	bg.Go(func() { s.admin.RunAuthFailureSummaries(bgCtx.Done()) })
 	certHUP := make(chan os.Signal, 1)
 	bg.Go(func() { s.reopenSinkOnHUP(bgCtx, s.hup, certHUP) })
 	bg.Go(func() { watchCerts(bgCtx, cmp.Or(s.certPoll, 5*time.Second), certHUP, s.certs...) })

@@ -8,6 +8,7 @@ package authfail
 
 import (
 	"math"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -241,4 +242,15 @@ func (a *Tracker) Run(log AuditLog, now func() time.Time, done <-chan struct{}) 
 			a.Flush(log, now())
 		}
 	}
+}
+
+// RemoteIP is the IP of a connection's remote address, without
+// allocating; the zero Addr when addr is not TCP.
+func RemoteIP(addr net.Addr) netip.Addr {
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(tcp.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
 }
