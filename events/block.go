@@ -325,7 +325,12 @@ func lastUpTo(b *bolt.Bucket, family []byte) int64 {
 	} else {
 		k, v = c.Prev()
 	}
-	if k == nil || !bytes.HasPrefix(k, family) || len(k) != len(family)+8 || len(v) < idxHeader {
+	// A key under the family that is not family || block id indexes
+	// nothing (queries pass over it): the family's last value is before it.
+	for k != nil && bytes.HasPrefix(k, family) && len(k) != len(family)+8 {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, family) || len(v) < idxHeader {
 		return minTime
 	}
 	return int64(binary.BigEndian.Uint64(v[16:]))

@@ -191,10 +191,16 @@ func (w *walker) indexUpTo(tx *bolt.Tx) *Broken {
 		var seen []idxSeen
 		at, runMax := 0, int64(minTime)
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) < 9 || len(v) < idxHeader {
+			if len(k) < 9 {
 				continue // not where a query looks
 			}
 			fk, blk := k[:len(k)-8], binary.BigEndian.Uint64(k[len(k)-8:])
+			if !indexReads(v) {
+				// A query of its family fails at it, whether or not the
+				// family has entries in that block.
+				return &Broken{Seq: blk, ID: "evt_" + strconv.FormatUint(blk, 10),
+					Reason: "the index was changed: an index value of this block does not read (queries of its family fail)"}
+			}
 			if !bytes.Equal(fk, family) {
 				family = append(family[:0], fk...)
 				seen = w.ix.seen[string(append([]byte{fam}, fk...))]
@@ -211,4 +217,25 @@ func (w *walker) indexUpTo(tx *bolt.Tx) *Broken {
 		}
 	}
 	return nil
+}
+
+// indexReads reports whether index value v reads (decodeIndex would
+// decode it), without decoding it.
+func indexReads(v []byte) bool {
+	if len(v) < idxHeader {
+		return false
+	}
+	for v = v[idxHeader:]; len(v) > 0; {
+		_, n := binary.Uvarint(v)
+		if n <= 0 || len(v) < n+1 {
+			return false
+		}
+		v = v[n+1:]
+		_, m := binary.Varint(v)
+		if m <= 0 {
+			return false
+		}
+		v = v[m:]
+	}
+	return true
 }
