@@ -82,6 +82,7 @@ type walker struct {
 	prev           string // and its link
 	anchored       bool   // the chain starts at an anchor
 	signed         bool   // the log is known to be written since signed heads
+	legacy         bool   // an entry of the layout before blocks was walked
 	live, failures uint64
 	ix             idxCheck // the index (see verify_index.go)
 	ixBroken       *Broken  // the first index value found changed
@@ -145,7 +146,10 @@ func (w *walker) chain(tx *bolt.Tx) *Broken {
 			b = w.run(rk, rv)
 			rk, rv = rc.Next()
 		} else {
-			if b = w.entry(seq, v); b == nil && w.ixBroken == nil {
+			if b = w.moved(seq, v, blk); b == nil {
+				b = w.entry(seq, v)
+			}
+			if b == nil && w.ixBroken == nil {
 				w.noteIndex(w.indexEntry(tx, blk, &w.last))
 			}
 			seq, v, blk, _, ok = it.next()
@@ -155,6 +159,28 @@ func (w *walker) chain(tx *bolt.Tx) *Broken {
 		}
 	}
 	return nil
+}
+
+// moved reports an entry of the layout before blocks (blk 0) that cannot
+// be one: only JSON lines were ever stored one per value, and migrate
+// moves them into blocks oldest first, before anything is written after
+// them, so a block's entry never follows one. An entry moved there out
+// of its block would be verified without its index, and no query reads
+// that bucket: it would be hidden from every listing.
+func (w *walker) moved(seq uint64, v []byte, blk uint64) *Broken {
+	var reason string
+	switch {
+	case blk == 0 && isBinEntry(v):
+		reason = "entry was moved out of its block (a binary entry among the entries of the layout before blocks)"
+	case blk == 0:
+		w.legacy = true
+	case w.legacy:
+		reason = "entries of the layout before blocks come before it (an entry was moved out of its block)"
+	}
+	if reason == "" {
+		return nil
+	}
+	return &Broken{Seq: seq, ID: "evt_" + strconv.FormatUint(seq, 10), Reason: reason}
 }
 
 // entry checks one stored entry against the expected links.
