@@ -96,6 +96,10 @@ func (a *Admin) queryLocal(f events.Filter) ([]wire.Event, string, error) {
 	if errors.Is(err, events.ErrBadCursor) {
 		return nil, "", httpapi.BadRequest("cursor or after: not a value this API gave out")
 	}
+	if errors.Is(err, events.ErrChanged) {
+		return nil, "", &httpapi.Error{Status: 409, Code: "event_log_changed",
+			Message: "an event of this page was changed in the file (HMAC mismatch): " + err.Error()}
+	}
 	if err != nil {
 		return nil, "", err
 	}

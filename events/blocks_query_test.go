@@ -23,7 +23,7 @@ func storedEvents(t *testing.T, l *Log) []Event {
 			if seq < a.Seq {
 				continue
 			}
-			q := &query{}
+			q := &query{l: l}
 			q.lines = []blockLine{{seq, v}}
 			e, found, err := q.event(nil, 0, seq)
 			if err != nil || !found {

@@ -18,6 +18,11 @@ var (
 	// under this log's key: forged, altered, or made with another master
 	// key.
 	ErrBadCheckpoint = errors.New("events: checkpoint signature does not verify (forged or altered)")
+	// ErrChanged: Query met an entry it would return whose mac does not
+	// match its content: the file was changed (sdproxy events verify
+	// names the first broken entry). The page is not returned, so that
+	// a changed event is never listed as if it were intact.
+	ErrChanged = errors.New("events: an entry was changed (HMAC mismatch); run sdproxy events verify")
 	// ErrNotCheckpoint: ParseCheckpoint was given something other than a
 	// checkpoint line.
 	ErrNotCheckpoint = errors.New("events: not a checkpoint line")

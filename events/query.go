@@ -182,6 +182,9 @@ func (q *query) event(blocks *bolt.Bucket, id, seq uint64) (Event, bool, error) 
 		return e, false, nil
 	}
 	line := q.lines[i].line
+	if !q.l.lineMACOK(seq, line) {
+		return e, false, fmt.Errorf("%w: evt_%d", ErrChanged, seq)
+	}
 	if isBinEntry(line) {
 		_, _, _, event, ok := parseBinEntry(line)
 		if !ok {
@@ -235,3 +238,14 @@ func lastSeq(page []Event) uint64 {
 }
 
 func parseSeq(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) }
+
+// lineMACOK reports whether entry seq's stored bytes (a binary entry or
+// a JSON line) read as entry seq and its mac matches its content: what
+// a query checks of each event it returns, one HMAC each, so that it
+// never lists an event whose content was changed as intact. (Whether
+// entries were removed or reordered only a walk of the chain can tell:
+// Verify.)
+func (l *Log) lineMACOK(seq uint64, line []byte) bool {
+	en, reason := readEntry(seq, line)
+	return reason == "" && l.macOK(en)
+}
