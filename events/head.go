@@ -111,7 +111,7 @@ func firstPrev(tx *bolt.Tx) (prev string, found bool) {
 	}
 	var link struct{ Prev string }
 	switch {
-	case rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq):
+	case rk != nil && (!ok || runSeq(rk) < seq):
 		json.Unmarshal(rv, &link)
 	case ok:
 		if _, prev, _, _, bin := parseBinEntry(ev); bin {

@@ -31,6 +31,7 @@ func newEntryIter(tx *bolt.Tx) *entryIter {
 	if b := tx.Bucket(bucketEvents); b != nil {
 		it.lc = b.Cursor()
 		it.lk, it.lv = it.lc.First()
+		it.skipLegacy()
 	}
 	return it
 }
@@ -39,6 +40,9 @@ func newEntryIter(tx *bolt.Tx) *entryIter {
 func (it *entryIter) load(k, _ []byte) {
 	var v []byte
 	for ; k != nil; k, _ = it.bc.Next() {
+		if len(k) != 8 {
+			continue // not a block id: no writer put it there, no query reads it
+		}
 		if v = readBlock(it.blocks, k); len(v) > 0 {
 			break
 		}
@@ -86,7 +90,16 @@ func (it *entryIter) next() (seq uint64, line []byte, block uint64, last, ok boo
 	case legacy:
 		seq, line = binary.BigEndian.Uint64(it.lk), it.lv
 		it.lk, it.lv = it.lc.Next()
+		it.skipLegacy()
 		return seq, line, 0, false, true
 	}
 	return 0, nil, 0, false, false
+}
+
+// skipLegacy passes over legacy keys that are not a seq (only someone
+// editing the file puts them there).
+func (it *entryIter) skipLegacy() {
+	for it.lk != nil && len(it.lk) != 8 {
+		it.lk, it.lv = it.lc.Next()
+	}
 }

@@ -2,7 +2,6 @@ package events
 
 import (
 	"bytes"
-	"encoding/binary"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -37,9 +36,10 @@ func (l *Log) migrate() error {
 			damaged := false
 			c := evb.Cursor()
 			for k, v := c.First(); k != nil && len(keys) < migrateBatch; k, v = c.Next() {
-				en, reason := readEntry(binary.BigEndian.Uint64(k), v)
+				seq, seqOK := keySeq(k)
+				en, reason := readEntry(seq, v)
 				t, err := time.Parse(time.RFC3339Nano, en.ev.Time)
-				if reason != "" || err != nil || bytes.IndexByte(v, '\n') >= 0 {
+				if !seqOK || reason != "" || err != nil || bytes.IndexByte(v, '\n') >= 0 {
 					damaged = true // the rest stays
 					break
 				}

@@ -40,7 +40,7 @@ func (l *Log) runSig(r run) string {
 // readRun decodes the run stored under k; ok is false unless it reads,
 // sits under its From and its signature verifies.
 func (l *Log) readRun(k, v []byte) (r run, ok bool) {
-	return r, json.Unmarshal(v, &r) == nil && r.From == binary.BigEndian.Uint64(k) && r.From <= r.To &&
+	return r, json.Unmarshal(v, &r) == nil && len(k) == 8 && r.From == runSeq(k) && r.From <= r.To &&
 		hmac.Equal([]byte(r.Sig), []byte(l.runSig(r)))
 }
 
@@ -52,7 +52,7 @@ func (l *Log) addRun(pb *bolt.Bucket, en stored) error {
 	k, v := c.Seek(seqKey(en.Seq))
 	if k != nil {
 		if after, ok := l.readRun(k, v); !ok {
-			return fmt.Errorf("pruned record at evt_%d fails its signature", binary.BigEndian.Uint64(k))
+			return fmt.Errorf("pruned record at evt_%d fails its signature", runSeq(k))
 		} else if after.From == en.Seq+1 && after.Prev == en.MAC {
 			r.To, r.MAC = after.To, after.MAC
 			if err := pb.Delete(k); err != nil {
@@ -68,7 +68,7 @@ func (l *Log) addRun(pb *bolt.Bucket, en stored) error {
 	}
 	if k != nil {
 		if before, ok := l.readRun(k, v); !ok {
-			return fmt.Errorf("pruned record at evt_%d fails its signature", binary.BigEndian.Uint64(k))
+			return fmt.Errorf("pruned record at evt_%d fails its signature", runSeq(k))
 		} else if before.To+1 == en.Seq && before.MAC == en.Prev {
 			r.From, r.Prev = before.From, before.Prev
 		}

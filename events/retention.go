@@ -133,10 +133,10 @@ func (p *pruner) front(prune func(stored) bool) error {
 	rc := p.pb.Cursor()
 	rk, rv := rc.First()
 	for p.deleted < pruneBatch {
-		if rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq) {
+		if rk != nil && (!ok || runSeq(rk) < seq) {
 			r, good := p.l.readRun(rk, rv)
 			if !good || r.From != p.a.Seq || r.Prev != p.a.Prev {
-				return fmt.Errorf("pruned record at evt_%d does not verify; retention stopped", binary.BigEndian.Uint64(rk))
+				return fmt.Errorf("pruned record at evt_%d does not verify; retention stopped", runSeq(rk))
 			}
 			p.runs = append(p.runs, append([]byte(nil), rk...))
 			p.a, p.moved = anchor{Seq: r.To + 1, Prev: r.MAC}, true
@@ -228,7 +228,10 @@ func (p *pruner) failures() error {
 			}
 			continue
 		}
-		id := binary.BigEndian.Uint64(k)
+		id, ok := keySeq(k)
+		if !ok {
+			return fmt.Errorf("the failure list of block %q does not read; retention stopped", k)
+		}
 		key := append([]byte(nil), k...)
 		var seqs []uint64
 		for len(v) > 0 {
@@ -317,6 +320,9 @@ func (p *pruner) legacyFailure() (done bool, err error) {
 	}
 	if k == nil {
 		return true, fmt.Errorf("the failure index lists fewer entries than the head counts (%d); retention stopped", p.h.Failures)
+	}
+	if _, ok := keySeq(k); !ok {
+		return true, fmt.Errorf("the failure index's key %q does not read; retention stopped", k)
 	}
 	key := append([]byte(nil), k...)
 	if err := fb.Delete(key); err != nil {

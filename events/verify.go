@@ -1,7 +1,6 @@
 package events
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -142,7 +141,7 @@ func (w *walker) chain(tx *bolt.Tx) *Broken {
 	}
 	for ok || rk != nil {
 		var b *Broken
-		if rk != nil && (!ok || binary.BigEndian.Uint64(rk) < seq) {
+		if rk != nil && (!ok || runSeq(rk) < seq) {
 			b = w.run(rk, rv)
 			rk, rv = rc.Next()
 		} else {
@@ -225,7 +224,7 @@ func (w *walker) entry(seq uint64, v []byte) *Broken {
 
 // run checks one record of pruned failures against the expected links.
 func (w *walker) run(k, v []byte) *Broken {
-	seq := binary.BigEndian.Uint64(k)
+	seq := runSeq(k)
 	b := &Broken{Seq: seq, ID: "evt_" + strconv.FormatUint(seq, 10)}
 	r, ok := w.l.readRun(k, v)
 	cp := w.o.Checkpoint

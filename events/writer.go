@@ -332,6 +332,22 @@ func (l *Log) toSink(lines []byte) {
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
+// keySeq reads a key made by seqKey; ok is false for a key of another
+// length, which only someone editing the file puts there.
+func keySeq(k []byte) (seq uint64, ok bool) {
+	if len(k) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k), true
+}
+
+// runSeq is the seq of a pruned run's key, 0 when it does not read: such
+// a run is walked first, and fails its check (readRun).
+func runSeq(k []byte) uint64 {
+	seq, _ := keySeq(k)
+	return seq
+}
+
 func projectKey(project string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(project), 0), seq)
 }
