@@ -161,6 +161,9 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 	}
 }
 
+// errSubjectTrailingSlash answers a subject path that ends in "/".
+var errSubjectTrailingSlash = httpapi.BadRequest(`the subject path ends in "/": send a subject id's trailing "/" as %2F, and no "/" after the id`)
+
 // errDotSegment answers a path with a "." or ".." segment as sent.
 var errDotSegment = httpapi.BadRequest(`the path holds a "." or ".." segment: send it resolved, with a subject id of dots percent-encoded (%2E)`)
 
@@ -312,6 +315,12 @@ func (a *Admin) route(ctx *fasthttp.RequestCtx, seg []string) error {
 	case len(seg) >= 4 && seg[0] == "projects" && seg[2] == "subjects":
 		// The rest of the path is the subject: its "/" sent as %2F or
 		// as is (no segment of it is a dot segment, see pathSegments).
+		// A "/" at the end, which pathSegments cuts, is the id's own or
+		// a client's habit: read either way, another subject than the
+		// one meant would be erased, so it must come as %2F.
+		if bytes.HasSuffix(ctx.Request.URI().PathOriginal(), []byte("/")) {
+			return errSubjectTrailingSlash
+		}
 		return a.routeSubjects(ctx, m, seg[1], strings.Join(seg[3:], "/"))
 	case len(seg) >= 3 && seg[0] == "projects" && seg[2] == "classifications":
 		return a.routeClassifications(ctx, m, seg[1], seg[3:])
