@@ -7,14 +7,14 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZSubjectTrailingSlashErasesAnother: the admin API takes a "/" of a
+// TestSubjectTrailingSlashErasesAnother: the admin API takes a "/" of a
 // subject id sent as is (docs/admin-api.md), but cut a trailing one: a
 // DELETE of ".../subjects/tenant/user-42/" erased the subject
 // "tenant/user-42" (another person, irreversibly) and left every token of
 // "tenant/user-42/" readable, answering erased: true. A path that ends in
 // a "/" is ambiguous (the id's own, or a client's habit): it is refused,
 // and the id's trailing "/" is sent as %2F.
-func TestZZSubjectTrailingSlashErasesAnother(t *testing.T) {
+func TestSubjectTrailingSlashErasesAnother(t *testing.T) {
 	e := newAdmEnv(t)
 	p := e.project(`{"name":"Slash"}`)
 	kr, err := e.store.Keyring(p.ID)

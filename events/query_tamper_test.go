@@ -7,12 +7,12 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestZZQueryListsChangedEvent: an entry whose content was changed
+// TestQueryListsChangedEvent: an entry whose content was changed
 // (HMAC mismatch: Verify names it) was listed by Query as if intact,
 // its changed values shown to whoever reads the admin API or console.
 // A query now checks the mac of each entry it returns (the entry holds
 // its link, so one HMAC each) and fails naming it.
-func TestZZQueryListsChangedEvent(t *testing.T) {
+func TestQueryListsChangedEvent(t *testing.T) {
 	for _, long := range []bool{false, true} {
 		l := openLog(t, t.TempDir(), Options{longMACs: long})
 		for i := 0; i < 5; i++ {
@@ -49,9 +49,9 @@ func TestZZQueryListsChangedEvent(t *testing.T) {
 	}
 }
 
-// TestZZQueryListsChangedJSONLine: the same for an entry of a block of
+// TestQueryListsChangedJSONLine: the same for an entry of a block of
 // JSON lines (a log written before binary blocks).
-func TestZZQueryListsChangedJSONLine(t *testing.T) {
+func TestQueryListsChangedJSONLine(t *testing.T) {
 	dir := t.TempDir()
 	writeSignedLegacyLog(t, dir, []int{200, 200, 200, 200})
 	l := openLog(t, dir, Options{}) // moves them into blocks of JSON lines

@@ -23,11 +23,11 @@ func zzLog(t *testing.T, n int) *Log {
 	return l
 }
 
-// TestZZStrayIndexKeyHidesEvents: a key under a family's prefix that is
+// TestStrayIndexKeyHidesEvents: a key under a family's prefix that is
 // not family || block id (one byte longer, say) is where no query should
 // look, and Verify passes over it; but a query walking the family back
 // stopped at it, listing nothing older, with no cursor and no error.
-func TestZZStrayIndexKeyHidesEvents(t *testing.T) {
+func TestStrayIndexKeyHidesEvents(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		bucket []byte
@@ -60,11 +60,11 @@ func TestZZStrayIndexKeyHidesEvents(t *testing.T) {
 	}
 }
 
-// TestZZUnreadableIndexValueFailsQueries: a value under a family's block
+// TestUnreadableIndexValueFailsQueries: a value under a family's block
 // key that does not read (too short for its header, or records cut) where
 // the family has no entries made every query of the family fail while
 // Verify passed.
-func TestZZUnreadableIndexValueFailsQueries(t *testing.T) {
+func TestUnreadableIndexValueFailsQueries(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		v    []byte

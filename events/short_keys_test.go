@@ -6,14 +6,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestZZShortKeysDoNotPanic: keys shorter than a seq (8 bytes) in the
+// TestShortKeysDoNotPanic: keys shorter than a seq (8 bytes) in the
 // blocks, pruned or legacy events buckets, which only someone editing
 // the file puts there, made Verify, queries and retention panic
 // (binary.BigEndian.Uint64 of the key): `sdproxy events verify` crashed
 // instead of reporting the log broken, and serve's retention crashed it.
 // A run's key is walked (and fails its check); a block's or a legacy
 // entry's is passed over by every reader, as queries do.
-func TestZZShortKeysDoNotPanic(t *testing.T) {
+func TestShortKeysDoNotPanic(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		broken bool // a key no reader passes over; the others are ignored by every reader

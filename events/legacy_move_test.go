@@ -10,14 +10,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestZZEntryMovedToLegacyBucket: someone without the key moves an entry
+// TestEntryMovedToLegacyBucket: someone without the key moves an entry
 // out of its block into an events bucket of the layout before blocks
 // (creating it and by_project). Verify walked it there as a legacy entry
 // (whose index it does not check) and passed, while no query lists it:
 // queries read blocks only. A binary entry holding a '\n' byte stays
 // there for good, as migrate stops at it, so the entry stayed hidden
 // from the admin API after serve reopened the log too.
-func TestZZEntryMovedToLegacyBucket(t *testing.T) {
+func TestEntryMovedToLegacyBucket(t *testing.T) {
 	dir := t.TempDir()
 	l := zzLogIn(t, dir, 40)
 	// An entry in the middle whose bytes hold a '\n' (the writer's
