@@ -41,6 +41,7 @@ var (
 	errPermission            = &apiError{Status: 403, Code: "permission_denied", Message: "this API key is not allowed to do that"}
 	errClassMismatch         = &apiError{Status: 403, Code: "classification_mismatch", Message: "a token's classification does not match X-Qanapi-Classification"}
 	errDestination           = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination is not one of the project's allowed destinations"}
+	errDestinationResolved   = &apiError{Status: 403, Code: "destination_not_allowed", Message: "X-Qanapi-Destination's host name resolves only to loopback, link-local, unspecified or multicast addresses, to which sdproxy does not forward: allow such a destination by its address"}
 	errAmbiguousPath         = &apiError{Status: 400, Code: "invalid_path", Message: "the path reads differently to different upstreams (an escaped slash %2F, an escaped ? or # that a server decoding the path again ends it at, or a segment's ;parameters, which some servers cut and others keep) and the project's routes match each reading differently, so no one route's rules can be applied safely"}
 	errInvalidPath           = &apiError{Status: 400, Code: "invalid_path", Message: "the path has a backslash, a control character (such as %00 or %0A), a Unicode space or invisible character (such as %C2%85) or a dot segment with parameters (such as ..;), which upstreams may resolve differently, even outside the project's base path"}
 	errNotAToken             = &apiError{Status: 422, Code: "not_a_token", Message: "a value to decrypt is not a token (qanapi:…:$)"}
@@ -160,6 +161,9 @@ func invalidFields(err error) *apiError {
 
 // upstreamError maps an error of the upstream client to 502 or 504.
 func upstreamError(err error) *apiError {
+	if errors.Is(err, errDestinationAddress) {
+		return errDestinationResolved
+	}
 	var ne net.Error
 	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) ||
 		errors.As(err, &ne) && ne.Timeout() {

@@ -3,12 +3,14 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +74,12 @@ type rtEnv struct {
 	mu      sync.Mutex
 	dialers map[string]func() (net.Conn, error) // by host:port
 	dials   []string                            // every address dialled
+	// names and hosts are the fake network's DNS: the address given to
+	// each host name resolved (set one in names to choose it), and the
+	// name of each address handed out, so that dialling it reaches the
+	// name's fake upstream.
+	names map[string][]netip.Addr
+	hosts map[netip.Addr]string
 }
 
 func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
@@ -91,13 +99,14 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 	if err != nil {
 		t.Fatalf("keystore.Open = %v, want nil", err)
 	}
-	e := &rtEnv{t: t, store: store, clock: clock, stop: make(chan struct{}), dialers: map[string]func() (net.Conn, error){}}
+	e := &rtEnv{t: t, store: store, clock: clock, stop: make(chan struct{}), dialers: map[string]func() (net.Conn, error){},
+		names: map[string][]netip.Addr{}, hosts: map[netip.Addr]string{}}
 	if o.realClock {
 		now = nil // the default: time.Now
 	}
 	e.data = NewData(DataOptions{
 		Store: store, Now: now, MaxBodyBytes: o.maxBody,
-		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial, RootCAs: o.upstreamRoots},
+		Upstream: UpstreamOptions{Timeout: o.timeout, Dial: e.dial, Resolve: e.resolve, RootCAs: o.upstreamRoots},
 		Events:   o.events, Audit: o.audit, AuthFailures: o.authFail,
 		MaxValues: o.maxValues, MaxOutputBytes: o.maxOutput,
 	})
@@ -136,10 +145,36 @@ type rtQuiet struct{}
 
 func (rtQuiet) Printf(string, ...any) {}
 
-// dial is UpstreamOptions.Dial: it connects to the fake upstream at addr,
-// or fails as a refused connection would.
+// resolve is UpstreamOptions.Resolve: the addresses set for host in
+// e.names, else one of its own in 198.18.0.0/15 (a range no check
+// refuses), the same at every look-up.
+func (e *rtEnv) resolve(_ context.Context, host string) ([]netip.Addr, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ips, ok := e.names[host]
+	if !ok {
+		n := len(e.hosts) + 1
+		ips = []netip.Addr{netip.AddrFrom4([4]byte{198, 18, byte(n >> 8), byte(n)})}
+		e.names[host] = ips
+	}
+	for _, ip := range ips {
+		if _, ok := e.hosts[ip]; !ok {
+			e.hosts[ip] = host
+		}
+	}
+	return ips, nil
+}
+
+// dial is UpstreamOptions.Dial: it connects to the fake upstream at addr
+// (an address resolve handed out, where no fake listens, stands for its
+// name), or fails as a refused connection would.
 func (e *rtEnv) dial(addr string) (net.Conn, error) {
 	e.mu.Lock()
+	if host, port, err := net.SplitHostPort(addr); err == nil && e.dialers[addr] == nil {
+		if ip, err := netip.ParseAddr(host); err == nil && e.hosts[ip] != "" {
+			addr = net.JoinHostPort(e.hosts[ip], port)
+		}
+	}
 	d := e.dialers[addr]
 	e.dials = append(e.dials, addr)
 	e.mu.Unlock()

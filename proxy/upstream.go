@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +34,10 @@ type UpstreamOptions struct {
 	// Dial replaces the TCP dialer (tests use in-memory listeners). Nil
 	// means fasthttp's dialer with DialTimeout.
 	Dial func(addr string) (net.Conn, error)
+	// Resolve looks up the addresses of a destination's host name, which
+	// a destination's client then dials by address (see
+	// destinationDial). Nil means net.DefaultResolver.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// RootCAs verifies https upstreams' certificates. Nil means the
 	// system's roots. A project's upstream_ca replaces them for its
 	// upstream and destinations. Verification is never skipped, and TLS
@@ -54,6 +60,11 @@ func (o UpstreamOptions) withDefaults() UpstreamOptions {
 	}
 	if o.MaxResponseBytes == 0 {
 		o.MaxResponseBytes = 64 << 20
+	}
+	if o.Resolve == nil {
+		o.Resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
 	}
 	return o
 }
@@ -78,6 +89,9 @@ type pool struct {
 	conf    *tls.Config
 	clients map[string]*clientEntry // by origin
 	byURL   map[string]*urlEntry    // by project upstream URL
+	// dests are the clients of destinations a caller chose, by origin:
+	// apart from clients, since they dial through destinationDial.
+	dests map[string]*clientEntry
 }
 
 // clientEntry is one origin's client and when it was last used.
@@ -120,13 +134,15 @@ func newUpstreams(o UpstreamOptions, certs ClientCertificates) *upstreams {
 }
 
 func newPool(conf *tls.Config) *pool {
-	return &pool{conf: conf, clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}}
+	return &pool{conf: conf, clients: map[string]*clientEntry{}, byURL: map[string]*urlEntry{}, dests: map[string]*clientEntry{}}
 }
 
 // closeIdle closes the idle connections of every client of the pool.
 func (c *pool) closeIdle() {
-	for _, e := range c.clients {
-		e.c.CloseIdleConnections()
+	for _, m := range []map[string]*clientEntry{c.clients, c.dests} {
+		for _, e := range m {
+			e.c.CloseIdleConnections()
+		}
 	}
 }
 
@@ -147,10 +163,12 @@ func (u *upstreams) evictIdle(now int64) {
 }
 
 func (c *pool) evictIdle(cutoff int64) {
-	for k, e := range c.clients {
-		if e.used.load() < cutoff {
-			e.c.CloseIdleConnections()
-			delete(c.clients, k)
+	for _, m := range []map[string]*clientEntry{c.clients, c.dests} {
+		for k, e := range m {
+			if e.used.load() < cutoff {
+				e.c.CloseIdleConnections()
+				delete(m, k)
+			}
 		}
 	}
 	for k, e := range c.byURL {
@@ -165,9 +183,9 @@ func (c *pool) evictIdle(cutoff int64) {
 func (u *upstreams) size() (clients, urls int) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
-	clients, urls = len(u.def.clients), len(u.def.byURL)
+	clients, urls = len(u.def.clients)+len(u.def.dests), len(u.def.byURL)
 	for _, e := range u.byID {
-		clients, urls = clients+len(e.pool.clients), urls+len(e.pool.byURL)
+		clients, urls = clients+len(e.pool.clients)+len(e.pool.dests), urls+len(e.pool.byURL)
 	}
 	return clients, urls
 }
@@ -198,7 +216,7 @@ func (u *upstreams) project(p *keystore.Project, now int64) (*clientEntry, error
 		}
 		if e = c.byURL[rawURL]; e == nil {
 			u.evictIdle(now)
-			e = &urlEntry{client: u.clientLocked(c, &t, now)}
+			e = &urlEntry{client: u.clientLocked(c, &t, now, false)}
 			c.byURL[rawURL] = e
 		}
 		u.mu.Unlock()
@@ -208,14 +226,14 @@ func (u *upstreams) project(p *keystore.Project, now int64) (*clientEntry, error
 	return e.client, nil
 }
 
-// client returns the client of t's origin for project p at now (unix ns),
-// creating it on first use.
+// client returns the client of destination t's origin for project p at
+// now (unix ns), creating it on first use.
 func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*clientEntry, error) {
 	u.mu.RLock()
 	var e *clientEntry
 	c := u.poolRLocked(p, now)
 	if c != nil {
-		e = c.clients[string(t.origin)]
+		e = c.dests[string(t.origin)]
 	}
 	u.mu.RUnlock()
 	if e == nil {
@@ -225,7 +243,7 @@ func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*clientEn
 			u.mu.Unlock()
 			return nil, err
 		}
-		e = u.clientLocked(c, t, now)
+		e = u.clientLocked(c, t, now, true)
 		u.mu.Unlock()
 	}
 	e.used.mark(now)
@@ -233,9 +251,15 @@ func (u *upstreams) client(p *keystore.Project, t *target, now int64) (*clientEn
 }
 
 // clientLocked returns the entry of t's origin in pool c, creating it (and
-// dropping idle ones) when there is none. The caller holds u.mu.
-func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
-	if e := c.clients[string(t.origin)]; e != nil {
+// dropping idle ones) when there is none: among the destinations' clients
+// (dest), which dial through destinationDial, or the upstreams'. The
+// caller holds u.mu.
+func (u *upstreams) clientLocked(c *pool, t *target, now int64, dest bool) *clientEntry {
+	m := c.clients
+	if dest {
+		m = c.dests
+	}
+	if e := m[string(t.origin)]; e != nil {
 		return e
 	}
 	u.evictIdle(now)
@@ -256,15 +280,13 @@ func (u *upstreams) clientLocked(c *pool, t *target, now int64) *clientEntry {
 		SecureErrorLogMessage:    true, // errors never quote the request or response
 		TLSConfig:                countCertAsks(c.conf, &e.certAsks),
 	}
-	if u.opts.Dial != nil {
-		hc.Dial = u.opts.Dial
-	} else {
-		d := u.opts.DialTimeout
-		hc.Dial = func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, d) }
+	hc.Dial = u.dial
+	if dest {
+		hc.Dial = u.destinationDial
 	}
 	e.c = hc
 	e.used.ns.Store(now)
-	c.clients[string(t.origin)] = e
+	m[string(t.origin)] = e
 	return e
 }
 

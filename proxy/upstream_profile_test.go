@@ -244,8 +244,8 @@ func TestUpstreamProfilesNotShared(t *testing.T) {
 			}
 		}
 	}
-	if c, u := e.data.upstreams.size(); c != 4 || u != 4 {
-		t.Errorf("upstreams kept %d clients and %d URLs, want 4 and 4 (one per project)", c, u)
+	if c, u := e.data.upstreams.size(); c != 8 || u != 4 {
+		t.Errorf("upstreams kept %d clients and %d URLs, want 8 and 4 (per project, one for its upstream and one for the same origin as a destination, which dials through the destinations' checks)", c, u)
 	}
 }
 
