@@ -141,6 +141,8 @@ func (d *Data) forward(ctx *fasthttp.RequestCtx, st *reqState, c *clientEntry, u
 	st.conn, st.scratch = copyResponse(ctx, resp, keyDep, st.conn, st.scratch)
 	if len(bytes.TrimSpace(st.h.dest)) == 0 { // the project's upstream
 		st.scratch = relocate(&ctx.Response.Header, resp.StatusCode(), st.project.Upstream, st.project.ID, st.scratch)
+	} else {
+		st.scratch = unlinkDestination(&ctx.Response.Header, resp.StatusCode(), st.dest.origin, st.scratch)
 	}
 	if keyDep {
 		keyDependent(&ctx.Response.Header) // after the copy: no upstream header can undo it

@@ -54,6 +54,46 @@ func relocate(h *fasthttp.ResponseHeader, status int, upstream, projectID string
 	return buf
 }
 
+// unlinkDestination removes from a destination's redirect (or 201) the
+// Location and Content-Location lines that name the destination itself
+// by an absolute or scheme-relative URL. sdproxy cannot send a client
+// that follows one back through itself (the client would send its
+// X-Qanapi-Destination again, to the place it was just redirected from),
+// and a client that follows it goes around sdproxy: a 307 or 308 would
+// send the same request, the key and the plaintext of the fields sdproxy
+// would have encrypted, straight to the destination. Relative ones
+// resolve against the proxy's own URL and stay, as do other places.
+func unlinkDestination(h *fasthttp.ResponseHeader, status int, dest []byte, buf []byte) []byte {
+	if status != fasthttp.StatusCreated && (status < 300 || status > 399) {
+		return buf
+	}
+	origin := string(dest)
+	for _, name := range [...]string{fasthttp.HeaderLocation, fasthttp.HeaderContentLocation} {
+		vals := h.PeekAll(name)
+		buf = buf[:0]
+		dropped := false
+		for _, v := range vals {
+			v = bytes.TrimSpace(v)
+			relative := len(v) > 0 && isSlash(v[0]) && (len(v) < 2 || !isSlash(v[1]))
+			if _, ok := underUpstream(v, origin); ok && !relative {
+				dropped = true
+				continue
+			}
+			buf = append(append(buf, v...), '\n')
+		}
+		if !dropped {
+			continue
+		}
+		h.Del(name)
+		for rest := buf; len(rest) > 0; {
+			i := bytes.IndexByte(rest, '\n')
+			h.AddBytesV(name, rest[:i])
+			rest = rest[i+1:]
+		}
+	}
+	return buf
+}
+
 // appendSlashes appends p with the backslashes of its path (before any
 // query or fragment) as slashes, as a browser reads them.
 func appendSlashes(dst, p []byte) []byte {

@@ -124,3 +124,45 @@ func TestRedirectEveryLocationLine(t *testing.T) {
 		t.Errorf("307 with two Location lines = %d %q, want %q", r.status, r.header["Location"], want)
 	}
 }
+
+// TestDestinationRedirectUnlinked: a destination's redirect (or 201)
+// loses the Location and Content-Location lines that name the
+// destination itself by an absolute or scheme-relative URL: a client
+// following a 307 there would send its key and the plaintext of the
+// fields sdproxy encrypted straight to the destination, and sdproxy
+// cannot bring it back through itself. Relative places, other origins
+// and answers that are not redirects keep them.
+func TestDestinationRedirectUnlinked(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	var status int
+	var loc string
+	e.upstream("up.test:80", nil)
+	e.upstream("dest.test:443", nil)
+	e.upstream("dest.test:80", func(int, *fasthttp.Request) []byte {
+		return rtAnswer(status, "application/json", `{}`, "Location: "+loc, "Content-Location: "+loc)
+	})
+	p := e.project("http://up.test/api", "http://dest.test")
+	key := e.key(p.ID, keystore.KeyInput{})
+	for _, c := range []struct {
+		status   int
+		loc, out string
+	}{
+		{307, "http://dest.test/v2/collect", ""},
+		{308, "HTTP://DEST.TEST:80/v2/collect?x=1", ""},
+		{302, "//dest.test/login", ""},
+		{302, `http:\\dest.test\v2`, ""},
+		{201, "http://dest.test/items/2", ""},
+		{307, "/v2/collect", "/v2/collect"},                           // relative: to the proxy itself
+		{302, "https://login.example/", "https://login.example/"},     // another origin, as for upstreams
+		{307, "https://dest.test/v2", ""},                             // the same host, TLS in front of it
+		{307, "http://dest.test:8080/v2", "http://dest.test:8080/v2"}, // another port: another origin
+		{200, "http://dest.test/v2/collect", "http://dest.test/v2/collect"},
+	} {
+		status, loc = c.status, c.loc
+		r := e.do("POST", "/proxy/"+p.ID+"/x", `{"ssn":"123-45-6789"}`, HeaderAuthorization, key, HeaderFields, "ssn",
+			HeaderDestination, "http://dest.test/collect")
+		if r.status != c.status || r.header["Location"] != c.out || r.header["Content-Location"] != c.out {
+			t.Errorf("%d Location %s: got %d Location %q Content-Location %q, want %q", c.status, c.loc, r.status, r.header["Location"], r.header["Content-Location"], c.out)
+		}
+	}
+}
