@@ -41,17 +41,22 @@ func relocate(h *fasthttp.ResponseHeader, status int, upstream, projectID string
 			}
 			buf = append(buf, '\n')
 		}
-		if !changed {
-			continue
-		}
-		h.Del(name)
-		for rest := buf; len(rest) > 0; {
-			i := bytes.IndexByte(rest, '\n')
-			h.AddBytesV(name, rest[:i])
-			rest = rest[i+1:]
+		if changed {
+			setLines(h, name, buf)
 		}
 	}
 	return buf
+}
+
+// setLines replaces header name's lines with those of lines, each ended
+// by '\n'.
+func setLines(h *fasthttp.ResponseHeader, name string, lines []byte) {
+	h.Del(name)
+	for rest := lines; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		h.AddBytesV(name, rest[:i])
+		rest = rest[i+1:]
+	}
 }
 
 // unlinkDestination removes from a destination's redirect (or 201) the
@@ -81,14 +86,8 @@ func unlinkDestination(h *fasthttp.ResponseHeader, status int, dest []byte, buf 
 			}
 			buf = append(append(buf, v...), '\n')
 		}
-		if !dropped {
-			continue
-		}
-		h.Del(name)
-		for rest := buf; len(rest) > 0; {
-			i := bytes.IndexByte(rest, '\n')
-			h.AddBytesV(name, rest[:i])
-			rest = rest[i+1:]
+		if dropped {
+			setLines(h, name, buf)
 		}
 	}
 	return buf
