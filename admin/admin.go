@@ -243,14 +243,18 @@ func (a *Admin) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig
 // authenticate checks the client IP's budget of failed attempts, then
 // the token: nil for the token, errUnauthorized for a failure within the
 // budget, errAuthLimited (with Retry-After) for one past it or for any
-// request from an address that has spent it, whatever its token.
+// request from an address that has spent it, whatever its token. A
+// request without an Authorization header is 401 but not counted: it
+// guesses nothing, and it is all a web page in the operator's browser can
+// send to a loopback admin listener (a cross-origin request cannot carry
+// the header), which would otherwise lock the operator's own address out.
 func (a *Admin) authenticate(ctx *fasthttp.RequestCtx) *httpapi.Error {
 	ip, now := authfail.RemoteIP(ctx.RemoteAddr()), a.now()
 	if !a.authFail.Limited(ip, now) {
 		if a.authorized(ctx) {
 			return nil
 		}
-		if a.authFail.Fail(ip, "", now) {
+		if ctx.Request.Header.Peek("Authorization") == nil || a.authFail.Fail(ip, "", now) {
 			return errUnauthorized
 		}
 	}
