@@ -17,13 +17,40 @@ var errDestinationAddress = errors.New("the destination's host resolves only to 
 // refusedDestinationIP reports whether ip is an address a destination
 // named by a host name may not lead to: loopback (the proxy's own host
 // and its sidecars), link-local (cloud metadata services such as
-// 169.254.169.254, fe80::/10), unspecified and multicast. Private
-// addresses are allowed: an internal service's name resolves to one.
+// 169.254.169.254, fe80::/10), unspecified, "this network" (0.0.0.0/8,
+// which Linux dials as the local host) and multicast; the cloud metadata
+// services at other addresses (metadataIPs); and any of these behind the
+// NAT64 well-known prefix (64:ff9b::/96, which the network's gateway
+// turns into the IPv4 address) or written as an IPv4-compatible IPv6
+// address (::a.b.c.d). Private addresses are allowed: an internal
+// service's name resolves to one.
 func refusedDestinationIP(ip netip.Addr) bool {
-	ip = ip.Unmap()
+	ip = ip.WithZone("").Unmap()
+	if ip.Is6() {
+		b := ip.As16()
+		if nat64.Contains(ip) || ip != netip.IPv6Unspecified() && ip != netip.IPv6Loopback() && ipv4Compatible.Contains(ip) {
+			ip = netip.AddrFrom4([4]byte(b[12:]))
+		}
+	}
+	if ip.Is4() && ip.As4()[0] == 0 {
+		return true // 0.0.0.0/8
+	}
+	for _, m := range metadataIPs {
+		if ip == m {
+			return true
+		}
+	}
 	return ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
 		ip.IsInterfaceLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast()
 }
+
+var (
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	// metadataIPs are cloud metadata services outside link-local:
+	// AWS's IPv6 endpoint (Nitro instances) and Alibaba Cloud's.
+	metadataIPs = []netip.Addr{netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200")}
+)
 
 // destinationDial dials addr, the host:port of an allowed destination
 // that a caller chose with X-Qanapi-Destination. A host given as an
