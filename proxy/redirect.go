@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -79,7 +80,7 @@ func unlinkDestination(h *fasthttp.ResponseHeader, status int, dest []byte, buf 
 		dropped := false
 		for _, v := range vals {
 			v = bytes.TrimSpace(v)
-			relative := len(v) > 0 && isSlash(v[0]) && (len(v) < 2 || !isSlash(v[1]))
+			relative := isRelativePath(v)
 			if _, ok := underUpstream(v, origin); ok && !relative {
 				dropped = true
 				continue
@@ -116,7 +117,21 @@ func appendSlashes(dst, p []byte) []byte {
 // the port its scheme implies written out or not; the same without the
 // scheme (//host/…); or a path alone under the upstream's base path.
 // Backslashes count as slashes before the path, as browsers read them.
+//
+// As a client reads it too: the tabs and line breaks a browser strips
+// from a URL are left out, the host is percent-decoded (browsers decode
+// it) and a port is a number (:080 is :80 to Go's net/http, curl and
+// browsers alike).
 func underUpstream(loc []byte, upstream string) ([]byte, bool) {
+	if bytes.ContainsAny(loc, "\t\r\n") {
+		stripped := make([]byte, 0, len(loc))
+		for _, c := range loc {
+			if c != '\t' && c != '\r' && c != '\n' {
+				stripped = append(stripped, c)
+			}
+		}
+		loc = stripped
+	}
 	uscheme, rest, ok := strings.Cut(upstream, "://")
 	if !ok {
 		return nil, false
@@ -150,6 +165,11 @@ func underUpstream(loc []byte, upstream string) ([]byte, bool) {
 			auth = auth[at+1:]
 		}
 		name, port := splitPort(string(auth), lscheme)
+		if strings.IndexByte(name, '%') >= 0 {
+			if d, err := url.PathUnescape(name); err == nil {
+				name = d
+			}
+		}
 		if !strings.EqualFold(strings.TrimSuffix(name, "."), strings.TrimSuffix(uname, ".")) ||
 			port != uport && !(defaultPort(lscheme, port) && defaultPort(uscheme, uport)) {
 			return nil, false // another host or port
@@ -169,6 +189,22 @@ func underUpstream(loc []byte, upstream string) ([]byte, bool) {
 }
 
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
+
+// isRelativePath reports whether loc is a path alone (one slash, not two,
+// at its start), the tabs and line breaks a browser strips left out.
+func isRelativePath(loc []byte) bool {
+	n := 0
+	for _, c := range loc {
+		switch {
+		case c == '\t' || c == '\r' || c == '\n':
+		case isSlash(c) && n == 0:
+			n++
+		default:
+			return n == 1 && !isSlash(c)
+		}
+	}
+	return n == 1
+}
 
 // hasPathPrefix reports whether p starts with base, a backslash in p
 // counting as a slash.
@@ -193,6 +229,13 @@ func splitPort(host, scheme string) (name, port string) {
 	}
 	switch {
 	case port != "":
+		// A number: leading zeros are not part of it.
+		if strings.Trim(port, "0123456789") == "" {
+			port = strings.TrimLeft(port, "0")
+			if port == "" {
+				port = "0"
+			}
+		}
 	case strings.EqualFold(scheme, "https"):
 		port = "443"
 	default:
