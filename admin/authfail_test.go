@@ -17,8 +17,9 @@ import (
 // TestAdminTokenFailuresLimited: failed attempts at the admin token are
 // bounded per client IP as API keys are on the data listener. Past the
 // burst the address is answered 429 rate_limited with Retry-After before
-// the token is compared — the right token included, so that a guess
-// cannot be confirmed while locked out — other addresses are not, and
+// the token is compared — the right token included, so that an ordinary
+// request cannot confirm a guess while locked out (docs/admin-api.md says
+// what a large body's headers still tell) — other addresses are not, and
 // the bucket refills. The failures are recorded as auth.failed summaries
 // naming the admin listener, and counted for metrics.
 func TestAdminTokenFailuresLimited(t *testing.T) {
