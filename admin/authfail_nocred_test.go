@@ -9,7 +9,7 @@ import (
 	"github.com/sdproxy/sdproxy/internal/authfail"
 )
 
-// TestZZAdminLockoutWithoutCredentials: requests that carry no
+// TestAdminLockoutWithoutCredentials: requests that carry no
 // Authorization at all guess nothing, yet each one was counted as a failed
 // attempt at the token. A web page the operator opens in a browser on the
 // admin host (no-cors GETs to http://127.0.0.1:9090/admin/v1/…, which pass
@@ -17,7 +17,7 @@ import (
 // local process, locked the operator's own CLI and console out of the admin
 // API — the right token included — from 127.0.0.1, for as long as it kept
 // sending one request a second.
-func TestZZAdminLockoutWithoutCredentials(t *testing.T) {
+func TestAdminLockoutWithoutCredentials(t *testing.T) {
 	e := newAdmEnvWith(t, func(o *Options) {
 		o.AuthFailures = authfail.Options{PerSecond: 1, Burst: 3}
 	})

@@ -8,7 +8,7 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZDestinationMetadataSpellings: the dial guard refused 169.254/16
+// TestDestinationMetadataSpellings: the dial guard refused 169.254/16
 // and fe80::/10 but let through other ways a name's DNS reaches the same
 // places: AWS's IPv6 metadata endpoint fd00:ec2::254 (a unique-local
 // address on Nitro instances) and Alibaba Cloud's 100.100.100.200;
@@ -16,7 +16,7 @@ import (
 // (64:ff9b::/96, translated to IPv4 by the network's gateway) or as an
 // IPv4-compatible IPv6 address (::a9fe:a9fe); and 0.0.0.0/8, "this
 // network", which Linux dials as the local host.
-func TestZZDestinationMetadataSpellings(t *testing.T) {
+func TestDestinationMetadataSpellings(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	e.upstream("up.test:80", nil)
 	cases := map[string]string{

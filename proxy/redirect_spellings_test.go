@@ -8,13 +8,13 @@ import (
 	"github.com/sdproxy/sdproxy/keystore"
 )
 
-// TestZZRedirectOtherSpellings: a Location naming the destination (or
+// TestRedirectOtherSpellings: a Location naming the destination (or
 // the upstream) with its port written with leading zeros (:080, which Go's
 // net/http, curl and browsers all dial as 80), its host percent-encoded
 // (d%65st.test, which browsers decode) or with a tab inside (which
 // browsers strip from a URL) was left as sent: a client following the
 // 307 sent its key and the fields' plaintext straight to the destination.
-func TestZZRedirectOtherSpellings(t *testing.T) {
+func TestRedirectOtherSpellings(t *testing.T) {
 	for _, c := range []struct {
 		loc, upstream, rest string
 		ok                  bool
