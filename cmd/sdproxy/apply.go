@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sdproxy/sdproxy/admin/wire"
+	"github.com/sdproxy/sdproxy/keystore"
 )
 
 const applyLong = `Apply a policy file: make the projects it names (by name), with their
@@ -222,8 +223,13 @@ func (r *applyRun) project(pp *projectPlan) bool {
 
 // writeOrder is the order of a project's writes: the project; the
 // classifications it creates or changes (routes may name them); routes
-// deleted (room under the cap), changed, created; classifications deleted
-// (no longer named by a route).
+// changed, created, then deleted; classifications deleted (no longer named
+// by a route).
+//
+// Routes are deleted last so that a route the file replaces (its methods
+// or path changed: a delete and a create) never leaves requests without a
+// rule in between, when plaintext would be forwarded. Only the deletes
+// needed to make room under the cap for the creates go first.
 func writeOrder(pp *projectPlan) []*planEntry {
 	var out []*planEntry
 	pick := func(list []*planEntry, actions ...string) {
@@ -235,11 +241,26 @@ func writeOrder(pp *projectPlan) []*planEntry {
 			}
 		}
 	}
+	onServer, creates := 0, 0
+	var deletes []*planEntry
+	for _, e := range pp.routes {
+		if e.srv != nil {
+			onServer++
+		}
+		switch e.Action {
+		case actCreate:
+			creates++
+		case actDelete:
+			deletes = append(deletes, e)
+		}
+	}
+	early := min(len(deletes), max(0, onServer+creates-keystore.MaxRoutes))
 	pick([]*planEntry{pp.self}, actCreate, actUpdate, actDelete)
 	pick(pp.classes, actCreate, actUpdate)
-	pick(pp.routes, actDelete)
+	out = append(out, deletes[:early]...)
 	pick(pp.routes, actUpdate)
 	pick(pp.routes, actCreate)
+	out = append(out, deletes[early:]...)
 	pick(pp.classes, actDelete)
 	return out
 }

@@ -552,7 +552,7 @@ func TestApplyIsAllOrNothingPerProject(t *testing.T) {
 	}
 	for _, want := range []string{
 		file + ":16: projects[0].routes[3].request.fields[1]: not today (refused by the server: invalid_request, HTTP 400",
-		`project "Blog": undid the 6 earlier changes of this run`,
+		`project "Blog": undid the 5 earlier changes of this run`,
 		`project "Blog" failed and was rolled back; the file's other projects were applied`,
 	} {
 		if !strings.Contains(stderr, want) {
