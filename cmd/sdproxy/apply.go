@@ -331,10 +331,37 @@ func (r *applyRun) writeProject(e *planEntry, projectID *string) (undoFunc, erro
 		_, err := r.c.do("PATCH", one, in)
 		return r.undo("project "+e.Name+" settings", "PATCH", one, old), err
 	case actDelete:
+		// The plan checked that no active key uses the project, but a key
+		// may have been created since: check again right before the delete,
+		// which takes the project's data keys with it. (The admin API's
+		// delete has no such condition, so a key created between this
+		// check and the delete is not seen.)
+		if err := r.noActiveKeys(e); err != nil {
+			return undoFunc{}, err
+		}
 		_, err := r.c.do("DELETE", "/admin/v1/projects/"+url.PathEscape(e.ID), nil)
 		return undoFunc{}, err
 	}
 	return undoFunc{}, fmt.Errorf("apply: no write for %s project", e.Action)
+}
+
+// noActiveKeys fails when the project of e, which --prune deletes, has
+// active API keys now.
+func (r *applyRun) noActiveKeys(e *planEntry) error {
+	keys, err := clientState{r.c}.activeKeys(e.ID)
+	if err != nil {
+		return fmt.Errorf("keys of project %s: %w", jsonText(e.Name), err)
+	}
+	var by []string
+	for _, k := range keys {
+		if k.Status == "active" {
+			by = append(by, k.ID)
+		}
+	}
+	if len(by) > 0 {
+		return fmt.Errorf("not deleted: active keys %s were created for it after the plan was made; revoke them first (or delete it with sdproxy project delete)", strings.Join(by, ", "))
+	}
+	return nil
 }
 
 // changedSettings returns the settings of in that differ from p's, and
