@@ -19,13 +19,21 @@ func adminHTTPClient(getenv func(string) string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &http.Client{Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second, CheckRedirect: refuseRedirect}
 	if conf != nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = conf
 		c.Transport = tr
 	}
 	return c, nil
+}
+
+// refuseRedirect: the admin API never redirects, so a redirect comes from
+// something else at --admin-addr. Following it would send the admin token
+// (which Go keeps on a redirect to the same host name, whatever the port
+// or scheme) and the request's body there.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("the answer redirects to %s, which is not followed: the admin API never redirects (check --admin-addr)", req.URL.Redacted())
 }
 
 // adminClientTLS is the TLS config those variables ask for, or nil when
