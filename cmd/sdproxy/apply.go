@@ -281,7 +281,12 @@ func (r *applyRun) write(e *planEntry, projectID *string) (undoFunc, error) {
 			return r.undo(what, "DELETE", one, nil), err
 		case actUpdate:
 			_, err := r.c.do("PUT", one, classInput(e.file.(*policyClass).Class))
-			return r.undo(what, "PUT", one, classInput(*e.srv.(*wire.Classification))), err
+			u := r.undo(what, "PUT", one, classInput(*e.srv.(*wire.Classification)))
+			return r.unlessChanged(u, one, func(raw []byte) (bool, error) {
+				var c wire.Classification
+				err := json.Unmarshal(raw, &c)
+				return err == nil && len(classDiff(&c, e.file.(*policyClass).Class)) == 0, err
+			}), err
 		case actDelete:
 			_, err := r.c.do("DELETE", one, nil)
 			return r.undo(what, "POST", base+"/classifications", classInput(*e.srv.(*wire.Classification))), err
@@ -298,11 +303,13 @@ func (r *applyRun) write(e *planEntry, projectID *string) (undoFunc, error) {
 				return undoFunc{}, err
 			}
 			e.ID = rt.ID
-			return r.undo(what, "DELETE", base+"/routes/"+url.PathEscape(rt.ID), nil), nil
+			one := base + "/routes/" + url.PathEscape(rt.ID)
+			return r.unlessChanged(r.undo(what, "DELETE", one, nil), one, r.sameRoute(e.route)), nil
 		case actUpdate:
 			one := base + "/routes/" + url.PathEscape(e.ID)
 			_, err := r.c.do("PUT", one, e.route.input())
-			return r.undo(what, "PUT", one, routeSpecOf(*e.srv.(*wire.Route)).input()), err
+			u := r.undo(what, "PUT", one, routeSpecOf(*e.srv.(*wire.Route)).input())
+			return r.unlessChanged(u, one, r.sameRoute(e.route)), err
 		case actDelete:
 			_, err := r.c.do("DELETE", base+"/routes/"+url.PathEscape(e.ID), nil)
 			return r.undo(what+" (as a new route: its id changes)", "POST", base+"/routes", e.route.input()), err
@@ -400,6 +407,40 @@ func (r *applyRun) undo(what, method, path string, body any) undoFunc {
 		_, err := r.c.do(method, path, body)
 		return err
 	}}
+}
+
+// unlessChanged makes u do nothing, and fail, when the object at path is
+// no longer what this run wrote (same reports whether raw, its GET, is):
+// another client changed it since, and putting back what this run found
+// would silently undo that later change (a field another client made a
+// route encrypt, say). There is no lock; this narrows, not closes, the
+// window.
+func (r *applyRun) unlessChanged(u undoFunc, path string, same func(raw []byte) (bool, error)) undoFunc {
+	do := u.do
+	u.do = func() error {
+		raw, err := r.c.do("GET", path, nil)
+		if err != nil {
+			return err
+		}
+		ok, err := same(raw)
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return errors.New("another client changed it after this run did; left as that client made it")
+		}
+		return do()
+	}
+	return u
+}
+
+// sameRoute reports whether a route's GET is spec.
+func (r *applyRun) sameRoute(spec routeSpec) func(raw []byte) (bool, error) {
+	return func(raw []byte) (bool, error) {
+		var rt wire.Route
+		err := json.Unmarshal(raw, &rt)
+		return err == nil && len(routeDiff(routeSpecOf(rt), spec)) == 0, err
+	}
 }
 
 // rollback undoes a project's writes, newest first, and says how it went.

@@ -48,10 +48,12 @@ func newFakeAdmin(t *testing.T) *fakeAdmin {
 	mux.HandleFunc("DELETE "+p+"/{id}", f.deleteProject)
 	mux.HandleFunc("GET "+p+"/{id}/routes", f.listRoutes)
 	mux.HandleFunc("POST "+p+"/{id}/routes", f.createRoute)
+	mux.HandleFunc("GET "+p+"/{id}/routes/{rid}", f.getRoute)
 	mux.HandleFunc("PUT "+p+"/{id}/routes/{rid}", f.replaceRoute)
 	mux.HandleFunc("DELETE "+p+"/{id}/routes/{rid}", f.deleteRoute)
 	mux.HandleFunc("GET "+p+"/{id}/classifications", f.listClasses)
 	mux.HandleFunc("POST "+p+"/{id}/classifications", f.createClass)
+	mux.HandleFunc("GET "+p+"/{id}/classifications/{slug}", f.getClass)
 	mux.HandleFunc("PUT "+p+"/{id}/classifications/{slug}", f.replaceClass)
 	mux.HandleFunc("DELETE "+p+"/{id}/classifications/{slug}", f.deleteClass)
 	mux.HandleFunc("GET "+p+"/{id}/keys", f.listKeys)
@@ -277,6 +279,24 @@ func (f *fakeAdmin) findRoute(w http.ResponseWriter, r *http.Request, id string)
 	}
 	fakeError(w, 404, "not_found", "no such route")
 	return nil
+}
+
+func (f *fakeAdmin) getRoute(w http.ResponseWriter, r *http.Request) {
+	if p := f.project(w, r); p != nil {
+		if rt := f.findRoute(w, r, p.ID); rt != nil {
+			fakeJSON(w, 200, rt)
+		}
+	}
+}
+
+func (f *fakeAdmin) getClass(w http.ResponseWriter, r *http.Request) {
+	if p := f.project(w, r); p != nil {
+		if c := f.class(p.ID, r.PathValue("slug")); c != nil {
+			fakeJSON(w, 200, c)
+			return
+		}
+		fakeError(w, 404, "not_found", "no such classification")
+	}
 }
 
 func (f *fakeAdmin) replaceRoute(w http.ResponseWriter, r *http.Request) {
