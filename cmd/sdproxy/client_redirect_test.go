@@ -9,12 +9,12 @@ import (
 	"github.com/sdproxy/sdproxy/config"
 )
 
-// TestZZAdminTokenNotSentOnRedirect: the admin API never redirects. An
+// TestAdminTokenNotSentOnRedirect: the admin API never redirects. An
 // answer that does (something else listening at --admin-addr, a proxy in
 // front) must not make the CLI send its admin token, and the request's
 // body, to another service: Go's client keeps Authorization on a redirect
 // to the same host name, whatever the port or scheme.
-func TestZZAdminTokenNotSentOnRedirect(t *testing.T) {
+func TestAdminTokenNotSentOnRedirect(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

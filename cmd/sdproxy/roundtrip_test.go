@@ -9,12 +9,12 @@ import (
 	"github.com/sdproxy/sdproxy/internal/testpki"
 )
 
-// TestZZExportApplyOnAFreshServerRoundTrips: a policy using every member
+// TestExportApplyOnAFreshServerRoundTrips: a policy using every member
 // (index rules, subject fields, response rules of both modes, masks,
 // destinations, rate limits, the upstream CA, routes of one order) is
 // applied to server A; A's export applied to an empty server B exports
 // the same file.
-func TestZZExportApplyOnAFreshServerRoundTrips(t *testing.T) {
+func TestExportApplyOnAFreshServerRoundTrips(t *testing.T) {
 	ca := testpki.NewCA(t, "round trip CA")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte(ca.CertPEM), 0o600); err != nil {

@@ -16,12 +16,12 @@ import (
 	"github.com/sdproxy/sdproxy/admin/wire"
 )
 
-// TestZZUndoKeepsAnotherClientsLaterChange: apply changes route /a, then a
+// TestUndoKeepsAnotherClientsLaterChange: apply changes route /a, then a
 // later write of the project is refused and apply undoes its changes. If
 // another client changed /a in between (here: it made the route encrypt
 // one more field), the undo must not put the route back over that change,
 // silently dropping the other client's encryption.
-func TestZZUndoKeepsAnotherClientsLaterChange(t *testing.T) {
+func TestUndoKeepsAnotherClientsLaterChange(t *testing.T) {
 	f := newFakeAdmin(t)
 	id := f.seed(wire.ProjectInput{Name: ptr("Shop")}, nil,
 		wire.RouteInput{Path: "/a", Request: &wire.RuleInput{Mode: "encrypt", Fields: []string{"x"}}})
@@ -54,10 +54,10 @@ func TestZZUndoKeepsAnotherClientsLaterChange(t *testing.T) {
 	}
 }
 
-// TestZZUndoOnTheRealAdminAPI: the check before an undo compares what the
+// TestUndoOnTheRealAdminAPI: the check before an undo compares what the
 // real admin API gives back (index rules filled in, classifications) with
 // what this run wrote, so a rollback with no other client undoes all.
-func TestZZUndoOnTheRealAdminAPI(t *testing.T) {
+func TestUndoOnTheRealAdminAPI(t *testing.T) {
 	env, _ := startRealAdmin(t)
 	target, _ := url.Parse(env[config.EnvAdminAddr])
 	rp := httputil.NewSingleHostReverseProxy(target)

@@ -22,11 +22,11 @@ func (f *fakeAdmin) encrypts(id, method, path, field string) bool {
 	return false
 }
 
-// TestZZApplyPruneNeverDropsEncryptionMidway: a route whose methods change
+// TestApplyPruneNeverDropsEncryptionMidway: a route whose methods change
 // is, with --prune, the old route deleted and a new one created. At no
 // point between apply's writes may POST /orders go without its encrypt
 // rule, or requests in between forward plaintext.
-func TestZZApplyPruneNeverDropsEncryptionMidway(t *testing.T) {
+func TestApplyPruneNeverDropsEncryptionMidway(t *testing.T) {
 	f := newFakeAdmin(t)
 	id := f.seed(wire.ProjectInput{Name: ptr("Shop")}, nil,
 		wire.RouteInput{Methods: []string{"POST"}, Path: "/orders", Request: &wire.RuleInput{Mode: "encrypt", Fields: []string{"card"}}})
@@ -56,9 +56,9 @@ func TestZZApplyPruneNeverDropsEncryptionMidway(t *testing.T) {
 	}
 }
 
-// TestZZApplyPruneAtTheRouteCap: with the project at the cap, the deletes
+// TestApplyPruneAtTheRouteCap: with the project at the cap, the deletes
 // that make room for the creates still go first.
-func TestZZApplyPruneAtTheRouteCap(t *testing.T) {
+func TestApplyPruneAtTheRouteCap(t *testing.T) {
 	f := newFakeAdmin(t)
 	var routes []wire.RouteInput
 	for i := range keystore.MaxRoutes {

@@ -7,12 +7,12 @@ import (
 	"github.com/sdproxy/sdproxy/admin/wire"
 )
 
-// TestZZPruneRechecksKeysBeforeDeletingAProject: the plan found project Old
+// TestPruneRechecksKeysBeforeDeletingAProject: the plan found project Old
 // without active keys, but a key was created for it while apply ran (here:
 // during the writes of the file's first project). --prune must not then
 // delete Old with its data keys, which would make every value the new
 // key sealed unreadable.
-func TestZZPruneRechecksKeysBeforeDeletingAProject(t *testing.T) {
+func TestPruneRechecksKeysBeforeDeletingAProject(t *testing.T) {
 	f := newFakeAdmin(t)
 	f.seed(wire.ProjectInput{Name: ptr("A")}, nil)
 	old := f.seed(wire.ProjectInput{Name: ptr("Old")}, nil)
