@@ -26,6 +26,7 @@ var (
 
 	errStoreUnavailable = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the store (etcd) cannot be reached; nothing was changed, unless etcd went away while the change was being made: check before retrying"}
 	errNotCaughtUp      = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the change was made in etcd, but this instance's copy of the store has not caught up with it (its watch of etcd is behind); other instances apply it; do not repeat it"}
+	errEtcdFull         = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "etcd's database is full (its space quota, --quota-backend-bytes): nothing was changed; compact and defragment etcd and disarm its NOSPACE alarm, then retry (no restart needed)"}
 	errStorageFull      = &httpapi.Error{Status: 503, Code: "store_unavailable", Message: "the data directory's disk is full; nothing was changed; free space and retry (no restart needed)"}
 	errStoreBusy        = &httpapi.Error{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the same records; nothing was changed; retry"}
 )
@@ -61,6 +62,7 @@ var storeErrors = []struct {
 	{keystore.ErrRouteLimit, errRouteLimit},
 	{keystore.ErrUnauthorized, errUnauthorized},
 	{keystore.ErrNotCaughtUp, errNotCaughtUp},
+	{keystore.ErrEtcdFull, errEtcdFull},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
 	{keystore.ErrStorageFull, errStorageFull},

@@ -76,6 +76,12 @@ var (
 	// file system is full (or over quota); nothing was changed. Writes
 	// succeed again once space is freed, with no restart.
 	ErrStorageFull = errors.New("keystore: the data directory's disk is full")
+	// ErrEtcdFull: etcd refused a write because its database reached its
+	// space quota (--quota-backend-bytes; its NOSPACE alarm); nothing was
+	// written. It wraps along with ErrStoreUnavailable. Writes succeed
+	// again once an operator has freed space in etcd and disarmed the
+	// alarm, with no restart.
+	ErrEtcdFull = errors.New("keystore: etcd's database is full")
 )
 
 // ErrSubjectErased: the subject's secret was destroyed (EraseSubject), so

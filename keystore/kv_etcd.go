@@ -188,6 +188,9 @@ func unavailable(err error) error {
 	if errors.Is(err, rpctypes.ErrCompacted) {
 		return errRetry
 	}
+	if errors.Is(err, rpctypes.ErrNoSpace) {
+		return fmt.Errorf("%w (%w): its space quota (--quota-backend-bytes) is used up; nothing was written; compact and defragment etcd, then disarm its NOSPACE alarm (etcdctl alarm disarm): etcd: %w", ErrEtcdFull, ErrStoreUnavailable, err)
+	}
 	return fmt.Errorf("%w: etcd: %w", ErrStoreUnavailable, err)
 }
 

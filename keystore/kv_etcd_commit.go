@@ -135,10 +135,18 @@ func (e *etcdKV) settle(marker string, lease clientv3.LeaseID, since time.Time) 
 
 // refused reports whether err, returned by etcd for a request, says that
 // the request was refused without effect, for a reason that trying again
-// will not change (a request too large, a permission, a missing lease).
+// will not change (a request too large, a permission, a missing lease,
+// etcd's space quota exhausted).
 // Any other error (a broken connection, no leader, a leader change, a
 // timeout) leaves the outcome of a write unknown and passes with time.
 func refused(err error) bool {
+	if errors.Is(err, rpctypes.ErrNoSpace) {
+		// etcd's space quota is exhausted (its NOSPACE alarm): it refuses
+		// every write before applying it, until an operator disarms the
+		// alarm. (Other ResourceExhausted errors, such as "too many
+		// requests", pass with time.)
+		return true
+	}
 	var code codes.Code
 	var ee rpctypes.EtcdError
 	if errors.As(err, &ee) {

@@ -66,6 +66,7 @@ var (
 	errBudgetExhausted       = &apiError{Status: 429, Code: "decrypt_budget_exhausted", Message: "this API key's decrypt budget cannot cover the values of this request in the current window; nothing was decrypted; retry after the time in Retry-After (encrypting still works)"}
 
 	errStoreUnavailable    = &apiError{Status: 503, Code: "store_unavailable", Message: "this instance has lost contact with its store for too long to trust its API keys; retry later or on another instance"}
+	errEtcdFull            = &apiError{Status: 503, Code: "store_unavailable", Message: "the store (etcd) is full; retry later"}
 	errStorageFull         = &apiError{Status: 503, Code: "store_unavailable", Message: "the data directory's disk is full; retry later"}
 	errStoreBusy           = &apiError{Status: 503, Code: "store_busy", Message: "too many concurrent changes to the store; retry"}
 	errUpstreamUnreachable = &apiError{Status: 502, Code: "upstream_unreachable", Message: "the upstream could not be reached or gave no valid answer"}
@@ -92,6 +93,7 @@ var dataErrors = []struct {
 	{fieldcrypt.ErrTooManyValues, errTooManyValues},
 	{fieldcrypt.ErrOutputTooLarge, errOutputTooBig},
 	{keystore.ErrUnauthorized, errUnauthorized},
+	{keystore.ErrEtcdFull, errEtcdFull},
 	{keystore.ErrStoreUnavailable, errStoreUnavailable},
 	{keystore.ErrConflict, errStoreBusy},
 	{keystore.ErrBudgetExhausted, errBudgetExhausted},
