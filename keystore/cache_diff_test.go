@@ -92,10 +92,10 @@ func cacheFromFile(s *Store) (*authCache, error) {
 		if err != nil {
 			return err
 		}
-		if err := c.loadRoutes(tx); err != nil {
+		if err := c.loadRoutes(tx, failOnBad); err != nil {
 			return err
 		}
-		return c.loadClasses(tx)
+		return c.loadClasses(tx, failOnBad)
 	})
 	return c, err
 }

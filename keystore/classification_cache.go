@@ -96,12 +96,12 @@ func (c *authCache) deleteClass(projectID, slug string) {
 }
 
 // loadClasses reads every classification into the cache; the projects
-// are cached already.
-func (c *authCache) loadClasses(tx kvTx) error {
-	err := tx.Bucket(bucketClassifications).ForEach(func(_, v []byte) error {
+// are cached already. skip decides what an unreadable record does.
+func (c *authCache) loadClasses(tx kvTx, skip func(bucket, k []byte, err error) error) error {
+	err := tx.Bucket(bucketClassifications).ForEach(func(k, v []byte) error {
 		var cl Classification
 		if err := decodeClassification(v, &cl); err != nil {
-			return err
+			return skip(bucketClassifications, k, err)
 		}
 		c.putClass(cl)
 		return nil

@@ -140,8 +140,12 @@ func migrateClassifications(tx kvTx, now time.Time) error {
 	}
 	err := tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
 		var rec keyRecord
-		if err := rec.UnmarshalJSON(v); err != nil {
-			return err
+		if rec.UnmarshalJSON(v) != nil {
+			// A record no instance can read defines nothing: the
+			// caches leave it out (the key is refused), and one such
+			// record (written by another version, or corrupt) must not
+			// stop every instance from starting.
+			return nil
 		}
 		for _, slug := range rec.Classifications {
 			if err := define(rec.ProjectID, slug); err != nil {
@@ -155,8 +159,8 @@ func migrateClassifications(tx kvTx, now time.Time) error {
 	}
 	err = tx.Bucket(bucketRoutes).ForEach(func(_, v []byte) error {
 		var r Route
-		if err := decodeRoute(v, &r); err != nil {
-			return err
+		if decodeRoute(v, &r) != nil {
+			return nil // as above: its project is refused while it is unreadable
 		}
 		if r.Request == nil || r.Request.Classification == "" {
 			return nil

@@ -49,6 +49,11 @@ type feed struct {
 	restart context.CancelFunc
 	err     error // the last change that could not be applied
 
+	// dropped are the projects left out of the cache because one of
+	// their records could not be read, badKeys the keys; only the watch
+	// goroutine (and start, before it) uses them.
+	dropped, badKeys map[string]bool
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	wg     sync.WaitGroup

@@ -52,7 +52,9 @@ func (f *feed) watch(ctx context.Context) error {
 		if err := resp.Err(); err != nil {
 			return err
 		}
-		f.apply(resp.Events)
+		if f.apply(resp.Events) {
+			return errResync // a record unreadable before changed: read everything again
+		}
 	}
 	return ctx.Err()
 }
@@ -69,8 +71,13 @@ func (f *feed) resync(ctx context.Context) {
 }
 
 // apply applies the events of one watch response (whole revisions) to the
-// cache, then records the last revision as applied.
-func (f *feed) apply(evs []*clientv3.Event) {
+// cache, then records the last revision as applied. A record that cannot
+// be read fails closed (see authCache.loadSkipping): its key, or its
+// project, is dropped from the cache and the failure is reported by
+// Ready. reload is true when a record that was unreadable, or a record of
+// a project dropped for one, has changed since: the cache must then be
+// read again (the project's other records did not reach it meanwhile).
+func (f *feed) apply(evs []*clientv3.Event) (reload bool) {
 	var last int64
 	var failed error
 	for _, ev := range evs {
@@ -78,8 +85,19 @@ func (f *feed) apply(evs []*clientv3.Event) {
 		// _versions/, _instances/ and _txn/ (commit markers) hold no
 		// record of the store; their revisions count as applied all the same.
 		if ok && !strings.HasPrefix(bucket, "_") {
+			project := unreadableProject(bucket, key)
 			if err := f.s.applyChange(bucket, key, ev.Type == clientv3.EventTypeDelete, ev.Kv.Value, ev.Kv.ModRevision); err != nil {
-				failed = err
+				failed = unreadable{bucket, key, err}
+				switch {
+				case project != "":
+					f.s.cache.deleteProject(project, nil)
+					f.dropped[project] = true
+				case bucket == string(bucketKeys):
+					f.s.cache.deleteKey(key)
+					f.badKeys[key] = true
+				}
+			} else if project != "" && f.dropped[project] || bucket == string(bucketKeys) && f.badKeys[key] {
+				reload = true
 			}
 		}
 		last = ev.Kv.ModRevision
@@ -90,6 +108,7 @@ func (f *feed) apply(evs []*clientv3.Event) {
 		f.err = failed
 	}
 	f.advanceLocked(last)
+	return reload
 }
 
 // load reads every record at one revision into a fresh cache, swaps it
@@ -105,14 +124,15 @@ func (f *feed) load() error {
 	var fresh *authCache
 	var dks map[string]*storedDataKeys
 	var rev int64
+	var bad []unreadable
 	err := f.kv.View(func(tx kvTx) error {
 		fresh = new(authCache)
 		fresh.init(s)
 		fresh.routeVersion = version
-		if err := fresh.load(tx); err != nil {
+		var err error
+		if bad, err = fresh.loadSkipping(tx); err != nil {
 			return err
 		}
-		var err error
 		dks, err = readDataKeys(tx)
 		rev = tx.Revision()
 		return err
@@ -124,10 +144,22 @@ func (f *feed) load() error {
 	if err := s.syncKeyrings(dks, rev); err != nil {
 		return err
 	}
+	// Only the watch goroutine (or start, before it) loads and applies:
+	// dropped and badKeys need no lock.
+	f.dropped, f.badKeys = map[string]bool{}, map[string]bool{}
+	errs := make([]error, len(bad))
+	for i, u := range bad {
+		errs[i] = u
+		if project := unreadableProject(u.bucket, u.key); project != "" {
+			f.dropped[project] = true
+		} else if u.bucket == string(bucketKeys) {
+			f.badKeys[u.key] = true
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.advanceLocked(rev)
-	f.err = nil
+	f.err = errors.Join(errs...)
 	f.markFresh(at)
 	return nil
 }

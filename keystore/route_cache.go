@@ -55,13 +55,14 @@ func (c *authCache) setRoutes(projectID string, list []Route) {
 	c.mu.Unlock()
 }
 
-// loadRoutes reads every route into the cache.
-func (c *authCache) loadRoutes(tx kvTx) error {
+// loadRoutes reads every route into the cache. skip decides what an
+// unreadable record does.
+func (c *authCache) loadRoutes(tx kvTx, skip func(bucket, k []byte, err error) error) error {
 	byProject := map[string][]Route{}
-	err := tx.Bucket(bucketRoutes).ForEach(func(_, v []byte) error {
+	err := tx.Bucket(bucketRoutes).ForEach(func(k, v []byte) error {
 		var r Route
 		if err := decodeRoute(v, &r); err != nil {
-			return err
+			return skip(bucketRoutes, k, err)
 		}
 		byProject[r.ProjectID] = append(byProject[r.ProjectID], r)
 		return nil
