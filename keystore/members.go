@@ -68,7 +68,9 @@ type Members struct {
 
 // Join registers self among the store's instances and starts following
 // the list. On etcd it fails with ErrStoreUnavailable when etcd cannot be
-// reached. When self's id is registered by another process, Join waits
+// reached. When etcd is full (its space quota, ErrEtcdFull) it joins
+// unregistered and registers as soon as etcd takes writes again. When
+// self's id is registered by another process, Join waits
 // for that registration's lease to run out (a previous run that died
 // without revoking it: at most its TTL and 2s), and fails with
 // ErrInstanceIDInUse if it is still renewed then.

@@ -71,10 +71,16 @@ func startEtcdMembers(m *Members, kv *etcdKV, o MembershipOptions) (*etcdMembers
 		m: m, kv: kv, ttl: int64(math.Ceil(o.TTL.Seconds())), value: string(value), boot: boot,
 		key: kv.prefix + instancesBucket + "/" + self.ID, ctx: ctx, cancel: cancel,
 	}
-	if err := em.registerAtStart(o.Start, o.OnWait); err != nil {
+	if err := em.registerAtStart(o.Start, o.OnWait); err != nil && !errors.Is(err, ErrEtcdFull) {
 		cancel()
 		return nil, err
 	}
+	// etcd full (its NOSPACE alarm) refuses writes, a lease among them,
+	// until an operator frees space; it still answers reads, and the
+	// data plane serves from the cache. An instance restarted meanwhile
+	// joins unregistered rather than not starting at all: keepAliveLoop
+	// registers it (still never over another live process's
+	// registration) as soon as etcd takes writes again.
 	rev, err := em.load()
 	if err != nil {
 		em.close(true)
@@ -178,9 +184,11 @@ func (em *etcdMembers) keepAliveLoop() {
 		em.mu.Lock()
 		lease := em.lease
 		em.mu.Unlock()
-		ch, err := em.kv.c.KeepAlive(em.ctx, lease)
-		if err == nil {
-			for range ch { // drain: the client renews at a third of the TTL
+		if lease != 0 { // 0: not registered yet (etcd was full at start)
+			ch, err := em.kv.c.KeepAlive(em.ctx, lease)
+			if err == nil {
+				for range ch { // drain: the client renews at a third of the TTL
+				}
 			}
 		}
 		if em.ctx.Err() != nil {
@@ -283,6 +291,9 @@ func (em *etcdMembers) close(revoke bool) error {
 	em.mu.Lock()
 	lease := em.lease
 	em.mu.Unlock()
+	if lease == 0 {
+		return nil // never registered
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), em.kv.timeout)
 	defer cancel()
 	if _, err := em.kv.c.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {

@@ -85,3 +85,36 @@ func TestZZEtcdQuotaFullIsClearAndImmediate(t *testing.T) {
 		t.Errorf("keys after the alarm = %d, %v; want 1", len(keys), err)
 	}
 }
+
+// TestZZEtcdQuotaFullRestart: with etcd's space quota exhausted, the
+// data plane goes on from the cache (reads work), so an instance that
+// restarts meanwhile should come back too: it opens the store and joins
+// the instance list, registering as soon as etcd takes writes again.
+func TestZZEtcdQuotaFullRestart(t *testing.T) {
+	ep := startEtcd(t)
+	c := newClock()
+	a := openEtcdTestStore(t, ep, c)
+	p := mustProject(t, a, "quota")
+	k := mustKey(t, a, p.ID, KeyInput{})
+	e := a.kv.(*etcdKV)
+	etcdAlarmNoSpace(t, e.c, true)
+
+	b := openEtcdTestStore(t, ep, c) // a restarted instance
+	if _, err := b.Authenticate([]byte(p.ID), []byte(k.Secret)); err != nil {
+		t.Errorf("restarted instance: Authenticate = %v", err)
+	}
+	m, err := b.Join(Instance{ID: "b"}, MembershipOptions{TTL: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("Join with etcd's quota exhausted = %v, want joined (registered once etcd takes writes)", err)
+	}
+	defer m.Close()
+	etcdAlarmNoSpace(t, e.c, false)
+	eventually(t, propagation, "registered after the alarm", func() error {
+		for _, in := range m.List() {
+			if in.ID == "b" {
+				return nil
+			}
+		}
+		return errors.New("b not in its own list")
+	})
+}
