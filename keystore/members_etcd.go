@@ -268,12 +268,18 @@ func (em *etcdMembers) watch(rev int64) error {
 	return em.ctx.Err()
 }
 
-// publish hands the live registrations to Members.
+// publish hands the live registrations to Members, with this instance
+// among them even while it is not registered (etcd was full when it
+// started, or its lease expired while it was cut off and it has not
+// registered again yet): it is live, and its rate-limit share counts it.
 func (em *etcdMembers) publish() {
 	em.mu.Lock()
-	list := make([]Instance, 0, len(em.live))
+	list := make([]Instance, 0, len(em.live)+1)
 	for _, in := range em.live {
 		list = append(list, in)
+	}
+	if _, ok := em.live[em.m.self.ID]; !ok {
+		list = append(list, em.m.self)
 	}
 	em.mu.Unlock()
 	em.m.set(list)

@@ -3,6 +3,7 @@ package keystore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -108,13 +109,26 @@ func TestZZEtcdQuotaFullRestart(t *testing.T) {
 		t.Fatalf("Join with etcd's quota exhausted = %v, want joined (registered once etcd takes writes)", err)
 	}
 	defer m.Close()
+	if !listed(m.List(), "b") {
+		t.Errorf("b's own list while it is unregistered = %v, want b in it (it is live, and its rate-limit share counts it)", m.List())
+	}
 	etcdAlarmNoSpace(t, e.c, false)
 	eventually(t, propagation, "registered after the alarm", func() error {
-		for _, in := range m.List() {
-			if in.ID == "b" {
-				return nil
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := e.c.Get(ctx, e.prefix+instancesBucket+"/b")
+		if err != nil || len(resp.Kvs) != 1 {
+			return fmt.Errorf("b's registration: %v", err)
 		}
-		return errors.New("b not in its own list")
+		return nil
 	})
+}
+
+func listed(list []Instance, id string) bool {
+	for _, in := range list {
+		if in.ID == id {
+			return true
+		}
+	}
+	return false
 }
