@@ -55,11 +55,13 @@ func (c *authCache) loadSkipping(tx kvTx) (bad []unreadable, err error) {
 
 // unreadableProject is the project to refuse while the record key of
 // bucket is unreadable: "" for a key record (the key alone is refused).
+// A data-key record ("<project>/meta", "<project>/v/<n>") refuses its
+// project: its minimum decryption version, say, may have been raised.
 func unreadableProject(bucket, key string) string {
 	switch bucket {
 	case string(bucketProjects):
 		return key
-	case string(bucketRoutes), string(bucketClassifications):
+	case string(bucketRoutes), string(bucketClassifications), string(bucketDataKeys):
 		project, _, _ := strings.Cut(key, "/")
 		return project
 	}

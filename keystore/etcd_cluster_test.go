@@ -165,7 +165,7 @@ func eventuallyKeyring(t *testing.T, s *Store, project string) *Keyring {
 func storedReservations(t *testing.T, s *Store, project string) map[uint32]uint64 {
 	out := map[uint32]uint64{}
 	err := s.kv.View(func(tx kvTx) error {
-		d, err := readDataKeys(tx)
+		d, err := readDataKeys(tx, func(key string, err error) { t.Errorf("data key %s: %v", key, err) })
 		if err != nil {
 			return err
 		}

@@ -115,12 +115,15 @@ func (s *Store) keyringFor(project string) *Keyring {
 }
 
 // syncKeyrings brings every keyring up to date with the data keys stored
-// at rev, and drops those of projects that are gone.
-func (s *Store) syncKeyrings(stored map[string]*storedDataKeys, rev int64) error {
+// at rev, and drops those of projects that are gone. A project whose data
+// keys do not open is dropped from the cache (refused), and returned.
+func (s *Store) syncKeyrings(stored map[string]*storedDataKeys, rev int64) (bad []unreadable) {
 	for project, d := range stored {
 		k := s.keyringFor(project)
 		if err := k.sync(d.recs, d.meta, rev); err != nil {
-			return err
+			bad = append(bad, unreadable{string(bucketDataKeys), project + "/", err})
+			s.cache.deleteProject(project, nil)
+			continue
 		}
 		k.subjects.purgeAll() // erasures may have been missed
 	}
@@ -131,7 +134,7 @@ func (s *Store) syncKeyrings(stored map[string]*storedDataKeys, rev int64) error
 			delete(s.keyrings, project)
 		}
 	}
-	return nil
+	return bad
 }
 
 // forgetProject drops a deleted project from the cache and its keyring.

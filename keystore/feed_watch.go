@@ -133,17 +133,24 @@ func (f *feed) load() error {
 		if bad, err = fresh.loadSkipping(tx); err != nil {
 			return err
 		}
-		dks, err = readDataKeys(tx)
+		dks, err = readDataKeys(tx, func(key string, err error) {
+			bad = append(bad, unreadable{string(bucketDataKeys), key, err})
+		})
 		rev = tx.Revision()
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.cache.replace(fresh)
-	if err := s.syncKeyrings(dks, rev); err != nil {
-		return err
+	for _, u := range bad {
+		if u.bucket == string(bucketDataKeys) {
+			project := unreadableProject(u.bucket, u.key)
+			fresh.deleteProject(project, nil)
+			delete(dks, project)
+		}
 	}
+	s.cache.replace(fresh)
+	bad = append(bad, s.syncKeyrings(dks, rev)...)
 	// Only the watch goroutine (or start, before it) loads and applies:
 	// dropped and badKeys need no lock.
 	f.dropped, f.badKeys = map[string]bool{}, map[string]bool{}
@@ -170,8 +177,9 @@ type storedDataKeys struct {
 	recs []dataKeyRecord
 }
 
-// readDataKeys reads every data-key record, by project.
-func readDataKeys(tx kvTx) (map[string]*storedDataKeys, error) {
+// readDataKeys reads every data-key record, by project. A record that
+// cannot be decoded is reported to bad, and the rest read on.
+func readDataKeys(tx kvTx, bad func(key string, err error)) (map[string]*storedDataKeys, error) {
 	out := map[string]*storedDataKeys{}
 	err := tx.Bucket(bucketDataKeys).ForEach(func(k, v []byte) error {
 		project, rest, _ := strings.Cut(string(k), "/")
@@ -181,11 +189,15 @@ func readDataKeys(tx kvTx) (map[string]*storedDataKeys, error) {
 			out[project] = d
 		}
 		if rest == "meta" {
-			return json.Unmarshal(v, &d.meta)
+			if err := json.Unmarshal(v, &d.meta); err != nil {
+				bad(string(k), err)
+			}
+			return nil
 		}
 		var rec dataKeyRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
-			return err
+			bad(string(k), err)
+			return nil
 		}
 		d.recs = append(d.recs, rec)
 		return nil

@@ -64,6 +64,7 @@ func (s *Store) checkMasterKey(meta kvBucket) error {
 		if _, err := open(key, v, masterCheckText); err != nil {
 			return ErrWrongMasterKey
 		}
+		s.masterChecked = true
 		return nil
 	}
 	sealed, err := seal(s.opts.Rand, key, masterCheckText, masterCheckText)

@@ -69,7 +69,11 @@ type Store struct {
 	maxWrites int
 	opts      Options
 	hashKey   []byte // keyed hash of API-key secrets, derived from the master key
-	kek       []byte // wraps data keys, derived from the master key
+	// masterChecked: the store's check value opened under the master key
+	// (it existed before this open), so a data key that does not open is
+	// a damaged record, not a wrong master key.
+	masterChecked bool
+	kek           []byte // wraps data keys, derived from the master key
 	// clientKeyKEK seals projects' upstream client keys, derived from the
 	// master key.
 	clientKeyKEK []byte

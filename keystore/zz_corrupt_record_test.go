@@ -149,3 +149,48 @@ func TestZZEtcdCorruptRouteFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestZZEtcdCorruptDataKeyFailsClosed: a project's data-key state that an
+// instance cannot read (its minimum decryption version just raised, say)
+// must not leave the older state in force there (tokens of the retired
+// version would still open): the project is refused on that instance. Nor
+// may the record stop instances from starting.
+func TestZZEtcdCorruptDataKeyFailsClosed(t *testing.T) {
+	ep := startEtcd(t)
+	c := newClock()
+	a, b := openEtcdTestStore(t, ep, c), openEtcdTestStore(t, ep, c)
+	p := mustProject(t, a, "p")
+	q := mustProject(t, a, "q")
+	if _, _, err := mustKeyring(t, a, p.ID).SealKey(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.RotateDataKey(p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mustKeyring(t, a, q.ID).SealKey(1); err != nil {
+		t.Fatal(err)
+	}
+	rev := putRaw(t, a, string(bucketDataKeys), p.ID+"/meta", `{"current":2,"min_decryption_version":`)
+	waitRev(t, b, rev)
+	if b.CachedProject([]byte(p.ID)) != nil {
+		if k, err := b.Keyring(p.ID); err == nil {
+			if _, err := k.OpenKey(1); err == nil {
+				t.Error("B: version 1 still opens after p's data-key state became unreadable (its minimum may have been raised)")
+			}
+		}
+	}
+	eo := EtcdOptions{Endpoints: ep, DialTimeout: 2 * time.Second, RequestTimeout: 3 * time.Second}
+	s, err := OpenEtcd(eo, Options{MasterKey: testMaster, Now: c.Now})
+	if err != nil {
+		t.Fatalf("OpenEtcd with one unreadable data-key record = %v, want the store opened (that project refused)", err)
+	}
+	defer s.Close()
+	if s.CachedProject([]byte(p.ID)) != nil {
+		t.Error("new instance: project with unreadable data-key state served")
+	}
+	if k, err := s.Keyring(q.ID); err != nil || s.CachedProject([]byte(q.ID)) == nil {
+		t.Errorf("new instance: other project q: %v", err)
+	} else if _, err := k.OpenKey(1); err != nil {
+		t.Errorf("new instance: q's data key: %v", err)
+	}
+}
