@@ -63,7 +63,7 @@ func (c *cuttable) Cut() {
 	}
 }
 
-// TestZZEtcdCutOffInstanceShare: an instance cut off from etcd "keeps
+// TestEtcdCutOffInstanceShare: an instance cut off from etcd "keeps
 // its last count" (docs/scale-out.md), but once its lease expires the
 // others size their buckets without it while it goes on serving from its
 // cache (until max_staleness, 60s by default, against a 10s lease): the
@@ -71,7 +71,7 @@ func (c *cuttable) Cut() {
 // the other with two instances. The bounds listed did not say so (this
 // test asserted at most the limit, and failed with 1.5); they now do, and
 // the test asserts that bound, (n+1)/n.
-func TestZZEtcdCutOffInstanceShare(t *testing.T) {
+func TestEtcdCutOffInstanceShare(t *testing.T) {
 	ep := startEtcd(t)
 	c := newClock()
 	px := newCuttable(t, ep[0][len("http://"):])

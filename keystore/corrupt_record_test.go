@@ -36,13 +36,13 @@ func waitRev(t *testing.T, s *Store, rev int64) {
 	}
 }
 
-// TestZZEtcdCorruptKeyRecordFailsClosed: a key record that an instance
+// TestEtcdCorruptKeyRecordFailsClosed: a key record that an instance
 // cannot read (written corrupt by another instance or version) must not
 // leave the key's previous state in force on the instances that see it:
 // the key is refused. Nor may it stop any instance from (re)loading the
 // store: an instance started afterwards, or one that reloads after a
 // compaction, opens and serves the project's other keys.
-func TestZZEtcdCorruptKeyRecordFailsClosed(t *testing.T) {
+func TestEtcdCorruptKeyRecordFailsClosed(t *testing.T) {
 	ep := startEtcd(t)
 	c := newClock()
 	a, b := openEtcdTestStore(t, ep, c), openEtcdTestStore(t, ep, c)
@@ -101,12 +101,12 @@ func getRaw(t *testing.T, s *Store, bucket, key string) string {
 	return string(resp.Kvs[0].Value)
 }
 
-// TestZZEtcdCorruptRouteFailsClosed: a route record an instance cannot
+// TestEtcdCorruptRouteFailsClosed: a route record an instance cannot
 // read must not leave the route's previous rules in force there (they may
 // name fields that are no longer to be sealed, or fewer than now): the
 // project is refused on that instance until the record is readable, and
 // other projects are served. An instance started meanwhile opens.
-func TestZZEtcdCorruptRouteFailsClosed(t *testing.T) {
+func TestEtcdCorruptRouteFailsClosed(t *testing.T) {
 	ep := startEtcd(t)
 	c := newClock()
 	a, b := openEtcdTestStore(t, ep, c), openEtcdTestStore(t, ep, c)
@@ -150,12 +150,12 @@ func TestZZEtcdCorruptRouteFailsClosed(t *testing.T) {
 	}
 }
 
-// TestZZEtcdCorruptDataKeyFailsClosed: a project's data-key state that an
+// TestEtcdCorruptDataKeyFailsClosed: a project's data-key state that an
 // instance cannot read (its minimum decryption version just raised, say)
 // must not leave the older state in force there (tokens of the retired
 // version would still open): the project is refused on that instance. Nor
 // may the record stop instances from starting.
-func TestZZEtcdCorruptDataKeyFailsClosed(t *testing.T) {
+func TestEtcdCorruptDataKeyFailsClosed(t *testing.T) {
 	ep := startEtcd(t)
 	c := newClock()
 	a, b := openEtcdTestStore(t, ep, c), openEtcdTestStore(t, ep, c)

@@ -5,14 +5,14 @@ import (
 	"time"
 )
 
-// TestZZEtcdBudgetClockAheadOverspends: an instance whose clock runs one
+// TestEtcdBudgetClockAheadOverspends: an instance whose clock runs one
 // window ahead moves the stored window on; the others join it at once, so
 // within one window of true time the key decrypts its budget twice.
 // docs/decrypt-budgets.md promised over-spend 0 and n × values over n
 // windows without saying so (this test asserted at most values and failed
 // with 20); it now documents the bound, asserted here, and that the others
 // join the instance ahead (nothing more is spent after it).
-func TestZZEtcdBudgetClockAheadOverspends(t *testing.T) {
+func TestEtcdBudgetClockAheadOverspends(t *testing.T) {
 	ep := startEtcd(t)
 	ca := newClock()
 	cb := newClock()

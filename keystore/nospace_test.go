@@ -38,13 +38,13 @@ func etcdAlarmNoSpace(t *testing.T, c *clientv3.Client, on bool) {
 	}
 }
 
-// TestZZEtcdQuotaFullIsClearAndImmediate: with etcd's space quota
+// TestEtcdQuotaFullIsClearAndImmediate: with etcd's space quota
 // exhausted (the NOSPACE alarm), a write is refused at once with an error
 // that names the cause, is sent once (etcd refuses it before applying
 // anything, and trying again changes nothing), and does not say that it
 // may have been applied. Once the alarm is disarmed writes succeed again,
 // with nothing lost or written twice.
-func TestZZEtcdQuotaFullIsClearAndImmediate(t *testing.T) {
+func TestEtcdQuotaFullIsClearAndImmediate(t *testing.T) {
 	ep := startEtcd(t)
 	s := openEtcdTestStore(t, ep, newClock())
 	e := s.kv.(*etcdKV)
@@ -87,11 +87,11 @@ func TestZZEtcdQuotaFullIsClearAndImmediate(t *testing.T) {
 	}
 }
 
-// TestZZEtcdQuotaFullRestart: with etcd's space quota exhausted, the
+// TestEtcdQuotaFullRestart: with etcd's space quota exhausted, the
 // data plane goes on from the cache (reads work), so an instance that
 // restarts meanwhile should come back too: it opens the store and joins
 // the instance list, registering as soon as etcd takes writes again.
-func TestZZEtcdQuotaFullRestart(t *testing.T) {
+func TestEtcdQuotaFullRestart(t *testing.T) {
 	ep := startEtcd(t)
 	c := newClock()
 	a := openEtcdTestStore(t, ep, c)
