@@ -402,11 +402,19 @@ func (b *builder) hold(v []byte) []byte {
 }
 
 // committed makes the buffers of blocks closed in the transaction just
-// committed free for new blocks, and the arena free again.
+// committed free for new blocks, and the arena free again. It keeps as
+// many free buffers as this transaction used and one more: a burst (a
+// flush that carried more blocks than usual) does not leave its extra
+// buffers, a few hundred KiB each, held for the life of the process.
 func (b *builder) committed() {
+	used := len(b.held)
 	b.free = append(b.free, b.held...)
 	clear(b.held)
 	b.held = b.held[:0]
+	if keep := used + 1; len(b.free) > keep {
+		clear(b.free[keep:])
+		b.free = b.free[:keep]
+	}
 	b.arena = b.arena[:0]
 }
 
