@@ -123,15 +123,7 @@ func appendSlashes(dst, p []byte) []byte {
 // it) and a port is a number (:080 is :80 to Go's net/http, curl and
 // browsers alike).
 func underUpstream(loc []byte, upstream string) ([]byte, bool) {
-	if bytes.ContainsAny(loc, "\t\r\n") {
-		stripped := make([]byte, 0, len(loc))
-		for _, c := range loc {
-			if c != '\t' && c != '\r' && c != '\n' {
-				stripped = append(stripped, c)
-			}
-		}
-		loc = stripped
-	}
+	loc = withoutURLSpace(loc)
 	uscheme, rest, ok := strings.Cut(upstream, "://")
 	if !ok {
 		return nil, false
@@ -190,20 +182,26 @@ func underUpstream(loc []byte, upstream string) ([]byte, bool) {
 
 func isSlash(c byte) bool { return c == '/' || c == '\\' }
 
+// withoutURLSpace is loc without the tabs and line breaks a browser
+// strips from a URL: loc itself when it has none (no allocation).
+func withoutURLSpace(loc []byte) []byte {
+	if !bytes.ContainsAny(loc, "\t\r\n") {
+		return loc
+	}
+	stripped := make([]byte, 0, len(loc))
+	for _, c := range loc {
+		if c != '\t' && c != '\r' && c != '\n' {
+			stripped = append(stripped, c)
+		}
+	}
+	return stripped
+}
+
 // isRelativePath reports whether loc is a path alone (one slash, not two,
 // at its start), the tabs and line breaks a browser strips left out.
 func isRelativePath(loc []byte) bool {
-	n := 0
-	for _, c := range loc {
-		switch {
-		case c == '\t' || c == '\r' || c == '\n':
-		case isSlash(c) && n == 0:
-			n++
-		default:
-			return n == 1 && !isSlash(c)
-		}
-	}
-	return n == 1
+	loc = withoutURLSpace(loc)
+	return len(loc) > 0 && isSlash(loc[0]) && (len(loc) < 2 || !isSlash(loc[1]))
 }
 
 // hasPathPrefix reports whether p starts with base, a backslash in p

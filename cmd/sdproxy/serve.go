@@ -214,9 +214,10 @@ func stoppedStarting(log *slog.Logger, err error) error {
 	return errStoppedStarting
 }
 
-// closeOpened closes what newServer opened, for a start-up that does not
-// go on to Run: the listeners and the instance's registration when they
-// are there, the event log and its sink, the store.
+// closeOpened closes what newServer opened — the listeners and the
+// instance's registration when they are there, the event log and its
+// sink, the store — for a start-up that does not go on to Run, and at the
+// end of Run.
 func (s *server) closeOpened() error {
 	var err error
 	for _, ln := range []net.Listener{s.dataLn, s.adminLn} {

@@ -214,10 +214,7 @@ func (s *server) Run(ctx context.Context) error {
 	err := errors.Join(serveErr, dataErr, adminErr)
 	stopBG()
 	bg.Wait()
-	err = errors.Join(err, s.members.Close(), s.events.Close(), s.store.Close())
-	if s.sink != nil {
-		err = errors.Join(err, s.sink.Close())
-	}
+	err = errors.Join(err, s.closeOpened()) // the listeners are closed already
 	s.log.Info("stopped")
 	return err
 }
