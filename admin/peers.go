@@ -21,7 +21,7 @@ const peerTimeout = 2 * time.Second
 // certificate).
 func newPeerClient(conf *tls.Config) *fasthttp.Client {
 	return &fasthttp.Client{
-		Name: "sdproxy-admin-peer", NoDefaultUserAgentHeader: true, TLSConfig: conf,
+		Name: "sdproxy-admin-peer", NoDefaultUserAgentHeader: true, TLSConfig: conf, DialDualStack: true, // a peer may advertise an IPv6 address
 		ReadTimeout: peerTimeout, WriteTimeout: peerTimeout, MaxIdleConnDuration: time.Minute,
 		MaxResponseBodySize: 64 << 20, MaxConnsPerHost: 16,
 	}

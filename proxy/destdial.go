@@ -89,10 +89,13 @@ func (u *upstreams) destinationDial(addr string) (net.Conn, error) {
 }
 
 // dial is the dialer of every upstream client: opts.Dial, or fasthttp's
-// with opts.DialTimeout.
+// dual-stack one with opts.DialTimeout, so that an upstream or a
+// destination at an IPv6 address ([2001:db8::1]:443), or named by a host
+// that has only AAAA records, is reached (fasthttp's plain DialTimeout
+// dials IPv4 only).
 func (u *upstreams) dial(addr string) (net.Conn, error) {
 	if u.opts.Dial != nil {
 		return u.opts.Dial(addr)
 	}
-	return fasthttp.DialTimeout(addr, u.opts.DialTimeout)
+	return fasthttp.DialDualStackTimeout(addr, u.opts.DialTimeout)
 }

@@ -31,8 +31,14 @@ type upstreamRecorder struct {
 }
 
 func newUpstreamRecorder(t *testing.T) *upstreamRecorder {
+	return newUpstreamRecorderOn(t, nil)
+}
+
+// newUpstreamRecorderOn is newUpstreamRecorder serving on ln (nil: a
+// new listener on 127.0.0.1).
+func newUpstreamRecorderOn(t *testing.T, ln net.Listener) *upstreamRecorder {
 	u := &upstreamRecorder{}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
 		u.bodies = append(u.bodies, append([]byte(r.Method+" "+r.URL.RequestURI()+"\n"), b...))
@@ -41,6 +47,11 @@ func newUpstreamRecorder(t *testing.T) *upstreamRecorder {
 		w.WriteHeader(201)
 		w.Write(b)
 	}))
+	if ln != nil {
+		u.srv.Listener.Close()
+		u.srv.Listener = ln
+	}
+	u.srv.Start()
 	t.Cleanup(u.srv.Close)
 	return u
 }
