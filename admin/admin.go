@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/url"
 	"reflect"
@@ -131,6 +132,12 @@ func New(o Options) *Admin {
 // Handler serves one admin request.
 func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 	a.ids.Stamp(ctx)
+	if BodyUnread(ctx) {
+		// Read only for an authenticated request (readBody): an answer
+		// before that ends the connection rather than read or drain the
+		// body. Set now, it stays unless authenticate lets the request in.
+		ctx.SetConnectionClose()
+	}
 	path := string(ctx.Path())
 	switch path {
 	case "/healthz":
@@ -152,6 +159,7 @@ func (a *Admin) Handler(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, ae)
 		return
 	}
+	ctx.Response.Header.ResetConnectionClose() // what the caller sends may be read now
 	seg, err := pathSegments(ctx.Request.URI().PathOriginal())
 	if err == nil {
 		err = a.route(ctx, seg)
@@ -198,46 +206,69 @@ func (a *Admin) fail(ctx *fasthttp.RequestCtx, err error) {
 	httpapi.WriteError(ctx, a.log, toAPIError, err)
 }
 
-// ServerErrorHandler answers requests fasthttp could not read (too large,
-// malformed, too slow) with the same JSON errors as the handler, request
-// id included.
-//
-// A body refused by HeaderReceived's limit for a caller without the token
-// is answered as the handler answers such callers: 401 (fasthttp does
-// not always keep the request's path for this call, so whatever it was).
+// ServerErrorHandler answers requests fasthttp could not read (malformed,
+// too slow) with the same JSON errors as the handler, request id
+// included.
 func (a *Admin) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	a.ids.Stamp(ctx)
-	ae := httpapi.ServerError(err)
-	if ae == httpapi.ErrBodyTooLarge {
-		if e := a.authenticate(ctx); e != nil {
-			ae = e
-		}
-	}
-	a.fail(ctx, ae)
+	a.fail(ctx, httpapi.ServerError(err))
 	ctx.SetConnectionClose()
 }
 
-// UnauthBodyBytes is the largest body the admin listener reads from a
-// caller that has not presented the token, and unauthReadTimeout how long
-// it waits for it: larger bodies are refused from the headers, before they
-// are read, so that no one without the token can make the server hold a
-// megabyte per connection.
+// UnauthBodyBytes is the most of a body the admin listener reads before
+// the handler has looked at the request: a larger (or chunked) body
+// reaches the handler unread, as a stream, and is read only once the
+// request has the token and its address is not locked out, at most
+// MaxBodyBytes of it. A refused request's unread body is never read: its
+// connection is closed after the answer. So no one without the token can
+// make the server hold a megabyte per connection, and a locked-out
+// address learns nothing from how its body was handled: the right token
+// and a wrong one are refused alike, before the body (the body was read
+// from the headers' verdict on the token before, without the address,
+// which told a locked-out guesser when a guess was right).
 const (
-	UnauthBodyBytes   = 4 << 10
-	unauthReadTimeout = 5 * time.Second
+	UnauthBodyBytes = 4 << 10
+	MaxBodyBytes    = 1 << 20
 )
 
-// HeaderReceived is the admin listener's fasthttp.Server.HeaderReceived:
-// a body larger than UnauthBodyBytes (or chunked) is read only when the
-// request carries the token.
-func (a *Admin) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if cl := h.ContentLength(); cl >= 0 && cl <= UnauthBodyBytes {
-		return fasthttp.RequestConfig{}
+// ConfigureServer sets what the admin listener's server needs for
+// Handler: request bodies streamed past UnauthBodyBytes, and its error
+// handler.
+func (a *Admin) ConfigureServer(s *fasthttp.Server) {
+	s.ErrorHandler = a.ServerErrorHandler
+	s.StreamRequestBody = true
+	s.MaxRequestBodySize = UnauthBodyBytes
+	s.DisablePreParseMultipartForm = true
+}
+
+// BodyUnread reports whether the request has a body that the server has
+// not read whole before the handler (see UnauthBodyBytes).
+func BodyUnread(ctx *fasthttp.RequestCtx) bool {
+	cl := ctx.Request.Header.ContentLength()
+	return cl > UnauthBodyBytes || cl == -1
+}
+
+// readBody reads the request body, at most MaxBodyBytes; only after
+// authenticate. A body over the limit is not read past it: the answer is
+// 413 and the connection is closed.
+func readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
+	if !ctx.Request.IsBodyStream() {
+		return ctx.PostBody(), nil
 	}
-	if a.tokenOK(h.Peek("Authorization")) {
-		return fasthttp.RequestConfig{}
+	if ctx.Request.Header.ContentLength() > MaxBodyBytes {
+		ctx.SetConnectionClose()
+		return nil, httpapi.ErrBodyTooLarge
 	}
-	return fasthttp.RequestConfig{MaxRequestBodySize: UnauthBodyBytes, ReadTimeout: unauthReadTimeout}
+	b, err := io.ReadAll(io.LimitReader(ctx.RequestBodyStream(), MaxBodyBytes+1))
+	if err != nil {
+		ctx.SetConnectionClose()
+		return nil, httpapi.ServerError(err)
+	}
+	if len(b) > MaxBodyBytes {
+		ctx.SetConnectionClose()
+		return nil, httpapi.ErrBodyTooLarge
+	}
+	return b, nil
 }
 
 // authenticate checks the client IP's budget of failed attempts, then
@@ -385,7 +416,11 @@ func dispatch(ctx *fasthttp.RequestCtx, m string, handlers map[string]func() err
 // fields, members in another letter case or given twice, and anything
 // after the object. An empty body decodes as {}.
 func decodeBody(ctx *fasthttp.RequestCtx, v any) error {
-	body := bytes.TrimSpace(ctx.PostBody())
+	b, err := readBody(ctx)
+	if err != nil {
+		return err
+	}
+	body := bytes.TrimSpace(b)
 	if len(body) == 0 {
 		body = []byte("{}")
 	}

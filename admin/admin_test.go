@@ -1011,7 +1011,7 @@ func TestAdminServerErrors(t *testing.T) {
 		{
 			name: "body over 1 MiB",
 			request: "POST /admin/v1/projects HTTP/1.1\r\nHost: admin.test\r\nAuthorization: Bearer " + admToken +
-				"\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n",
+				"\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n" + strings.Repeat(" ", UnauthBodyBytes),
 			wantStatus: http.StatusRequestEntityTooLarge,
 			wantCode:   "body_too_large",
 		},

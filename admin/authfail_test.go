@@ -69,25 +69,41 @@ func TestAdminTokenFailuresLimited(t *testing.T) {
 		t.Errorf("AuthFailures() = %d, want 4 (the three 401s and the one that went past the burst)", n)
 	}
 
-	// A large body refused from its headers (ServerErrorHandler) counts
-	// and is refused the same way.
-	for i, want := range []int{401, 401, 401, 429} {
+	// A large body (past UnauthBodyBytes, sent in part) counts and is
+	// refused the same way, before the rest of it is read; and once the
+	// address is locked out the right token is refused just as a wrong
+	// one, its body no more read, so that how the body was handled
+	// does not tell whether a guess was right.
+	large := func(auth string) (int, string) {
 		c, err := e.ln.DialWithLocalAddr(&net.TCPAddr{IP: net.ParseIP("192.0.2.5"), Port: 4000})
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer c.Close()
 		io.WriteString(c, "POST /admin/v1/projects HTTP/1.1\r\nHost: admin.test\r\nContent-Type: application/json\r\n"+
-			"Authorization: "+bad+"\r\nContent-Length: 10240\r\n\r\n{\"name\":\"")
-		c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a server waiting for the body fails the test, not hangs it
+			"Authorization: "+auth+"\r\nContent-Length: 10240\r\n\r\n{\"name\":\""+strings.Repeat("n", UnauthBodyBytes))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a server waiting for the rest of the body fails the test, not hangs it
+		br := bufio.NewReader(c)
 		resp := fasthttp.AcquireResponse()
-		if err := resp.Read(bufio.NewReader(c)); err != nil {
-			t.Fatal(err)
+		defer fasthttp.ReleaseResponse(resp)
+		if err := resp.Read(br); err != nil {
+			t.Fatalf("large body: no answer before the rest of the body: %v", err)
 		}
-		if resp.StatusCode() != want {
-			t.Errorf("large body with a bad token, %d = %d %s, want %d", i+1, resp.StatusCode(), resp.Body(), want)
+		if !resp.ConnectionClose() {
+			t.Errorf("large body refused %d without Connection: close", resp.StatusCode())
 		}
-		fasthttp.ReleaseResponse(resp)
-		c.Close()
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("large body refused %d: the connection stayed open (%v)", resp.StatusCode(), err)
+		}
+		return resp.StatusCode(), string(resp.Body())
+	}
+	for i, want := range []int{401, 401, 401, 429} {
+		if st, body := large(bad); st != want {
+			t.Errorf("large body with a bad token, %d = %d %s, want %d", i+1, st, body, want)
+		}
+	}
+	if st, body := large(good); st != 429 {
+		t.Errorf("large body with the right token from the locked-out address = %d %s, want 429, before its body, as a wrong token", st, body)
 	}
 	if n := e.admin.AuthFailures(); n != 8 {
 		t.Errorf("AuthFailures() = %d, want 8", n)

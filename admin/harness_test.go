@@ -58,13 +58,8 @@ func newAdmEnvWith(t testing.TB, set func(*Options)) *admEnv {
 	}
 	admin := New(o)
 	ln := fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{
-		Handler:            admin.Handler,
-		ErrorHandler:       admin.ServerErrorHandler,
-		HeaderReceived:     admin.HeaderReceived,
-		MaxRequestBodySize: 1 << 20,
-		Logger:             admQuietLogger{},
-	}
+	srv := &fasthttp.Server{Handler: admin.Handler, Logger: admQuietLogger{}}
+	admin.ConfigureServer(srv)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/admin"
 )
 
 // TestAdminMuxRedirectIsAPath: / and /ui send the browser to the console
@@ -26,5 +28,35 @@ func TestAdminMuxRedirectIsAPath(t *testing.T) {
 	h(&ctx)
 	if !metricsCalled {
 		t.Error("GET /metrics did not reach the metrics handler")
+	}
+}
+
+// TestAdminMuxClosesOnUnreadBody: a request whose body the server has
+// not read whole (larger than admin.UnauthBodyBytes, or chunked) ends its
+// connection after the answer on every path that does not read it
+// (/metrics, the console, the redirect), so that fasthttp does not read
+// and drain a body for a caller that presented no token; a small body
+// keeps the connection.
+func TestAdminMuxClosesOnUnreadBody(t *testing.T) {
+	h := adminMux(nil, nil, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
+	for _, tc := range []struct {
+		path   string
+		length int
+		close  bool
+	}{
+		{"/metrics", admin.UnauthBodyBytes + 1, true},
+		{"/metrics", -1, true}, // chunked
+		{"/", 1 << 20, true},
+		{"/metrics", admin.UnauthBodyBytes, false},
+		{"/metrics", 0, false},
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(tc.path)
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.Header.SetContentLength(tc.length)
+		h(&ctx)
+		if got := ctx.Response.ConnectionClose(); got != tc.close {
+			t.Errorf("POST %s with a body of %d: Connection: close = %v, want %v", tc.path, tc.length, got, tc.close)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdproxy/sdproxy/admin"
 	"github.com/sdproxy/sdproxy/config"
 	"github.com/sdproxy/sdproxy/internal/e2e"
 )
@@ -40,8 +41,8 @@ func adminRaw(t *testing.T, addr, head string, body []byte) string {
 }
 
 // TestE2EAdminBodyBeforeToken: the admin listener does not read a large
-// body from a caller without the token (it answers 401 from the headers,
-// before the body is sent), reads it from one with the token, and takes a
+// body from a caller without the token (it answers 401 after the first
+// 4 KiB, before the rest is sent), reads it from one with the token, and takes a
 // token given in SDPROXY_ADMIN_TOKEN with a trailing newline. On loopback
 // it answers only requests for a loopback host.
 func TestE2EAdminBodyBeforeToken(t *testing.T) {
@@ -50,12 +51,13 @@ func TestE2EAdminBodyBeforeToken(t *testing.T) {
 	env[config.EnvAdminToken] = token + "\n"
 	srv := e2e.Start(t, env)
 
-	// Announced, never sent: an answer proves the server did not wait for it.
+	// Announced, and only its first 4 KiB sent: an answer proves the
+	// server did not wait for the rest.
 	for _, auth := range []string{"", "Authorization: Bearer wrong-token-wrong-token-wrong-token\r\n"} {
 		head := "POST /admin/v1/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + auth +
 			"Content-Length: 1048576\r\n\r\n"
-		if got := adminRaw(t, srv.AdminAddr, head, nil); !strings.HasPrefix(got, "HTTP/1.1 401") {
-			t.Errorf("1 MiB body announced without the token (%q): %q, want 401 before the body", auth, got)
+		if got := adminRaw(t, srv.AdminAddr, head, []byte(strings.Repeat(" ", admin.UnauthBodyBytes))); !strings.HasPrefix(got, "HTTP/1.1 401") {
+			t.Errorf("1 MiB body announced without the token (%q): %q, want 401 before the rest of the body", auth, got)
 		}
 	}
 	// A chunked body without the token: refused past 4 KiB.

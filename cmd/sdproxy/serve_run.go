@@ -83,8 +83,8 @@ func (s *server) listen(getenv func(string) string) error {
 	s.metrics.WatchDecryptBudgets(func() []metrics.BudgetSample { return budgetSamples(s.store.BudgetGauges()) })
 	s.metrics.WatchProjects(func(id string) bool { return s.store.CachedProject([]byte(id)) != nil })
 	mux := loopbackHostGuard(s.adminLn.Addr(), s.cfg.AdminAdvertise, adminMux(adm, console.New(), s.metrics.Handler()))
-	s.adminSrv = newHTTPServer("sdproxy-admin", mux, adm.ServerErrorHandler, 1<<20, s.log)
-	s.adminSrv.HeaderReceived = adm.HeaderReceived
+	s.adminSrv = newHTTPServer("sdproxy-admin", mux, adm.ServerErrorHandler, admin.MaxBodyBytes, s.log)
+	adm.ConfigureServer(s.adminSrv)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
 	s.dataSrv.HeaderReceived = data.HeaderReceived
 	s.dataSrv.MaxConnsPerIP = s.cfg.Limits.MaxConnsPerIP
@@ -125,6 +125,12 @@ func authFailureOptions(cfg config.Config) authfail.Options {
 // /metrics and the admin API elsewhere.
 func adminMux(api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
+		if admin.BodyUnread(ctx) {
+			// Only the API reads a large body, once the token is checked
+			// (admin.UnauthBodyBytes): elsewhere the connection ends
+			// after the answer instead of the body being drained.
+			ctx.SetConnectionClose()
+		}
 		p := ctx.Path()
 		if string(p) == "/metrics" {
 			metrics(ctx)
