@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -19,16 +20,21 @@ var errDestinationAddress = errors.New("the destination's host resolves only to 
 // and its sidecars), link-local (cloud metadata services such as
 // 169.254.169.254, fe80::/10), unspecified, "this network" (0.0.0.0/8,
 // which Linux dials as the local host) and multicast; the cloud metadata
-// services at other addresses (metadataIPs); and any of these behind the
-// NAT64 well-known prefix (64:ff9b::/96, which the network's gateway
-// turns into the IPv4 address) or written as an IPv4-compatible IPv6
-// address (::a.b.c.d). Private addresses are allowed: an internal
-// service's name resolves to one.
+// services at other addresses (metadataIPs); and any of these behind a
+// NAT64 prefix (64:ff9b::/96, 64:ff9b:1::/96 and the like, which the
+// network's gateway turns into the IPv4 address), as an IPv4-translated
+// (::ffff:0:a.b.c.d) or 6to4 (2002:AABB:CCDD::) address, or written as an
+// IPv4-compatible IPv6 address (::a.b.c.d). Private addresses are
+// allowed: an internal service's name resolves to one.
 func refusedDestinationIP(ip netip.Addr) bool {
 	ip = ip.WithZone("").Unmap()
 	if ip.Is6() {
 		b := ip.As16()
-		if nat64.Contains(ip) || ip != netip.IPv6Unspecified() && ip != netip.IPv6Loopback() && ipv4Compatible.Contains(ip) {
+		switch {
+		case sixToFour.Contains(ip):
+			ip = netip.AddrFrom4([4]byte(b[2:6]))
+		case nat64.Contains(ip) || nat64Local.Contains(ip) || ipv4Translated.Contains(ip) ||
+			ip != netip.IPv6Unspecified() && ip != netip.IPv6Loopback() && ipv4Compatible.Contains(ip):
 			ip = netip.AddrFrom4([4]byte(b[12:]))
 		}
 	}
@@ -47,9 +53,22 @@ func refusedDestinationIP(ip netip.Addr) bool {
 var (
 	nat64          = netip.MustParsePrefix("64:ff9b::/96")
 	ipv4Compatible = netip.MustParsePrefix("::/96")
-	// metadataIPs are cloud metadata services outside link-local:
-	// AWS's IPv6 endpoint (Nitro instances) and Alibaba Cloud's.
-	metadataIPs = []netip.Addr{netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200")}
+	// Other IPv6 forms a translating network delivers to the IPv4
+	// address they carry: the local-use NAT64 prefix (RFC 8215, in its
+	// /96 use), IPv4-translated addresses (SIIT, RFC 6145) and 6to4
+	// (RFC 3056, the IPv4 address in bits 16-47).
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48")
+	ipv4Translated = netip.MustParsePrefix("::ffff:0:0:0/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+	// metadataIPs are cloud metadata and credential services outside
+	// link-local: AWS's IPv6 IMDS (Nitro instances) and EKS Pod Identity
+	// Agent, Google Cloud's IPv6 metadata server, Scaleway's IPv6
+	// metadata API, Alibaba Cloud's metadata service, Azure's WireServer
+	// (which hands VM extensions their settings and certificates) and
+	// Oracle Cloud Classic's metadata service.
+	metadataIPs = []netip.Addr{netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("fd00:ec2::23"),
+		netip.MustParseAddr("fd20:ce::254"), netip.MustParseAddr("fd00:42::42"), netip.MustParseAddr("100.100.100.200"),
+		netip.MustParseAddr("168.63.129.16"), netip.MustParseAddr("192.0.0.192")}
 )
 
 // destinationDial dials addr, the host:port of an allowed destination
@@ -70,16 +89,33 @@ func (u *upstreams) destinationDial(addr string) (net.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), u.opts.DialTimeout)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	ips, err := u.opts.Resolve(ctx, host)
 	if err != nil {
 		return nil, err
 	}
-	err = errDestinationAddress
+	allowed := make([]netip.Addr, 0, len(ips))
 	for _, ip := range ips {
-		if refusedDestinationIP(ip) {
-			continue
+		if !refusedDestinationIP(ip) {
+			allowed = append(allowed, ip.Unmap())
 		}
-		c, derr := u.dial(net.JoinHostPort(ip.Unmap().String(), port))
+	}
+	if len(allowed) == 0 {
+		return nil, errDestinationAddress
+	}
+	// DialTimeout bounds the whole dial, not each address: the time left
+	// is shared among the addresses left (as net.Dialer does), and the
+	// address families alternate (RFC 8305), so that black-holed AAAA
+	// records neither hold a connection for n × DialTimeout nor keep a
+	// working IPv4 address from being tried.
+	allowed = interleaveFamilies(allowed)
+	err = fasthttp.ErrDialTimeout
+	for i, ip := range allowed {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		c, derr := u.dialWithin(net.JoinHostPort(ip.String(), port), partialTimeout(left, len(allowed)-i))
 		if derr == nil {
 			return c, nil
 		}
@@ -88,14 +124,55 @@ func (u *upstreams) destinationDial(addr string) (net.Conn, error) {
 	return nil, err
 }
 
-// dial is the dialer of every upstream client: opts.Dial, or fasthttp's
-// dual-stack one with opts.DialTimeout, so that an upstream or a
-// destination at an IPv6 address ([2001:db8::1]:443), or named by a host
-// that has only AAAA records, is reached (fasthttp's plain DialTimeout
-// dials IPv4 only).
+// interleaveFamilies orders ips with the families alternating, starting
+// with the first one's, each family in the resolver's order.
+func interleaveFamilies(ips []netip.Addr) []netip.Addr {
+	var first, other []netip.Addr
+	for _, ip := range ips {
+		if ip.Is4() == ips[0].Is4() {
+			first = append(first, ip)
+		} else {
+			other = append(other, ip)
+		}
+	}
+	if len(other) == 0 {
+		return ips
+	}
+	out := ips[:0]
+	for i := 0; i < len(first) || i < len(other); i++ {
+		if i < len(first) {
+			out = append(out, first[i])
+		}
+		if i < len(other) {
+			out = append(out, other[i])
+		}
+	}
+	return out
+}
+
+// partialTimeout is the share of left for one of n addresses: left / n,
+// but at least 2 s (or all of left, when less), as net.Dialer gives.
+func partialTimeout(left time.Duration, n int) time.Duration {
+	const sane = 2 * time.Second
+	d := left / time.Duration(n)
+	if d < sane {
+		d = min(sane, left)
+	}
+	return d
+}
+
+// dial is the dialer of every upstream client: dialWithin opts.DialTimeout.
 func (u *upstreams) dial(addr string) (net.Conn, error) {
+	return u.dialWithin(addr, u.opts.DialTimeout)
+}
+
+// dialWithin dials addr with timeout: opts.Dial (which times itself), or
+// fasthttp's dual-stack dialer, so that an upstream or a destination at
+// an IPv6 address ([2001:db8::1]:443), or named by a host that has only
+// AAAA records, is reached (fasthttp's plain DialTimeout dials IPv4 only).
+func (u *upstreams) dialWithin(addr string, timeout time.Duration) (net.Conn, error) {
 	if u.opts.Dial != nil {
 		return u.opts.Dial(addr)
 	}
-	return fasthttp.DialDualStackTimeout(addr, u.opts.DialTimeout)
+	return fasthttp.DialDualStackTimeout(addr, timeout)
 }
