@@ -31,14 +31,14 @@ func TestAdminMuxRedirectIsAPath(t *testing.T) {
 	}
 }
 
-// TestAdminMuxClosesOnUnreadBody: a request whose body the server has
-// not read whole (larger than admin.UnauthBodyBytes, or chunked) ends its
-// connection after the answer on every path that does not read it
+// TestAdminHandlerClosesOnUnreadBody: a request whose body the server
+// has not read whole (larger than admin.UnauthBodyBytes, or chunked) ends
+// its connection after the answer on every path that does not read it
 // (/metrics, the console, the redirect), so that fasthttp does not read
 // and drain a body for a caller that presented no token; a small body
 // keeps the connection.
-func TestAdminMuxClosesOnUnreadBody(t *testing.T) {
-	h := adminMux(nil, nil, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
+func TestAdminHandlerClosesOnUnreadBody(t *testing.T) {
+	h := adminHandler(adminLoopback, "", nil, nil, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
 	for _, tc := range []struct {
 		path   string
 		length int

@@ -82,7 +82,7 @@ func (s *server) listen(getenv func(string) string) error {
 	s.metrics.WatchAuthFailures(func() float64 { return float64(data.AuthFailures()) }, func() float64 { return float64(adm.AuthFailures()) })
 	s.metrics.WatchDecryptBudgets(func() []metrics.BudgetSample { return budgetSamples(s.store.BudgetGauges()) })
 	s.metrics.WatchProjects(func(id string) bool { return s.store.CachedProject([]byte(id)) != nil })
-	mux := loopbackHostGuard(s.adminLn.Addr(), s.cfg.AdminAdvertise, adminMux(adm, console.New(), s.metrics.Handler()))
+	mux := adminHandler(s.adminLn.Addr(), s.cfg.AdminAdvertise, adm, console.New(), s.metrics.Handler())
 	s.adminSrv = newHTTPServer("sdproxy-admin", mux, adm.ServerErrorHandler, admin.MaxBodyBytes, s.log)
 	adm.ConfigureServer(s.adminSrv)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
@@ -125,14 +125,12 @@ func authFailureOptions(cfg config.Config) authfail.Options {
 // /metrics and the admin API elsewhere.
 func adminMux(api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		if admin.BodyUnread(ctx) {
-			// Only the API reads a large body, once the token is checked
-			// (admin.UnauthBodyBytes): elsewhere the connection ends
-			// after the answer instead of the body being drained.
-			ctx.SetConnectionClose()
-		}
 		p := ctx.Path()
 		if string(p) == "/metrics" {
+			// The metrics handler (fasthttpadaptor) would read a streamed
+			// body whole, with no limit, for anyone: it has no use for
+			// one, so it gets none.
+			ctx.Request.ResetBody()
 			metrics(ctx)
 			return
 		}
@@ -149,6 +147,23 @@ func adminMux(api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHan
 			return
 		}
 		api.Handler(ctx)
+	}
+}
+
+// adminHandler is the admin listener's handler: the host guard, then
+// adminMux. A body the server has not read whole before the handler
+// (admin.UnauthBodyBytes) is read only by the API, once the request is
+// authenticated (admin.Handler keeps the connection then): any other
+// answer — the host guard's 421, /metrics, the console, a refusal —
+// ends the connection, rather than the server reading and draining the
+// body for a caller that has shown no token.
+func adminHandler(bound net.Addr, advertise string, api *admin.Admin, ui *console.Console, metrics fasthttp.RequestHandler) fasthttp.RequestHandler {
+	next := loopbackHostGuard(bound, advertise, adminMux(api, ui, metrics))
+	return func(ctx *fasthttp.RequestCtx) {
+		if admin.BodyUnread(ctx) {
+			ctx.SetConnectionClose()
+		}
+		next(ctx)
 	}
 }
 
