@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -46,23 +44,6 @@ func (l countingListener) Accept() (net.Conn, error) {
 	return countingConn{c, l.n}, nil
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // adminLoopback is an admin listener's loopback address.
 var adminLoopback = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}
 
@@ -70,9 +51,9 @@ var adminLoopback = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}
 // same newHTTPServer settings and admin.ConfigureServer) on an in-memory
 // listener, counting the bytes the server reads; its fasthttp log goes to
 // logs.
-func adminTestServer(t *testing.T, h fasthttp.RequestHandler) (ln *fasthttputil.InmemoryListener, read *atomic.Int64, logs *syncBuffer) {
+func adminTestServer(t *testing.T, h fasthttp.RequestHandler) (ln *fasthttputil.InmemoryListener, read *atomic.Int64, logs *lockedBuffer) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	adm := admin.New(admin.Options{Store: nil, Token: "test-token-test-token-test-token", Ready: func() error { return nil }})
 	srv := newHTTPServer("sdproxy-admin", h, adm.ServerErrorHandler, admin.MaxBodyBytes, log)
@@ -120,19 +101,25 @@ func TestMetricsReadsNoUnauthenticatedBody(t *testing.T) {
 	}
 }
 
+// dialAdminHandler connects to the admin listener's handler served as
+// serve serves it, and counts the bytes the server reads.
+func dialAdminHandler(t *testing.T) (net.Conn, *atomic.Int64) {
+	t.Helper()
+	ln, read, _ := adminTestServer(t, adminHandler(adminLoopback, "", nil, console.New(), metrics.New().Handler()))
+	c, err := ln.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, read
+}
+
 // TestHostGuardLeavesUnreadBody: the host guard's 421 ends a
 // connection whose body is unread, as every answer before authentication
 // does, rather than fasthttp draining it (up to 256 KiB) and reading the
 // next request: one answer, the 200 KiB body not read.
 func TestHostGuardLeavesUnreadBody(t *testing.T) {
-	m := metrics.New()
-	h := adminHandler(adminLoopback, "", nil, console.New(), m.Handler())
-	ln, read, _ := adminTestServer(t, h)
-	c, err := ln.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, read := dialAdminHandler(t)
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	const bodyLen = 200 << 10
 	go func() {
@@ -162,14 +149,7 @@ func TestHostGuardLeavesUnreadBody(t *testing.T) {
 // chunk data against its limit and reads chunk extensions without bound
 // (until ReadTimeout): 8 MiB of extension after a 421 must not be read.
 func TestHostGuardChunkExtensionsUnread(t *testing.T) {
-	m := metrics.New()
-	h := adminHandler(adminLoopback, "", nil, console.New(), m.Handler())
-	ln, read, _ := adminTestServer(t, h)
-	c, err := ln.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, read := dialAdminHandler(t)
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	const ext = 8 << 20
 	wrote := make(chan int64, 1)
