@@ -363,3 +363,14 @@ func cutUnescaped(s string, sep byte) (before, after string, found bool) {
 	}
 	return s, "", false
 }
+
+// FirstKey returns the first key of path i (of Len and the spellings
+// besides, i < NumPaths), unescaped, and false when it is * (any key).
+// It does not allocate.
+func (f Fields) FirstKey(i int) (string, bool) {
+	seg := &f.paths[i].segs[0]
+	return seg.key, !seg.wild
+}
+
+// NumPaths is the number of paths f matches, spellings included.
+func (f Fields) NumPaths() int { return len(f.paths) }

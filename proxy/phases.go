@@ -299,6 +299,9 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	if !ok || err != nil {
 		return body, err
 	}
+	if st.mode == modeEncrypt && ctx.QueryArgs().Len() > 0 && queryNamesField(ctx.QueryArgs(), fields) {
+		return nil, errFieldInQuery
+	}
 	if body, err = d.decodeRequest(ctx, st, body); err != nil {
 		return nil, err
 	}
@@ -310,6 +313,10 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return body, nil
+	}
+	ct := ctx.Request.Header.ContentType()
+	if st.mode == modeEncrypt && !safeContentType(ct) {
+		return nil, errNotJSONType
 	}
 	if err := st.routeSubject(body); err != nil {
 		return nil, err
@@ -331,6 +338,9 @@ func (d *Data) transformBody(ctx *fasthttp.RequestCtx, st *reqState) ([]byte, er
 	st.buf = out
 	if err != nil {
 		return nil, err
+	}
+	if st.mode == modeEncrypt && isForm(ct) && formNamesField(out, fields) {
+		return nil, errNotJSONType
 	}
 	if st.mode == modeDecrypt {
 		// Spent by serveProxy once the target is known, and counted
@@ -420,4 +430,110 @@ func gjsonPath(p string) string {
 		}
 	}
 	return string(b)
+}
+
+// safeContentType reports whether a request whose body is sealed may go
+// upstream with Content-Type ct. sdproxy reads the body as UTF-8 JSON; an
+// upstream reads it by its Content-Type. With charset=utf-7, Django REST
+// framework's JSONParser (codecs.getreader(request.encoding)) reads
+// {"x":"+ACIALAAi…-"} as {"x":"","ssn":…}, a field sdproxy never saw; so
+// a charset other than utf-8 or us-ascii is refused (every charset
+// parameter, quoted or not, RFC 2231's charset* too), as are multipart
+// types and a media type that is not one token (PHP reads a list up to its
+// first ',' or ' '). A form (application/x-www-form-urlencoded, which
+// curl -d sends by default) is read as one after sealing: see formNamesField.
+func safeContentType(ct []byte) bool {
+	if len(bytes.TrimSpace(ct)) == 0 {
+		return true
+	}
+	mt, params, _ := bytes.Cut(ct, []byte{';'})
+	mt = bytes.Trim(mt, " \t")
+	if bytes.Count(mt, []byte{'/'}) != 1 || mt[0] == '/' {
+		return false
+	}
+	for _, c := range mt {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '.' || c == '-' || c == '+' || c == '_') {
+			return false // a list, a quote…
+		}
+	}
+	if len(mt) >= 10 && bytes.EqualFold(mt[:10], []byte("multipart/")) {
+		return false
+	}
+	for len(params) > 0 {
+		var p []byte
+		p, params, _ = bytes.Cut(params, []byte{';'})
+		name, val, _ := bytes.Cut(p, []byte{'='})
+		name = bytes.Trim(name, " \t")
+		if len(name) < 7 || !bytes.EqualFold(name[:7], []byte("charset")) {
+			continue
+		}
+		val = bytes.Trim(val, " \t")
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+		}
+		if !bytes.EqualFold(val, []byte("utf-8")) && !bytes.EqualFold(val, []byte("utf8")) && !bytes.EqualFold(val, []byte("us-ascii")) {
+			return false
+		}
+	}
+	return true
+}
+
+// isForm reports whether Content-Type ct is application/x-www-form-urlencoded.
+func isForm(ct []byte) bool {
+	mt, _, _ := bytes.Cut(ct, []byte{';'})
+	return bytes.EqualFold(bytes.Trim(mt, " \t"), []byte("application/x-www-form-urlencoded"))
+}
+
+// formNamesField reports whether body, the sealed JSON, read as the form
+// its Content-Type says it is, has a parameter that is a field to encrypt
+// (see queryNamesField): {"x":"&ssn=123-45-6789&"} holds ssn in plaintext
+// for PHP's $_POST, Go's ParseForm, Express or Rails.
+func formNamesField(body []byte, f fieldcrypt.Fields) bool {
+	args := fasthttp.AcquireArgs()
+	defer fasthttp.ReleaseArgs(args)
+	args.ParseBytes(body)
+	return queryNamesField(args, f)
+}
+
+// queryNamesField reports whether a query parameter is, as frameworks that
+// merge the query with a JSON body read it (Rails' and Laravel's params,
+// Spring's @RequestParam), the top-level key of a field to encrypt: its
+// name cut at a '[' (user[ssn] is user's), in any letter case, and with
+// '.', ' ' and '-' read as '_' (PHP's $_GET reads user.ssn as user_ssn).
+// Such a value would reach the upstream in plaintext beside the sealed
+// body, or in place of a field the body leaves out.
+func queryNamesField(args *fasthttp.Args, f fieldcrypt.Fields) bool {
+	for k := range args.All() {
+		if i := bytes.IndexByte(k, '['); i >= 0 {
+			k = k[:i]
+		}
+		k = bytes.TrimLeft(k, " ")
+		for i := range f.NumPaths() {
+			if first, ok := f.FirstKey(i); ok && equalFoldSep(k, first) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// equalFoldSep is ASCII case-insensitive equality with '.', ' ', '-' and
+// '_' all equal.
+func equalFoldSep(a []byte, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := lowerASCII(a[i]), lowerASCII(b[i])
+		if x == '.' || x == ' ' || x == '-' {
+			x = '_'
+		}
+		if y == '.' || y == ' ' || y == '-' {
+			y = '_'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
