@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
@@ -148,6 +149,10 @@ func (c *client) do(method, path string, body any) ([]byte, error) {
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
+		if _, perr := url.Parse(c.base); perr != nil {
+			// url.Parse's error quotes the URL, credentials included.
+			return nil, errors.New("--admin-addr (or " + config.EnvAdminAddr + ") is not a valid URL")
+		}
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
@@ -156,7 +161,7 @@ func (c *client) do(method, path string, body any) ([]byte, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the admin API at %s (is `sdproxy serve` running? see --admin-addr): %w", c.base, err)
+		return nil, fmt.Errorf("cannot reach the admin API at %s (is `sdproxy serve` running? see --admin-addr): %w", redactedURL(c.base), err)
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -219,6 +224,17 @@ func sep(path string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// redactedURL is u with the password of its user info, if any, replaced
+// by "xxxxx" (as net/url's Redacted does), for messages: --admin-addr may
+// hold credentials (never sent: the bearer token replaces them), and the
+// error lands in terminals and CI logs.
+func redactedURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	return "--admin-addr"
 }
 
 func firstNonEmpty(s ...string) string {

@@ -20,12 +20,15 @@ function shellQuote(s) {
 }
 
 // curlExample is a copy-pasteable curl command for mode against url.
+// No --location: the project URL never redirects, and curl sends --header
+// values (the key) to every host a redirect leads to, and the body again
+// on a 307/308.
 export function curlExample(url, mode) {
   const data = mode === 'encrypt'
     ? "--data '{\"title\": \"Sensitive title\", \"body\": \"Sensitive body text\"}' \\\n  --output encrypted.json"
     : '--data @encrypted.json';
   return [
-    'curl --location ' + shellQuote(url) + ' \\',
+    'curl ' + shellQuote(url) + ' \\',
     '  --header "X-Qanapi-Authorization: $KEY" \\',
     "  --header 'X-Qanapi-Mode: " + mode + "' \\",
     "  --header 'X-Qanapi-Fields: title,body' \\",
@@ -80,8 +83,8 @@ export function proxyTab(panel, ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'curl-title' },
       h('h2', { id: 'curl-title' }, 'Try it with curl'),
       h('p', null, 'Set KEY to an API key of this project first (', h('code', null, "export KEY='qk_…'"),
-        '). Without an upstream the proxy answers with the transformed JSON; with one it forwards the ' +
-        'transformed request there and answers with the upstream\'s response.'),
+        '). The project URL alone is the transform-only call: the proxy answers with the transformed JSON ' +
+        'and calls no upstream. Paths after it (such as …/posts) go to the upstream, when there is one.'),
       h('h3', null, 'Encrypt the fields title and body'),
       h('pre', { class: 'code' }, encEx), copyButton(encEx, 'Copy encrypt example'),
       h('h3', null, 'Decrypt them again'),
