@@ -34,7 +34,15 @@ func loopbackHostGuard(bound net.Addr, advertise string, next fasthttp.RequestHa
 	}
 	ids := httpapi.NewRequestIDs("adm")
 	return func(ctx *fasthttp.RequestCtx) {
-		if host := ctx.Request.Header.Host(); len(host) > 0 && !loopbackHost(string(host), advertised) {
+		host := ctx.Request.Header.Host()
+		refused := len(host) > 0 && !loopbackHost(string(host), advertised)
+		if uri := ctx.Request.Header.RequestURI(); len(uri) > 0 && uri[0] != '/' && uri[0] != '*' {
+			// Absolute form (GET http://host/… HTTP/1.1): its authority,
+			// not Host, names the target (RFC 9112 §3.2.2); both must be
+			// this machine's.
+			refused = refused || !loopbackHost(string(ctx.Request.URI().Host()), advertised)
+		}
+		if refused {
 			var id [32]byte
 			ctx.Response.Header.Set(httpapi.HeaderRequestID, string(ids.Next(id[:0])))
 			httpapi.WriteError(ctx, nil, func(error) (*httpapi.Error, bool) { return errAdminHost, true }, errAdminHost)
@@ -49,7 +57,12 @@ func loopbackHostGuard(bound net.Addr, advertise string, next fasthttp.RequestHa
 // advertised host.
 func loopbackHost(host, advertised string) bool {
 	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		// SplitHostPort does not check the port: "localhost:1@attacker"
+		// would read as localhost.
+		if strings.Trim(port, "0123456789") != "" {
+			return false
+		}
 		name = h
 	}
 	name = strings.ToLower(strings.TrimSuffix(strings.Trim(name, "[]"), "."))
