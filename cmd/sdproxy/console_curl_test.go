@@ -36,17 +36,17 @@ func consoleCurl(url string, location bool) []string {
 	}
 }
 
-// TestZZConsoleCurlExampleLeaksKeyOnRedirect: the Data Proxy tab's
-// copy-paste curl example runs curl with --location. The bare
+// TestConsoleCurlExampleFollowsNoRedirect: the Data Proxy tab's
+// copy-paste curl example must not run curl with --location. The bare
 // /proxy/{id} it calls is the transform-only call, which never redirects,
-// so --location buys nothing; but curl sends headers given with --header
-// to every host a redirect leads to, and a 307/308 makes it send the body
-// again. Whatever answers at the base URL the tab shows (by default
+// so --location would buy nothing; but curl sends headers given with
+// --header to every host a redirect leads to, and a 307/308 makes it send
+// the body again. Whatever answers at the base URL the tab shows (by default
 // http://<this page's host>:8080, which on an operator's laptop behind an
 // SSH tunnel may be any local dev server, auth proxy or ingress) and
 // redirects to another host hands that host the API key
 // (X-Qanapi-Authorization) and the plaintext of the fields to encrypt.
-func TestZZConsoleCurlExampleLeaksKeyOnRedirect(t *testing.T) {
+func TestConsoleCurlExampleFollowsNoRedirect(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("no curl")
 	}

@@ -7,14 +7,12 @@ import (
 	"github.com/sdproxy/sdproxy/internal/e2e"
 )
 
-// TestZZAdminHostGuardSpellings: on loopback the guard reads the Host
-// header's name after net.SplitHostPort, which does not check the port:
-// "localhost:8081@attacker.example" passes as localhost. And an
-// absolute-form target (RFC 9112 §3.2.2: its authority, not Host, names
-// the target) for another host passes when Host says localhost. No
-// browser sends either (so DNS rebinding is still refused), but the guard
-// lets through requests that name a host other than this machine.
-func TestZZAdminHostGuardSpellings(t *testing.T) {
+// TestAdminHostGuardSpellings: on loopback the guard refuses a Host whose
+// port is not a number ("localhost:8081@attacker.example", which
+// net.SplitHostPort reads as localhost) and an absolute-form target
+// (RFC 9112 §3.2.2: its authority, not Host, names the target) for
+// another host whatever Host says; loopback spellings still pass.
+func TestAdminHostGuardSpellings(t *testing.T) {
 	srv := e2e.Start(t, serveEnv(t, t.TempDir(), e2e.NewMasterKey(t)))
 	for _, head := range []string{
 		"GET /metrics HTTP/1.1\r\nHost: localhost:8081@attacker.example\r\n\r\n",

@@ -11,10 +11,10 @@ import (
 	"github.com/sdproxy/sdproxy/config"
 )
 
-// TestZZCLITokenNotInErrors: a token the transport refuses (a second line
+// TestCLITokenNotInErrors: a token the transport refuses (a second line
 // in the token file's variable) and an unreachable --admin-addr: the
 // error never quotes the token.
-func TestZZCLITokenNotInErrors(t *testing.T) {
+func TestCLITokenNotInErrors(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
@@ -27,10 +27,10 @@ func TestZZCLITokenNotInErrors(t *testing.T) {
 	}
 }
 
-// TestZZCLIAdminAddrUserinfo: credentials in --admin-addr are never sent
-// (the bearer token replaces Go's basic auth) yet the error path prints
-// them in full.
-func TestZZCLIAdminAddrUserinfo(t *testing.T) {
+// TestCLIAdminAddrUserinfo: credentials in --admin-addr are never sent
+// (the bearer token replaces Go's basic auth), and no error prints them:
+// an unreachable address and a malformed one.
+func TestCLIAdminAddrUserinfo(t *testing.T) {
 	var mu sync.Mutex
 	var auth string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
