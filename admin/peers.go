@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,12 @@ func newPeerClient(conf *tls.Config) *fasthttp.Client {
 // token and decodes its JSON answer into out. Answers other than the
 // statuses in ok are errors.
 func (a *Admin) peerGet(base, pathQuery string, out any, ok ...int) error {
+	// An instance whose own admin API is https never sends the token to
+	// a plaintext peer: whoever registered an http:// admin URL (or a
+	// misconfigured instance) would read it off the wire.
+	if a.members != nil && hasPrefixFold(a.members.Self().AdminURL, "https://") && !hasPrefixFold(base, "https://") {
+		return fmt.Errorf("its admin URL is not https://: the admin token is not sent in clear")
+	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -57,4 +64,8 @@ func (a *Admin) eachInstance(list []keystore.Instance, fn func(i int, in keystor
 		wg.Go(func() { fn(i, in, in.ID == selfID) })
 	}
 	wg.Wait()
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

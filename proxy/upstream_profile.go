@@ -72,11 +72,14 @@ func (u *upstreams) poolLocked(p *keystore.Project, now int64) (*pool, error) {
 		return c, nil
 	}
 	e := u.byID[p.ID]
-	if e != nil {
-		if src := e.src.Load(); src.UpdatedAt.After(p.UpdatedAt) {
-			e.used.mark(now)
-			return e.pool, nil
-		}
+	if e != nil && u.isCurrent(e.src.Load()) {
+		// p is a snapshot older than the one the pool was built from (a
+		// request that read the project before an update): keep the
+		// newer pool. Which is newer is what the store holds now, not
+		// UpdatedAt: a wall clock stepped back, or another instance's
+		// clock behind, would otherwise keep a replaced CA for good.
+		e.used.mark(now)
+		return e.pool, nil
 	}
 	fp := profileFingerprint(p)
 	if e != nil && e.fp == fp {
@@ -97,6 +100,19 @@ func (u *upstreams) poolLocked(p *keystore.Project, now int64) (*pool, error) {
 	e.used.ns.Store(now)
 	u.byID[p.ID] = e
 	return e.pool, nil
+}
+
+// currentProjects is the store's view of the projects' current settings
+// (the data plane's store has it).
+type currentProjects interface {
+	CachedProject(id []byte) *keystore.Project
+}
+
+// isCurrent reports whether src is the project's current settings in the
+// store (false when the store cannot say).
+func (u *upstreams) isCurrent(src *keystore.Project) bool {
+	cp, ok := u.certs.(currentProjects)
+	return ok && src != nil && cp.CachedProject([]byte(src.ID)) == src
 }
 
 // tlsConfig is the TLS configuration of p's profile: its CA certificates
