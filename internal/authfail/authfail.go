@@ -97,7 +97,13 @@ func New(o Options) *Tracker {
 	}
 }
 
-// Limited reports whether ip has spent its failure budget at now.
+// Limited reports whether ip has spent its failure budget at now. An
+// address that is not tracked is never limited here, even while the
+// shared overflow bucket is spent: that bucket holds the failures of
+// every address past MaxTracked, and refusing from it up front would let
+// whoever fills the table (two IPv6 /48s hold 131,072 /64s) lock out
+// every client that never failed. Such an address's own failures still
+// count there, and Fail refuses them past it.
 func (a *Tracker) Limited(ip netip.Addr, now time.Time) bool {
 	if a.nBlocked.Load() == 0 {
 		return false
@@ -105,6 +111,9 @@ func (a *Tracker) Limited(ip netip.Addr, now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ip = a.key(ip)
+	if !ip.IsValid() {
+		return false // untracked: see above
+	}
 	lim := a.blocked[ip]
 	if lim == nil {
 		return false
