@@ -81,7 +81,8 @@ func previewPathRig(t *testing.T) (*admEnv, admProject, func(path string) (int, 
 	d := proxy.NewData(proxy.DataOptions{Store: e.store, MaxBodyBytes: 1 << 20,
 		Upstream: proxy.UpstreamOptions{Dial: func(string) (net.Conn, error) { return up.Dial() }}})
 	ln := fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{Handler: d.Handler, ErrorHandler: d.ServerErrorHandler, HeaderReceived: d.HeaderReceived}
+	srv := &fasthttp.Server{Handler: d.Handler}
+	d.ConfigureServer(srv)
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Shutdown()

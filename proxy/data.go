@@ -166,6 +166,11 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 	st := d.states.Get().(*reqState)
 	defer d.putState(st)
 	st.start = start
+	if d.bodyUnread(ctx) {
+		// Read only once the request may go on (loadBody, which keeps
+		// the connection then): any answer before ends it instead.
+		ctx.SetConnectionClose()
+	}
 	st.reqID = d.ids.Next(st.reqID[:0])
 	ctx.Response.Header.SetCanonical(canonRequestID, st.reqID)
 	path := ctx.Path()

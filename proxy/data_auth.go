@@ -46,8 +46,9 @@ type reqState struct {
 	// upstream is how long the upstream took, when upstreamCalled.
 	upstream       time.Duration
 	upstreamCalled bool
-	// Buffers reused across requests.
-	buf, url, origin, scratch, reqID []byte
+	// Buffers reused across requests; body holds a streamed request
+	// body (loadBody).
+	buf, url, origin, scratch, reqID, body []byte
 	// dec, rdec: decompressed request and response bodies; rbuf: the
 	// transformed response; names: merged field lists; conn: the
 	// Connection lists of a forwarded request and its answer.
@@ -70,7 +71,7 @@ func (d *Data) newState() *reqState {
 
 func (st *reqState) reset() {
 	*st = reqState{
-		buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID),
+		buf: keep(st.buf), url: keep(st.url), origin: keep(st.origin), scratch: keep(st.scratch), reqID: keep(st.reqID), body: keep(st.body),
 		dec: keep(st.dec), rbuf: keep(st.rbuf), rdec: keep(st.rdec), names: keep(st.names), respNames: keep(st.respNames), conn: keep(st.conn),
 		maskFor: st.maskFor, maskProject: keep(st.maskProject),
 	}
@@ -163,9 +164,15 @@ func (d *Data) authenticate(ctx *fasthttp.RequestCtx, st *reqState, project []by
 		return unknownHeader(st.h.unknown)
 	}
 	if st.h.trailer != nil {
-		return httpapi.BadRequest(string(st.h.trailer) + " was sent in the trailer, after the body: X-Qanapi-* headers go before the body")
+		return errInTrailer(st.h.trailer)
 	}
 	return nil
+}
+
+// errInTrailer is the 400 of an X-Qanapi-* header announced in Trailer or
+// sent in a chunked body's trailer section.
+func errInTrailer(name []byte) error {
+	return httpapi.BadRequest(string(name) + " was sent in the trailer, after the body: X-Qanapi-* headers go before the body")
 }
 
 // authorize checks the key's permission for mode m (0: the request
@@ -176,7 +183,10 @@ func (d *Data) authorize(ctx *fasthttp.RequestCtx, st *reqState, m mode) error {
 	if err := d.checkPermission(st); err != nil {
 		return err
 	}
-	return d.rateLimit(ctx, st)
+	if err := d.rateLimit(ctx, st); err != nil {
+		return err
+	}
+	return d.loadBody(ctx, st)
 }
 
 // checkPermission checks the key's permission for the mode and, when

@@ -32,7 +32,8 @@ func newDPEnv(t testing.TB) *dpEnv {
 	}
 	d := NewData(DataOptions{Store: store, Now: clock.Now, MaxBodyBytes: 1 << 20})
 	ln := fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{Handler: d.Handler, ErrorHandler: d.ServerErrorHandler, HeaderReceived: d.HeaderReceived, MaxRequestBodySize: 1 << 20}
+	srv := &fasthttp.Server{Handler: d.Handler}
+	d.ConfigureServer(srv)
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Shutdown()

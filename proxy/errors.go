@@ -11,7 +11,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/fieldcrypt"
-	"github.com/sdproxy/sdproxy/internal/authfail"
 	"github.com/sdproxy/sdproxy/internal/httpapi"
 	"github.com/sdproxy/sdproxy/keystore"
 )
@@ -205,39 +204,16 @@ func (d *Data) fail(ctx *fasthttp.RequestCtx, err error) {
 	httpapi.WriteError(ctx, d.log, toAPIError, err)
 }
 
-// ServerErrorHandler answers requests fasthttp could not read (too large,
-// malformed, too slow) with the same JSON errors as the handler, request
-// id included. A body refused by HeaderReceived's limit for callers
-// without a valid key is answered exactly as the handler answers them:
-// 401 (or 429 past the IP's budget), counted as a failed authentication;
-// or, when the store cannot vouch for any key, 503 store_unavailable,
-// not counted: the store's outage is not the caller's failure, and must
-// not lock its address out once the store is back.
+// ServerErrorHandler answers requests fasthttp could not read (malformed,
+// too slow) with the same JSON errors as the handler, request id
+// included. No body is refused here for its size: bodies are streamed
+// (ConfigureServer), and the handler reads them after authentication.
 func (d *Data) ServerErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	start := d.now()
 	d.ids.Stamp(ctx)
 	ae := httpapi.ServerError(err)
-	if ae == httpapi.ErrBodyTooLarge {
-		ip := authfail.RemoteIP(ctx.RemoteAddr())
-		switch kerr := d.keyErr(&ctx.Request.Header); {
-		case kerr == nil:
-		case errors.Is(kerr, keystore.ErrStoreUnavailable) && !d.authFail.Limited(ip, start):
-			ae = errStoreUnavailable
-		case errors.Is(kerr, keystore.ErrStoreUnavailable):
-			ae = errAuthLimited // as the handler: the address's budget is checked before any key
-		default:
-			ae = d.authFailed(ip, proxyProject(ctx.Request.Header.RequestURI()), start).(*apiError)
-		}
-		if ae == errAuthLimited {
-			ctx.Response.Header.Set("Retry-After", d.authFail.RetryAfter())
-		}
-	}
 	d.fail(ctx, ae)
-	if ae != errUnauthorized && ae != errAuthLimited {
-		// A refused key gets no timing, as in the handler: the answer
-		// is the same whichever way the key was wrong.
-		setServerTiming(&ctx.Response.Header, d.since(start), 0, false)
-	}
+	setServerTiming(&ctx.Response.Header, d.since(start), 0, false)
 	ctx.SetConnectionClose()
 }
 

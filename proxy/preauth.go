@@ -1,62 +1,86 @@
 package proxy
 
 import (
-	"bytes"
-	"time"
+	"io"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sdproxy/sdproxy/internal/httpapi"
 )
 
-// HeaderReceived is the data listener's fasthttp.Server.HeaderReceived:
-// before a large (or chunked) body is read, the key is checked from the
-// headers; without a valid one the body limit drops to UnauthBodyBytes, so
-// a caller without a key cannot make the server reserve or read a large
-// body. Small bodies are read as usual and the handler authenticates.
-func (d *Data) HeaderReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if cl := h.ContentLength(); cl >= 0 && cl <= d.unauthMax {
-		return fasthttp.RequestConfig{}
-	}
-	if d.keyErr(h) == nil {
-		return fasthttp.RequestConfig{}
-	}
-	return fasthttp.RequestConfig{MaxRequestBodySize: d.unauthMax, ReadTimeout: unauthReadTimeout}
+// ConfigureServer sets what the data listener's server needs for
+// Handler. Request bodies are streamed: fasthttp reads at most
+// UnauthBodyBytes of one (and never more than 8 KiB) before the handler,
+// and sets nothing aside for what a Content-Length announces. The rest is
+// read by loadBody, only once the request's key is authenticated,
+// authorised and within its rate limit, at most max_body_bytes of it. So
+// neither a caller without a key nor a key holder past its rate limit can
+// make the server reserve or read a large body (fasthttp would set the
+// whole announced length aside before the handler ran), and a locked-out
+// address learns nothing about a key from how its body was handled.
+func (d *Data) ConfigureServer(s *fasthttp.Server) {
+	s.ErrorHandler = d.ServerErrorHandler
+	s.StreamRequestBody = true
+	s.MaxRequestBodySize = d.unauthMax
+	s.DisablePreParseMultipartForm = true
 }
 
-// unauthReadTimeout bounds reading what is left of a request whose key is
-// not valid.
-const unauthReadTimeout = 5 * time.Second
-
-// keyErr is nil when the request's X-Qanapi-Authorization is an active
-// key of the /proxy/{id} project the request names (for the direct API:
-// of any project, since the key names it), else the store's error:
-// keystore.ErrUnauthorized, or keystore.ErrStoreUnavailable when the
-// store cannot vouch for any key (the caller's key may be valid).
-func (d *Data) keyErr(h *fasthttp.RequestHeader) error {
-	var key []byte
-	for k, v := range h.All() {
-		if equalFold(k, HeaderAuthorization) {
-			key = v
-			break
-		}
-	}
-	var err error
-	if project := proxyProject(h.RequestURI()); project != nil {
-		_, err = d.store.Authenticate(project, key) // a key of this very project
-	} else {
-		_, err = d.store.AuthenticateKey(key)
-	}
-	return err
+// bodyUnread reports whether the request's body was not read whole before
+// the handler (see ConfigureServer): an answer given before loadBody must
+// then end the connection rather than let the server read and drain it.
+func (d *Data) bodyUnread(ctx *fasthttp.RequestCtx) bool {
+	cl := ctx.Request.Header.ContentLength()
+	return ctx.Request.IsBodyStream() && (cl > d.unauthMax || cl > 8<<10 || cl == -1)
 }
 
-// proxyProject returns the project id of a raw /proxy/{id}/… request URI,
-// or nil.
-func proxyProject(uri []byte) []byte {
-	rest, ok := bytes.CutPrefix(uri, []byte(pathProxy))
-	if !ok {
+// loadBody reads a streamed request body whole into st's buffer and makes
+// it the request's body; authorize calls it once the request may go on.
+// A body over max_body_bytes is 413 body_too_large, read no further (the
+// connection ends after the answer); one that stops coming is 408 or 400.
+func (d *Data) loadBody(ctx *fasthttp.RequestCtx, st *reqState) error {
+	if !ctx.Request.IsBodyStream() {
 		return nil
 	}
-	if i := bytes.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
+	if ctx.Request.Header.ContentLength() > d.maxBody {
+		ctx.SetConnectionClose()
+		return httpapi.ErrBodyTooLarge
 	}
-	return rest
+	r := ctx.RequestBodyStream()
+	b := st.body[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if len(b) > d.maxBody {
+			st.body = b
+			ctx.SetConnectionClose()
+			return httpapi.ErrBodyTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			st.body = b
+			ctx.SetConnectionClose()
+			return httpapi.ServerError(err)
+		}
+	}
+	st.body = b
+	if ctx.Request.Header.ContentLength() == -1 {
+		// A chunked body's trailer section is read with it, after
+		// authenticate looked at the headers: an X-Qanapi-* header sent
+		// there unannounced is refused as one announced.
+		for _, k := range ctx.Request.Header.PeekTrailerKeys() {
+			if isQanapi(k) {
+				return errInTrailer(k)
+			}
+		}
+	}
+	ctx.Request.SetBodyRaw(b)
+	if !ctx.Request.Header.ConnectionClose() {
+		ctx.Response.Header.ResetConnectionClose() // read whole: the connection may go on
+	}
+	return nil
 }

@@ -32,7 +32,7 @@ func TestPreauthRefusalNoTiming(t *testing.T) {
 			t.Fatal(err)
 		}
 		io.WriteString(c, rtStatusLine("POST", "/proxy/"+p.ID)+"\r\nHost: sdproxy\r\nContent-Type: application/json\r\nContent-Length: 10485760\r\n"+
-			HeaderAuthorization+": "+auth+"\r\n\r\n"+`{"a":"xxxxxxxx`)
+			HeaderAuthorization+": "+auth+"\r\n\r\n"+`{"a":"`+strings.Repeat("x", 4<<10))
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		resp := fasthttp.AcquireResponse()
 		if err := resp.Read(bufio.NewReader(c)); err != nil {

@@ -39,10 +39,10 @@ func (s *staleStore) AuthenticateKey(key []byte) (*keystore.Principal, error) {
 // TestPreauthStoreUnavailable: while the store cannot vouch for keys, a
 // request is answered 503 store_unavailable, not counted against its
 // address, whatever the size of its body. A body larger than
-// limits.unauth_body_bytes is checked from the headers (HeaderReceived)
-// and refused by ServerErrorHandler: it must not turn the store's outage
-// into a 401 that spends the client's budget of failed authentications
-// (and locks its address out with 429 once the store is back).
+// limits.unauth_body_bytes reaches the handler unread (the server
+// streams it): the store's outage must not turn into a 401 that spends
+// the client's budget of failed authentications (and locks its address
+// out with 429 once the store is back).
 func TestPreauthStoreUnavailable(t *testing.T) {
 	clock := testclock.New()
 	ks, err := keystore.Open(t.TempDir(), keystore.Options{MasterKey: bytes.Repeat([]byte{1}, 32), Now: clock.Now})
@@ -53,7 +53,8 @@ func TestPreauthStoreUnavailable(t *testing.T) {
 	d := NewData(DataOptions{Store: store, Now: clock.Now, MaxBodyBytes: 1 << 20,
 		AuthFailures: AuthFailureOptions{PerSecond: 1, Burst: 3}})
 	ln := fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{Handler: d.Handler, ErrorHandler: d.ServerErrorHandler, HeaderReceived: d.HeaderReceived, MaxRequestBodySize: 1 << 20}
+	srv := &fasthttp.Server{Handler: d.Handler}
+	d.ConfigureServer(srv)
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Shutdown()

@@ -111,10 +111,8 @@ func newRTEnv(t testing.TB, o rtOptions) *rtEnv {
 		MaxValues: o.maxValues, MaxOutputBytes: o.maxOutput,
 	})
 	e.ln = fasthttputil.NewInmemoryListener()
-	srv := &fasthttp.Server{
-		Handler: e.data.Handler, ErrorHandler: e.data.ServerErrorHandler, HeaderReceived: e.data.HeaderReceived,
-		MaxRequestBodySize: 1 << 20, Logger: rtQuiet{},
-	}
+	srv := &fasthttp.Server{Handler: e.data.Handler, Logger: rtQuiet{}}
+	e.data.ConfigureServer(srv)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

@@ -119,8 +119,9 @@ func unsafeForUpstream(uri string) bool {
 }
 
 // TestPreAuthBodyLimit: a request without a valid key that declares a large
-// body is answered 401 from its headers, without the server waiting for,
-// reading or reserving the body; a valid key may send it.
+// body is answered 401 once its first limits.unauth_body_bytes (4 KiB)
+// are in, without the server waiting for, reading or reserving the rest;
+// a valid key may send it.
 func TestPreAuthBodyLimit(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
 	p := e.project("")
@@ -146,13 +147,13 @@ func TestPreAuthBodyLimit(t *testing.T) {
 			if strings.Contains(tc.length, "chunked") {
 				io.WriteString(c, "1000\r\n"+strings.Repeat("x", 0x1000)+"\r\n1000\r\n"+strings.Repeat("x", 0x1000)+"\r\n")
 			} else {
-				io.WriteString(c, `{"a":"`+strings.Repeat("x", 60)) // ~80 bytes of the declared 10 MiB
+				io.WriteString(c, `{"a":"`+strings.Repeat("x", 4<<10)) // 4 KiB of the declared 10 MiB
 			}
 			c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			resp := fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseResponse(resp)
 			if err := resp.Read(bufio.NewReader(c)); err != nil {
-				t.Fatalf("no answer within 5s without the body: %v (the server is waiting for the declared body)", err)
+				t.Fatalf("no answer within 5s without the rest of the body: %v (the server is waiting for the declared body)", err)
 			}
 			got := rtCopyResponse(resp)
 			rtErrorShape(t, tc.name, got, 401, "unauthorized")
@@ -162,7 +163,7 @@ func TestPreAuthBodyLimit(t *testing.T) {
 		})
 	}
 	t.Run("valid key", func(t *testing.T) {
-		body := `{"a":"` + strings.Repeat("x", 100<<10) + `"}`
+		body := `{"a":"` + strings.Repeat("x", 60<<10) + `"}` // past the 4 KiB read before the key, within max_body_bytes
 		r := e.do("POST", "/proxy/"+p.ID, body, HeaderAuthorization, key)
 		if r.status != 200 || len(r.body) != len(body) {
 			t.Errorf("POST of %d bytes with a valid key = %d (%d bytes), want 200 and the body back", len(body), r.status, len(r.body))

@@ -86,7 +86,7 @@ func (s *server) listen(getenv func(string) string) error {
 	s.adminSrv = newHTTPServer("sdproxy-admin", mux, adm.ServerErrorHandler, admin.MaxBodyBytes, s.log)
 	adm.ConfigureServer(s.adminSrv)
 	s.dataSrv = newHTTPServer("sdproxy", data.Handler, data.ServerErrorHandler, s.cfg.MaxBodyBytes, s.log)
-	s.dataSrv.HeaderReceived = data.HeaderReceived
+	data.ConfigureServer(s.dataSrv)
 	s.dataSrv.MaxConnsPerIP = s.cfg.Limits.MaxConnsPerIP
 	return nil
 }
