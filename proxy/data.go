@@ -202,6 +202,11 @@ func (d *Data) Handler(ctx *fasthttp.RequestCtx) {
 		setServerTiming(&ctx.Response.Header, total, st.upstream, st.upstreamCalled)
 	}
 	d.record(ctx, st, start, total)
+	if st.bodyLoaded {
+		// The request's body may be st.body (loadBody), which the pool
+		// hands to another request next: the request keeps no view of it.
+		ctx.Request.ResetBody()
+	}
 }
 
 // record hands the request's event to the event log: names, never values.

@@ -26,6 +26,7 @@ type reqState struct {
 	route       *route   // the project route that applies, or nil
 	resp        respPlan // the response phase, when resp.active
 	decoded     bool     // the request body was decompressed to transform it
+	bodyLoaded  bool     // the request's body is st.body (loadBody)
 	reqValues   int      // values transformed in the request phase
 	// decrypted is the values the request phase decrypted, counted in
 	// reqValues once spent from the key's budget (serveProxy).

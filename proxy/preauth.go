@@ -79,6 +79,7 @@ func (d *Data) loadBody(ctx *fasthttp.RequestCtx, st *reqState) error {
 		}
 	}
 	ctx.Request.SetBodyRaw(b)
+	st.bodyLoaded = true
 	if !ctx.Request.Header.ConnectionClose() {
 		ctx.Response.Header.ResetConnectionClose() // read whole: the connection may go on
 	}
