@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/url"
 	"reflect"
@@ -243,32 +242,13 @@ func (a *Admin) ConfigureServer(s *fasthttp.Server) {
 
 // BodyUnread reports whether the request has a body that the server has
 // not read whole before the handler (see UnauthBodyBytes).
-func BodyUnread(ctx *fasthttp.RequestCtx) bool {
-	cl := ctx.Request.Header.ContentLength()
-	return cl > UnauthBodyBytes || cl == -1
-}
+func BodyUnread(ctx *fasthttp.RequestCtx) bool { return httpapi.BodyUnread(ctx, UnauthBodyBytes) }
 
 // readBody reads the request body, at most MaxBodyBytes; only after
 // authenticate. A body over the limit is not read past it: the answer is
 // 413 and the connection is closed.
 func readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
-	if !ctx.Request.IsBodyStream() {
-		return ctx.PostBody(), nil
-	}
-	if ctx.Request.Header.ContentLength() > MaxBodyBytes {
-		ctx.SetConnectionClose()
-		return nil, httpapi.ErrBodyTooLarge
-	}
-	b, err := io.ReadAll(io.LimitReader(ctx.RequestBodyStream(), MaxBodyBytes+1))
-	if err != nil {
-		ctx.SetConnectionClose()
-		return nil, httpapi.ServerError(err)
-	}
-	if len(b) > MaxBodyBytes {
-		ctx.SetConnectionClose()
-		return nil, httpapi.ErrBodyTooLarge
-	}
-	return b, nil
+	return httpapi.ReadBody(ctx, nil, MaxBodyBytes)
 }
 
 // authenticate checks the client IP's budget of failed attempts, then

@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"io"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/sdproxy/sdproxy/internal/httpapi"
@@ -29,8 +27,7 @@ func (d *Data) ConfigureServer(s *fasthttp.Server) {
 // the handler (see ConfigureServer): an answer given before loadBody must
 // then end the connection rather than let the server read and drain it.
 func (d *Data) bodyUnread(ctx *fasthttp.RequestCtx) bool {
-	cl := ctx.Request.Header.ContentLength()
-	return ctx.Request.IsBodyStream() && (cl > d.unauthMax || cl > 8<<10 || cl == -1)
+	return ctx.Request.IsBodyStream() && httpapi.BodyUnread(ctx, d.unauthMax)
 }
 
 // loadBody reads a streamed request body whole into st's buffer and makes
@@ -41,33 +38,11 @@ func (d *Data) loadBody(ctx *fasthttp.RequestCtx, st *reqState) error {
 	if !ctx.Request.IsBodyStream() {
 		return nil
 	}
-	if ctx.Request.Header.ContentLength() > d.maxBody {
-		ctx.SetConnectionClose()
-		return httpapi.ErrBodyTooLarge
-	}
-	r := ctx.RequestBodyStream()
-	b := st.body[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if len(b) > d.maxBody {
-			st.body = b
-			ctx.SetConnectionClose()
-			return httpapi.ErrBodyTooLarge
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			st.body = b
-			ctx.SetConnectionClose()
-			return httpapi.ServerError(err)
-		}
-	}
+	b, err := httpapi.ReadBody(ctx, st.body, d.maxBody)
 	st.body = b
+	if err != nil {
+		return err
+	}
 	if ctx.Request.Header.ContentLength() == -1 {
 		// A chunked body's trailer section is read with it, after
 		// authenticate looked at the headers: an X-Qanapi-* header sent
